@@ -1,0 +1,378 @@
+// Package store owns the on-disk state of the Neo4j stand-in: everything lives
+// under one data directory (/data in the image), so a container restart, a
+// volume shared with a helper container, or a restore done by neo4j-admin in
+// another container behaves like it does with the real image.
+//
+// Layout:
+//
+//	<data>/dbms/databases.json            registry of databases (the "system" view)
+//	<data>/databases/<db>/store_id        random id, new on create and on restore
+//	<data>/databases/<db>/transactions.jsonl  one committed transaction per line
+//	<data>/scripts/<db>/restore_metadata.cypher  written by neo4j-admin restore
+//
+// A database's content is the replay of its transaction log. Transaction ids
+// start at 1 and increase by one, so a differential backup is "every
+// transaction after id N".
+package store
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Op is one change inside a transaction.
+type Op struct {
+	// Kind is "create" (Count nodes with Labels and Props; Count 0 means 1)
+	// or "deleteAll".
+	Kind   string         `json:"kind"`
+	Labels []string       `json:"labels,omitempty"`
+	Props  map[string]any `json:"props,omitempty"`
+	Count  int            `json:"count,omitempty"`
+}
+
+// Tx is one committed transaction.
+type Tx struct {
+	ID   int64     `json:"tx"`
+	Time time.Time `json:"time"`
+	Ops  []Op      `json:"ops"`
+}
+
+// DatabaseInfo is one entry of the registry.
+type DatabaseInfo struct {
+	Name            string `json:"name"`
+	RequestedStatus string `json:"requestedStatus"` // "online" or "offline"
+	CurrentStatus   string `json:"currentStatus"`   // "online", "offline", "starting", "stopping", "quarantined"
+	StatusMessage   string `json:"statusMessage"`
+	Default         bool   `json:"default"`
+}
+
+// Store is a handle on a data directory. Its methods are safe for concurrent
+// use within one process; across processes, writers take an flock on the
+// file they change.
+type Store struct {
+	Dir string
+	mu  sync.Mutex
+}
+
+// Open returns a store rooted at dir, creating the directory layout.
+func Open(dir string) (*Store, error) {
+	for _, d := range []string{"dbms", "databases", "scripts"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return &Store{Dir: dir}, nil
+}
+
+func (s *Store) registryPath() string { return filepath.Join(s.Dir, "dbms", "databases.json") }
+
+// DatabaseDir is where a database's files live.
+func (s *Store) DatabaseDir(db string) string { return filepath.Join(s.Dir, "databases", db) }
+
+// LogPath is the transaction log of a database.
+func (s *Store) LogPath(db string) string {
+	return filepath.Join(s.DatabaseDir(db), "transactions.jsonl")
+}
+
+// ScriptPath is where neo4j-admin restore writes the metadata script.
+func (s *Store) ScriptPath(db string) string {
+	return filepath.Join(s.Dir, "scripts", db, "restore_metadata.cypher")
+}
+
+// Databases returns the registry, sorted by name.
+func (s *Store) Databases() ([]DatabaseInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.readRegistry()
+}
+
+func (s *Store) readRegistry() ([]DatabaseInfo, error) {
+	b, err := os.ReadFile(s.registryPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var dbs []DatabaseInfo
+	if err := json.Unmarshal(b, &dbs); err != nil {
+		return nil, fmt.Errorf("registry %s: %w", s.registryPath(), err)
+	}
+	sort.Slice(dbs, func(i, j int) bool { return dbs[i].Name < dbs[j].Name })
+	return dbs, nil
+}
+
+// Database returns one registry entry; ok is false when it does not exist.
+func (s *Store) Database(name string) (DatabaseInfo, bool, error) {
+	dbs, err := s.Databases()
+	if err != nil {
+		return DatabaseInfo{}, false, err
+	}
+	for _, d := range dbs {
+		if d.Name == name {
+			return d, true, nil
+		}
+	}
+	return DatabaseInfo{}, false, nil
+}
+
+// UpdateDatabase applies fn to the registry entry called name (a zero entry
+// with that name when it does not exist yet) and writes the registry
+// atomically. fn returning false leaves the registry unchanged.
+func (s *Store) UpdateDatabase(name string, fn func(d *DatabaseInfo) bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	unlock, err := lockFile(s.registryPath() + ".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	dbs, err := s.readRegistry()
+	if err != nil {
+		return err
+	}
+	idx := -1
+	for i := range dbs {
+		if dbs[i].Name == name {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		dbs = append(dbs, DatabaseInfo{Name: name})
+		idx = len(dbs) - 1
+	}
+	if !fn(&dbs[idx]) {
+		return nil
+	}
+	return writeJSONAtomic(s.registryPath(), dbs)
+}
+
+// RemoveDatabase deletes a database from the registry and its files.
+func (s *Store) RemoveDatabase(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	unlock, err := lockFile(s.registryPath() + ".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	dbs, err := s.readRegistry()
+	if err != nil {
+		return err
+	}
+	kept := dbs[:0]
+	for _, d := range dbs {
+		if d.Name != name {
+			kept = append(kept, d)
+		}
+	}
+	if err := writeJSONAtomic(s.registryPath(), kept); err != nil {
+		return err
+	}
+	return os.RemoveAll(s.DatabaseDir(name))
+}
+
+// EnsureStore creates an empty store (log and store id) for db when it has none.
+func (s *Store) EnsureStore(db string) error {
+	if _, err := os.Stat(s.LogPath(db)); err == nil {
+		return nil
+	}
+	return s.ReplaceStore(db, nil, NewStoreID())
+}
+
+// StoreID returns the store id of db ("" when it has no store).
+func (s *Store) StoreID(db string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(s.DatabaseDir(db), "store_id"))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	return string(b), err
+}
+
+// NewStoreID returns a fresh random store id.
+func NewStoreID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Append commits ops as one new transaction of db and returns it.
+func (s *Store) Append(db string, ops []Op) (Tx, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	unlock, err := lockFile(s.LogPath(db) + ".lock")
+	if err != nil {
+		return Tx{}, err
+	}
+	defer unlock()
+	_, last, err := readLog(s.LogPath(db), 0)
+	if err != nil {
+		return Tx{}, err
+	}
+	tx := Tx{ID: last + 1, Time: time.Now().UTC(), Ops: ops}
+	line, err := json.Marshal(tx)
+	if err != nil {
+		return Tx{}, err
+	}
+	f, err := os.OpenFile(s.LogPath(db), os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return Tx{}, err
+	}
+	defer f.Close()
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		return Tx{}, err
+	}
+	return tx, f.Sync()
+}
+
+// ReadTxs returns a consistent snapshot of db's committed transactions with
+// an id greater than afterTx, the id of the last committed transaction and
+// the store id. Writers may go on while it reads.
+func (s *Store) ReadTxs(db string, afterTx int64) (txs []Tx, lastTx int64, storeID string, err error) {
+	storeID, err = s.StoreID(db)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	txs, lastTx, err = readLog(s.LogPath(db), afterTx)
+	return txs, lastTx, storeID, err
+}
+
+// ReplaceStore atomically replaces db's transaction log with txs and sets
+// its store id. neo4j-admin restore and CREATE DATABASE use it.
+func (s *Store) ReplaceStore(db string, txs []Tx, storeID string) error {
+	dir := s.DatabaseDir(db)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp := s.LogPath(db) + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	enc := json.NewEncoder(w)
+	for _, tx := range txs {
+		if err := enc.Encode(tx); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "store_id"), []byte(storeID), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.LogPath(db))
+}
+
+// Counts replays db's log and returns the number of nodes, and the number of
+// nodes per label.
+func (s *Store) Counts(db string) (total int64, byLabel map[string]int64, err error) {
+	txs, _, err := readLog(s.LogPath(db), 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	return Replay(txs)
+}
+
+// Replay computes node counts from a sequence of transactions.
+func Replay(txs []Tx) (total int64, byLabel map[string]int64, err error) {
+	byLabel = map[string]int64{}
+	for _, tx := range txs {
+		for _, op := range tx.Ops {
+			switch op.Kind {
+			case "create":
+				n := int64(op.Count)
+				if n == 0 {
+					n = 1
+				}
+				total += n
+				for _, l := range op.Labels {
+					byLabel[l] += n
+				}
+			case "deleteAll":
+				total = 0
+				byLabel = map[string]int64{}
+			default:
+				return 0, nil, fmt.Errorf("transaction %d: unknown operation %q", tx.ID, op.Kind)
+			}
+		}
+	}
+	return total, byLabel, nil
+}
+
+// readLog reads the complete lines of a log; a torn last line (a crash or a
+// concurrent append) is not part of the snapshot.
+func readLog(path string, afterTx int64) ([]Tx, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	var txs []Tx
+	var last int64
+	for {
+		line, err := r.ReadBytes('\n')
+		if errors.Is(err, os.ErrClosed) || (err != nil && len(line) == 0) || (err != nil && line[len(line)-1] != '\n') {
+			break
+		}
+		var tx Tx
+		if jerr := json.Unmarshal(line, &tx); jerr != nil {
+			return nil, 0, fmt.Errorf("%s: corrupt transaction after id %d: %w", path, last, jerr)
+		}
+		last = tx.ID
+		if tx.ID > afterTx {
+			txs = append(txs, tx)
+		}
+		if err != nil {
+			break
+		}
+	}
+	return txs, last, nil
+}
+
+func writeJSONAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// lockFile takes an exclusive flock on path; the returned func releases it.
+// flock works across containers that share a volume.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}

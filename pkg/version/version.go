@@ -1,0 +1,13 @@
+// Package version holds the build-time identity of the plugin.
+package version
+
+// Stamped by the Makefile with -ldflags -X.
+var (
+	Version = "dev"
+	Commit  = "unknown"
+)
+
+// DefaultHelperImage is the Neo4j Enterprise image used for helper containers
+// when neither --helper-image, NEO4J_BACKUP_DOCKER_IMAGE nor the database
+// container's own enterprise image applies.
+const DefaultHelperImage = "neo4j:5.26.0-enterprise"

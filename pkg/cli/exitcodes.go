@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	dockercli "github.com/docker/cli/cli"
+)
+
+// Exit codes. They are part of the interface for scripts and documented in
+// the README; change them only with a note there.
+const (
+	ExitOK          = 0
+	ExitError       = 1   // unexpected failure; the message says what failed
+	ExitUsage       = 2   // bad flags or arguments
+	ExitEnvironment = 3   // a precondition is not met: Docker, database container, image, port, credentials, folder
+	ExitLocked      = 4   // another run holds the folder or the database container
+	ExitVerify      = 5   // the backup folder failed verification (checksums, chains, neo4j-admin check)
+	ExitRolledBack  = 6   // restore failed and was rolled back: the database runs with its previous data
+	ExitDegraded    = 7   // restore failed and could not be rolled back: read the message, the database needs attention
+	ExitInterrupted = 130 // interrupted (Ctrl-C or SIGTERM) after cleaning up
+)
+
+// codedError carries the exit code chosen where the failure was understood.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+// withCode marks err with an exit code; nil stays nil.
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &codedError{code: code, err: err}
+}
+
+// usageError is a bad flag or argument.
+func usageError(format string, args ...any) error {
+	return withCode(ExitUsage, fmt.Errorf(format, args...))
+}
+
+// exitCode maps an error to the documented exit code: an explicit code wins,
+// then cancellation, then the generic failure.
+func exitCode(err error) int {
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	if code := classify(err); code != 0 {
+		return code
+	}
+	if errors.Is(err, context.Canceled) {
+		return ExitInterrupted
+	}
+	return ExitError
+}
+
+// classify maps the typed errors of the lower packages to exit codes; 0
+// means it does not recognise the error.
+func classify(err error) int {
+	return 0
+}
+
+// toStatusError turns an error into the docker/cli StatusError that
+// plugin.Run prints and exits with.
+func toStatusError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return dockercli.StatusError{Cause: err, Status: "Error: " + err.Error(), StatusCode: exitCode(err)}
+}

@@ -1,0 +1,118 @@
+// Package cli holds the cobra commands of docker-infrahubdb: flags, output
+// and the mapping of errors to exit codes. Commands turn options into calls
+// on the workflows (pkg/backup, pkg/restore, pkg/catalog) and never talk to
+// the Docker engine or Neo4j themselves.
+package cli
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/docker/cli/cli-plugins/metadata"
+	"github.com/docker/cli/cli-plugins/plugin"
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/version"
+)
+
+// Metadata is what `docker` learns about the plugin from
+// `docker-infrahubdb docker-cli-plugin-metadata`.
+func Metadata() metadata.Metadata {
+	return metadata.Metadata{
+		SchemaVersion:    "0.1.0", // the only value older Docker CLIs accept
+		Vendor:           "OpsMill",
+		Version:          version.Version,
+		ShortDescription: "Back up and restore the Neo4j database of an Infrahub deployment",
+		URL:              "https://github.com/opsmill/docker-infrahubdb",
+	}
+}
+
+// NewRootCommand builds the `infrahubdb` command tree.
+func NewRootCommand(dockerCli command.Cli) *cobra.Command {
+	var showVersion bool
+	cmd := &cobra.Command{
+		Use:   "infrahubdb [OPTIONS] COMMAND",
+		Short: "Back up and restore the Neo4j database of an Infrahub deployment",
+		Long: `Back up and restore the Neo4j Enterprise database of an Infrahub deployment
+through the selected Docker context (local engine, DOCKER_HOST, tcp or ssh contexts).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          noArgs,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			// plugin.PersistentPreRunE is set by plugin.Run; unit tests
+			// drive the command without it.
+			if plugin.PersistentPreRunE != nil {
+				if err := plugin.PersistentPreRunE(cmd, args); err != nil {
+					return err
+				}
+			}
+			cancelOnSignals(cmd)
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if showVersion {
+				return runVersion(dockerCli, versionOptions{format: "table"})
+			}
+			return cmd.Help()
+		},
+	}
+	cmd.Flags().BoolVarP(&showVersion, "version", "v", false, "Print version information and quit")
+	cmd.AddCommand(
+		newVersionCommand(dockerCli),
+	)
+	wrapErrors(cmd)
+	return cmd
+}
+
+// cancelOnSignals makes the command context cancel on SIGINT and SIGTERM so
+// workflows can stop, start the database again and remove their helper
+// containers. A second signal is left to the default handler (after stop
+// releases it), so an impatient operator can still kill the process.
+func cancelOnSignals(cmd *cobra.Command) {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	cmd.SetContext(ctx)
+}
+
+// wrapErrors gives every command's error its documented exit code.
+func wrapErrors(root *cobra.Command) {
+	var visit func(c *cobra.Command)
+	visit = func(c *cobra.Command) {
+		if run := c.RunE; run != nil {
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				return toStatusError(run(cmd, args))
+			}
+		}
+		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+			return toStatusError(usageError("%v\nSee '%s --help'.", err, c.CommandPath()))
+		})
+		for _, sub := range c.Commands() {
+			visit(sub)
+		}
+	}
+	visit(root)
+}
+
+// noArgs rejects unknown subcommands with a message and the usage exit code.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	return toStatusError(usageError("%q is not a docker infrahubdb command.\nSee 'docker infrahubdb --help'.", args[0]))
+}
+
+// exactlyOneFolder is the Args check of the commands that take a backup folder.
+func exactlyOneFolder(cmd *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		return nil
+	}
+	return toStatusError(usageError("%q requires exactly 1 argument: the backup folder.\nSee '%s --help'.\n\nUsage:  %s", cmd.CommandPath(), cmd.CommandPath(), cmd.UseLine()))
+}
+
+
+

@@ -6,6 +6,12 @@ import (
 	"fmt"
 
 	dockercli "github.com/docker/cli/cli"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backup"
+	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/restore"
 )
 
 // Exit codes. They are part of the interface for scripts and documented in
@@ -63,6 +69,34 @@ func exitCode(err error) int {
 // classify maps the typed errors of the lower packages to exit codes; 0
 // means it does not recognise the error.
 func classify(err error) int {
+	var (
+		folderLock *backupset.LockedError
+		helperLock *backup.HelperLockError
+		env        *backup.EnvironmentError
+		ambiguous  *docker.AmbiguousError
+		diskFull   *backupset.DiskFullError
+	)
+	var (
+		rolledBack *restore.RolledBackError
+		degraded   *restore.DegradedError
+		verify     *restore.VerifyError
+	)
+	switch {
+	case errors.As(err, &degraded):
+		return ExitDegraded
+	case errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case errors.As(err, &rolledBack):
+		return ExitRolledBack
+	case errors.As(err, &verify):
+		return ExitVerify
+	case errors.As(err, &folderLock), errors.As(err, &helperLock):
+		return ExitLocked
+	case errors.As(err, &env), errors.As(err, &ambiguous), errors.As(err, &diskFull),
+		errors.Is(err, docker.ErrNoDatabase), errors.Is(err, docker.ErrDaemonUnreachable),
+		errors.Is(err, neo4j.ErrUnauthorized), errors.Is(err, backupset.ErrMalformedManifest):
+		return ExitEnvironment
+	}
 	return 0
 }
 

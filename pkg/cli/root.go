@@ -61,6 +61,8 @@ through the selected Docker context (local engine, DOCKER_HOST, tcp or ssh conte
 	cmd.Flags().BoolVarP(&showVersion, "version", "v", false, "Print version information and quit")
 	cmd.AddCommand(
 		newVersionCommand(dockerCli),
+		newBackupCommand(dockerCli),
+		newRestoreCommand(dockerCli),
 	)
 	wrapErrors(cmd)
 	return cmd

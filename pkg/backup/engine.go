@@ -1,0 +1,54 @@
+// Package backup owns the online backup workflow: find the database
+// container, start a helper container next to it, run neo4j-admin there, and
+// bring the artifacts safely into the backup folder. It also provides the
+// helper "session" that the restore workflow reuses. It talks to Docker only
+// through the small interfaces below, so its step order and cleanup are unit
+// testable with fakes.
+package backup
+
+import (
+	"context"
+	"io"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+)
+
+// Engine is what the workflows need from the Docker engine.
+type Engine interface {
+	FindDatabase(ctx context.Context, nameOrID string) (docker.Container, error)
+	StaleHelpers(ctx context.Context, target string) (stale, live []docker.Container, err error)
+	RemoveContainer(ctx context.Context, id string) error
+	StartHelper(ctx context.Context, spec docker.HelperSpec) (Helper, error)
+	Images
+}
+
+// Helper is a running helper container.
+type Helper interface {
+	Name() string
+	Exec(ctx context.Context, spec docker.ExecSpec) (int, error)
+	Remove(ctx context.Context) error
+	Stat(ctx context.Context, path string) (size int64, isDir, exists bool, err error)
+	CopyTo(ctx context.Context, dir string, tarStream io.Reader) error
+	CopyFrom(ctx context.Context, path string) (io.ReadCloser, error)
+	ReadFile(ctx context.Context, path string, max int64) ([]byte, error)
+	ListFiles(ctx context.Context, dir string) ([]docker.FileInfo, error)
+	CanReach(ctx context.Context, target string) error
+	Tunnel(ctx context.Context, target string) (*docker.Tunnel, error)
+}
+
+// FromDocker adapts pkg/docker's engine to Engine.
+func FromDocker(e *docker.Engine) Engine { return dockerEngine{e} }
+
+type dockerEngine struct{ *docker.Engine }
+
+func (d dockerEngine) StartHelper(ctx context.Context, spec docker.HelperSpec) (Helper, error) {
+	h, err := d.Engine.StartHelper(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return dockerHelper{h}, nil
+}
+
+type dockerHelper struct{ *docker.Helper }
+
+func (h dockerHelper) Name() string { return h.Helper.Name }

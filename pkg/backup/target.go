@@ -1,0 +1,131 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+)
+
+// Target is the database a run works on and how the helper reaches it.
+type Target struct {
+	// Container is the database container; nil when only --database-url
+	// names the database.
+	Container *docker.Container
+	// BackupAddress is the host:port neo4j-admin backs up from.
+	BackupAddress string
+	// BoltAddress is the host:port of the Bolt listener, as seen from the helper.
+	BoltAddress string
+	// LockKey identifies the database for the helper lock: the container
+	// ID, or the address when there is no container.
+	LockKey string
+	// HostNetwork is true when the helper must use the host's network stack.
+	HostNetwork bool
+}
+
+// Name is how messages refer to the database.
+func (t Target) Name() string {
+	if t.Container != nil {
+		return t.Container.Name
+	}
+	return t.BackupAddress
+}
+
+// TargetOptions select the database.
+type TargetOptions struct {
+	DatabaseContainer string // --database-container
+	DatabaseURL       string // --database-url HOST[:PORT]
+	BackupPort        int    // --database-backup-port
+	BoltPort          int    // --database-cypher-port
+	HostNetwork       bool   // --host-network
+}
+
+// FindTarget finds the database container and the addresses to reach it.
+// The database is reached by IP on a network it shares with the helper,
+// never by container name: names do not resolve on the default bridge.
+func FindTarget(ctx context.Context, eng Engine, o TargetOptions) (Target, error) {
+	t := Target{HostNetwork: o.HostNetwork}
+	c, err := eng.FindDatabase(ctx, o.DatabaseContainer)
+	switch {
+	case err == nil:
+		t.Container = &c
+		t.LockKey = c.ID
+	case errors.Is(err, docker.ErrNoDatabase) && o.DatabaseURL != "" && o.DatabaseContainer == "":
+		// --database-url alone is enough for a backup, like the old tool.
+	default:
+		return Target{}, err
+	}
+
+	host, backupPort, err := splitURL(o.DatabaseURL, o.BackupPort)
+	if err != nil {
+		return Target{}, err
+	}
+	if host == "" {
+		host = containerIP(c)
+		if host == "" {
+			if !onHostNetwork(c) {
+				return Target{}, fmt.Errorf("database container %s has no IP address on any network: connect it to a network, or pass --database-url", c.Name)
+			}
+			// A database on the host network is reached on loopback from a
+			// helper that shares that network.
+			host, t.HostNetwork = "127.0.0.1", true
+		}
+	}
+	t.BackupAddress = net.JoinHostPort(host, strconv.Itoa(backupPort))
+	t.BoltAddress = net.JoinHostPort(host, strconv.Itoa(orDefault(o.BoltPort, 7687)))
+	if t.LockKey == "" {
+		t.LockKey = t.BackupAddress
+	}
+	return t, nil
+}
+
+// splitURL parses --database-url (HOST, HOST:PORT, or a bolt:// style URL).
+func splitURL(url string, defaultPort int) (string, int, error) {
+	defaultPort = orDefault(defaultPort, 6362)
+	if url == "" {
+		return "", defaultPort, nil
+	}
+	if i := strings.Index(url, "://"); i >= 0 {
+		url = url[i+3:]
+	}
+	url = strings.TrimSuffix(url, "/")
+	host, portStr, err := net.SplitHostPort(url)
+	if err != nil {
+		// No port: the whole value is the host.
+		return strings.Trim(url, "[]"), defaultPort, nil
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 1 || port > 65535 {
+		return "", 0, fmt.Errorf("--database-url %q: %q is not a port number", url, portStr)
+	}
+	return host, port, nil
+}
+
+func containerIP(c docker.Container) string {
+	for _, n := range c.Networks {
+		if n.IP != "" {
+			return n.IP
+		}
+	}
+	return ""
+}
+
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func onHostNetwork(c docker.Container) bool {
+	for _, n := range c.Networks {
+		if n.Name == "host" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backup"
+	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+)
+
+type backupOptions struct {
+	output            outputOptions
+	databaseURL       string
+	backupPort        int
+	noAggregate       bool
+	keepHelper        bool
+	hostNetwork       bool
+	databaseContainer string
+	databases         []string
+	backupType        string
+	includeMetadata   string
+	helperImage       string
+	transfer          string
+}
+
+func newBackupCommand(dockerCli command.Cli) *cobra.Command {
+	opts := backupOptions{}
+	cmd := &cobra.Command{
+		Use:   "backup [OPTIONS] FOLDER",
+		Short: "Take an online backup of the Infrahub database into a folder",
+		Long: `Take an online backup of the Infrahub database (Neo4j Enterprise) into FOLDER.
+
+The database container is the running container labelled infrahub_role=database
+(or --database-container). A helper container from a Neo4j Enterprise image runs
+neo4j-admin next to it; the artifacts land in FOLDER as <database>-<time>.backup
+files with a checksummed manifest. Reusing a folder takes differential backups.`,
+		Example: `  docker infrahubdb backup ./backups
+  docker -c prod infrahubdb backup ./backups --database neo4j --format json
+  docker infrahubdb backup ./backups --database-url 10.0.0.5:6362`,
+		Args: exactlyOneFolder,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBackup(cmd, dockerCli, opts, args[0])
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&opts.databaseURL, "database-url", "", "Reach the database at HOST[:PORT] instead of the labelled container's IP")
+	fs.IntVar(&opts.backupPort, "database-backup-port", 6362, "Backup port of the database")
+	fs.BoolVar(&opts.noAggregate, "no-aggregate", false, "Keep the full+differential chain instead of aggregating it into one file per database")
+	fs.BoolVar(&opts.keepHelper, "keep-helper-container", false, "Do not remove the helper container at the end")
+	fs.BoolVar(&opts.hostNetwork, "host-network", false, "Run the helper container on the host network")
+	fs.StringVar(&opts.databaseContainer, "database-container", "", "Name or ID of the database container (when none or several are labelled infrahub_role=database)")
+	fs.StringArrayVar(&opts.databases, "database", nil, "Database to back up (repeatable; default: all)")
+	fs.StringVar(&opts.backupType, "type", backup.TypeAuto, `Backup type: "auto" (differential when the folder has a chain), "full" or "diff"`)
+	fs.StringVar(&opts.includeMetadata, "include-metadata", "all", `Security metadata to include: "all", "users", "roles" or "none"`)
+	fs.StringVar(&opts.helperImage, "helper-image", helperImageDefault(), "Neo4j Enterprise image for the helper container (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database's own enterprise image, else a pinned neo4j enterprise image)")
+	fs.StringVar(&opts.transfer, "transfer", backup.TransferAuto, `How files move: "auto", "bind" (the daemon sees FOLDER) or "stream" (through the Docker API)`)
+	opts.output.addFlags(fs)
+	return cmd
+}
+
+func (o *backupOptions) validate() error {
+	if err := o.output.validate(); err != nil {
+		return err
+	}
+	if err := oneOf("--type", o.backupType, backup.TypeAuto, backup.TypeFull, backup.TypeDiff); err != nil {
+		return err
+	}
+	if err := oneOf("--include-metadata", o.includeMetadata, "all", "users", "roles", "none"); err != nil {
+		return err
+	}
+	if err := oneOf("--transfer", o.transfer, backup.TransferAuto, backup.TransferBind, backup.TransferStream); err != nil {
+		return err
+	}
+	if o.backupPort < 1 || o.backupPort > 65535 {
+		return usageError("--database-backup-port %d is not a port number", o.backupPort)
+	}
+	return validateDatabaseNames(o.databases)
+}
+
+func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, dir string) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	folder, err := backupset.Create(dir)
+	if err != nil {
+		return withCode(ExitEnvironment, err)
+	}
+	pw, err := opts.output.progressWriter(dockerCli)
+	if err != nil {
+		return err
+	}
+	res, err := backup.Run(cmd.Context(), engine(dockerCli), folder, backup.Options{
+		Target: backup.TargetOptions{
+			DatabaseContainer: opts.databaseContainer,
+			DatabaseURL:       opts.databaseURL,
+			BackupPort:        opts.backupPort,
+			HostNetwork:       opts.hostNetwork,
+		},
+		HelperImage:     opts.helperImage,
+		RegistryAuth:    registryAuth(dockerCli),
+		Transfer:        opts.transfer,
+		KeepHelper:      opts.keepHelper,
+		Databases:       opts.databases,
+		Type:            opts.backupType,
+		IncludeMetadata: opts.includeMetadata,
+		Aggregate:       !opts.noAggregate,
+		Tool:            toolName(),
+	}, pw)
+	pw.Close()
+	if err != nil {
+		return err
+	}
+	if opts.output.format == "json" {
+		return printJSON(dockerCli.Out(), res)
+	}
+	return printBackupTable(dockerCli, res)
+}
+
+func printBackupTable(dockerCli command.Cli, res *backup.Result) error {
+	w := tabwriter.NewWriter(dockerCli.Out(), 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "FILE\tDATABASE\tTYPE\tSIZE\tSHA-256")
+	var total int64
+	for _, f := range res.Files {
+		total += f.Size
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Database, orDash(f.Type), humanSize(f.Size), f.SHA256[:12])
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	out := dockerCli.Out()
+	fmt.Fprintf(out, "\nBacked up %s into %s: %d file(s), %s, in %s (%s transfer).\n",
+		strings.Join(res.Databases, ", "), res.Folder, len(res.Files), humanSize(total), res.Duration.Round(100*time.Millisecond), res.Transfer)
+	if len(res.Removed) > 0 {
+		fmt.Fprintf(out, "Aggregation replaced: %s\n", strings.Join(res.Removed, ", "))
+	}
+	if res.Helper != "" {
+		fmt.Fprintf(out, "Helper container kept: %s\n", res.Helper)
+	}
+	return nil
+}
+
+func oneOf(flag, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return usageError("%s %q: use one of %s", flag, v, strings.Join(allowed, ", "))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/pflag"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backup"
+	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/progress"
+	"github.com/opsmill/docker-infrahubdb/pkg/version"
+)
+
+// outputOptions are the flags every workflow command shares.
+type outputOptions struct {
+	progress string // auto|tty|plain|json|quiet
+	format   string // table|json
+	quiet    bool   // the old tool's --quiet: progress quiet
+}
+
+func (o *outputOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.progress, "progress", "auto", `Progress output on stderr: "auto", "tty", "plain", "json" or "quiet"`)
+	fs.StringVar(&o.format, "format", "table", `Result output on stdout: "table" or "json"`)
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, `Print no progress (same as --progress quiet)`)
+}
+
+func (o *outputOptions) validate() error {
+	switch o.format {
+	case "table", "json":
+	default:
+		return usageError("unknown --format %q: use \"table\" or \"json\"", o.format)
+	}
+	switch o.progress {
+	case "auto", "tty", "plain", "json", "quiet":
+	default:
+		return usageError("unknown --progress %q: use auto, tty, plain, json or quiet", o.progress)
+	}
+	return nil
+}
+
+// progressWriter opens the progress display on stderr.
+func (o *outputOptions) progressWriter(dockerCli command.Cli) (progress.Writer, error) {
+	mode := o.progress
+	if o.quiet {
+		mode = "quiet"
+	}
+	return progress.New(mode, dockerCli.Err())
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// engine connects to the daemon of the selected Docker context.
+func engine(dockerCli command.Cli) backup.Engine {
+	return backup.FromDocker(docker.New(dockerCli.Client()))
+}
+
+// registryAuth returns the registry credentials of the Docker config for an image.
+func registryAuth(dockerCli command.Cli) func(ref string) (string, error) {
+	return func(ref string) (string, error) { return docker.RegistryAuth(dockerCli, ref) }
+}
+
+// helperImageDefault is --helper-image's default: NEO4J_BACKUP_DOCKER_IMAGE,
+// as with the old tool.
+func helperImageDefault() string { return os.Getenv("NEO4J_BACKUP_DOCKER_IMAGE") }
+
+func toolName() string { return "docker-infrahubdb " + version.Version }
+
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// validateDatabaseNames checks --database values against Neo4j's rules.
+func validateDatabaseNames(names []string) error {
+	for _, n := range names {
+		if n == "system" {
+			continue
+		}
+		if err := neo4j.ValidateName(n); err != nil {
+			return usageError("--database %q: %v", n, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,286 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backup"
+	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/restore"
+)
+
+type restoreOptions struct {
+	output            outputOptions
+	cypherPort        int
+	keepHelper        bool
+	databases         []string
+	until             string
+	databaseContainer string
+	helperImage       string
+	boltAddress       string
+	passwordStdin     bool
+	username          string
+	noSafetyBackup    bool
+	safetyDir         string
+	appServices       []string
+	noStopApp         bool
+	yes               bool
+	dryRun            bool
+	transfer          string
+}
+
+func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
+	opts := restoreOptions{}
+	cmd := &cobra.Command{
+		Use:   "restore [OPTIONS] FOLDER",
+		Short: "Restore the Infrahub database from a backup folder",
+		Long: `Restore the databases backed up in FOLDER into the Infrahub database container.
+
+Everything is checked before anything changes: the chain of each database, its
+checksums, the helper image, the database container and a real login with the
+credentials. Then the running Infrahub application containers are stopped, and
+for each database: a safety backup is taken, the database is stopped, restored,
+recreated, started and its security metadata replayed. If a step fails after
+the stop, the safety backup is restored. The database and the application
+containers are started again on every path, Ctrl-C included. The system
+database is never restored.
+
+Credentials: NEO4J_AUTH=user/password, --password-stdin, or else the database
+container's own NEO4J_AUTH.`,
+		Example: `  NEO4J_AUTH=neo4j/secret docker infrahubdb restore ./backups --yes
+  docker infrahubdb restore ./backups --dry-run
+  docker -c prod infrahubdb restore ./backups --database neo4j --until 2026-11-24T18:00:00Z`,
+		Args: exactlyOneFolder,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRestore(cmd.Context(), dockerCli, opts, args[0])
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&opts.cypherPort, "database-cypher-port", 7687, "Bolt port of the database")
+	fs.BoolVar(&opts.keepHelper, "keep-helper-container", false, "Do not remove the helper container at the end")
+	fs.StringArrayVar(&opts.databases, "database", nil, "Database to restore (repeatable; default: every database in the folder but system)")
+	fs.StringVar(&opts.until, "until", "", `Restore the newest chain up to this time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC), passed to neo4j-admin --restore-until`)
+	fs.StringVar(&opts.databaseContainer, "database-container", "", "Name or ID of the database container (when none or several are labelled infrahub_role=database)")
+	fs.StringVar(&opts.helperImage, "helper-image", helperImageDefault(), "Neo4j Enterprise image for the helper container (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database's own enterprise image)")
+	fs.StringVar(&opts.boltAddress, "bolt-address", "", "Connect to Bolt at HOST:PORT directly instead of tunnelling through the helper container")
+	fs.BoolVar(&opts.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin")
+	fs.StringVar(&opts.username, "username", "neo4j", "Neo4j user, with --password-stdin")
+	fs.BoolVar(&opts.noSafetyBackup, "no-safety-backup", false, "Do not back up the current databases before replacing them (no rollback possible)")
+	fs.StringVar(&opts.safetyDir, "safety-dir", "", "Where the safety backup goes (default: FOLDER/safety-<time>)")
+	fs.StringSliceVar(&opts.appServices, "app-services", restore.DefaultAppServices, "Compose services of the database's project to stop during the restore")
+	fs.BoolVar(&opts.noStopApp, "no-stop-app", false, "Do not stop the Infrahub application containers")
+	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
+	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")
+	fs.StringVar(&opts.transfer, "transfer", backup.TransferAuto, `How files move: "auto", "bind" or "stream"`)
+	opts.output.addFlags(fs)
+	return cmd
+}
+
+func (o *restoreOptions) validate() error {
+	if err := o.output.validate(); err != nil {
+		return err
+	}
+	if err := oneOf("--transfer", o.transfer, backup.TransferAuto, backup.TransferBind, backup.TransferStream); err != nil {
+		return err
+	}
+	if o.cypherPort < 1 || o.cypherPort > 65535 {
+		return usageError("--database-cypher-port %d is not a port number", o.cypherPort)
+	}
+	for _, db := range o.databases {
+		if db == restore.SystemDatabase {
+			return usageError("--database system: the system database is never restored (its metadata is replayed per database)")
+		}
+	}
+	return validateDatabaseNames(o.databases)
+}
+
+func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions, dir string) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	until, err := parseUntil(opts.until)
+	if err != nil {
+		return err
+	}
+	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
+	if !opts.yes && !opts.dryRun && !interactive {
+		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
+	}
+	creds, err := restoreCredentials(opts, dockerCli.In())
+	if err != nil {
+		return err
+	}
+	folder, err := backupset.Open(dir)
+	if err != nil {
+		return withCode(ExitEnvironment, err)
+	}
+	pw, err := opts.output.progressWriter(dockerCli)
+	if err != nil {
+		return err
+	}
+	ropts := restore.Options{
+		Target:       backup.TargetOptions{DatabaseContainer: opts.databaseContainer, BoltPort: opts.cypherPort},
+		HelperImage:  opts.helperImage,
+		RegistryAuth: registryAuth(dockerCli),
+		Transfer:     opts.transfer,
+		KeepHelper:   opts.keepHelper,
+		Databases:    opts.databases,
+		Until:        until,
+		Credentials:  creds,
+		BoltAddress:  opts.boltAddress,
+		SafetyBackup: !opts.noSafetyBackup,
+		SafetyDir:    opts.safetyDir,
+		StopApps:     !opts.noStopApp,
+		AppServices:  opts.appServices,
+		DryRun:       opts.dryRun,
+		Tool:         toolName(),
+	}
+	if !opts.yes {
+		ropts.Confirm = func(p *restore.Plan) (bool, error) {
+			pw.Close() // the question must not fight with the live display
+			return confirm(dockerCli, p)
+		}
+	}
+	res, err := restore.Run(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, ropts, pw)
+	pw.Close()
+	if res != nil {
+		if perr := printRestore(dockerCli, opts.output.format, res); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return err
+}
+
+func connectNeo4j(ctx context.Context, address string, creds neo4j.Credentials) (restore.Admin, error) {
+	return neo4j.Connect(ctx, address, creds)
+}
+
+// restoreCredentials reads NEO4J_AUTH or --password-stdin; nil means "use
+// the database container's NEO4J_AUTH".
+func restoreCredentials(opts restoreOptions, stdin io.Reader) (*neo4j.Credentials, error) {
+	if opts.passwordStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && err != io.EOF {
+			return nil, usageError("--password-stdin: reading stdin: %v", err)
+		}
+		password := strings.TrimRight(line, "\r\n")
+		if password == "" {
+			return nil, usageError("--password-stdin: stdin was empty; pipe the password in, e.g. 'cat pw.txt | docker infrahubdb restore ... --password-stdin'")
+		}
+		return &neo4j.Credentials{User: opts.username, Password: password}, nil
+	}
+	if v, ok := os.LookupEnv("NEO4J_AUTH"); ok {
+		creds, err := neo4j.ParseAuth(v)
+		if err != nil {
+			return nil, usageError("NEO4J_AUTH: %v", err)
+		}
+		return &creds, nil
+	}
+	return nil, nil
+}
+
+func parseUntil(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02T15-04-05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, usageError("--until %q: use RFC 3339 (2026-11-24T18:00:00Z) or \"YYYY-MM-DD HH:MM:SS\" (UTC)", s)
+}
+
+// confirm asks once on the terminal, showing what will be replaced.
+func confirm(dockerCli command.Cli, p *restore.Plan) (bool, error) {
+	out := dockerCli.Err()
+	fmt.Fprintf(out, "\nThis will REPLACE the following databases in container %s:\n", p.DatabaseContainer)
+	for _, db := range p.Databases {
+		fmt.Fprintf(out, "  %s  <- %s (%s)\n", db.Name, strings.Join(db.Files, " + "), humanSize(db.Size))
+	}
+	if len(p.AppNames) > 0 {
+		fmt.Fprintf(out, "Application containers stopped meanwhile: %s\n", strings.Join(p.AppNames, ", "))
+	}
+	if p.SafetyDir != "" {
+		fmt.Fprintf(out, "A safety backup of the current data goes to %s.\n", p.SafetyDir)
+	} else {
+		fmt.Fprintln(out, "No safety backup will be taken (--no-safety-backup): a failure cannot be rolled back.")
+	}
+	fmt.Fprint(out, "Continue? [y/N] ")
+	answer, err := bufio.NewReader(dockerCli.In()).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return false, err
+	}
+	answer = strings.ToLower(strings.TrimSpace(answer))
+	return answer == "y" || answer == "yes", nil
+}
+
+func printRestore(dockerCli command.Cli, format string, res *restore.Result) error {
+	if format == "json" {
+		return printJSON(dockerCli.Out(), res)
+	}
+	out := dockerCli.Out()
+	p := res.Plan
+	if res.DryRun {
+		fmt.Fprintf(out, "Dry run: nothing was changed. Plan for %s -> container %s (helper image %s):\n", p.Folder, p.DatabaseContainer, p.Image)
+		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(w, "DATABASE\tFILES\tSIZE\tCHECKSUMS")
+		for _, db := range p.Databases {
+			check := "verified"
+			if db.Unverified {
+				check = "unverified (no manifest)"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", db.Name, strings.Join(db.Files, " + "), humanSize(db.Size), check)
+		}
+		w.Flush()
+		fmt.Fprintf(out, "App containers to stop: %s\n", orNone(p.AppNames))
+		fmt.Fprintf(out, "Safety backup: %s\n", orNoneStr(p.SafetyDir, "none (--no-safety-backup)"))
+		for _, s := range p.Skipped {
+			fmt.Fprintf(out, "Skipped: %s (the system database is never restored)\n", s)
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "DATABASE\tRESTORED FROM\tNODES\tMETADATA\tDOWNTIME\tSAFETY BACKUP")
+	for _, d := range res.Databases {
+		from := d.Restored
+		if d.RolledBack {
+			from = "ROLLED BACK to safety backup"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d statements\t%s\t%s\n", d.Name, from, d.Nodes, d.Statements, d.Downtime.Round(100*time.Millisecond), orDash(d.SafetyBackup))
+	}
+	w.Flush()
+	for _, s := range p.Skipped {
+		fmt.Fprintf(out, "Skipped: %s (the system database is never restored)\n", s)
+	}
+	if len(res.AppsRestarted) > 0 {
+		fmt.Fprintf(out, "App containers restarted: %s\n", strings.Join(res.AppsRestarted, ", "))
+	}
+	if len(res.AppsNotRestarted) > 0 {
+		fmt.Fprintf(out, "App containers NOT restarted (start them with docker start): %s\n", strings.Join(res.AppsNotRestarted, ", "))
+	}
+	if res.Helper != "" {
+		fmt.Fprintf(out, "Helper container kept: %s\n", res.Helper)
+	}
+	return nil
+}
+
+func orNone(list []string) string { return orNoneStr(strings.Join(list, ", "), "none") }
+
+func orNoneStr(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}

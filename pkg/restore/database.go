@@ -1,0 +1,273 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backup"
+	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/progress"
+)
+
+// Result is what a restore did.
+type Result struct {
+	Plan             *Plan            `json:"plan"`
+	DryRun           bool             `json:"dry_run,omitempty"`
+	Transfer         string           `json:"transfer,omitempty"`
+	Helper           string           `json:"helper_container,omitempty"` // set when kept
+	Databases        []DatabaseResult `json:"results,omitempty"`
+	AppsRestarted    []string         `json:"app_containers_restarted,omitempty"`
+	AppsNotRestarted []string         `json:"app_containers_not_restarted,omitempty"`
+	Started          time.Time        `json:"started"`
+	Duration         time.Duration    `json:"duration_ns"`
+}
+
+// DatabaseResult is the outcome for one database.
+type DatabaseResult struct {
+	Name         string        `json:"name"`
+	Restored     string        `json:"restored_from,omitempty"`
+	Nodes        int64         `json:"nodes"`
+	Statements   int           `json:"metadata_statements"`
+	SafetyBackup string        `json:"safety_backup,omitempty"`
+	RolledBack   bool          `json:"rolled_back,omitempty"`
+	Downtime     time.Duration `json:"downtime_ns"`
+}
+
+// RolledBackError: the restore of a database failed after it was stopped,
+// and the safety backup was restored in its place.
+type RolledBackError struct {
+	Database string
+	Safety   string // path of the safety backup
+	Err      error
+}
+
+func (e *RolledBackError) Error() string {
+	return fmt.Sprintf("restore of database %s failed: %v\nthe database was rolled back to its state before the restore (safety backup %s) and is online", e.Database, e.Err, e.Safety)
+}
+func (e *RolledBackError) Unwrap() error { return e.Err }
+
+// DegradedError: the restore failed and the database could not be brought
+// back to its previous state. The message says what state it is in.
+type DegradedError struct {
+	Database string
+	Safety   string
+	Err      error
+	State    string
+}
+
+func (e *DegradedError) Error() string {
+	msg := fmt.Sprintf("restore of database %s failed and it could not be rolled back: %v\ndatabase state: %s", e.Database, e.Err, e.State)
+	if e.Safety != "" {
+		msg += fmt.Sprintf("\nits previous data is in the safety backup %s: restore it with 'docker infrahubdb restore %s --database %s'", e.Safety, path.Dir(e.Safety), e.Database)
+	}
+	return msg
+}
+func (e *DegradedError) Unwrap() error { return e.Err }
+
+const safetySub = "safety"
+
+// restoreDatabase replaces one database. Every STOP is followed by a START
+// (of the restored data, or of the safety backup when anything failed).
+func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
+	res := DatabaseResult{Name: db.Name}
+	defer func() { r.res.Databases = append(r.res.Databases, res) }()
+
+	current, exists, err := r.admin.Database(ctx, db.Name)
+	if err != nil {
+		return err
+	}
+	var safety string // artifact name in the helper's safety work dir
+	if exists && r.plan.SafetyDir != "" && current.CurrentStatus == "online" {
+		if safety, err = r.safetyBackup(ctx, db.Name); err != nil {
+			return fmt.Errorf("safety backup of database %s failed, nothing was changed: %w", db.Name, err)
+		}
+		res.SafetyBackup = path.Join(r.plan.SafetyDir, safety)
+	}
+
+	stoppedAt := time.Now()
+	if exists {
+		if err := r.step(ctx, "stop "+db.Name, "STOP DATABASE "+db.Name, func(ctx context.Context) error { return r.admin.Stop(ctx, db.Name) }); err != nil {
+			return r.recover(ctx, db.Name, safety, err, &res)
+		}
+	}
+	res.Restored = db.Artifact
+	err = r.replace(ctx, db, path.Join(backup.WorkDir, db.Artifact), &res)
+	res.Downtime = time.Since(stoppedAt)
+	if err != nil {
+		return r.recover(ctx, db.Name, safety, err, &res)
+	}
+	return nil
+}
+
+// replace restores artifact into db, starts it and proves it works.
+func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, res *DatabaseResult) error {
+	args := []string{"database", "restore", "--from-path=" + artifact, "--overwrite-destination=true"}
+	if r.plan.Until != nil {
+		args = append(args, "--restore-until="+r.plan.Until.UTC().Format("2006-01-02 15:04:05"))
+	}
+	args = append(args, db.Name)
+	if _, err := r.session.Admin(ctx, backup.AdminRun{ID: "restore " + db.Name, Text: "neo4j-admin database restore " + db.Name, Args: args, User: r.owner}); err != nil {
+		return err
+	}
+	if err := r.startDatabase(ctx, db.Name); err != nil {
+		return err
+	}
+	n, err := r.replayMetadata(ctx, db.Name)
+	if err != nil {
+		return err
+	}
+	res.Statements = n
+	return r.step(ctx, "count "+db.Name, "Check database "+db.Name+" answers", func(ctx context.Context) error {
+		count, err := r.admin.CountNodes(ctx, db.Name)
+		res.Nodes = count
+		return err
+	})
+}
+
+// startDatabase creates the database if the restore made a new one, starts
+// it (retrying: a START can fail transiently) and waits until it is online.
+func (r *runner) startDatabase(ctx context.Context, db string) error {
+	if err := r.step(ctx, "create "+db, "CREATE DATABASE "+db+" IF NOT EXISTS", func(ctx context.Context) error { return r.admin.Create(ctx, db) }); err != nil {
+		return err
+	}
+	return r.step(ctx, "start "+db, "START DATABASE "+db, func(ctx context.Context) error {
+		var err error
+		for try := 1; try <= r.opts.StartTries; try++ {
+			if err = r.admin.Start(ctx, db); err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			r.pw.Log("start "+db, fmt.Sprintf("START DATABASE %s failed (attempt %d of %d): %v", db, try, r.opts.StartTries, err))
+			if try < r.opts.StartTries {
+				time.Sleep(r.opts.RetryPause)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		return r.admin.WaitOnline(ctx, db, r.opts.OnlineWait)
+	})
+}
+
+// replayMetadata runs the restore_metadata.cypher that neo4j-admin wrote
+// for db against the system database, with $database set.
+func (r *runner) replayMetadata(ctx context.Context, db string) (int, error) {
+	script := "/data/scripts/" + db + "/restore_metadata.cypher"
+	_, _, exists, err := r.session.Helper.Stat(ctx, script)
+	if err != nil || !exists {
+		if err == nil {
+			r.pw.Info("no " + script + ": the backup of " + db + " holds no security metadata to replay")
+		}
+		return 0, err
+	}
+	var n int
+	err = r.step(ctx, "metadata "+db, "Replay security metadata of "+db, func(ctx context.Context) error {
+		data, err := r.session.Helper.ReadFile(ctx, script, 64<<20)
+		if err != nil {
+			return err
+		}
+		n, err = r.admin.RunScript(ctx, neo4j.SplitStatements(string(data)), map[string]any{"database": db})
+		return err
+	})
+	return n, err
+}
+
+// safetyBackup takes an online full backup of db into the safety dir and
+// keeps a copy in the helper for a fast rollback. It returns the artifact name.
+func (r *runner) safetyBackup(ctx context.Context, db string) (string, error) {
+	if r.safety == nil {
+		f, err := backupset.Create(r.plan.SafetyDir)
+		if err != nil {
+			return "", err
+		}
+		r.safety = f
+	}
+	sub := path.Join(safetySub, db)
+	fetched, err := r.session.TakeBackup(ctx, r.safety, backup.BackupSpec{
+		Sub: sub, Databases: []string{db}, Type: backup.TypeFull, IncludeMetadata: "all",
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := r.session.Commit(ctx, r.safety, fetched, r.opts.Tool); err != nil {
+		return "", err
+	}
+	name := fetched.Records[len(fetched.Records)-1].Name
+	return path.Join(safetySub, db, name), nil
+}
+
+// recover runs after a failure once db may have been stopped: roll back to
+// the safety backup when there is one, else at least start the database.
+// It runs with a fresh context, so Ctrl-C does not leave the database down.
+func (r *runner) recover(ctx context.Context, db, safety string, cause error, res *DatabaseResult) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.OnlineWait+5*time.Minute)
+	defer cancel()
+	safetyPath := ""
+	if safety != "" {
+		safetyPath = path.Join(r.plan.SafetyDir, path.Base(safety))
+		r.pw.Info(fmt.Sprintf("restore of %s failed (%v): rolling back to the safety backup %s", db, firstLine(cause.Error()), safetyPath))
+		_ = r.admin.Stop(cctx, db) // it may be stopped already, or failed to start
+		err := r.replace(cctx, DatabasePlan{Name: db, Artifact: path.Base(safety)}, path.Join(backup.WorkDir, safety), res)
+		if err == nil {
+			res.RolledBack = true
+			return withCancel(ctx, &RolledBackError{Database: db, Safety: safetyPath, Err: cause})
+		}
+		cause = errors.Join(cause, fmt.Errorf("rollback: %w", err))
+	} else {
+		if err := r.startDatabase(cctx, db); err == nil {
+			return withCancel(ctx, fmt.Errorf("restore of database %s failed: %w\nthe database was started again; without a safety backup its content may be partly restored", db, cause))
+		} else {
+			cause = errors.Join(cause, fmt.Errorf("start again: %w", err))
+		}
+	}
+	return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: r.describeState(cctx, db)}
+}
+
+// withCancel keeps the interruption visible to the exit code mapping.
+func withCancel(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return errors.Join(ctx.Err(), err)
+	}
+	return err
+}
+
+func (r *runner) describeState(ctx context.Context, db string) string {
+	d, ok, err := r.admin.Database(ctx, db)
+	switch {
+	case err != nil:
+		return "unknown (" + err.Error() + ")"
+	case !ok:
+		return "does not exist"
+	}
+	s := d.CurrentStatus + " (requested " + d.RequestedStatus + ")"
+	if d.StatusMessage != "" {
+		s += ": " + d.StatusMessage
+	}
+	return s
+}
+
+// step reports fn as one progress step.
+func (r *runner) step(ctx context.Context, id, text string, fn func(context.Context) error) error {
+	r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
+	if err := fn(ctx); err != nil {
+		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: firstLine(err.Error())})
+		return err
+	}
+	r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
+	return nil
+}
+
+func firstLine(s string) string {
+	for i := range s {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}

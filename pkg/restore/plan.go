@@ -1,0 +1,231 @@
+package restore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backup"
+	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/progress"
+)
+
+// Plan is what a restore will do; --dry-run prints it.
+type Plan struct {
+	Folder            string             `json:"folder"`
+	DatabaseContainer string             `json:"database_container"`
+	Image             string             `json:"helper_image"`
+	Databases         []DatabasePlan     `json:"databases"`
+	Skipped           []string           `json:"skipped,omitempty"` // system
+	Apps              []docker.Container `json:"-"`
+	AppNames          []string           `json:"app_containers_to_stop"`
+	SafetyDir         string             `json:"safety_dir,omitempty"` // "" without safety backup
+	Until             *time.Time         `json:"until,omitempty"`
+
+	target      backup.Target
+	credentials neo4j.Credentials
+}
+
+// DatabasePlan is the chain restored into one database.
+type DatabasePlan struct {
+	Name       string   `json:"name"`
+	Files      []string `json:"files"`    // the chain, full first
+	Artifact   string   `json:"artifact"` // the newest file: neo4j-admin's --from-path
+	Size       int64    `json:"size"`
+	Unverified bool     `json:"unverified,omitempty"` // no manifest record: not checksummed
+}
+
+// SystemDatabase is never restored: its backup holds the security metadata
+// that the restored databases replay through restore_metadata.cypher.
+const SystemDatabase = "system"
+
+// makePlan checks the folder, the database container, credentials and the
+// image, and decides what to restore. It changes nothing.
+func makePlan(ctx context.Context, eng Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Plan, error) {
+	p := &Plan{Folder: folder.Dir}
+	if !opts.Until.IsZero() {
+		p.Until = &opts.Until
+	}
+	if err := p.chooseChains(folder, opts); err != nil {
+		return nil, err
+	}
+	if err := verifyChains(folder, p.Databases, pw); err != nil {
+		return nil, err
+	}
+
+	target, err := backup.FindTarget(ctx, eng, opts.Target)
+	if err != nil {
+		return nil, err
+	}
+	if target.Container == nil {
+		return nil, &backup.EnvironmentError{Err: fmt.Errorf("restore needs the database container (its data volume): name it with --database-container or label it infrahub_role=database")}
+	}
+	c := *target.Container
+	if _, ok := c.MountAt("/data"); !ok {
+		return nil, &backup.EnvironmentError{Err: fmt.Errorf("database container %s keeps /data in no volume or bind mount: a restore cannot reach its data; mount a volume at /data", c.Name)}
+	}
+	p.target, p.DatabaseContainer = target, c.Name
+	if p.credentials, err = credentials(opts, c); err != nil {
+		return nil, err
+	}
+
+	p.Image = backup.ChooseImage(opts.HelperImage, target)
+	if err := backup.EnsureImage(ctx, eng, p.Image, opts.RegistryAuth, pw); err != nil {
+		return nil, err
+	}
+	if opts.StopApps {
+		if p.Apps, err = runningApps(ctx, eng, c, opts.AppServices); err != nil {
+			return nil, err
+		}
+		for _, a := range p.Apps {
+			p.AppNames = append(p.AppNames, a.Name)
+		}
+	}
+	if opts.SafetyBackup {
+		p.SafetyDir = opts.SafetyDir
+		if p.SafetyDir == "" {
+			p.SafetyDir = folder.Path(backupset.SafetyDirName(time.Now()))
+		}
+	}
+	return p, nil
+}
+
+// chooseChains picks the chain to restore for each database: the newest, or
+// the newest that starts before --until.
+func (p *Plan) chooseChains(folder *backupset.Folder, opts Options) error {
+	cat, err := folder.Scan()
+	if err != nil {
+		return err
+	}
+	if cat.ManifestErr != nil {
+		return &VerifyError{Problems: []string{cat.ManifestErr.Error()}}
+	}
+	all := backupset.Chains(cat.Artifacts)
+	for _, db := range opts.Databases {
+		if _, ok := all[db]; !ok {
+			return &backup.EnvironmentError{Err: fmt.Errorf("%s holds no backup of database %q (it has: %s)", folder.Dir, db, strings.Join(dbNames(all), ", "))}
+		}
+	}
+	for _, db := range dbNames(all) {
+		if len(opts.Databases) > 0 && !contains(opts.Databases, db) {
+			continue
+		}
+		if db == SystemDatabase {
+			p.Skipped = append(p.Skipped, db)
+			continue
+		}
+		chain, err := backupset.ChooseChain(all[db], opts.Until)
+		if err != nil {
+			return &VerifyError{Problems: []string{fmt.Sprintf("database %s: %v", db, err)}}
+		}
+		dp := DatabasePlan{Name: db, Files: backupset.Names(chain.Files), Artifact: chain.Last().Name, Size: chain.Size()}
+		for _, f := range chain.Files {
+			if f.Record == nil {
+				dp.Unverified = true
+			}
+		}
+		p.Databases = append(p.Databases, dp)
+	}
+	if len(p.Databases) == 0 {
+		return &backup.EnvironmentError{Err: fmt.Errorf("%s holds no backup to restore (only the system database is never restored)", folder.Dir)}
+	}
+	return nil
+}
+
+// verifyChains re-hashes the chosen files against the manifest.
+func verifyChains(folder *backupset.Folder, dbs []DatabasePlan, pw progress.Writer) error {
+	m, err := folder.ReadManifest()
+	if err != nil {
+		return err
+	}
+	var want []string
+	for _, db := range dbs {
+		want = append(want, db.Files...)
+	}
+	sub := &backupset.Manifest{Version: m.Version}
+	for _, name := range want {
+		if rec, ok := m.Lookup(name); ok {
+			sub.Files = append(sub.Files, rec)
+		}
+	}
+	if len(sub.Files) == 0 {
+		return nil
+	}
+	id, text := "verify", fmt.Sprintf("Verify checksums of %d file(s)", len(sub.Files))
+	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
+	report, err := folder.Verify(sub)
+	if err != nil {
+		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+		return err
+	}
+	var problems []string
+	for _, pr := range report.Problems {
+		if contains(want, pr.File) { // files outside the chosen chains are not this run's business
+			problems = append(problems, pr.String())
+		}
+	}
+	if len(problems) > 0 {
+		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: problems[0]})
+		return &VerifyError{Problems: problems}
+	}
+	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
+	return nil
+}
+
+// VerifyError is a backup folder that cannot be trusted for this restore.
+type VerifyError struct{ Problems []string }
+
+func (e *VerifyError) Error() string {
+	return "the backup folder failed verification, nothing was changed:\n  " + strings.Join(e.Problems, "\n  ") +
+		"\nrun 'docker infrahubdb verify' on the folder for a full report"
+}
+
+// credentials come from the options (NEO4J_AUTH or --password-stdin), else
+// from the database container's own NEO4J_AUTH, read through the API.
+func credentials(opts Options, c docker.Container) (neo4j.Credentials, error) {
+	if opts.Credentials != nil {
+		return *opts.Credentials, nil
+	}
+	v, ok := c.EnvValue("NEO4J_AUTH")
+	if !ok {
+		return neo4j.Credentials{}, &backup.EnvironmentError{Err: fmt.Errorf("no credentials: set NEO4J_AUTH=user/password, pass --password-stdin, or give the database container %s a NEO4J_AUTH", c.Name)}
+	}
+	creds, err := neo4j.ParseAuth(v)
+	if err != nil {
+		return neo4j.Credentials{}, &backup.EnvironmentError{Err: fmt.Errorf("the NEO4J_AUTH of container %s: %w", c.Name, err)}
+	}
+	return creds, nil
+}
+
+// runningApps lists the running containers of the database's Compose
+// project whose service is an Infrahub application service.
+func runningApps(ctx context.Context, eng Engine, db docker.Container, services []string) ([]docker.Container, error) {
+	if db.ComposeProject == "" {
+		return nil, nil
+	}
+	cs, err := eng.List(ctx, map[string]string{"com.docker.compose.project": db.ComposeProject}, false)
+	if err != nil {
+		return nil, err
+	}
+	var apps []docker.Container
+	for _, c := range cs {
+		if c.ID != db.ID && c.Running && contains(services, c.ComposeService) {
+			apps = append(apps, c)
+		}
+	}
+	sort.Slice(apps, func(i, j int) bool { return apps[i].Name < apps[j].Name })
+	return apps, nil
+}
+
+func dbNames(m map[string][]backupset.Chain) []string {
+	var names []string
+	for db := range m {
+		names = append(names, db)
+	}
+	sort.Strings(names)
+	return names
+}

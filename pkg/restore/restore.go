@@ -1,0 +1,305 @@
+// Package restore owns the restore workflow: check everything first, stop
+// the Infrahub application containers, then per database take a safety
+// backup, stop it, restore it with neo4j-admin, recreate and start it,
+// replay its security metadata and prove it answers — rolling back to the
+// safety backup if any step after STOP fails, and starting everything it
+// stopped on every path, Ctrl-C included.
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backup"
+	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/progress"
+)
+
+// Engine is what restore needs from Docker: the backup machinery plus the
+// application containers of the Compose project.
+type Engine interface {
+	backup.Engine
+	List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error)
+	StopContainer(ctx context.Context, id string, timeout time.Duration) error
+	StartContainer(ctx context.Context, id string) error
+}
+
+// Admin is the administration Cypher restore runs (pkg/neo4j.Admin).
+type Admin interface {
+	Database(ctx context.Context, name string) (neo4j.Database, bool, error)
+	Stop(ctx context.Context, name string) error
+	Start(ctx context.Context, name string) error
+	Create(ctx context.Context, name string) error
+	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
+	RunScript(ctx context.Context, statements []string, params map[string]any) (int, error)
+	CountNodes(ctx context.Context, db string) (int64, error)
+	Close(ctx context.Context) error
+}
+
+// Connect opens an Admin on a Bolt address with the run's credentials.
+type Connect func(ctx context.Context, address string, creds neo4j.Credentials) (Admin, error)
+
+// DefaultAppServices are the Compose services of Infrahub that use the
+// database and must be quiet while it is replaced.
+var DefaultAppServices = []string{"infrahub-server", "task-worker"}
+
+// Options of one restore run.
+type Options struct {
+	Target       backup.TargetOptions
+	HelperImage  string
+	RegistryAuth func(ref string) (string, error)
+	Transfer     string
+	KeepHelper   bool
+	Databases    []string  // empty: every database in the folder but system
+	Until        time.Time // zero: newest chain
+	// Credentials for Bolt; nil reads the database container's NEO4J_AUTH.
+	Credentials  *neo4j.Credentials
+	BoltAddress  string // connect here instead of tunnelling through the helper
+	SafetyBackup bool
+	SafetyDir    string // "" : a safety-<time> folder inside the backup folder
+	StopApps     bool
+	AppServices  []string
+	DryRun       bool
+	// Confirm is asked once, after every check passed and before anything
+	// changes; false cancels the run.
+	Confirm     func(p *Plan) (bool, error)
+	Tool        string
+	OnlineWait  time.Duration // how long to wait for "online" after START
+	StartTries  int           // START attempts before giving up
+	RetryPause  time.Duration
+	connectFunc Connect
+}
+
+// ErrNotConfirmed is returned when the operator declined the confirmation.
+var ErrNotConfirmed = errors.New("restore cancelled: nothing was changed")
+
+// Run restores the databases of folder into the database container.
+func Run(ctx context.Context, eng Engine, connect Connect, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
+	opts.connectFunc = connect
+	fillDefaults(&opts)
+	release, err := backup.LockFolder(folder, "restore", pw)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
+	plan, err := makePlan(ctx, eng, folder, opts, pw)
+	if err != nil {
+		return nil, err
+	}
+	if opts.DryRun {
+		return &Result{Plan: plan, DryRun: true}, nil
+	}
+	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: plan, res: &Result{Plan: plan, Started: time.Now()}}
+	err = r.run(ctx)
+	r.res.Duration = time.Since(r.res.Started)
+	return r.res, err
+}
+
+func fillDefaults(o *Options) {
+	if o.OnlineWait == 0 {
+		o.OnlineWait = 5 * time.Minute
+	}
+	if o.StartTries == 0 {
+		o.StartTries = 3
+	}
+	if o.RetryPause == 0 {
+		o.RetryPause = 2 * time.Second
+	}
+	if len(o.AppServices) == 0 {
+		o.AppServices = DefaultAppServices
+	}
+}
+
+// runner carries the state of one restore: what it stopped must be started.
+type runner struct {
+	eng     Engine
+	folder  *backupset.Folder
+	opts    Options
+	pw      progress.Writer
+	plan    *Plan
+	res     *Result
+	session *backup.Session
+	admin   Admin
+	tunnel  interface{ Close() error }
+	owner   string // uid:gid of /data, for neo4j-admin restore
+	safety  *backupset.Folder
+}
+
+func (r *runner) run(ctx context.Context) (err error) {
+	if err := r.preflight(ctx); err != nil {
+		r.closeSession(ctx)
+		return err
+	}
+	defer r.closeSession(ctx)
+
+	if r.opts.Confirm != nil {
+		ok, err := r.opts.Confirm(r.plan)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotConfirmed
+		}
+	}
+
+	stopped, err := r.stopApps(ctx)
+	defer r.startApps(ctx, stopped)
+	if err != nil {
+		return err
+	}
+	for _, db := range r.plan.Databases {
+		if err := r.restoreDatabase(ctx, db); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// preflight proves everything restore needs before anything is stopped:
+// the helper starts, the credentials log in, and the artifacts are in place.
+func (r *runner) preflight(ctx context.Context) error {
+	s, err := backup.OpenSession(ctx, r.eng, r.folder, r.plan.target, backup.SessionOptions{
+		Command: "restore", Image: r.plan.Image, Transfer: r.opts.Transfer, KeepHelper: r.opts.KeepHelper,
+		MountData: true, ReadableSeeds: true,
+	}, r.pw)
+	if err != nil {
+		return err
+	}
+	r.session = s
+	r.res.Transfer = s.Mode
+	if r.opts.KeepHelper {
+		r.res.Helper = s.Helper.Name()
+	}
+	if err := r.connect(ctx); err != nil {
+		return err
+	}
+	if r.owner, err = dataOwner(ctx, s.Helper); err != nil {
+		return err
+	}
+	var files []string
+	for _, db := range r.plan.Databases {
+		files = append(files, db.Files...)
+	}
+	return s.Seed(ctx, r.folder, "", files)
+}
+
+// connect logs in to Neo4j through a tunnel in the helper (or directly with
+// --bolt-address): a wrong password is found here, before any change.
+func (r *runner) connect(ctx context.Context) error {
+	id, text := "login", "Log in to Neo4j as "+r.plan.credentials.User
+	if r.plan.credentials.None {
+		text = "Connect to Neo4j (no authentication)"
+	}
+	r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
+	addr := r.opts.BoltAddress
+	if addr == "" {
+		t, err := r.session.Helper.Tunnel(ctx, r.plan.target.BoltAddress)
+		if err != nil {
+			r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+			return err
+		}
+		r.tunnel, addr = t, t.Addr()
+	}
+	admin, err := r.opts.connectFunc(ctx, addr, r.plan.credentials)
+	if err != nil {
+		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+		return err
+	}
+	r.admin = admin
+	r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done, Detail: r.plan.target.BoltAddress})
+	return nil
+}
+
+func (r *runner) closeSession(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if r.admin != nil {
+		_ = r.admin.Close(cctx)
+	}
+	if r.tunnel != nil {
+		_ = r.tunnel.Close()
+	}
+	if r.session != nil {
+		r.session.Close(ctx)
+	}
+}
+
+// dataOwner is the owner of /data: neo4j-admin restore runs as that user so
+// the server can read what it writes.
+func dataOwner(ctx context.Context, h backup.Helper) (string, error) {
+	var out strings.Builder
+	code, err := h.Exec(ctx, docker.ExecSpec{Cmd: []string{"stat", "-c", "%u:%g", "/data"}, Stdout: &out})
+	if err != nil {
+		return "", err
+	}
+	if code != 0 {
+		return "", &backup.EnvironmentError{Err: errors.New("the helper cannot see the database's /data: does the database container keep /data in a volume or bind mount?")}
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// stopApps stops the running Infrahub application containers of the
+// database's Compose project and returns those it stopped.
+func (r *runner) stopApps(ctx context.Context) ([]docker.Container, error) {
+	var stopped []docker.Container
+	for _, c := range r.plan.Apps {
+		id, text := "app "+c.Name, "Stop "+c.Name
+		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
+		if err := r.eng.StopContainer(ctx, c.ID, 30*time.Second); err != nil {
+			r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+			return stopped, fmt.Errorf("stop application container %s: %w", c.Name, err)
+		}
+		stopped = append(stopped, c)
+		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
+	}
+	return stopped, nil
+}
+
+// startApps starts again what stopApps stopped, with a fresh context so a
+// cancelled run still does it.
+func (r *runner) startApps(ctx context.Context, stopped []docker.Container) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	for _, c := range stopped {
+		id, text := "app "+c.Name, "Start "+c.Name
+		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
+		if err := r.eng.StartContainer(ctx, c.ID); err != nil {
+			r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+			r.res.AppsNotRestarted = append(r.res.AppsNotRestarted, c.Name)
+			continue
+		}
+		r.res.AppsRestarted = append(r.res.AppsRestarted, c.Name)
+		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
+	}
+}
+
+func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// FromDocker adapts pkg/docker's engine to Engine.
+func FromDocker(e *docker.Engine) Engine {
+	return dockerEngine{Engine: backup.FromDocker(e), docker: e}
+}
+
+type dockerEngine struct {
+	backup.Engine
+	docker *docker.Engine
+}
+
+func (d dockerEngine) List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error) {
+	return d.docker.List(ctx, labels, all)
+}
+
+func (d dockerEngine) StopContainer(ctx context.Context, id string, timeout time.Duration) error {
+	return d.docker.StopContainer(ctx, id, timeout)
+}
+
+func (d dockerEngine) StartContainer(ctx context.Context, id string) error {
+	return d.docker.StartContainer(ctx, id)
+}

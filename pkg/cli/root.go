@@ -115,6 +115,3 @@ func exactlyOneFolder(cmd *cobra.Command, args []string) error {
 	}
 	return toStatusError(usageError("%q requires exactly 1 argument: the backup folder.\nSee '%s --help'.\n\nUsage:  %s", cmd.CommandPath(), cmd.CommandPath(), cmd.UseLine()))
 }
-
-
-

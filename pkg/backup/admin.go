@@ -24,7 +24,11 @@ type AdminError struct {
 func (e *AdminError) Error() string {
 	msg := fmt.Sprintf("%s failed with exit code %d", e.Command, e.ExitCode)
 	if e.Output != "" {
-		msg += ":\n" + indent(e.Output)
+		lines := strings.Split(e.Output, "\n")
+		msg += ": " + lines[len(lines)-1]
+		if len(lines) > 1 {
+			msg += "\n" + indent(e.Output)
+		}
 	}
 	if e.Hint != "" {
 		msg += "\n" + e.Hint

@@ -37,6 +37,9 @@ type Options struct {
 	IncludeMetadata string   // all, users, roles, none
 	Aggregate       bool
 	Tool            string // "docker-infrahubdb <version>", for the manifest
+	// Verify, when set, runs on the files just written, after the manifest
+	// was updated and before Run reports success (backup --verify).
+	Verify func(ctx context.Context, s *Session, written []backupset.FileRecord) error
 }
 
 // Result is what a backup run wrote.
@@ -97,6 +100,11 @@ func Run(ctx context.Context, eng Engine, folder *backupset.Folder, opts Options
 	}
 	if err := s.Commit(ctx, folder, files, opts.Tool); err != nil {
 		return nil, err
+	}
+	if opts.Verify != nil {
+		if err := opts.Verify(ctx, s, files.Records); err != nil {
+			return nil, err
+		}
 	}
 	res.Files, res.Removed, res.Neo4jVersion = files.Records, files.Replaced, files.Neo4jVersion
 	res.Databases = files.Databases()
@@ -168,6 +176,9 @@ func (s *Session) TakeBackup(ctx context.Context, folder *backupset.Folder, spec
 	}
 
 	dir := path.Join(WorkDir, spec.Sub)
+	if err := s.mkdir(ctx, dir); err != nil {
+		return f, err
+	}
 	if _, err := s.Admin(ctx, AdminRun{ID: "backup", Text: "neo4j-admin database backup", Args: backupArgs(s.Target.BackupAddress, dir, spec)}); err != nil {
 		return f, err
 	}
@@ -285,7 +296,7 @@ type artifactInfo struct {
 // best effort: without it the manifest records the type as unknown.
 func (s *Session) inspect(ctx context.Context, dir string) map[string]artifactInfo {
 	var out strings.Builder
-	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"neo4j-admin", "backup", "inspect", "--format=JSON", dir}, Stdout: &limited{w: &out, n: 8 << 20}})
+	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"neo4j-admin", "backup", "inspect", "--format=JSON", "--show-metadata", dir}, Stdout: &limited{w: &out, n: 8 << 20}})
 	if err != nil || code != 0 {
 		s.pw.Info("neo4j-admin backup inspect failed: the manifest records backup types as unknown")
 		return nil
@@ -351,12 +362,12 @@ func dbPatterns(dbs []string) []string {
 // folder (only the databases asked for): what neo4j-admin needs to take a
 // differential backup and to aggregate.
 func newestChains(folder *backupset.Folder, dbs []string) ([]string, error) {
-	arts, err := folder.Artifacts()
+	cat, err := folder.Scan()
 	if err != nil {
 		return nil, err
 	}
 	var names []string
-	for db, chains := range backupset.Chains(arts) {
+	for db, chains := range cat.Chains() {
 		if len(dbs) > 0 && !slices.Contains(dbs, db) {
 			continue
 		}
@@ -388,4 +399,14 @@ func LockFolder(folder *backupset.Folder, command string, pw progress.Writer) (f
 		pw.Info(fmt.Sprintf("took over a stale lock of the backup folder left by %q (pid %d on %s, gone)", stale.Command, stale.PID, stale.Host))
 	}
 	return release, nil
+}
+
+// mkdir creates dir in the helper (neo4j-admin wants its --to-path to exist).
+func (s *Session) mkdir(ctx context.Context, dir string) error {
+	var stderr strings.Builder
+	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"mkdir", "-p", dir}, Stderr: &stderr})
+	if err == nil && code != 0 {
+		err = fmt.Errorf("create %s in the helper: %s", dir, strings.TrimSpace(stderr.String()))
+	}
+	return err
 }

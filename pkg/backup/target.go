@@ -54,8 +54,9 @@ func FindTarget(ctx context.Context, eng Engine, o TargetOptions) (Target, error
 	case err == nil:
 		t.Container = &c
 		t.LockKey = c.ID
-	case errors.Is(err, docker.ErrNoDatabase) && o.DatabaseURL != "" && o.DatabaseContainer == "":
-		// --database-url alone is enough for a backup, like the old tool.
+	case o.DatabaseURL != "" && o.DatabaseContainer == "" && (errors.Is(err, docker.ErrNoDatabase) || errors.As(err, new(*docker.AmbiguousError))):
+		// --database-url alone is enough for a backup, like the old tool;
+		// it also settles which database is meant when several are labelled.
 	default:
 		return Target{}, err
 	}

@@ -40,6 +40,13 @@ func newBindWork(folder *backupset.Folder, readable bool) (*bindWork, error) {
 	if err := os.Mkdir(staging, 0o700); err != nil {
 		return nil, fmt.Errorf("create staging dir in %s: %w", folder.Dir, err)
 	}
+	if readable {
+		// neo4j-admin restore runs as the owner of /data, not as root; the
+		// folder around the staging dir stays private.
+		if err := os.Chmod(staging, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	return &bindWork{staging: staging, readable: readable}, nil
 }
 

@@ -154,7 +154,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	}
 	res, err := restore.Run(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, ropts, pw)
 	pw.Close()
-	if res != nil {
+	if res != nil && (err == nil || len(res.Databases) > 0) {
 		if perr := printRestore(dockerCli, opts.output.format, res); perr != nil && err == nil {
 			err = perr
 		}

@@ -85,7 +85,7 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 		if safety, err = r.safetyBackup(ctx, db.Name); err != nil {
 			return fmt.Errorf("safety backup of database %s failed, nothing was changed: %w", db.Name, err)
 		}
-		res.SafetyBackup = path.Join(r.plan.SafetyDir, safety)
+		res.SafetyBackup = path.Join(r.plan.SafetyDir, path.Base(safety))
 	}
 
 	stoppedAt := time.Now()
@@ -219,6 +219,10 @@ func (r *runner) recover(ctx context.Context, db, safety string, cause error, re
 			return withCancel(ctx, &RolledBackError{Database: db, Safety: safetyPath, Err: cause})
 		}
 		cause = errors.Join(cause, fmt.Errorf("rollback: %w", err))
+		// Whatever is in the store now, a stopped database helps no one.
+		if err := r.startDatabase(cctx, db); err != nil {
+			cause = errors.Join(cause, fmt.Errorf("start again: %w", err))
+		}
 	} else {
 		if err := r.startDatabase(cctx, db); err == nil {
 			return withCancel(ctx, fmt.Errorf("restore of database %s failed: %w\nthe database was started again; without a safety backup its content may be partly restored", db, cause))

@@ -104,7 +104,7 @@ func (p *Plan) chooseChains(folder *backupset.Folder, opts Options) error {
 	if cat.ManifestErr != nil {
 		return &VerifyError{Problems: []string{cat.ManifestErr.Error()}}
 	}
-	all := backupset.Chains(cat.Artifacts)
+	all := cat.Chains()
 	for _, db := range opts.Databases {
 		if _, ok := all[db]; !ok {
 			return &backup.EnvironmentError{Err: fmt.Errorf("%s holds no backup of database %q (it has: %s)", folder.Dir, db, strings.Join(dbNames(all), ", "))}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -228,6 +229,9 @@ func (r *runner) closeSession(ctx context.Context) {
 	}
 	if r.session != nil {
 		r.session.Close(ctx)
+	}
+	if r.safety != nil {
+		_ = os.Remove(r.safety.Dir) // only when empty: no safety backup was taken
 	}
 }
 

@@ -1,0 +1,449 @@
+package backup_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backup"
+	"github.com/opsmill/docker-infrahubdb/pkg/backup/testdata/fakeengine"
+	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/progress"
+)
+
+// Names the fake neo4j-admin gives the artifacts of the first and second run.
+const (
+	neo4j1  = "neo4j-2026-11-25T10-00-00.backup"
+	system1 = "system-2026-11-25T10-00-00.backup"
+	neo4j2  = "neo4j-2026-11-25T10-01-00.backup"
+	system2 = "system-2026-11-25T10-01-00.backup"
+)
+
+var _ backup.Engine = (*fakeengine.Engine)(nil)
+
+func TestFirstBackupWritesFilesAndManifest(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		transfer    string
+		bindVisible bool
+		wantMode    string
+		wantHelpers int
+	}{
+		{name: "bind", transfer: backup.TransferAuto, bindVisible: true, wantMode: backup.TransferBind, wantHelpers: 1},
+		{name: "auto falls back to stream", transfer: backup.TransferAuto, bindVisible: false, wantMode: backup.TransferStream, wantHelpers: 2},
+		{name: "stream", transfer: backup.TransferStream, bindVisible: true, wantMode: backup.TransferStream, wantHelpers: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := fakeengine.New()
+			eng.BindVisible = tc.bindVisible
+			folder := newFolder(t)
+
+			res, err := backup.Run(context.Background(), eng, folder, options(func(o *backup.Options) { o.Transfer = tc.transfer }), progress.Nop)
+			assert.NilError(t, err)
+
+			assert.Check(t, is.Equal(res.Transfer, tc.wantMode))
+			assert.Check(t, is.DeepEqual(res.Databases, []string{"neo4j", "system"}))
+			assert.Check(t, is.Equal(res.Neo4jVersion, "5.26.0"))
+			assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string{backupset.ManifestName, neo4j1, system1}))
+			m, err := folder.ReadManifest()
+			assert.NilError(t, err)
+			assert.Check(t, is.Equal(m.Tool, "docker-infrahubdb test"))
+			assert.Assert(t, is.Len(m.Files, 2))
+			for _, rec := range m.Files {
+				data, err := os.ReadFile(folder.Path(rec.Name))
+				assert.NilError(t, err)
+				sum := sha256.Sum256(data)
+				assert.Check(t, is.Equal(rec.Size, int64(len(data))), rec.Name)
+				assert.Check(t, is.Equal(rec.SHA256, hex.EncodeToString(sum[:])), rec.Name)
+				assert.Check(t, is.Equal(rec.Type, backupset.TypeFull), rec.Name)
+				assert.Check(t, is.Equal(rec.Database, strings.SplitN(rec.Name, "-", 2)[0]))
+				assert.Check(t, is.Equal(rec.SourceContainer, "database"))
+				assert.Check(t, is.Equal(rec.Neo4jVersion, "5.26.0"))
+				st, err := os.Stat(folder.Path(rec.Name))
+				assert.NilError(t, err)
+				assert.Check(t, is.Equal(st.Mode().Perm(), os.FileMode(0o600)), rec.Name)
+			}
+			assert.Check(t, is.Len(eng.Helpers, tc.wantHelpers))
+			assert.Check(t, is.Len(eng.Running(), 0), "helper removed")
+			assert.Check(t, is.Len(res.Helper, 0), "no kept helper")
+			spec := eng.Helpers[len(eng.Helpers)-1].Spec()
+			assert.Check(t, is.DeepEqual(spec.Networks, []string{"net-id"}))
+			assert.Check(t, is.Equal(spec.Labels[docker.LabelTarget], "db-id"))
+			assert.Check(t, is.Equal(spec.Image, "neo4j:5.26.0-enterprise"), "the database's own enterprise image")
+			assert.Check(t, hasCall(eng, "exec neo4j-admin database backup --from=172.18.0.2:6362 --to-path=/backups --type=AUTO --include-metadata=all *"))
+		})
+	}
+}
+
+func TestSecondBackupSeedsNewestChainAndAggregates(t *testing.T) {
+	for _, transfer := range []string{backup.TransferBind, backup.TransferStream} {
+		t.Run(transfer, func(t *testing.T) {
+			eng := fakeengine.New()
+			folder := newFolder(t)
+			opts := options(func(o *backup.Options) { o.Transfer = transfer })
+			_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+			assert.NilError(t, err)
+
+			eng.Server.Write("neo4j", 5)
+			eng.Calls = nil
+			res, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+			assert.NilError(t, err)
+
+			if transfer == backup.TransferStream {
+				assert.Check(t, is.DeepEqual(callsWith(eng, "copy-to"), []string{"copy-to /backups " + neo4j1 + " " + system1}))
+			}
+			assert.Check(t, is.DeepEqual(res.Removed, []string{neo4j1, system1}))
+			assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string{backupset.ManifestName, neo4j2, system2}))
+			data, err := os.ReadFile(folder.Path(neo4j2))
+			assert.NilError(t, err)
+			assert.Check(t, is.Contains(string(data), "full=true from=1 to=15"), "the aggregate of the chain")
+			assert.Check(t, is.Contains(string(data), "live data at tx 15"))
+
+			m, err := folder.ReadManifest()
+			assert.NilError(t, err)
+			assert.Check(t, is.DeepEqual(recordNames(m), []string{neo4j2, system2}))
+			for _, rec := range m.Files {
+				assert.Check(t, is.Equal(rec.Type, backupset.TypeFull), rec.Name)
+			}
+			assert.Check(t, is.Len(eng.Running(), 0))
+			assertNoLeftovers(t, folder)
+		})
+	}
+}
+
+func TestNoAggregateKeepsTheChain(t *testing.T) {
+	eng := fakeengine.New()
+	folder := newFolder(t)
+	opts := options(func(o *backup.Options) { o.Aggregate = false })
+	_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+	assert.NilError(t, err)
+	eng.Server.Write("neo4j", 5)
+	res, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+	assert.NilError(t, err)
+
+	assert.Check(t, is.Len(res.Removed, 0))
+	assert.Check(t, !hasCall(eng, "exec neo4j-admin database aggregate-backup"))
+	assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string{backupset.ManifestName, neo4j1, neo4j2, system1, system2}))
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	rec, ok := m.Lookup(neo4j2)
+	assert.Assert(t, ok)
+	assert.Check(t, is.Equal(rec.Type, backupset.TypeDiff))
+	assert.Check(t, is.Equal(rec.FromTx, int64(11)))
+	assert.Check(t, is.Equal(rec.ToTx, int64(15)))
+}
+
+// Files that aggregation replaced stay until the aggregate is in the folder:
+// a failure while fetching it leaves the previous backup as it was.
+func TestReplacedFilesStayWhenTheAggregateIsNotFetched(t *testing.T) {
+	eng := fakeengine.New()
+	folder := newFolder(t)
+	opts := options(func(o *backup.Options) { o.Transfer = backup.TransferStream })
+	_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+	assert.NilError(t, err)
+	before := folderState(t, folder)
+
+	eng.Server.Write("neo4j", 5)
+	eng.Faults["copy-from"] = &fakeengine.Fault{Skip: 1, Err: errors.New("connection reset")}
+	_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+	assert.ErrorContains(t, err, "connection reset")
+
+	assert.Check(t, is.DeepEqual(folderState(t, folder), before), "the first fetched file is removed again, the replaced ones stay")
+	assert.Check(t, is.Len(callsWith(eng, "copy-from"), 2), "failed on the second of two files")
+	assert.Check(t, is.Len(eng.Running(), 0))
+}
+
+func TestFailuresLeaveTheFolderAsItWas(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		key   string
+		fault fakeengine.Fault
+		want  string
+	}{
+		{name: "backup fails", key: "backup", fault: fakeengine.Fault{Code: 1, Stderr: "Execution of backup failed. connection refused"}, want: "NEO4J_server_backup_listen__address"},
+		{name: "aggregate fails", key: "aggregate", fault: fakeengine.Fault{Code: 1, Stderr: "Execution of aggregate failed."}, want: "aggregate-backup failed with exit code 1"},
+		{name: "version fails", key: "version", fault: fakeengine.Fault{Code: 127, Stderr: "neo4j-admin: not found"}, want: "is it a Neo4j Enterprise image"},
+		{name: "first download fails", key: "copy-from", fault: fakeengine.Fault{Err: errors.New("daemon gone")}, want: "daemon gone"},
+		{name: "second download fails", key: "copy-from", fault: fakeengine.Fault{Skip: 1, Err: errors.New("daemon gone")}, want: "daemon gone"},
+		{name: "upload fails", key: "copy-to", fault: fakeengine.Fault{Err: errors.New("no space left on device")}, want: "upload to the helper"},
+	} {
+		for _, transfer := range []string{backup.TransferBind, backup.TransferStream} {
+			if transfer == backup.TransferBind && strings.HasPrefix(tc.key, "copy-") {
+				continue // bind mode copies on the local file system
+			}
+			t.Run(tc.name+"/"+transfer, func(t *testing.T) {
+				eng := fakeengine.New()
+				folder := newFolder(t)
+				opts := options(func(o *backup.Options) { o.Transfer = transfer })
+				_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+				assert.NilError(t, err)
+				before := folderState(t, folder)
+
+				eng.Server.Write("neo4j", 5)
+				fault := tc.fault
+				eng.Faults[tc.key] = &fault
+				_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+				assert.ErrorContains(t, err, tc.want)
+
+				assert.Check(t, is.DeepEqual(folderState(t, folder), before))
+				assertNoLeftovers(t, folder)
+				assert.Check(t, is.Len(eng.Running(), 0), "helper removed on failure")
+			})
+		}
+	}
+}
+
+func TestCancelMidExecRemovesHelper(t *testing.T) {
+	for _, transfer := range []string{backup.TransferBind, backup.TransferStream} {
+		t.Run(transfer, func(t *testing.T) {
+			eng := fakeengine.New()
+			folder := newFolder(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			eng.Faults["backup"] = &fakeengine.Fault{Hook: cancel, Block: true}
+
+			_, err := backup.Run(ctx, eng, folder, options(func(o *backup.Options) { o.Transfer = transfer }), progress.Nop)
+			assert.Check(t, errors.Is(err, context.Canceled), "got %v", err)
+
+			assert.Assert(t, is.Len(eng.Helpers, 1))
+			h := eng.Helpers[0]
+			assert.Check(t, h.Removed())
+			assert.Check(t, h.RemoveCtxErr, "removed with a fresh context")
+			assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string(nil)))
+			assertNoLeftovers(t, folder)
+		})
+	}
+}
+
+func TestKeepHelperContainer(t *testing.T) {
+	eng := fakeengine.New()
+	pw := &recorder{}
+	res, err := backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) { o.KeepHelper = true }), pw)
+	assert.NilError(t, err)
+
+	assert.Assert(t, is.Len(eng.Helpers, 1))
+	name := eng.Helpers[0].Name()
+	assert.Check(t, is.Equal(res.Helper, name))
+	assert.Check(t, is.DeepEqual(eng.Running(), []string{name}))
+	assert.Check(t, is.Contains(pw.text(), "kept helper container "+name))
+}
+
+func TestLiveHelperOfAnotherRunIsALockConflict(t *testing.T) {
+	eng := fakeengine.New()
+	other := docker.Container{ID: "other", Name: "infrahubdb-restore-1234", Labels: map[string]string{
+		docker.LabelHelper: "restore", docker.LabelTarget: "db-id", docker.LabelOwner: "laptop:42",
+	}}
+	eng.Live = []docker.Container{other}
+	folder := newFolder(t)
+
+	_, err := backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
+
+	var lockErr *backup.HelperLockError
+	assert.Assert(t, errors.As(err, &lockErr), "got %v", err)
+	assert.Check(t, is.Equal(lockErr.Database, "database"))
+	assert.Check(t, is.ErrorContains(err, "infrahubdb-restore-1234 (restore, owner laptop:42)"))
+	assert.Check(t, is.Len(eng.Helpers, 0), "nothing started")
+	assert.Check(t, is.Len(eng.Removed, 0), "the other run's helper is left alone")
+	assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string(nil)), "lock file released")
+}
+
+func TestStaleHelperIsRemoved(t *testing.T) {
+	eng := fakeengine.New()
+	eng.Stale = []docker.Container{{ID: "stale-id", Name: "infrahubdb-backup-dead", Labels: map[string]string{docker.LabelOwner: "laptop:7"}}}
+	pw := &recorder{}
+
+	_, err := backup.Run(context.Background(), eng, newFolder(t), options(nil), pw)
+	assert.NilError(t, err)
+
+	assert.Check(t, is.DeepEqual(eng.Removed, []string{"stale-id"}))
+	assert.Check(t, is.Contains(pw.text(), "removed helper container infrahubdb-backup-dead left by a crashed run"))
+	calls := eng.CallLog()
+	assert.Check(t, slices.Index(calls, "remove-container stale-id") < firstIndex(calls, "start-helper"))
+}
+
+func TestFolderLockHeld(t *testing.T) {
+	eng := fakeengine.New()
+	folder := newFolder(t)
+	release, err := folder.Lock("backup")
+	assert.NilError(t, err)
+	defer release()
+
+	_, err = backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
+
+	var locked *backupset.LockedError
+	assert.Assert(t, errors.As(err, &locked), "got %v", err)
+	assert.Check(t, is.Len(eng.CallLog(), 0), "nothing done")
+}
+
+func TestBackupPortUnreachable(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		listen string // "" : not set
+		want   string
+	}{
+		{name: "default listen address", want: "listens on 127.0.0.1 only by default: set NEO4J_server_backup_listen__address=0.0.0.0:6362 on the database container database"},
+		{name: "loopback", listen: "127.0.0.1:6362", want: "listens on 127.0.0.1:6362 only: set NEO4J_server_backup_listen__address=0.0.0.0:6362"},
+		{name: "open", listen: "0.0.0.0:6362", want: "NEO4J_server_backup_listen__address=0.0.0.0:6362, or pass --database-url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := fakeengine.New()
+			eng.Database.Env = []string{"NEO4J_EDITION=enterprise"}
+			if tc.listen != "" {
+				eng.Database.Env = append(eng.Database.Env, "NEO4J_server_backup_listen__address="+tc.listen)
+			}
+			eng.ReachErr = &docker.UnreachableError{Target: "172.18.0.2:6362", Refused: true, Detail: "Connection refused"}
+			folder := newFolder(t)
+
+			_, err := backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
+
+			var envErr *backup.EnvironmentError
+			assert.Assert(t, errors.As(err, &envErr), "got %v", err)
+			assert.Check(t, is.ErrorContains(err, "backup port 172.18.0.2:6362"))
+			assert.Check(t, is.ErrorContains(err, tc.want))
+			assert.Check(t, !hasCall(eng, "exec neo4j-admin database backup"))
+			assert.Check(t, is.Len(eng.Running(), 0))
+			assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string(nil)))
+		})
+	}
+}
+
+func TestCommunityDatabaseRefused(t *testing.T) {
+	eng := fakeengine.New()
+	eng.Database.Image = "neo4j:5.26.0-community"
+	eng.Database.Env = []string{"NEO4J_EDITION=community"}
+
+	_, err := backup.Run(context.Background(), eng, newFolder(t), options(nil), progress.Nop)
+
+	var envErr *backup.EnvironmentError
+	assert.Assert(t, errors.As(err, &envErr), "got %v", err)
+	assert.Check(t, is.ErrorContains(err, "runs Neo4j Community"))
+	assert.Check(t, is.Len(eng.Helpers, 0))
+}
+
+func TestMissingHelperImageIsPulled(t *testing.T) {
+	eng := fakeengine.New()
+	_, err := backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) { o.HelperImage = "neo4j:2026.01.0-enterprise" }), progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, hasCall(eng, "pull neo4j:2026.01.0-enterprise"))
+	assert.Check(t, is.Equal(eng.Helpers[0].Spec().Image, "neo4j:2026.01.0-enterprise"))
+
+	eng = fakeengine.New()
+	eng.PullErr = errors.New("pull access denied")
+	_, err = backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) { o.HelperImage = "neo4j:nope-enterprise" }), progress.Nop)
+	var envErr *backup.EnvironmentError
+	assert.Assert(t, errors.As(err, &envErr), "got %v", err)
+	assert.Check(t, is.ErrorContains(err, "could not be pulled: pull access denied"))
+	assert.Check(t, is.Len(eng.Helpers, 0))
+}
+
+func options(mod func(*backup.Options)) backup.Options {
+	o := backup.Options{
+		Transfer: backup.TransferAuto, Type: backup.TypeAuto, IncludeMetadata: "all",
+		Aggregate: true, Tool: "docker-infrahubdb test",
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	return o
+}
+
+func newFolder(t *testing.T) *backupset.Folder {
+	t.Helper()
+	f, err := backupset.Create(filepath.Join(t.TempDir(), "backups"))
+	assert.NilError(t, err)
+	return f
+}
+
+// folderFiles lists the folder's entries, sorted.
+func folderFiles(t *testing.T, f *backupset.Folder) []string {
+	t.Helper()
+	entries, err := os.ReadDir(f.Dir)
+	assert.NilError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// folderState maps each file of the folder to its content.
+func folderState(t *testing.T, f *backupset.Folder) map[string]string {
+	t.Helper()
+	state := map[string]string{}
+	for _, name := range folderFiles(t, f) {
+		data, err := os.ReadFile(f.Path(name))
+		assert.NilError(t, err)
+		state[name] = string(data)
+	}
+	return state
+}
+
+// assertNoLeftovers checks for partial files, staging dirs and locks.
+func assertNoLeftovers(t *testing.T, f *backupset.Folder) {
+	t.Helper()
+	for _, name := range folderFiles(t, f) {
+		assert.Check(t, !strings.HasSuffix(name, backupset.PartialExt), name)
+		assert.Check(t, !strings.HasPrefix(name, ".infrahubdb-work-"), name)
+		assert.Check(t, name != backupset.LockName, name)
+	}
+}
+
+func recordNames(m *backupset.Manifest) []string {
+	var names []string
+	for _, r := range m.Files {
+		names = append(names, r.Name)
+	}
+	return names
+}
+
+func hasCall(eng *fakeengine.Engine, prefix string) bool { return len(callsWith(eng, prefix)) > 0 }
+
+func callsWith(eng *fakeengine.Engine, prefix string) []string {
+	var out []string
+	for _, c := range eng.CallLog() {
+		if strings.HasPrefix(c, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func firstIndex(calls []string, prefix string) int {
+	return slices.IndexFunc(calls, func(c string) bool { return strings.HasPrefix(c, prefix) })
+}
+
+// recorder is a progress.Writer that keeps messages.
+type recorder struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (r *recorder) Event(e progress.Event) {
+	r.add(e.ID + " " + e.Status.String() + ": " + e.Text + " " + e.Detail)
+}
+func (r *recorder) Log(id, line string) { r.add(id + " | " + line) }
+func (r *recorder) Info(msg string)     { r.add("info: " + msg) }
+func (r *recorder) Close()              {}
+
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lines = append(r.lines, s)
+}
+
+func (r *recorder) text() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.lines, "\n")
+}

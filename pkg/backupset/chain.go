@@ -1,0 +1,160 @@
+package backupset
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Chain is a full backup and the differential backups taken after it, the
+// unit that restore and prune work on.
+type Chain struct {
+	Database string
+	Files    []Artifact // full first, then diffs in time order
+	// Complete is false when the chain cannot be restored; Problem says why.
+	Complete bool
+	// Unverified is set when the manifest does not say whether the first file
+	// is a full backup (made by neo4j-admin or the old tool). Such a chain is
+	// still used, but prune will not delete it.
+	Unverified bool
+	Problem    string
+}
+
+// Start is the time of the chain's first file.
+func (c Chain) Start() time.Time { return c.Files[0].Time }
+
+// End is the time of the chain's last file.
+func (c Chain) End() time.Time { return c.Files[len(c.Files)-1].Time }
+
+// Last is the chain's newest file: the one to give neo4j-admin restore
+// --from-path (it finds the rest of the chain next to it).
+func (c Chain) Last() Artifact { return c.Files[len(c.Files)-1] }
+
+// Size is the total size of the chain's files.
+func (c Chain) Size() int64 {
+	var n int64
+	for _, a := range c.Files {
+		n += a.Size
+	}
+	return n
+}
+
+// Chains groups artifacts per database into chains in time order. With
+// manifest types, a chain starts at each full backup and continues with the
+// diffs after it; diffs with no full before them form an incomplete chain.
+// A file of unknown type starts a chain of its own, marked Unverified (diffs
+// recorded after it are attached to it, since it may well be their full).
+// Known transaction ranges are checked for gaps.
+func Chains(artifacts []Artifact) map[string][]Chain {
+	sorted := slices.Clone(artifacts)
+	sortArtifacts(sorted)
+	out := map[string][]Chain{}
+	var cur *Chain
+	flush := func() {
+		if cur != nil {
+			out[cur.Database] = append(out[cur.Database], *cur)
+			cur = nil
+		}
+	}
+	for _, a := range sorted {
+		if cur != nil && cur.Database != a.Database {
+			flush()
+		}
+		switch a.Type() {
+		case TypeFull:
+			flush()
+			cur = &Chain{Database: a.Database, Files: []Artifact{a}, Complete: true}
+		case TypeDiff:
+			if cur == nil {
+				cur = &Chain{Database: a.Database, Files: []Artifact{a},
+					Problem: fmt.Sprintf("differential backup %s has no full backup before it", a.Name)}
+				continue
+			}
+			if prev := cur.Last(); cur.Complete && gap(prev, a) {
+				cur.Complete = false
+				cur.Problem = fmt.Sprintf("transactions missing between %s (up to tx %d) and %s (from tx %d)",
+					prev.Name, prev.Record.ToTx, a.Name, a.Record.FromTx)
+			}
+			cur.Files = append(cur.Files, a)
+		default:
+			flush()
+			cur = &Chain{Database: a.Database, Files: []Artifact{a}, Complete: true, Unverified: true}
+		}
+	}
+	flush()
+	for db, cs := range out {
+		for i := range cs {
+			markMissing(&cs[i])
+		}
+		out[db] = cs
+	}
+	return out
+}
+
+// markMissing makes a chain with a missing file incomplete.
+func markMissing(c *Chain) {
+	for _, a := range c.Files {
+		if a.Missing {
+			c.Complete = false
+			c.Problem = fmt.Sprintf("%s is listed in the manifest but missing from the folder", a.Name)
+			return
+		}
+	}
+}
+
+// gap reports a hole in the transaction ranges of two consecutive files,
+// when both ranges are known.
+func gap(prev, next Artifact) bool {
+	if prev.Record == nil || next.Record == nil || prev.Record.ToTx == 0 || next.Record.FromTx == 0 {
+		return false
+	}
+	return next.Record.FromTx > prev.Record.ToTx+1
+}
+
+// ErrNoChain is wrapped by ChooseChain's errors.
+var ErrNoChain = errors.New("no usable backup")
+
+// ChooseChain picks the chain to restore from one database's chains (as
+// returned by Chains): the newest one, or with until set, the newest one that
+// started at or before until, cut after the first file taken at or after
+// until (that file holds the transactions up to until; neo4j-admin restore
+// --restore-until stops there).
+//
+// It never falls back to an older chain when the one selected is broken:
+// restoring older data than asked must be the operator's choice (--until).
+func ChooseChain(chains []Chain, until time.Time) (Chain, error) {
+	if len(chains) == 0 {
+		return Chain{}, fmt.Errorf("%w: the folder has no backup of this database", ErrNoChain)
+	}
+	db := chains[0].Database
+	i := len(chains) - 1
+	if !until.IsZero() {
+		i = slices.IndexFunc(chains, func(c Chain) bool { return c.Start().After(until) }) - 1
+		if i == -2 { // none starts after until
+			i = len(chains) - 1
+		}
+		if i < 0 {
+			return Chain{}, fmt.Errorf("%w: the oldest backup of %s (%s) was taken after %s",
+				ErrNoChain, db, chains[0].Files[0].Name, until.UTC().Format(time.RFC3339))
+		}
+	}
+	c := chains[i]
+	if !c.Complete {
+		hint := ""
+		if i > 0 {
+			hint = fmt.Sprintf("; to restore the previous backup instead, use --until %s", chains[i-1].End().UTC().Format(time.RFC3339))
+		}
+		which := "the newest backup of " + db
+		if !until.IsZero() {
+			which = fmt.Sprintf("the backup of %s selected by --until %s", db, until.UTC().Format(time.RFC3339))
+		}
+		return Chain{}, fmt.Errorf("%w: %s cannot be restored: %s%s", ErrNoChain, which, c.Problem, hint)
+	}
+	if !until.IsZero() {
+		if j := slices.IndexFunc(c.Files, func(a Artifact) bool { return !a.Time.Before(until) }); j >= 0 {
+			c.Files = slices.Clone(c.Files[:j+1])
+		}
+	}
+	return c, nil
+}

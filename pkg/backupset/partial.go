@@ -1,0 +1,135 @@
+package backupset
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"strings"
+)
+
+// PartialFile is a file being written to the folder. It lives as
+// "<name>.partial" until Commit renames it, so a crash never leaves a
+// half-written file under an artifact's name. It hashes and counts what is
+// written.
+type PartialFile struct {
+	folder    *Folder
+	name      string
+	file      *os.File
+	sum       hash.Hash
+	size      int64
+	committed bool
+	closed    bool
+}
+
+// NewFile creates "<name>.partial" (mode 0600). It fails when name or its
+// partial already exists: artifacts are immutable, and a leftover partial
+// means an interrupted run (see RemovePartials).
+func (f *Folder) NewFile(name string) (*PartialFile, error) {
+	if err := checkBaseName(name); err != nil {
+		return nil, err
+	}
+	if strings.HasSuffix(name, PartialExt) {
+		return nil, fmt.Errorf("invalid file name %q: must not end in %s", name, PartialExt)
+	}
+	if _, err := os.Lstat(f.Path(name)); err == nil {
+		return nil, fmt.Errorf("%s already exists in %s; backup files are never overwritten: %w", name, f.Dir, os.ErrExist)
+	}
+	path := f.Path(name + PartialExt)
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("%s exists, left by an interrupted run or being written by another one; remove it if no other run is active: %w", path, err)
+	}
+	if err != nil {
+		return nil, diskFull(path, err)
+	}
+	return &PartialFile{folder: f, name: name, file: file, sum: sha256.New()}, nil
+}
+
+// Name is the final name of the file.
+func (p *PartialFile) Name() string { return p.name }
+
+// Size is the number of bytes written so far.
+func (p *PartialFile) Size() int64 { return p.size }
+
+func (p *PartialFile) Write(b []byte) (int, error) {
+	n, err := p.file.Write(b)
+	p.sum.Write(b[:n])
+	p.size += int64(n)
+	return n, diskFull(p.file.Name(), err)
+}
+
+// Commit makes the file durable under its final name and returns its record
+// (name, size, SHA-256, and database and time when the name is an artifact's).
+func (p *PartialFile) Commit() (FileRecord, error) {
+	if p.committed || p.closed {
+		return FileRecord{}, fmt.Errorf("%s: already committed or aborted", p.name)
+	}
+	partial := p.file.Name()
+	if err := p.file.Sync(); err != nil {
+		p.Abort()
+		return FileRecord{}, diskFull(partial, fmt.Errorf("sync %s: %w", partial, err))
+	}
+	p.closed = true
+	if err := p.file.Close(); err != nil {
+		os.Remove(partial)
+		return FileRecord{}, diskFull(partial, fmt.Errorf("close %s: %w", partial, err))
+	}
+	final := p.folder.Path(p.name)
+	if _, err := os.Lstat(final); err == nil {
+		os.Remove(partial)
+		return FileRecord{}, fmt.Errorf("%s appeared in %s while it was being written; backup files are never overwritten: %w", p.name, p.folder.Dir, os.ErrExist)
+	}
+	if err := os.Rename(partial, final); err != nil {
+		os.Remove(partial)
+		return FileRecord{}, err
+	}
+	p.committed = true
+	if err := p.folder.syncDir(); err != nil {
+		return FileRecord{}, err
+	}
+	rec := FileRecord{
+		Name:   p.name,
+		Size:   p.size,
+		SHA256: hex.EncodeToString(p.sum.Sum(nil)),
+		Added:  p.folder.now().UTC(),
+	}
+	if db, t, ok := ParseArtifactName(p.name); ok {
+		rec.Database, rec.Time = db, t
+	}
+	return rec, nil
+}
+
+// Abort closes and removes the partial file. It does nothing after Commit, so
+// `defer pf.Abort()` is always right.
+func (p *PartialFile) Abort() {
+	if p.committed {
+		return
+	}
+	if !p.closed {
+		p.closed = true
+		p.file.Close()
+	}
+	os.Remove(p.file.Name())
+}
+
+// RemovePartials deletes "*.partial" files left by interrupted runs. Call it
+// only while holding the folder lock.
+func (f *Folder) RemovePartials() ([]string, error) {
+	entries, err := os.ReadDir(f.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), PartialExt) {
+			if err := os.Remove(f.Path(e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return removed, err
+			}
+			removed = append(removed, e.Name())
+		}
+	}
+	return removed, nil
+}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package backupset
+
+func isQuotaExceeded(error) bool { return false }

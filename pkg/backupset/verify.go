@@ -1,0 +1,150 @@
+package backupset
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+)
+
+// Kinds of problems Verify reports.
+const (
+	ProblemMissing    = "missing"    // in the manifest, not in the folder
+	ProblemTruncated  = "truncated"  // smaller than recorded
+	ProblemChanged    = "changed"    // different content (hash or larger size)
+	ProblemUnreadable = "unreadable" // cannot be read
+	ProblemExtra      = "extra"      // artifact file not in the manifest
+	ProblemChain      = "chain"      // chain continuity broken
+	ProblemPartial    = "partial"    // leftover of an interrupted run (warning)
+	ProblemUnexpected = "unexpected" // a file that is no backup (warning)
+)
+
+// Problem is one finding of Verify.
+type Problem struct {
+	File   string `json:"file"`
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+}
+
+func (p Problem) String() string { return p.File + ": " + p.Kind + ": " + p.Detail }
+
+// Report is the result of Verify. Warnings do not make it fail.
+type Report struct {
+	Checked  []string  `json:"checked"` // files whose hash matched
+	Problems []Problem `json:"problems"`
+	Warnings []Problem `json:"warnings"`
+}
+
+// OK reports whether verification found no problem.
+func (r Report) OK() bool { return len(r.Problems) == 0 }
+
+// Verify re-hashes every file the manifest lists (m nil: the folder's own
+// manifest) and checks the chains; see VerifyProgress.
+func (f *Folder) Verify(m *Manifest) (Report, error) {
+	return f.VerifyProgress(m, nil)
+}
+
+// VerifyProgress is Verify with progress reported while hashing.
+func (f *Folder) VerifyProgress(m *Manifest, progress func(name string, done, total int64)) (Report, error) {
+	c, err := f.Scan()
+	if err != nil {
+		return Report{}, err
+	}
+	if m == nil {
+		if c.ManifestErr != nil {
+			return Report{}, c.ManifestErr
+		}
+		m = c.Manifest
+	} else {
+		// Attach the given manifest's records to what was found.
+		c.Missing = nil
+		present := map[string]bool{}
+		for i := range c.Artifacts {
+			present[c.Artifacts[i].Name] = true
+			c.Artifacts[i].Record = nil
+			if r, ok := m.Lookup(c.Artifacts[i].Name); ok {
+				c.Artifacts[i].Record = &r
+			}
+		}
+		for _, r := range m.Files {
+			if !present[r.Name] {
+				c.Missing = append(c.Missing, r)
+			}
+		}
+	}
+	var rep Report
+	for _, rec := range m.Files {
+		if p := f.checkFile(rec, progress); p != nil {
+			rep.Problems = append(rep.Problems, *p)
+		} else {
+			rep.Checked = append(rep.Checked, rec.Name)
+		}
+	}
+	for _, a := range c.Artifacts {
+		if a.Record == nil {
+			rep.Problems = append(rep.Problems, Problem{a.Name, ProblemExtra, "backup file not listed in the manifest"})
+		}
+	}
+	chains := c.Chains()
+	for _, db := range sortedKeys(chains) {
+		for _, ch := range chains[db] {
+			if !ch.Complete {
+				rep.Problems = append(rep.Problems, Problem{ch.Files[0].Name, ProblemChain, ch.Problem})
+			}
+		}
+	}
+	for _, name := range c.Partials {
+		rep.Warnings = append(rep.Warnings, Problem{name, ProblemPartial, "left by an interrupted run; not a backup"})
+	}
+	for _, name := range c.Unexpected {
+		rep.Warnings = append(rep.Warnings, Problem{name, ProblemUnexpected, "not a backup file"})
+	}
+	return rep, nil
+}
+
+// checkFile compares one file with its record.
+func (f *Folder) checkFile(rec FileRecord, progress func(string, int64, int64)) *Problem {
+	file, err := os.Open(f.Path(rec.Name))
+	if errors.Is(err, os.ErrNotExist) {
+		return &Problem{rec.Name, ProblemMissing, "listed in the manifest but not in the folder"}
+	}
+	if err != nil {
+		return &Problem{rec.Name, ProblemUnreadable, err.Error()}
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return &Problem{rec.Name, ProblemUnreadable, err.Error()}
+	}
+	if st.Size() < rec.Size {
+		return &Problem{rec.Name, ProblemTruncated, fmt.Sprintf("%d bytes, the manifest records %d", st.Size(), rec.Size)}
+	}
+	if st.Size() > rec.Size {
+		return &Problem{rec.Name, ProblemChanged, fmt.Sprintf("%d bytes, the manifest records %d", st.Size(), rec.Size)}
+	}
+	h := sha256.New()
+	var w io.Writer = h
+	if progress != nil {
+		w = &progressWriter{w: h, name: rec.Name, total: st.Size(), report: progress}
+		progress(rec.Name, 0, st.Size())
+	}
+	if _, err := io.Copy(w, file); err != nil {
+		return &Problem{rec.Name, ProblemUnreadable, err.Error()}
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); sum != rec.SHA256 {
+		return &Problem{rec.Name, ProblemChanged, fmt.Sprintf("SHA-256 %s, the manifest records %s", sum, rec.SHA256)}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,246 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+)
+
+// cleanupTimeout bounds removing a helper, which runs on a context detached from the (possibly
+// cancelled) caller's.
+const cleanupTimeout = 30 * time.Second
+
+// HelperSpec describes a helper container: an image with neo4j-admin and bash (the neo4j
+// enterprise image) kept alive with sleep, in which the workflows exec their commands.
+type HelperSpec struct {
+	Name   string // see HelperName
+	Image  string
+	Labels map[string]string // see HelperLabels; owner and start time are added when missing
+	// Networks to join, by ID or name; the first is joined at creation, the others after.
+	Networks    []string
+	HostNetwork bool
+	Mounts      []Mount
+	Env         []string // never secrets: they show in docker inspect; pass those to Exec
+	User        string
+}
+
+// Helper is a running helper container.
+type Helper struct {
+	ID, Name string
+	engine   *Engine
+}
+
+// HelperName returns a fresh name for a helper of command, e.g. infrahubdb-backup-3f9a1c2e.
+func HelperName(command string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "infrahubdb-" + command + "-" + hex.EncodeToString(b)
+}
+
+// StartHelper creates and starts a helper container. If anything fails after creation, the
+// container is removed before the error is returned.
+func (e *Engine) StartHelper(ctx context.Context, spec HelperSpec) (*Helper, error) {
+	opts := createOptions(spec)
+	res, err := e.api.ContainerCreate(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("create helper container from %s: %w", spec.Image, e.wrap(err))
+	}
+	h := &Helper{ID: res.ID, Name: spec.Name, engine: e}
+	if err := e.connectAndStart(ctx, h.ID, spec); err != nil {
+		if rmErr := h.Remove(ctx); rmErr != nil {
+			return nil, errors.Join(err, fmt.Errorf("remove helper container %s: %w", h.Name, rmErr))
+		}
+		return nil, err
+	}
+	return h, nil
+}
+
+func (e *Engine) connectAndStart(ctx context.Context, id string, spec HelperSpec) error {
+	if !spec.HostNetwork && len(spec.Networks) > 1 {
+		for _, n := range spec.Networks[1:] {
+			_, err := e.api.NetworkConnect(ctx, n, client.NetworkConnectOptions{Container: id})
+			if err != nil {
+				return fmt.Errorf("connect helper container to network %s: %w", n, e.wrap(err))
+			}
+		}
+	}
+	if _, err := e.api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		return fmt.Errorf("start helper container %s: %w", spec.Name, e.wrap(err))
+	}
+	return nil
+}
+
+// createOptions builds the create request. Bind mounts go through the Mounts API rather than
+// Binds, so a source path missing on the daemon's host is an error instead of being created as an
+// empty root-owned directory.
+func createOptions(spec HelperSpec) client.ContainerCreateOptions {
+	labels := maps.Clone(spec.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	if _, ok := labels[LabelOwner]; !ok {
+		labels[LabelOwner] = Owner()
+	}
+	if _, ok := labels[LabelStarted]; !ok {
+		labels[LabelStarted] = time.Now().UTC().Format(time.RFC3339)
+	}
+	env := append([]string(nil), spec.Env...)
+	if _, ok := envValue(env, "NEO4J_ACCEPT_LICENSE_AGREEMENT"); !ok {
+		env = append(env, "NEO4J_ACCEPT_LICENSE_AGREEMENT=yes")
+	}
+	cfg := &container.Config{
+		Image:      spec.Image,
+		Entrypoint: []string{"sleep"},
+		Cmd:        []string{"infinity"},
+		Env:        env,
+		Labels:     labels,
+		User:       spec.User,
+	}
+	host := &container.HostConfig{}
+	for _, m := range spec.Mounts {
+		src := m.Source
+		if m.Type == MountVolume && m.Name != "" {
+			src = m.Name
+		}
+		host.Mounts = append(host.Mounts, mount.Mount{
+			Type:     mount.Type(m.Type),
+			Source:   src,
+			Target:   m.Destination,
+			ReadOnly: !m.RW,
+		})
+	}
+	var netCfg *network.NetworkingConfig
+	switch {
+	case spec.HostNetwork:
+		host.NetworkMode = "host"
+	case len(spec.Networks) > 0:
+		first := spec.Networks[0]
+		host.NetworkMode = container.NetworkMode(first)
+		netCfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{first: {}}}
+	}
+	return client.ContainerCreateOptions{Name: spec.Name, Config: cfg, HostConfig: host, NetworkingConfig: netCfg}
+}
+
+// Remove force-removes the helper and its anonymous volumes. It is idempotent and works with a
+// cancelled ctx: cleanup must happen on Ctrl-C too.
+func (h *Helper) Remove(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_, err := h.engine.api.ContainerRemove(ctx, h.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if err == nil || IsNotFound(err) || strings.Contains(err.Error(), "already in progress") {
+		return nil
+	}
+	return h.engine.wrap(err)
+}
+
+// Stat reports the size and kind of a path in the helper; exists is false when it is missing.
+func (h *Helper) Stat(ctx context.Context, p string) (size int64, isDir, exists bool, err error) {
+	res, err := h.engine.api.ContainerStatPath(ctx, h.ID, client.ContainerStatPathOptions{Path: p})
+	if IsNotFound(err) {
+		return 0, false, false, nil
+	}
+	if err != nil {
+		return 0, false, false, h.engine.wrap(err)
+	}
+	return res.Stat.Size, res.Stat.Mode.IsDir(), true, nil
+}
+
+// CopyTo extracts a tar stream into dir, which must exist in the helper.
+func (h *Helper) CopyTo(ctx context.Context, dir string, tarStream io.Reader) error {
+	_, err := h.engine.api.CopyToContainer(ctx, h.ID, client.CopyToContainerOptions{DestinationPath: dir, Content: tarStream})
+	if err != nil {
+		return fmt.Errorf("copy into %s:%s: %w", h.Name, dir, h.engine.wrap(err))
+	}
+	return nil
+}
+
+// CopyFrom returns a tar stream of path (a file or a directory) in the helper. The caller closes
+// it.
+func (h *Helper) CopyFrom(ctx context.Context, p string) (io.ReadCloser, error) {
+	res, err := h.engine.api.CopyFromContainer(ctx, h.ID, client.CopyFromContainerOptions{SourcePath: p})
+	if err != nil {
+		return nil, fmt.Errorf("copy from %s:%s: %w", h.Name, p, h.engine.wrap(err))
+	}
+	return res.Content, nil
+}
+
+// ReadFile returns the content of a regular file in the helper, refusing files over max bytes.
+func (h *Helper) ReadFile(ctx context.Context, p string, max int64) ([]byte, error) {
+	rc, err := h.CopyFrom(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return readSingleFile(rc, p, max)
+}
+
+func readSingleFile(r io.Reader, p string, max int64) ([]byte, error) {
+	tr := tar.NewReader(r)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, fmt.Errorf("read %s: not a regular file", p)
+	}
+	if hdr.Size > max {
+		return nil, fmt.Errorf("read %s: %d bytes, more than the %d allowed", p, hdr.Size, max)
+	}
+	return io.ReadAll(tr)
+}
+
+// FileInfo is a regular file found by ListFiles.
+type FileInfo struct {
+	Name string
+	Size int64
+}
+
+// ListFiles lists the regular files directly inside dir in the helper, sorted by name.
+func (h *Helper) ListFiles(ctx context.Context, dir string) ([]FileInfo, error) {
+	var out, errOut bytes.Buffer
+	code, err := h.Exec(ctx, ExecSpec{
+		Cmd:    []string{"find", dir, "-maxdepth", "1", "-type", "f", "-printf", `%s\t%f\0`},
+		Stdout: &out,
+		Stderr: &errOut,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if code != 0 {
+		return nil, fmt.Errorf("list %s in %s: find exited with %d: %s", dir, h.Name, code, strings.TrimSpace(errOut.String()))
+	}
+	return parseFindOutput(out.String())
+}
+
+// parseFindOutput parses NUL-terminated "size\tname" records, so any file name is safe.
+func parseFindOutput(s string) ([]FileInfo, error) {
+	var files []FileInfo
+	for rec := range strings.SplitSeq(s, "\x00") {
+		if rec == "" {
+			continue
+		}
+		size, name, ok := strings.Cut(rec, "\t")
+		n, err := strconv.ParseInt(size, 10, 64)
+		if !ok || err != nil || name == "" || strings.Contains(name, "/") {
+			return nil, fmt.Errorf("unexpected find output %q", rec)
+		}
+		files = append(files, FileInfo{Name: name, Size: n})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	return files, nil
+}

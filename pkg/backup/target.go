@@ -49,22 +49,25 @@ type TargetOptions struct {
 // never by container name: names do not resolve on the default bridge.
 func FindTarget(ctx context.Context, eng Engine, o TargetOptions) (Target, error) {
 	t := Target{HostNetwork: o.HostNetwork}
-	c, err := eng.FindDatabase(ctx, o.DatabaseContainer)
-	switch {
-	case err == nil:
-		t.Container = &c
-		t.LockKey = c.ID
-	case o.DatabaseURL != "" && o.DatabaseContainer == "" && (errors.Is(err, docker.ErrNoDatabase) || errors.As(err, new(*docker.AmbiguousError))):
-		// --database-url alone is enough for a backup, like the old tool;
-		// it also settles which database is meant when several are labelled.
-	default:
-		return Target{}, err
-	}
-
 	host, backupPort, err := splitURL(o.DatabaseURL, o.BackupPort)
 	if err != nil {
 		return Target{}, err
 	}
+	c, err := eng.FindDatabase(ctx, o.DatabaseContainer)
+	switch {
+	case err == nil && (o.DatabaseContainer != "" || host == "" || names(c, host)):
+		t.Container = &c
+		t.LockKey = c.ID
+		if host != "" && net.ParseIP(host) == nil {
+			host = "" // a container or service name: use its IP, names may not resolve
+		}
+	case o.DatabaseURL != "" && o.DatabaseContainer == "" && (err == nil || errors.Is(err, docker.ErrNoDatabase) || errors.As(err, new(*docker.AmbiguousError))):
+		// --database-url alone is enough for a backup, like the old tool:
+		// the database is not (or not surely) the labelled container.
+	default:
+		return Target{}, err
+	}
+
 	if host == "" {
 		host = containerIP(c)
 		if host == "" {
@@ -125,6 +128,20 @@ func orDefault(v, def int) int {
 func onHostNetwork(c docker.Container) bool {
 	for _, n := range c.Networks {
 		if n.Name == "host" {
+			return true
+		}
+	}
+	return false
+}
+
+// names reports whether host (from --database-url) designates container c:
+// one of its IPs, its name or its Compose service name.
+func names(c docker.Container, host string) bool {
+	if host == c.Name || host == c.ComposeService || strings.HasPrefix(c.ID, host) {
+		return true
+	}
+	for _, n := range c.Networks {
+		if n.IP == host {
 			return true
 		}
 	}

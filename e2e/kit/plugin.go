@@ -1,0 +1,199 @@
+package kit
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/icmd"
+)
+
+// PluginTimeout bounds a plugin command run through Plugin.Docker.
+const PluginTimeout = 10 * time.Minute
+
+// Plugin is the plugin binary installed as `docker-infrahubdb` in a
+// temporary Docker config directory of one test. Only DOCKER_CONFIG is
+// changed, so DOCKER_HOST and the default context keep working.
+type Plugin struct {
+	// ConfigDir is the test's DOCKER_CONFIG; the plugin is in
+	// ConfigDir/cli-plugins/docker-infrahubdb.
+	ConfigDir string
+	// Binary is the built plugin (shared by all tests of the binary).
+	Binary string
+	// Version is the version stamped into the build, "e2e-<run id>".
+	Version string
+}
+
+var (
+	pluginOnce sync.Once
+	pluginBin  string
+	pluginErr  string
+)
+
+// InstallPlugin builds the plugin once per test binary (with a stamped
+// version) and installs it into a fresh DOCKER_CONFIG for this test.
+func InstallPlugin(t testing.TB) *Plugin {
+	t.Helper()
+	lookPath(t, "docker")
+	pluginOnce.Do(func() { pluginBin, pluginErr = buildPlugin(t) })
+	if pluginErr != "" {
+		t.Fatal(pluginErr)
+	}
+	config := t.TempDir()
+	plugins := filepath.Join(config, "cli-plugins")
+	if err := os.MkdirAll(plugins, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(pluginBin, filepath.Join(plugins, "docker-infrahubdb")); err != nil {
+		t.Fatal(err)
+	}
+	return &Plugin{ConfigDir: config, Binary: pluginBin, Version: "e2e-" + RunID}
+}
+
+func buildPlugin(t testing.TB) (string, string) {
+	out := filepath.Join(shared(t), "docker-infrahubdb")
+	ldflags := "-X github.com/opsmill/docker-infrahubdb/pkg/version.Version=e2e-" + RunID
+	res := icmd.RunCmd(icmd.Cmd{
+		Command: []string{lookPath(t, "go"), "build", "-trimpath", "-ldflags", ldflags, "-o", out, "./cmd/docker-infrahubdb"},
+		Dir:     RepoRoot(t),
+		Env:     append(os.Environ(), "CGO_ENABLED=0"),
+		Timeout: 10 * time.Minute,
+	})
+	if res.Error != nil {
+		return "", "kit: building the plugin failed: " + res.String()
+	}
+	return out, ""
+}
+
+// Env is the environment plugin commands run with: the caller's, with
+// DOCKER_CONFIG pointing at the test's config directory.
+func (p *Plugin) Env(extra ...string) []string {
+	env := []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DOCKER_CONFIG=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "DOCKER_CONFIG="+p.ConfigDir)
+	return append(env, extra...)
+}
+
+// Cmd returns `docker <args>` ready to run with the plugin installed, for
+// tests that need stdin, more env (append to Env), a directory or another
+// timeout.
+func (p *Plugin) Cmd(args ...string) icmd.Cmd {
+	return icmd.Cmd{Command: append([]string{"docker"}, args...), Env: p.Env(), Timeout: PluginTimeout}
+}
+
+// Docker runs `docker <args>` with the plugin installed and returns the
+// result; assert on it with res.Assert(t, icmd.Expected{...}).
+func (p *Plugin) Docker(args ...string) *icmd.Result {
+	return icmd.RunCmd(p.Cmd(args...))
+}
+
+// Start starts cmd without waiting, for tests that interrupt it. The
+// command is killed in t.Cleanup if it is still running.
+func (p *Plugin) Start(t testing.TB, cmd icmd.Cmd) *Running {
+	t.Helper()
+	res := icmd.StartCmd(cmd)
+	if res.Error != nil {
+		t.Fatalf("kit: starting %v: %v", cmd.Command, res.Error)
+	}
+	r := &Running{Result: res, timeout: cmd.Timeout, done: make(chan struct{})}
+	go func() {
+		icmd.WaitOnCmd(0, res)
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		_ = res.Cmd.Process.Kill()
+		<-r.done
+	})
+	return r
+}
+
+// Running is a docker command started by Plugin.Start.
+type Running struct {
+	Result  *icmd.Result
+	timeout time.Duration
+	done    chan struct{}
+}
+
+// Signal sends sig to the docker CLI process only. Without a terminal, the
+// CLI passes a SIGINT/SIGTERM on to the plugin by closing the plugin socket.
+func (r *Running) Signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if err := r.Result.Cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("kit: signal %v to pid %d: %v", sig, r.Result.Cmd.Process.Pid, err)
+	}
+}
+
+// Interrupt is Ctrl-C in a terminal: SIGINT to the docker CLI and to the
+// plugin process it runs (a terminal signals the whole foreground group).
+func (r *Running) Interrupt(t testing.TB) {
+	t.Helper()
+	for _, child := range children(r.Result.Cmd.Process.Pid) {
+		_ = syscall.Kill(child, syscall.SIGINT)
+	}
+	r.Signal(t, syscall.SIGINT)
+}
+
+// Wait waits for the command to exit and returns its result. After the
+// command's timeout it is killed and Result.Timeout is set.
+func (r *Running) Wait() *icmd.Result {
+	var expired <-chan time.Time
+	if r.timeout > 0 {
+		expired = time.After(r.timeout)
+	}
+	select {
+	case <-r.done:
+	case <-expired:
+		_ = r.Result.Cmd.Process.Kill()
+		<-r.done
+		r.Result.Timeout = true
+	}
+	return r.Result
+}
+
+// Exited reports whether the command has exited.
+func (r *Running) Exited() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// WaitForOutput waits until the command's stdout or stderr contains substr,
+// for tests that interrupt a command at a given step. It fails the test if
+// the command exits first or timeout passes.
+func (r *Running) WaitForOutput(t testing.TB, substr string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(r.Result.Combined(), substr) {
+		if r.Exited() || time.Now().After(deadline) {
+			t.Fatalf("kit: %q never appeared in the output of %v:\n%s", substr, r.Result.Cmd.Args, r.Result.Combined())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// children lists the direct child processes of pid (Linux /proc).
+func children(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "children"))
+	for _, f := range tasks {
+		b, _ := os.ReadFile(f)
+		for _, s := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(s); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,133 @@
+package backupport
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
+)
+
+// ServerVersion is the Neo4j version the backup server reports.
+const ServerVersion = "5.26.0"
+
+// Server answers backup requests from the store of a running stand-in.
+type Server struct {
+	Store *store.Store
+	// Logf, when set, receives one line per request served.
+	Logf func(format string, args ...any)
+}
+
+// Serve accepts connections on l until l is closed.
+func (s *Server) Serve(l net.Listener) error {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		go s.ServeConn(c)
+	}
+}
+
+// ServeConn answers the one request of a connection and closes it.
+func (s *Server) ServeConn(c net.Conn) {
+	defer c.Close()
+	line, err := bufio.NewReader(c).ReadBytes('\n')
+	if err != nil && len(line) == 0 {
+		return
+	}
+	var req Request
+	if err := json.Unmarshal(line, &req); err != nil {
+		s.answer(c, Header{Error: "Invalid backup request: " + err.Error()}, nil)
+		return
+	}
+	if req.Database == "*" { // the listing request (see Request)
+		s.list(c)
+		return
+	}
+	faults.Delay(s.Store.Dir, "backup")
+	h, txs := s.snapshot(req)
+	s.answer(c, h, txs)
+	s.logf("backup of %q: ok=%t full=%t tx %d..%d (%d) %s", req.Database, h.OK, h.Full, h.FromTx, h.ToTx, h.Count, h.Error)
+}
+
+// snapshot builds the answer to req: a full snapshot when asked for one or
+// when the client's store id is not the current one, else every
+// transaction after req.AfterTx.
+func (s *Server) snapshot(req Request) (Header, []store.Tx) {
+	db := strings.ToLower(req.Database)
+	info, ok, err := s.Store.Database(db)
+	switch {
+	case err != nil:
+		return Header{Error: err.Error()}, nil
+	case !ok:
+		return Header{Error: fmt.Sprintf("Database '%s' not found.", req.Database)}, nil
+	case info.CurrentStatus != "online":
+		return Header{Error: fmt.Sprintf("Database '%s' is unavailable.", req.Database)}, nil
+	}
+	current, err := s.Store.StoreID(db)
+	if err != nil {
+		return Header{Error: err.Error()}, nil
+	}
+	after := req.AfterTx
+	full := after <= 0 || req.StoreID == "" || req.StoreID != current
+	if full {
+		after = 0
+	}
+	txs, last, storeID, err := s.Store.ReadTxs(db, after)
+	if err != nil {
+		return Header{Error: fmt.Sprintf("Database '%s' is unavailable.", req.Database)}, nil
+	}
+	if !full && after > last { // the client is ahead of this store: start over
+		full, after = true, 0
+		if txs, last, storeID, err = s.Store.ReadTxs(db, 0); err != nil {
+			return Header{Error: err.Error()}, nil
+		}
+	}
+	return Header{
+		OK: true, Database: db, StoreID: storeID, Full: full,
+		FromTx: after + 1, ToTx: last, Count: len(txs),
+		ServerVersion: ServerVersion, Corrupt: faults.Take(s.Store.Dir, "corrupt"),
+	}, txs
+}
+
+// list answers a listing request with one JSON array of database names.
+func (s *Server) list(c net.Conn) {
+	dbs, err := s.Store.Databases()
+	if err != nil {
+		s.answer(c, Header{Error: err.Error()}, nil)
+		return
+	}
+	names := make([]string, len(dbs))
+	for i, d := range dbs {
+		names[i] = d.Name
+	}
+	_ = json.NewEncoder(c).Encode(names)
+}
+
+func (s *Server) answer(c net.Conn, h Header, txs []store.Tx) {
+	w := bufio.NewWriterSize(c, 1<<20)
+	enc := json.NewEncoder(w)
+	if err := enc.Encode(h); err != nil {
+		return
+	}
+	for _, tx := range txs {
+		if err := enc.Encode(tx); err != nil {
+			return
+		}
+	}
+	_ = w.Flush()
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.Logf != nil {
+		s.Logf(format, args...)
+	}
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/artifact"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
+)
+
+// aggregateCommand is `database aggregate-backup` and its newer name
+// `backup aggregate`; both behave the same.
+func aggregateCommand(cmdPath string) command {
+	return command{
+		path:       cmdPath,
+		enterprise: true,
+		usage: "Usage: neo4j-admin " + cmdPath + ` [-h] [--expand-commands] [--verbose] [--keep-old-backup[=true|false]]
+       [--parallel-recovery[=true|false]] [--additional-config=<file>] --from-path=<path>
+       [--temp-path=<path>] [<database>]
+Aggregates a chain of backup artifacts into a single artifact.
+`,
+		decl: []option{
+			{name: "--from-path"}, {name: "--keep-old-backup", isBool: true, def: "false"},
+			{name: "--verbose", isBool: true}, {name: "--temp-path"}, {name: "--additional-config"},
+			{name: "--expand-commands", isBool: true}, {name: "--parallel-recovery", isBool: true},
+		},
+		run: runAggregate,
+	}
+}
+
+func runAggregate(e *env, o options) error {
+	from := o.str("--from-path")
+	if from == "" {
+		return usageError("Missing required option: '--from-path=<path>'")
+	}
+	if len(o.args) > 1 {
+		return usageError("Unmatched argument at index 1: '%s'", o.args[1])
+	}
+	st, err := os.Stat(from)
+	if err != nil {
+		return failed("Path '%s' does not exist.", from)
+	}
+	log := logger{e: e, source: "c.n.b.a.AggregateBackupCommand"}
+	faults.Delay(e.dataDir(), "aggregate")
+	if faults.Take(e.dataDir(), "aggregate") {
+		return failed("Execution of aggregate failed. Aggregation of backup chain in %s failed (stand-in fault knob \"aggregate\").", from)
+	}
+
+	dir := from
+	if !st.IsDir() {
+		dir = filepath.Dir(from)
+	}
+	infos, listErr := artifact.List(dir)
+	chains, err := chainsToAggregate(infos, from, st.IsDir(), o.args)
+	if err != nil {
+		if listErr != nil {
+			err = fmt.Errorf("%v (%v)", err, listErr)
+		}
+		return failed("Execution of aggregate failed. %v", err)
+	}
+	keep := o.on("--keep-old-backup")
+	var errs []string
+	for _, chain := range chains {
+		if err := aggregateChain(e, log, infos, chain, keep); err != nil {
+			log.error("Aggregation of the backup chain of database '%s' failed: %v", chain[0].Database, err)
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) > 0 {
+		return failed("Execution of aggregate failed. %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// chainsToAggregate picks the newest chain of every database matching the
+// pattern (default "*") in a folder, or the chain ending at the given file.
+func chainsToAggregate(infos []artifact.Info, from string, isDir bool, args []string) ([][]artifact.Info, error) {
+	if !isDir {
+		for _, in := range infos {
+			if in.Path == filepath.Clean(from) {
+				chain, err := artifact.ChainEndingAt(infos, in)
+				return [][]artifact.Info{chain}, err
+			}
+		}
+		return nil, fmt.Errorf("%s is not a backup artifact", from)
+	}
+	pattern := "*"
+	if len(args) == 1 {
+		pattern = args[0]
+	}
+	var chains [][]artifact.Info
+	for _, db := range artifact.Databases(infos) {
+		if ok, _ := path.Match(pattern, db); !ok {
+			continue
+		}
+		chain, err := artifact.NewestChain(infos, db)
+		if err != nil {
+			return nil, err
+		}
+		chains = append(chains, chain)
+	}
+	if len(chains) == 0 {
+		return nil, fmt.Errorf("no backup artifacts of a database matching '%s' in %s", pattern, from)
+	}
+	return chains, nil
+}
+
+// aggregateChain replaces a chain by one full artifact. Without
+// --keep-old-backup the result takes the name of the chain's newest
+// artifact and the rest of the chain (and the empty backups recorded after
+// its full backup) are removed; with it, the result gets a new name.
+func aggregateChain(e *env, log logger, infos []artifact.Info, chain []artifact.Info, keep bool) error {
+	start := e.now()
+	db := chain[0].Database
+	names := make([]string, len(chain))
+	for i, in := range chain {
+		names[i] = filepath.Base(in.Path)
+	}
+	log.info("Aggregating backup chain of database '%s': [%s]", db, strings.Join(names, ", "))
+	h, txs, err := artifact.Aggregate(chain)
+	if err != nil {
+		return err
+	}
+	last := chain[len(chain)-1]
+	dest := last.Path
+	if keep {
+		dest = artifact.NewPath(filepath.Dir(last.Path), db, start)
+	}
+	if _, err := artifact.WriteFile(dest, h, txs, false); err != nil {
+		return err
+	}
+	if !keep {
+		for _, in := range infos {
+			replaced := in.Database == db && in.StoreID == chain[0].StoreID && !in.BackupTime.Before(chain[0].BackupTime) &&
+				(in.Empty() || inChain(chain, in.Path))
+			if replaced && in.Path != dest {
+				if err := os.Remove(in.Path); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	log.info("Finished artifact creation '%s' for database '%s', took %dms.", filepath.Base(dest), db, e.now().Sub(start).Milliseconds())
+	return nil
+}
+
+func inChain(chain []artifact.Info, p string) bool {
+	for _, in := range chain {
+		if in.Path == p {
+			return true
+		}
+	}
+	return false
+}

@@ -5,6 +5,8 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -332,4 +334,71 @@ func TestBackupProgressAndFormatModes(t *testing.T) {
 
 	res = p.Docker("infrahubdb", "backup", kit.Folder(t), "--database-container", db.Name, "--progress", "sideways")
 	res.Assert(t, icmd.Expected{ExitCode: 2, Err: "--progress"})
+}
+
+func TestBackupRemovesHelpersOfCrashedRuns(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	db := kit.StartDatabase(t, kit.Options{})
+	dir := kit.Folder(t)
+	host, err := os.Hostname()
+	assert.NilError(t, err)
+	// A helper whose owner (this host, a pid that is gone) crashed.
+	stale := kit.MustDocker(t, "run", "-d", "--label", "org.opsmill.infrahubdb.helper=backup",
+		"--label", "org.opsmill.infrahubdb.target="+db.ID, "--label", "org.opsmill.infrahubdb.owner="+host+":999999",
+		"--label", kit.RunLabel+"="+kit.RunID, "--name", kit.UniqueName(t, "stale-helper"),
+		"--entrypoint", "sleep", db.Image, "infinity")
+	t.Cleanup(func() { kit.Docker("rm", "-f", stale) })
+
+	res := p.Docker("infrahubdb", "backup", dir, "--database-container", db.Name, "--progress", "plain")
+	res.Assert(t, icmd.Expected{ExitCode: 0, Err: "left by a crashed run"})
+	assert.Check(t, kit.Docker("inspect", stale).ExitCode != 0, "stale helper still exists")
+	assertClean(t, db, dir)
+}
+
+func TestBackupEnvironmentErrors(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+
+	t.Run("daemon unreachable", func(t *testing.T) {
+		cmd := p.Cmd("infrahubdb", "backup", kit.Folder(t))
+		cmd.Env = append(cmd.Env, "DOCKER_HOST=unix:///nonexistent/docker.sock")
+		res := icmd.RunCmd(cmd)
+		res.Assert(t, icmd.Expected{ExitCode: 3, Err: "cannot reach the Docker daemon"})
+		assert.Check(t, is.Contains(res.Stderr(), "docker context ls"))
+	})
+
+	t.Run("folder is a file", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "not-a-dir")
+		assert.NilError(t, os.WriteFile(file, nil, 0o600))
+		res := p.Docker("infrahubdb", "backup", file)
+		res.Assert(t, icmd.Expected{ExitCode: 3, Err: "not-a-dir"})
+	})
+
+	t.Run("missing folder argument", func(t *testing.T) {
+		res := p.Docker("infrahubdb", "backup")
+		res.Assert(t, icmd.Expected{ExitCode: 2, Err: "requires exactly 1 argument"})
+	})
+}
+
+// A full disk must fail the run with a clear message and leave no partial
+// file: the folder is a tiny tmpfs in the plugin's own mount namespace.
+func TestBackupDiskFull(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	db := kit.StartDatabase(t, kit.Options{})
+	// Incompressible data, so the artifact is bigger than the 64 KiB tmpfs.
+	random := make([]byte, 256<<10)
+	_, _ = rand.Read(random)
+	db.Run(t, "neo4j", "CREATE (:Blob {data: $data})", map[string]any{"data": hex.EncodeToString(random)})
+
+	dir := kit.Folder(t)
+	script := `mount -t tmpfs -o size=64k tmpfs "$1" && docker infrahubdb backup "$1" --database-container "$2" --database neo4j --transfer stream --progress plain; code=$?; ls -1a "$1"; exit $code`
+	cmd := p.Cmd()
+	cmd.Command = []string{"unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dir, db.Name}
+	res := icmd.RunCmd(cmd)
+	res.Assert(t, icmd.Expected{ExitCode: 3, Err: "disk full while writing"})
+	assert.Check(t, !strings.Contains(res.Stdout(), ".partial"), res.Stdout())
+	assert.Check(t, !strings.Contains(res.Stdout(), ".backup"), res.Stdout())
+	assert.Check(t, is.Len(db.Helpers(t), 0))
 }

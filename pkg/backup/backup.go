@@ -65,6 +65,18 @@ func Run(ctx context.Context, eng Engine, folder *backupset.Folder, opts Options
 		return nil, err
 	}
 	defer release()
+	// Commit updates the manifest: find an unusable one now, not after a
+	// backup whose files it could then not record.
+	if _, err := folder.ReadManifest(); err != nil {
+		return nil, err
+	}
+	// With the lock held, *.partial files can only be leftovers of a run
+	// that died: they are not backups, remove them.
+	if removed, err := folder.RemovePartials(); err != nil {
+		return nil, err
+	} else if len(removed) > 0 {
+		pw.Info(fmt.Sprintf("removed %d partial file(s) left by an interrupted run: %s", len(removed), strings.Join(removed, ", ")))
+	}
 
 	target, err := FindTarget(ctx, eng, opts.Target)
 	if err != nil {
@@ -229,8 +241,9 @@ func (s *Session) TakeBackup(ctx context.Context, folder *backupset.Folder, spec
 	return f, nil
 }
 
-// Commit removes the files that aggregation replaced (now that their
-// aggregate is safely in the folder) and writes the manifest last.
+// Commit records the fetched files in the manifest, then removes the files
+// that aggregation replaced (now that their aggregate is safely in the
+// folder) and their records.
 func (s *Session) Commit(ctx context.Context, folder *backupset.Folder, f Fetched, tool string) error {
 	m, err := folder.ReadManifest()
 	if err != nil {
@@ -238,12 +251,13 @@ func (s *Session) Commit(ctx context.Context, folder *backupset.Folder, f Fetche
 	}
 	m.Tool = tool
 	m.Upsert(f.Records...)
-	if len(f.Replaced) > 0 {
-		if err := folder.Delete(m, f.Replaced...); err != nil {
-			return err
-		}
+	// Record the new files before deleting those they replace: a crash in
+	// between leaves a redundant chain, never an unrecorded aggregate next
+	// to records of deleted files.
+	if err := folder.WriteManifest(m); err != nil || len(f.Replaced) == 0 {
+		return err
 	}
-	return folder.WriteManifest(m)
+	return folder.Delete(m, f.Replaced...)
 }
 
 // checkBackupPort proves the helper can reach the backup port before

@@ -16,7 +16,7 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backup"
-	"github.com/opsmill/docker-infrahubdb/pkg/backup/testdata/fakeengine"
+	"github.com/opsmill/docker-infrahubdb/pkg/backup/backuptest"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
@@ -30,7 +30,7 @@ const (
 	system2 = "system-2026-11-25T10-01-00.backup"
 )
 
-var _ backup.Engine = (*fakeengine.Engine)(nil)
+var _ backup.Engine = (*backuptest.Engine)(nil)
 
 func TestFirstBackupWritesFilesAndManifest(t *testing.T) {
 	for _, tc := range []struct {
@@ -45,7 +45,7 @@ func TestFirstBackupWritesFilesAndManifest(t *testing.T) {
 		{name: "stream", transfer: backup.TransferStream, bindVisible: true, wantMode: backup.TransferStream, wantHelpers: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			eng := fakeengine.New()
+			eng := backuptest.New()
 			eng.BindVisible = tc.bindVisible
 			folder := newFolder(t)
 
@@ -89,7 +89,7 @@ func TestFirstBackupWritesFilesAndManifest(t *testing.T) {
 func TestSecondBackupSeedsNewestChainAndAggregates(t *testing.T) {
 	for _, transfer := range []string{backup.TransferBind, backup.TransferStream} {
 		t.Run(transfer, func(t *testing.T) {
-			eng := fakeengine.New()
+			eng := backuptest.New()
 			folder := newFolder(t)
 			opts := options(func(o *backup.Options) { o.Transfer = transfer })
 			_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
@@ -123,7 +123,7 @@ func TestSecondBackupSeedsNewestChainAndAggregates(t *testing.T) {
 }
 
 func TestNoAggregateKeepsTheChain(t *testing.T) {
-	eng := fakeengine.New()
+	eng := backuptest.New()
 	folder := newFolder(t)
 	opts := options(func(o *backup.Options) { o.Aggregate = false })
 	_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
@@ -147,7 +147,7 @@ func TestNoAggregateKeepsTheChain(t *testing.T) {
 // Files that aggregation replaced stay until the aggregate is in the folder:
 // a failure while fetching it leaves the previous backup as it was.
 func TestReplacedFilesStayWhenTheAggregateIsNotFetched(t *testing.T) {
-	eng := fakeengine.New()
+	eng := backuptest.New()
 	folder := newFolder(t)
 	opts := options(func(o *backup.Options) { o.Transfer = backup.TransferStream })
 	_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
@@ -155,7 +155,8 @@ func TestReplacedFilesStayWhenTheAggregateIsNotFetched(t *testing.T) {
 	before := folderState(t, folder)
 
 	eng.Server.Write("neo4j", 5)
-	eng.Faults["copy-from"] = &fakeengine.Fault{Skip: 1, Err: errors.New("connection reset")}
+	eng.Calls = nil
+	eng.Faults["copy-from"] = &backuptest.Fault{Skip: 1, Err: errors.New("connection reset")}
 	_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
 	assert.ErrorContains(t, err, "connection reset")
 
@@ -168,22 +169,22 @@ func TestFailuresLeaveTheFolderAsItWas(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		key   string
-		fault fakeengine.Fault
+		fault backuptest.Fault
 		want  string
 	}{
-		{name: "backup fails", key: "backup", fault: fakeengine.Fault{Code: 1, Stderr: "Execution of backup failed. connection refused"}, want: "NEO4J_server_backup_listen__address"},
-		{name: "aggregate fails", key: "aggregate", fault: fakeengine.Fault{Code: 1, Stderr: "Execution of aggregate failed."}, want: "aggregate-backup failed with exit code 1"},
-		{name: "version fails", key: "version", fault: fakeengine.Fault{Code: 127, Stderr: "neo4j-admin: not found"}, want: "is it a Neo4j Enterprise image"},
-		{name: "first download fails", key: "copy-from", fault: fakeengine.Fault{Err: errors.New("daemon gone")}, want: "daemon gone"},
-		{name: "second download fails", key: "copy-from", fault: fakeengine.Fault{Skip: 1, Err: errors.New("daemon gone")}, want: "daemon gone"},
-		{name: "upload fails", key: "copy-to", fault: fakeengine.Fault{Err: errors.New("no space left on device")}, want: "upload to the helper"},
+		{name: "backup fails", key: "backup", fault: backuptest.Fault{Code: 1, Stderr: "Execution of backup failed. connection refused"}, want: "NEO4J_server_backup_listen__address"},
+		{name: "aggregate fails", key: "aggregate", fault: backuptest.Fault{Code: 1, Stderr: "Execution of aggregate failed."}, want: "aggregate-backup failed with exit code 1"},
+		{name: "version fails", key: "version", fault: backuptest.Fault{Code: 127, Stderr: "neo4j-admin: not found"}, want: "is it a Neo4j Enterprise image"},
+		{name: "first download fails", key: "copy-from", fault: backuptest.Fault{Err: errors.New("daemon gone")}, want: "daemon gone"},
+		{name: "second download fails", key: "copy-from", fault: backuptest.Fault{Skip: 1, Err: errors.New("daemon gone")}, want: "daemon gone"},
+		{name: "upload fails", key: "copy-to", fault: backuptest.Fault{Err: errors.New("no space left on device")}, want: "upload to the helper"},
 	} {
 		for _, transfer := range []string{backup.TransferBind, backup.TransferStream} {
 			if transfer == backup.TransferBind && strings.HasPrefix(tc.key, "copy-") {
 				continue // bind mode copies on the local file system
 			}
 			t.Run(tc.name+"/"+transfer, func(t *testing.T) {
-				eng := fakeengine.New()
+				eng := backuptest.New()
 				folder := newFolder(t)
 				opts := options(func(o *backup.Options) { o.Transfer = transfer })
 				_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
@@ -207,11 +208,11 @@ func TestFailuresLeaveTheFolderAsItWas(t *testing.T) {
 func TestCancelMidExecRemovesHelper(t *testing.T) {
 	for _, transfer := range []string{backup.TransferBind, backup.TransferStream} {
 		t.Run(transfer, func(t *testing.T) {
-			eng := fakeengine.New()
+			eng := backuptest.New()
 			folder := newFolder(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			eng.Faults["backup"] = &fakeengine.Fault{Hook: cancel, Block: true}
+			eng.Faults["backup"] = &backuptest.Fault{Hook: cancel, Block: true}
 
 			_, err := backup.Run(ctx, eng, folder, options(func(o *backup.Options) { o.Transfer = transfer }), progress.Nop)
 			assert.Check(t, errors.Is(err, context.Canceled), "got %v", err)
@@ -227,7 +228,7 @@ func TestCancelMidExecRemovesHelper(t *testing.T) {
 }
 
 func TestKeepHelperContainer(t *testing.T) {
-	eng := fakeengine.New()
+	eng := backuptest.New()
 	pw := &recorder{}
 	res, err := backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) { o.KeepHelper = true }), pw)
 	assert.NilError(t, err)
@@ -240,7 +241,7 @@ func TestKeepHelperContainer(t *testing.T) {
 }
 
 func TestLiveHelperOfAnotherRunIsALockConflict(t *testing.T) {
-	eng := fakeengine.New()
+	eng := backuptest.New()
 	other := docker.Container{ID: "other", Name: "infrahubdb-restore-1234", Labels: map[string]string{
 		docker.LabelHelper: "restore", docker.LabelTarget: "db-id", docker.LabelOwner: "laptop:42",
 	}}
@@ -259,7 +260,7 @@ func TestLiveHelperOfAnotherRunIsALockConflict(t *testing.T) {
 }
 
 func TestStaleHelperIsRemoved(t *testing.T) {
-	eng := fakeengine.New()
+	eng := backuptest.New()
 	eng.Stale = []docker.Container{{ID: "stale-id", Name: "infrahubdb-backup-dead", Labels: map[string]string{docker.LabelOwner: "laptop:7"}}}
 	pw := &recorder{}
 
@@ -273,7 +274,7 @@ func TestStaleHelperIsRemoved(t *testing.T) {
 }
 
 func TestFolderLockHeld(t *testing.T) {
-	eng := fakeengine.New()
+	eng := backuptest.New()
 	folder := newFolder(t)
 	release, err := folder.Lock("backup")
 	assert.NilError(t, err)
@@ -297,7 +298,7 @@ func TestBackupPortUnreachable(t *testing.T) {
 		{name: "open", listen: "0.0.0.0:6362", want: "NEO4J_server_backup_listen__address=0.0.0.0:6362, or pass --database-url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			eng := fakeengine.New()
+			eng := backuptest.New()
 			eng.Database.Env = []string{"NEO4J_EDITION=enterprise"}
 			if tc.listen != "" {
 				eng.Database.Env = append(eng.Database.Env, "NEO4J_server_backup_listen__address="+tc.listen)
@@ -319,7 +320,7 @@ func TestBackupPortUnreachable(t *testing.T) {
 }
 
 func TestCommunityDatabaseRefused(t *testing.T) {
-	eng := fakeengine.New()
+	eng := backuptest.New()
 	eng.Database.Image = "neo4j:5.26.0-community"
 	eng.Database.Env = []string{"NEO4J_EDITION=community"}
 
@@ -332,13 +333,13 @@ func TestCommunityDatabaseRefused(t *testing.T) {
 }
 
 func TestMissingHelperImageIsPulled(t *testing.T) {
-	eng := fakeengine.New()
+	eng := backuptest.New()
 	_, err := backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) { o.HelperImage = "neo4j:2026.01.0-enterprise" }), progress.Nop)
 	assert.NilError(t, err)
 	assert.Check(t, hasCall(eng, "pull neo4j:2026.01.0-enterprise"))
 	assert.Check(t, is.Equal(eng.Helpers[0].Spec().Image, "neo4j:2026.01.0-enterprise"))
 
-	eng = fakeengine.New()
+	eng = backuptest.New()
 	eng.PullErr = errors.New("pull access denied")
 	_, err = backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) { o.HelperImage = "neo4j:nope-enterprise" }), progress.Nop)
 	var envErr *backup.EnvironmentError
@@ -407,9 +408,9 @@ func recordNames(m *backupset.Manifest) []string {
 	return names
 }
 
-func hasCall(eng *fakeengine.Engine, prefix string) bool { return len(callsWith(eng, prefix)) > 0 }
+func hasCall(eng *backuptest.Engine, prefix string) bool { return len(callsWith(eng, prefix)) > 0 }
 
-func callsWith(eng *fakeengine.Engine, prefix string) []string {
+func callsWith(eng *backuptest.Engine, prefix string) []string {
 	var out []string
 	for _, c := range eng.CallLog() {
 		if strings.HasPrefix(c, prefix) {
@@ -446,4 +447,33 @@ func (r *recorder) text() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return strings.Join(r.lines, "\n")
+}
+
+func TestUnusableManifestChangesNothing(t *testing.T) {
+	eng := backuptest.New()
+	folder := newFolder(t)
+	assert.NilError(t, os.WriteFile(folder.Path(backupset.ManifestName), []byte("{not json"), 0o600))
+	before := folderState(t, folder)
+
+	_, err := backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
+	assert.Check(t, errors.Is(err, backupset.ErrMalformedManifest), "got %v", err)
+
+	assert.Check(t, is.DeepEqual(folderState(t, folder), before))
+	assert.Check(t, is.Len(eng.Running(), 0))
+}
+
+func TestDatabaseURLWithoutContainer(t *testing.T) {
+	eng := backuptest.New()
+	eng.Database = nil
+	res, err := backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) {
+		o.Target.DatabaseURL = "10.0.0.5:16362"
+	}), progress.Nop)
+	assert.NilError(t, err)
+
+	assert.Check(t, is.Equal(res.Database, ""))
+	assert.Check(t, hasCall(eng, "can-reach 10.0.0.5:16362"))
+	assert.Check(t, hasCall(eng, "exec neo4j-admin database backup --from=10.0.0.5:16362 "))
+	spec := eng.Helpers[0].Spec()
+	assert.Check(t, is.Equal(spec.Labels[docker.LabelTarget], "10.0.0.5:16362"), "the address is the lock key")
+	assert.Check(t, is.Len(spec.Networks, 0))
 }

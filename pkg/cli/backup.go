@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
 )
 
 type backupOptions struct {
@@ -26,6 +28,8 @@ type backupOptions struct {
 	includeMetadata   string
 	helperImage       string
 	transfer          string
+	verify            bool
+	check             bool
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -59,6 +63,8 @@ files with a checksummed manifest. Reusing a folder takes differential backups.`
 	fs.StringVar(&opts.includeMetadata, "include-metadata", "all", `Security metadata to include: "all", "users", "roles" or "none"`)
 	fs.StringVar(&opts.helperImage, "helper-image", helperImageDefault(), "Neo4j Enterprise image for the helper container (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database's own enterprise image, else a pinned neo4j enterprise image)")
 	fs.StringVar(&opts.transfer, "transfer", backup.TransferAuto, `How files move: "auto", "bind" (the daemon sees FOLDER) or "stream" (through the Docker API)`)
+	fs.BoolVar(&opts.verify, "verify", false, "Verify the checksums and chains of the files just written before reporting success")
+	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
 	opts.output.addFlags(fs)
 	return cmd
 }
@@ -94,6 +100,18 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	if err != nil {
 		return err
 	}
+	var verified *catalog.VerifyResult
+	var verifyHook func(ctx context.Context, s *backup.Session, written []backupset.FileRecord) error
+	if opts.verify || opts.check {
+		verifyHook = func(ctx context.Context, s *backup.Session, written []backupset.FileRecord) error {
+			res, err := catalog.VerifyWritten(ctx, s, folder, written, opts.check, pw)
+			if err != nil {
+				return err
+			}
+			verified = res
+			return res.Err()
+		}
+	}
 	res, err := backup.Run(cmd.Context(), engine(dockerCli), folder, backup.Options{
 		Target: backup.TargetOptions{
 			DatabaseContainer: opts.databaseContainer,
@@ -110,15 +128,26 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		IncludeMetadata: opts.includeMetadata,
 		Aggregate:       !opts.noAggregate,
 		Tool:            toolName(),
+		Verify:          verifyHook,
 	}, pw)
 	pw.Close()
 	if err != nil {
 		return err
 	}
 	if opts.output.format == "json" {
-		return printJSON(dockerCli.Out(), res)
+		return printJSON(dockerCli.Out(), struct {
+			*backup.Result
+			Verify *catalog.VerifyResult `json:"verify,omitempty"`
+		}{res, verified})
 	}
-	return printBackupTable(dockerCli, res)
+	if err := printBackupTable(dockerCli, res); err != nil {
+		return err
+	}
+	if verified != nil {
+		fmt.Fprintf(dockerCli.Out(), "Verified: %d file(s) match their checksums.\n", len(verified.Checked))
+		printChecks(dockerCli.Out(), verified.Checks)
+	}
+	return nil
 }
 
 func printBackupTable(dockerCli command.Cli, res *backup.Result) error {

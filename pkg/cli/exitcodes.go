@@ -9,6 +9,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
 	"github.com/opsmill/docker-infrahubdb/pkg/restore"
@@ -81,6 +82,10 @@ func classify(err error) int {
 		degraded   *restore.DegradedError
 		verify     *restore.VerifyError
 	)
+	var (
+		folderVerify *catalog.VerifyError
+		pruneRefused *catalog.PruneRefusedError
+	)
 	switch {
 	case errors.As(err, &degraded):
 		return ExitDegraded
@@ -88,11 +93,13 @@ func classify(err error) int {
 		return ExitInterrupted
 	case errors.As(err, &rolledBack):
 		return ExitRolledBack
-	case errors.As(err, &verify):
+	case errors.As(err, &verify), errors.As(err, &folderVerify):
 		return ExitVerify
+	case errors.Is(err, catalog.ErrHasManifest):
+		return ExitUsage
 	case errors.As(err, &folderLock), errors.As(err, &helperLock):
 		return ExitLocked
-	case errors.As(err, &env), errors.As(err, &ambiguous), errors.As(err, &diskFull),
+	case errors.As(err, &env), errors.As(err, &ambiguous), errors.As(err, &diskFull), errors.As(err, &pruneRefused),
 		errors.Is(err, docker.ErrNoDatabase), errors.Is(err, docker.ErrDaemonUnreachable),
 		errors.Is(err, neo4j.ErrUnauthorized), errors.Is(err, backupset.ErrMalformedManifest):
 		return ExitEnvironment

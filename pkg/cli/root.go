@@ -63,6 +63,9 @@ through the selected Docker context (local engine, DOCKER_HOST, tcp or ssh conte
 		newVersionCommand(dockerCli),
 		newBackupCommand(dockerCli),
 		newRestoreCommand(dockerCli),
+		newListCommand(dockerCli),
+		newVerifyCommand(dockerCli),
+		newPruneCommand(dockerCli),
 	)
 	wrapErrors(cmd)
 	return cmd

@@ -110,7 +110,12 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 		args = append(args, "--restore-until="+r.plan.Until.UTC().Format("2006-01-02 15:04:05"))
 	}
 	args = append(args, db.Name)
-	if _, err := r.session.Admin(ctx, backup.AdminRun{ID: "restore " + db.Name, Text: "neo4j-admin database restore " + db.Name, Args: args, User: r.owner}); err != nil {
+	// A cancelled exec leaves neo4j-admin running in the helper, where it
+	// would race the rollback's own restore: let it finish, then stop.
+	if _, err := r.session.Admin(context.WithoutCancel(ctx), backup.AdminRun{ID: "restore " + db.Name, Text: "neo4j-admin database restore " + db.Name, Args: args, User: r.owner}); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := r.startDatabase(ctx, db.Name); err != nil {

@@ -94,10 +94,7 @@ func Run(ctx context.Context, eng Engine, connect Connect, folder *backupset.Fol
 	if err != nil {
 		return nil, err
 	}
-	if opts.DryRun {
-		return &Result{Plan: plan, DryRun: true}, nil
-	}
-	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: plan, res: &Result{Plan: plan, Started: time.Now()}}
+	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: plan, res: &Result{Plan: plan, DryRun: opts.DryRun, Started: time.Now()}}
 	err = r.run(ctx)
 	r.res.Duration = time.Since(r.res.Started)
 	return r.res, err
@@ -139,6 +136,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 		return err
 	}
 	defer r.closeSession(ctx)
+	if r.opts.DryRun {
+		return nil // every check passed; --dry-run changes nothing
+	}
 
 	if r.opts.Confirm != nil {
 		ok, err := r.opts.Confirm(r.plan)
@@ -201,7 +201,9 @@ func (r *runner) connect(ctx context.Context) error {
 	r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
 	addr := r.opts.BoltAddress
 	if addr == "" {
-		t, err := r.session.Helper.Tunnel(ctx, r.plan.target.BoltAddress)
+		// The tunnel must outlive a Ctrl-C: the rollback and the START that
+		// follow it go through it. closeSession closes it.
+		t, err := r.session.Helper.Tunnel(context.WithoutCancel(ctx), r.plan.target.BoltAddress)
 		if err != nil {
 			r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
 			return err

@@ -1,4 +1,4 @@
-// Package fakeengine is an in-memory Docker engine with a Neo4j helper
+// Package backuptest is an in-memory Docker engine with a Neo4j helper
 // container, for the unit tests of the backup and restore workflows. It
 // records every call in order (Calls) and simulates what the workflows run
 // in the helper: neo4j-admin database backup / aggregate-backup / restore,
@@ -7,7 +7,7 @@
 //
 // It lives under testdata so that both workflows' tests can share it
 // without it becoming part of the plugin.
-package fakeengine
+package backuptest
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package fakeengine
+package backuptest
 
 import (
 	"context"

@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
+)
+
+func TestVerifyPasses(t *testing.T) {
+	folder := backupFolder(t)
+	out, err := runRoot(t, "verify", folder.Dir)
+	assert.NilError(t, err)
+	assert.Check(t, is.Contains(out, "4 file(s) match their checksums"))
+	assert.Check(t, is.Contains(out, "Warning: notes.txt: unexpected: not a backup file"))
+	assert.Check(t, is.Contains(out, "OK: the folder passed verification."))
+}
+
+func TestVerifyFailsWithExitCode5NamingTheFile(t *testing.T) {
+	folder := backupFolder(t)
+	victim := "neo4j-2026-11-21T11-00-00.backup"
+	assert.NilError(t, os.Truncate(folder.Path(victim), 3))
+
+	out, err := runRoot(t, "verify", folder.Dir)
+	assert.Equal(t, statusCode(t, err), ExitVerify)
+	assert.Check(t, is.ErrorContains(err, "failed verification: 1 problem(s)"))
+	assert.Check(t, is.Contains(out, "truncated  "+victim))
+
+	out, err = runRoot(t, "verify", "--format", "json", folder.Dir)
+	assert.Equal(t, statusCode(t, err), ExitVerify)
+	var res catalog.VerifyResult
+	assert.NilError(t, json.Unmarshal([]byte(out), &res))
+	assert.Check(t, !res.OK)
+	assert.Check(t, is.DeepEqual(res.Problems[0], backupset.Problem{File: victim, Kind: backupset.ProblemTruncated, Detail: "3 bytes, the manifest records 42"}))
+}
+
+func TestVerifyIsLocked(t *testing.T) {
+	folder := backupFolder(t)
+	release, err := folder.Lock("backup")
+	assert.NilError(t, err)
+	defer release()
+	_, err = runRoot(t, "verify", folder.Dir)
+	assert.Equal(t, statusCode(t, err), ExitLocked)
+}
+
+func TestCatalogErrorsExitCodes(t *testing.T) {
+	tests := []struct {
+		err  error
+		code int
+	}{
+		{&catalog.VerifyError{}, ExitVerify},
+		{fmt.Errorf("backup: %w", &catalog.VerifyError{}), ExitVerify},
+		{&catalog.PruneRefusedError{Err: errors.New("no")}, ExitEnvironment},
+		{fmt.Errorf("%w: x", catalog.ErrHasManifest), ExitUsage},
+	}
+	for _, tc := range tests {
+		assert.Check(t, is.Equal(exitCode(tc.err), tc.code), "%v", tc.err)
+	}
+}

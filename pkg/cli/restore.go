@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 	"github.com/opsmill/docker-infrahubdb/pkg/restore"
 )
 
@@ -125,10 +127,11 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	if err != nil {
 		return withCode(ExitEnvironment, err)
 	}
-	pw, err := opts.output.progressWriter(dockerCli)
+	display, err := opts.output.progressWriter(dockerCli)
 	if err != nil {
 		return err
 	}
+	pw := &pausable{Writer: display}
 	ropts := restore.Options{
 		Target:       backup.TargetOptions{DatabaseContainer: opts.databaseContainer, BoltPort: opts.cypherPort},
 		HelperImage:  opts.helperImage,
@@ -148,8 +151,11 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	}
 	if !opts.yes {
 		ropts.Confirm = func(p *restore.Plan) (bool, error) {
-			pw.Close() // the question must not fight with the live display
-			return confirm(dockerCli, p)
+			// The question must not fight with the live display: close it,
+			// ask, and go on in a fresh one below the answer.
+			return pw.pauseFor(func() (progress.Writer, error) { return opts.output.progressWriter(dockerCli) }, func() (bool, error) {
+				return confirm(dockerCli, p)
+			})
 		}
 	}
 	res, err := restore.Run(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, ropts, pw)
@@ -283,4 +289,35 @@ func orNoneStr(s, none string) string {
 		return none
 	}
 	return s
+}
+
+// pausable is a progress display that can be closed for a question and
+// reopened after it.
+type pausable struct {
+	mu sync.Mutex
+	progress.Writer
+}
+
+func (p *pausable) Event(e progress.Event) { p.current().Event(e) }
+func (p *pausable) Log(id, line string)    { p.current().Log(id, line) }
+func (p *pausable) Info(msg string)        { p.current().Info(msg) }
+func (p *pausable) Close()                 { p.current().Close() }
+
+func (p *pausable) current() progress.Writer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.Writer
+}
+
+func (p *pausable) pauseFor(reopen func() (progress.Writer, error), ask func() (bool, error)) (bool, error) {
+	p.current().Close()
+	ok, err := ask()
+	next, rerr := reopen()
+	if rerr != nil {
+		return false, rerr
+	}
+	p.mu.Lock()
+	p.Writer = next
+	p.mu.Unlock()
+	return ok, err
 }

@@ -11,7 +11,6 @@ package progress
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 )
 
@@ -106,7 +105,7 @@ func New(mode string, out io.Writer, opts ...Option) (Writer, error) {
 	}
 	if mode == ModeAuto {
 		mode = ModePlain
-		if f, ok := out.(*os.File); ok && isTerminal(f.Fd()) {
+		if fd, ok := fileDescriptor(out); ok && isTerminal(fd) {
 			mode = ModeTTY
 		}
 	}
@@ -144,4 +143,16 @@ func Bytes(w Writer, e Event) func(name string, done, total int64) {
 		e.Status, e.Current, e.Total = Working, done, total
 		w.Event(e)
 	}
+}
+
+// fileDescriptor finds the descriptor behind out: an *os.File, or the
+// docker CLI's streams (which have FD()).
+func fileDescriptor(out io.Writer) (uintptr, bool) {
+	switch f := out.(type) {
+	case interface{ Fd() uintptr }:
+		return f.Fd(), true
+	case interface{ FD() uintptr }:
+		return f.FD(), true
+	}
+	return 0, false
 }

@@ -3,7 +3,6 @@ package progress
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -30,8 +29,8 @@ var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "
 func newTTY(out io.Writer, o options) *tty {
 	t := &tty{out: out, steps: newSteps(o.now), width: func() int { return 80 },
 		stop: make(chan struct{}), stopped: make(chan struct{})}
-	if f, ok := out.(*os.File); ok {
-		t.width = func() int { return terminalWidth(f.Fd()) }
+	if fd, ok := fileDescriptor(out); ok {
+		t.width = func() int { return terminalWidth(fd) }
 	}
 	go t.loop()
 	return t

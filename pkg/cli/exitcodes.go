@@ -89,7 +89,7 @@ func classify(err error) int {
 	switch {
 	case errors.As(err, &degraded):
 		return ExitDegraded
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, restore.ErrNotConfirmed):
 		return ExitInterrupted
 	case errors.As(err, &rolledBack):
 		return ExitRolledBack

@@ -250,13 +250,14 @@ func (p *parser) returnCount(variable, label string) (func(*execCtx) (*Result, e
 
 // counts replays the committed log plus the caller's pending changes.
 func (x *execCtx) counts() (int64, map[string]int64, error) {
-	txs, _, _, err := x.e.Store.ReadTxs(x.db, 0)
+	total, byLabel, err := x.e.Store.Counts(x.db)
+	var replayErr *store.ReplayError
+	if errors.As(err, &replayErr) {
+		return 0, nil, err
+	}
 	if err != nil {
 		return 0, nil, &Error{Code: "Neo.TransientError.General.DatabaseUnavailable",
 			Message: fmt.Sprintf("Database '%s' is unavailable.", x.db)}
 	}
-	if len(x.pending) > 0 {
-		txs = append(txs, store.Tx{Ops: x.pending})
-	}
-	return store.Replay(txs)
+	return store.ReplayOnto(total, byLabel, []store.Tx{{Ops: x.pending}})
 }

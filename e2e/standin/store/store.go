@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -62,6 +63,30 @@ type DatabaseInfo struct {
 type Store struct {
 	Dir string
 	mu  sync.Mutex
+	// logs remembers, per database, what the last full read of its log or
+	// this Store's last Append found, so that appending and counting do not
+	// re-read a multi-GiB log. An entry is used only while the log file is
+	// exactly as it was left (see logState.matches).
+	logs map[string]*logState
+}
+
+// logState is the summary of a transaction log at one moment.
+type logState struct {
+	stat    os.FileInfo // of the log when the summary was taken
+	storeID string
+	lastTx  int64
+	total   int64
+	byLabel map[string]int64
+	err     error // replaying the log failed (an unknown operation)
+}
+
+// matches reports whether the log is still the file the summary describes:
+// same file, size, modification time and store id. Any change by another
+// process (a restore renames a new log in, a fault rewrites it) means a full
+// re-read; only this Store's own appends keep the summary current.
+func (l *logState) matches(st os.FileInfo, storeID string) bool {
+	return l != nil && os.SameFile(l.stat, st) && l.stat.Size() == st.Size() &&
+		l.stat.ModTime().Equal(st.ModTime()) && l.storeID == storeID
 }
 
 // Open returns a store rooted at dir, creating the directory layout.
@@ -215,11 +240,11 @@ func (s *Store) Append(db string, ops []Op) (Tx, error) {
 		return Tx{}, err
 	}
 	defer unlock()
-	_, last, err := readLog(s.LogPath(db), 0)
+	state, err := s.logState(db)
 	if err != nil {
 		return Tx{}, err
 	}
-	tx := Tx{ID: last + 1, Time: time.Now().UTC(), Ops: ops}
+	tx := Tx{ID: state.lastTx + 1, Time: time.Now().UTC(), Ops: ops}
 	line, err := json.Marshal(tx)
 	if err != nil {
 		return Tx{}, err
@@ -229,10 +254,45 @@ func (s *Store) Append(db string, ops []Op) (Tx, error) {
 		return Tx{}, err
 	}
 	defer f.Close()
+	delete(s.logs, db) // until the append is complete and summarized
 	if _, err := f.Write(append(line, '\n')); err != nil {
 		return Tx{}, err
 	}
-	return tx, f.Sync()
+	if err := f.Sync(); err != nil {
+		return Tx{}, err
+	}
+	if st, err := f.Stat(); err == nil && state.err == nil {
+		next := &logState{stat: st, storeID: state.storeID, lastTx: tx.ID}
+		next.total, next.byLabel, next.err = replayOnto(state.total, maps.Clone(state.byLabel), []Tx{tx})
+		s.logs[db] = next
+	}
+	return tx, nil
+}
+
+// logState returns the summary of db's log, re-reading the log only when it
+// changed since the summary was taken. Callers hold s.mu.
+func (s *Store) logState(db string) (*logState, error) {
+	storeID, err := s.StoreID(db)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(s.LogPath(db))
+	if err != nil {
+		return nil, err
+	}
+	if l := s.logs[db]; l.matches(st, storeID) {
+		return l, nil
+	}
+	l := &logState{stat: st, storeID: storeID}
+	l.lastTx, l.total, l.byLabel, l.err, err = summarizeLog(s.LogPath(db))
+	if err != nil {
+		return nil, err
+	}
+	if s.logs == nil {
+		s.logs = map[string]*logState{}
+	}
+	s.logs[db] = l
+	return l, nil
 }
 
 // ReadTxs returns a consistent snapshot of db's committed transactions with
@@ -242,6 +302,14 @@ func (s *Store) ReadTxs(db string, afterTx int64) (txs []Tx, lastTx int64, store
 	storeID, err = s.StoreID(db)
 	if err != nil {
 		return nil, 0, "", err
+	}
+	// Asking for nothing after the last transaction (callers that want
+	// only its id) needs no read of the log.
+	s.mu.Lock()
+	l, err := s.logState(db)
+	s.mu.Unlock()
+	if err == nil && l.storeID == storeID && afterTx >= l.lastTx {
+		return nil, l.lastTx, storeID, nil
 	}
 	txs, lastTx, err = readLog(s.LogPath(db), afterTx)
 	return txs, lastTx, storeID, err
@@ -284,19 +352,47 @@ func (s *Store) ReplaceStore(db string, txs []Tx, storeID string) error {
 	return os.Rename(tmp, s.LogPath(db))
 }
 
-// Counts replays db's log and returns the number of nodes, and the number of
-// nodes per label.
+// LastTx returns the id of db's last committed transaction.
+func (s *Store) LastTx(db string) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, err := s.logState(db)
+	if err != nil {
+		return 0, err
+	}
+	return l.lastTx, nil
+}
+
+// Counts returns the number of nodes of db, and the number of nodes per
+// label, as the replay of its log gives them.
 func (s *Store) Counts(db string) (total int64, byLabel map[string]int64, err error) {
-	txs, _, err := readLog(s.LogPath(db), 0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, err := s.logState(db)
 	if err != nil {
 		return 0, nil, err
 	}
-	return Replay(txs)
+	if l.err != nil {
+		return 0, nil, l.err
+	}
+	return l.total, maps.Clone(l.byLabel), nil
 }
 
 // Replay computes node counts from a sequence of transactions.
 func Replay(txs []Tx) (total int64, byLabel map[string]int64, err error) {
-	byLabel = map[string]int64{}
+	return replayOnto(0, map[string]int64{}, txs)
+}
+
+// ReplayOnto continues a replay: it applies txs to counts a replay (or
+// Counts) returned. byLabel is updated in place.
+func ReplayOnto(total int64, byLabel map[string]int64, txs []Tx) (int64, map[string]int64, error) {
+	return replayOnto(total, byLabel, txs)
+}
+
+func replayOnto(total int64, byLabel map[string]int64, txs []Tx) (int64, map[string]int64, error) {
+	if byLabel == nil {
+		byLabel = map[string]int64{}
+	}
 	for _, tx := range txs {
 		for _, op := range tx.Ops {
 			switch op.Kind {
@@ -318,6 +414,51 @@ func Replay(txs []Tx) (total int64, byLabel map[string]int64, err error) {
 		}
 	}
 	return total, byLabel, nil
+}
+
+// summarizeLog reads a whole log and replays it without keeping the
+// transactions (nor decoding their properties). A replay error is returned
+// as replayErr: the log is readable, its content is not valid.
+func summarizeLog(path string) (lastTx, total int64, byLabel map[string]int64, replayErr, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, nil, nil, err
+	}
+	defer f.Close()
+	// Only what a replay needs: json skips the properties without building them.
+	type opSummary struct {
+		Kind   string   `json:"kind"`
+		Labels []string `json:"labels,omitempty"`
+		Count  int      `json:"count,omitempty"`
+	}
+	type txSummary struct {
+		ID  int64       `json:"tx"`
+		Ops []opSummary `json:"ops"`
+	}
+	byLabel = map[string]int64{}
+	r := bufio.NewReaderSize(f, 1<<20)
+	for {
+		line, rerr := r.ReadBytes('\n')
+		if len(line) == 0 || line[len(line)-1] != '\n' {
+			break // end of the log, or a torn last line
+		}
+		var tx txSummary
+		if jerr := json.Unmarshal(line, &tx); jerr != nil {
+			return 0, 0, nil, nil, fmt.Errorf("%s: corrupt transaction after id %d: %w", path, lastTx, jerr)
+		}
+		lastTx = tx.ID
+		if replayErr == nil {
+			full := Tx{ID: tx.ID, Ops: make([]Op, len(tx.Ops))}
+			for i, op := range tx.Ops {
+				full.Ops[i] = Op{Kind: op.Kind, Labels: op.Labels, Count: op.Count}
+			}
+			total, byLabel, replayErr = replayOnto(total, byLabel, []Tx{full})
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	return lastTx, total, byLabel, replayErr, nil
 }
 
 // readLog reads the complete lines of a log; a torn last line (a crash or a

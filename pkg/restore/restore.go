@@ -211,6 +211,9 @@ func (r *runner) connect(ctx context.Context) error {
 		r.tunnel, addr = t, t.Addr()
 	}
 	admin, err := r.opts.connectFunc(ctx, addr, r.plan.credentials)
+	if err != nil && r.tunnel != nil {
+		err = nameTunnelledAddress(err, r.plan.target.BoltAddress)
+	}
 	if err != nil {
 		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
 		return err
@@ -308,4 +311,18 @@ func (d dockerEngine) StopContainer(ctx context.Context, id string, timeout time
 
 func (d dockerEngine) StartContainer(ctx context.Context, id string) error {
 	return d.docker.StartContainer(ctx, id)
+}
+
+// nameTunnelledAddress makes connection errors name the database's Bolt
+// address rather than the local end of the tunnel.
+func nameTunnelledAddress(err error, bolt string) error {
+	var auth *neo4j.AuthError
+	var unreachable *neo4j.UnreachableError
+	switch {
+	case errors.As(err, &auth):
+		auth.Address = bolt + " (through the helper container)"
+	case errors.As(err, &unreachable):
+		unreachable.Address = bolt + " (through the helper container)"
+	}
+	return err
 }

@@ -409,11 +409,22 @@ func replayOnto(total int64, byLabel map[string]int64, txs []Tx) (int64, map[str
 				total = 0
 				byLabel = map[string]int64{}
 			default:
-				return 0, nil, fmt.Errorf("transaction %d: unknown operation %q", tx.ID, op.Kind)
+				return 0, nil, &ReplayError{TxID: tx.ID, Kind: op.Kind}
 			}
 		}
 	}
 	return total, byLabel, nil
+}
+
+// ReplayError reports a log that reads fine but holds an operation the
+// stand-in does not know.
+type ReplayError struct {
+	TxID int64
+	Kind string
+}
+
+func (e *ReplayError) Error() string {
+	return fmt.Sprintf("transaction %d: unknown operation %q", e.TxID, e.Kind)
 }
 
 // summarizeLog reads a whole log and replays it without keeping the

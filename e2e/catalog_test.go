@@ -187,10 +187,7 @@ func TestCatalogVerifyNamesTheDamagedFile(t *testing.T) {
 		kind   string
 	}{
 		{"flipped byte", func(t *testing.T, dir string) {
-			b, err := os.ReadFile(filepath.Join(dir, diff))
-			assert.NilError(t, err)
-			b[len(b)/2] ^= 0x01
-			assert.NilError(t, os.WriteFile(filepath.Join(dir, diff), b, 0o600))
+			flipByte(t, filepath.Join(dir, diff))
 		}, diff, backupset.ProblemChanged},
 		{"truncated", func(t *testing.T, dir string) {
 			assert.NilError(t, os.Truncate(filepath.Join(dir, diff), 10))
@@ -292,7 +289,7 @@ func TestCatalogPrune(t *testing.T) {
 	assert.Check(t, pr.Deleted)
 	assert.Check(t, is.DeepEqual(kit.BackupFiles(t, dir, "neo4j"), neo4j[1:]), "the newest chain keeps its diff")
 	assert.Check(t, is.DeepEqual(kit.BackupFiles(t, dir, "system"), system[len(system)-2:]))
-	m := catalogManifest(t, dir)
+	m := readManifest(t, dir)
 	for _, r := range m.Files {
 		assert.Check(t, r.Name != neo4j[0] && r.Name != system[0], "%s still in the manifest", r.Name)
 	}
@@ -317,15 +314,6 @@ func catalogBackupNoManifest(t *testing.T, dir, like string) {
 	b, err := os.ReadFile(filepath.Join(dir, like))
 	assert.NilError(t, err)
 	assert.NilError(t, os.WriteFile(filepath.Join(dir, "neo4j-2001-01-01T00-00-00.backup"), b, 0o600))
-}
-
-func catalogManifest(t *testing.T, dir string) backupset.Manifest {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, backupset.ManifestName))
-	assert.NilError(t, err)
-	var m backupset.Manifest
-	assert.NilError(t, json.Unmarshal(b, &m))
-	return m
 }
 
 // copyFolder copies the files of a backup folder into a new one.

@@ -23,13 +23,7 @@ import (
 
 func TestRestoreRoundTrip(t *testing.T) {
 	t.Parallel()
-	p := kit.InstallPlugin(t)
-	db := kit.StartDatabase(t, kit.Options{})
-	dir := kit.Folder(t)
-
-	db.Seed(t, "neo4j", 10) // state A
-	backupNow(t, p, db, dir)
-	db.Seed(t, "neo4j", 5) // state B
+	p, db, dir := backedUpThenChanged(t, kit.Options{})
 	assert.Equal(t, db.Count(t, "neo4j"), int64(15))
 
 	res := icmd.RunCmd(restoreCmd(p, db, nil, dir))
@@ -48,6 +42,20 @@ func TestRestoreRoundTrip(t *testing.T) {
 
 // Tests run in parallel (with other packages' too), so several containers
 // carry infrahub_role=database: every command names its database container.
+
+// backedUpThenChanged is where most restore tests start: the plugin, and a
+// database whose neo4j held 10 nodes when it was backed up into dir (state
+// A) and holds 15 now (state B).
+func backedUpThenChanged(t *testing.T, opts kit.Options) (*kit.Plugin, *kit.Database, string) {
+	t.Helper()
+	p := kit.InstallPlugin(t)
+	db := kit.StartDatabase(t, opts)
+	dir := kit.Folder(t)
+	db.Seed(t, "neo4j", 10)
+	backupNow(t, p, db, dir)
+	db.Seed(t, "neo4j", 5)
+	return p, db, dir
+}
 
 // backupNow runs `docker infrahubdb backup` of db into dir and fails the
 // test unless it succeeds.
@@ -143,13 +151,8 @@ func TestRestoreReplaysMetadataWithDatabaseParameter(t *testing.T) {
 
 func TestRestoreWrongPasswordChangesNothing(t *testing.T) {
 	t.Parallel()
-	p := kit.InstallPlugin(t)
-	db := kit.StartDatabase(t, kit.Options{})
+	p, db, dir := backedUpThenChanged(t, kit.Options{})
 	app := kit.StartApp(t, db, "infrahub-server", true)
-	dir := kit.Folder(t)
-	db.Seed(t, "neo4j", 10)
-	backupNow(t, p, db, dir)
-	db.Seed(t, "neo4j", 5)
 	before := snapshot(t, db, app)
 
 	const wrong = "not-the-Passw0rd"
@@ -163,13 +166,8 @@ func TestRestoreWrongPasswordChangesNothing(t *testing.T) {
 
 func TestRestoreCorruptedArtifactChangesNothing(t *testing.T) {
 	t.Parallel()
-	p := kit.InstallPlugin(t)
-	db := kit.StartDatabase(t, kit.Options{})
+	p, db, dir := backedUpThenChanged(t, kit.Options{})
 	app := kit.StartApp(t, db, "infrahub-server", true)
-	dir := kit.Folder(t)
-	db.Seed(t, "neo4j", 10)
-	backupNow(t, p, db, dir)
-	db.Seed(t, "neo4j", 5)
 	before := snapshot(t, db, app)
 
 	files := kit.BackupFiles(t, dir, "neo4j")
@@ -185,13 +183,8 @@ func TestRestoreCorruptedArtifactChangesNothing(t *testing.T) {
 
 func TestRestoreFailingMidwayRollsBack(t *testing.T) {
 	t.Parallel()
-	p := kit.InstallPlugin(t)
-	db := kit.StartDatabase(t, kit.Options{})
+	p, db, dir := backedUpThenChanged(t, kit.Options{}) // B, 15 nodes: what the rollback must bring back
 	app := kit.StartApp(t, db, "infrahub-server", true)
-	dir := kit.Folder(t)
-	db.Seed(t, "neo4j", 10)
-	backupNow(t, p, db, dir)
-	db.Seed(t, "neo4j", 5) // B: what the rollback must bring back
 	appStarted := app.StartedAt(t)
 
 	// neo4j-admin restore dies after writing part of the data.
@@ -212,12 +205,7 @@ func TestRestoreFailingMidwayRollsBack(t *testing.T) {
 
 func TestRestoreRetriesFailedStart(t *testing.T) {
 	t.Parallel()
-	p := kit.InstallPlugin(t)
-	db := kit.StartDatabase(t, kit.Options{})
-	dir := kit.Folder(t)
-	db.Seed(t, "neo4j", 10)
-	backupNow(t, p, db, dir)
-	db.Seed(t, "neo4j", 5)
+	p, db, dir := backedUpThenChanged(t, kit.Options{})
 
 	db.SetFaults(t, `{"fail": {"start": 1}}`)
 	res := icmd.RunCmd(restoreCmd(p, db, nil, "--progress", "plain", dir))
@@ -231,13 +219,8 @@ func TestRestoreRetriesFailedStart(t *testing.T) {
 
 func TestRestoreInterruptedBringsEverythingBack(t *testing.T) {
 	t.Parallel()
-	p := kit.InstallPlugin(t)
-	db := kit.StartDatabase(t, kit.Options{})
+	p, db, dir := backedUpThenChanged(t, kit.Options{})
 	app := kit.StartApp(t, db, "infrahub-server", true)
-	dir := kit.Folder(t)
-	db.Seed(t, "neo4j", 10)
-	backupNow(t, p, db, dir)
-	db.Seed(t, "neo4j", 5)
 
 	// neo4j-admin restore takes a while, and the operator presses Ctrl-C
 	// while it runs: the database is down at that moment.
@@ -355,12 +338,7 @@ func TestRestoreDatabaseNameWithDash(t *testing.T) {
 
 func TestRestoreStreamTransfer(t *testing.T) {
 	t.Parallel()
-	p := kit.InstallPlugin(t)
-	db := kit.StartDatabase(t, kit.Options{})
-	dir := kit.Folder(t)
-	db.Seed(t, "neo4j", 10)
-	backupNow(t, p, db, dir)
-	db.Seed(t, "neo4j", 5)
+	p, db, dir := backedUpThenChanged(t, kit.Options{})
 
 	res := icmd.RunCmd(restoreCmd(p, db, nil, "--transfer", "stream", "--format", "json", dir))
 	res.Assert(t, icmd.Success)
@@ -374,12 +352,7 @@ func TestRestoreStreamTransfer(t *testing.T) {
 
 func TestRestoreStreamsWhenDaemonCannotSeeFolder(t *testing.T) {
 	t.Parallel()
-	p := kit.InstallPlugin(t)
-	db := kit.StartDatabase(t, kit.Options{})
-	dir := kit.Folder(t)
-	db.Seed(t, "neo4j", 10)
-	backupNow(t, p, db, dir)
-	db.Seed(t, "neo4j", 5)
+	p, db, dir := backedUpThenChanged(t, kit.Options{})
 
 	// Like a remote daemon: the plugin runs in its own mount namespace, where
 	// the folder is a private tmpfs holding the backup; the daemon sees the
@@ -402,12 +375,7 @@ func TestRestorePasswordWithSlash(t *testing.T) {
 	// The real image rejects a '/' in NEO4J_AUTH's password; the plugin must
 	// still split a user's NEO4J_AUTH at the first '/' only.
 	kit.RequireStandIn(t, "the real image refuses a password containing '/'")
-	p := kit.InstallPlugin(t)
-	db := kit.StartDatabase(t, kit.Options{Password: "pa/ss/word1"})
-	dir := kit.Folder(t)
-	db.Seed(t, "neo4j", 10)
-	backupNow(t, p, db, dir)
-	db.Seed(t, "neo4j", 5)
+	p, db, dir := backedUpThenChanged(t, kit.Options{Password: "pa/ss/word1"})
 
 	// From the operator's NEO4J_AUTH.
 	res := icmd.RunCmd(restoreCmd(p, db, []string{"NEO4J_AUTH=neo4j/pa/ss/word1"}, dir))
@@ -487,13 +455,8 @@ func TestRestoreOldToolBackupWithoutManifest(t *testing.T) {
 
 func TestRestoreDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
-	p := kit.InstallPlugin(t)
-	db := kit.StartDatabase(t, kit.Options{})
+	p, db, dir := backedUpThenChanged(t, kit.Options{})
 	app := kit.StartApp(t, db, "infrahub-server", true)
-	dir := kit.Folder(t)
-	db.Seed(t, "neo4j", 10)
-	backupNow(t, p, db, dir)
-	db.Seed(t, "neo4j", 5)
 	before := snapshot(t, db, app)
 	files := kit.BackupFiles(t, dir, "neo4j")
 

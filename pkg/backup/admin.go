@@ -62,6 +62,10 @@ func (s *Session) Admin(ctx context.Context, run AdminRun) (string, error) {
 	if err == nil && code != 0 {
 		err = &AdminError{Command: "neo4j-admin " + commandName(run.Args), ExitCode: code, Output: tail.String(), Hint: adminHint(tail.String())}
 	}
+	if err != nil && ctx.Err() == nil && !s.Helper.Running(ctx) {
+		// Exit 137 or a broken exec stream say little: name the cause.
+		err = fmt.Errorf("the helper container %s was removed or stopped from outside while neo4j-admin %s ran: %w", s.Helper.Name(), commandName(run.Args), err)
+	}
 	if err != nil {
 		s.pw.Event(progress.Event{ID: run.ID, Text: run.Text, Status: progress.Error, Detail: firstLine(err.Error())})
 		return stdout.String(), err

@@ -194,7 +194,9 @@ func (s *Session) TakeBackup(ctx context.Context, folder *backupset.Folder, spec
 	if _, err := s.Admin(ctx, AdminRun{ID: "backup", Text: "neo4j-admin database backup", Args: backupArgs(s.Target.BackupAddress, dir, spec)}); err != nil {
 		return f, err
 	}
-	if spec.Aggregate {
+	// Without a seeded chain every database has just one new full artifact:
+	// aggregating it would rewrite GiBs for nothing.
+	if spec.Aggregate && len(seeded) > 0 {
 		args := append([]string{"database", "aggregate-backup", "--from-path=" + dir}, dbPatterns(spec.Databases)...)
 		if _, err := s.Admin(ctx, AdminRun{ID: "aggregate", Text: "neo4j-admin database aggregate-backup", Args: args}); err != nil {
 			return f, err

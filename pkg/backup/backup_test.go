@@ -55,7 +55,7 @@ func TestFirstBackupWritesFilesAndManifest(t *testing.T) {
 			assert.Check(t, is.Equal(res.Transfer, tc.wantMode))
 			assert.Check(t, is.DeepEqual(res.Databases, []string{"neo4j", "system"}))
 			assert.Check(t, is.Equal(res.Neo4jVersion, "5.26.0"))
-			assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string{backupset.ManifestName, neo4j1, system1}))
+			assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string{backupset.ManifestName, neo4j1, system1}))
 			m, err := folder.ReadManifest()
 			assert.NilError(t, err)
 			assert.Check(t, is.Equal(m.Tool, "docker-infrahubdb test"))
@@ -82,6 +82,7 @@ func TestFirstBackupWritesFilesAndManifest(t *testing.T) {
 			assert.Check(t, is.Equal(spec.Labels[docker.LabelTarget], "db-id"))
 			assert.Check(t, is.Equal(spec.Image, "neo4j:5.26.0-enterprise"), "the database's own enterprise image")
 			assert.Check(t, hasCall(eng, "exec neo4j-admin database backup --from=172.18.0.2:6362 --to-path=/backups --type=AUTO --include-metadata=all *"))
+			assert.Check(t, !hasCall(eng, "exec neo4j-admin database aggregate-backup"), "nothing to aggregate in a first backup")
 		})
 	}
 }
@@ -99,12 +100,13 @@ func TestSecondBackupSeedsNewestChainAndAggregates(t *testing.T) {
 			eng.Calls = nil
 			res, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
 			assert.NilError(t, err)
+			assert.Check(t, hasCall(eng, "exec neo4j-admin database aggregate-backup --from-path=/backups *"))
 
 			if transfer == backup.TransferStream {
-				assert.Check(t, is.DeepEqual(callsWith(eng, "copy-to"), []string{"copy-to /backups " + neo4j1 + " " + system1}))
+				assert.Check(t, is.DeepEqual(backuptest.CallsWith(eng.CallLog(), "copy-to"), []string{"copy-to /backups " + neo4j1 + " " + system1}))
 			}
 			assert.Check(t, is.DeepEqual(res.Removed, []string{neo4j1, system1}))
-			assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string{backupset.ManifestName, neo4j2, system2}))
+			assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string{backupset.ManifestName, neo4j2, system2}))
 			data, err := os.ReadFile(folder.Path(neo4j2))
 			assert.NilError(t, err)
 			assert.Check(t, is.Contains(string(data), "full=true from=1 to=15"), "the aggregate of the chain")
@@ -117,7 +119,7 @@ func TestSecondBackupSeedsNewestChainAndAggregates(t *testing.T) {
 				assert.Check(t, is.Equal(rec.Type, backupset.TypeFull), rec.Name)
 			}
 			assert.Check(t, is.Len(eng.Running(), 0))
-			assertNoLeftovers(t, folder)
+			backuptest.AssertNoLeftovers(t, folder)
 		})
 	}
 }
@@ -134,7 +136,7 @@ func TestNoAggregateKeepsTheChain(t *testing.T) {
 
 	assert.Check(t, is.Len(res.Removed, 0))
 	assert.Check(t, !hasCall(eng, "exec neo4j-admin database aggregate-backup"))
-	assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string{backupset.ManifestName, neo4j1, neo4j2, system1, system2}))
+	assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string{backupset.ManifestName, neo4j1, neo4j2, system1, system2}))
 	m, err := folder.ReadManifest()
 	assert.NilError(t, err)
 	rec, ok := m.Lookup(neo4j2)
@@ -152,7 +154,7 @@ func TestReplacedFilesStayWhenTheAggregateIsNotFetched(t *testing.T) {
 	opts := options(func(o *backup.Options) { o.Transfer = backup.TransferStream })
 	_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
 	assert.NilError(t, err)
-	before := folderState(t, folder)
+	before := backuptest.FolderState(t, folder)
 
 	eng.Server.Write("neo4j", 5)
 	eng.Calls = nil
@@ -160,8 +162,8 @@ func TestReplacedFilesStayWhenTheAggregateIsNotFetched(t *testing.T) {
 	_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
 	assert.ErrorContains(t, err, "connection reset")
 
-	assert.Check(t, is.DeepEqual(folderState(t, folder), before), "the first fetched file is removed again, the replaced ones stay")
-	assert.Check(t, is.Len(callsWith(eng, "copy-from"), 2), "failed on the second of two files")
+	assert.Check(t, is.DeepEqual(backuptest.FolderState(t, folder), before), "the first fetched file is removed again, the replaced ones stay")
+	assert.Check(t, is.Len(backuptest.CallsWith(eng.CallLog(), "copy-from"), 2), "failed on the second of two files")
 	assert.Check(t, is.Len(eng.Running(), 0))
 }
 
@@ -189,7 +191,7 @@ func TestFailuresLeaveTheFolderAsItWas(t *testing.T) {
 				opts := options(func(o *backup.Options) { o.Transfer = transfer })
 				_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
 				assert.NilError(t, err)
-				before := folderState(t, folder)
+				before := backuptest.FolderState(t, folder)
 
 				eng.Server.Write("neo4j", 5)
 				fault := tc.fault
@@ -197,8 +199,8 @@ func TestFailuresLeaveTheFolderAsItWas(t *testing.T) {
 				_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
 				assert.ErrorContains(t, err, tc.want)
 
-				assert.Check(t, is.DeepEqual(folderState(t, folder), before))
-				assertNoLeftovers(t, folder)
+				assert.Check(t, is.DeepEqual(backuptest.FolderState(t, folder), before))
+				backuptest.AssertNoLeftovers(t, folder)
 				assert.Check(t, is.Len(eng.Running(), 0), "helper removed on failure")
 			})
 		}
@@ -221,8 +223,8 @@ func TestCancelMidExecRemovesHelper(t *testing.T) {
 			h := eng.Helpers[0]
 			assert.Check(t, h.Removed())
 			assert.Check(t, h.RemoveCtxErr, "removed with a fresh context")
-			assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string(nil)))
-			assertNoLeftovers(t, folder)
+			assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string(nil)))
+			backuptest.AssertNoLeftovers(t, folder)
 		})
 	}
 }
@@ -256,7 +258,7 @@ func TestLiveHelperOfAnotherRunIsALockConflict(t *testing.T) {
 	assert.Check(t, is.ErrorContains(err, "infrahubdb-restore-1234 (restore, owner laptop:42)"))
 	assert.Check(t, is.Len(eng.Helpers, 0), "nothing started")
 	assert.Check(t, is.Len(eng.Removed, 0), "the other run's helper is left alone")
-	assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string(nil)), "lock file released")
+	assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string(nil)), "lock file released")
 }
 
 func TestStaleHelperIsRemoved(t *testing.T) {
@@ -314,7 +316,7 @@ func TestBackupPortUnreachable(t *testing.T) {
 			assert.Check(t, is.ErrorContains(err, tc.want))
 			assert.Check(t, !hasCall(eng, "exec neo4j-admin database backup"))
 			assert.Check(t, is.Len(eng.Running(), 0))
-			assert.Check(t, is.DeepEqual(folderFiles(t, folder), []string(nil)))
+			assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string(nil)))
 		})
 	}
 }
@@ -366,40 +368,6 @@ func newFolder(t *testing.T) *backupset.Folder {
 	return f
 }
 
-// folderFiles lists the folder's entries, sorted.
-func folderFiles(t *testing.T, f *backupset.Folder) []string {
-	t.Helper()
-	entries, err := os.ReadDir(f.Dir)
-	assert.NilError(t, err)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
-// folderState maps each file of the folder to its content.
-func folderState(t *testing.T, f *backupset.Folder) map[string]string {
-	t.Helper()
-	state := map[string]string{}
-	for _, name := range folderFiles(t, f) {
-		data, err := os.ReadFile(f.Path(name))
-		assert.NilError(t, err)
-		state[name] = string(data)
-	}
-	return state
-}
-
-// assertNoLeftovers checks for partial files, staging dirs and locks.
-func assertNoLeftovers(t *testing.T, f *backupset.Folder) {
-	t.Helper()
-	for _, name := range folderFiles(t, f) {
-		assert.Check(t, !strings.HasSuffix(name, backupset.PartialExt), name)
-		assert.Check(t, !strings.HasPrefix(name, ".infrahubdb-work-"), name)
-		assert.Check(t, name != backupset.LockName, name)
-	}
-}
-
 func recordNames(m *backupset.Manifest) []string {
 	var names []string
 	for _, r := range m.Files {
@@ -408,16 +376,8 @@ func recordNames(m *backupset.Manifest) []string {
 	return names
 }
 
-func hasCall(eng *backuptest.Engine, prefix string) bool { return len(callsWith(eng, prefix)) > 0 }
-
-func callsWith(eng *backuptest.Engine, prefix string) []string {
-	var out []string
-	for _, c := range eng.CallLog() {
-		if strings.HasPrefix(c, prefix) {
-			out = append(out, c)
-		}
-	}
-	return out
+func hasCall(eng *backuptest.Engine, prefix string) bool {
+	return len(backuptest.CallsWith(eng.CallLog(), prefix)) > 0
 }
 
 func firstIndex(calls []string, prefix string) int {
@@ -453,12 +413,12 @@ func TestUnusableManifestChangesNothing(t *testing.T) {
 	eng := backuptest.New()
 	folder := newFolder(t)
 	assert.NilError(t, os.WriteFile(folder.Path(backupset.ManifestName), []byte("{not json"), 0o600))
-	before := folderState(t, folder)
+	before := backuptest.FolderState(t, folder)
 
 	_, err := backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
 	assert.Check(t, errors.Is(err, backupset.ErrMalformedManifest), "got %v", err)
 
-	assert.Check(t, is.DeepEqual(folderState(t, folder), before))
+	assert.Check(t, is.DeepEqual(backuptest.FolderState(t, folder), before))
 	assert.Check(t, is.Len(eng.Running(), 0))
 }
 

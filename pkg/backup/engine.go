@@ -27,6 +27,9 @@ type Helper interface {
 	Name() string
 	Exec(ctx context.Context, spec docker.ExecSpec) (int, error)
 	Remove(ctx context.Context) error
+	// Running is false once the container was removed or stopped from
+	// outside (docker rm -f, docker kill).
+	Running(ctx context.Context) bool
 	Stat(ctx context.Context, path string) (size int64, isDir, exists bool, err error)
 	CopyTo(ctx context.Context, dir string, tarStream io.Reader) error
 	CopyFrom(ctx context.Context, path string) (io.ReadCloser, error)

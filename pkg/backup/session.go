@@ -122,7 +122,8 @@ func (s *Session) checkHelperLock(ctx context.Context, self string) error {
 func (s *Session) start(ctx context.Context, folder *backupset.Folder) error {
 	if s.opts.Transfer != TransferStream && folder != nil {
 		err := s.startBind(ctx, folder)
-		if err == nil || s.opts.Transfer == TransferBind {
+		// An interrupted probe says nothing about what the daemon sees.
+		if err == nil || s.opts.Transfer == TransferBind || ctx.Err() != nil {
 			return err
 		}
 		s.pw.Info("the Docker daemon cannot see " + folder.Dir + ": files are streamed through the Docker API")

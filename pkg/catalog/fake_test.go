@@ -159,6 +159,7 @@ func (h *fakeHelper) ListFiles(_ context.Context, dir string) ([]docker.FileInfo
 }
 
 func (h *fakeHelper) CanReach(context.Context, string) error { return nil }
+func (h *fakeHelper) Running(context.Context) bool           { return true }
 
 func (h *fakeHelper) Tunnel(context.Context, string) (*docker.Tunnel, error) {
 	return nil, errors.New("no tunnel in the fake")

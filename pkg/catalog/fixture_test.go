@@ -56,6 +56,22 @@ func day(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UT
 
 func name(db string, d, h int) string { return backupset.ArtifactName(db, day(d, h)) }
 
+// unrecordedChain is a folder neo4j-admin made (no manifest) with a full
+// and a diff of neo4j, and an engine whose neo4j-admin backup inspect tells
+// them apart.
+func unrecordedChain(t *testing.T) (*backupset.Folder, *fakeEngine) {
+	t.Helper()
+	folder := makeFolder(t,
+		file{name: name("neo4j", 20, 10), unrecorded: true},
+		file{name: name("neo4j", 20, 11), unrecorded: true},
+	)
+	eng := newFakeEngine(t, inspectAdmin(map[string]string{
+		name("neo4j", 20, 10): `"full":true,"lowestTx":1,"highestTx":10`,
+		name("neo4j", 20, 11): `"full":false,"lowestTx":11,"highestTx":12`,
+	}, false))
+	return folder, eng
+}
+
 // twoChains is neo4j with an old full, a newer full + diff, and system.
 func twoChains() []file {
 	return []file{

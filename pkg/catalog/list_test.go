@@ -79,14 +79,7 @@ func TestListWithoutManifestIsUnverified(t *testing.T) {
 }
 
 func TestListInspectAddsNeo4jView(t *testing.T) {
-	folder := makeFolder(t,
-		file{name: name("neo4j", 20, 10), unrecorded: true},
-		file{name: name("neo4j", 20, 11), unrecorded: true},
-	)
-	eng := newFakeEngine(t, inspectAdmin(map[string]string{
-		name("neo4j", 20, 10): `"full":true,"lowestTx":1,"highestTx":10`,
-		name("neo4j", 20, 11): `"full":false,"lowestTx":11,"highestTx":12`,
-	}, false))
+	folder, eng := unrecordedChain(t)
 	l, err := List(context.Background(), eng, folder, ListOptions{Inspect: true, Helper: HelperOptions{Image: "neo4j:enterprise", Transfer: "stream"}}, progress.Nop)
 	assert.NilError(t, err)
 	assert.Check(t, l.Inspected)

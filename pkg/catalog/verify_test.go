@@ -112,14 +112,7 @@ func TestVerifyCheckAggregatesACopyAndKeepsTheReport(t *testing.T) {
 }
 
 func TestVerifyAdoptWritesManifestFromInspect(t *testing.T) {
-	folder := makeFolder(t,
-		file{name: name("neo4j", 20, 10), unrecorded: true},
-		file{name: name("neo4j", 20, 11), unrecorded: true},
-	)
-	eng := newFakeEngine(t, inspectAdmin(map[string]string{
-		name("neo4j", 20, 10): `"full":true,"lowestTx":1,"highestTx":10`,
-		name("neo4j", 20, 11): `"full":false,"lowestTx":11,"highestTx":12`,
-	}, false))
+	folder, eng := unrecordedChain(t)
 	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Tool: "docker-infrahubdb test", Helper: HelperOptions{Image: "img", Transfer: backup.TransferStream}}, progress.Nop)
 	assert.NilError(t, err)
 	assert.Check(t, res.OK, "%+v", res.Problems)

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backup"
+	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
@@ -50,6 +51,35 @@ func (o *outputOptions) progressWriter(dockerCli command.Cli) (progress.Writer, 
 		mode = "quiet"
 	}
 	return progress.New(mode, dockerCli.Err())
+}
+
+// openFolder is how list, verify and prune start: check the output flags,
+// then the command's own, then open the existing backup folder dir and the
+// progress display.
+func (o *outputOptions) openFolder(dockerCli command.Cli, dir string, checks ...func() error) (*backupset.Folder, progress.Writer, error) {
+	for _, check := range append([]func() error{o.validate}, checks...) {
+		if err := check(); err != nil {
+			return nil, nil, err
+		}
+	}
+	folder, err := backupset.Open(dir)
+	if err != nil {
+		return nil, nil, withCode(ExitEnvironment, err)
+	}
+	pw, err := o.progressWriter(dockerCli)
+	if err != nil {
+		return nil, nil, err
+	}
+	return folder, pw, nil
+}
+
+// printResult prints a command's result on stdout: indented JSON with
+// --format json, else what table writes.
+func printResult[T any](out io.Writer, format string, res T, table func(io.Writer, T) error) error {
+	if format == "json" {
+		return printJSON(out, res)
+	}
+	return table(out, res)
 }
 
 // printJSON writes v as indented JSON.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	dockercli "github.com/docker/cli/cli"
 
@@ -113,5 +114,20 @@ func toStatusError(err error) error {
 	if err == nil {
 		return nil
 	}
-	return dockercli.StatusError{Cause: err, Status: "Error: " + err.Error(), StatusCode: exitCode(err)}
+	code, msg := exitCode(err), err.Error()
+	if code == ExitInterrupted {
+		msg = interruptedMessage(msg)
+	}
+	return dockercli.StatusError{Cause: err, Status: "Error: " + msg, StatusCode: code}
+}
+
+// interruptedMessage names the signal as the cause: "context canceled" is
+// how Go reports it, not what an operator needs to read.
+func interruptedMessage(msg string) string {
+	const cause = "interrupted (Ctrl-C or SIGTERM)"
+	msg = strings.ReplaceAll(msg, context.Canceled.Error(), "interrupted")
+	if rest, ok := strings.CutPrefix(msg, "interrupted"); ok {
+		return cause + rest
+	}
+	return cause + ": " + msg
 }

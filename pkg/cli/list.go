@@ -77,17 +77,7 @@ helper container and adds Neo4j's own view and transaction ranges.`,
 }
 
 func runList(ctx context.Context, dockerCli command.Cli, opts listOptions, dir string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
-	if err := opts.helper.validate(); err != nil {
-		return err
-	}
-	folder, err := backupset.Open(dir)
-	if err != nil {
-		return withCode(ExitEnvironment, err)
-	}
-	pw, err := opts.output.progressWriter(dockerCli)
+	folder, pw, err := opts.output.openFolder(dockerCli, dir, opts.helper.validate)
 	if err != nil {
 		return err
 	}
@@ -100,10 +90,7 @@ func runList(ctx context.Context, dockerCli command.Cli, opts listOptions, dir s
 	if err != nil {
 		return err
 	}
-	if opts.output.format == "json" {
-		return printJSON(dockerCli.Out(), l)
-	}
-	return printListing(dockerCli.Out(), l)
+	return printResult(dockerCli.Out(), opts.output.format, l, printListing)
 }
 
 func printListing(out io.Writer, l *catalog.Listing) error {

@@ -8,7 +8,6 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
 )
 
@@ -46,20 +45,7 @@ manifest atomically and holds the folder lock.`,
 }
 
 func runPrune(dockerCli command.Cli, opts pruneOptions, keepSet bool, dir string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
-	if !keepSet {
-		return usageError("prune needs --keep N: the number of chains to keep per database")
-	}
-	if opts.keep < 1 {
-		return usageError("--keep %d: keep at least 1 chain per database; prune never deletes every backup", opts.keep)
-	}
-	folder, err := backupset.Open(dir)
-	if err != nil {
-		return withCode(ExitEnvironment, err)
-	}
-	pw, err := opts.output.progressWriter(dockerCli)
+	folder, pw, err := opts.output.openFolder(dockerCli, dir, func() error { return checkKeep(opts.keep, keepSet) })
 	if err != nil {
 		return err
 	}
@@ -68,10 +54,19 @@ func runPrune(dockerCli command.Cli, opts pruneOptions, keepSet bool, dir string
 	if err != nil {
 		return err
 	}
-	if opts.output.format == "json" {
-		return printJSON(dockerCli.Out(), res)
+	return printResult(dockerCli.Out(), opts.output.format, res, printPrune)
+}
+
+// checkKeep refuses a prune without --keep, or one that would delete every
+// backup.
+func checkKeep(keep int, set bool) error {
+	if !set {
+		return usageError("prune needs --keep N: the number of chains to keep per database")
 	}
-	return printPrune(dockerCli.Out(), res)
+	if keep < 1 {
+		return usageError("--keep %d: keep at least 1 chain per database; prune never deletes every backup", keep)
+	}
+	return nil
 }
 
 func printPrune(out io.Writer, res *catalog.PruneResult) error {

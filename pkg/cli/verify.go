@@ -56,17 +56,7 @@ verifies it.`,
 }
 
 func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, dir string) error {
-	if err := opts.output.validate(); err != nil {
-		return err
-	}
-	if err := opts.helper.validate(); err != nil {
-		return err
-	}
-	folder, err := backupset.Open(dir)
-	if err != nil {
-		return withCode(ExitEnvironment, err)
-	}
-	pw, err := opts.output.progressWriter(dockerCli)
+	folder, pw, err := opts.output.openFolder(dockerCli, dir, opts.helper.validate)
 	if err != nil {
 		return err
 	}
@@ -90,12 +80,7 @@ func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, d
 	if err != nil {
 		return err
 	}
-	if opts.output.format == "json" {
-		err = printJSON(dockerCli.Out(), res)
-	} else {
-		err = printVerify(dockerCli.Out(), res)
-	}
-	if err != nil {
+	if err := printResult(dockerCli.Out(), opts.output.format, res, printVerify); err != nil {
 		return err
 	}
 	if !res.OK {

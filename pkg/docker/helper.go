@@ -56,11 +56,20 @@ func HelperName(command string) string {
 // container is removed before the error is returned.
 func (e *Engine) StartHelper(ctx context.Context, spec HelperSpec) (*Helper, error) {
 	opts := createOptions(spec)
-	res, err := e.api.ContainerCreate(ctx, opts)
+	// The create request is not cancelled midway: the daemon finishes a
+	// create whose client went away, leaving a container nobody removes.
+	// A cancellation is honoured once the container is known.
+	createCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	res, err := e.api.ContainerCreate(createCtx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("create helper container from %s: %w", spec.Image, e.wrap(err))
 	}
 	h := &Helper{ID: res.ID, Name: spec.Name, engine: e}
+	if err := ctx.Err(); err != nil {
+		_ = h.Remove(ctx)
+		return nil, err
+	}
 	if err := e.connectAndStart(ctx, h.ID, spec); err != nil {
 		if rmErr := h.Remove(ctx); rmErr != nil {
 			return nil, errors.Join(err, fmt.Errorf("remove helper container %s: %w", h.Name, rmErr))
@@ -146,6 +155,21 @@ func (h *Helper) Remove(ctx context.Context) error {
 		return nil
 	}
 	return h.engine.wrap(err)
+}
+
+// Running reports whether the helper container still exists and runs: false
+// once it was removed, killed or stopped from outside.
+func (h *Helper) Running(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	c, err := h.engine.Inspect(ctx, h.ID)
+	if err != nil || !c.Running {
+		return false
+	}
+	// The state lags behind a kill (docker rm -f): only an exec proves the
+	// container still runs. sleep is the helper's own entrypoint.
+	code, err := h.Exec(ctx, ExecSpec{Cmd: []string{"sleep", "0"}})
+	return err == nil && code == 0
 }
 
 // Stat reports the size and kind of a path in the helper; exists is false when it is missing.

@@ -216,6 +216,12 @@ func (r *runner) recover(ctx context.Context, db, safety string, cause error, re
 	safetyPath := ""
 	if safety != "" {
 		safetyPath = path.Join(r.plan.SafetyDir, path.Base(safety))
+	}
+	if err := r.replaceLostHelper(cctx, safety); err != nil {
+		cause = errors.Join(cause, fmt.Errorf("start a new helper container: %w", err))
+		return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: "unknown (no helper container to reach it through)"}
+	}
+	if safety != "" {
 		r.pw.Info(fmt.Sprintf("restore of %s failed (%v): rolling back to the safety backup %s", db, firstLine(cause.Error()), safetyPath))
 		_ = r.admin.Stop(cctx, db) // it may be stopped already, or failed to start
 		err := r.replace(cctx, DatabasePlan{Name: db, Artifact: path.Base(safety)}, path.Join(backup.WorkDir, safety), res)

@@ -102,7 +102,9 @@ func (p *Plan) chooseChains(folder *backupset.Folder, opts Options) error {
 		return err
 	}
 	if cat.ManifestErr != nil {
-		return &VerifyError{Problems: []string{cat.ManifestErr.Error()}}
+		// A manifest that cannot be read is a precondition (exit 3), as for
+		// backup, not a failed checksum.
+		return fmt.Errorf("%w\nnothing was changed", cat.ManifestErr)
 	}
 	all := cat.Chains()
 	for _, db := range opts.Databases {
@@ -124,6 +126,11 @@ func (p *Plan) chooseChains(folder *backupset.Folder, opts Options) error {
 		}
 		dp := DatabasePlan{Name: db, Files: backupset.Names(chain.Files), Artifact: chain.Last().Name, Size: chain.Size()}
 		for _, f := range chain.Files {
+			if f.Record == nil && cat.HasManifest {
+				// Next to a manifest, a file it does not record was not
+				// written by a backup of ours: never restore it unchecked.
+				return &VerifyError{Problems: []string{fmt.Sprintf("%s: not recorded in the manifest, so its checksum cannot be checked; move it out of the folder (or pass --until to restore an older chain)", f.Name)}}
+			}
 			if f.Record == nil {
 				dp.Unverified = true
 			}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -166,10 +167,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 // preflight proves everything restore needs before anything is stopped:
 // the helper starts, the credentials log in, and the artifacts are in place.
 func (r *runner) preflight(ctx context.Context) error {
-	s, err := backup.OpenSession(ctx, r.eng, r.folder, r.plan.target, backup.SessionOptions{
-		Command: "restore", Image: r.plan.Image, Transfer: r.opts.Transfer, KeepHelper: r.opts.KeepHelper,
-		MountData: true, ReadableSeeds: true,
-	}, r.pw)
+	s, err := backup.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
 	if err != nil {
 		return err
 	}
@@ -189,6 +187,38 @@ func (r *runner) preflight(ctx context.Context) error {
 		files = append(files, db.Files...)
 	}
 	return s.Seed(ctx, r.folder, "", files)
+}
+
+func (r *runner) sessionOptions() backup.SessionOptions {
+	return backup.SessionOptions{
+		Command: "restore", Image: r.plan.Image, Transfer: r.opts.Transfer, KeepHelper: r.opts.KeepHelper,
+		MountData: true, ReadableSeeds: true,
+	}
+}
+
+// replaceLostHelper starts a new helper when the run's helper container was
+// removed or stopped from outside: recovering the database needs one, to run
+// neo4j-admin and to carry Bolt. The safety artifact (a path under the work
+// dir, "" for none) is put into it again from the safety folder.
+func (r *runner) replaceLostHelper(ctx context.Context, safety string) error {
+	if r.session == nil || r.session.Helper.Running(ctx) {
+		return nil
+	}
+	r.pw.Info(fmt.Sprintf("the helper container %s is gone (removed or stopped from outside): starting a new one to bring the database back", r.session.Helper.Name()))
+	r.closeSession(ctx)
+	r.admin, r.tunnel, r.session = nil, nil, nil
+	s, err := backup.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
+	if err != nil {
+		return err
+	}
+	r.session = s
+	if err := r.connect(ctx); err != nil {
+		return err
+	}
+	if safety == "" {
+		return nil
+	}
+	return s.Seed(ctx, r.safety, path.Dir(safety), []string{path.Base(safety)})
 }
 
 // connect logs in to Neo4j through a tunnel in the helper (or directly with

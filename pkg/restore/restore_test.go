@@ -83,7 +83,7 @@ func TestRestoreStepOrder(t *testing.T) {
 			assert.Check(t, is.Equal(db.Statements, 2))
 			assert.Check(t, !db.RolledBack)
 			assertSafetyBackup(t, f, db.SafetyBackup, "live data at tx 15")
-			assertNoLeftovers(t, f.folder)
+			backuptest.AssertNoLeftovers(t, f.folder)
 		})
 	}
 }
@@ -106,7 +106,7 @@ func TestChecksumMismatchStopsBeforeAnything(t *testing.T) {
 	assert.NilError(t, err)
 	data[len(data)-2] ^= 0x20 // same size, other content
 	assert.NilError(t, os.WriteFile(p, data, 0o600))
-	f.before = folderState(t, f.folder)
+	f.before = backuptest.FolderState(t, f.folder)
 
 	_, err = f.run(context.Background())
 
@@ -115,6 +115,29 @@ func TestChecksumMismatchStopsBeforeAnything(t *testing.T) {
 	assert.Check(t, is.ErrorContains(err, neo4j1))
 	assert.Check(t, is.Len(f.eng.Helpers, 0), "no helper started")
 	assert.Check(t, is.Len(f.steps(), 0))
+	f.assertUntouched(t)
+}
+
+// A newer artifact the manifest does not record (copied in by hand, or by
+// another tool) is refused, not restored unchecked; a manifest that cannot
+// be read is a precondition error, as for backup.
+func TestUnrecordedArtifactOrBadManifestStopsBeforeAnything(t *testing.T) {
+	f := newFixture(t)
+	assert.NilError(t, os.WriteFile(f.folder.Path("neo4j-2030-01-01T00-00-00.backup"), []byte("not ours"), 0o600))
+	f.before = backuptest.FolderState(t, f.folder)
+
+	_, err := f.run(context.Background())
+	var verr *restore.VerifyError
+	assert.Assert(t, errors.As(err, &verr), "got %v", err)
+	assert.Check(t, is.ErrorContains(err, "neo4j-2030-01-01T00-00-00.backup: not recorded in the manifest"))
+	assert.Check(t, is.Len(f.eng.Helpers, 0), "no helper started")
+	f.assertUntouched(t)
+
+	assert.NilError(t, os.WriteFile(f.folder.Path(backupset.ManifestName), []byte("{"), 0o600))
+	f.before = backuptest.FolderState(t, f.folder)
+	_, err = f.run(context.Background())
+	assert.Check(t, errors.Is(err, backupset.ErrMalformedManifest), "got %v", err)
+	assert.Check(t, is.Len(f.eng.Helpers, 0), "no helper started")
 	f.assertUntouched(t)
 }
 
@@ -179,11 +202,29 @@ func TestRollbackFailingTooIsDegraded(t *testing.T) {
 	assert.Check(t, is.Equal(deg.State, "online (requested online)"))
 	assert.Check(t, is.ErrorContains(err, "could not be rolled back"))
 	assert.Check(t, is.ErrorContains(err, "docker infrahubdb restore "+res.Plan.SafetyDir+" --database neo4j"))
-	assert.Check(t, is.Len(callsWith(f.steps(), "exec neo4j-admin database restore"), 2), "restore, then rollback")
+	assert.Check(t, is.Len(backuptest.CallsWith(f.steps(), "exec neo4j-admin database restore"), 2), "restore, then rollback")
 	assert.Check(t, is.Equal(lastWith(f.steps(), "cypher"), "cypher WAIT neo4j"), "started again")
 	assert.Check(t, f.eng.AppRunning("server-id"))
 	assert.Check(t, is.Len(f.eng.Running(), 0))
 	assertSafetyBackup(t, f, deg.Safety, "live data at tx 15")
+}
+
+// A helper container removed from outside while neo4j-admin restore runs
+// takes the tool and the Bolt tunnel with it: the rollback starts a new one.
+func TestHelperRemovedFromOutsideIsReplacedForTheRollback(t *testing.T) {
+	f := newFixture(t)
+	f.eng.Faults["restore"] = &backuptest.Fault{Code: 137, Times: 1, Hook: func() { f.eng.Helpers[0].Lose() }}
+
+	_, err := f.run(context.Background())
+
+	var rb *restore.RolledBackError
+	assert.Assert(t, errors.As(err, &rb), "got %v", err)
+	assert.Check(t, is.ErrorContains(err, "was removed or stopped from outside while neo4j-admin database restore ran"))
+	assert.Check(t, is.Len(f.eng.Helpers, 2), "a new helper for the rollback")
+	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"), "rolled back to the data before the restore")
+	assert.Check(t, is.Equal(f.admin.status["neo4j"], "online"))
+	assert.Check(t, f.eng.AppRunning("server-id"))
+	assert.Check(t, is.Len(f.eng.Running(), 0))
 }
 
 func TestStartFailingOnceIsRetried(t *testing.T) {
@@ -193,7 +234,7 @@ func TestStartFailingOnceIsRetried(t *testing.T) {
 	_, err := f.run(context.Background())
 	assert.NilError(t, err)
 
-	assert.Check(t, is.Len(callsWith(f.steps(), "cypher START neo4j"), 2))
+	assert.Check(t, is.Len(backuptest.CallsWith(f.steps(), "cypher START neo4j"), 2))
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data"))
 	assert.Check(t, is.Equal(f.admin.status["neo4j"], "online"))
 }
@@ -252,7 +293,7 @@ func TestNoSafetyBackup(t *testing.T) {
 	assert.Check(t, is.Equal(res.Databases[0].SafetyBackup, ""))
 	assert.Check(t, !f.hasCall("exec neo4j-admin database backup"))
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data"))
-	assert.Check(t, is.DeepEqual(folderFiles(t, f.folder), []string{backupset.ManifestName, neo4j1, "system-2026-11-25T10-00-00.backup"}))
+	assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, f.folder), []string{backupset.ManifestName, neo4j1, "system-2026-11-25T10-00-00.backup"}))
 }
 
 func TestNoSafetyBackupFailureStartsTheDatabase(t *testing.T) {
@@ -352,7 +393,7 @@ func TestUntilChoosesTheChain(t *testing.T) {
 			assert.NilError(t, err)
 
 			assert.Check(t, is.DeepEqual(res.Plan.Databases[0].Files, tc.wantFiles))
-			assert.Check(t, is.DeepEqual(callsWith(f.eng.CallLog(), "copy-to /backups "), []string{"copy-to /backups " + strings.Join(tc.wantFiles, " ")}))
+			assert.Check(t, is.DeepEqual(backuptest.CallsWith(f.eng.CallLog(), "copy-to /backups "), []string{"copy-to /backups " + strings.Join(tc.wantFiles, " ")}))
 			last := tc.wantFiles[len(tc.wantFiles)-1]
 			assert.Check(t, f.hasCall("exec neo4j-admin database restore --from-path=/backups/"+last+" --overwrite-destination=true"+tc.wantArg+" neo4j"))
 			assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), tc.wantData))
@@ -421,7 +462,7 @@ func TestDatabaseMissingOnTheServerIsCreated(t *testing.T) {
 	res, err := f.run(context.Background())
 	assert.NilError(t, err)
 
-	assert.Check(t, is.DeepEqual(callsWith(f.steps(), "cypher"), []string{
+	assert.Check(t, is.DeepEqual(backuptest.CallsWith(f.steps(), "cypher"), []string{
 		"cypher CREATE infra-hub", "cypher START infra-hub", "cypher WAIT infra-hub",
 		"cypher SCRIPT 2 statements database=infra-hub", "cypher COUNT infra-hub",
 	}), "no safety backup and no STOP for a database that does not exist")
@@ -479,7 +520,7 @@ func newFixture(t *testing.T, extraDBs ...string) *fixture {
 		OnlineWait:   time.Second,
 		RetryPause:   time.Nanosecond,
 	}
-	f.before = folderState(t, folder)
+	f.before = backuptest.FolderState(t, folder)
 	return f
 }
 
@@ -520,7 +561,9 @@ func (f *fixture) steps() []string {
 	return out
 }
 
-func (f *fixture) hasCall(prefix string) bool { return len(callsWith(f.eng.CallLog(), prefix)) > 0 }
+func (f *fixture) hasCall(prefix string) bool {
+	return len(backuptest.CallsWith(f.eng.CallLog(), prefix)) > 0
+}
 
 // assertUntouched checks that nothing was stopped, restored or written.
 func (f *fixture) assertUntouched(t *testing.T) {
@@ -532,7 +575,7 @@ func (f *fixture) assertUntouched(t *testing.T) {
 	}
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"))
 	assert.Check(t, f.eng.AppRunning("server-id"))
-	assert.Check(t, is.DeepEqual(folderState(t, f.folder), f.before))
+	assert.Check(t, is.DeepEqual(backuptest.FolderState(t, f.folder), f.before))
 }
 
 // assertSafetyBackup checks the safety backup file and its manifest.
@@ -553,49 +596,8 @@ func assertSafetyBackup(t *testing.T, f *fixture, p, wantData string) {
 	assert.Check(t, is.Equal(rec.Type, backupset.TypeFull))
 }
 
-func assertNoLeftovers(t *testing.T, folder *backupset.Folder) {
-	t.Helper()
-	for _, name := range folderFiles(t, folder) {
-		assert.Check(t, !strings.HasSuffix(name, backupset.PartialExt), name)
-		assert.Check(t, !strings.HasPrefix(name, ".infrahubdb-work-"), name)
-		assert.Check(t, name != backupset.LockName, name)
-	}
-}
-
-func folderFiles(t *testing.T, f *backupset.Folder) []string {
-	t.Helper()
-	entries, err := os.ReadDir(f.Dir)
-	assert.NilError(t, err)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
-func folderState(t *testing.T, f *backupset.Folder) map[string]string {
-	t.Helper()
-	state := map[string]string{}
-	for _, name := range folderFiles(t, f) {
-		data, err := os.ReadFile(f.Path(name))
-		assert.NilError(t, err)
-		state[name] = string(data)
-	}
-	return state
-}
-
-func callsWith(calls []string, prefix string) []string {
-	var out []string
-	for _, c := range calls {
-		if strings.HasPrefix(c, prefix) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 func lastWith(calls []string, prefix string) string {
-	found := callsWith(calls, prefix)
+	found := backuptest.CallsWith(calls, prefix)
 	if len(found) == 0 {
 		return ""
 	}

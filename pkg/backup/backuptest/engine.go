@@ -5,8 +5,8 @@
 // backup inspect, --version, stat, find -delete and mkdir -p. Failures are
 // injected per command with Faults.
 //
-// It lives under testdata so that both workflows' tests can share it
-// without it becoming part of the plugin.
+// It is a package of its own so that both workflows' tests can share it;
+// only tests import it, so it is not part of the plugin.
 package backuptest
 
 import (

@@ -26,6 +26,7 @@ type Helper struct {
 	spec    docker.HelperSpec
 	fs      *fileSystem
 	removed bool
+	lost    bool // see Lose
 	// RemoveCtxErr is the error of the context Remove got (nil: a live one).
 	RemoveCtxErr error
 }
@@ -70,6 +71,21 @@ func (h *Helper) Remove(ctx context.Context) error {
 	defer h.eng.mu.Unlock()
 	h.removed, h.RemoveCtxErr = true, ctx.Err()
 	return nil
+}
+
+// Running is false once the helper was removed or lost.
+func (h *Helper) Running(context.Context) bool {
+	h.eng.mu.Lock()
+	defer h.eng.mu.Unlock()
+	return !h.removed && !h.lost
+}
+
+// Lose makes the helper look removed from outside (docker rm -f): Running
+// reports false from now on.
+func (h *Helper) Lose() {
+	h.eng.mu.Lock()
+	defer h.eng.mu.Unlock()
+	h.lost = true
 }
 
 func (h *Helper) CanReach(ctx context.Context, target string) error {

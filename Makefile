@@ -31,6 +31,14 @@ e2e-image:
 e2e: e2e-image
 	$(GO) test -count=1 -timeout 40m ./e2e/...
 
+# Benchmark, not part of the tests: seeds a >1 GiB database in the stand-in and
+# prints one markdown table (README "Performance"). The kit builds the plugin.
+bench: e2e-image
+	$(GO) test -c -tags bench -o bin/bench.test ./e2e/bench
+	cd e2e/bench && ../../bin/bench.test -test.run '^TestBench$$' -test.timeout 40m -test.v >../../bin/bench.log 2>&1 || { tail -60 ../../bin/bench.log; exit 1; }
+	@grep -E '^(\||[0-9]+ runs per figure)' bin/bench.log
+	@echo "(per-run step timings: bin/bench.log)"
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...

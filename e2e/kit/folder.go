@@ -1,10 +1,13 @@
 package kit
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -36,19 +39,24 @@ func Files(t testing.TB, dir string) []string {
 	return names
 }
 
-// backupName is neo4j-admin's artifact name: <db>-YYYY-MM-DDTHH-MM-SS.backup.
-var backupName = regexp.MustCompile(`^(.+)-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})\.backup$`)
+// backupName is neo4j-admin's artifact name: <db>-YYYY-MM-DDTHH-MM-SS[-N].backup (-N when two land in one second).
+var backupName = regexp.MustCompile(`^(.+)-(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})(-\d+)?\.backup$`)
 
 // BackupFiles lists the backup artifacts of database db in dir, oldest
-// first (the timestamp in the name sorts as text).
+// first: by the timestamp in the name (which sorts as text), then by the
+// -N suffix of a second backup in the same second.
 func BackupFiles(t testing.TB, dir, db string) []string {
 	t.Helper()
 	out := []string{}
+	key := map[string]string{}
 	for _, name := range Files(t, dir) {
 		if m := backupName.FindStringSubmatch(name); m != nil && m[1] == db {
 			out = append(out, name)
+			seq, _ := strconv.Atoi(strings.TrimPrefix(m[3], "-"))
+			key[name] = fmt.Sprintf("%s %06d", m[2], seq)
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return key[out[i]] < key[out[j]] })
 	return out
 }
 

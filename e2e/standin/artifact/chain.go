@@ -217,10 +217,23 @@ func Databases(infos []Info) []string {
 // ReadChain reads and verifies every artifact of a chain and returns the
 // header of the last one and all transactions, in order.
 func ReadChain(chain []Info) (Header, []store.Tx, error) {
-	var all []store.Tx
+	last, raw, err := ReadRawChain(chain)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	txs, err := decodeAll(raw)
+	if err != nil {
+		return Header{}, nil, &CorruptError{Path: chain[len(chain)-1].Path, Reason: err.Error()}
+	}
+	return last, txs, nil
+}
+
+// ReadRawChain is ReadChain with the transactions as log lines.
+func ReadRawChain(chain []Info) (Header, []store.RawTx, error) {
+	var all []store.RawTx
 	var last Header
 	for _, in := range chain {
-		h, txs, err := Read(in.Path)
+		h, txs, err := ReadRaw(in.Path)
 		if err != nil {
 			return Header{}, nil, err
 		}
@@ -238,7 +251,17 @@ func ReadChain(chain []Info) (Header, []store.Tx, error) {
 // every differential backup applied, keeping the newest artifact's time,
 // compression and metadata.
 func Aggregate(chain []Info) (Header, []store.Tx, error) {
-	last, txs, err := ReadChain(chain)
+	h, raw, err := AggregateRaw(chain)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	txs, err := decodeAll(raw)
+	return h, txs, err
+}
+
+// AggregateRaw is Aggregate with the transactions as log lines.
+func AggregateRaw(chain []Info) (Header, []store.RawTx, error) {
+	last, txs, err := ReadRawChain(chain)
 	if err != nil {
 		return Header{}, nil, err
 	}

@@ -25,6 +25,21 @@ func (e *ServerError) Error() string { return e.Message }
 // Fetch asks the backup port at addr for the transactions req describes
 // and returns the server's header and the transactions, in order.
 func Fetch(ctx context.Context, addr string, req Request) (Header, []store.Tx, error) {
+	h, raw, err := FetchRaw(ctx, addr, req)
+	if err != nil {
+		return h, nil, err
+	}
+	txs := make([]store.Tx, len(raw))
+	for i, r := range raw {
+		if txs[i], err = r.Decode(); err != nil {
+			return h, nil, fmt.Errorf("backup port %s: transaction %d of %d: %w", addr, i+1, h.Count, err)
+		}
+	}
+	return h, txs, nil
+}
+
+// FetchRaw is Fetch with the transactions as log lines, not decoded.
+func FetchRaw(ctx context.Context, addr string, req Request) (Header, []store.RawTx, error) {
 	conn, r, err := send(ctx, addr, req)
 	if err != nil {
 		return Header{}, nil, err
@@ -41,14 +56,14 @@ func Fetch(ctx context.Context, addr string, req Request) (Header, []store.Tx, e
 	if !h.OK {
 		return h, nil, &ServerError{Message: h.Error}
 	}
-	txs := make([]store.Tx, 0, h.Count)
+	txs := make([]store.RawTx, 0, h.Count)
 	for i := 0; i < h.Count; i++ {
 		line, err := r.ReadBytes('\n')
 		if err != nil {
 			return h, nil, fmt.Errorf("backup port %s: connection closed after %d of %d transactions: %w", addr, i, h.Count, err)
 		}
-		var tx store.Tx
-		if err := json.Unmarshal(line, &tx); err != nil {
+		tx, err := store.ParseRawTx(line[:len(line)-1])
+		if err != nil {
 			return h, nil, fmt.Errorf("backup port %s: transaction %d of %d: %w", addr, i+1, h.Count, err)
 		}
 		txs = append(txs, tx)

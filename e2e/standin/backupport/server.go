@@ -61,7 +61,7 @@ func (s *Server) ServeConn(c net.Conn) {
 // snapshot builds the answer to req: a full snapshot when asked for one or
 // when the client's store id is not the current one, else every
 // transaction after req.AfterTx.
-func (s *Server) snapshot(req Request) (Header, []store.Tx) {
+func (s *Server) snapshot(req Request) (Header, []store.RawTx) {
 	db := strings.ToLower(req.Database)
 	info, ok, err := s.Store.Database(db)
 	switch {
@@ -81,13 +81,13 @@ func (s *Server) snapshot(req Request) (Header, []store.Tx) {
 	if full {
 		after = 0
 	}
-	txs, last, storeID, err := s.Store.ReadTxs(db, after)
+	txs, last, storeID, err := s.Store.ReadRaw(db, after)
 	if err != nil {
 		return Header{Error: fmt.Sprintf("Database '%s' is unavailable.", req.Database)}, nil
 	}
 	if !full && after > last { // the client is ahead of this store: start over
 		full, after = true, 0
-		if txs, last, storeID, err = s.Store.ReadTxs(db, 0); err != nil {
+		if txs, last, storeID, err = s.Store.ReadRaw(db, 0); err != nil {
 			return Header{Error: err.Error()}, nil
 		}
 	}
@@ -112,16 +112,13 @@ func (s *Server) list(c net.Conn) {
 	_ = json.NewEncoder(c).Encode(names)
 }
 
-func (s *Server) answer(c net.Conn, h Header, txs []store.Tx) {
+func (s *Server) answer(c net.Conn, h Header, txs []store.RawTx) {
 	w := bufio.NewWriterSize(c, 1<<20)
-	enc := json.NewEncoder(w)
-	if err := enc.Encode(h); err != nil {
+	if err := json.NewEncoder(w).Encode(h); err != nil {
 		return
 	}
-	for _, tx := range txs {
-		if err := enc.Encode(tx); err != nil {
-			return
-		}
+	if err := store.WriteRawTxs(w, txs); err != nil {
+		return
 	}
 	_ = w.Flush()
 }

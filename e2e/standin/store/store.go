@@ -315,9 +315,32 @@ func (s *Store) ReadTxs(db string, afterTx int64) (txs []Tx, lastTx int64, store
 	return txs, lastTx, storeID, err
 }
 
+// ReadRaw is ReadTxs with the transactions as log lines, not decoded.
+func (s *Store) ReadRaw(db string, afterTx int64) (txs []RawTx, lastTx int64, storeID string, err error) {
+	storeID, err = s.StoreID(db)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	txs, lastTx, err = readRawLog(s.LogPath(db), afterTx)
+	return txs, lastTx, storeID, err
+}
+
 // ReplaceStore atomically replaces db's transaction log with txs and sets
-// its store id. neo4j-admin restore and CREATE DATABASE use it.
+// its store id. CREATE DATABASE uses it.
 func (s *Store) ReplaceStore(db string, txs []Tx, storeID string) error {
+	raw := make([]RawTx, len(txs))
+	for i, tx := range txs {
+		var err error
+		if raw[i], err = tx.Raw(); err != nil {
+			return err
+		}
+	}
+	return s.ReplaceStoreRaw(db, raw, storeID)
+}
+
+// ReplaceStoreRaw is ReplaceStore with transactions as log lines
+// (neo4j-admin restore).
+func (s *Store) ReplaceStoreRaw(db string, txs []RawTx, storeID string) error {
 	dir := s.DatabaseDir(db)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -328,12 +351,9 @@ func (s *Store) ReplaceStore(db string, txs []Tx, storeID string) error {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	enc := json.NewEncoder(w)
-	for _, tx := range txs {
-		if err := enc.Encode(tx); err != nil {
-			f.Close()
-			return err
-		}
+	if err := WriteRawTxs(w, txs); err != nil {
+		f.Close()
+		return err
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -436,7 +456,7 @@ func summarizeLog(path string) (lastTx, total int64, byLabel map[string]int64, r
 		return 0, 0, nil, nil, err
 	}
 	defer f.Close()
-	// Only what a replay needs: json skips the properties without building them.
+	// Only what a replay needs, read from the line's skeleton.
 	type opSummary struct {
 		Kind   string   `json:"kind"`
 		Labels []string `json:"labels,omitempty"`
@@ -454,7 +474,7 @@ func summarizeLog(path string) (lastTx, total int64, byLabel map[string]int64, r
 			break // end of the log, or a torn last line
 		}
 		var tx txSummary
-		if jerr := json.Unmarshal(line, &tx); jerr != nil {
+		if jerr := json.Unmarshal(skeleton(line), &tx); jerr != nil {
 			return 0, 0, nil, nil, fmt.Errorf("%s: corrupt transaction after id %d: %w", path, lastTx, jerr)
 		}
 		lastTx = tx.ID
@@ -472,33 +492,25 @@ func summarizeLog(path string) (lastTx, total int64, byLabel map[string]int64, r
 	return lastTx, total, byLabel, replayErr, nil
 }
 
-// readLog reads the complete lines of a log; a torn last line (a crash or a
-// concurrent append) is not part of the snapshot.
+// readLog reads the complete lines of a log (a torn last line, from a crash
+// or a concurrent append, is not part of the snapshot) and decodes those
+// after afterTx.
 func readLog(path string, afterTx int64) ([]Tx, int64, error) {
-	f, err := os.Open(path)
+	raw, last, err := readRawLog(path, afterTx)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	var txs []Tx
-	var last int64
-	for {
-		line, err := r.ReadBytes('\n')
-		if errors.Is(err, os.ErrClosed) || (err != nil && len(line) == 0) || (err != nil && line[len(line)-1] != '\n') {
-			break
-		}
-		var tx Tx
-		if jerr := json.Unmarshal(line, &tx); jerr != nil {
-			return nil, 0, fmt.Errorf("%s: corrupt transaction after id %d: %w", path, last, jerr)
-		}
-		last = tx.ID
-		if tx.ID > afterTx {
-			txs = append(txs, tx)
-		}
+	txs := make([]Tx, 0, len(raw))
+	for i, r := range raw {
+		tx, err := r.Decode()
 		if err != nil {
-			break
+			prev := afterTx
+			if i > 0 {
+				prev = raw[i-1].ID
+			}
+			return nil, 0, fmt.Errorf("%s: corrupt transaction after id %d: %w", path, prev, err)
 		}
+		txs = append(txs, tx)
 	}
 	return txs, last, nil
 }

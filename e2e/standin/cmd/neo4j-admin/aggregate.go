@@ -120,7 +120,7 @@ func aggregateChain(e *env, log logger, infos []artifact.Info, chain []artifact.
 		names[i] = filepath.Base(in.Path)
 	}
 	log.info("Aggregating backup chain of database '%s': [%s]", db, strings.Join(names, ", "))
-	h, txs, err := artifact.Aggregate(chain)
+	h, txs, err := artifact.AggregateRaw(chain)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func aggregateChain(e *env, log logger, infos []artifact.Info, chain []artifact.
 	if keep {
 		dest = artifact.NewPath(filepath.Dir(last.Path), db, start)
 	}
-	if _, err := artifact.WriteFile(dest, h, txs, false); err != nil {
+	if _, err := artifact.WriteRawFile(dest, h, txs, false); err != nil {
 		return err
 	}
 	if !keep {

@@ -213,7 +213,7 @@ func backupDatabase(ctx context.Context, e *env, log logger, opts backupOptions,
 		h.Neo4jVersion = version
 	}
 	dest := artifact.NewPath(opts.toPath, db, start)
-	if _, err := artifact.WriteFile(dest, h, txs, hdr.Corrupt); err != nil {
+	if _, err := artifact.WriteRawFile(dest, h, txs, hdr.Corrupt); err != nil {
 		return fmt.Errorf("writing %s: %w", dest, err)
 	}
 	log.info("[%s] Backup of database '%s' completed successfully", db, db)
@@ -229,11 +229,11 @@ func existingChain(dir, db string) ([]artifact.Info, error) {
 }
 
 // fetchFromAny tries the servers in order, like the real client does.
-func fetchFromAny(ctx context.Context, log logger, opts backupOptions, req backupport.Request) (backupport.Header, []store.Tx, error) {
+func fetchFromAny(ctx context.Context, log logger, opts backupOptions, req backupport.Request) (backupport.Header, []store.RawTx, error) {
 	var errs []string
 	for _, addr := range opts.from {
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
-		hdr, txs, err := backupport.Fetch(fctx, addr, req)
+		hdr, txs, err := backupport.FetchRaw(fctx, addr, req)
 		cancel()
 		if err == nil {
 			return hdr, txs, nil

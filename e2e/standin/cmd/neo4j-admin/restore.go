@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -139,7 +138,7 @@ func chainForFile(p string, args []string) restoreJob {
 	return restoreJob{from: p, err: fmt.Errorf("%s is not a backup artifact", p)}
 }
 
-func restoreOne(e *env, log logger, st *store.Store, j restoreJob, overwrite bool, until func(store.Tx) bool) error {
+func restoreOne(e *env, log logger, st *store.Store, j restoreJob, overwrite bool, until func(store.RawTx) bool) error {
 	faults.Delay(e.dataDir(), "restore")
 	info, registered, err := st.Database(j.db)
 	if err != nil {
@@ -153,7 +152,7 @@ func restoreOne(e *env, log logger, st *store.Store, j restoreJob, overwrite boo
 		return fmt.Errorf("Database with name [%s] already exists at %s. Use --overwrite-destination=true to replace it.", j.db, st.DatabaseDir(j.db))
 	}
 	log.info("Restoring database '%s' from %s", j.db, j.chain[len(j.chain)-1].Path)
-	last, txs, err := artifact.ReadChain(j.chain)
+	last, txs, err := artifact.ReadRawChain(j.chain)
 	if err != nil {
 		return err
 	}
@@ -169,7 +168,7 @@ func restoreOne(e *env, log logger, st *store.Store, j restoreJob, overwrite boo
 	if faults.Take(e.dataDir(), "restore") {
 		return tornRestore(st, j.db, txs)
 	}
-	if err := st.ReplaceStore(j.db, txs, store.NewStoreID()); err != nil {
+	if err := st.ReplaceStoreRaw(j.db, txs, store.NewStoreID()); err != nil {
 		return err
 	}
 	if len(last.Metadata) > 0 {
@@ -188,14 +187,13 @@ func restoreOne(e *env, log logger, st *store.Store, j restoreJob, overwrite boo
 // tornRestore is the "restore" fault knob: it leaves the first half of the
 // transactions and a torn record in the database's log, as a restore that
 // died half way would, and fails.
-func tornRestore(st *store.Store, db string, txs []store.Tx) error {
+func tornRestore(st *store.Store, db string, txs []store.RawTx) error {
 	if err := os.MkdirAll(st.DatabaseDir(db), 0o755); err != nil {
 		return err
 	}
 	var b strings.Builder
 	for _, tx := range txs[:len(txs)/2] {
-		line, _ := json.Marshal(tx)
-		b.Write(line)
+		b.Write(tx.Line)
 		b.WriteByte('\n')
 	}
 	b.WriteString(`{"tx":`)
@@ -208,18 +206,18 @@ func tornRestore(st *store.Store, db string, txs []store.Tx) error {
 // parseRestoreUntil turns --restore-until into a predicate on transactions:
 // a transaction id N keeps the transactions before N; a UTC time
 // "YYYY-MM-DD HH:MM:SS" keeps those committed before it.
-func parseRestoreUntil(v string) (func(store.Tx) bool, error) {
+func parseRestoreUntil(v string) (func(store.RawTx) bool, error) {
 	if v == "" {
 		return nil, nil
 	}
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return func(tx store.Tx) bool { return tx.ID < n }, nil
+		return func(tx store.RawTx) bool { return tx.ID < n }, nil
 	}
 	t, err := time.ParseInLocation("2006-01-02 15:04:05", v, time.UTC)
 	if err != nil {
 		return nil, usageError("Invalid value for option '--restore-until': '%s' is neither a transaction id nor a date like '2021-09-11 10:15:30'", v)
 	}
-	return func(tx store.Tx) bool { return tx.Time.Before(t) }, nil
+	return func(tx store.RawTx) bool { return tx.Time.Before(t) }, nil
 }
 
 // printRestoreTable prints the summary the real tool ends with.

@@ -397,7 +397,7 @@ func folderCases() []faultCase {
 	}
 	manifest := func(e *faultEnv) string { return filepath.Join(e.dir, backupset.ManifestName) }
 	return []faultCase{
-		damaged("artifact corrupted", func(t *testing.T, e *faultEnv) { flipAByte(t, artifact(t, e)) },
+		damaged("artifact corrupted", func(t *testing.T, e *faultEnv) { flipByte(t, artifact(t, e)) },
 			faultOutcome{code: 5, cause: []string{"neo4j-", "nothing was changed"}}, restore),
 		damaged("artifact truncated", func(t *testing.T, e *faultEnv) { assert.NilError(t, os.Truncate(artifact(t, e), 100)) },
 			faultOutcome{code: 5, cause: []string{"neo4j-", "nothing was changed"}}, restore),
@@ -591,15 +591,6 @@ func (e *faultEnv) lengthenMetadata(t *testing.T) {
 		b.WriteString("GRANT ACCESS ON DATABASE $database TO `reader`;\n")
 	}
 	e.db.ExecInput(b.String(), "sh", "-c", "cat >> /data/scripts/neo4j/restore_metadata.cypher").Assert(t, icmd.Success)
-}
-
-// flipAByte corrupts a file in place, keeping its size.
-func flipAByte(t *testing.T, path string) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	assert.NilError(t, err)
-	data[len(data)/2] ^= 0xff
-	assert.NilError(t, os.WriteFile(path, data, 0o600))
 }
 
 // --- the backup folder ------------------------------------------------------

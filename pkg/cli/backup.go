@@ -79,7 +79,7 @@ func (o *backupOptions) validate() error {
 	if err := oneOf("--include-metadata", o.includeMetadata, "all", "users", "roles", "none"); err != nil {
 		return err
 	}
-	if err := oneOf("--transfer", o.transfer, backup.TransferAuto, backup.TransferBind, backup.TransferStream); err != nil {
+	if err := validTransfer(o.transfer); err != nil {
 		return err
 	}
 	if o.backupPort < 1 || o.backupPort > 65535 {

@@ -130,3 +130,8 @@ func validateDatabaseNames(names []string) error {
 	}
 	return nil
 }
+
+// validTransfer checks the --transfer flag every helper-using command has.
+func validTransfer(v string) error {
+	return oneOf("--transfer", v, backup.TransferAuto, backup.TransferBind, backup.TransferStream)
+}

@@ -33,7 +33,7 @@ func (o *helperFlags) addFlags(fs *pflag.FlagSet) {
 }
 
 func (o *helperFlags) validate() error {
-	return oneOf("--transfer", o.transfer, backup.TransferAuto, backup.TransferBind, backup.TransferStream)
+	return validTransfer(o.transfer)
 }
 
 func (o *helperFlags) options(dockerCli command.Cli) catalog.HelperOptions {

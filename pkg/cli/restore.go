@@ -93,7 +93,7 @@ func (o *restoreOptions) validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
 	}
-	if err := oneOf("--transfer", o.transfer, backup.TransferAuto, backup.TransferBind, backup.TransferStream); err != nil {
+	if err := validTransfer(o.transfer); err != nil {
 		return err
 	}
 	if o.cypherPort < 1 || o.cypherPort > 65535 {

@@ -234,35 +234,21 @@ type expr func(row map[string]any) (any, error)
 // IS [NOT] NULL | IN operand | STARTS WITH operand | ENDS WITH operand |
 // CONTAINS operand].
 func (p *parser) expression() (expr, error) {
-	left, err := p.andExpr()
-	if err != nil {
-		return nil, err
-	}
-	for p.acceptKw("OR") {
-		right, err := p.andExpr()
-		if err != nil {
-			return nil, err
-		}
-		l := left
-		left = func(r map[string]any) (any, error) {
-			a, err := l(r)
-			if err != nil {
-				return nil, err
-			}
-			b, err := right(r)
-			return a == true || b == true, err
-		}
-	}
-	return left, nil
+	return p.logical("OR", p.andExpr, func(a, b bool) bool { return a || b })
 }
 
 func (p *parser) andExpr() (expr, error) {
-	left, err := p.notExpr()
+	return p.logical("AND", p.notExpr, func(a, b bool) bool { return a && b })
+}
+
+// logical parses operand {kw operand}, combining the operands' truth with op.
+func (p *parser) logical(kw string, operand func() (expr, error), op func(a, b bool) bool) (expr, error) {
+	left, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.acceptKw("AND") {
-		right, err := p.notExpr()
+	for p.acceptKw(kw) {
+		right, err := operand()
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +259,7 @@ func (p *parser) andExpr() (expr, error) {
 				return nil, err
 			}
 			b, err := right(r)
-			return a == true && b == true, err
+			return op(a == true, b == true), err
 		}
 	}
 	return left, nil

@@ -16,9 +16,11 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backup"
-	"github.com/opsmill/docker-infrahubdb/pkg/backup/backuptest"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper/helpertest"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -30,7 +32,7 @@ const (
 	system2 = "system-2026-11-25T10-01-00.backup"
 )
 
-var _ backup.Engine = (*backuptest.Engine)(nil)
+var _ helper.Engine = (*helpertest.Engine)(nil)
 
 func TestFirstBackupWritesFilesAndManifest(t *testing.T) {
 	for _, tc := range []struct {
@@ -40,12 +42,12 @@ func TestFirstBackupWritesFilesAndManifest(t *testing.T) {
 		wantMode    string
 		wantHelpers int
 	}{
-		{name: "bind", transfer: backup.TransferAuto, bindVisible: true, wantMode: backup.TransferBind, wantHelpers: 1},
-		{name: "auto falls back to stream", transfer: backup.TransferAuto, bindVisible: false, wantMode: backup.TransferStream, wantHelpers: 2},
-		{name: "stream", transfer: backup.TransferStream, bindVisible: true, wantMode: backup.TransferStream, wantHelpers: 1},
+		{name: "bind", transfer: helper.TransferAuto, bindVisible: true, wantMode: helper.TransferBind, wantHelpers: 1},
+		{name: "auto falls back to stream", transfer: helper.TransferAuto, bindVisible: false, wantMode: helper.TransferStream, wantHelpers: 2},
+		{name: "stream", transfer: helper.TransferStream, bindVisible: true, wantMode: helper.TransferStream, wantHelpers: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			eng := backuptest.New()
+			eng := helpertest.New()
 			eng.BindVisible = tc.bindVisible
 			folder := newFolder(t)
 
@@ -55,7 +57,7 @@ func TestFirstBackupWritesFilesAndManifest(t *testing.T) {
 			assert.Check(t, is.Equal(res.Transfer, tc.wantMode))
 			assert.Check(t, is.DeepEqual(res.Databases, []string{"neo4j", "system"}))
 			assert.Check(t, is.Equal(res.Neo4jVersion, "5.26.0"))
-			assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string{backupset.ManifestName, neo4j1, system1}))
+			assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), []string{backupset.ManifestName, neo4j1, system1}))
 			m, err := folder.ReadManifest()
 			assert.NilError(t, err)
 			assert.Check(t, is.Equal(m.Tool, "docker-infrahubdb test"))
@@ -88,9 +90,9 @@ func TestFirstBackupWritesFilesAndManifest(t *testing.T) {
 }
 
 func TestSecondBackupSeedsNewestChainAndAggregates(t *testing.T) {
-	for _, transfer := range []string{backup.TransferBind, backup.TransferStream} {
+	for _, transfer := range []string{helper.TransferBind, helper.TransferStream} {
 		t.Run(transfer, func(t *testing.T) {
-			eng := backuptest.New()
+			eng := helpertest.New()
 			folder := newFolder(t)
 			opts := options(func(o *backup.Options) { o.Transfer = transfer })
 			_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
@@ -102,11 +104,11 @@ func TestSecondBackupSeedsNewestChainAndAggregates(t *testing.T) {
 			assert.NilError(t, err)
 			assert.Check(t, hasCall(eng, "exec neo4j-admin database aggregate-backup --from-path=/backups *"))
 
-			if transfer == backup.TransferStream {
-				assert.Check(t, is.DeepEqual(backuptest.CallsWith(eng.CallLog(), "copy-to"), []string{"copy-to /backups " + neo4j1 + " " + system1}))
+			if transfer == helper.TransferStream {
+				assert.Check(t, is.DeepEqual(helpertest.CallsWith(eng.CallLog(), "copy-to"), []string{"copy-to /backups " + neo4j1 + " " + system1}))
 			}
 			assert.Check(t, is.DeepEqual(res.Removed, []string{neo4j1, system1}))
-			assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string{backupset.ManifestName, neo4j2, system2}))
+			assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), []string{backupset.ManifestName, neo4j2, system2}))
 			data, err := os.ReadFile(folder.Path(neo4j2))
 			assert.NilError(t, err)
 			assert.Check(t, is.Contains(string(data), "full=true from=1 to=15"), "the aggregate of the chain")
@@ -119,13 +121,13 @@ func TestSecondBackupSeedsNewestChainAndAggregates(t *testing.T) {
 				assert.Check(t, is.Equal(rec.Type, backupset.TypeFull), rec.Name)
 			}
 			assert.Check(t, is.Len(eng.Running(), 0))
-			backuptest.AssertNoLeftovers(t, folder)
+			helpertest.AssertNoLeftovers(t, folder)
 		})
 	}
 }
 
 func TestNoAggregateKeepsTheChain(t *testing.T) {
-	eng := backuptest.New()
+	eng := helpertest.New()
 	folder := newFolder(t)
 	opts := options(func(o *backup.Options) { o.Aggregate = false })
 	_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
@@ -136,7 +138,7 @@ func TestNoAggregateKeepsTheChain(t *testing.T) {
 
 	assert.Check(t, is.Len(res.Removed, 0))
 	assert.Check(t, !hasCall(eng, "exec neo4j-admin database aggregate-backup"))
-	assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string{backupset.ManifestName, neo4j1, neo4j2, system1, system2}))
+	assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), []string{backupset.ManifestName, neo4j1, neo4j2, system1, system2}))
 	m, err := folder.ReadManifest()
 	assert.NilError(t, err)
 	rec, ok := m.Lookup(neo4j2)
@@ -149,21 +151,21 @@ func TestNoAggregateKeepsTheChain(t *testing.T) {
 // Files that aggregation replaced stay until the aggregate is in the folder:
 // a failure while fetching it leaves the previous backup as it was.
 func TestReplacedFilesStayWhenTheAggregateIsNotFetched(t *testing.T) {
-	eng := backuptest.New()
+	eng := helpertest.New()
 	folder := newFolder(t)
-	opts := options(func(o *backup.Options) { o.Transfer = backup.TransferStream })
+	opts := options(func(o *backup.Options) { o.Transfer = helper.TransferStream })
 	_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
 	assert.NilError(t, err)
-	before := backuptest.FolderState(t, folder)
+	before := helpertest.FolderState(t, folder)
 
 	eng.Server.Write("neo4j", 5)
 	eng.Calls = nil
-	eng.Faults["copy-from"] = &backuptest.Fault{Skip: 1, Err: errors.New("connection reset")}
+	eng.Faults["copy-from"] = &helpertest.Fault{Skip: 1, Err: errors.New("connection reset")}
 	_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
 	assert.ErrorContains(t, err, "connection reset")
 
-	assert.Check(t, is.DeepEqual(backuptest.FolderState(t, folder), before), "the first fetched file is removed again, the replaced ones stay")
-	assert.Check(t, is.Len(backuptest.CallsWith(eng.CallLog(), "copy-from"), 2), "failed on the second of two files")
+	assert.Check(t, is.DeepEqual(helpertest.FolderState(t, folder), before), "the first fetched file is removed again, the replaced ones stay")
+	assert.Check(t, is.Len(helpertest.CallsWith(eng.CallLog(), "copy-from"), 2), "failed on the second of two files")
 	assert.Check(t, is.Len(eng.Running(), 0))
 }
 
@@ -171,27 +173,27 @@ func TestFailuresLeaveTheFolderAsItWas(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		key   string
-		fault backuptest.Fault
+		fault helpertest.Fault
 		want  string
 	}{
-		{name: "backup fails", key: "backup", fault: backuptest.Fault{Code: 1, Stderr: "Execution of backup failed. connection refused"}, want: "NEO4J_server_backup_listen__address"},
-		{name: "aggregate fails", key: "aggregate", fault: backuptest.Fault{Code: 1, Stderr: "Execution of aggregate failed."}, want: "aggregate-backup failed with exit code 1"},
-		{name: "version fails", key: "version", fault: backuptest.Fault{Code: 127, Stderr: "neo4j-admin: not found"}, want: "is it a Neo4j Enterprise image"},
-		{name: "first download fails", key: "copy-from", fault: backuptest.Fault{Err: errors.New("daemon gone")}, want: "daemon gone"},
-		{name: "second download fails", key: "copy-from", fault: backuptest.Fault{Skip: 1, Err: errors.New("daemon gone")}, want: "daemon gone"},
-		{name: "upload fails", key: "copy-to", fault: backuptest.Fault{Err: errors.New("no space left on device")}, want: "upload to the helper"},
+		{name: "backup fails", key: "backup", fault: helpertest.Fault{Code: 1, Stderr: "Execution of backup failed. connection refused"}, want: "NEO4J_server_backup_listen__address"},
+		{name: "aggregate fails", key: "aggregate", fault: helpertest.Fault{Code: 1, Stderr: "Execution of aggregate failed."}, want: "aggregate-backup failed with exit code 1"},
+		{name: "version fails", key: "version", fault: helpertest.Fault{Code: 127, Stderr: "neo4j-admin: not found"}, want: "is it a Neo4j Enterprise image"},
+		{name: "first download fails", key: "copy-from", fault: helpertest.Fault{Err: errors.New("daemon gone")}, want: "daemon gone"},
+		{name: "second download fails", key: "copy-from", fault: helpertest.Fault{Skip: 1, Err: errors.New("daemon gone")}, want: "daemon gone"},
+		{name: "upload fails", key: "copy-to", fault: helpertest.Fault{Err: errors.New("no space left on device")}, want: "upload to the helper"},
 	} {
-		for _, transfer := range []string{backup.TransferBind, backup.TransferStream} {
-			if transfer == backup.TransferBind && strings.HasPrefix(tc.key, "copy-") {
+		for _, transfer := range []string{helper.TransferBind, helper.TransferStream} {
+			if transfer == helper.TransferBind && strings.HasPrefix(tc.key, "copy-") {
 				continue // bind mode copies on the local file system
 			}
 			t.Run(tc.name+"/"+transfer, func(t *testing.T) {
-				eng := backuptest.New()
+				eng := helpertest.New()
 				folder := newFolder(t)
 				opts := options(func(o *backup.Options) { o.Transfer = transfer })
 				_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
 				assert.NilError(t, err)
-				before := backuptest.FolderState(t, folder)
+				before := helpertest.FolderState(t, folder)
 
 				eng.Server.Write("neo4j", 5)
 				fault := tc.fault
@@ -199,8 +201,8 @@ func TestFailuresLeaveTheFolderAsItWas(t *testing.T) {
 				_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
 				assert.ErrorContains(t, err, tc.want)
 
-				assert.Check(t, is.DeepEqual(backuptest.FolderState(t, folder), before))
-				backuptest.AssertNoLeftovers(t, folder)
+				assert.Check(t, is.DeepEqual(helpertest.FolderState(t, folder), before))
+				helpertest.AssertNoLeftovers(t, folder)
 				assert.Check(t, is.Len(eng.Running(), 0), "helper removed on failure")
 			})
 		}
@@ -208,13 +210,13 @@ func TestFailuresLeaveTheFolderAsItWas(t *testing.T) {
 }
 
 func TestCancelMidExecRemovesHelper(t *testing.T) {
-	for _, transfer := range []string{backup.TransferBind, backup.TransferStream} {
+	for _, transfer := range []string{helper.TransferBind, helper.TransferStream} {
 		t.Run(transfer, func(t *testing.T) {
-			eng := backuptest.New()
+			eng := helpertest.New()
 			folder := newFolder(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			eng.Faults["backup"] = &backuptest.Fault{Hook: cancel, Block: true}
+			eng.Faults["backup"] = &helpertest.Fault{Hook: cancel, Block: true}
 
 			_, err := backup.Run(ctx, eng, folder, options(func(o *backup.Options) { o.Transfer = transfer }), progress.Nop)
 			assert.Check(t, errors.Is(err, context.Canceled), "got %v", err)
@@ -223,14 +225,14 @@ func TestCancelMidExecRemovesHelper(t *testing.T) {
 			h := eng.Helpers[0]
 			assert.Check(t, h.Removed())
 			assert.Check(t, h.RemoveCtxErr, "removed with a fresh context")
-			assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string(nil)))
-			backuptest.AssertNoLeftovers(t, folder)
+			assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), []string(nil)))
+			helpertest.AssertNoLeftovers(t, folder)
 		})
 	}
 }
 
 func TestKeepHelperContainer(t *testing.T) {
-	eng := backuptest.New()
+	eng := helpertest.New()
 	pw := &recorder{}
 	res, err := backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) { o.KeepHelper = true }), pw)
 	assert.NilError(t, err)
@@ -243,7 +245,7 @@ func TestKeepHelperContainer(t *testing.T) {
 }
 
 func TestLiveHelperOfAnotherRunIsALockConflict(t *testing.T) {
-	eng := backuptest.New()
+	eng := helpertest.New()
 	other := docker.Container{ID: "other", Name: "infrahubdb-restore-1234", Labels: map[string]string{
 		docker.LabelHelper: "restore", docker.LabelTarget: "db-id", docker.LabelOwner: "laptop:42",
 	}}
@@ -252,17 +254,17 @@ func TestLiveHelperOfAnotherRunIsALockConflict(t *testing.T) {
 
 	_, err := backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
 
-	var lockErr *backup.HelperLockError
+	var lockErr *helper.HelperLockError
 	assert.Assert(t, errors.As(err, &lockErr), "got %v", err)
 	assert.Check(t, is.Equal(lockErr.Database, "database"))
 	assert.Check(t, is.ErrorContains(err, "infrahubdb-restore-1234 (restore, owner laptop:42)"))
 	assert.Check(t, is.Len(eng.Helpers, 0), "nothing started")
 	assert.Check(t, is.Len(eng.Removed, 0), "the other run's helper is left alone")
-	assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string(nil)), "lock file released")
+	assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), []string(nil)), "lock file released")
 }
 
 func TestStaleHelperIsRemoved(t *testing.T) {
-	eng := backuptest.New()
+	eng := helpertest.New()
 	eng.Stale = []docker.Container{{ID: "stale-id", Name: "infrahubdb-backup-dead", Labels: map[string]string{docker.LabelOwner: "laptop:7"}}}
 	pw := &recorder{}
 
@@ -276,7 +278,7 @@ func TestStaleHelperIsRemoved(t *testing.T) {
 }
 
 func TestFolderLockHeld(t *testing.T) {
-	eng := backuptest.New()
+	eng := helpertest.New()
 	folder := newFolder(t)
 	release, err := folder.Lock("backup")
 	assert.NilError(t, err)
@@ -300,7 +302,7 @@ func TestBackupPortUnreachable(t *testing.T) {
 		{name: "open", listen: "0.0.0.0:6362", want: "NEO4J_server_backup_listen__address=0.0.0.0:6362, or pass --database-url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			eng := backuptest.New()
+			eng := helpertest.New()
 			eng.Database.Env = []string{"NEO4J_EDITION=enterprise"}
 			if tc.listen != "" {
 				eng.Database.Env = append(eng.Database.Env, "NEO4J_server_backup_listen__address="+tc.listen)
@@ -310,41 +312,41 @@ func TestBackupPortUnreachable(t *testing.T) {
 
 			_, err := backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
 
-			var envErr *backup.EnvironmentError
+			var envErr *helper.EnvironmentError
 			assert.Assert(t, errors.As(err, &envErr), "got %v", err)
 			assert.Check(t, is.ErrorContains(err, "backup port 172.18.0.2:6362"))
 			assert.Check(t, is.ErrorContains(err, tc.want))
 			assert.Check(t, !hasCall(eng, "exec neo4j-admin database backup"))
 			assert.Check(t, is.Len(eng.Running(), 0))
-			assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, folder), []string(nil)))
+			assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), []string(nil)))
 		})
 	}
 }
 
 func TestCommunityDatabaseRefused(t *testing.T) {
-	eng := backuptest.New()
+	eng := helpertest.New()
 	eng.Database.Image = "neo4j:5.26.0-community"
 	eng.Database.Env = []string{"NEO4J_EDITION=community"}
 
 	_, err := backup.Run(context.Background(), eng, newFolder(t), options(nil), progress.Nop)
 
-	var envErr *backup.EnvironmentError
+	var envErr *helper.EnvironmentError
 	assert.Assert(t, errors.As(err, &envErr), "got %v", err)
 	assert.Check(t, is.ErrorContains(err, "runs Neo4j Community"))
 	assert.Check(t, is.Len(eng.Helpers, 0))
 }
 
 func TestMissingHelperImageIsPulled(t *testing.T) {
-	eng := backuptest.New()
+	eng := helpertest.New()
 	_, err := backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) { o.HelperImage = "neo4j:2026.01.0-enterprise" }), progress.Nop)
 	assert.NilError(t, err)
 	assert.Check(t, hasCall(eng, "pull neo4j:2026.01.0-enterprise"))
 	assert.Check(t, is.Equal(eng.Helpers[0].Spec().Image, "neo4j:2026.01.0-enterprise"))
 
-	eng = backuptest.New()
+	eng = helpertest.New()
 	eng.PullErr = errors.New("pull access denied")
 	_, err = backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) { o.HelperImage = "neo4j:nope-enterprise" }), progress.Nop)
-	var envErr *backup.EnvironmentError
+	var envErr *helper.EnvironmentError
 	assert.Assert(t, errors.As(err, &envErr), "got %v", err)
 	assert.Check(t, is.ErrorContains(err, "could not be pulled: pull access denied"))
 	assert.Check(t, is.Len(eng.Helpers, 0))
@@ -352,7 +354,7 @@ func TestMissingHelperImageIsPulled(t *testing.T) {
 
 func options(mod func(*backup.Options)) backup.Options {
 	o := backup.Options{
-		Transfer: backup.TransferAuto, Type: backup.TypeAuto, IncludeMetadata: "all",
+		Transfer: helper.TransferAuto, Type: neo4jbackup.TypeAuto, IncludeMetadata: "all",
 		Aggregate: true, Tool: "docker-infrahubdb test",
 	}
 	if mod != nil {
@@ -376,8 +378,8 @@ func recordNames(m *backupset.Manifest) []string {
 	return names
 }
 
-func hasCall(eng *backuptest.Engine, prefix string) bool {
-	return len(backuptest.CallsWith(eng.CallLog(), prefix)) > 0
+func hasCall(eng *helpertest.Engine, prefix string) bool {
+	return len(helpertest.CallsWith(eng.CallLog(), prefix)) > 0
 }
 
 func firstIndex(calls []string, prefix string) int {
@@ -410,20 +412,20 @@ func (r *recorder) text() string {
 }
 
 func TestUnusableManifestChangesNothing(t *testing.T) {
-	eng := backuptest.New()
+	eng := helpertest.New()
 	folder := newFolder(t)
 	assert.NilError(t, os.WriteFile(folder.Path(backupset.ManifestName), []byte("{not json"), 0o600))
-	before := backuptest.FolderState(t, folder)
+	before := helpertest.FolderState(t, folder)
 
 	_, err := backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
 	assert.Check(t, errors.Is(err, backupset.ErrMalformedManifest), "got %v", err)
 
-	assert.Check(t, is.DeepEqual(backuptest.FolderState(t, folder), before))
+	assert.Check(t, is.DeepEqual(helpertest.FolderState(t, folder), before))
 	assert.Check(t, is.Len(eng.Running(), 0))
 }
 
 func TestDatabaseURLWithoutContainer(t *testing.T) {
-	eng := backuptest.New()
+	eng := helpertest.New()
 	eng.Database = nil
 	res, err := backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) {
 		o.Target.DatabaseURL = "10.0.0.5:16362"

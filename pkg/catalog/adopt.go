@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 )
 
 // ErrHasManifest is returned by verify --adopt on a folder that already has
@@ -17,7 +17,7 @@ var ErrHasManifest = errors.New("the folder already has a manifest")
 // after neo4j-admin backup inspect read every artifact: types and
 // transaction ranges come from Neo4j, sizes and checksums from the files.
 // Problems (nothing written) are findings; the error is a failure to run.
-func adopt(ctx context.Context, s *backup.Session, folder *backupset.Folder, tool string) ([]string, []backupset.Problem, error) {
+func adopt(ctx context.Context, s *helper.Session, folder *backupset.Folder, tool string) ([]string, []backupset.Problem, error) {
 	cat, err := folder.Scan()
 	if err != nil {
 		return nil, nil, err

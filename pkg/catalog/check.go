@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 )
 
 // reportExt ends the consistency reports verify --check keeps in the folder.
@@ -33,7 +33,7 @@ type CheckResult struct {
 // (only dbs, when given) and adds a problem per failed check. A database
 // whose newest chain is incomplete is not checked: verify already reports
 // why it cannot be restored.
-func checkNewestChains(ctx context.Context, s *backup.Session, folder *backupset.Folder, dbs []string, res *VerifyResult) error {
+func checkNewestChains(ctx context.Context, s *helper.Session, folder *backupset.Folder, dbs []string, res *VerifyResult) error {
 	cat, err := folder.Scan()
 	if err != nil {
 		return err
@@ -72,17 +72,17 @@ func checkNewestChains(ctx context.Context, s *backup.Session, folder *backupset
 // aggregates it there when it has differentials, and runs
 // `neo4j-admin database check --from-path`. When Neo4j writes a report, it is
 // brought into the folder next to the backups.
-func checkChain(ctx context.Context, s *backup.Session, folder *backupset.Folder, chain backupset.Chain) (CheckResult, error) {
+func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder, chain backupset.Chain) (CheckResult, error) {
 	db := chain.Database
 	cr := CheckResult{Database: db, Files: backupset.Names(chain.Files)}
 	sub := "check-" + db
-	dir := path.Join(backup.WorkDir, sub)
+	dir := path.Join(helper.WorkDir, sub)
 	if err := s.Seed(ctx, folder, sub, cr.Files); err != nil {
 		return cr, err
 	}
 	if len(chain.Files) > 1 {
 		cr.Aggregated = true
-		_, err := s.Admin(ctx, backup.AdminRun{ID: "aggregate-" + db, Text: "neo4j-admin database aggregate-backup " + db + " (on a copy)",
+		_, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate-" + db, Text: "neo4j-admin database aggregate-backup " + db + " (on a copy)",
 			Args: []string{"database", "aggregate-backup", "--from-path=" + dir, db}})
 		if ae, ok := errAdminFailed(err); ok {
 			cr.Detail = "the chain could not be aggregated: " + lastLine(ae.Output)
@@ -93,7 +93,7 @@ func checkChain(ctx context.Context, s *backup.Session, folder *backupset.Folder
 		}
 	}
 	report := fmt.Sprintf("%s-inconsistencies-%s%s", db, time.Now().UTC().Format("2006-01-02T15-04-05"), reportExt)
-	_, err := s.Admin(ctx, backup.AdminRun{ID: "check-" + db, Text: "neo4j-admin database check " + db,
+	_, err := s.Admin(ctx, helper.AdminRun{ID: "check-" + db, Text: "neo4j-admin database check " + db,
 		Args: []string{"database", "check", "--from-path=" + dir, "--report-path=" + path.Join(dir, report), db}})
 	if err == nil {
 		cr.Consistent = true

@@ -5,7 +5,7 @@
 // newest chains, adopting a folder that has no manifest) and prune (retention
 // that keeps the newest chains and never leaves a folder without a backup).
 //
-// It works over pkg/backupset for the folder and over a backup.Session (a
+// It works over pkg/backupset for the folder and over a helper.Session (a
 // helper container from a Neo4j Enterprise image) for everything that needs
 // neo4j-admin. It never prints: results are plain values the CLI renders.
 package catalog

@@ -14,8 +14,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 )
 
 // fakeEngine starts fakeHelpers whose file system is a temp dir, and whose
@@ -47,7 +47,7 @@ func (e *fakeEngine) StaleHelpers(context.Context, string) (stale, live []docker
 
 func (e *fakeEngine) RemoveContainer(context.Context, string) error { return nil }
 
-func (e *fakeEngine) StartHelper(_ context.Context, spec docker.HelperSpec) (backup.Helper, error) {
+func (e *fakeEngine) StartHelper(_ context.Context, spec docker.HelperSpec) (helper.Helper, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	h := &fakeHelper{engine: e, name: spec.Name, root: e.t.TempDir()}

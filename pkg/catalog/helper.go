@@ -5,9 +5,9 @@ import (
 	"errors"
 	"path/filepath"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -18,19 +18,19 @@ type HelperOptions struct {
 	Image             string // "" : the database container's Enterprise image, else the default
 	DatabaseContainer string // where to take the image from; "" finds the labelled container
 	RegistryAuth      func(ref string) (string, error)
-	Transfer          string // backup.TransferAuto, TransferBind or TransferStream
+	Transfer          string // helper.TransferAuto, TransferBind or TransferStream
 	KeepHelper        bool
 }
 
 // openHelper starts a helper for the folder. copySeeds makes seeded files
 // private copies rather than hard links, so neo4j-admin may rewrite them
 // (aggregation before a check) without touching the backups.
-func openHelper(ctx context.Context, eng backup.Engine, folder *backupset.Folder, opts HelperOptions, copySeeds bool, pw progress.Writer) (*backup.Session, error) {
+func openHelper(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts HelperOptions, copySeeds bool, pw progress.Writer) (*helper.Session, error) {
 	image, err := helperImage(ctx, eng, opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := backup.EnsureImage(ctx, eng, image, opts.RegistryAuth, pw); err != nil {
+	if err := helper.EnsureImage(ctx, eng, image, opts.RegistryAuth, pw); err != nil {
 		return nil, err
 	}
 	abs, err := filepath.Abs(folder.Dir)
@@ -39,24 +39,24 @@ func openHelper(ctx context.Context, eng backup.Engine, folder *backupset.Folder
 	}
 	// The helper serves the folder, not a database: its lock key names the
 	// folder, so it never blocks a backup or restore of the database.
-	target := backup.Target{LockKey: "folder:" + abs}
-	return backup.OpenSession(ctx, eng, folder, target, backup.SessionOptions{
+	target := helper.Target{LockKey: "folder:" + abs}
+	return helper.OpenSession(ctx, eng, folder, target, helper.SessionOptions{
 		Command: "verify", Image: image, Transfer: opts.Transfer, KeepHelper: opts.KeepHelper, ReadableSeeds: copySeeds,
 	}, pw)
 }
 
 // helperImage is the asked image, else the database container's own
 // Enterprise image when there is one, else the pinned default.
-func helperImage(ctx context.Context, eng backup.Engine, opts HelperOptions) (string, error) {
+func helperImage(ctx context.Context, eng helper.Engine, opts HelperOptions) (string, error) {
 	if opts.Image != "" {
 		return opts.Image, nil
 	}
 	c, err := eng.FindDatabase(ctx, opts.DatabaseContainer)
 	switch {
 	case err == nil:
-		return backup.ChooseImage("", backup.Target{Container: &c}), nil
+		return helper.ChooseImage("", helper.Target{Container: &c}), nil
 	case opts.DatabaseContainer == "" && (errors.Is(err, docker.ErrNoDatabase) || isAmbiguous(err)):
-		return backup.ChooseImage("", backup.Target{}), nil
+		return helper.ChooseImage("", helper.Target{}), nil
 	}
 	return "", err
 }

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 )
 
 // InspectInfo is Neo4j's own view of an artifact, from the header that
@@ -43,17 +43,17 @@ const inspectSub = "inspect"
 // dropped the option, so a refusal of the option is retried without it.
 // The map holds what was parsed even when neo4j-admin then failed (it
 // prints the rows before complaining about an unreadable artifact).
-func inspect(ctx context.Context, s *backup.Session, folder *backupset.Folder, names []string) (map[string]InspectInfo, error) {
+func inspect(ctx context.Context, s *helper.Session, folder *backupset.Folder, names []string) (map[string]InspectInfo, error) {
 	if err := s.Seed(ctx, folder, inspectSub, names); err != nil {
 		return nil, err
 	}
-	dir := path.Join(backup.WorkDir, inspectSub)
+	dir := path.Join(helper.WorkDir, inspectSub)
 	run := func(extra ...string) (string, error) {
 		args := append([]string{"backup", "inspect", "--format=JSON"}, extra...)
-		return s.Admin(ctx, backup.AdminRun{ID: "inspect", Text: "neo4j-admin backup inspect", Args: append(args, dir)})
+		return s.Admin(ctx, helper.AdminRun{ID: "inspect", Text: "neo4j-admin backup inspect", Args: append(args, dir)})
 	}
 	out, err := run("--show-metadata")
-	var ae *backup.AdminError
+	var ae *helper.AdminError
 	if errors.As(err, &ae) && strings.Contains(strings.ToLower(ae.Output), "show-metadata") {
 		out, err = run()
 	}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -77,7 +77,7 @@ type ListOptions struct {
 // List describes the folder. Without Inspect it needs no Docker: it works
 // from file names, sizes and the manifest. With it, a failed inspect is
 // reported in the listing rather than as an error, so the rest still shows.
-func List(ctx context.Context, eng backup.Engine, folder *backupset.Folder, opts ListOptions, pw progress.Writer) (*Listing, error) {
+func List(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts ListOptions, pw progress.Writer) (*Listing, error) {
 	cat, err := folder.Scan()
 	if err != nil {
 		return nil, err

@@ -3,8 +3,8 @@ package catalog
 import (
 	"fmt"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -39,7 +39,7 @@ func (e *PruneRefusedError) Unwrap() error { return e.Err }
 // only, never the newest chain, never a file of unknown type, never
 // everything.
 func Prune(folder *backupset.Folder, keep int, apply bool, pw progress.Writer) (*PruneResult, error) {
-	release, err := backup.LockFolder(folder, "prune", pw)
+	release, err := helper.LockFolder(folder, "prune", pw)
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -67,9 +67,9 @@ func (r *VerifyResult) Err() error {
 // and with the options adopts the folder and runs neo4j-admin database
 // check. The caller holds the folder lock. Problems are in the result (see
 // VerifyResult.Err); the error is for failures to run at all.
-func Verify(ctx context.Context, eng backup.Engine, folder *backupset.Folder, opts VerifyOptions, pw progress.Writer) (*VerifyResult, error) {
+func Verify(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts VerifyOptions, pw progress.Writer) (*VerifyResult, error) {
 	res := &VerifyResult{Folder: folder.Dir, Checked: []string{}, Problems: []backupset.Problem{}, Warnings: []backupset.Problem{}}
-	var s *backup.Session
+	var s *helper.Session
 	if opts.Check || opts.Adopt {
 		var err error
 		if s, err = openHelper(ctx, eng, folder, opts.Helper, true, pw); err != nil {
@@ -132,7 +132,7 @@ func checksums(folder *backupset.Folder, res *VerifyResult, pw progress.Writer) 
 // VerifyWritten verifies the files a backup just wrote (backup --verify):
 // their checksums and the chains they belong to, and with check, runs
 // neo4j-admin database check on those chains in the backup's own helper.
-func VerifyWritten(ctx context.Context, s *backup.Session, folder *backupset.Folder, written []backupset.FileRecord, check bool, pw progress.Writer) (*VerifyResult, error) {
+func VerifyWritten(ctx context.Context, s *helper.Session, folder *backupset.Folder, written []backupset.FileRecord, check bool, pw progress.Writer) (*VerifyResult, error) {
 	res := &VerifyResult{Folder: folder.Dir, Checked: []string{}, Problems: []backupset.Problem{}, Warnings: []backupset.Problem{}}
 	m, err := folder.ReadManifest()
 	if err != nil {
@@ -191,8 +191,8 @@ func hashProgress(pw progress.Writer) func(name string, done, total int64) {
 
 // errAdminFailed tells a neo4j-admin failure (a finding) from a failure to
 // run it (an error).
-func errAdminFailed(err error) (*backup.AdminError, bool) {
-	var ae *backup.AdminError
+func errAdminFailed(err error) (*helper.AdminError, bool) {
+	var ae *helper.AdminError
 	ok := errors.As(err, &ae)
 	return ae, ok
 }

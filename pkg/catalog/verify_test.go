@@ -10,8 +10,8 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -89,7 +89,7 @@ func TestVerifyCheckAggregatesACopyAndKeepsTheReport(t *testing.T) {
 	folder := makeFolder(t, files...)
 	eng := newFakeEngine(t, checkAdmin)
 
-	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Image: "img", Transfer: backup.TransferStream}}, progress.Nop)
+	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
 	assert.NilError(t, err)
 	assert.Check(t, !res.OK)
 	assert.Assert(t, is.Len(res.Checks, 2))
@@ -113,7 +113,7 @@ func TestVerifyCheckAggregatesACopyAndKeepsTheReport(t *testing.T) {
 
 func TestVerifyAdoptWritesManifestFromInspect(t *testing.T) {
 	folder, eng := unrecordedChain(t)
-	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Tool: "docker-infrahubdb test", Helper: HelperOptions{Image: "img", Transfer: backup.TransferStream}}, progress.Nop)
+	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Tool: "docker-infrahubdb test", Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
 	assert.NilError(t, err)
 	assert.Check(t, res.OK, "%+v", res.Problems)
 	assert.Check(t, is.Len(res.Adopted, 2))
@@ -130,14 +130,14 @@ func TestVerifyAdoptWritesManifestFromInspect(t *testing.T) {
 	assert.Check(t, is.Equal(diff.Database, "neo4j"))
 
 	// A second adopt refuses: the manifest would hide changes.
-	_, err = Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: backup.TransferStream}}, progress.Nop)
+	_, err = Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
 	assert.Check(t, errors.Is(err, ErrHasManifest))
 }
 
 func TestVerifyAdoptRetriesWithoutShowMetadata(t *testing.T) {
 	folder := makeFolder(t, file{name: name("neo4j", 20, 10), unrecorded: true})
 	eng := newFakeEngine(t, inspectAdmin(map[string]string{name("neo4j", 20, 10): `"full":true`}, true))
-	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: backup.TransferStream}}, progress.Nop)
+	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
 	assert.NilError(t, err)
 	assert.Check(t, res.OK, "%+v", res.Problems)
 	m, _ := folder.ReadManifest()
@@ -148,7 +148,7 @@ func TestVerifyAdoptRetriesWithoutShowMetadata(t *testing.T) {
 func TestVerifyAdoptRefusesUnreadableArtifacts(t *testing.T) {
 	folder := makeFolder(t, file{name: name("neo4j", 20, 10), content: "corrupt", unrecorded: true})
 	eng := newFakeEngine(t, inspectAdmin(nil, false))
-	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: backup.TransferStream}}, progress.Nop)
+	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
 	assert.NilError(t, err)
 	assert.Check(t, !res.OK)
 	assert.Check(t, is.Equal(res.Problems[0].Kind, ProblemUnreadable))

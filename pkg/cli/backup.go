@@ -13,6 +13,8 @@ import (
 	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 )
 
 type backupOptions struct {
@@ -59,10 +61,10 @@ files with a checksummed manifest. Reusing a folder takes differential backups.`
 	fs.BoolVar(&opts.hostNetwork, "host-network", false, "Run the helper container on the host network")
 	fs.StringVar(&opts.databaseContainer, "database-container", "", "Name or ID of the database container (when none or several are labelled infrahub_role=database)")
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to back up (repeatable; default: all)")
-	fs.StringVar(&opts.backupType, "type", backup.TypeAuto, `Backup type: "auto" (differential when the folder has a chain), "full" or "diff"`)
+	fs.StringVar(&opts.backupType, "type", neo4jbackup.TypeAuto, `Backup type: "auto" (differential when the folder has a chain), "full" or "diff"`)
 	fs.StringVar(&opts.includeMetadata, "include-metadata", "all", `Security metadata to include: "all", "users", "roles" or "none"`)
 	fs.StringVar(&opts.helperImage, "helper-image", helperImageDefault(), "Neo4j Enterprise image for the helper container (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database's own enterprise image, else a pinned neo4j enterprise image)")
-	fs.StringVar(&opts.transfer, "transfer", backup.TransferAuto, `How files move: "auto", "bind" (the daemon sees FOLDER) or "stream" (through the Docker API)`)
+	fs.StringVar(&opts.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" (the daemon sees FOLDER) or "stream" (through the Docker API)`)
 	fs.BoolVar(&opts.verify, "verify", false, "Verify the checksums and chains of the files just written before reporting success")
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
 	opts.output.addFlags(fs)
@@ -73,7 +75,7 @@ func (o *backupOptions) validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
 	}
-	if err := oneOf("--type", o.backupType, backup.TypeAuto, backup.TypeFull, backup.TypeDiff); err != nil {
+	if err := oneOf("--type", o.backupType, neo4jbackup.TypeAuto, neo4jbackup.TypeFull, neo4jbackup.TypeDiff); err != nil {
 		return err
 	}
 	if err := oneOf("--include-metadata", o.includeMetadata, "all", "users", "roles", "none"); err != nil {
@@ -101,9 +103,9 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		return err
 	}
 	var verified *catalog.VerifyResult
-	var verifyHook func(ctx context.Context, s *backup.Session, written []backupset.FileRecord) error
+	var verifyHook func(ctx context.Context, s *helper.Session, written []backupset.FileRecord) error
 	if opts.verify || opts.check {
-		verifyHook = func(ctx context.Context, s *backup.Session, written []backupset.FileRecord) error {
+		verifyHook = func(ctx context.Context, s *helper.Session, written []backupset.FileRecord) error {
 			res, err := catalog.VerifyWritten(ctx, s, folder, written, opts.check, pw)
 			if err != nil {
 				return err
@@ -113,7 +115,7 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		}
 	}
 	res, err := backup.Run(cmd.Context(), engine(dockerCli), folder, backup.Options{
-		Target: backup.TargetOptions{
+		Target: helper.TargetOptions{
 			DatabaseContainer: opts.databaseContainer,
 			DatabaseURL:       opts.databaseURL,
 			BackupPort:        opts.backupPort,

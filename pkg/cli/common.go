@@ -9,9 +9,9 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/pflag"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 	"github.com/opsmill/docker-infrahubdb/pkg/version"
@@ -90,8 +90,8 @@ func printJSON(w io.Writer, v any) error {
 }
 
 // engine connects to the daemon of the selected Docker context.
-func engine(dockerCli command.Cli) backup.Engine {
-	return backup.FromDocker(docker.New(dockerCli.Client()))
+func engine(dockerCli command.Cli) helper.Engine {
+	return helper.FromDocker(docker.New(dockerCli.Client()))
 }
 
 // registryAuth returns the registry credentials of the Docker config for an image.
@@ -133,5 +133,5 @@ func validateDatabaseNames(names []string) error {
 
 // validTransfer checks the --transfer flag every helper-using command has.
 func validTransfer(v string) error {
-	return oneOf("--transfer", v, backup.TransferAuto, backup.TransferBind, backup.TransferStream)
+	return oneOf("--transfer", v, helper.TransferAuto, helper.TransferBind, helper.TransferStream)
 }

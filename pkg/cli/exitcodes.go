@@ -8,10 +8,10 @@ import (
 
 	dockercli "github.com/docker/cli/cli"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
 	"github.com/opsmill/docker-infrahubdb/pkg/restore"
 )
@@ -73,8 +73,8 @@ func exitCode(err error) int {
 func classify(err error) int {
 	var (
 		folderLock *backupset.LockedError
-		helperLock *backup.HelperLockError
-		env        *backup.EnvironmentError
+		helperLock *helper.HelperLockError
+		env        *helper.EnvironmentError
 		ambiguous  *docker.AmbiguousError
 		diskFull   *backupset.DiskFullError
 	)

@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 )
 
 // helperFlags choose the helper container of list --inspect and verify
@@ -28,7 +28,7 @@ type helperFlags struct {
 func (o *helperFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.image, "helper-image", helperImageDefault(), "Neo4j Enterprise image for the helper container (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database container's enterprise image, else a pinned neo4j enterprise image)")
 	fs.StringVar(&o.databaseContainer, "database-container", "", "Database container whose image the helper uses (default: the one labelled infrahub_role=database, if any)")
-	fs.StringVar(&o.transfer, "transfer", backup.TransferAuto, `How files move: "auto", "bind" or "stream"`)
+	fs.StringVar(&o.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" or "stream"`)
 	fs.BoolVar(&o.keep, "keep-helper-container", false, "Do not remove the helper container at the end")
 }
 
@@ -81,7 +81,7 @@ func runList(ctx context.Context, dockerCli command.Cli, opts listOptions, dir s
 	if err != nil {
 		return err
 	}
-	var eng backup.Engine
+	var eng helper.Engine
 	if opts.inspect { // only --inspect talks to Docker
 		eng = engine(dockerCli)
 	}

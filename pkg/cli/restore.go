@@ -14,9 +14,9 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 	"github.com/opsmill/docker-infrahubdb/pkg/restore"
@@ -84,7 +84,7 @@ container's own NEO4J_AUTH.`,
 	fs.BoolVar(&opts.noStopApp, "no-stop-app", false, "Do not stop the Infrahub application containers")
 	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")
-	fs.StringVar(&opts.transfer, "transfer", backup.TransferAuto, `How files move: "auto", "bind" or "stream"`)
+	fs.StringVar(&opts.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" or "stream"`)
 	opts.output.addFlags(fs)
 	return cmd
 }
@@ -133,7 +133,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	}
 	pw := &pausable{Writer: display}
 	ropts := restore.Options{
-		Target:       backup.TargetOptions{DatabaseContainer: opts.databaseContainer, BoltPort: opts.cypherPort},
+		Target:       helper.TargetOptions{DatabaseContainer: opts.databaseContainer, BoltPort: opts.cypherPort},
 		HelperImage:  opts.helperImage,
 		RegistryAuth: registryAuth(dockerCli),
 		Transfer:     opts.transfer,

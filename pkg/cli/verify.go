@@ -10,9 +10,9 @@ import (
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 )
 
 type verifyOptions struct {
@@ -63,12 +63,12 @@ func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, d
 	res, err := func() (*catalog.VerifyResult, error) {
 		// Verify reads a consistent folder (no backup or prune half done)
 		// and --adopt writes the manifest: both need the lock.
-		release, err := backup.LockFolder(folder, "verify", pw)
+		release, err := helper.LockFolder(folder, "verify", pw)
 		if err != nil {
 			return nil, err
 		}
 		defer release()
-		var eng backup.Engine
+		var eng helper.Engine
 		if opts.check || opts.adopt {
 			eng = engine(dockerCli)
 		}

@@ -7,9 +7,10 @@ import (
 	"path"
 	"time"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -95,7 +96,7 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 		}
 	}
 	res.Restored = db.Artifact
-	err = r.replace(ctx, db, path.Join(backup.WorkDir, db.Artifact), &res)
+	err = r.replace(ctx, db, path.Join(helper.WorkDir, db.Artifact), &res)
 	res.Downtime = time.Since(stoppedAt)
 	if err != nil {
 		return r.recover(ctx, db.Name, safety, err, &res)
@@ -112,7 +113,7 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 	args = append(args, db.Name)
 	// A cancelled exec leaves neo4j-admin running in the helper, where it
 	// would race the rollback's own restore: let it finish, then stop.
-	if _, err := r.session.Admin(context.WithoutCancel(ctx), backup.AdminRun{ID: "restore " + db.Name, Text: "neo4j-admin database restore " + db.Name, Args: args, User: r.owner}); err != nil {
+	if _, err := r.session.Admin(context.WithoutCancel(ctx), helper.AdminRun{ID: "restore " + db.Name, Text: "neo4j-admin database restore " + db.Name, Args: args, User: r.owner}); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -194,13 +195,13 @@ func (r *runner) safetyBackup(ctx context.Context, db string) (string, error) {
 		r.safety = f
 	}
 	sub := path.Join(safetySub, db)
-	fetched, err := r.session.TakeBackup(ctx, r.safety, backup.BackupSpec{
-		Sub: sub, Databases: []string{db}, Type: backup.TypeFull, IncludeMetadata: "all",
+	fetched, err := neo4jbackup.Take(ctx, r.session, r.safety, neo4jbackup.Spec{
+		Sub: sub, Databases: []string{db}, Type: neo4jbackup.TypeFull, IncludeMetadata: "all",
 	})
 	if err != nil {
 		return "", err
 	}
-	if err := r.session.Commit(ctx, r.safety, fetched, r.opts.Tool); err != nil {
+	if err := neo4jbackup.Commit(r.safety, fetched, r.opts.Tool); err != nil {
 		return "", err
 	}
 	name := fetched.Records[len(fetched.Records)-1].Name
@@ -224,7 +225,7 @@ func (r *runner) recover(ctx context.Context, db, safety string, cause error, re
 	if safety != "" {
 		r.pw.Info(fmt.Sprintf("restore of %s failed (%v): rolling back to the safety backup %s", db, firstLine(cause.Error()), safetyPath))
 		_ = r.admin.Stop(cctx, db) // it may be stopped already, or failed to start
-		err := r.replace(cctx, DatabasePlan{Name: db, Artifact: path.Base(safety)}, path.Join(backup.WorkDir, safety), res)
+		err := r.replace(cctx, DatabasePlan{Name: db, Artifact: path.Base(safety)}, path.Join(helper.WorkDir, safety), res)
 		if err == nil {
 			res.RolledBack = true
 			return withCancel(ctx, &RolledBackError{Database: db, Safety: safetyPath, Err: cause})

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
@@ -26,7 +26,7 @@ type Plan struct {
 	SafetyDir         string             `json:"safety_dir,omitempty"` // "" without safety backup
 	Until             *time.Time         `json:"until,omitempty"`
 
-	target      backup.Target
+	target      helper.Target
 	credentials neo4j.Credentials
 }
 
@@ -57,24 +57,24 @@ func makePlan(ctx context.Context, eng Engine, folder *backupset.Folder, opts Op
 		return nil, err
 	}
 
-	target, err := backup.FindTarget(ctx, eng, opts.Target)
+	target, err := helper.FindTarget(ctx, eng, opts.Target)
 	if err != nil {
 		return nil, err
 	}
 	if target.Container == nil {
-		return nil, &backup.EnvironmentError{Err: fmt.Errorf("restore needs the database container (its data volume): name it with --database-container or label it infrahub_role=database")}
+		return nil, &helper.EnvironmentError{Err: fmt.Errorf("restore needs the database container (its data volume): name it with --database-container or label it infrahub_role=database")}
 	}
 	c := *target.Container
 	if _, ok := c.MountAt("/data"); !ok {
-		return nil, &backup.EnvironmentError{Err: fmt.Errorf("database container %s keeps /data in no volume or bind mount: a restore cannot reach its data; mount a volume at /data", c.Name)}
+		return nil, &helper.EnvironmentError{Err: fmt.Errorf("database container %s keeps /data in no volume or bind mount: a restore cannot reach its data; mount a volume at /data", c.Name)}
 	}
 	p.target, p.DatabaseContainer = target, c.Name
 	if p.credentials, err = credentials(opts, c); err != nil {
 		return nil, err
 	}
 
-	p.Image = backup.ChooseImage(opts.HelperImage, target)
-	if err := backup.EnsureImage(ctx, eng, p.Image, opts.RegistryAuth, pw); err != nil {
+	p.Image = helper.ChooseImage(opts.HelperImage, target)
+	if err := helper.EnsureImage(ctx, eng, p.Image, opts.RegistryAuth, pw); err != nil {
 		return nil, err
 	}
 	if opts.StopApps {
@@ -109,7 +109,7 @@ func (p *Plan) chooseChains(folder *backupset.Folder, opts Options) error {
 	all := cat.Chains()
 	for _, db := range opts.Databases {
 		if _, ok := all[db]; !ok {
-			return &backup.EnvironmentError{Err: fmt.Errorf("%s holds no backup of database %q (it has: %s)", folder.Dir, db, strings.Join(dbNames(all), ", "))}
+			return &helper.EnvironmentError{Err: fmt.Errorf("%s holds no backup of database %q (it has: %s)", folder.Dir, db, strings.Join(dbNames(all), ", "))}
 		}
 	}
 	for _, db := range dbNames(all) {
@@ -138,7 +138,7 @@ func (p *Plan) chooseChains(folder *backupset.Folder, opts Options) error {
 		p.Databases = append(p.Databases, dp)
 	}
 	if len(p.Databases) == 0 {
-		return &backup.EnvironmentError{Err: fmt.Errorf("%s holds no backup to restore (only the system database is never restored)", folder.Dir)}
+		return &helper.EnvironmentError{Err: fmt.Errorf("%s holds no backup to restore (only the system database is never restored)", folder.Dir)}
 	}
 	return nil
 }
@@ -199,11 +199,11 @@ func credentials(opts Options, c docker.Container) (neo4j.Credentials, error) {
 	}
 	v, ok := c.EnvValue("NEO4J_AUTH")
 	if !ok {
-		return neo4j.Credentials{}, &backup.EnvironmentError{Err: fmt.Errorf("no credentials: set NEO4J_AUTH=user/password, pass --password-stdin, or give the database container %s a NEO4J_AUTH", c.Name)}
+		return neo4j.Credentials{}, &helper.EnvironmentError{Err: fmt.Errorf("no credentials: set NEO4J_AUTH=user/password, pass --password-stdin, or give the database container %s a NEO4J_AUTH", c.Name)}
 	}
 	creds, err := neo4j.ParseAuth(v)
 	if err != nil {
-		return neo4j.Credentials{}, &backup.EnvironmentError{Err: fmt.Errorf("the NEO4J_AUTH of container %s: %w", c.Name, err)}
+		return neo4j.Credentials{}, &helper.EnvironmentError{Err: fmt.Errorf("the NEO4J_AUTH of container %s: %w", c.Name, err)}
 	}
 	return creds, nil
 }

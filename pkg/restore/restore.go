@@ -16,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
@@ -26,7 +26,7 @@ import (
 // Engine is what restore needs from Docker: the backup machinery plus the
 // application containers of the Compose project.
 type Engine interface {
-	backup.Engine
+	helper.Engine
 	List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error)
 	StopContainer(ctx context.Context, id string, timeout time.Duration) error
 	StartContainer(ctx context.Context, id string) error
@@ -53,7 +53,7 @@ var DefaultAppServices = []string{"infrahub-server", "task-worker"}
 
 // Options of one restore run.
 type Options struct {
-	Target       backup.TargetOptions
+	Target       helper.TargetOptions
 	HelperImage  string
 	RegistryAuth func(ref string) (string, error)
 	Transfer     string
@@ -85,7 +85,7 @@ var ErrNotConfirmed = errors.New("restore cancelled: nothing was changed")
 func Run(ctx context.Context, eng Engine, connect Connect, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
 	opts.connectFunc = connect
 	fillDefaults(&opts)
-	release, err := backup.LockFolder(folder, "restore", pw)
+	release, err := helper.LockFolder(folder, "restore", pw)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ type runner struct {
 	pw      progress.Writer
 	plan    *Plan
 	res     *Result
-	session *backup.Session
+	session *helper.Session
 	admin   Admin
 	tunnel  interface{ Close() error }
 	owner   string // uid:gid of /data, for neo4j-admin restore
@@ -167,7 +167,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 // preflight proves everything restore needs before anything is stopped:
 // the helper starts, the credentials log in, and the artifacts are in place.
 func (r *runner) preflight(ctx context.Context) error {
-	s, err := backup.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
+	s, err := helper.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
 	if err != nil {
 		return err
 	}
@@ -189,8 +189,8 @@ func (r *runner) preflight(ctx context.Context) error {
 	return s.Seed(ctx, r.folder, "", files)
 }
 
-func (r *runner) sessionOptions() backup.SessionOptions {
-	return backup.SessionOptions{
+func (r *runner) sessionOptions() helper.SessionOptions {
+	return helper.SessionOptions{
 		Command: "restore", Image: r.plan.Image, Transfer: r.opts.Transfer, KeepHelper: r.opts.KeepHelper,
 		MountData: true, ReadableSeeds: true,
 	}
@@ -207,7 +207,7 @@ func (r *runner) replaceLostHelper(ctx context.Context, safety string) error {
 	r.pw.Info(fmt.Sprintf("the helper container %s is gone (removed or stopped from outside): starting a new one to bring the database back", r.session.Helper.Name()))
 	r.closeSession(ctx)
 	r.admin, r.tunnel, r.session = nil, nil, nil
-	s, err := backup.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
+	s, err := helper.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
 	if err != nil {
 		return err
 	}
@@ -272,14 +272,14 @@ func (r *runner) closeSession(ctx context.Context) {
 
 // dataOwner is the owner of /data: neo4j-admin restore runs as that user so
 // the server can read what it writes.
-func dataOwner(ctx context.Context, h backup.Helper) (string, error) {
+func dataOwner(ctx context.Context, h helper.Helper) (string, error) {
 	var out strings.Builder
 	code, err := h.Exec(ctx, docker.ExecSpec{Cmd: []string{"stat", "-c", "%u:%g", "/data"}, Stdout: &out})
 	if err != nil {
 		return "", err
 	}
 	if code != 0 {
-		return "", &backup.EnvironmentError{Err: errors.New("the helper cannot see the database's /data: does the database container keep /data in a volume or bind mount?")}
+		return "", &helper.EnvironmentError{Err: errors.New("the helper cannot see the database's /data: does the database container keep /data in a volume or bind mount?")}
 	}
 	return strings.TrimSpace(out.String()), nil
 }
@@ -323,11 +323,11 @@ func contains(list []string, s string) bool { return slices.Contains(list, s) }
 
 // FromDocker adapts pkg/docker's engine to Engine.
 func FromDocker(e *docker.Engine) Engine {
-	return dockerEngine{Engine: backup.FromDocker(e), docker: e}
+	return dockerEngine{Engine: helper.FromDocker(e), docker: e}
 }
 
 type dockerEngine struct {
-	backup.Engine
+	helper.Engine
 	docker *docker.Engine
 }
 

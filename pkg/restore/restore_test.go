@@ -16,15 +16,17 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backup"
-	"github.com/opsmill/docker-infrahubdb/pkg/backup/backuptest"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper/helpertest"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 	"github.com/opsmill/docker-infrahubdb/pkg/restore"
 )
 
-var _ restore.Engine = (*backuptest.Engine)(nil)
+var _ restore.Engine = (*helpertest.Engine)(nil)
 
 const (
 	neo4j1 = "neo4j-2026-11-25T10-00-00.backup"
@@ -35,7 +37,7 @@ const (
 )
 
 func TestRestoreStepOrder(t *testing.T) {
-	for _, transfer := range []string{backup.TransferBind, backup.TransferStream} {
+	for _, transfer := range []string{helper.TransferBind, helper.TransferStream} {
 		t.Run(transfer, func(t *testing.T) {
 			f := newFixture(t)
 			f.opts.Transfer = transfer
@@ -83,7 +85,7 @@ func TestRestoreStepOrder(t *testing.T) {
 			assert.Check(t, is.Equal(db.Statements, 2))
 			assert.Check(t, !db.RolledBack)
 			assertSafetyBackup(t, f, db.SafetyBackup, "live data at tx 15")
-			backuptest.AssertNoLeftovers(t, f.folder)
+			helpertest.AssertNoLeftovers(t, f.folder)
 		})
 	}
 }
@@ -106,7 +108,7 @@ func TestChecksumMismatchStopsBeforeAnything(t *testing.T) {
 	assert.NilError(t, err)
 	data[len(data)-2] ^= 0x20 // same size, other content
 	assert.NilError(t, os.WriteFile(p, data, 0o600))
-	f.before = backuptest.FolderState(t, f.folder)
+	f.before = helpertest.FolderState(t, f.folder)
 
 	_, err = f.run(context.Background())
 
@@ -124,7 +126,7 @@ func TestChecksumMismatchStopsBeforeAnything(t *testing.T) {
 func TestUnrecordedArtifactOrBadManifestStopsBeforeAnything(t *testing.T) {
 	f := newFixture(t)
 	assert.NilError(t, os.WriteFile(f.folder.Path("neo4j-2030-01-01T00-00-00.backup"), []byte("not ours"), 0o600))
-	f.before = backuptest.FolderState(t, f.folder)
+	f.before = helpertest.FolderState(t, f.folder)
 
 	_, err := f.run(context.Background())
 	var verr *restore.VerifyError
@@ -134,7 +136,7 @@ func TestUnrecordedArtifactOrBadManifestStopsBeforeAnything(t *testing.T) {
 	f.assertUntouched(t)
 
 	assert.NilError(t, os.WriteFile(f.folder.Path(backupset.ManifestName), []byte("{"), 0o600))
-	f.before = backuptest.FolderState(t, f.folder)
+	f.before = helpertest.FolderState(t, f.folder)
 	_, err = f.run(context.Background())
 	assert.Check(t, errors.Is(err, backupset.ErrMalformedManifest), "got %v", err)
 	assert.Check(t, is.Len(f.eng.Helpers, 0), "no helper started")
@@ -150,7 +152,7 @@ func TestRestoreFailureRollsBack(t *testing.T) {
 		{
 			name: "neo4j-admin restore fails",
 			setup: func(f *fixture) {
-				f.eng.Faults["restore"] = &backuptest.Fault{Code: 1, Stderr: "Restore failed: disk I/O error", Times: 1}
+				f.eng.Faults["restore"] = &helpertest.Fault{Code: 1, Stderr: "Restore failed: disk I/O error", Times: 1}
 			},
 			want: "neo4j-admin database restore failed with exit code 1",
 		},
@@ -191,7 +193,7 @@ func TestRestoreFailureRollsBack(t *testing.T) {
 
 func TestRollbackFailingTooIsDegraded(t *testing.T) {
 	f := newFixture(t)
-	f.eng.Faults["restore"] = &backuptest.Fault{Code: 1, Stderr: "Restore failed: disk I/O error"}
+	f.eng.Faults["restore"] = &helpertest.Fault{Code: 1, Stderr: "Restore failed: disk I/O error"}
 
 	res, err := f.run(context.Background())
 
@@ -202,7 +204,7 @@ func TestRollbackFailingTooIsDegraded(t *testing.T) {
 	assert.Check(t, is.Equal(deg.State, "online (requested online)"))
 	assert.Check(t, is.ErrorContains(err, "could not be rolled back"))
 	assert.Check(t, is.ErrorContains(err, "docker infrahubdb restore "+res.Plan.SafetyDir+" --database neo4j"))
-	assert.Check(t, is.Len(backuptest.CallsWith(f.steps(), "exec neo4j-admin database restore"), 2), "restore, then rollback")
+	assert.Check(t, is.Len(helpertest.CallsWith(f.steps(), "exec neo4j-admin database restore"), 2), "restore, then rollback")
 	assert.Check(t, is.Equal(lastWith(f.steps(), "cypher"), "cypher WAIT neo4j"), "started again")
 	assert.Check(t, f.eng.AppRunning("server-id"))
 	assert.Check(t, is.Len(f.eng.Running(), 0))
@@ -213,7 +215,7 @@ func TestRollbackFailingTooIsDegraded(t *testing.T) {
 // takes the tool and the Bolt tunnel with it: the rollback starts a new one.
 func TestHelperRemovedFromOutsideIsReplacedForTheRollback(t *testing.T) {
 	f := newFixture(t)
-	f.eng.Faults["restore"] = &backuptest.Fault{Code: 137, Times: 1, Hook: func() { f.eng.Helpers[0].Lose() }}
+	f.eng.Faults["restore"] = &helpertest.Fault{Code: 137, Times: 1, Hook: func() { f.eng.Helpers[0].Lose() }}
 
 	_, err := f.run(context.Background())
 
@@ -234,7 +236,7 @@ func TestStartFailingOnceIsRetried(t *testing.T) {
 	_, err := f.run(context.Background())
 	assert.NilError(t, err)
 
-	assert.Check(t, is.Len(backuptest.CallsWith(f.steps(), "cypher START neo4j"), 2))
+	assert.Check(t, is.Len(helpertest.CallsWith(f.steps(), "cypher START neo4j"), 2))
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data"))
 	assert.Check(t, is.Equal(f.admin.status["neo4j"], "online"))
 }
@@ -260,7 +262,7 @@ func TestCancelBetweenStopAndStart(t *testing.T) {
 			f.opts.SafetyBackup = safety
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			f.eng.Faults["restore"] = &backuptest.Fault{Hook: cancel, Times: 1}
+			f.eng.Faults["restore"] = &helpertest.Fault{Hook: cancel, Times: 1}
 
 			_, err := f.run(ctx)
 
@@ -293,13 +295,13 @@ func TestNoSafetyBackup(t *testing.T) {
 	assert.Check(t, is.Equal(res.Databases[0].SafetyBackup, ""))
 	assert.Check(t, !f.hasCall("exec neo4j-admin database backup"))
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data"))
-	assert.Check(t, is.DeepEqual(backuptest.FolderFiles(t, f.folder), []string{backupset.ManifestName, neo4j1, "system-2026-11-25T10-00-00.backup"}))
+	assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, f.folder), []string{backupset.ManifestName, neo4j1, "system-2026-11-25T10-00-00.backup"}))
 }
 
 func TestNoSafetyBackupFailureStartsTheDatabase(t *testing.T) {
 	f := newFixture(t)
 	f.opts.SafetyBackup = false
-	f.eng.Faults["restore"] = &backuptest.Fault{Code: 1, Stderr: "Restore failed"}
+	f.eng.Faults["restore"] = &helpertest.Fault{Code: 1, Stderr: "Restore failed"}
 
 	_, err := f.run(context.Background())
 
@@ -357,7 +359,7 @@ func TestDatabaseFilter(t *testing.T) {
 	f = newFixture(t)
 	f.opts.Databases = []string{"nope"}
 	_, err = f.run(context.Background())
-	var envErr *backup.EnvironmentError
+	var envErr *helper.EnvironmentError
 	assert.Check(t, errors.As(err, &envErr), "got %v", err)
 	assert.Check(t, is.ErrorContains(err, `holds no backup of database "nope" (it has: neo4j, system)`))
 	f.assertUntouched(t)
@@ -381,19 +383,19 @@ func TestUntilChoosesTheChain(t *testing.T) {
 			// Chains: full 10:00 | full 10:01, diff 10:02.
 			f := newFixture(t)
 			f.eng.Server.Write("neo4j", 5)
-			f.backup(t, func(o *backup.Options) { o.Type = backup.TypeFull })
+			f.backup(t, func(o *backup.Options) { o.Type = neo4jbackup.TypeFull })
 			f.eng.Server.Write("neo4j", 10)
 			f.backup(t, func(o *backup.Options) { o.Aggregate = false })
 			f.eng.Server.Write("neo4j", 1)
 			f.eng.Calls = nil
 			f.opts.Until = tc.until
-			f.opts.Transfer = backup.TransferStream
+			f.opts.Transfer = helper.TransferStream
 
 			res, err := f.run(context.Background())
 			assert.NilError(t, err)
 
 			assert.Check(t, is.DeepEqual(res.Plan.Databases[0].Files, tc.wantFiles))
-			assert.Check(t, is.DeepEqual(backuptest.CallsWith(f.eng.CallLog(), "copy-to /backups "), []string{"copy-to /backups " + strings.Join(tc.wantFiles, " ")}))
+			assert.Check(t, is.DeepEqual(helpertest.CallsWith(f.eng.CallLog(), "copy-to /backups "), []string{"copy-to /backups " + strings.Join(tc.wantFiles, " ")}))
 			last := tc.wantFiles[len(tc.wantFiles)-1]
 			assert.Check(t, f.hasCall("exec neo4j-admin database restore --from-path=/backups/"+last+" --overwrite-destination=true"+tc.wantArg+" neo4j"))
 			assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), tc.wantData))
@@ -416,7 +418,7 @@ func TestFolderWithoutManifestRestores(t *testing.T) {
 func TestAppStopFailureRestartsWhatWasStopped(t *testing.T) {
 	f := newFixture(t)
 	f.eng.Apps = append(f.eng.Apps, docker.Container{ID: "worker2-id", Name: "infrahub-task-worker-2", ComposeProject: "infrahub", ComposeService: "task-worker", Running: true})
-	f.eng.Faults["stop-container"] = &backuptest.Fault{Skip: 1, Err: errors.New("permission denied")}
+	f.eng.Faults["stop-container"] = &helpertest.Fault{Skip: 1, Err: errors.New("permission denied")}
 
 	res, err := f.run(context.Background())
 
@@ -429,7 +431,7 @@ func TestAppStopFailureRestartsWhatWasStopped(t *testing.T) {
 
 func TestSecondDatabaseFailingRollsBackOnlyIt(t *testing.T) {
 	f := newFixture(t, "infra-hub")
-	f.eng.Faults["restore"] = &backuptest.Fault{Skip: 1, Times: 1, Code: 1, Stderr: "Restore failed"}
+	f.eng.Faults["restore"] = &helpertest.Fault{Skip: 1, Times: 1, Code: 1, Stderr: "Restore failed"}
 
 	res, err := f.run(context.Background())
 
@@ -462,7 +464,7 @@ func TestDatabaseMissingOnTheServerIsCreated(t *testing.T) {
 	res, err := f.run(context.Background())
 	assert.NilError(t, err)
 
-	assert.Check(t, is.DeepEqual(backuptest.CallsWith(f.steps(), "cypher"), []string{
+	assert.Check(t, is.DeepEqual(helpertest.CallsWith(f.steps(), "cypher"), []string{
 		"cypher CREATE infra-hub", "cypher START infra-hub", "cypher WAIT infra-hub",
 		"cypher SCRIPT 2 statements database=infra-hub", "cypher COUNT infra-hub",
 	}), "no safety backup and no STOP for a database that does not exist")
@@ -476,7 +478,7 @@ func TestDatabaseMissingOnTheServerIsCreated(t *testing.T) {
 // data then changed ("live data" → "live data at tx 15"), a fake engine
 // with Infrahub app containers, and a fake Neo4j admin connection.
 type fixture struct {
-	eng        *backuptest.Engine
+	eng        *helpertest.Engine
 	admin      *fakeAdmin
 	folder     *backupset.Folder
 	opts       restore.Options
@@ -487,7 +489,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, extraDBs ...string) *fixture {
 	t.Helper()
-	eng := backuptest.New()
+	eng := helpertest.New()
 	eng.Apps = []docker.Container{
 		{ID: "server-id", Name: "infrahub-server-1", ComposeProject: "infrahub", ComposeService: "infrahub-server", Running: true},
 		{ID: "worker-id", Name: "infrahub-task-worker-1", ComposeProject: "infrahub", ComposeService: "task-worker", Running: false},
@@ -511,7 +513,7 @@ func newFixture(t *testing.T, extraDBs ...string) *fixture {
 		f.admin.status[db] = "online"
 	}
 	f.opts = restore.Options{
-		Transfer:     backup.TransferAuto,
+		Transfer:     helper.TransferAuto,
 		Credentials:  &neo4j.Credentials{User: "neo4j", Password: "s3cret/with/slashes"},
 		BoltAddress:  "127.0.0.1:17687",
 		SafetyBackup: true,
@@ -520,13 +522,13 @@ func newFixture(t *testing.T, extraDBs ...string) *fixture {
 		OnlineWait:   time.Second,
 		RetryPause:   time.Nanosecond,
 	}
-	f.before = backuptest.FolderState(t, folder)
+	f.before = helpertest.FolderState(t, folder)
 	return f
 }
 
 func (f *fixture) backup(t *testing.T, mod func(*backup.Options)) {
 	t.Helper()
-	o := backup.Options{Transfer: backup.TransferAuto, Type: backup.TypeAuto, IncludeMetadata: "all", Aggregate: true, Tool: "docker-infrahubdb test"}
+	o := backup.Options{Transfer: helper.TransferAuto, Type: neo4jbackup.TypeAuto, IncludeMetadata: "all", Aggregate: true, Tool: "docker-infrahubdb test"}
 	if mod != nil {
 		mod(&o)
 	}
@@ -562,7 +564,7 @@ func (f *fixture) steps() []string {
 }
 
 func (f *fixture) hasCall(prefix string) bool {
-	return len(backuptest.CallsWith(f.eng.CallLog(), prefix)) > 0
+	return len(helpertest.CallsWith(f.eng.CallLog(), prefix)) > 0
 }
 
 // assertUntouched checks that nothing was stopped, restored or written.
@@ -575,7 +577,7 @@ func (f *fixture) assertUntouched(t *testing.T) {
 	}
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"))
 	assert.Check(t, f.eng.AppRunning("server-id"))
-	assert.Check(t, is.DeepEqual(backuptest.FolderState(t, f.folder), f.before))
+	assert.Check(t, is.DeepEqual(helpertest.FolderState(t, f.folder), f.before))
 }
 
 // assertSafetyBackup checks the safety backup file and its manifest.
@@ -597,7 +599,7 @@ func assertSafetyBackup(t *testing.T, f *fixture, p, wantData string) {
 }
 
 func lastWith(calls []string, prefix string) string {
-	found := backuptest.CallsWith(calls, prefix)
+	found := helpertest.CallsWith(calls, prefix)
 	if len(found) == 0 {
 		return ""
 	}
@@ -607,7 +609,7 @@ func lastWith(calls []string, prefix string) string {
 // fakeAdmin is the Neo4j administration connection: database states, and
 // injectable failures.
 type fakeAdmin struct {
-	eng    *backuptest.Engine
+	eng    *helpertest.Engine
 	mu     sync.Mutex
 	status map[string]string
 

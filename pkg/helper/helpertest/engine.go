@@ -7,7 +7,7 @@
 //
 // It is a package of its own so that both workflows' tests can share it;
 // only tests import it, so it is not part of the plugin.
-package backuptest
+package helpertest
 
 import (
 	"context"
@@ -19,8 +19,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 )
 
 // Fault makes a command fail. Command keys: "backup", "aggregate",
@@ -170,7 +170,7 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string) error {
 	return nil
 }
 
-func (e *Engine) StartHelper(ctx context.Context, spec docker.HelperSpec) (backup.Helper, error) {
+func (e *Engine) StartHelper(ctx context.Context, spec docker.HelperSpec) (helper.Helper, error) {
 	e.Record("start-helper %s", spec.Name)
 	if f := e.fault("start-helper"); f != nil {
 		return nil, f.fire(ctx)

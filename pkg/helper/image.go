@@ -1,4 +1,4 @@
-package backup
+package helper
 
 import (
 	"context"

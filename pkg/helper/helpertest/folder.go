@@ -1,4 +1,4 @@
-package backuptest
+package helpertest
 
 import (
 	"os"

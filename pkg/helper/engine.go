@@ -1,10 +1,12 @@
-// Package backup owns the online backup workflow: find the database
-// container, start a helper container next to it, run neo4j-admin there, and
-// bring the artifacts safely into the backup folder. It also provides the
-// helper "session" that the restore workflow reuses. It talks to Docker only
-// through the small interfaces below, so its step order and cleanup are unit
-// testable with fakes.
-package backup
+// Package helper is the layer every workflow stands on: it finds the
+// database a run works on (Target), chooses and pulls the helper image,
+// starts helper containers with their locks (Session), moves files between
+// the backup folder and a helper (bind mount or tar stream, always atomic on
+// the client), runs commands in a helper with typed errors (Admin, Run) and
+// opens the Bolt tunnel. Workflows (backup, restore, catalog) and the
+// artifact packages (neo4jbackup, ...) use it; it uses only the leaves
+// (docker, backupset, progress, version).
+package helper
 
 import (
 	"context"

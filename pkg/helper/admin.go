@@ -1,4 +1,4 @@
-package backup
+package helper
 
 import (
 	"bufio"
@@ -49,7 +49,7 @@ func (s *Session) Admin(ctx context.Context, run AdminRun) (string, error) {
 	s.pw.Event(progress.Event{ID: run.ID, Text: run.Text, Status: progress.Working})
 	var stdout bytes.Buffer
 	tail := &tailLines{max: 15}
-	out := &lineLogger{pw: s.pw, id: run.ID, also: io.MultiWriter(&limited{w: &stdout, n: 8 << 20}, tail)}
+	out := &lineLogger{pw: s.pw, id: run.ID, also: io.MultiWriter(&Limited{W: &stdout, N: 8 << 20}, tail)}
 	errOut := &lineLogger{pw: s.pw, id: run.ID, also: tail}
 	code, err := s.Helper.Exec(ctx, docker.ExecSpec{
 		Cmd:    append([]string{"neo4j-admin"}, run.Args...),
@@ -181,19 +181,20 @@ func (t *tailLines) String() string {
 	return strings.Join(lines, "\n")
 }
 
-type limited struct {
-	w io.Writer
-	n int64
+// Limited writes at most N bytes to W and discards the rest.
+type Limited struct {
+	W io.Writer
+	N int64
 }
 
-func (l *limited) Write(p []byte) (int, error) {
-	if l.n > 0 {
+func (l *Limited) Write(p []byte) (int, error) {
+	if l.N > 0 {
 		q := p
-		if int64(len(q)) > l.n {
-			q = q[:l.n]
+		if int64(len(q)) > l.N {
+			q = q[:l.N]
 		}
-		n, _ := l.w.Write(q)
-		l.n -= int64(n)
+		n, _ := l.W.Write(q)
+		l.N -= int64(n)
 	}
 	return len(p), nil
 }

@@ -1,4 +1,4 @@
-package backup
+package helper
 
 import (
 	"context"
@@ -238,3 +238,33 @@ func (s *Session) removeHelper(ctx context.Context, h Helper) {
 }
 
 func removeAllQuiet(path string) { _ = os.RemoveAll(path) }
+
+// Mkdir creates dir in the helper (neo4j-admin wants its --to-path to exist).
+func (s *Session) Mkdir(ctx context.Context, dir string) error {
+	var stderr strings.Builder
+	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"mkdir", "-p", dir}, Stderr: &stderr})
+	if err == nil && code != 0 {
+		err = fmt.Errorf("create %s in the helper: %s", dir, strings.TrimSpace(stderr.String()))
+	}
+	return err
+}
+
+// Image is the helper's image reference.
+func (s *Session) Image() string { return s.opts.Image }
+
+// Progress is the display the session reports to.
+func (s *Session) Progress() progress.Writer { return s.pw }
+
+// LockFolder takes the folder's lock, saying so when it takes over a lock
+// left by a run that died.
+func LockFolder(folder *backupset.Folder, command string, pw progress.Writer) (func() error, error) {
+	release, stale, err := folder.AcquireLock(command)
+	if err != nil {
+		return nil, err
+	}
+	if stale != nil {
+		pw.Info(fmt.Sprintf("took over a stale lock of the backup folder left by %q (pid %d on %s, gone)", stale.Command, stale.PID, stale.Host))
+	}
+	return release, nil
+}
+

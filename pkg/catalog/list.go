@@ -8,6 +8,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -57,14 +58,14 @@ type ChainListing struct {
 
 // FileListing is one artifact.
 type FileListing struct {
-	Name     string       `json:"name"`
-	Time     time.Time    `json:"time"`
-	Type     string       `json:"type"` // full, diff or unknown
-	Size     int64        `json:"size"`
-	Manifest string       `json:"manifest"` // one of the State constants
-	FromTx   int64        `json:"from_tx,omitempty"`
-	ToTx     int64        `json:"to_tx,omitempty"`
-	Neo4j    *InspectInfo `json:"neo4j,omitempty"` // with --inspect
+	Name     string            `json:"name"`
+	Time     time.Time         `json:"time"`
+	Type     string            `json:"type"` // full, diff or unknown
+	Size     int64             `json:"size"`
+	Manifest string            `json:"manifest"` // one of the State constants
+	FromTx   int64             `json:"from_tx,omitempty"`
+	ToTx     int64             `json:"to_tx,omitempty"`
+	Neo4j    *neo4jbackup.Info `json:"neo4j,omitempty"` // with --inspect
 }
 
 // ListOptions of a list run.
@@ -82,7 +83,7 @@ func List(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts
 	if err != nil {
 		return nil, err
 	}
-	var infos map[string]InspectInfo
+	var infos map[string]neo4jbackup.Info
 	var inspectErr error
 	if opts.Inspect && len(cat.Artifacts) > 0 {
 		s, err := openHelper(ctx, eng, folder, opts.Helper, false, pw)
@@ -106,7 +107,7 @@ func List(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts
 // describeFolder builds the listing. Inspect's view fills in the type and
 // transaction range of files the manifest does not describe, so that their
 // chains are grouped as Neo4j sees them.
-func describeFolder(cat *backupset.Catalog, infos map[string]InspectInfo) *Listing {
+func describeFolder(cat *backupset.Catalog, infos map[string]neo4jbackup.Info) *Listing {
 	l := &Listing{Folder: cat.Dir, Manifest: "none", Locked: cat.Locked, SafetyDirs: cat.SafetyDirs, Partials: cat.Partials}
 	switch {
 	case cat.ManifestErr != nil:
@@ -155,7 +156,7 @@ func describeFolder(cat *backupset.Catalog, infos map[string]InspectInfo) *Listi
 	return l
 }
 
-func describeFile(a backupset.Artifact, recorded bool, infos map[string]InspectInfo) FileListing {
+func describeFile(a backupset.Artifact, recorded bool, infos map[string]neo4jbackup.Info) FileListing {
 	f := FileListing{Name: a.Name, Time: a.Time, Type: "unknown", Size: a.Size, Manifest: StateUnverified}
 	if t := a.Type(); t != "" {
 		f.Type = t

@@ -14,6 +14,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 )
 
 // helperFlags choose the helper container of list --inspect and verify
@@ -172,7 +173,7 @@ func txRange(from, to int64) string {
 	return fmt.Sprintf("%d-%d", from, to)
 }
 
-func neo4jView(i *catalog.InspectInfo) string {
+func neo4jView(i *neo4jbackup.Info) string {
 	if i == nil {
 		return "not listed"
 	}

@@ -99,10 +99,13 @@ func TestSecondBackupSeedsNewestChainAndAggregates(t *testing.T) {
 			assert.NilError(t, err)
 
 			eng.Server.Write("neo4j", 5)
+			eng.Server.Write("system", 1)
 			eng.Calls = nil
 			res, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
 			assert.NilError(t, err)
-			assert.Check(t, hasCall(eng, "exec neo4j-admin database aggregate-backup --from-path=/backups *"))
+			// One aggregate per database: it takes one name ([S5]).
+			assert.Check(t, hasCall(eng, "exec neo4j-admin database aggregate-backup --from-path=/backups neo4j"))
+			assert.Check(t, hasCall(eng, "exec neo4j-admin database aggregate-backup --from-path=/backups system"))
 
 			if transfer == helper.TransferStream {
 				assert.Check(t, is.DeepEqual(helpertest.CallsWith(eng.CallLog(), "copy-to"), []string{"copy-to /backups " + neo4j1 + " " + system1}))
@@ -159,6 +162,7 @@ func TestReplacedFilesStayWhenTheAggregateIsNotFetched(t *testing.T) {
 	before := helpertest.FolderState(t, folder)
 
 	eng.Server.Write("neo4j", 5)
+	eng.Server.Write("system", 1)
 	eng.Calls = nil
 	eng.Faults["copy-from"] = &helpertest.Fault{Skip: 1, Err: errors.New("connection reset")}
 	_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
@@ -196,6 +200,7 @@ func TestFailuresLeaveTheFolderAsItWas(t *testing.T) {
 				before := helpertest.FolderState(t, folder)
 
 				eng.Server.Write("neo4j", 5)
+				eng.Server.Write("system", 1)
 				fault := tc.fault
 				eng.Faults[tc.key] = &fault
 				_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
@@ -438,4 +443,67 @@ func TestDatabaseURLWithoutContainer(t *testing.T) {
 	spec := eng.Helpers[0].Spec()
 	assert.Check(t, is.Equal(spec.Labels[docker.LabelTarget], "10.0.0.5:16362"), "the address is the lock key")
 	assert.Check(t, is.Len(spec.Networks, 0))
+}
+
+// M2: several --database values aggregate one database at a time.
+func TestSeveralDatabasesAggregateOneByOne(t *testing.T) {
+	eng := helpertest.New()
+	folder := newFolder(t)
+	opts := options(func(o *backup.Options) { o.Databases = []string{"neo4j", "system"} })
+	_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+	assert.NilError(t, err)
+	eng.Server.Write("neo4j", 5) // system has no new transaction: its backup is empty
+	_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), []string{backupset.ManifestName, neo4j2, system1}))
+}
+
+// M1: --include-metadata none reaches neo4j-admin (its default is all).
+func TestIncludeMetadataNoneIsPassed(t *testing.T) {
+	eng := helpertest.New()
+	folder := newFolder(t)
+	_, err := backup.Run(context.Background(), eng, folder, options(func(o *backup.Options) { o.IncludeMetadata = "none" }), progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, hasCall(eng, "exec neo4j-admin database backup --from=172.18.0.2:6362 --to-path=/backups --type=AUTO --include-metadata=none *"), strings.Join(eng.CallLog(), "\n"))
+}
+
+// H2 and M3: a backup with no new transaction is empty; it joins its chain,
+// and a later aggregate may write its result under the name of a file of
+// the old chain: the folder then holds that aggregate, recorded as full.
+func TestEmptyBackupThenAggregateUnderAnOldName(t *testing.T) {
+	eng := helpertest.New()
+	folder := newFolder(t)
+	noAgg := options(func(o *backup.Options) { o.Aggregate = false; o.Databases = []string{"neo4j"} })
+	_, err := backup.Run(context.Background(), eng, folder, noAgg, progress.Nop)
+	assert.NilError(t, err)
+	eng.Server.Write("neo4j", 5)
+	_, err = backup.Run(context.Background(), eng, folder, noAgg, progress.Nop)
+	assert.NilError(t, err)
+	_, err = backup.Run(context.Background(), eng, folder, noAgg, progress.Nop) // nothing new: empty
+	assert.NilError(t, err)
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(m.Files, 3))
+	assert.Check(t, m.Files[2].Empty, "the third backup is empty")
+	cat, err := folder.Scan()
+	assert.NilError(t, err)
+	chains := cat.Chains()["neo4j"]
+	assert.Assert(t, is.Len(chains, 1), "an empty backup never starts a chain")
+	assert.Check(t, is.Equal(chains[0].RestorePoint().Name, m.Files[1].Name))
+
+	// Aggregate: the result goes under the second file's name (the newest
+	// with data), which was seeded from the folder.
+	agg := options(func(o *backup.Options) { o.Databases = []string{"neo4j"} })
+	_, err = backup.Run(context.Background(), eng, folder, agg, progress.Nop)
+	assert.NilError(t, err)
+	m, err = folder.ReadManifest()
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(m.Files, 1), "%v", recordNames(m))
+	assert.Check(t, is.Equal(m.Files[0].Type, backupset.TypeFull))
+	data, err := os.ReadFile(folder.Path(m.Files[0].Name))
+	assert.NilError(t, err)
+	assert.Check(t, is.Contains(string(data), "full=true from=1 to=15"))
+	rep, err := folder.Verify(m)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(rep.Problems, 0))
 }

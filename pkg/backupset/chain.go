@@ -27,9 +27,20 @@ func (c Chain) Start() time.Time { return c.Files[0].Time }
 // End is the time of the chain's last file.
 func (c Chain) End() time.Time { return c.Files[len(c.Files)-1].Time }
 
-// Last is the chain's newest file: the one to give neo4j-admin restore
-// --from-path (it finds the rest of the chain next to it).
+// Last is the chain's newest file.
 func (c Chain) Last() Artifact { return c.Files[len(c.Files)-1] }
+
+// RestorePoint is the chain's newest file that holds data: the one to give
+// neo4j-admin restore --from-path (it finds the rest of the chain next to
+// it). Empty backups are skipped: they hold no transaction to restore.
+func (c Chain) RestorePoint() Artifact {
+	for i := len(c.Files) - 1; i > 0; i-- {
+		if !c.Files[i].Empty() {
+			return c.Files[i]
+		}
+	}
+	return c.Files[0]
+}
 
 // Size is the total size of the chain's files.
 func (c Chain) Size() int64 {
@@ -66,12 +77,18 @@ func Chains(artifacts []Artifact) map[string][]Chain {
 			flush()
 			cur = &Chain{Database: a.Database, Files: []Artifact{a}, Complete: true}
 		case TypeDiff:
+			if a.Empty() && cur != nil {
+				// An empty backup records that nothing changed: it belongs
+				// to the chain before it and never starts one.
+				cur.Files = append(cur.Files, a)
+				continue
+			}
 			if cur == nil {
 				cur = &Chain{Database: a.Database, Files: []Artifact{a},
 					Problem: fmt.Sprintf("differential backup %s has no full backup before it", a.Name)}
 				continue
 			}
-			if prev := cur.Last(); cur.Complete && gap(prev, a) {
+			if prev := cur.RestorePoint(); cur.Complete && gap(prev, a) {
 				cur.Complete = false
 				cur.Problem = fmt.Sprintf("transactions missing between %s (up to tx %d) and %s (from tx %d)",
 					prev.Name, prev.Record.ToTx, a.Name, a.Record.FromTx)

@@ -178,3 +178,32 @@ func TestChooseChainBroken(t *testing.T) {
 	assert.Assert(t, got.Unverified)
 	assert.Equal(t, got.Last().Name, "neo4j-2026-03-01T01-00-00.backup")
 }
+
+func empty(a Artifact) Artifact {
+	a.Record.Empty = true
+	return a
+}
+
+// Empty backups (neo4j-admin writes one when nothing changed) join the chain
+// before them, never start one, never hide a gap and are never the file
+// given to restore.
+func TestEmptyBackupsJoinTheirChain(t *testing.T) {
+	in := []Artifact{
+		withTx(art("neo4j", 0, TypeFull), 1, 10),
+		empty(art("neo4j", 1, TypeDiff)),
+		withTx(art("neo4j", 2, TypeDiff), 11, 12),
+		empty(art("neo4j", 3, TypeDiff)),
+	}
+	chains := Chains(in)["neo4j"]
+	assert.Assert(t, is.Len(chains, 1))
+	assert.Check(t, chains[0].Complete, chains[0].Problem)
+	assert.Check(t, is.Len(chains[0].Files, 4))
+	assert.Check(t, is.Equal(chains[0].RestorePoint().Name, ArtifactName("neo4j", at(2))))
+
+	only := Chains([]Artifact{withTx(art("neo4j", 0, TypeFull), 1, 10), empty(art("neo4j", 1, TypeDiff))})["neo4j"]
+	assert.Assert(t, is.Len(only, 1))
+	assert.Check(t, is.Equal(only[0].RestorePoint().Name, ArtifactName("neo4j", at(0))))
+
+	gapAfterEmpty := Chains([]Artifact{withTx(art("neo4j", 0, TypeFull), 1, 10), empty(art("neo4j", 1, TypeDiff)), withTx(art("neo4j", 2, TypeDiff), 15, 16)})["neo4j"]
+	assert.Check(t, !gapAfterEmpty[0].Complete)
+}

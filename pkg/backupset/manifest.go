@@ -42,7 +42,10 @@ type FileRecord struct {
 	SourceImage     string    `json:"source_image,omitempty"`
 	FromTx          int64     `json:"from_tx,omitempty"` // 0 when unknown
 	ToTx            int64     `json:"to_tx,omitempty"`
-	Added           time.Time `json:"added"`
+	// Empty marks an empty differential backup: neo4j-admin writes one when
+	// the database had no new transaction; it holds no data to restore.
+	Empty bool      `json:"empty,omitempty"`
+	Added time.Time `json:"added"`
 }
 
 // ErrMalformedManifest is wrapped by ReadManifest's error for a manifest that

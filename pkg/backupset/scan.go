@@ -29,6 +29,9 @@ func (a Artifact) Type() string {
 	return a.Record.Type
 }
 
+// Empty reports an empty differential backup (see FileRecord.Empty).
+func (a Artifact) Empty() bool { return a.Record != nil && a.Record.Empty }
+
 // Catalog is everything found in a backup folder.
 type Catalog struct {
 	Dir       string

@@ -268,3 +268,28 @@ func LockFolder(folder *backupset.Folder, command string, pw progress.Writer) (f
 	return release, nil
 }
 
+// Run runs a command in the helper as its default user and turns a non-zero
+// exit into an error carrying the exit code and what it printed on stderr.
+func (s *Session) Run(ctx context.Context, cmd ...string) error {
+	var stderr strings.Builder
+	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: cmd, Stderr: &Limited{W: &stderr, N: 64 << 10}})
+	if err == nil && code != 0 {
+		err = &CommandError{Cmd: cmd, ExitCode: code, Stderr: strings.TrimSpace(stderr.String())}
+	}
+	return err
+}
+
+// CommandError is a command in a helper that exited non-zero.
+type CommandError struct {
+	Cmd      []string
+	ExitCode int
+	Stderr   string
+}
+
+func (e *CommandError) Error() string {
+	msg := fmt.Sprintf("%s in the helper failed with exit code %d", strings.Join(e.Cmd, " "), e.ExitCode)
+	if e.Stderr != "" {
+		msg += ": " + e.Stderr
+	}
+	return msg
+}

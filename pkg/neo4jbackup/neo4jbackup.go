@@ -7,7 +7,6 @@ package neo4jbackup
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -61,9 +60,9 @@ func (f Fetched) Databases() []string {
 	return dbs
 }
 
-// TakeBackup runs neo4j-admin backup (and aggregate) in the helper and
-// fetches the new artifacts into folder as complete files. On error, files
-// it fetched are removed again.
+// Take runs neo4j-admin backup (and aggregate) in the helper and fetches
+// the new artifacts into folder as complete files. On error, files it
+// fetched are removed again.
 func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec Spec) (f Fetched, err error) {
 	if err := checkBackupPort(ctx, s); err != nil {
 		return f, err
@@ -88,12 +87,24 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 	if _, err := s.Admin(ctx, helper.AdminRun{ID: "backup", Text: "neo4j-admin database backup", Args: backupArgs(s.Target.BackupAddress, dir, spec)}); err != nil {
 		return f, err
 	}
+	written, err := s.Helper.ListFiles(ctx, dir)
+	if err != nil {
+		return f, err
+	}
+	if err := everyDatabaseWritten(newArtifacts(written, seeded), spec.Databases); err != nil {
+		return f, err
+	}
 	// Without a seeded chain every database has just one new full artifact:
-	// aggregating it would rewrite GiBs for nothing.
+	// aggregating it would rewrite GiBs for nothing. aggregate takes one
+	// database (a name or a pattern) per call ([S5]): one call per database
+	// whose chain was seeded.
 	if spec.Aggregate && len(seeded) > 0 {
-		args := append([]string{"database", "aggregate-backup", "--from-path=" + dir}, dbPatterns(spec.Databases)...)
-		if _, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate", Text: "neo4j-admin database aggregate-backup", Args: args}); err != nil {
-			return f, err
+		release := ParseRelease(f.Neo4jVersion)
+		for _, db := range databasesOf(seeded) {
+			args, text := AggregateArgs(release, dir, db)
+			if _, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate " + db, Text: text + " " + db, Args: args}); err != nil {
+				return f, err
+			}
 		}
 	}
 
@@ -101,7 +112,13 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 	if err != nil {
 		return f, err
 	}
-	info := inspect(ctx, s, dir)
+	info, ierr := Inspect(ctx, s, dir)
+	if ierr != nil && ctx.Err() != nil {
+		return f, ierr
+	}
+	if ierr != nil {
+		s.Progress().Info("neo4j-admin backup inspect failed: the manifest records backup types as unknown")
+	}
 	defer func() {
 		if err != nil {
 			for _, r := range f.Records {
@@ -110,31 +127,134 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 			f.Records = nil
 		}
 	}()
-	var names []string
-	for _, p := range present {
-		if _, _, ok := backupset.ParseArtifactName(p.Name); ok {
-			names = append(names, p.Name)
-		}
+	fetch, replaced, err := judge(folder, seeded, present, info)
+	if err != nil {
+		return f, err
 	}
-	for _, name := range names {
-		if slices.Contains(seeded, name) {
+	// Files in the folder are never overwritten: an aggregate written under
+	// the name of a file of the old chain takes the next free name of that
+	// second (neo4j-admin's "-N" suffix), and the old file goes with the
+	// rest of its chain once the manifest records the aggregate.
+	for i, name := range fetch {
+		if !slices.Contains(seeded, name) {
 			continue
 		}
+		fresh := freshName(folder, present, name)
+		if err := s.Run(ctx, "mv", path.Join(dir, name), path.Join(dir, fresh)); err != nil {
+			return f, err
+		}
+		fetch[i] = fresh
+		info[fresh] = info[name]
+		replaced = append(replaced, name)
+	}
+	f.Replaced = replaced
+	for _, name := range fetch {
 		rec, err := s.Fetch(ctx, folder, spec.Sub, name)
 		if err != nil {
 			return f, err
 		}
 		f.Records = append(f.Records, describe(rec, info[name], f.Neo4jVersion, s))
 	}
-	for _, name := range seeded {
-		if !slices.Contains(names, name) {
-			f.Replaced = append(f.Replaced, name)
+	return f, nil
+}
+
+// judge decides, from what is in the helper's dir after backup and
+// aggregate, which files to fetch and which seeded files are gone. The name
+// aggregate gives its result is undocumented ([S5]): a new name or the name
+// of a file of the old chain. So files are judged by content: a seeded file
+// still present whose size or header (full, transaction range) changed is a
+// new artifact under an old name, and is fetched to replace the folder's copy.
+func judge(folder *backupset.Folder, seeded []string, present []docker.FileInfo, info map[string]Info) (fetch, replaced []string, err error) {
+	m, err := folder.ReadManifest()
+	if err != nil {
+		return nil, nil, err
+	}
+	here := map[string]bool{}
+	for _, p := range present {
+		if _, _, ok := backupset.ParseArtifactName(p.Name); !ok {
+			continue
+		}
+		here[p.Name] = true
+		if !slices.Contains(seeded, p.Name) || changed(folder, m, p, info[p.Name]) {
+			fetch = append(fetch, p.Name)
 		}
 	}
-	if len(f.Records) == 0 {
-		return f, errors.New("neo4j-admin reported success but wrote no backup artifact: check its output above (with --progress plain)")
+	for _, name := range seeded {
+		if !here[name] {
+			replaced = append(replaced, name)
+		}
 	}
-	return f, nil
+	return fetch, replaced, nil
+}
+
+// freshName is name with the first "-N" suffix that neither the folder nor
+// the helper's dir has.
+func freshName(folder *backupset.Folder, present []docker.FileInfo, name string) string {
+	stem := strings.TrimSuffix(name, backupset.ArtifactExt)
+	if db, t, ok := backupset.ParseArtifactName(name); ok {
+		stem = strings.TrimSuffix(backupset.ArtifactName(db, t), backupset.ArtifactExt)
+	}
+	for n := 1; ; n++ {
+		cand := fmt.Sprintf("%s-%d%s", stem, n, backupset.ArtifactExt)
+		_, err := os.Lstat(folder.Path(cand))
+		taken := slices.ContainsFunc(present, func(p docker.FileInfo) bool { return p.Name == cand })
+		if errors.Is(err, os.ErrNotExist) && !taken {
+			return cand
+		}
+	}
+}
+
+func changed(folder *backupset.Folder, m *backupset.Manifest, p docker.FileInfo, now Info) bool {
+	st, err := os.Stat(folder.Path(p.Name))
+	if err != nil || st.Size() != p.Size {
+		return true
+	}
+	rec, ok := m.Lookup(p.Name)
+	if !ok || now.Full == nil {
+		return false // no header to compare: same name, same size, same file
+	}
+	return now.Type() != rec.Type || (rec.FromTx != 0 && now.LowestTx != rec.FromTx) || (rec.ToTx != 0 && now.HighestTx != rec.ToTx)
+}
+
+// everyDatabaseWritten catches a backup that neo4j-admin reported as a
+// success but that wrote nothing for a database asked for (some 5.x
+// releases exit 0 on a failed backup, neo4j/neo4j#13107).
+func everyDatabaseWritten(newDBs []string, dbs []string) error {
+	if len(newDBs) == 0 {
+		return errors.New("neo4j-admin reported success but wrote no backup artifact: check its output above (with --progress plain)")
+	}
+	for _, db := range dbs {
+		if strings.ContainsAny(db, "*?") {
+			continue
+		}
+		if !slices.Contains(newDBs, db) {
+			return fmt.Errorf("neo4j-admin reported success but wrote no backup artifact for database %s: check its output above (with --progress plain)", db)
+		}
+	}
+	return nil
+}
+
+// newArtifacts lists the databases of the artifacts in files that were not
+// seeded: what the backup itself wrote.
+func newArtifacts(files []docker.FileInfo, seeded []string) []string {
+	var names []string
+	for _, f := range files {
+		if !slices.Contains(seeded, f.Name) {
+			names = append(names, f.Name)
+		}
+	}
+	return databasesOf(names)
+}
+
+func databasesOf(names []string) []string {
+	var dbs []string
+	for _, n := range names {
+		if db, _, ok := backupset.ParseArtifactName(n); ok && !slices.Contains(dbs, db) {
+			dbs = append(dbs, db)
+		}
+	}
+	sort.Strings(dbs)
+	return dbs
 }
 
 // Commit records the fetched files in the manifest, then removes the files
@@ -192,59 +312,10 @@ func adminVersion(ctx context.Context, s *helper.Session) (string, error) {
 	return strings.TrimSpace(out.String()), nil
 }
 
-// artifactInfo is the part of `neo4j-admin backup inspect --format=JSON` the
-// manifest keeps.
-type artifactInfo struct {
-	File      string `json:"file"`
-	Path      string `json:"path"`
-	Full      *bool  `json:"full"`
-	LowestTx  int64  `json:"lowestTx"`
-	HighestTx int64  `json:"highestTx"`
-}
-
-// inspect asks neo4j-admin which artifacts are full or differential. It is
-// best effort: without it the manifest records the type as unknown.
-func inspect(ctx context.Context, s *helper.Session, dir string) map[string]artifactInfo {
-	var out strings.Builder
-	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"neo4j-admin", "backup", "inspect", "--format=JSON", "--show-metadata", dir}, Stdout: &helper.Limited{W: &out, N: 8 << 20}})
-	if err != nil || code != 0 {
-		s.Progress().Info("neo4j-admin backup inspect failed: the manifest records backup types as unknown")
-		return nil
-	}
-	return parseInspect(out.String())
-}
-
-func parseInspect(out string) map[string]artifactInfo {
-	var list []artifactInfo
-	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &list); err != nil {
-		// Some versions print one JSON object per line.
-		for _, line := range strings.Split(out, "\n") {
-			var a artifactInfo
-			if json.Unmarshal([]byte(line), &a) == nil {
-				list = append(list, a)
-			}
-		}
-	}
-	m := map[string]artifactInfo{}
-	for _, a := range list {
-		name := a.File
-		if name == "" {
-			name = a.Path
-		}
-		m[path.Base(name)] = a
-	}
-	return m
-}
-
-func describe(rec backupset.FileRecord, info artifactInfo, neo4jVersion string, s *helper.Session) backupset.FileRecord {
+func describe(rec backupset.FileRecord, info Info, neo4jVersion string, s *helper.Session) backupset.FileRecord {
 	rec.Database, rec.Time, _ = backupset.ParseArtifactName(rec.Name)
-	if info.Full != nil {
-		rec.Type = backupset.TypeDiff
-		if *info.Full {
-			rec.Type = backupset.TypeFull
-		}
-	}
-	rec.FromTx, rec.ToTx = info.LowestTx, info.HighestTx
+	rec.Type = info.Type()
+	rec.FromTx, rec.ToTx, rec.Empty = info.LowestTx, info.HighestTx, info.Empty()
 	rec.Neo4jVersion = neo4jVersion
 	if c := s.Target.Container; c != nil {
 		rec.SourceContainer, rec.SourceImage = c.Name, c.Image
@@ -255,7 +326,9 @@ func describe(rec backupset.FileRecord, info artifactInfo, neo4jVersion string, 
 
 func backupArgs(from, dir string, spec Spec) []string {
 	args := []string{"database", "backup", "--from=" + from, "--to-path=" + dir, "--type=" + strings.ToUpper(orString(spec.Type, TypeAuto))}
-	if m := spec.IncludeMetadata; m != "" && m != "none" {
+	// Always explicit: neo4j-admin's default is "all" ([S1]), so leaving
+	// "none" out would back up users and roles after all.
+	if m := spec.IncludeMetadata; m != "" {
 		args = append(args, "--include-metadata="+m)
 	}
 	return append(args, dbPatterns(spec.Databases)...)

@@ -124,7 +124,7 @@ func (p *Plan) chooseChains(folder *backupset.Folder, opts Options) error {
 		if err != nil {
 			return &VerifyError{Problems: []string{fmt.Sprintf("database %s: %v", db, err)}}
 		}
-		dp := DatabasePlan{Name: db, Files: backupset.Names(chain.Files), Artifact: chain.Last().Name, Size: chain.Size()}
+		dp := DatabasePlan{Name: db, Files: backupset.Names(chain.Files), Artifact: chain.RestorePoint().Name, Size: chain.Size()}
 		for _, f := range chain.Files {
 			if f.Record == nil && cat.HasManifest {
 				// Next to a manifest, a file it does not record was not

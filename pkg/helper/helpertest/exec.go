@@ -2,7 +2,6 @@ package helpertest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -75,6 +74,20 @@ func (h *Helper) run(cmd []string, stdout, stderr io.Writer) int {
 	case "find":
 		if len(cmd) == 5 && cmd[2] == "-mindepth" && cmd[4] == "-delete" {
 			h.fs.removeUnder(cmd[1])
+			return 0
+		}
+	case "mv":
+		if len(cmd) == 3 {
+			data, err := h.fs.read(cmd[1])
+			if err != nil {
+				fmt.Fprintf(stderr, "mv: cannot stat '%s': No such file or directory\n", cmd[1])
+				return 1
+			}
+			if err := h.fs.write(cmd[2], data); err != nil {
+				fmt.Fprintln(stderr, err)
+				return 1
+			}
+			_ = h.fs.remove(cmd[1])
 			return 0
 		}
 	case "mkdir":
@@ -156,7 +169,11 @@ func (h *Helper) backup(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "No previous backup of '%s' in %s for a differential backup\n", db, dir)
 			return 1
 		case typ != "FULL" && len(prev) > 0:
-			a.full, a.from = false, prev[len(prev)-1].to+1
+			a.full, a.from = false, lastTx(prev)+1
+			if a.from > tx {
+				// No new transaction: an empty backup, FULL false, TX 0-0 ([S6]).
+				a.from, a.to = 0, 0
+			}
 		}
 		name := backupset.ArtifactName(db, s.Clock)
 		if err := h.fs.write(path.Join(dir, name), a.encode()); err != nil {
@@ -173,6 +190,11 @@ func (h *Helper) backup(args []string, stdout, stderr io.Writer) int {
 // newest file, as neo4j-admin does without --keep-old-backup.
 func (h *Helper) aggregate(args []string, stdout, stderr io.Writer) int {
 	fl, dbs := flags(args)
+	if len(dbs) > 1 {
+		// aggregate takes one database name or pattern ([S5]).
+		fmt.Fprintf(stderr, "Unmatched argument at index 1: '%s'\n", dbs[1])
+		return 64
+	}
 	dir := fl["--from-path"]
 	byDB := map[string][]artifact{}
 	for _, a := range h.chain(dir, "") {
@@ -184,46 +206,66 @@ func (h *Helper) aggregate(args []string, stdout, stderr io.Writer) int {
 		if len(chain) < 2 {
 			continue
 		}
+		// The result's name is undocumented ([S5]); like the stand-in, it
+		// goes under the newest artifact that holds data, which may be a
+		// file of the old chain (an empty backup came after it).
 		last := chain[len(chain)-1]
-		agg := artifact{db: db, full: true, from: 1, to: last.to, metadata: last.metadata, data: last.data}
+		for i := len(chain) - 1; i > 0 && last.empty(); i-- {
+			last = chain[i-1]
+		}
+		agg := artifact{db: db, full: true, from: 1, to: lastTx(chain), metadata: last.metadata, data: last.data}
 		if err := h.fs.write(path.Join(dir, last.name), agg.encode()); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
-		for _, a := range chain[:len(chain)-1] {
-			_ = h.fs.remove(path.Join(dir, a.name))
+		for _, a := range chain {
+			if a.name != last.name {
+				_ = h.fs.remove(path.Join(dir, a.name))
+			}
 		}
 		fmt.Fprintf(stdout, "Aggregated backup chain of database '%s' into %s\n", db, last.name)
 	}
 	return 0
 }
 
-// inspect prints the artifacts of a directory; like Neo4j 5.26, it shows
-// only the file names unless --show-metadata is given.
+// inspect prints the documented table of backup inspect ([S6]); empty
+// backups only with --empty; like Neo4j 5.26, only the file column unless
+// --show-metadata is given.
 func (h *Helper) inspect(args []string, stdout, stderr io.Writer) int {
 	fl, pos := flags(args)
-	if len(pos) != 1 || !strings.EqualFold(fl["--format"], "JSON") {
-		fmt.Fprintln(stderr, "fake inspect: want --format=JSON and one path")
+	if len(pos) != 1 || fl["--format"] != "" {
+		fmt.Fprintln(stderr, "fake inspect: want the table format and one path")
 		return 2
 	}
-	type row struct {
-		File      string `json:"file"`
-		Database  string `json:"database,omitempty"`
-		Full      *bool  `json:"full,omitempty"`
-		LowestTx  *int64 `json:"lowestTx,omitempty"`
-		HighestTx *int64 `json:"highestTx,omitempty"`
+	meta := fl["--show-metadata"] == "true"
+	if meta {
+		fmt.Fprintln(stdout, "| FILE | DATABASE | FULL | LOWEST TX | HIGHEST TX |")
+	} else {
+		fmt.Fprintln(stdout, "| FILE |")
 	}
-	rows := []row{}
 	for _, a := range h.chain(pos[0], "") {
-		r := row{File: path.Join(pos[0], a.name)}
-		if fl["--show-metadata"] == "true" {
-			r.Database, r.Full, r.LowestTx, r.HighestTx = a.db, &a.full, &a.from, &a.to
+		if a.empty() && fl["--empty"] != "true" {
+			continue
 		}
-		rows = append(rows, r)
+		file := "file://" + path.Join(pos[0], a.name)
+		if meta {
+			fmt.Fprintf(stdout, "| %s | %s | %t | %d | %d |\n", file, a.db, a.full, a.from, a.to)
+		} else {
+			fmt.Fprintf(stdout, "| %s |\n", file)
+		}
 	}
-	b, _ := json.Marshal(rows)
-	fmt.Fprintln(stdout, string(b))
 	return 0
+}
+
+func (a artifact) empty() bool { return !a.full && a.from == 0 && a.to == 0 }
+
+// lastTx is the highest transaction of a chain, empty backups aside.
+func lastTx(chain []artifact) int64 {
+	var tx int64
+	for _, a := range chain {
+		tx = max(tx, a.to)
+	}
+	return tx
 }
 
 // restore loads the chain ending at --from-path into the database and

@@ -113,7 +113,17 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 	args = append(args, db.Name)
 	// A cancelled exec leaves neo4j-admin running in the helper, where it
 	// would race the rollback's own restore: let it finish, then stop.
-	if _, err := r.session.Admin(context.WithoutCancel(ctx), helper.AdminRun{ID: "restore " + db.Name, Text: "neo4j-admin database restore " + db.Name, Args: args, User: r.owner}); err != nil {
+	uctx := context.WithoutCancel(ctx)
+	tmp, err := r.prepareRestore(uctx, db.Name, artifact)
+	if err != nil {
+		return err
+	}
+	args = append(args[:len(args)-1], "--temp-path="+tmp, db.Name)
+	_, err = r.session.Admin(uctx, helper.AdminRun{ID: "restore " + db.Name, Text: "neo4j-admin database restore " + db.Name, Args: args, User: r.owner})
+	if rmErr := r.session.Run(uctx, "rm", "-rf", tmp); rmErr != nil && err == nil {
+		r.pw.Info("could not remove neo4j-admin's temporary directory: " + rmErr.Error())
+	}
+	if err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -132,6 +142,36 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 		res.Nodes = count
 		return err
 	})
+}
+
+// prepareRestore readies the helper for a neo4j-admin restore run as the
+// owner of the store (the manual: "must be invoked as the neo4j user" [S3]):
+//   - the artifacts (seeded by the user who ran the plugin, or written as
+//     root by the safety backup) must be readable by that user;
+//   - since 5.24 restore makes its temporary directory inside the
+//     --from-path folder unless --temp-path is given [S3], and that folder
+//     is not writable by that user: it gets a temporary directory it owns;
+//   - a restore_metadata.cypher left by an earlier restore must not be
+//     replayed after restoring a backup that has none (neo4j-admin writes
+//     it only when the backup holds metadata).
+//
+// It returns the temporary directory.
+func (r *runner) prepareRestore(ctx context.Context, db, artifact string) (string, error) {
+	tmp := path.Join(helper.WorkDir, ".restore-tmp-"+db)
+	steps := [][]string{
+		{"chmod", "-R", "a+rX", path.Dir(artifact)},
+		{"rm", "-rf", tmp},
+		{"mkdir", "-p", tmp},
+		{"chown", r.owner, tmp},
+		{"chmod", "0700", tmp},
+		{"rm", "-f", "/data/scripts/" + db + "/restore_metadata.cypher"},
+	}
+	for _, cmd := range steps {
+		if err := r.session.Run(ctx, cmd...); err != nil {
+			return "", fmt.Errorf("prepare the restore of %s: %w", db, err)
+		}
+	}
+	return tmp, nil
 }
 
 // startDatabase creates the database if the restore made a new one, starts

@@ -179,7 +179,7 @@ func (r *runner) preflight(ctx context.Context) error {
 	if err := r.connect(ctx); err != nil {
 		return err
 	}
-	if r.owner, err = dataOwner(ctx, s.Helper); err != nil {
+	if r.owner, err = storeOwner(ctx, s); err != nil {
 		return err
 	}
 	var files []string
@@ -270,19 +270,36 @@ func (r *runner) closeSession(ctx context.Context) {
 	}
 }
 
-// dataOwner is the owner of /data: neo4j-admin restore runs as that user so
-// the server can read what it writes.
-func dataOwner(ctx context.Context, h helper.Helper) (string, error) {
-	var out strings.Builder
-	code, err := h.Exec(ctx, docker.ExecSpec{Cmd: []string{"stat", "-c", "%u:%g", "/data"}, Stdout: &out})
-	if err != nil {
-		return "", err
+// storeOwner is the user neo4j-admin restore runs as, so the server can
+// read what it writes: the owner of the database store. The entrypoint of
+// the neo4j image chowns /data only when it is not writable [S13b], so a
+// root-owned /data may hold a store owned by neo4j (7474): the owner of
+// /data/databases is asked first, then of /data, and root is never chosen
+// while a store exists (the image's neo4j user then).
+func storeOwner(ctx context.Context, s *helper.Session) (string, error) {
+	var found bool
+	for _, dir := range []string{"/data/databases", "/data"} {
+		var out strings.Builder
+		code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"stat", "-c", "%u:%g", dir}, Stdout: &out})
+		if err != nil {
+			return "", err
+		}
+		if code != 0 {
+			continue
+		}
+		found = true
+		if owner := strings.TrimSpace(out.String()); owner != "0:0" {
+			return owner, nil
+		}
 	}
-	if code != 0 {
+	if !found {
 		return "", &helper.EnvironmentError{Err: errors.New("the helper cannot see the database's /data: does the database container keep /data in a volume or bind mount?")}
 	}
-	return strings.TrimSpace(out.String()), nil
+	return neo4jUser, nil
 }
+
+// neo4jUser is the uid:gid of the neo4j user of the official images [S13a].
+const neo4jUser = "7474:7474"
 
 // stopApps stops the running Infrahub application containers of the
 // database's Compose project and returns those it stopped.

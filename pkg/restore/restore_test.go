@@ -50,7 +50,7 @@ func TestRestoreStepOrder(t *testing.T) {
 				"stop-container server-id",
 				"exec neo4j-admin database backup --from=172.18.0.2:6362 --to-path=/backups/safety/neo4j --type=FULL --include-metadata=all neo4j",
 				"cypher STOP neo4j",
-				"exec neo4j-admin database restore --from-path=/backups/" + neo4j1 + " --overwrite-destination=true neo4j (user 7474:7474)",
+				"exec neo4j-admin database restore --from-path=/backups/" + neo4j1 + " --overwrite-destination=true --temp-path=/backups/.restore-tmp-neo4j neo4j (user 7474:7474)",
 				"cypher CREATE neo4j",
 				"cypher START neo4j",
 				"cypher WAIT neo4j",
@@ -179,7 +179,7 @@ func TestRestoreFailureRollsBack(t *testing.T) {
 			assert.Check(t, is.Equal(rb.Database, "neo4j"))
 			assert.Check(t, is.Equal(rb.Safety, filepath.Join(res.Plan.SafetyDir, safetyName)))
 			assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"), "rolled back to the data before the restore")
-			assert.Check(t, f.hasCall("exec neo4j-admin database restore --from-path=/backups/safety/neo4j/"+safetyName+" --overwrite-destination=true neo4j (user 7474:7474)"))
+			assert.Check(t, f.hasCall("exec neo4j-admin database restore --from-path=/backups/safety/neo4j/"+safetyName+" --overwrite-destination=true --temp-path=/backups/.restore-tmp-neo4j neo4j (user 7474:7474)"))
 			assert.Check(t, is.Equal(f.admin.status["neo4j"], "online"))
 			assert.Check(t, is.Equal(lastWith(f.steps(), "cypher START"), "cypher START neo4j"))
 			assert.Check(t, f.eng.AppRunning("server-id"), "apps started again")
@@ -397,7 +397,7 @@ func TestUntilChoosesTheChain(t *testing.T) {
 			assert.Check(t, is.DeepEqual(res.Plan.Databases[0].Files, tc.wantFiles))
 			assert.Check(t, is.DeepEqual(helpertest.CallsWith(f.eng.CallLog(), "copy-to /backups "), []string{"copy-to /backups " + strings.Join(tc.wantFiles, " ")}))
 			last := tc.wantFiles[len(tc.wantFiles)-1]
-			assert.Check(t, f.hasCall("exec neo4j-admin database restore --from-path=/backups/"+last+" --overwrite-destination=true"+tc.wantArg+" neo4j"))
+			assert.Check(t, f.hasCall("exec neo4j-admin database restore --from-path=/backups/"+last+" --overwrite-destination=true"+tc.wantArg+" --temp-path=/backups/.restore-tmp-neo4j neo4j"))
 			assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), tc.wantData))
 		})
 	}

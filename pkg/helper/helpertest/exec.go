@@ -76,6 +76,13 @@ func (h *Helper) run(cmd []string, stdout, stderr io.Writer) int {
 			h.fs.removeUnder(cmd[1])
 			return 0
 		}
+	case "chmod", "chown":
+		return 0 // the fake file system has no owners or modes
+	case "rm":
+		if len(cmd) == 3 && (cmd[1] == "-rf" || cmd[1] == "-f") {
+			h.fs.removeAll(cmd[2])
+			return 0
+		}
 	case "mv":
 		if len(cmd) == 3 {
 			data, err := h.fs.read(cmd[1])
@@ -280,6 +287,16 @@ func (h *Helper) restore(args []string, stdout, stderr io.Writer) int {
 	db, from := pos[0], fl["--from-path"]
 	if _, isDir, _ := h.fs.stat("/data"); !isDir {
 		fmt.Fprintln(stderr, "fake restore: no /data in the helper")
+		return 1
+	}
+	// Since 5.24 restore makes its temporary directory inside the
+	// --from-path folder unless --temp-path is given [S3]; the user it runs
+	// as cannot write there: like the stand-in, refuse without one.
+	if tmp := fl["--temp-path"]; tmp == "" {
+		fmt.Fprintf(stderr, "java.nio.file.AccessDeniedException: %s/.neo4j-admin-temp\n", path.Dir(from))
+		return 1
+	} else if _, isDir, _ := h.fs.stat(tmp); !isDir {
+		fmt.Fprintf(stderr, "Temporary path %s does not exist\n", tmp)
 		return 1
 	}
 	if _, exists := s.Tx[db]; exists && fl["--overwrite-destination"] != "true" {

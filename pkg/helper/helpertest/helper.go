@@ -320,6 +320,18 @@ func (f *fileSystem) list(dir string) []docker.FileInfo {
 	return out
 }
 
+// removeAll deletes p and everything below it (rm -rf p).
+func (f *fileSystem) removeAll(p string) {
+	p = path.Clean(p)
+	if hp, ok := f.host(p); ok {
+		_ = os.RemoveAll(hp)
+		return
+	}
+	f.removeUnder(p)
+	delete(f.files, p)
+	delete(f.dirs, p)
+}
+
 // removeUnder deletes everything below dir (find dir -mindepth 1 -delete).
 func (f *fileSystem) removeUnder(dir string) {
 	dir = path.Clean(dir)

@@ -52,6 +52,9 @@ func inspectAdmin(meta map[string]string, newStyle bool) func(h *fakeHelper, arg
 // (inconsistent when a file contains "corrupt"; it writes the report).
 func checkAdmin(h *fakeHelper, args []string, stdout io.Writer) int {
 	switch {
+	case slices.Equal(args, []string{"--version"}):
+		fmt.Fprintln(stdout, "5.26.0")
+		return 0
 	case len(args) >= 2 && args[0] == "database" && args[1] == "aggregate-backup":
 		dir := flag(args, "--from-path")
 		names := h.files(dir)
@@ -69,6 +72,10 @@ func checkAdmin(h *fakeHelper, args []string, stdout io.Writer) int {
 		if len(names) != 1 {
 			fmt.Fprintf(stdout, "expected one full backup, found %v\n", names)
 			return 1
+		}
+		if flag(args, "--max-off-heap-memory") == "" || flag(args, "--threads") == "" {
+			fmt.Fprintln(stdout, "the check must be bounded next to a live server")
+			return 64
 		}
 		data, _ := os.ReadFile(filepath.Join(h.host(dir), names[0]))
 		if !strings.Contains(string(data), "corrupt") {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 )
 
 // reportExt ends the consistency reports verify --check keeps in the folder.
@@ -46,13 +47,17 @@ func checkNewestChains(ctx context.Context, s *helper.Session, folder *backupset
 		}
 	}
 	slices.Sort(names)
+	release, _, err := neo4jbackup.AdminRelease(ctx, s)
+	if err != nil {
+		return err
+	}
 	for _, db := range names {
 		chain, err := backupset.ChooseChain(chains[db], time.Time{})
 		if err != nil {
 			res.Checks = append(res.Checks, CheckResult{Database: db, Detail: "not checked: " + err.Error()})
 			continue
 		}
-		cr, err := checkChain(ctx, s, folder, chain)
+		cr, err := checkChain(ctx, s, folder, chain, release)
 		if err != nil {
 			return err
 		}
@@ -72,7 +77,7 @@ func checkNewestChains(ctx context.Context, s *helper.Session, folder *backupset
 // aggregates it there when it has differentials, and runs
 // `neo4j-admin database check --from-path`. When Neo4j writes a report, it is
 // brought into the folder next to the backups.
-func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder, chain backupset.Chain) (CheckResult, error) {
+func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder, chain backupset.Chain, release neo4jbackup.Release) (CheckResult, error) {
 	db := chain.Database
 	cr := CheckResult{Database: db, Files: backupset.Names(chain.Files)}
 	sub := "check-" + db
@@ -80,21 +85,27 @@ func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder
 	if err := s.Seed(ctx, folder, sub, cr.Files); err != nil {
 		return cr, err
 	}
-	if len(chain.Files) > 1 {
+	aggregate, err := needsAggregate(ctx, s, chain, dir, release)
+	if err != nil {
+		return cr, err
+	}
+	if aggregate {
 		cr.Aggregated = true
-		_, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate-" + db, Text: "neo4j-admin database aggregate-backup " + db + " (on a copy)",
-			Args: []string{"database", "aggregate-backup", "--from-path=" + dir, db}})
+		args, text := neo4jbackup.AggregateArgs(release, dir, db)
+		_, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate-" + db, Text: text + " " + db + " (on a copy)", Args: args})
 		if ae, ok := errAdminFailed(err); ok {
-			cr.Detail = "the chain could not be aggregated: " + lastLine(ae.Output)
-			return cr, nil
+			return cr, &CheckNotRunError{Database: db, Reason: "the chain could not be aggregated: " + lastLine(ae.Output), AdminExit: ae.ExitCode}
 		}
 		if err != nil {
 			return cr, err
 		}
 	}
 	report := fmt.Sprintf("%s-inconsistencies-%s%s", db, time.Now().UTC().Format("2006-01-02T15-04-05"), reportExt)
-	_, err := s.Admin(ctx, helper.AdminRun{ID: "check-" + db, Text: "neo4j-admin database check " + db,
-		Args: []string{"database", "check", "--from-path=" + dir, "--report-path=" + path.Join(dir, report), db}})
+	// Bounded, since the check runs next to a live server: by default it
+	// takes 90 % of free memory and every CPU [S7a].
+	_, err = s.Admin(ctx, helper.AdminRun{ID: "check-" + db, Text: "neo4j-admin database check " + db,
+		Args: []string{"database", "check", "--max-off-heap-memory=" + checkMemory, "--threads=" + checkThreads,
+			"--from-path=" + dir, "--report-path=" + path.Join(dir, report), db}})
 	if err == nil {
 		cr.Consistent = true
 		return cr, nil
@@ -104,12 +115,55 @@ func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder
 		return cr, err
 	}
 	cr.Detail = lastLine(ae.Output)
-	if _, _, exists, err := s.Helper.Stat(ctx, path.Join(dir, report)); err == nil && exists {
-		if _, err := s.Fetch(ctx, folder, sub, report); err == nil {
-			cr.Report = report
-		}
+	// "If the consistency checker finds errors, it exits with an exit code
+	// other than 0 and writes a report file" [S7a]: a failure without a
+	// report is a check that could not run, not an inconsistency.
+	if _, _, exists, err := s.Helper.Stat(ctx, path.Join(dir, report)); err != nil || !exists {
+		return cr, &CheckNotRunError{Database: db, Reason: cr.Detail, AdminExit: ae.ExitCode}
+	}
+	if _, err := s.Fetch(ctx, folder, sub, report); err == nil {
+		cr.Report = report
 	}
 	return cr, nil
+}
+
+// Resource bounds of neo4j-admin database check.
+const (
+	checkMemory  = "25%"
+	checkThreads = "2"
+)
+
+// needsAggregate: check reads only full, recovered backups. A chain with
+// differentials (or empty backups) is aggregated on its copy first (both
+// releases, [S7a][S7b]). From 2025.01 a single full backup must also be
+// recovered [S7b], which aggregate does [S5b]; inspect's RECOVERED column
+// (2025.06+) says when it already is, and without it aggregate runs anyway.
+func needsAggregate(ctx context.Context, s *helper.Session, chain backupset.Chain, dir string, release neo4jbackup.Release) (bool, error) {
+	if len(chain.Files) > 1 {
+		return true, nil
+	}
+	if !release.AtLeast(2025, 1) {
+		return false, nil
+	}
+	info, err := neo4jbackup.Inspect(ctx, s, dir)
+	if err != nil && ctx.Err() != nil {
+		return false, err
+	}
+	i, ok := info[chain.Files[0].Name]
+	return !ok || i.Recovered == nil || !*i.Recovered, nil
+}
+
+// CheckNotRunError: neo4j-admin database check could not run on a backup
+// (it refused the input, or aggregating it failed). It says nothing about
+// the backup's consistency.
+type CheckNotRunError struct {
+	Database  string
+	Reason    string
+	AdminExit int
+}
+
+func (e *CheckNotRunError) Error() string {
+	return fmt.Sprintf("the consistency check of database %s could not run (this says nothing about the backup's consistency): %s", e.Database, e.Reason)
 }
 
 func lastLine(s string) string {

@@ -3,6 +3,8 @@ package catalog
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"slices"
 	"testing"
@@ -178,4 +180,23 @@ func TestVerifyWrittenIgnoresOtherFiles(t *testing.T) {
 
 func hasProblem(ps []backupset.Problem, file, kind string) bool {
 	return slices.ContainsFunc(ps, func(p backupset.Problem) bool { return p.File == file && p.Kind == kind })
+}
+
+// A check that fails without writing a report did not run: that is not an
+// inconsistency (exit 5) but a precondition (exit 3), with the reason.
+func TestVerifyCheckThatCannotRunIsNotInconsistent(t *testing.T) {
+	folder := makeFolder(t, twoChains()...)
+	refuse := func(h *fakeHelper, args []string, stdout io.Writer) int {
+		if len(args) >= 2 && args[1] == "check" {
+			fmt.Fprintln(stdout, "Consistency check is not supported for unrecovered full backups.")
+			return 1
+		}
+		return checkAdmin(h, args, stdout)
+	}
+	eng := newFakeEngine(t, refuse)
+	_, err := Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
+	var notRun *CheckNotRunError
+	assert.Assert(t, errors.As(err, &notRun), "%v", err)
+	assert.Check(t, is.Contains(err.Error(), "not supported for unrecovered full backups"))
+	assert.Check(t, is.Contains(err.Error(), "says nothing about the backup's consistency"))
 }

@@ -86,6 +86,7 @@ func classify(err error) int {
 	var (
 		folderVerify *catalog.VerifyError
 		pruneRefused *catalog.PruneRefusedError
+		checkNotRun  *catalog.CheckNotRunError
 	)
 	switch {
 	case errors.As(err, &degraded):
@@ -100,7 +101,7 @@ func classify(err error) int {
 		return ExitUsage
 	case errors.As(err, &folderLock), errors.As(err, &helperLock):
 		return ExitLocked
-	case errors.As(err, &env), errors.As(err, &ambiguous), errors.As(err, &diskFull), errors.As(err, &pruneRefused),
+	case errors.As(err, &env), errors.As(err, &ambiguous), errors.As(err, &diskFull), errors.As(err, &pruneRefused), errors.As(err, &checkNotRun),
 		errors.Is(err, docker.ErrNoDatabase), errors.Is(err, docker.ErrDaemonUnreachable),
 		errors.Is(err, neo4j.ErrUnauthorized), errors.Is(err, backupset.ErrMalformedManifest):
 		return ExitEnvironment

@@ -1,8 +1,11 @@
 package neo4jbackup
 
 import (
+	"context"
 	"strconv"
 	"strings"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 )
 
 // Release is a Neo4j version as neo4j-admin --version prints it: 5.26.0,
@@ -80,4 +83,13 @@ func AggregateArgs(r Release, dir, db string, extra ...string) (args []string, t
 	}
 	args = append(append(cmd, "--from-path="+dir), extra...)
 	return append(args, db), "neo4j-admin " + strings.Join(cmd, " ")
+}
+
+// AdminRelease asks the helper's neo4j-admin for its version.
+func AdminRelease(ctx context.Context, s *helper.Session) (Release, string, error) {
+	v, err := adminVersion(ctx, s)
+	if err != nil {
+		return Release{}, "", err
+	}
+	return ParseRelease(v), v, nil
 }

@@ -90,6 +90,11 @@ func Run(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts 
 	}
 	defer s.Close(ctx)
 	res.Transfer = s.Mode
+	if target.Container != nil {
+		if _, err := s.CheckHelperRelease(ctx, helper.ServerRelease(ctx, eng, *target.Container)); err != nil {
+			return nil, err
+		}
+	}
 	if opts.KeepHelper {
 		res.Helper = s.Helper.Name()
 	}

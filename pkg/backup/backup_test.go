@@ -507,3 +507,22 @@ func TestEmptyBackupThenAggregateUnderAnOldName(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.Len(rep.Problems, 0))
 }
+
+// M5: a helper older than the database is refused before anything runs.
+func TestHelperOlderThanTheDatabaseIsRefused(t *testing.T) {
+	eng := helpertest.New()
+	eng.Server.Version = "2025.10.1"
+	eng.HelperVersion = "5.26.0"
+	folder := newFolder(t)
+	_, err := backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
+	var env *helper.EnvironmentError
+	assert.Assert(t, errors.As(err, &env), "%v", err)
+	assert.Check(t, is.Contains(err.Error(), "neo4j-admin 5.26.0, older than the database's Neo4j 2025.10.1"))
+	assert.Check(t, !hasCall(eng, "exec neo4j-admin database backup"))
+	assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), []string(nil)))
+	assert.Check(t, is.Len(eng.Running(), 0))
+
+	eng.HelperVersion = "2026.01.0" // newer is fine
+	_, err = backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
+	assert.NilError(t, err)
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 )
 
@@ -77,7 +78,7 @@ func checkNewestChains(ctx context.Context, s *helper.Session, folder *backupset
 // aggregates it there when it has differentials, and runs
 // `neo4j-admin database check --from-path`. When Neo4j writes a report, it is
 // brought into the folder next to the backups.
-func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder, chain backupset.Chain, release neo4jbackup.Release) (CheckResult, error) {
+func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder, chain backupset.Chain, release neo4j.Release) (CheckResult, error) {
 	db := chain.Database
 	cr := CheckResult{Database: db, Files: backupset.Names(chain.Files)}
 	sub := "check-" + db
@@ -138,7 +139,7 @@ const (
 // releases, [S7a][S7b]). From 2025.01 a single full backup must also be
 // recovered [S7b], which aggregate does [S5b]; inspect's RECOVERED column
 // (2025.06+) says when it already is, and without it aggregate runs anyway.
-func needsAggregate(ctx context.Context, s *helper.Session, chain backupset.Chain, dir string, release neo4jbackup.Release) (bool, error) {
+func needsAggregate(ctx context.Context, s *helper.Session, chain backupset.Chain, dir string, release neo4j.Release) (bool, error) {
 	if len(chain.Files) > 1 {
 		return true, nil
 	}

@@ -45,6 +45,8 @@ func (e *fakeEngine) StaleHelpers(context.Context, string) (stale, live []docker
 	return nil, nil, nil
 }
 
+func (e *fakeEngine) ExecIn(context.Context, string, docker.ExecSpec) (int, error) { return 127, nil }
+
 func (e *fakeEngine) RemoveContainer(context.Context, string) error { return nil }
 
 func (e *fakeEngine) StartHelper(_ context.Context, spec docker.HelperSpec) (helper.Helper, error) {

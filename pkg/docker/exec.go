@@ -22,6 +22,11 @@ type ExecSpec struct {
 	Stderr     io.Writer // nil: discarded
 }
 
+// ExecIn runs a command in any running container, like Helper.Exec.
+func (e *Engine) ExecIn(ctx context.Context, containerID string, spec ExecSpec) (int, error) {
+	return (&Helper{ID: containerID, engine: e}).Exec(ctx, spec)
+}
+
 // Exec runs a command in the helper and returns its exit code once its output has been copied.
 // When ctx is cancelled it returns at once with ctx's error; the process keeps running until the
 // helper is removed. If Stdin blocks after the command exited, the goroutine copying it stays

@@ -22,6 +22,7 @@ type Engine interface {
 	RemoveContainer(ctx context.Context, id string) error
 	StartHelper(ctx context.Context, spec docker.HelperSpec) (Helper, error)
 	Images
+	ContainerExec
 }
 
 // Helper is a running helper container.

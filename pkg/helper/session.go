@@ -138,6 +138,10 @@ func (s *Session) spec(mounts ...docker.Mount) docker.HelperSpec {
 		Labels:      docker.HelperLabels(s.opts.Command, s.Target.LockKey, time.Now()),
 		HostNetwork: s.Target.HostNetwork,
 		Mounts:      mounts,
+		// neo4j-admin names artifacts after the local time of the helper
+		// ([S3]: file T14-46-27 vs TIME (UTC) 13:46:27); the names are read
+		// as UTC, so the helper runs in UTC whatever its image sets.
+		Env: []string{"TZ=UTC"},
 	}
 	if c := s.Target.Container; c != nil && !s.Target.HostNetwork {
 		for _, n := range c.Networks {

@@ -20,6 +20,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
 )
 
 // Backup types (neo4j-admin --type).
@@ -99,7 +100,7 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 	// database (a name or a pattern) per call ([S5]): one call per database
 	// whose chain was seeded.
 	if spec.Aggregate && len(seeded) > 0 {
-		release := ParseRelease(f.Neo4jVersion)
+		release := neo4j.ParseRelease(f.Neo4jVersion)
 		for _, db := range databasesOf(seeded) {
 			args, text := AggregateArgs(release, dir, db)
 			if _, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate " + db, Text: text + " " + db, Args: args}); err != nil {
@@ -301,15 +302,7 @@ func checkBackupPort(ctx context.Context, s *helper.Session) error {
 }
 
 func adminVersion(ctx context.Context, s *helper.Session) (string, error) {
-	var out strings.Builder
-	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"neo4j-admin", "--version"}, Stdout: &out})
-	if err != nil {
-		return "", err
-	}
-	if code != 0 {
-		return "", &helper.EnvironmentError{Err: fmt.Errorf("neo4j-admin --version failed in helper image %s (exit %d): is it a Neo4j Enterprise image?", s.Image(), code)}
-	}
-	return strings.TrimSpace(out.String()), nil
+	return s.AdminVersion(ctx)
 }
 
 func describe(rec backupset.FileRecord, info Info, neo4jVersion string, s *helper.Session) backupset.FileRecord {

@@ -2,83 +2,19 @@ package neo4jbackup
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
 )
 
-// Release is a Neo4j version as neo4j-admin --version prints it: 5.26.0,
-// or a calendar release such as 2025.10.1.
-type Release struct {
-	Major, Minor, Patch int
-	Known               bool
-}
-
-// ParseRelease reads "5.26.0", "2025.10.1", "2025.10.1-enterprise" or a
-// line ending in such a version; an unreadable one is not Known.
-func ParseRelease(v string) Release {
-	fields := strings.Fields(strings.TrimSpace(v))
-	if len(fields) == 0 {
-		return Release{}
-	}
-	v = fields[len(fields)-1]
-	if i := strings.IndexAny(v, "-+"); i >= 0 {
-		v = v[:i]
-	}
-	parts := strings.Split(v, ".")
-	if len(parts) < 2 {
-		return Release{}
-	}
-	var n [3]int
-	for i := 0; i < len(parts) && i < 3; i++ {
-		x, err := strconv.Atoi(parts[i])
-		if err != nil {
-			return Release{}
-		}
-		n[i] = x
-	}
-	return Release{Major: n[0], Minor: n[1], Patch: n[2], Known: true}
-}
-
-// AtLeast reports whether r is the release major.minor or later. An
-// unknown release is taken to be the newest.
-func (r Release) AtLeast(major, minor int) bool {
-	if !r.Known {
-		return true
-	}
-	return r.Major > major || r.Major == major && r.Minor >= minor
-}
-
-// Less orders releases; unknown ones sort last.
-func (r Release) Less(o Release) bool {
-	switch {
-	case !r.Known || !o.Known:
-		return r.Known && !o.Known
-	case r.Major != o.Major:
-		return r.Major < o.Major
-	case r.Minor != o.Minor:
-		return r.Minor < o.Minor
-	}
-	return r.Patch < o.Patch
-}
-
-func (r Release) String() string {
-	if !r.Known {
-		return "unknown"
-	}
-	return strconv.Itoa(r.Major) + "." + strconv.Itoa(r.Minor) + "." + strconv.Itoa(r.Patch)
-}
-
-// Calendar releases (2025.01 on) renamed `database aggregate-backup` to
-// `backup aggregate` and deprecated the old name ([S5b]).
-func (r Release) calendar() bool { return r.Known && r.Major >= 2025 }
-
 // AggregateArgs is the aggregate command of release r for one database (a
-// name or a pattern) in dir, and its display text.
-func AggregateArgs(r Release, dir, db string, extra ...string) (args []string, text string) {
+// name or a pattern) in dir, and its display text. Calendar releases
+// (2025.01 on) renamed `database aggregate-backup` to `backup aggregate`
+// and deprecated the old name ([S5b]).
+func AggregateArgs(r neo4j.Release, dir, db string, extra ...string) (args []string, text string) {
 	cmd := []string{"database", "aggregate-backup"}
-	if r.calendar() {
+	if r.Calendar() {
 		cmd = []string{"backup", "aggregate"}
 	}
 	args = append(append(cmd, "--from-path="+dir), extra...)
@@ -86,10 +22,10 @@ func AggregateArgs(r Release, dir, db string, extra ...string) (args []string, t
 }
 
 // AdminRelease asks the helper's neo4j-admin for its version.
-func AdminRelease(ctx context.Context, s *helper.Session) (Release, string, error) {
+func AdminRelease(ctx context.Context, s *helper.Session) (neo4j.Release, string, error) {
 	v, err := adminVersion(ctx, s)
 	if err != nil {
-		return Release{}, "", err
+		return neo4j.Release{}, "", err
 	}
-	return ParseRelease(v), v, nil
+	return neo4j.ParseRelease(v), v, nil
 }

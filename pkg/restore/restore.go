@@ -173,6 +173,9 @@ func (r *runner) preflight(ctx context.Context) error {
 	}
 	r.session = s
 	r.res.Transfer = s.Mode
+	if _, err := s.CheckHelperRelease(ctx, helper.ServerRelease(ctx, r.eng, *r.plan.target.Container)); err != nil {
+		return err
+	}
 	if r.opts.KeepHelper {
 		r.res.Helper = s.Helper.Name()
 	}

@@ -67,6 +67,9 @@ type Engine struct {
 
 	// Server is the Neo4j the helper backs up and restores.
 	Server *Server
+	// HelperVersion is what neo4j-admin --version prints in helpers; ""
+	// is the server's version (the helper runs the database's image).
+	HelperVersion string
 
 	// Calls lists everything done, in order ("exec neo4j-admin database
 	// backup ...", "start-helper infrahubdb-backup-…", "remove-helper …").
@@ -146,6 +149,17 @@ func (e *Engine) FindDatabase(ctx context.Context, nameOrID string) (docker.Cont
 		return docker.Container{}, docker.ErrNoDatabase
 	}
 	return *e.Database, nil
+}
+
+// ExecIn runs a command in the database container: only neo4j-admin
+// --version, which prints the server's version.
+func (e *Engine) ExecIn(ctx context.Context, id string, spec docker.ExecSpec) (int, error) {
+	e.Record("exec-in %s %s", id, strings.Join(spec.Cmd, " "))
+	if strings.Join(spec.Cmd, " ") == "neo4j-admin --version" && spec.Stdout != nil {
+		fmt.Fprintln(spec.Stdout, e.Server.Version)
+		return 0, nil
+	}
+	return 127, nil
 }
 
 func (e *Engine) StaleHelpers(ctx context.Context, target string) (stale, live []docker.Container, err error) {

@@ -52,7 +52,11 @@ func (h *Helper) Exec(ctx context.Context, spec docker.ExecSpec) (int, error) {
 func (h *Helper) run(cmd []string, stdout, stderr io.Writer) int {
 	switch key := cmdKey(cmd); key {
 	case "version":
-		fmt.Fprintln(stdout, h.eng.Server.Version)
+		v := h.eng.HelperVersion
+		if v == "" {
+			v = h.eng.Server.Version
+		}
+		fmt.Fprintln(stdout, v)
 		return 0
 	case "backup":
 		return h.backup(cmd[3:], stdout, stderr)

@@ -96,7 +96,7 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 		}
 	}
 	res.Restored = db.Artifact
-	err = r.replace(ctx, db, path.Join(helper.WorkDir, db.Artifact), &res)
+	err = r.replace(ctx, db, db.FromPath(), &res)
 	res.Downtime = time.Since(stoppedAt)
 	if err != nil {
 		return r.recover(ctx, db.Name, safety, err, &res)

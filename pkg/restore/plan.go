@@ -3,6 +3,7 @@ package restore
 import (
 	"context"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +38,22 @@ type DatabasePlan struct {
 	Artifact   string   `json:"artifact"` // the newest file: neo4j-admin's --from-path
 	Size       int64    `json:"size"`
 	Unverified bool     `json:"unverified,omitempty"` // no manifest record: not checksummed
+	// Sub is where the files go in the helper's work dir: "" for the work
+	// dir itself, a directory of its own for an unverified database (see
+	// resolveUnverified).
+	Sub string `json:"-"`
+	// FromFolder hands neo4j-admin restore the folder of the database's
+	// artifacts rather than one file (2025.x [S4]), when their types could
+	// not be told.
+	FromFolder bool `json:"-"`
+}
+
+// FromPath is the --from-path of neo4j-admin restore, in the helper.
+func (d DatabasePlan) FromPath() string {
+	if d.FromFolder {
+		return d.FromPathDir()
+	}
+	return path.Join(d.FromPathDir(), d.Artifact)
 }
 
 // SystemDatabase is never restored: its backup holds the security metadata
@@ -134,6 +151,13 @@ func (p *Plan) chooseChains(folder *backupset.Folder, opts Options) error {
 			if f.Record == nil {
 				dp.Unverified = true
 			}
+		}
+		if dp.Unverified {
+			// Without a manifest the types of the files are unknown, so
+			// each is a chain of its own: take every file of the database
+			// up to --until, and let backup inspect (in the preflight)
+			// tell the chain.
+			dp = unverifiedPlan(db, cat.Artifacts, opts.Until)
 		}
 		p.Databases = append(p.Databases, dp)
 	}

@@ -185,11 +185,18 @@ func (r *runner) preflight(ctx context.Context) error {
 	if r.owner, err = storeOwner(ctx, s); err != nil {
 		return err
 	}
-	var files []string
-	for _, db := range r.plan.Databases {
-		files = append(files, db.Files...)
+	for i := range r.plan.Databases {
+		db := &r.plan.Databases[i]
+		if err := s.Seed(ctx, r.folder, db.Sub, db.Files); err != nil {
+			return err
+		}
+		if db.Unverified {
+			if err := r.resolveUnverified(ctx, db); err != nil {
+				return err
+			}
+		}
 	}
-	return s.Seed(ctx, r.folder, "", files)
+	return nil
 }
 
 func (r *runner) sessionOptions() helper.SessionOptions {

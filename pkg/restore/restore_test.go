@@ -704,3 +704,47 @@ func (a *fakeAdmin) set(name, status string) error {
 	a.status[name] = status
 	return nil
 }
+
+// A folder without a manifest whose only file is not a backup artifact at
+// all: backup inspect in the preflight finds out, before anything stops.
+func TestUnverifiedFileThatIsNotABackupStopsBeforeStop(t *testing.T) {
+	f := newFixture(t)
+	assert.NilError(t, os.Remove(f.folder.Path(backupset.ManifestName)))
+	for _, name := range helpertest.FolderFiles(t, f.folder) {
+		assert.NilError(t, os.Remove(f.folder.Path(name)))
+	}
+	assert.NilError(t, os.WriteFile(f.folder.Path(neo4j1), []byte("not a backup at all\n"), 0o600))
+	f.before = helpertest.FolderState(t, f.folder)
+
+	_, err := f.run(context.Background())
+	var verr *restore.VerifyError
+	assert.Assert(t, errors.As(err, &verr), "%v", err)
+	assert.Check(t, is.Contains(err.Error(), neo4j1+": not a Neo4j backup artifact"))
+	f.assertUntouched(t)
+	assert.Check(t, is.Len(f.eng.Running(), 0))
+}
+
+// Without a manifest every file is of unknown type: the chain comes from
+// the headers (full, diff, empty), and the newest file with data is restored.
+func TestUnverifiedChainIsToldByItsHeaders(t *testing.T) {
+	f := newFixture(t)
+	noAgg := func(o *backup.Options) { o.Aggregate = false; o.Databases = []string{"neo4j"} }
+	f.backup(t, noAgg) // a diff of the 5 writes
+	f.backup(t, noAgg) // nothing new: empty
+	assert.NilError(t, os.Remove(f.folder.Path(backupset.ManifestName)))
+	files := helpertest.FolderFiles(t, f.folder)
+	var neo4jFiles []string
+	for _, n := range files {
+		if strings.HasPrefix(n, "neo4j-") {
+			neo4jFiles = append(neo4jFiles, n)
+		}
+	}
+	assert.Assert(t, is.Len(neo4jFiles, 3))
+	f.eng.Server.Write("neo4j", 2)
+	f.opts.Databases = []string{"neo4j"}
+
+	res, err := f.run(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(res.Databases[0].Restored, neo4jFiles[1]), "the diff, not the empty backup after it")
+	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"))
+}

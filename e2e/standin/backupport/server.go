@@ -10,10 +10,11 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
 
 // ServerVersion is the Neo4j version the backup server reports.
-const ServerVersion = "5.26.0"
+var ServerVersion = version.Current()
 
 // Server answers backup requests from the store of a running stand-in.
 type Server struct {

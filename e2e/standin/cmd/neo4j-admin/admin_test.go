@@ -64,8 +64,10 @@ type peekedConn struct {
 func (c *peekedConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
 type fixture struct {
-	t      *testing.T
-	data   string
+	t       *testing.T
+	version string // the release neo4j-admin behaves like ("" = default)
+	conf    string // NEO4J_CONF: a neo4j.conf pointing at data
+	data    string
 	st     *store.Store
 	addr   string
 	backup string
@@ -77,6 +79,8 @@ func newFixture(t *testing.T) *fixture {
 	var err error
 	f.st, err = store.Open(f.data)
 	assert.NilError(t, err)
+	f.conf = t.TempDir()
+	assert.NilError(t, os.WriteFile(filepath.Join(f.conf, "neo4j.conf"), []byte("server.directories.data="+f.data+"\n"), 0o644))
 	for _, db := range []string{"neo4j", "system"} {
 		f.createDB(db)
 	}
@@ -118,12 +122,15 @@ type result struct {
 // admin runs neo4j-admin in-process; every run is 1 second after the last
 // so artifact names differ like they do for real runs.
 func (f *fixture) admin(args ...string) result {
-	return f.adminEnv([]string{"NEO4J_server_directories_data=" + f.data, "NEO4J_EDITION=enterprise"}, args...)
+	return f.adminEnv([]string{"NEO4J_CONF=" + f.conf, "NEO4J_EDITION=enterprise"}, args...)
 }
 
 func (f *fixture) adminEnv(environ []string, args ...string) result {
 	var out, errb bytes.Buffer
 	e := newEnv(environ, &out, &errb)
+	if f.version != "" {
+		e.version = f.version
+	}
 	f.clock = f.clock.Add(time.Second)
 	now := f.clock
 	e.now = func() time.Time { return now }
@@ -355,7 +362,7 @@ func TestCommandLine(t *testing.T) {
 
 func TestCommunityHasNoBackup(t *testing.T) {
 	f := newFixture(t)
-	community := []string{"NEO4J_server_directories_data=" + f.data, "NEO4J_EDITION=community"}
+	community := []string{"NEO4J_CONF=" + f.conf, "NEO4J_EDITION=community"}
 	r := f.adminEnv(community, "database", "backup", "--to-path="+f.backup, "*")
 	assert.Check(t, is.Equal(r.code, exitUsage))
 	assert.Check(t, is.Contains(r.stderr, "Unmatched arguments from index 1: 'backup', '--to-path="))

@@ -210,7 +210,7 @@ func backupDatabase(ctx context.Context, e *env, log logger, opts backupOptions,
 		h.LowestTx, h.HighestTx = txs[0].ID, txs[len(txs)-1].ID
 	}
 	if h.Neo4jVersion == "" {
-		h.Neo4jVersion = version
+		h.Neo4jVersion = e.version
 	}
 	dest := artifact.NewPath(opts.toPath, db, start)
 	if _, err := artifact.WriteRawFile(dest, h, txs, hdr.Corrupt); err != nil {

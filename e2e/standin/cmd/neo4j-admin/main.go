@@ -17,10 +17,8 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/settings"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
-
-// version is the Neo4j version the stand-in claims.
-const version = "5.26.0"
 
 func main() {
 	os.Exit(run(os.Args[1:], newEnv(os.Environ(), os.Stdout, os.Stderr)))
@@ -31,13 +29,15 @@ func main() {
 type env struct {
 	settings  settings.Settings
 	community bool
+	version   string // the release behaviours follow (package version)
 	stdout    io.Writer
 	stderr    io.Writer
 	now       func() time.Time
 }
 
 func newEnv(environ []string, stdout, stderr io.Writer) *env {
-	e := &env{settings: settings.FromEnv(environ), stdout: stdout, stderr: stderr, now: time.Now}
+	// [S8] neo4j-admin reads its configuration files, not NEO4J_* settings.
+	e := &env{settings: settings.Load(environ), version: version.Current(), stdout: stdout, stderr: stderr, now: time.Now}
 	for _, kv := range environ {
 		if v, ok := strings.CutPrefix(kv, "NEO4J_EDITION="); ok {
 			e.community = strings.EqualFold(v, "community")
@@ -91,7 +91,7 @@ func dispatch(args []string, e *env) error {
 		return nil
 	}
 	if args[0] == "--version" || args[0] == "-V" || args[0] == "version" {
-		fmt.Fprintln(e.stdout, version)
+		fmt.Fprintln(e.stdout, e.version)
 		return nil
 	}
 	if _, ok := known[args[0]]; !ok || (args[0] == "backup" && e.community) {

@@ -95,7 +95,7 @@ func (s *Server) snapshot(req Request) (Header, []store.RawTx) {
 	return Header{
 		OK: true, Database: db, StoreID: storeID, Full: full,
 		FromTx: after + 1, ToTx: last, Count: len(txs),
-		ServerVersion: ServerVersion, Corrupt: faults.Take(s.Store.Dir, "corrupt"),
+		ServerVersion: ServerVersion, StoreFormat: s.Store.Format(db), Corrupt: faults.Take(s.Store.Dir, "corrupt"),
 	}, txs
 }
 

@@ -52,18 +52,20 @@ func (e *env) dataDir() string { return e.settings.Get(settings.DataDirectory) }
 type command struct {
 	path       string // "database backup"
 	enterprise bool   // missing from the community tool
+	since      string // first release with the command ("" = all)
 	usage      string
 	decl       []option
 	run        func(e *env, o options) error
 }
 
-var commands = []command{backupCommand, aggregateCommand("database aggregate-backup"), aggregateCommand("backup aggregate"),
-	restoreCommand, inspectCommand, checkCommand}
+var commands = []command{backupCommand, aggregateCommand("database aggregate-backup", ""),
+	aggregateCommand("backup aggregate", "2025.01"), restoreCommand, inspectCommand, checkCommand,
+	dumpCommand, loadCommand}
 
 // known lists the real commands the stand-in does not implement, so they
 // get a clear "not supported" instead of a usage error.
 var known = map[string][]string{
-	"database": {"copy", "dump", "import", "info", "load", "migrate", "upload"},
+	"database": {"copy", "import", "info", "migrate", "upload"},
 	"dbms":     {"set-default-admin", "set-initial-password", "unbind-system-db"},
 	"server": {"console", "get-id", "license", "memory-recommendation", "migrate-configuration", "report",
 		"restart", "start", "status", "stop", "unbind", "validate-config", "windows-service"},
@@ -103,10 +105,16 @@ func dispatch(args []string, e *env) error {
 	}
 	path := args[0] + " " + args[1]
 	for _, c := range commands {
-		if c.path != path || (c.enterprise && e.community) {
+		if c.path != path || (c.enterprise && e.community) || (c.since != "" && !version.AtLeast(e.version, c.since)) {
 			continue
 		}
-		o, err := parse(args[2:], c.decl)
+		var decl []option
+		for _, d := range c.decl {
+			if d.since == "" || version.AtLeast(e.version, d.since) {
+				decl = append(decl, d)
+			}
+		}
+		o, err := parse(args[2:], decl)
 		if o.help {
 			fmt.Fprint(e.stdout, c.usage)
 			return nil

@@ -48,7 +48,7 @@ func TestStandinAuthenticates(t *testing.T) {
 
 	info, err := db.Driver(t).GetServerInfo(ctx)
 	assert.NilError(t, err)
-	assert.Check(t, strings.HasPrefix(info.Agent(), "Neo4j/5."), "agent %q", info.Agent())
+	assert.Check(t, strings.HasPrefix(info.Agent(), "Neo4j/"), "agent %q", info.Agent())
 
 	rows := db.Run(t, "system", "CALL dbms.components()", nil)
 	assert.Assert(t, is.Len(rows, 1))

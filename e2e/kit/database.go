@@ -85,13 +85,22 @@ func StartDatabase(t testing.TB, opts Options) *Database {
 	d.Volume = d.Project + "_database_data"
 	d.Name = d.Project + "-database-1"
 	d.Password, d.Auth = opts.Password, opts.Auth
-	if d.Auth == "" {
+	initial := false
+	switch {
+	case d.Auth == "" && strings.Contains(d.Password, "/"):
+		// NEO4J_AUTH cannot carry a '/' in the password (the entrypoint
+		// refuses it, [S13b]): set it with neo4j-admin before the first
+		// start, and start without NEO4J_AUTH.
+		initial = true
+	case d.Auth == "":
 		if d.Password == "" {
 			d.Password = "pw-" + randomHex(8)
 		}
 		d.Auth = "neo4j/" + d.Password
-	} else if _, pw, ok := strings.Cut(d.Auth, "/"); ok {
-		d.Password = pw
+	default:
+		if _, pw, ok := strings.Cut(d.Auth, "/"); ok {
+			d.Password = pw
+		}
 	}
 
 	MustDocker(t, "network", "create", "--label", RunLabel+"="+RunID, d.Network)
@@ -99,6 +108,10 @@ func StartDatabase(t testing.TB, opts Options) *Database {
 	MustDocker(t, "volume", "create", "--label", RunLabel+"="+RunID, d.Volume)
 	t.Cleanup(func() { removeVolume(t, d.Volume) })
 
+	if initial {
+		MustDocker(t, "run", "--rm", "--label", RunLabel+"="+RunID, "--volume", d.Volume+":/data", d.Image,
+			"neo4j-admin", "dbms", "set-initial-password", d.Password)
+	}
 	args := []string{"run", "-d", "--name", d.Name, "--network", d.Network,
 		"--volume", d.Volume + ":/data",
 		"--label", RunLabel + "=" + RunID,
@@ -106,8 +119,10 @@ func StartDatabase(t testing.TB, opts Options) *Database {
 		"--label", "com.docker.compose.service=database",
 		"--label", "com.docker.compose.container-number=1",
 		"--label", "com.docker.compose.oneoff=False",
-		"--env", "NEO4J_ACCEPT_LICENSE_AGREEMENT=yes",
-		"--env", "NEO4J_AUTH=" + d.Auth}
+		"--env", "NEO4J_ACCEPT_LICENSE_AGREEMENT=yes"}
+	if d.Auth != "" {
+		args = append(args, "--env", "NEO4J_AUTH="+d.Auth)
+	}
 	if !opts.NoLabel {
 		args = append(args, "--label", "infrahub_role=database")
 	}

@@ -60,13 +60,13 @@ type command struct {
 
 var commands = []command{backupCommand, aggregateCommand("database aggregate-backup", ""),
 	aggregateCommand("backup aggregate", "2025.01"), restoreCommand, inspectCommand, checkCommand,
-	dumpCommand, loadCommand}
+	dumpCommand, loadCommand, setInitialPasswordCommand}
 
 // known lists the real commands the stand-in does not implement, so they
 // get a clear "not supported" instead of a usage error.
 var known = map[string][]string{
 	"database": {"copy", "import", "info", "migrate", "upload"},
-	"dbms":     {"set-default-admin", "set-initial-password", "unbind-system-db"},
+	"dbms":     {"set-default-admin", "unbind-system-db"},
 	"server": {"console", "get-id", "license", "memory-recommendation", "migrate-configuration", "report",
 		"restart", "start", "status", "stop", "unbind", "validate-config", "windows-service"},
 	"backup": {},

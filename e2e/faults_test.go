@@ -471,12 +471,11 @@ func hostileCases() []faultCase {
 	}
 	const password = `p/a'ss"$word` + "`x"
 	cases = append(cases, faultCase{
-		// The real image refuses a '/' in NEO4J_AUTH's password.
-		name: "password with / quotes and $", db: kit.Options{Password: password}, standIn: "the real image refuses a password containing '/'",
+		// NEO4J_AUTH cannot carry a '/' in the password: the kit sets it
+		// with neo4j-admin dbms set-initial-password.
+		name: "password with / quotes and $", db: kit.Options{Password: password},
 		run: func(t *testing.T, e *faultEnv) *icmd.Result {
-			// From the container's NEO4J_AUTH, then from --password-stdin.
-			icmd.RunCmd(e.restoreCmd()).Assert(t, icmd.Success)
-			e.db.Seed(t, "neo4j", 5)
+			// From --password-stdin.
 			res := icmd.RunCmd(e.restoreCmd("--password-stdin"), icmd.WithStdin(strings.NewReader(password+"\n")))
 			assert.Check(t, !strings.Contains(res.Combined(), password), "the password is in the output")
 			return res

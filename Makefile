@@ -29,9 +29,20 @@ test:
 e2e-image:
 	./e2e/standin/build-image.sh
 
-# End-to-end tests: the real plugin through the real docker CLI against the real engine.
-e2e: e2e-image
-	$(GO) test -count=1 -timeout 40m ./e2e/...
+# End-to-end tests: the real plugin through the real docker CLI against the
+# real engine, for each Neo4j release of E2E_RELEASES: the whole suite against
+# the first (the release Infrahub ships), and every scenario whose behaviour
+# differs between releases (backup, restore, catalog, faults, the stand-in
+# itself) against the others.
+E2E_RELEASES    ?= 2025.10.1 5.26.0
+E2E_PER_RELEASE ?= Standin|Backup|Restore|Catalog|Fault|Infrahub|Community|Symlink
+e2e:
+	@set -e; first=1; for v in $(E2E_RELEASES); do \
+	  echo "== end-to-end tests against Neo4j $$v"; \
+	  NEO4J_VERSION=$$v ./e2e/standin/build-image.sh >/dev/null; \
+	  if [ $$first = 1 ]; then NEO4J_VERSION=$$v $(GO) test -count=1 -timeout 40m ./e2e/...; first=0; \
+	  else NEO4J_VERSION=$$v $(GO) test -count=1 -timeout 40m ./e2e/ -run '$(E2E_PER_RELEASE)'; fi; \
+	done
 
 # Benchmark, not part of the tests: seeds a >1 GiB database in the stand-in and
 # prints one markdown table (README "Performance"). The kit builds the plugin.

@@ -84,3 +84,35 @@ func buildStandIn(t testing.TB) (string, string) {
 	}
 	return ref, ""
 }
+
+// Release is the Neo4j release the stand-in of this run follows
+// ($NEO4J_VERSION, as for make e2e-image; default 5.26.0).
+func Release() string {
+	if v := os.Getenv("NEO4J_VERSION"); v != "" {
+		return v
+	}
+	return "5.26.0"
+}
+
+// OlderImage is a stand-in enterprise image of a release older than
+// Release(): 5.26.0 for a calendar release, 5.20.0 for a 5.x one (built
+// when missing, like Image). It is "" against a real Neo4j image.
+func OlderImage(t testing.TB) string {
+	t.Helper()
+	if RealNeo4j() {
+		return ""
+	}
+	older := "5.20.0"
+	if !strings.HasPrefix(Release(), "5.") {
+		older = "5.26.0"
+	}
+	script := filepath.Join(RepoRoot(t), "e2e", "standin", "build-image.sh")
+	cmd := icmd.Cmd{Command: []string{"bash", script}, Dir: RepoRoot(t), Timeout: 15 * time.Minute,
+		Env: append(os.Environ(), "NEO4J_VERSION="+older)}
+	res := icmd.RunCmd(cmd)
+	if res.Error != nil {
+		t.Fatal("kit: building the stand-in image of " + older + " failed: " + res.String())
+	}
+	lines := strings.Split(strings.TrimSpace(res.Stdout()), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}

@@ -264,7 +264,10 @@ func (r *runner) recover(ctx context.Context, db, safety string, cause error, re
 	}
 	if safety != "" {
 		r.pw.Info(fmt.Sprintf("restore of %s failed (%v): rolling back to the safety backup %s", db, firstLine(cause.Error()), safetyPath))
-		_ = r.admin.Stop(cctx, db) // it may be stopped already, or failed to start
+		if err := r.stopForRollback(cctx, db); err != nil {
+			cause = errors.Join(cause, fmt.Errorf("rollback: %w", err))
+			return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: r.describeState(cctx, db)}
+		}
 		err := r.replace(cctx, DatabasePlan{Name: db, Artifact: path.Base(safety)}, path.Join(helper.WorkDir, safety), res)
 		if err == nil {
 			res.RolledBack = true
@@ -283,6 +286,35 @@ func (r *runner) recover(ctx context.Context, db, safety string, cause error, re
 		}
 	}
 	return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: r.describeState(cctx, db)}
+}
+
+// stopForRollback stops db before the safety backup is restored into it,
+// and makes sure it stays offline: after an interrupted START DATABASE the
+// server may still be starting it, and a STOP sent meanwhile can be
+// followed by the end of that start. neo4j-admin restore refuses a
+// database in use, so the state is checked and the STOP repeated.
+func (r *runner) stopForRollback(ctx context.Context, db string) error {
+	var last string
+	for try := 1; try <= r.opts.StartTries+2; try++ {
+		stopErr := r.admin.Stop(ctx, db) // it may be stopped already, or failed to start
+		d, exists, err := r.admin.Database(ctx, db)
+		switch {
+		case err != nil:
+			last = err.Error()
+		case !exists || d.CurrentStatus == "offline":
+			return nil
+		default:
+			last = d.CurrentStatus
+			if stopErr != nil {
+				last += " (" + firstLine(stopErr.Error()) + ")"
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		time.Sleep(r.opts.RetryPause)
+	}
+	return fmt.Errorf("database %s could not be stopped for the rollback: it is %s", db, last)
 }
 
 // withCancel keeps the interruption visible to the exit code mapping.

@@ -620,6 +620,9 @@ type fakeAdmin struct {
 	scripts        [][]string
 	liveCtxStart   bool // the last START got a live context
 	closed         bool
+	// lateStarts: a START that was interrupted completes after this many
+	// STOPs (the server was still starting the database).
+	lateStarts int
 }
 
 func (a *fakeAdmin) Database(ctx context.Context, name string) (neo4j.Database, bool, error) {
@@ -631,6 +634,13 @@ func (a *fakeAdmin) Database(ctx context.Context, name string) (neo4j.Database, 
 
 func (a *fakeAdmin) Stop(ctx context.Context, name string) error {
 	a.eng.Record("cypher STOP %s", name)
+	a.mu.Lock()
+	late := a.lateStarts > 0
+	a.lateStarts--
+	a.mu.Unlock()
+	if late {
+		return a.set(name, "online")
+	}
 	return a.set(name, "offline")
 }
 
@@ -746,5 +756,20 @@ func TestUnverifiedChainIsToldByItsHeaders(t *testing.T) {
 	res, err := f.run(context.Background())
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(res.Databases[0].Restored, neo4jFiles[1]), "the diff, not the empty backup after it")
+	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"))
+}
+
+// An interrupted START may complete after the rollback's STOP: the rollback
+// stops the database again until it is offline, then restores.
+func TestRollbackStopsADatabaseThatCameOnlineLate(t *testing.T) {
+	f := newFixture(t)
+	f.admin.waitFailures = 1
+	f.admin.lateStarts = 2 // the STOP of the restore is fine; the first rollback STOP is overtaken
+
+	_, err := f.run(context.Background())
+	var rb *restore.RolledBackError
+	assert.Assert(t, errors.As(err, &rb), "%v", err)
+	stops := helpertest.CallsWith(f.eng.CallLog(), "cypher STOP")
+	assert.Check(t, len(stops) >= 3, "%v", stops)
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"))
 }

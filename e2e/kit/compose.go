@@ -97,8 +97,20 @@ type Compose struct {
 	down bool
 }
 
-// ComposeTool is the Compose command the kit runs.
+// ComposeEnv names the Compose command to run instead of ComposeTool, e.g.
+// "docker compose" where Compose v2 is installed.
+const ComposeEnv = "INFRAHUBDB_E2E_COMPOSE"
+
+// ComposeTool is the Compose command the kit runs by default: Debian's
+// docker-compose (v1.29).
 const ComposeTool = "docker-compose"
+
+func composeCommand() []string {
+	if v := strings.Fields(os.Getenv(ComposeEnv)); len(v) > 0 {
+		return v
+	}
+	return []string{ComposeTool}
+}
 
 // StartCompose writes an Infrahub-shaped compose file, runs
 // `docker-compose -p <unique project> -f <file> up -d`, and waits until the
@@ -109,7 +121,7 @@ const ComposeTool = "docker-compose"
 // network of the project is left (removing it all the same).
 func StartCompose(t testing.TB, opts ComposeOptions) *Compose {
 	t.Helper()
-	lookPath(t, ComposeTool)
+	lookPath(t, composeCommand()[0])
 	c := &Compose{
 		Project:          UniqueName(t, "e2e"),
 		Containers:       map[string]*Container{},
@@ -135,10 +147,12 @@ func StartCompose(t testing.TB, opts ComposeOptions) *Compose {
 	}
 	t.Cleanup(func() { c.cleanup(t) })
 
+	start := time.Now()
 	res := c.Run("up", "-d", "--no-build")
 	if res.Error != nil {
-		t.Fatalf("kit: %s up: %s\n%s", ComposeTool, res.String(), file)
+		t.Fatalf("kit: compose up: %s\n%s", res.String(), file)
 	}
+	up := time.Since(start)
 	for _, s := range services {
 		ids := strings.Fields(MustDocker(t, "ps", "-aq", "--no-trunc",
 			"--filter", "label=com.docker.compose.project="+c.Project,
@@ -157,6 +171,8 @@ func StartCompose(t testing.TB, opts ComposeOptions) *Compose {
 			c.Postgres(t)
 		}
 	}
+	t.Logf("kit: project %s: up in %v, ready in %v (%s)", c.Project, up.Round(time.Millisecond),
+		time.Since(start).Round(time.Millisecond), strings.Join(services, ", "))
 	return c
 }
 
@@ -303,7 +319,7 @@ func composeFile(t testing.TB, c *Compose, opts ComposeOptions, services []strin
 // Cmd is the icmd.Cmd of `docker-compose -p <project> -f <file> <args>`.
 func (c *Compose) Cmd(args ...string) icmd.Cmd {
 	return icmd.Cmd{
-		Command: append([]string{ComposeTool, "--ansi", "never", "-p", c.Project, "-f", c.File}, args...),
+		Command: append(append(composeCommand(), "--ansi", "never", "-p", c.Project, "-f", c.File), args...),
 		Dir:     filepath.Dir(c.File),
 		Timeout: DockerTimeout,
 	}
@@ -496,10 +512,10 @@ func (c *Compose) cleanup(t testing.TB) {
 		t.Errorf("kit: cleanup: %s", res.String())
 	}
 	if d := time.Since(start); d > 20*time.Second {
-		t.Logf("kit: %s down took %v", ComposeTool, d)
+		t.Logf("kit: compose down took %v", d)
 	}
 	if left := c.Leftovers(t); len(left) > 0 {
-		t.Errorf("kit: %s down -v left %s", ComposeTool, strings.Join(left, ", "))
+		t.Errorf("kit: compose down -v left %s", strings.Join(left, ", "))
 		for _, l := range left {
 			kind, id, _ := strings.Cut(l, " ")
 			switch kind {

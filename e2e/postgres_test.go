@@ -73,7 +73,14 @@ func TestPostgresLikeTheOfficialImage(t *testing.T) {
 	t.Parallel()
 	t.Run("user and default database", func(t *testing.T) {
 		t.Parallel()
-		pg := kit.StartPostgres(t, kit.PostgresOptions{User: "infrahub"})
+		// On a network of the test's, with a named data volume.
+		network := kit.UniqueName(t, "e2e-net")
+		kit.MustDocker(t, "network", "create", "--label", kit.RunLabel+"="+kit.RunID, network)
+		t.Cleanup(func() { kit.Docker("network", "rm", network) })
+		volume := kit.UniqueName(t, "e2e-pgdata")
+		pg := kit.StartPostgres(t, kit.PostgresOptions{User: "infrahub", Network: network, Volume: volume})
+		assert.Check(t, is.Equal(pg.Volume(t), volume))
+		assert.Check(t, pg.IP(t) != "")
 		assert.Check(t, is.Equal(pg.DB, "infrahub"))
 		assert.Check(t, is.Equal(pg.Psql(t, "SELECT current_user || ' ' || current_database()"), "infrahub infrahub"))
 		// Passwords are stored as SCRAM; remote hosts must use one.
@@ -81,7 +88,6 @@ func TestPostgresLikeTheOfficialImage(t *testing.T) {
 		hba := pg.MustExec(t, "cat", kit.PostgresData+"/pg_hba.conf")
 		assert.Check(t, is.Contains(hba, "\nhost all all all scram-sha-256\n"))
 		assert.Check(t, is.Contains(hba, "local   all             all                                     trust"))
-		assert.Check(t, is.Equal(pg.Volume(t) != "", true))
 		for _, tool := range []string{"psql", "pg_dump", "pg_restore", "pg_dumpall", "pg_isready"} {
 			res := pg.Exec(tool, "--version")
 			res.Assert(t, icmd.Success)

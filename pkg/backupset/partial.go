@@ -20,6 +20,7 @@ type PartialFile struct {
 	file      *os.File
 	sum       hash.Hash
 	size      int64
+	flushed   int64 // bytes whose writeback was started
 	committed bool
 	closed    bool
 }
@@ -54,10 +55,18 @@ func (p *PartialFile) Name() string { return p.name }
 // Size is the number of bytes written so far.
 func (p *PartialFile) Size() int64 { return p.size }
 
+// writebackEvery is how often a PartialFile starts the writeback of what
+// it wrote (see startWriteback).
+const writebackEvery = 8 << 20
+
 func (p *PartialFile) Write(b []byte) (int, error) {
 	n, err := p.file.Write(b)
 	p.sum.Write(b[:n])
 	p.size += int64(n)
+	if p.size-p.flushed >= writebackEvery {
+		startWriteback(p.file, p.flushed, p.size-p.flushed)
+		p.flushed = p.size
+	}
 	return n, diskFull(p.file.Name(), err)
 }
 

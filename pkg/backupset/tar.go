@@ -112,7 +112,7 @@ func (f *Folder) receiveFile(r io.Reader, name string, size int64, progress func
 		w = &progressWriter{w: pf, name: name, total: size, report: progress}
 		progress(name, 0, size)
 	}
-	n, err := io.Copy(w, r)
+	n, err := pipelinedCopy(w, r)
 	if err != nil {
 		return FileRecord{}, fmt.Errorf("receiving %s: %w", name, err)
 	}

@@ -210,7 +210,12 @@ func (s *Session) Seed(ctx context.Context, folder *backupset.Folder, sub string
 // Fetch brings the file WorkDir/sub/name from the helper into folder
 // atomically and returns its record (size, SHA-256).
 func (s *Session) Fetch(ctx context.Context, folder *backupset.Folder, sub, name string) (backupset.FileRecord, error) {
-	return s.work.fetch(ctx, folder, sub, name, s.pw)
+	return s.work.fetch(ctx, folder, sub, name, false, s.pw)
+}
+
+// FetchCopy is Fetch that leaves the file in the helper's work dir too.
+func (s *Session) FetchCopy(ctx context.Context, folder *backupset.Folder, sub, name string) (backupset.FileRecord, error) {
+	return s.work.fetch(ctx, folder, sub, name, true, s.pw)
 }
 
 // Close empties the work dir and removes the helper unless it is kept. It

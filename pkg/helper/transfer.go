@@ -20,7 +20,9 @@ import (
 // workdir moves files between the backup folder and the helper's WorkDir.
 type workdir interface {
 	seed(ctx context.Context, folder *backupset.Folder, sub string, names []string, pw progress.Writer) error
-	fetch(ctx context.Context, folder *backupset.Folder, sub, name string, pw progress.Writer) (backupset.FileRecord, error)
+	// fetch brings WorkDir/sub/name into folder; keep leaves it in the
+	// helper too (a safety backup kept there for a fast rollback).
+	fetch(ctx context.Context, folder *backupset.Folder, sub, name string, keep bool, pw progress.Writer) (backupset.FileRecord, error)
 	cleanup(ctx context.Context) error
 }
 
@@ -82,8 +84,48 @@ func (w *bindWork) seed(ctx context.Context, folder *backupset.Folder, sub strin
 	return nil
 }
 
-func (w *bindWork) fetch(ctx context.Context, folder *backupset.Folder, sub, name string, pw progress.Writer) (backupset.FileRecord, error) {
-	src, err := os.Open(filepath.Join(w.staging, sub, name))
+// fetch moves the file neo4j-admin wrote in the staging dir into place:
+// the staging dir is inside the folder, so a rename does it without a copy
+// (backupset.MoveIn hashes it at read speed and fsyncs it once). A file the
+// container wrote as another user is first given to the caller (chown in
+// the helper, which runs as root); when that cannot be done it is copied.
+func (w *bindWork) fetch(ctx context.Context, folder *backupset.Folder, sub, name string, keep bool, pw progress.Writer) (backupset.FileRecord, error) {
+	staged := filepath.Join(w.staging, sub, name)
+	if keep {
+		return w.copyIn(ctx, folder, staged, name, pw)
+	}
+	id, text := "fetch "+name, "Move "+name+" into place"
+	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
+	rec, err := folder.MoveIn(staged, name)
+	if errors.Is(err, backupset.ErrNotOwned) && w.giveToCaller(ctx, path.Join(WorkDir, sub, name)) == nil {
+		rec, err = folder.MoveIn(staged, name)
+	}
+	if err == nil {
+		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done, Current: rec.Size, Total: rec.Size})
+		return rec, nil
+	}
+	if !errors.Is(err, backupset.ErrNotOwned) && !errors.Is(err, backupset.ErrOtherFileSystem) {
+		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+		return backupset.FileRecord{}, err
+	}
+	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done, Detail: "cannot be moved (" + err.Error() + "): copied"})
+	return w.copyIn(ctx, folder, staged, name, pw)
+}
+
+// giveToCaller makes a file in the helper belong to the user running the
+// plugin (the daemon sees the same file system: bind mode was proven).
+func (w *bindWork) giveToCaller(ctx context.Context, p string) error {
+	owner := fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
+	code, err := w.helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"chown", owner, p}})
+	if err == nil && code != 0 {
+		err = fmt.Errorf("chown %s %s in the helper: exit %d", owner, p, code)
+	}
+	return err
+}
+
+// copyIn copies a staged file into the folder as a new file.
+func (w *bindWork) copyIn(ctx context.Context, folder *backupset.Folder, staged, name string, pw progress.Writer) (backupset.FileRecord, error) {
+	src, err := os.Open(staged)
 	if err != nil {
 		return backupset.FileRecord{}, err
 	}
@@ -169,7 +211,7 @@ func (w *streamWork) seed(ctx context.Context, folder *backupset.Folder, sub str
 	return nil
 }
 
-func (w *streamWork) fetch(ctx context.Context, folder *backupset.Folder, sub, name string, pw progress.Writer) (backupset.FileRecord, error) {
+func (w *streamWork) fetch(ctx context.Context, folder *backupset.Folder, sub, name string, _ bool, pw progress.Writer) (backupset.FileRecord, error) {
 	id := "fetch " + name
 	text := "Download " + name
 	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})

@@ -37,6 +37,9 @@ type Spec struct {
 	Type            string
 	IncludeMetadata string
 	Aggregate       bool
+	// KeepInHelper leaves the new artifacts in the helper too (restore's
+	// safety backup, restored from there on a rollback).
+	KeepInHelper bool
 	// SeedFromFolder uploads the newest chain of each database first, so
 	// neo4j-admin can take a differential backup and aggregate the chain.
 	SeedFromFolder bool
@@ -150,7 +153,11 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 	}
 	f.Replaced = replaced
 	for _, name := range fetch {
-		rec, err := s.Fetch(ctx, folder, spec.Sub, name)
+		fetch := s.Fetch
+		if spec.KeepInHelper {
+			fetch = s.FetchCopy
+		}
+		rec, err := fetch(ctx, folder, spec.Sub, name)
 		if err != nil {
 			return f, err
 		}

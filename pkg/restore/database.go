@@ -236,7 +236,7 @@ func (r *runner) safetyBackup(ctx context.Context, db string) (string, error) {
 	}
 	sub := path.Join(safetySub, db)
 	fetched, err := neo4jbackup.Take(ctx, r.session, r.safety, neo4jbackup.Spec{
-		Sub: sub, Databases: []string{db}, Type: neo4jbackup.TypeFull, IncludeMetadata: "all",
+		Sub: sub, Databases: []string{db}, Type: neo4jbackup.TypeFull, IncludeMetadata: "all", KeepInHelper: true,
 	})
 	if err != nil {
 		return "", err

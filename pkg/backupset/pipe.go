@@ -1,0 +1,69 @@
+package backupset
+
+import "io"
+
+// pipeChunk is the unit of pipelinedCopy; pipeDepth chunks may be in flight.
+const (
+	pipeChunk = 1 << 20
+	pipeDepth = 4
+)
+
+// pipelinedCopy copies r to w with reading and writing overlapped: one
+// goroutine reads the next chunks (from the Docker API) while the caller's
+// goroutine hashes and writes the previous ones. Memory stays bounded to
+// pipeDepth+1 chunks.
+func pipelinedCopy(w io.Writer, r io.Reader) (int64, error) {
+	type chunk struct {
+		buf []byte
+		n   int
+		err error
+	}
+	free := make(chan []byte, pipeDepth+1)
+	for range pipeDepth + 1 {
+		free <- make([]byte, pipeChunk)
+	}
+	full := make(chan chunk, pipeDepth)
+	stop := make(chan struct{})
+	go func() {
+		defer close(full)
+		for {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			n, err := io.ReadFull(r, buf)
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF
+			}
+			select {
+			case full <- chunk{buf: buf, n: n, err: err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer close(stop)
+	var written int64
+	for c := range full {
+		if c.n > 0 {
+			n, err := w.Write(c.buf[:c.n])
+			written += int64(n)
+			if err != nil {
+				return written, err
+			}
+		}
+		if c.err == io.EOF {
+			return written, nil
+		}
+		if c.err != nil {
+			return written, c.err
+		}
+		free <- c.buf
+	}
+	return written, nil
+}

@@ -67,7 +67,7 @@ func TestBench(t *testing.T) {
 	}
 	bindRestore := b.restores(stream, "bind", runs)
 	streamRestore := b.restores(stream, "stream", runs)
-	up, down, read := b.floors(filepath.Join(stream, bigFile), runs)
+	up, down, downSync, read := b.floors(filepath.Join(stream, bigFile), runs)
 
 	size := fmt.Sprintf("%.2f GiB", float64(bigSize)/(1<<30))
 	tbl.section(fmt.Sprintf("Backup and restore of a %s artifact (plus the small system one)", size))
@@ -80,6 +80,7 @@ func TestBench(t *testing.T) {
 
 	tbl.section("Stream transfer throughput (Docker API archive endpoints)")
 	tbl.add(throughputRow("download (backup) vs docker cp container→host", streamBackup, "fetch ", down))
+	tbl.add(throughputRow("download (backup) vs docker cp container→host, then sync", streamBackup, "fetch ", downSync))
 	tbl.add(throughputRow("download (backup) vs reading the file from disk", streamBackup, "fetch ", read))
 	tbl.add(throughputRow("upload (restore) vs docker cp host→container", streamRestore, "upload ", up))
 	tbl.add(throughputRow("upload (restore) vs reading the file from disk", streamRestore, "upload ", read))

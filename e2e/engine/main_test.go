@@ -28,7 +28,7 @@ const (
 )
 
 // hostTools are copied into the test image; the neo4j image has all of them.
-var hostTools = []string{"bash", "sleep", "cat", "find", "timeout"}
+var hostTools = []string{"bash", "sleep", "cat", "find", "timeout", "mkdir", "mv", "rm", "chmod", "chown", "stat"}
 
 func TestMain(m *testing.M) {
 	if err := buildImage(); err != nil {

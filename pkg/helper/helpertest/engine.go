@@ -64,6 +64,8 @@ type Engine struct {
 	Faults map[string]*Fault
 	// Apps are the other containers (List, Stop/StartContainer).
 	Apps []docker.Container
+	// Others are more containers List sees (other databases, projects).
+	Others []docker.Container
 
 	// Server is the Neo4j the helper backs up and restores.
 	Server *Server
@@ -217,12 +219,35 @@ func (e *Engine) List(ctx context.Context, labels map[string]string, all bool) (
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []docker.Container
-	for _, c := range append([]docker.Container{*e.Database}, e.Apps...) {
-		if (all || c.Running) && c.ComposeProject == labels[docker.ComposeProjectLabel] {
+	all2 := slices.Clone(e.Apps)
+	if e.Database != nil {
+		all2 = append([]docker.Container{*e.Database}, all2...)
+	}
+	all2 = append(all2, e.Others...)
+	for _, c := range all2 {
+		if (all || c.Running) && matchLabels(c, labels) {
 			out = append(out, c)
 		}
 	}
 	return out, nil
+}
+
+// matchLabels reports whether c carries labels (an empty value matches any);
+// the Compose fields count as their labels.
+func matchLabels(c docker.Container, labels map[string]string) bool {
+	for k, want := range labels {
+		got, ok := c.Labels[k]
+		switch k {
+		case docker.ComposeProjectLabel:
+			got, ok = c.ComposeProject, c.ComposeProject != ""
+		case docker.ComposeServiceLabel:
+			got, ok = c.ComposeService, c.ComposeService != ""
+		}
+		if !ok || (want != "" && got != want) {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *Engine) StopContainer(ctx context.Context, id string, timeout time.Duration) error {

@@ -40,9 +40,9 @@ type HelperSpec struct {
 	JoinContainer string
 	// NoNetwork starts the helper without a network (offline dumps and loads).
 	NoNetwork bool
-	Mounts      []Mount
-	Env         []string // never secrets: they show in docker inspect; pass those to Exec
-	User        string
+	Mounts    []Mount
+	Env       []string // never secrets: they show in docker inspect; pass those to Exec
+	User      string
 }
 
 // Helper is a running helper container.

@@ -269,4 +269,3 @@ func LockFolder(folder *backupset.Folder, command string, pw progress.Writer) (f
 	}
 	return release, nil
 }
-

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -172,28 +171,10 @@ func connectNeo4j(ctx context.Context, address string, creds neo4j.Credentials) 
 	return neo4j.Connect(ctx, address, creds)
 }
 
-// restoreCredentials reads NEO4J_AUTH or --password-stdin; nil means "use
-// the database container's NEO4J_AUTH".
+// restoreCredentials reads NEO4J_AUTH or --password-stdin; nil means "find
+// them in the deployment" (helper.FindCredentials).
 func restoreCredentials(opts restoreOptions, stdin io.Reader) (*neo4j.Credentials, error) {
-	if opts.passwordStdin {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && err != io.EOF {
-			return nil, usageError("--password-stdin: reading stdin: %v", err)
-		}
-		password := strings.TrimRight(line, "\r\n")
-		if password == "" {
-			return nil, usageError("--password-stdin: stdin was empty; pipe the password in, e.g. 'cat pw.txt | docker infrahubdb restore ... --password-stdin'")
-		}
-		return &neo4j.Credentials{User: opts.username, Password: password}, nil
-	}
-	if v, ok := os.LookupEnv("NEO4J_AUTH"); ok {
-		creds, err := neo4j.ParseAuth(v)
-		if err != nil {
-			return nil, usageError("NEO4J_AUTH: %v", err)
-		}
-		return &creds, nil
-	}
-	return nil, nil
+	return givenCredentials(opts.passwordStdin, opts.username, stdin)
 }
 
 func parseUntil(s string) (time.Time, error) {

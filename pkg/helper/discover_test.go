@@ -110,3 +110,5 @@ func TestFindTargetSharesTheNetworkNamespace(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, !target.SharedNetwork, "--host-network")
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -66,6 +66,8 @@ type Engine struct {
 	Apps []docker.Container
 	// Others are more containers List sees (other databases, projects).
 	Others []docker.Container
+	// ContainerFiles are files of containers by "id:path" (ReadContainerFile).
+	ContainerFiles map[string][]byte
 
 	// Server is the Neo4j the helper backs up and restores.
 	Server *Server
@@ -370,4 +372,16 @@ func cmdKey(cmd []string) string {
 		return "inspect"
 	}
 	return words
+}
+
+// ReadContainerFile returns ContainerFiles[id+":"+path].
+func (e *Engine) ReadContainerFile(ctx context.Context, id, path string, max int64) ([]byte, error) {
+	e.Record("read-container-file %s %s", id, path)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	data, ok := e.ContainerFiles[id+":"+path]
+	if !ok {
+		return nil, fmt.Errorf("Could not find the file %s in container %s", path, id)
+	}
+	return data, nil
 }

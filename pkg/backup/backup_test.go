@@ -326,12 +326,12 @@ func TestBackupPortUnreachable(t *testing.T) {
 	}
 }
 
-func TestCommunityDatabaseRefused(t *testing.T) {
+func TestCommunityDatabaseRefusedWithDatabaseURL(t *testing.T) {
 	eng := helpertest.New()
 	eng.Database.Image = "neo4j:5.26.0-community"
 	eng.Database.Env = []string{"NEO4J_EDITION=community"}
 
-	_, err := backup.Run(context.Background(), eng, newFolder(t), options(nil), progress.Nop)
+	_, err := backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) { o.Target.DatabaseURL = "172.18.0.2" }), progress.Nop)
 
 	var envErr *helper.EnvironmentError
 	assert.Assert(t, errors.As(err, &envErr), "got %v", err)

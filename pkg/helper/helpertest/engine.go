@@ -66,6 +66,9 @@ type Engine struct {
 	Apps []docker.Container
 	// Others are more containers List sees (other databases, projects).
 	Others []docker.Container
+	// DatabaseExitCode is the exit code Inspect reports for the database
+	// container (137: killed).
+	DatabaseExitCode int
 	// ContainerFiles are files of containers by "id:path" (ReadContainerFile).
 	ContainerFiles map[string][]byte
 
@@ -264,6 +267,9 @@ func (e *Engine) setRunning(ctx context.Context, key, id string, running bool) e
 	e.Record("%s %s", key, id)
 	if f := e.fault(key); f != nil {
 		return f.fire(ctx)
+	}
+	if isDB, err := e.setDatabaseRunning(ctx, id, running); isDB {
+		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

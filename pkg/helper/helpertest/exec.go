@@ -51,6 +51,9 @@ func (h *Helper) Exec(ctx context.Context, spec docker.ExecSpec) (int, error) {
 }
 
 func (h *Helper) run(cmd []string, stdout, stderr io.Writer) int {
+	if code, ok := h.runOffline(cmd, stdout, stderr); ok {
+		return code
+	}
 	switch key := cmdKey(cmd); key {
 	case "version":
 		fmt.Fprintln(stdout, h.eng.Server.Version)

@@ -23,7 +23,9 @@ install: build
 test:
 	$(GO) test -count=1 ./cmd/... ./pkg/...
 
-# The Neo4j Enterprise stand-in image; its last line of output is the image reference.
+# The Neo4j stand-in images of release $(NEO4J_VERSION) (default 5.26.0, e.g.
+# NEO4J_VERSION=2025.10.1 make e2e-image); the last line of output is the
+# enterprise image reference.
 e2e-image:
 	./e2e/standin/build-image.sh
 

@@ -8,9 +8,13 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,7 +48,7 @@ func TestStandinAuthenticates(t *testing.T) {
 
 	info, err := db.Driver(t).GetServerInfo(ctx)
 	assert.NilError(t, err)
-	assert.Check(t, strings.HasPrefix(info.Agent(), "Neo4j/5."), "agent %q", info.Agent())
+	assert.Check(t, strings.HasPrefix(info.Agent(), "Neo4j/"), "agent %q", info.Agent())
 
 	rows := db.Run(t, "system", "CALL dbms.components()", nil)
 	assert.Assert(t, is.Len(rows, 1))
@@ -97,6 +101,17 @@ func TestStandinRefusesBadStartupSettings(t *testing.T) {
 			name:    "password too short",
 			opts:    kit.Options{Password: "short"},
 			message: "The minimum password length is 8 characters.",
+		},
+		{
+			// [S13b] the entrypoint's pattern has no '/' in the password.
+			name:    "slash in password",
+			opts:    kit.Options{Password: "pass/word-long"},
+			message: "Invalid value for NEO4J_AUTH: 'neo4j/pass/word-long'",
+		},
+		{
+			name:    "user other than neo4j",
+			opts:    kit.Options{Auth: "admin/long-password"},
+			message: "Invalid admin username, it must be neo4j.",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,7 +280,7 @@ func TestStandinDifferentialChainAndAggregation(t *testing.T) {
 	}
 	chain := backups(t, h, "neo4j")
 	assert.Assert(t, is.Len(chain, 3), "after three backups: %v", chain)
-	if !kit.RealNeo4j() { // the real tool's JSON field names are not documented
+	if !kit.RealNeo4j() { // the real tool's JSON keys are not documented
 		assertChain(t, h.MustExec(t, "neo4j-admin", "backup", "inspect", "--show-metadata", "--format=JSON", backupDir))
 	}
 
@@ -289,19 +304,17 @@ func TestStandinDifferentialChainAndAggregation(t *testing.T) {
 // followed by differential ones, each starting where the previous ended.
 func assertChain(t *testing.T, inspect string) {
 	t.Helper()
-	var rows []struct {
-		File      string `json:"file"`
-		Full      bool   `json:"full"`
-		LowestTx  int64  `json:"lowestTx"`
-		HighestTx int64  `json:"highestTx"`
-	}
+	// The stand-in's keys are the table's column headers, every value a
+	// string (undocumented; see standin/cmd/neo4j-admin/inspect.go).
+	var rows []map[string]string
 	assert.NilError(t, json.Unmarshal([]byte(inspect), &rows), inspect)
-	sort.Slice(rows, func(i, j int) bool { return rows[i].File < rows[j].File })
+	sort.Slice(rows, func(i, j int) bool { return rows[i]["FILE"] < rows[j]["FILE"] })
 	assert.Assert(t, is.Len(rows, 3), inspect)
+	num := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
 	for i, r := range rows {
-		assert.Check(t, is.Equal(r.Full, i == 0), "artifact %d: %s", i, inspect)
+		assert.Check(t, is.Equal(r["FULL"], strconv.FormatBool(i == 0)), "artifact %d: %s", i, inspect)
 		if i > 0 {
-			assert.Check(t, is.Equal(r.LowestTx, rows[i-1].HighestTx+1), "artifact %d: %s", i, inspect)
+			assert.Check(t, is.Equal(num(r["LOWEST TX"]), num(rows[i-1]["HIGHEST TX"])+1), "artifact %d: %s", i, inspect)
 		}
 	}
 }
@@ -418,4 +431,167 @@ func TestStandinFaultKnobs(t *testing.T) {
 	assert.Check(t, res.ExitCode != 0, "restore with a restore fault succeeded: %s", res.Combined())
 	restore(t, db, h, "neo4j", artifact)
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(6)))
+}
+
+// Per-release behaviours and what the stand-in no longer hides
+// (../shared/research/NEO4J.md §4, §5); true of the real images too.
+
+// imageVersion is the release in the image tag (…:<version>-enterprise).
+func imageVersion(t *testing.T) string {
+	ref := kit.Image(t)
+	tag := ref[strings.LastIndex(ref, ":")+1:]
+	return strings.TrimSuffix(strings.TrimSuffix(tag, "-enterprise"), "-community")
+}
+
+func TestStandinReportsItsRelease(t *testing.T) {
+	t.Parallel()
+	v := imageVersion(t)
+	db := kit.StartDatabase(t, kit.Options{})
+	info, err := db.Driver(t).GetServerInfo(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(info.Agent(), "Neo4j/"+v))
+	rows := db.Run(t, "system", "CALL dbms.components()", nil)
+	versions, _ := rows[0].Get("versions")
+	assert.Check(t, is.DeepEqual(versions, []any{v}))
+	h := newHelper(t, db, false)
+	assert.Check(t, is.Equal(strings.TrimSpace(h.MustExec(t, "neo4j-admin", "--version")), v))
+
+	// [S5b] backup aggregate exists from 2025.01; the old name is deprecated there.
+	res := h.Exec("neo4j-admin", "backup", "aggregate", "--help")
+	calver := !strings.HasPrefix(v, "5.")
+	assert.Check(t, is.Equal(res.ExitCode == 0, calver), res.Combined())
+}
+
+func TestStandinInfrahubPasswordWithShorterMinimum(t *testing.T) {
+	t.Parallel()
+	// Infrahub's compose: NEO4J_AUTH=neo4j/admin with a minimum of 4 [S16b].
+	db := kit.StartDatabase(t, kit.Options{Password: "admin",
+		Env: []string{"NEO4J_dbms_security_auth__minimum__password__length=4"}})
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(0)))
+	// The server wrote the variable into neo4j.conf, which neo4j-admin reads.
+	conf := db.MustExec(t, "cat", "/var/lib/neo4j/conf/neo4j.conf")
+	assert.Check(t, is.Contains(conf, "dbms.security.auth_minimum_password_length=4"))
+}
+
+func TestStandinRestoreTempDirIsInTheBackupFolder(t *testing.T) {
+	t.Parallel()
+	db := kit.StartDatabase(t, kit.Options{})
+	db.Seed(t, "neo4j", 3)
+	h := kit.Helper(t, db, true)
+	h.MustExec(t, "mkdir", "-p", backupDir) // root-owned 0755: neo4j cannot write there
+	backup(t, h, db, "neo4j").Assert(t, icmd.Success)
+	files := backups(t, h, "neo4j")
+	assert.Assert(t, is.Len(files, 1))
+
+	// [S3] 5.24+: without --temp-path the temp dir is inside --from-path's folder.
+	res := h.ExecAs(neo4jUser, "neo4j-admin", "database", "restore", "--from-path="+backupDir+"/"+files[0], "copy")
+	assert.Check(t, res.ExitCode != 0, res.Combined())
+	assert.Check(t, is.Contains(res.Combined(), "AccessDeniedException"))
+
+	h.MustExec(t, "sh", "-c", "mkdir -p /tmp/restore && chown 7474:7474 /tmp/restore")
+	h.ExecAs(neo4jUser, "neo4j-admin", "database", "restore", "--from-path="+backupDir+"/"+files[0],
+		"--temp-path=/tmp/restore", "copy").Assert(t, icmd.Success)
+	assert.Check(t, is.Equal(strings.TrimSpace(h.MustExec(t, "ls", "-A", "/tmp/restore")), ""), "temp dir removed")
+}
+
+func TestStandinEmptyBackupsAreHiddenByInspect(t *testing.T) {
+	t.Parallel()
+	db := kit.StartDatabase(t, kit.Options{})
+	db.Seed(t, "neo4j", 3)
+	h := newHelper(t, db, false)
+	backup(t, h, db, "neo4j").Assert(t, icmd.Success)
+	time.Sleep(time.Second)
+	backup(t, h, db, "neo4j").Assert(t, icmd.Success) // nothing new: an empty differential
+	assert.Assert(t, is.Len(backups(t, h, "neo4j"), 2))
+	plain := h.MustExec(t, "neo4j-admin", "backup", "inspect", "--show-metadata", backupDir)
+	assert.Check(t, is.Len(strings.Split(strings.TrimSpace(plain), "\n"), 2), plain)
+	all := h.MustExec(t, "neo4j-admin", "backup", "inspect", "--show-metadata", "--empty", backupDir)
+	lines := strings.Split(strings.TrimSpace(all), "\n")
+	assert.Assert(t, is.Len(lines, 3), all)
+	assert.Check(t, is.Contains(lines[1], "| false |       true |         0 |          0 |"), all)
+}
+
+func TestStandinDataOwnershipFollowsTheEntrypoint(t *testing.T) {
+	t.Parallel()
+	kit.RequireStandIn(t, "it bind-mounts a host folder")
+	if os.Geteuid() != 0 {
+		t.Skip("needs a root-owned host folder")
+	}
+	dir := t.TempDir()
+	assert.NilError(t, os.Chmod(dir, 0o777))
+	name := kit.UniqueName(t, "e2e-owner")
+	kit.MustDocker(t, "run", "-d", "--name", name, "--label", kit.RunLabel+"="+kit.RunID,
+		"-e", "NEO4J_ACCEPT_LICENSE_AGREEMENT=yes", "-e", "NEO4J_AUTH=neo4j/long-password",
+		"-v", dir+":/data", kit.Image(t))
+	t.Cleanup(func() { kit.Docker("rm", "-f", "-v", name) })
+	poll.WaitOn(t, func(poll.LogT) poll.Result {
+		if strings.Contains(kit.Docker("logs", name).Combined(), "Started.") {
+			return poll.Success()
+		}
+		return poll.Continue("not started")
+	}, poll.WithTimeout(time.Minute))
+	// [S13b] /data is writable by neo4j (0777): it stays root's; what the
+	// server creates in it is neo4j's.
+	st, err := os.Stat(dir)
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(ownerOf(st), 0))
+	db, err := os.Stat(filepath.Join(dir, "databases"))
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(ownerOf(db), 7474))
+}
+
+func TestStandinCommunityDumpAndLoad(t *testing.T) {
+	t.Parallel()
+	db := kit.StartDatabase(t, kit.Options{Community: true})
+	db.Seed(t, "neo4j", 5)
+	h := newHelper(t, db, true)
+
+	t.Log("Community: the whole DBMS must be offline to dump [S18]")
+	res := h.Exec("neo4j-admin", "database", "dump", "--to-path="+backupDir, "neo4j")
+	assert.Check(t, res.ExitCode != 0, res.Combined())
+	assert.Check(t, is.Contains(res.Combined(), "The database is in use. Stop database 'neo4j' and try again."))
+
+	t.Log("docker stop: a clean shutdown; dump needs no server, works as root")
+	db.Stop(t)
+	assert.Check(t, is.Contains(db.Logs(), "Stopped."))
+	assert.Check(t, is.Equal(db.Inspect(t, "{{.State.ExitCode}}"), "0"))
+	h.MustExec(t, "neo4j-admin", "database", "dump", "--to-path="+backupDir, "neo4j")
+	assert.Check(t, is.Contains(h.MustExec(t, "ls", backupDir), "neo4j.dump"))
+	info := h.MustExec(t, "neo4j-admin", "database", "load", "--info", "--from-path="+backupDir, "neo4j")
+	assert.Check(t, is.Contains(info, "Format: Neo4j ZSTD Dump."))
+
+	db.Start(t)
+	db.Seed(t, "neo4j", 10)
+	db.Stop(t)
+	h.ExecAs(neo4jUser, "neo4j-admin", "database", "load", "--from-path="+backupDir, "--overwrite-destination", "neo4j").Assert(t, icmd.Success)
+	db.Start(t)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(5)))
+
+	t.Log("after SIGKILL the store needs recovery: dump refuses until a clean start and stop")
+	kit.MustDocker(t, "kill", db.ID)
+	res = h.Exec("neo4j-admin", "database", "dump", "--overwrite-destination", "--to-path="+backupDir, "neo4j")
+	assert.Check(t, res.ExitCode != 0, res.Combined())
+	assert.Check(t, is.Contains(res.Combined(), "Active logical log detected"))
+	db.Start(t)
+	db.Stop(t)
+	h.MustExec(t, "neo4j-admin", "database", "dump", "--overwrite-destination", "--to-path="+backupDir, "neo4j")
+}
+
+func TestStandinEnterpriseDumpNeedsOnlyTheDatabaseStopped(t *testing.T) {
+	t.Parallel()
+	db := kit.StartDatabase(t, kit.Options{})
+	db.Seed(t, "neo4j", 2)
+	h := newHelper(t, db, true)
+	res := h.Exec("neo4j-admin", "database", "dump", "--to-path="+backupDir, "neo4j")
+	assert.Check(t, is.Contains(res.Combined(), "The database is in use. Stop database 'neo4j' and try again."))
+	db.Run(t, "system", "STOP DATABASE neo4j WAIT", nil)
+	h.MustExec(t, "neo4j-admin", "database", "dump", "--to-path="+backupDir, "neo4j")
+	db.Run(t, "system", "START DATABASE neo4j WAIT", nil)
+}
+
+func ownerOf(fi os.FileInfo) int {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid)
+	}
+	return -1
 }

@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Builds the Neo4j Enterprise stand-in images offline, FROM scratch, from the
-# Go programs under e2e/standin/cmd and a few tools copied from the host with
-# their shared libraries:
-#   infrahubdb-e2e/neo4j:5.26.0-enterprise   (NEO4J_EDITION=enterprise)
-#   infrahubdb-e2e/neo4j:5.26.0-community    (NEO4J_EDITION=community)
-# The images carry a label with a hash of every input; when both tags already
-# have the current hash nothing is built. Progress goes to stderr; the LAST
-# line of stdout is the enterprise image reference.
+# Builds the Neo4j stand-in images of one release offline, FROM scratch, from
+# the Go programs under e2e/standin/cmd and a few tools copied from the host
+# with their shared libraries:
+#   infrahubdb-e2e/neo4j:<version>-enterprise   (NEO4J_EDITION=enterprise)
+#   infrahubdb-e2e/neo4j:<version>-community    (NEO4J_EDITION=community)
+# <version> is $NEO4J_VERSION (default 5.26.0, the 5.x LTS; 2025.10.1 is what
+# Infrahub ships). It is baked into the binaries (package version, set with
+# -ldflags -X), so every per-release behaviour follows the tag.
+# The images carry a label with a hash of every input (the version included);
+# when both tags already have the current hash nothing is built. Progress goes
+# to stderr; the LAST line of stdout is the enterprise image reference.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 
-enterprise=infrahubdb-e2e/neo4j:5.26.0-enterprise
-community=infrahubdb-e2e/neo4j:5.26.0-community
+version=${NEO4J_VERSION:-5.26.0}
+if [[ ! $version =~ ^(5\.[0-9]+|20[0-9]{2}\.[0-9]{2})\.[0-9]+$ ]]; then
+	echo "build-image: NEO4J_VERSION=$version is not a Neo4j release like 5.26.0 or 2025.10.1" >&2
+	exit 64
+fi
+enterprise=infrahubdb-e2e/neo4j:$version-enterprise
+community=infrahubdb-e2e/neo4j:$version-community
 label=org.opsmill.infrahubdb-e2e.inputs
 required=(bash sh cat sleep ls stat find rm mkdir cp mv id chown chmod env test head tail wc sha256sum tar timeout)
 optional=(gzip grep sed true date ln)
@@ -35,6 +43,7 @@ done
 # script and its image files, the host binaries and the Go toolchain.
 inputs_hash() {
 	{
+		echo "neo4j $version"
 		go version
 		find e2e/standin -type f \( -name '*.go' -o -path 'e2e/standin/image/*' \) ! -name '*_test.go' -print0 |
 			LC_ALL=C sort -z | xargs -0 sha256sum
@@ -60,7 +69,7 @@ chmod 1777 "$root/tmp"
 
 log "building the stand-in programs"
 for cmd in neo4j neo4j-admin cypher-shell; do
-	CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$home/bin/$cmd" "./e2e/standin/cmd/$cmd" >&2
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/opsmill/docker-infrahubdb/e2e/standin/version.current=$version" -o "$home/bin/$cmd" "./e2e/standin/cmd/$cmd" >&2
 	ln -s "/var/lib/neo4j/bin/$cmd" "$root/usr/bin/$cmd"
 done
 
@@ -80,13 +89,15 @@ for t in "${tools[@]}"; do
 done
 
 cp e2e/standin/image/passwd e2e/standin/image/group e2e/standin/image/nsswitch.conf "$root/etc/"
+mkdir -p "$ctx/owned/var/lib/neo4j/conf"
+cp e2e/standin/image/neo4j.conf "$ctx/owned/var/lib/neo4j/conf/neo4j.conf"
 cp e2e/standin/image/Dockerfile "$ctx/Dockerfile"
 
 for edition in enterprise community; do
 	tag=$enterprise
 	[[ $edition == community ]] && tag=$community
 	log "docker build $tag"
-	docker build -q --build-arg "EDITION=$edition" --label "$label=$hash" -t "$tag" "$ctx" >&2
+	docker build -q --build-arg "EDITION=$edition" --build-arg "VERSION=$version" --label "$label=$hash" -t "$tag" "$ctx" >&2
 done
 log "built in $((SECONDS - start))s (inputs $hash)"
 echo "$enterprise"

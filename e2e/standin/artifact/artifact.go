@@ -58,6 +58,16 @@ type Header struct {
 	// with; Metadata the statements restore writes to restore_metadata.cypher.
 	IncludeMetadata string   `json:"includeMetadata,omitempty"`
 	Metadata        []string `json:"metadata,omitempty"`
+	// Recovered: the artifact's store was recovered (2025.06+ shows it as
+	// RECOVERED [S5b][S6b]). A 2025+ backup client recovers full backups by
+	// default (--skip-recovery, 2025.11, false) [S2]; differential backups
+	// are never recovered; aggregate recovers its result [S5b]. database
+	// check refuses unrecovered full backups in 2025+ [S7b].
+	Recovered bool `json:"recovered"`
+	// StoreFormat is the format of the backed-up store: "block"
+	// (Enterprise-only, default for new Enterprise databases from 5.22) or
+	// "aligned" [S21]. Community cannot load block.
+	StoreFormat string `json:"storeFormat,omitempty"`
 }
 
 // Empty reports whether the artifact is a differential backup without

@@ -33,5 +33,6 @@ type Header struct {
 	ToTx          int64  `json:"toTx"`
 	Count         int    `json:"count"`
 	ServerVersion string `json:"serverVersion,omitempty"`
+	StoreFormat   string `json:"storeFormat,omitempty"` // "aligned" or "block"
 	Corrupt       bool   `json:"corrupt"`
 }

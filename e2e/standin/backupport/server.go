@@ -10,10 +10,11 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
 
 // ServerVersion is the Neo4j version the backup server reports.
-const ServerVersion = "5.26.0"
+var ServerVersion = version.Current()
 
 // Server answers backup requests from the store of a running stand-in.
 type Server struct {
@@ -94,7 +95,7 @@ func (s *Server) snapshot(req Request) (Header, []store.RawTx) {
 	return Header{
 		OK: true, Database: db, StoreID: storeID, Full: full,
 		FromTx: after + 1, ToTx: last, Count: len(txs),
-		ServerVersion: ServerVersion, Corrupt: faults.Take(s.Store.Dir, "corrupt"),
+		ServerVersion: ServerVersion, StoreFormat: s.Store.Format(db), Corrupt: faults.Take(s.Store.Dir, "corrupt"),
 	}, txs
 }
 

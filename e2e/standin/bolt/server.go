@@ -22,8 +22,8 @@ import (
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
 )
 
-// Agent is the server agent a real Neo4j 5.26 reports.
-const Agent = "Neo4j/" + cypher.Version
+// Agent is the server agent a real Neo4j reports: "Neo4j/<version>".
+var Agent = "Neo4j/" + cypher.Version
 
 // Message tags.
 const (

@@ -75,8 +75,16 @@ func (e *Engine) databaseRow(d store.DatabaseInfo) map[string]any {
 		"currentPrimariesCount": int64(1), "currentSecondariesCount": int64(0),
 		"requestedPrimariesCount": nil, "requestedSecondariesCount": nil,
 		"lastCommittedTxn": last, "replicationLag": int64(0), "creationTime": nil,
-		"lastStartTime": nil, "lastStopTime": nil, "store": "record-aligned-1.1", "options": map[string]any{},
+		"lastStartTime": nil, "lastStopTime": nil, "store": storeColumn(e.Store.Format(d.Name)), "options": map[string]any{},
 	}
+}
+
+// storeColumn is SHOW DATABASES' store column for a store format.
+func storeColumn(format string) string {
+	if format == "block" {
+		return "block-block-1.1"
+	}
+	return "record-aligned-1.1"
 }
 
 // callProcedure supports CALL dbms.components() [YIELD ...].

@@ -25,10 +25,12 @@ import (
 	"sync"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
 
-// Version is the Neo4j version the stand-in reports.
-const Version = "5.26.0"
+// Version is the Neo4j version the stand-in reports (baked in at build
+// time, see package version).
+var Version = version.Current()
 
 // SystemDatabase is the name of the system database.
 const SystemDatabase = "system"
@@ -70,7 +72,7 @@ type Engine struct {
 	Address string
 
 	mu    sync.Mutex
-	locks map[string]*os.File // store locks held for online databases
+	locks map[string]*osFile // database locks held for online databases
 }
 
 func (e *Engine) community() bool { return e.Edition == "community" }
@@ -235,3 +237,5 @@ func (e *Engine) CheckAvailable(db string) error {
 	}
 	return e.requireOnline(db)
 }
+
+type osFile = os.File

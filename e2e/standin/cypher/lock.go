@@ -1,54 +1,46 @@
 package cypher
 
 import (
-	"os"
-	"path/filepath"
-	"syscall"
-
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
 )
 
-// StoreLockFile is the file, inside a database's directory, that the server
-// holds an exclusive flock on while the database is online, like the real
-// store_lock. neo4j-admin in another container sharing the volume can try
-// a non-blocking flock on it to tell whether the database is in use.
-const StoreLockFile = "store_lock"
-
-// lockStore takes db's store lock (no-op when this engine holds it).
+// lockStore takes db's database lock (<db>/database_lock) while db is
+// online, like the real server, and marks its log active until a clean
+// stop (no-op when this engine holds it). neo4j-admin in another container
+// sharing the volume tries the same flock to tell whether db is in use.
 func (e *Engine) lockStore(db string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.locks == nil {
-		e.locks = map[string]*os.File{}
+		e.locks = map[string]*osFile{}
 	}
 	if e.locks[db] != nil {
 		return
 	}
-	f, err := os.OpenFile(filepath.Join(e.Store.DatabaseDir(db), StoreLockFile), os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := store.Lock(e.Store.DatabaseLockPath(db))
 	if err != nil {
 		return
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return
-	}
+	e.Store.MarkActive(db)
 	e.locks[db] = f
 }
 
-// unlockStore releases db's store lock if this engine holds it.
+// unlockStore releases db's lock if this engine holds it: a clean stop
+// (STOP DATABASE, DROP, a clean shutdown), so the log is no longer active.
 func (e *Engine) unlockStore(db string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if f := e.locks[db]; f != nil {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
+		e.Store.MarkClean(db)
+		store.Unlock(f)
 		delete(e.locks, db)
 	}
 }
 
 // Shutdown marks every database offline (nothing is served once the server
-// is down) and releases the store locks. The requested status is kept, so
-// the next start brings the same databases online.
+// is down) and releases the database locks after a clean shutdown of each.
+// The requested status is kept, so the next start brings the same
+// databases online.
 func (e *Engine) Shutdown() error {
 	dbs, err := e.Store.Databases()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -26,9 +27,21 @@ If Neo4j fails to start, you can:
   2) Set configuration dbms.security.auth_minimum_password_length to override the minimum password length requirement.
   3) Set environment variable NEO4J_dbms_security_auth__minimum__password__length to override the minimum password length requirement.`
 
-// ParseAuth parses NEO4J_AUTH: "none", or "neo4j/<password>" split at the
-// first '/'. An empty value means "not set" (the default neo4j/neo4j).
-// Errors carry the real image's messages.
+// authRE is the real entrypoint's pattern for NEO4J_AUTH:
+// user/password with an optional "/true" (require a password change); a
+// '/' inside the password does not match. [S13b] docker-entrypoint.sh
+// set_initial_password (5.x and calver alike).
+var authRE = regexp.MustCompile(`^([^/]+)/([^/]+)/?([tT][rR][uU][eE])?$`)
+
+// ParseAuth checks NEO4J_AUTH like the real entrypoint, in its order:
+// "none"; else the pattern (else "<v> is invalid" and exit 1); password
+// not "neo4j"; user "neo4j"; then the minimum password length read from
+// the configuration AFTER the NEO4J_* variables were applied to it
+// (dbms.security.auth_minimum_password_length, default 8; Infrahub sets 4
+// for its password "admin") [S13b][S10][S16b]. The entrypoint only prints
+// the length message; set-initial-password then refuses the password and
+// the container stops, so here it is an error too. An empty value means
+// "not set" (the default neo4j/neo4j, which must be changed on first login).
 func ParseAuth(v string, s Settings) (Auth, error) {
 	switch {
 	case v == "":
@@ -36,24 +49,34 @@ func ParseAuth(v string, s Settings) (Auth, error) {
 	case v == "none":
 		return Auth{Disabled: true}, nil
 	}
-	user, password, ok := strings.Cut(v, "/")
-	if !ok || user == "" || password == "" {
-		return Auth{}, fmt.Errorf("Invalid value for NEO4J_AUTH: '%s'", v)
+	m := authRE.FindStringSubmatch(v)
+	if m == nil {
+		return Auth{}, &InvalidAuthError{Value: v}
 	}
+	user, password := m[1], m[2]
 	if password == "neo4j" {
 		return Auth{}, errors.New("Invalid value for password. It cannot be 'neo4j', which is the default.")
 	}
 	if user != "neo4j" {
 		return Auth{}, errors.New("Invalid admin username, it must be neo4j.")
 	}
-	minLen, err := strconv.Atoi(s.Get(MinPasswordLength))
-	if err != nil {
+	minLen, err := strconv.Atoi(strings.TrimSpace(s.Get(MinPasswordLength)))
+	if err != nil || minLen < 1 {
 		minLen = 8
 	}
 	if len(password) < minLen {
-		return Auth{}, errors.New(ShortPasswordMessage)
+		return Auth{}, errors.New(ShortPasswordMessage + "\n" +
+			fmt.Sprintf("command failed: A password must be at least %d characters.", minLen))
 	}
 	return Auth{User: user, Password: password}, nil
+}
+
+// InvalidAuthError is a NEO4J_AUTH that does not match the pattern: the
+// entrypoint prints "<value> is invalid" on stdout and the error on stderr.
+type InvalidAuthError struct{ Value string }
+
+func (e *InvalidAuthError) Error() string {
+	return fmt.Sprintf("Invalid value for NEO4J_AUTH: '%s'", e.Value)
 }
 
 // authFile holds the password set on first start (the real server keeps it

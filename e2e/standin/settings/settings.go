@@ -1,12 +1,24 @@
-// Package settings owns the stand-in's configuration: NEO4J_* environment
-// variables mapped to Neo4j setting names exactly like the real image's
-// entrypoint does, the defaults the stand-in honours, and NEO4J_AUTH (the
-// initial password, persisted under the data directory on first start so a
-// later change of NEO4J_AUTH does not change it, as with the real image).
+// Package settings owns the stand-in's configuration: the configuration file
+// ($NEO4J_CONF/neo4j.conf, else $NEO4J_HOME/conf/neo4j.conf), NEO4J_*
+// environment variables mapped to Neo4j setting names exactly like the real
+// image's entrypoint does, the defaults the stand-in honours, and NEO4J_AUTH
+// (the initial password, persisted under the data directory on first start
+// so a later change of NEO4J_AUTH does not change it, as with the real image).
+//
+// Who reads what, like the real image: the entrypoint (here the server,
+// the image's command) writes the NEO4J_* variables into neo4j.conf
+// [S13b]; neo4j-admin reads only the configuration files and NEO4J_HOME,
+// NEO4J_CONF, HEAP_SIZE, JAVA_OPTS, NEO4J_DEBUG, never NEO4J_* settings
+// [S8]. So neo4j-admin in a helper container that bypasses the entrypoint
+// sees the image's neo4j.conf, not the database container's variables.
 package settings
 
 import (
+	"bufio"
+	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -68,8 +80,103 @@ func SettingName(env string) string {
 	return strings.ReplaceAll(n, "..", "_")
 }
 
-// Load returns the settings of the current process environment.
-func Load() Settings { return FromEnv(os.Environ()) }
+// ConfFile is the configuration file for environ: $NEO4J_CONF/neo4j.conf,
+// else $NEO4J_HOME/conf/neo4j.conf (/var/lib/neo4j in the image).
+func ConfFile(environ []string) string {
+	home, conf := "/var/lib/neo4j", ""
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, "NEO4J_HOME="); ok && v != "" {
+			home = v
+		}
+		if v, ok := strings.CutPrefix(kv, "NEO4J_CONF="); ok && v != "" {
+			conf = v
+		}
+	}
+	if conf == "" {
+		conf = filepath.Join(home, "conf")
+	}
+	return filepath.Join(conf, "neo4j.conf")
+}
+
+// ReadConf reads a neo4j.conf: "name=value" lines, '#' comments. A missing
+// file is no settings.
+func ReadConf(path string) (Settings, error) {
+	s := Settings{}
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if name, value, ok := strings.Cut(line, "="); ok {
+			s[strings.TrimSpace(name)] = strings.TrimSpace(value)
+		}
+	}
+	return s, sc.Err()
+}
+
+// ApplyEnv is what the real entrypoint does before starting the server:
+// every NEO4J_* setting variable replaces the setting's line in neo4j.conf
+// (or is appended) [S13b]. It returns the resulting configuration. When the
+// file cannot be written (a read-only or foreign-owned conf folder) the
+// settings still apply to this process, and a warning says so.
+func ApplyEnv(path string, environ []string) (Settings, error) {
+	conf, err := ReadConf(path)
+	if err != nil {
+		return nil, err
+	}
+	env := FromEnv(environ)
+	if len(env) == 0 {
+		return conf, nil
+	}
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(b) == 0 {
+		lines = nil
+	}
+	names := make([]string, 0, len(env))
+	for n := range env {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		conf[n] = env[n]
+		kept := lines[:0]
+		for _, l := range lines {
+			if name, _, ok := strings.Cut(strings.TrimSpace(l), "="); ok && !strings.HasPrefix(strings.TrimSpace(l), "#") && strings.TrimSpace(name) == n {
+				continue
+			}
+			kept = append(kept, l)
+		}
+		lines = append(kept, n+"="+env[n])
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+		err = os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+		if err == nil {
+			return conf, nil
+		}
+	}
+	fmt.Fprintf(os.Stderr, "Warning: could not write %s; NEO4J_* settings apply to the server only\n", path)
+	return conf, nil
+}
+
+// Load returns the configuration neo4j-admin sees: the configuration file
+// only (see the package comment).
+func Load(environ []string) Settings {
+	s, err := ReadConf(ConfFile(environ))
+	if err != nil {
+		return Settings{}
+	}
+	return s
+}
 
 // Get returns a setting, or its default.
 func (s Settings) Get(name string) string {

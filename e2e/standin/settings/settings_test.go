@@ -26,9 +26,14 @@ func TestFromEnv(t *testing.T) {
 }
 
 func TestParseAuth(t *testing.T) {
-	a, err := ParseAuth("neo4j/pass/with/slashes", Settings{})
+	a, err := ParseAuth("neo4j/secret-password/true", Settings{})
 	assert.NilError(t, err)
-	assert.DeepEqual(t, a, Auth{User: "neo4j", Password: "pass/with/slashes"})
+	assert.DeepEqual(t, a, Auth{User: "neo4j", Password: "secret-password"})
+	// A '/' in the password does not match the entrypoint's pattern.
+	_, err = ParseAuth("neo4j/pass/with/slashes", Settings{})
+	assert.Error(t, err, "Invalid value for NEO4J_AUTH: 'neo4j/pass/with/slashes'")
+	_, err = ParseAuth("neo4j/admin", Settings{MinPasswordLength: "4"}) // Infrahub's default
+	assert.NilError(t, err)
 	a, err = ParseAuth("none", Settings{})
 	assert.NilError(t, err)
 	assert.Assert(t, a.Disabled && a.Check(nil))

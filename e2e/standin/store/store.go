@@ -68,6 +68,10 @@ type Store struct {
 	// re-read a multi-GiB log. An entry is used only while the log file is
 	// exactly as it was left (see logState.matches).
 	logs map[string]*logState
+	// NewFormat is the store format of databases created here: "block" in
+	// Enterprise 5.22+ (the default for new databases), "aligned" in
+	// Community, where block is not available [S21].
+	NewFormat string
 }
 
 // logState is the summary of a transaction log at one moment.
@@ -212,7 +216,10 @@ func (s *Store) EnsureStore(db string) error {
 	if _, err := os.Stat(s.LogPath(db)); err == nil {
 		return nil
 	}
-	return s.ReplaceStore(db, nil, NewStoreID())
+	if err := s.ReplaceStore(db, nil, NewStoreID()); err != nil {
+		return err
+	}
+	return s.SetFormat(db, s.NewFormat)
 }
 
 // StoreID returns the store id of db ("" when it has no store).

@@ -9,14 +9,17 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/artifact"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
 
 // aggregateCommand is `database aggregate-backup` and its newer name
-// `backup aggregate`; both behave the same.
-func aggregateCommand(cmdPath string) command {
+// `backup aggregate` (2025.01+); in 2025+ the old name still works but is
+// deprecated [S5b]. Both take ONE optional database (glob) [S5].
+func aggregateCommand(cmdPath, since string) command {
 	return command{
 		path:       cmdPath,
 		enterprise: true,
+		since:      since,
 		usage: "Usage: neo4j-admin " + cmdPath + ` [-h] [--expand-commands] [--verbose] [--keep-old-backup[=true|false]]
        [--parallel-recovery[=true|false]] [--additional-config=<file>] --from-path=<path>
        [--temp-path=<path>] [<database>]
@@ -27,7 +30,13 @@ Aggregates a chain of backup artifacts into a single artifact.
 			{name: "--verbose", isBool: true}, {name: "--temp-path"}, {name: "--additional-config"},
 			{name: "--expand-commands", isBool: true}, {name: "--parallel-recovery", isBool: true},
 		},
-		run: runAggregate,
+		run: func(e *env, o options) error {
+			if cmdPath == "database aggregate-backup" && version.Calver(e.version) {
+				// [S5b] 2025.01: the old name is deprecated.
+				fmt.Fprintln(e.stderr, "WARNING: The command 'neo4j-admin database aggregate-backup' is deprecated and will be removed in a future version. Use 'neo4j-admin backup aggregate' instead.")
+			}
+			return runAggregate(e, o)
+		},
 	}
 }
 
@@ -53,6 +62,11 @@ func runAggregate(e *env, o options) error {
 	if !st.IsDir() {
 		dir = filepath.Dir(from)
 	}
+	work, cleanup, err := workDir(dir, o.str("--temp-path"))
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	infos, listErr := artifact.List(dir)
 	chains, err := chainsToAggregate(infos, from, st.IsDir(), o.args)
 	if err != nil {
@@ -64,7 +78,7 @@ func runAggregate(e *env, o options) error {
 	keep := o.on("--keep-old-backup")
 	var errs []string
 	for _, chain := range chains {
-		if err := aggregateChain(e, log, infos, chain, keep); err != nil {
+		if err := aggregateChain(e, log, work, infos, chain, keep); err != nil {
 			log.error("Aggregation of the backup chain of database '%s' failed: %v", chain[0].Database, err)
 			errs = append(errs, err.Error())
 		}
@@ -108,11 +122,15 @@ func chainsToAggregate(infos []artifact.Info, from string, isDir bool, args []st
 	return chains, nil
 }
 
-// aggregateChain replaces a chain by one full artifact. Without
-// --keep-old-backup the result takes the name of the chain's newest
-// artifact and the rest of the chain (and the empty backups recorded after
-// its full backup) are removed; with it, the result gets a new name.
-func aggregateChain(e *env, log logger, infos []artifact.Info, chain []artifact.Info, keep bool) error {
+// aggregateChain replaces a chain by one full, recovered artifact [S5b].
+// UNDOCUMENTED naming [S5]: without --keep-old-backup the stand-in writes
+// the result in place, under the name of the chain's NEWEST artifact (an
+// empty backup taken after the chain's last differential counts: it is the
+// chain's newest artifact), and removes the rest of the chain and the empty
+// backups recorded after its full backup; with --keep-old-backup the result
+// gets a new name and nothing is removed. A plugin must not assume any
+// name: compare content, or keep the old chain and remove it itself.
+func aggregateChain(e *env, log logger, work string, infos []artifact.Info, chain []artifact.Info, keep bool) error {
 	start := e.now()
 	db := chain[0].Database
 	names := make([]string, len(chain))
@@ -124,7 +142,16 @@ func aggregateChain(e *env, log logger, infos []artifact.Info, chain []artifact.
 	if err != nil {
 		return err
 	}
+	if err := stage(work, txs); err != nil {
+		return err
+	}
+	h.Recovered = true // [S5b] aggregate performs recovery
 	last := chain[len(chain)-1]
+	for _, in := range infos {
+		if in.Empty() && in.Database == db && in.StoreID == chain[0].StoreID && in.BackupTime.After(last.BackupTime) {
+			last = in
+		}
+	}
 	dest := last.Path
 	if keep {
 		dest = artifact.NewPath(filepath.Dir(last.Path), db, start)

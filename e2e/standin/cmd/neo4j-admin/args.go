@@ -11,6 +11,7 @@ type option struct {
 	name   string
 	isBool bool
 	def    string
+	since  string // first release with the option ("" = all)
 }
 
 // options is the result of parsing a command line.

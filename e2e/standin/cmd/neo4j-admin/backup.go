@@ -15,6 +15,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/artifact"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/backupport"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
 
 var backupCommand = command{
@@ -35,7 +36,11 @@ been configured on the server beforehand.
 		{name: "--keep-failed", isBool: true, def: "false"}, {name: "--verbose", isBool: true},
 		{name: "--temp-path"}, {name: "--pagecache"}, {name: "--additional-config"},
 		{name: "--expand-commands", isBool: true}, {name: "--parallel-recovery", isBool: true},
-		{name: "--prefer-diff-as-parent", isBool: true}, {name: "--remote-address-resolution", isBool: true},
+		// [S2] 2025+ options, each from its release.
+		{name: "--prefer-diff-as-parent", isBool: true, since: "2025.04"},
+		{name: "--remote-address-resolution", isBool: true, since: "2025.09"},
+		{name: "--parallel-download", isBool: true, since: "2025.01"},
+		{name: "--skip-recovery", isBool: true, def: "false", since: "2025.11"},
 		{name: "--inspect-path"},
 	},
 	run: runBackup,
@@ -49,6 +54,7 @@ type backupOptions struct {
 	compress        bool
 	keepFailed      bool
 	verbose         bool
+	skipRecovery    bool
 	databases       []string
 }
 
@@ -57,7 +63,8 @@ func backupOptionsFrom(o options) (backupOptions, error) {
 		toPath: o.str("--to-path"), backupType: strings.ToUpper(o.str("--type")),
 		includeMetadata: strings.ToLower(o.str("--include-metadata")),
 		compress:        o.on("--compress"), keepFailed: o.on("--keep-failed"), verbose: o.on("--verbose"),
-		databases: o.args,
+		skipRecovery: o.on("--skip-recovery"),
+		databases:    o.args,
 	}
 	if o.set["--inspect-path"] {
 		return opts, usageError("--inspect-path is not supported by the Neo4j stand-in; use neo4j-admin backup inspect")
@@ -202,6 +209,11 @@ func backupDatabase(ctx context.Context, e *env, log logger, opts backupOptions,
 		Database: db, DatabaseID: artifact.DatabaseIDFor(db, hdr.StoreID), StoreID: hdr.StoreID,
 		Full: hdr.Full, BackupTime: start, Neo4jVersion: hdr.ServerVersion, Compressed: opts.compress,
 		IncludeMetadata: opts.includeMetadata, Metadata: artifact.MetadataStatements(db, opts.includeMetadata),
+		StoreFormat: hdr.StoreFormat,
+		// [S2] a 2025+ client recovers a full backup unless --skip-recovery
+		// (2025.11); a 5.x client does not (the least convenient reading:
+		// 5.x has no RECOVERED column to tell). Differentials never are.
+		Recovered: hdr.Full && version.Calver(e.version) && !opts.skipRecovery,
 	}
 	switch {
 	case hdr.Full:
@@ -210,7 +222,7 @@ func backupDatabase(ctx context.Context, e *env, log logger, opts backupOptions,
 		h.LowestTx, h.HighestTx = txs[0].ID, txs[len(txs)-1].ID
 	}
 	if h.Neo4jVersion == "" {
-		h.Neo4jVersion = version
+		h.Neo4jVersion = e.version
 	}
 	dest := artifact.NewPath(opts.toPath, db, start)
 	if _, err := artifact.WriteRawFile(dest, h, txs, hdr.Corrupt); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/artifact"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
 
 var checkCommand = command{
@@ -33,9 +34,11 @@ used with a database which is currently in use.
 	run: runCheck,
 }
 
-// runCheck checks a backup (--from-path: the newest chain of the database
-// in that folder: every artifact's checksum, its transactions and the
-// continuity of the chain) or a stopped database's store.
+// runCheck checks a dump or backup (--from-path) or a stopped database's
+// store. Refusals that are not inconsistencies (a differential backup; in
+// 2025+ an unrecovered full backup [S7b]; several or no matching archives)
+// exit 1 like every failed neo4j-admin command, with a message and NO
+// report: only "Inconsistencies found" means the store is inconsistent.
 func runCheck(e *env, o options) error {
 	if len(o.args) != 1 {
 		return usageError("Missing required parameter: '<database>'")
@@ -44,21 +47,48 @@ func runCheck(e *env, o options) error {
 	faults.Delay(e.dataDir(), "check")
 	var problems []string
 	if from := o.str("--from-path"); from != "" {
-		if _, err := os.Stat(from); err != nil {
+		fi, err := os.Stat(from)
+		if err != nil {
 			return failed("Path '%s' does not exist.", from)
 		}
-		problems = checkBackup(from, db)
+		dir := from
+		if !fi.IsDir() {
+			// [S7a] 5.26: --from-path is a folder of dump/backup
+			// artifacts; [S7b] a single file from 2025.09.
+			if !version.AtLeast(e.version, "2025.09") {
+				return failed("%s is not a directory.", from)
+			}
+			dir = filepath.Dir(from)
+		}
+		a, err := selectArchive(dir, from, db)
+		if err != nil {
+			return failed("%v", err)
+		}
+		if err := checkable(e, a); err != nil {
+			return failed("%v", err)
+		}
+		// UNDOCUMENTED where check extracts without --temp-path; the
+		// stand-in does what restore and aggregate do [S3][S5]: inside
+		// the --from-path folder.
+		work, cleanup, err := workDir(dir, o.str("--temp-path"))
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		problems = checkArchive(work, a)
 	} else {
 		st, err := store.Open(e.dataDir())
 		if err != nil {
 			return failed("%v", err)
 		}
-		if info, ok, _ := st.Database(db); ok && info.CurrentStatus != "offline" {
-			return failed("The database is in use. Stop database '%s' and try again.", db)
-		}
 		if _, err := os.Stat(st.LogPath(db)); err != nil {
 			return failed("Database '%s' does not exist at %s.", db, st.DatabaseDir(db))
 		}
+		lock, err := lockDatabase(st, db)
+		if err != nil {
+			return failed("%v", err)
+		}
+		defer store.Unlock(lock)
 		if _, _, err := st.Counts(db); err != nil {
 			problems = append(problems, err.Error())
 		}
@@ -80,31 +110,57 @@ func runCheck(e *env, o options) error {
 	return failed("Inconsistencies found: %d. See '%s' for details.", len(problems), report)
 }
 
-func checkBackup(from, db string) []string {
-	dir := from
-	if st, _ := os.Stat(from); !st.IsDir() {
-		dir = filepath.Dir(from)
+// checkable refuses what check cannot check [S7b]: "consistency check is
+// not supported for differential backups or unrecovered full backups. The
+// backup chain must be aggregated into a full recovered backup artifact
+// before running consistency check." Differentials are refused by 5.26
+// too; unrecovered full backups only from 2025.01 (RECOVERED exists from
+// 2025.06, the refusal is documented for 2025+).
+func checkable(e *env, a archive) error {
+	if a.dump != nil {
+		return nil
 	}
-	infos, listErr := artifact.List(dir)
-	var problems []string
-	if listErr != nil {
-		problems = append(problems, listErr.Error())
+	agg := "neo4j-admin database aggregate-backup"
+	if version.Calver(e.version) {
+		agg = "neo4j-admin backup aggregate"
 	}
-	chain, err := artifact.NewestChain(infos, db)
+	switch {
+	case !a.backup.Full:
+		return fmt.Errorf("Consistency check is not supported for differential backups: %s. Aggregate the backup chain into a full recovered backup artifact with '%s' before running consistency check.", a.path, agg)
+	case version.Calver(e.version) && !a.backup.Recovered:
+		return fmt.Errorf("Consistency check is not supported for unrecovered full backups: %s. Aggregate the backup chain into a full recovered backup artifact with '%s' before running consistency check.", a.path, agg)
+	}
+	return nil
+}
+
+// checkArchive reads the whole archive (checksum and transactions),
+// staging it in the work directory like the real checker extracts it.
+func checkArchive(work string, a archive) []string {
+	var txs []store.RawTx
+	var err error
+	if a.dump != nil {
+		_, txs, err = artifact.ReadDump(a.path)
+	} else {
+		_, txs, err = artifact.ReadRaw(a.path)
+	}
 	if err != nil {
-		return append(problems, err.Error())
+		return []string{err.Error()}
 	}
-	for _, in := range chain {
-		if _, err := artifact.Verify(in.Path); err != nil {
-			problems = append(problems, err.Error())
+	if err := stage(work, txs); err != nil {
+		return []string{err.Error()}
+	}
+	var decoded []store.Tx
+	for _, r := range txs {
+		tx, err := r.Decode()
+		if err != nil {
+			return []string{fmt.Sprintf("%s: transaction %d: %v", a.path, r.ID, err)}
 		}
+		decoded = append(decoded, tx)
 	}
-	if len(problems) == 0 {
-		if _, _, err := artifact.ReadChain(chain); err != nil {
-			problems = append(problems, err.Error())
-		}
+	if _, _, err := store.Replay(decoded); err != nil {
+		return []string{err.Error()}
 	}
-	return problems
+	return nil
 }
 
 func printProgress(e *env) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,11 +10,15 @@ import (
 	"strings"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/artifact"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
 
+// inspectCommand is `neo4j-admin backup inspect`, new in 5.25 [S6]; before
+// that the metadata was only shown by `database backup --inspect-path`.
 var inspectCommand = command{
 	path:       "backup inspect",
 	enterprise: true,
+	since:      "5.25",
 	usage: `Usage: neo4j-admin backup inspect [-h] [--empty] [--expand-commands] [--latest-backup]
                                   [--latest-chain] [--show-metadata] [--verbose]
                                   [--additional-config=<file>] [--database=<database>]
@@ -31,21 +34,23 @@ Command to read the backup metadata.
 	run: runInspect,
 }
 
-// inspectRow is one artifact as `backup inspect --format=JSON` prints it.
-// The real tool's JSON field names are not documented; these follow its
-// table columns (FILE, DATABASE, DATABASE ID, TIME (UTC), FULL,
-// COMPRESSED, LOWEST TX, HIGHEST TX). Without --show-metadata only the
-// file is shown, as in Neo4j 5.26.
-type inspectRow struct {
-	File       string `json:"file"`
-	Database   string `json:"database,omitempty"`
-	DatabaseID string `json:"databaseId,omitempty"`
-	Time       string `json:"time,omitempty"`
-	Full       *bool  `json:"full,omitempty"`
-	Compressed *bool  `json:"compressed,omitempty"`
-	LowestTx   *int64 `json:"lowestTx,omitempty"`
-	HighestTx  *int64 `json:"highestTx,omitempty"`
-}
+// Columns of `backup inspect`, as in the manual's example output [S6][S6b];
+// RECOVERED only from 2025.06 [S5b][S6b].
+var inspectColumns = []string{"FILE", "DATABASE", "DATABASE ID", "TIME (UTC)", "FULL", "COMPRESSED", "LOWEST TX", "HIGHEST TX"}
+
+const recoveredColumn = "RECOVERED"
+
+// inspectRow is one artifact as `backup inspect` prints it: column name →
+// value, every value a string (true/false and numbers included), the way
+// Neo4j's only documented admin JSON (store info [S12]) prints values.
+//
+// UNDOCUMENTED: the manual documents --format=JSON but never shows it. The
+// stand-in prints a JSON array with one object per artifact whose keys are
+// the TABULAR column headers verbatim ("FILE", "DATABASE", "DATABASE ID",
+// "TIME (UTC)", "FULL", "COMPRESSED", "LOWEST TX", "HIGHEST TX",
+// "RECOVERED") and whose values are all strings. A plugin must not depend
+// on these keys without checking a real release's output.
+type inspectRow map[string]string
 
 func runInspect(e *env, o options) error {
 	format := strings.ToUpper(o.str("--format"))
@@ -58,6 +63,15 @@ func runInspect(e *env, o options) error {
 	if o.on("--latest-chain") && o.on("--latest-backup") {
 		return usageError("--latest-backup and --latest-chain cannot be used together")
 	}
+	// [S6b] 2025.07+: --show-metadata is deprecated and ignored; the
+	// metadata is always shown. Before, without it only FILE is shown.
+	metadata := o.on("--show-metadata")
+	if version.AtLeast(e.version, "2025.07") {
+		metadata = true
+		if o.set["--show-metadata"] {
+			fmt.Fprintln(e.stderr, "WARNING: --show-metadata is deprecated and ignored; the backup metadata is always shown.")
+		}
+	}
 	p := filepath.Clean(o.args[0])
 	st, err := os.Stat(p)
 	if err != nil {
@@ -67,46 +81,53 @@ func runInspect(e *env, o options) error {
 	if !st.IsDir() {
 		dir = filepath.Dir(p)
 	}
+	// [S6] "shows the metadata stored in the header of backup files": only
+	// headers are read, so a damaged body goes unnoticed here.
 	infos, listErr := artifact.List(dir)
+	if listErr != nil {
+		return failed("%v", listErr)
+	}
 	selected, err := selectForInspect(infos, p, st.IsDir(), o)
 	if err != nil {
 		return failed("%v", err)
 	}
+	columns := inspectColumns
+	if !metadata {
+		columns = columns[:1]
+	}
+	// [S5b] the RECOVERED column, 2025.06+.
+	if metadata && version.AtLeast(e.version, "2025.06") {
+		columns = append(append([]string{}, columns...), recoveredColumn)
+	}
 	rows := make([]inspectRow, len(selected))
 	for i, in := range selected {
-		rows[i] = rowFor(in, o.on("--show-metadata"))
+		rows[i] = rowFor(in, columns)
 	}
 	if format == "JSON" {
 		b, _ := json.Marshal(rows)
 		fmt.Fprintln(e.stdout, string(b))
 	} else {
-		printTable(e, rows, o.on("--show-metadata"))
-	}
-	// The stand-in also verifies the bodies, so a corrupted artifact is
-	// caught here too (the real tool only reads headers).
-	var problems []error
-	if listErr != nil {
-		problems = append(problems, listErr)
-	}
-	for _, in := range selected {
-		if _, err := artifact.Verify(in.Path); err != nil {
-			problems = append(problems, err)
-		}
-	}
-	if len(problems) > 0 {
-		return failed("%v", errors.Join(problems...))
+		printTable(e, rows, columns)
 	}
 	return nil
 }
 
+// selectForInspect applies the filters. Order follows the manual's
+// examples [S6b]: newest first (database name, then time, descending);
+// `--latest-chain --database=x` on a folder oldest first, but
+// `--latest-chain` on a file newest first.
 func selectForInspect(infos []artifact.Info, p string, isDir bool, o options) ([]artifact.Info, error) {
 	db := o.str("--database")
-	var out []artifact.Info
+	empty := o.on("--empty")
 	switch {
 	case o.on("--latest-chain") && !isDir:
 		for _, in := range infos {
 			if in.Path == p {
-				return newestFirst(artifact.ChainEndingAt(infos, in))
+				chain, err := artifact.ChainEndingAt(infos, in)
+				if in.Empty() && err == nil {
+					chain = append(chain, in)
+				}
+				return newestFirst(withEmpties(chain, infos, empty), err)
 			}
 		}
 		return nil, fmt.Errorf("%s is not a backup artifact", p)
@@ -118,10 +139,12 @@ func selectForInspect(infos []artifact.Info, p string, isDir bool, o options) ([
 		if db == "" && len(dbs) == 1 {
 			db = dbs[0]
 		}
-		return newestFirst(artifact.NewestChain(infos, db))
+		chain, err := artifact.NewestChain(infos, db)
+		return withEmpties(chain, infos, empty), err
 	}
+	var out []artifact.Info
 	for _, in := range infos {
-		if (!isDir && in.Path != p) || (db != "" && in.Database != db) || (in.Empty() && !o.on("--empty")) {
+		if (!isDir && in.Path != p) || (db != "" && in.Database != db) || (in.Empty() && !empty) {
 			continue
 		}
 		out = append(out, in)
@@ -136,8 +159,33 @@ func selectForInspect(infos []artifact.Info, p string, isDir bool, o options) ([
 			out = append(out, in)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path > out[j].Path })
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Database != out[j].Database {
+			return out[i].Database > out[j].Database
+		}
+		if !out[i].BackupTime.Equal(out[j].BackupTime) {
+			return out[i].BackupTime.After(out[j].BackupTime)
+		}
+		return out[i].Path > out[j].Path
+	})
 	return out, nil
+}
+
+// withEmpties adds, with --empty, the empty backups taken between the
+// chain's artifacts (and after its end) to a chain, oldest first.
+func withEmpties(chain, infos []artifact.Info, empty bool) []artifact.Info {
+	if !empty || len(chain) == 0 {
+		return chain
+	}
+	first := chain[0]
+	out := append([]artifact.Info{}, chain...)
+	for _, in := range infos {
+		if in.Empty() && in.Database == first.Database && in.StoreID == first.StoreID && in.BackupTime.After(first.BackupTime) && !inChain(out, in.Path) {
+			out = append(out, in)
+		}
+	}
+	artifact.Sort(out)
+	return out
 }
 
 func newestFirst(chain []artifact.Info, err error) ([]artifact.Info, error) {
@@ -147,45 +195,42 @@ func newestFirst(chain []artifact.Info, err error) ([]artifact.Info, error) {
 	return chain, err
 }
 
-func rowFor(in artifact.Info, metadata bool) inspectRow {
+func rowFor(in artifact.Info, columns []string) inspectRow {
 	abs, _ := filepath.Abs(in.Path)
-	r := inspectRow{File: "file://" + abs}
-	if metadata {
-		full, comp, lo, hi := in.Full, in.Compressed, in.LowestTx, in.HighestTx
-		r.Database, r.DatabaseID = in.Database, in.DatabaseID
-		r.Time = in.BackupTime.UTC().Format("2006-01-02T15:04:05")
-		r.Full, r.Compressed, r.LowestTx, r.HighestTx = &full, &comp, &lo, &hi
+	all := map[string]string{
+		"FILE": "file://" + abs, "DATABASE": in.Database, "DATABASE ID": in.DatabaseID,
+		"TIME (UTC)": in.BackupTime.UTC().Format("2006-01-02T15:04:05"),
+		"FULL":       strconv.FormatBool(in.Full), "COMPRESSED": strconv.FormatBool(in.Compressed),
+		"LOWEST TX": strconv.FormatInt(in.LowestTx, 10), "HIGHEST TX": strconv.FormatInt(in.HighestTx, 10),
+		recoveredColumn: strconv.FormatBool(in.Recovered),
+	}
+	r := inspectRow{}
+	for _, c := range columns {
+		r[c] = all[c]
 	}
 	return r
 }
 
-// printTable prints the right-aligned, pipe-separated table of the real tool.
-func printTable(e *env, rows []inspectRow, metadata bool) {
-	header := []string{"FILE"}
-	if metadata {
-		header = append(header, "DATABASE", "DATABASE ID", "TIME (UTC)", "FULL", "COMPRESSED", "LOWEST TX", "HIGHEST TX")
-	}
-	cells := [][]string{header}
-	for _, r := range rows {
-		c := []string{r.File}
-		if metadata {
-			c = append(c, r.Database, r.DatabaseID, r.Time, strconv.FormatBool(*r.Full), strconv.FormatBool(*r.Compressed),
-				strconv.FormatInt(*r.LowestTx, 10), strconv.FormatInt(*r.HighestTx, 10))
-		}
-		cells = append(cells, c)
-	}
-	widths := make([]int, len(header))
-	for _, c := range cells {
-		for i, s := range c {
-			widths[i] = max(widths[i], len(s))
+// printTable prints the right-aligned, pipe-separated table of the real
+// tool: "| <cell> | <cell> |", every column as wide as its widest cell.
+func printTable(e *env, rows []inspectRow, columns []string) {
+	widths := make([]int, len(columns))
+	for i, c := range columns {
+		widths[i] = len(c)
+		for _, r := range rows {
+			widths[i] = max(widths[i], len(r[c]))
 		}
 	}
-	for _, c := range cells {
+	line := func(cell func(i int) string) {
 		var b strings.Builder
 		b.WriteString("|")
-		for i, s := range c {
-			fmt.Fprintf(&b, " %*s |", widths[i], s)
+		for i := range columns {
+			fmt.Fprintf(&b, " %*s |", widths[i], cell(i))
 		}
 		fmt.Fprintln(e.stdout, b.String())
+	}
+	line(func(i int) string { return columns[i] })
+	for _, r := range rows {
+		line(func(i int) string { return r[columns[i]] })
 	}
 }

@@ -17,10 +17,8 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/settings"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
-
-// version is the Neo4j version the stand-in claims.
-const version = "5.26.0"
 
 func main() {
 	os.Exit(run(os.Args[1:], newEnv(os.Environ(), os.Stdout, os.Stderr)))
@@ -31,13 +29,15 @@ func main() {
 type env struct {
 	settings  settings.Settings
 	community bool
+	version   string // the release behaviours follow (package version)
 	stdout    io.Writer
 	stderr    io.Writer
 	now       func() time.Time
 }
 
 func newEnv(environ []string, stdout, stderr io.Writer) *env {
-	e := &env{settings: settings.FromEnv(environ), stdout: stdout, stderr: stderr, now: time.Now}
+	// [S8] neo4j-admin reads its configuration files, not NEO4J_* settings.
+	e := &env{settings: settings.Load(environ), version: version.Current(), stdout: stdout, stderr: stderr, now: time.Now}
 	for _, kv := range environ {
 		if v, ok := strings.CutPrefix(kv, "NEO4J_EDITION="); ok {
 			e.community = strings.EqualFold(v, "community")
@@ -52,18 +52,20 @@ func (e *env) dataDir() string { return e.settings.Get(settings.DataDirectory) }
 type command struct {
 	path       string // "database backup"
 	enterprise bool   // missing from the community tool
+	since      string // first release with the command ("" = all)
 	usage      string
 	decl       []option
 	run        func(e *env, o options) error
 }
 
-var commands = []command{backupCommand, aggregateCommand("database aggregate-backup"), aggregateCommand("backup aggregate"),
-	restoreCommand, inspectCommand, checkCommand}
+var commands = []command{backupCommand, aggregateCommand("database aggregate-backup", ""),
+	aggregateCommand("backup aggregate", "2025.01"), restoreCommand, inspectCommand, checkCommand,
+	dumpCommand, loadCommand}
 
 // known lists the real commands the stand-in does not implement, so they
 // get a clear "not supported" instead of a usage error.
 var known = map[string][]string{
-	"database": {"copy", "dump", "import", "info", "load", "migrate", "upload"},
+	"database": {"copy", "import", "info", "migrate", "upload"},
 	"dbms":     {"set-default-admin", "set-initial-password", "unbind-system-db"},
 	"server": {"console", "get-id", "license", "memory-recommendation", "migrate-configuration", "report",
 		"restart", "start", "status", "stop", "unbind", "validate-config", "windows-service"},
@@ -91,7 +93,7 @@ func dispatch(args []string, e *env) error {
 		return nil
 	}
 	if args[0] == "--version" || args[0] == "-V" || args[0] == "version" {
-		fmt.Fprintln(e.stdout, version)
+		fmt.Fprintln(e.stdout, e.version)
 		return nil
 	}
 	if _, ok := known[args[0]]; !ok || (args[0] == "backup" && e.community) {
@@ -103,10 +105,16 @@ func dispatch(args []string, e *env) error {
 	}
 	path := args[0] + " " + args[1]
 	for _, c := range commands {
-		if c.path != path || (c.enterprise && e.community) {
+		if c.path != path || (c.enterprise && e.community) || (c.since != "" && !version.AtLeast(e.version, c.since)) {
 			continue
 		}
-		o, err := parse(args[2:], c.decl)
+		var decl []option
+		for _, d := range c.decl {
+			if d.since == "" || version.AtLeast(e.version, d.since) {
+				decl = append(decl, d)
+			}
+		}
+		o, err := parse(args[2:], decl)
 		if o.help {
 			fmt.Fprint(e.stdout, c.usage)
 			return nil

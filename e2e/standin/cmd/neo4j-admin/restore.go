@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +15,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/artifact"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
 
 var restoreCommand = command{
@@ -62,10 +65,23 @@ func runRestore(e *env, o options) error {
 		return failed("Unable to open the data directory %s: %v", e.dataDir(), err)
 	}
 	log := logger{e: e, source: "c.n.b.r.RestoreDatabaseCli"}
-	jobs := planRestore(paths, o.args)
+	jobs := planRestore(paths, o.args, version.Calver(e.version))
+	// [S3] 5.24+: the work directory is inside the --from-path folder
+	// unless --temp-path is given; the real restore needs it even for a
+	// single local artifact.
+	first := filepath.Clean(strings.TrimSpace(paths[0]))
+	fromDir := first
+	if fi, err := os.Stat(first); err == nil && !fi.IsDir() {
+		fromDir = filepath.Dir(first)
+	}
+	work, cleanup, err := workDir(fromDir, o.str("--temp-path"))
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	for i := range jobs {
 		if jobs[i].err == nil {
-			jobs[i].err = restoreOne(e, log, st, jobs[i], o.on("--overwrite-destination"), until)
+			jobs[i].err = restoreOne(e, log, st, work, jobs[i], o.on("--overwrite-destination"), until)
 		}
 	}
 	printRestoreTable(e, jobs)
@@ -81,7 +97,7 @@ func runRestore(e *env, o options) error {
 // artifact, the chain ending at it (the rest of the chain is looked up in
 // its folder); for a folder, the newest chain of each database in it (or of
 // the named database only).
-func planRestore(paths, args []string) []restoreJob {
+func planRestore(paths, args []string, folders bool) []restoreJob {
 	var jobs []restoreJob
 	for _, p := range paths {
 		p = filepath.Clean(strings.TrimSpace(p))
@@ -92,6 +108,12 @@ func planRestore(paths, args []string) []restoreJob {
 		}
 		if !st.IsDir() {
 			jobs = append(jobs, chainForFile(p, args))
+			continue
+		}
+		if !folders {
+			// [S3] 5.x: --from-path names artifact files; a folder is
+			// accepted from 2025.01 [S4].
+			jobs = append(jobs, restoreJob{from: p, err: fmt.Errorf("%s is a directory; --from-path must point to backup artifact files.", p)})
 			continue
 		}
 		infos, _ := artifact.List(p)
@@ -138,15 +160,19 @@ func chainForFile(p string, args []string) restoreJob {
 	return restoreJob{from: p, err: fmt.Errorf("%s is not a backup artifact", p)}
 }
 
-func restoreOne(e *env, log logger, st *store.Store, j restoreJob, overwrite bool, until func(store.RawTx) bool) error {
+func restoreOne(e *env, log logger, st *store.Store, work string, j restoreJob, overwrite bool, until func(store.RawTx) bool) error {
 	faults.Delay(e.dataDir(), "restore")
-	info, registered, err := st.Database(j.db)
+	_, registered, err := st.Database(j.db)
 	if err != nil {
 		return err
 	}
-	if registered && info.CurrentStatus != "offline" {
-		return fmt.Errorf("The database is in use. Stop database '%s' and try again.", j.db)
+	// The database lock, held by the server while the database is online
+	// (STOP DATABASE releases it) [S3][S20a].
+	lock, err := lockDatabase(st, j.db)
+	if err != nil {
+		return err
 	}
+	defer store.Unlock(lock)
 	_, logErr := os.Stat(st.LogPath(j.db))
 	if (registered || logErr == nil) && !overwrite {
 		return fmt.Errorf("Database with name [%s] already exists at %s. Use --overwrite-destination=true to replace it.", j.db, st.DatabaseDir(j.db))
@@ -165,10 +191,17 @@ func restoreOne(e *env, log logger, st *store.Store, j restoreJob, overwrite boo
 		}
 		txs = kept
 	}
+	if err := stage(work, txs); err != nil {
+		return err
+	}
 	if faults.Take(e.dataDir(), "restore") {
 		return tornRestore(st, j.db, txs)
 	}
 	if err := st.ReplaceStoreRaw(j.db, txs, store.NewStoreID()); err != nil {
+		return err
+	}
+	st.MarkClean(j.db)
+	if err := st.SetFormat(j.db, last.StoreFormat); err != nil {
 		return err
 	}
 	if len(last.Metadata) > 0 {
@@ -236,4 +269,25 @@ func printRestoreTable(e *env, jobs []restoreJob) {
 		}
 	}
 	w.Flush()
+}
+
+// lockDatabase takes db's database lock for an offline operation, when db
+// has a directory. A running server holding it means the database is
+// online: "The database is in use. Stop database '<db>' and try again."
+// [S20a]. Writing the lock file needs write access to the database
+// directory, as with the real tool.
+func lockDatabase(st *store.Store, db string) (*os.File, error) {
+	if _, err := os.Stat(st.DatabaseDir(db)); err != nil {
+		return nil, nil
+	}
+	f, err := store.Lock(st.DatabaseLockPath(db))
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		return nil, fmt.Errorf("The database is in use. Stop database '%s' and try again.", db)
+	case errors.Is(err, fs.ErrPermission):
+		return nil, fmt.Errorf("You do not have permission to access the database '%s' (%s).", db, st.DatabaseLockPath(db))
+	case err != nil:
+		return nil, err
+	}
+	return f, nil
 }

@@ -12,6 +12,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -28,6 +29,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/settings"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
 
 // neo4jUID is the uid and gid of the neo4j user in the image.
@@ -94,18 +96,26 @@ func run() int {
 			return 1
 		}
 	}
-	conf := settings.Load()
-	rawAuth := os.Getenv("NEO4J_AUTH")
-	envAuth, err := settings.ParseAuth(rawAuth, conf)
+	// The entrypoint writes NEO4J_* into neo4j.conf before anything else
+	// reads it [S13b]; neo4j-admin later reads only that file [S8].
+	conf, err := settings.ApplyEnv(settings.ConfFile(environ), environ)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "Invalid value for NEO4J_AUTH") {
-			fmt.Println(rawAuth + " is invalid")
-		}
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	dataDir := conf.DataDir()
+	// [S13b] the entrypoint checks /data before NEO4J_AUTH.
 	if err := dropPrivileges(dataDir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	rawAuth := os.Getenv("NEO4J_AUTH")
+	envAuth, err := settings.ParseAuth(rawAuth, conf)
+	if err != nil {
+		var invalid *settings.InvalidAuthError
+		if errors.As(err, &invalid) {
+			fmt.Println(rawAuth + " is invalid")
+		}
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -125,6 +135,24 @@ func run() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	// The DBMS holds <data>/databases/store_lock while it runs: offline
+	// tools (dump, load; in Community the whole DBMS must be down [S18])
+	// see it from another container sharing the volume.
+	dbmsLock, err := store.Lock(st.DBMSLockPath())
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			err = fmt.Errorf("Lock file has been locked by another process: %s. Please ensure no other process is using this database, and that the directory is writable (required even for read-only access)", st.DBMSLockPath())
+		}
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer store.Unlock(dbmsLock)
+	// [S21] block is Enterprise-only and the default for new Enterprise
+	// databases from 5.22; Community uses aligned.
+	st.NewFormat = "aligned"
+	if edition == "enterprise" && version.AtLeast(cypher.Version, "5.22") {
+		st.NewFormat = "block"
 	}
 	auth, err := settings.InitAuth(dataDir, envAuth)
 	if err != nil {
@@ -227,8 +255,11 @@ func serverID(st *store.Store) string {
 	return id
 }
 
-// dropPrivileges, when running as root, gives the data directory (and
-// /logs) to neo4j and continues as neo4j, like the real entrypoint.
+// dropPrivileges, when running as root, continues as neo4j (7474:7474)
+// like the real entrypoint, which chowns a mounted folder (recursively) only
+// when the folder, or some file in it, is not writable by neo4j
+// (check_mounted_folder_writable_with_chown [S13b]). So a root-owned 0777
+// /data stays root-owned while what the server creates in it is 7474's.
 func dropPrivileges(dataDir string) error {
 	if os.Geteuid() != 0 {
 		return nil
@@ -240,6 +271,16 @@ func dropPrivileges(dataDir string) error {
 		if _, err := os.Stat(dir); err != nil {
 			continue
 		}
+		reason := ""
+		if !writableByNeo4j(dir) {
+			reason = fmt.Sprintf("Warning: Folder mounted to %q is not writable from inside container. Changing folder owner to neo4j.", dir)
+		} else if someNotWritable(dir) {
+			reason = fmt.Sprintf("Warning: Some files inside %q are not writable from inside container. Changing folder owner to neo4j.", dir)
+		}
+		if reason == "" {
+			continue
+		}
+		fmt.Println(reason)
 		err := filepath.Walk(dir, func(path string, _ os.FileInfo, err error) error {
 			if err != nil {
 				return err
@@ -260,4 +301,35 @@ func dropPrivileges(dataDir string) error {
 		return fmt.Errorf("setuid: %w", err)
 	}
 	return nil
+}
+
+// writableByNeo4j is the entrypoint's is_writable: others may write, or
+// neo4j owns it with owner write, or its group is neo4j's with group write.
+func writableByNeo4j(path string) bool {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	m := fi.Mode().Perm()
+	return m&0o002 != 0 || st.Uid == neo4jUID && m&0o200 != 0 || st.Gid == neo4jUID && m&0o020 != 0
+}
+
+// someNotWritable is `su-exec neo4j find <dir> -not -writable`.
+func someNotWritable(dir string) bool {
+	found := false
+	_ = filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
+		if err != nil || found {
+			return filepath.SkipAll
+		}
+		if fi.Mode()&os.ModeSymlink == 0 && !writableByNeo4j(path) {
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return found
 }

@@ -39,6 +39,8 @@ type restoreOptions struct {
 	yes               bool
 	dryRun            bool
 	transfer          string
+	project           string
+	stopTimeout       time.Duration
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -84,6 +86,8 @@ container's own NEO4J_AUTH.`,
 	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")
 	fs.StringVar(&opts.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" or "stream"`)
+	fs.StringVar(&opts.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
+	fs.DurationVar(&opts.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
 	opts.output.addFlags(fs)
 	return cmd
 }
@@ -91,6 +95,9 @@ container's own NEO4J_AUTH.`,
 func (o *restoreOptions) validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
+	}
+	if o.stopTimeout < time.Second {
+		return usageError("--stop-timeout %s: give at least 1s (Neo4j needs time to shut down cleanly; the default is 120s)", o.stopTimeout)
 	}
 	if err := validTransfer(o.transfer); err != nil {
 		return err
@@ -132,7 +139,8 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	}
 	pw := &pausable{Writer: display}
 	ropts := restore.Options{
-		Target:       helper.TargetOptions{DatabaseContainer: opts.databaseContainer, BoltPort: opts.cypherPort},
+		Target:       helper.TargetOptions{DatabaseContainer: opts.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
+		StopTimeout:  opts.stopTimeout,
 		HelperImage:  opts.helperImage,
 		RegistryAuth: registryAuth(dockerCli),
 		Transfer:     opts.transfer,
@@ -196,6 +204,9 @@ func confirm(dockerCli command.Cli, p *restore.Plan) (bool, error) {
 	for _, db := range p.Databases {
 		fmt.Fprintf(out, "  %s  <- %s (%s)\n", db.Name, strings.Join(db.Files, " + "), humanSize(db.Size))
 	}
+	if p.Method == "load" {
+		fmt.Fprintf(out, "The database runs Neo4j Community: the container %s is STOPPED for an offline neo4j-admin database load.\n", p.DatabaseContainer)
+	}
 	if len(p.AppNames) > 0 {
 		fmt.Fprintf(out, "Application containers stopped meanwhile: %s\n", strings.Join(p.AppNames, ", "))
 	}
@@ -250,6 +261,9 @@ func printRestore(dockerCli command.Cli, format string, res *restore.Result) err
 	w.Flush()
 	for _, s := range p.Skipped {
 		fmt.Fprintf(out, "Skipped: %s (the system database is never restored)\n", s)
+	}
+	if p.Method == "load" {
+		fmt.Fprintf(out, "Offline load into %s: downtime %s (from the first container stopped to the last one running again).\n", p.DatabaseContainer, res.Downtime.Round(100*time.Millisecond))
 	}
 	if len(res.AppsRestarted) > 0 {
 		fmt.Fprintf(out, "App containers restarted: %s\n", strings.Join(res.AppsRestarted, ", "))

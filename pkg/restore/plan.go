@@ -25,6 +25,8 @@ type Plan struct {
 	AppNames          []string           `json:"app_containers_to_stop"`
 	SafetyDir         string             `json:"safety_dir,omitempty"` // "" without safety backup
 	Until             *time.Time         `json:"until,omitempty"`
+	// Method is "restore" (online, Enterprise) or "load" (offline, Community).
+	Method string `json:"method,omitempty"`
 
 	target      helper.Target
 	credentials neo4j.Credentials

@@ -47,3 +47,13 @@ lint:
 
 clean:
 	rm -rf bin
+
+# Images for Compose projects shaped like Infrahub's (the kit builds them on
+# demand too): Debian's PostgreSQL 15 (task-manager-db) and a tiny app image
+# (infrahub-server, task-worker, task-manager). Last line = the reference.
+.PHONY: e2e-postgres-image e2e-app-image
+e2e-postgres-image:
+	./e2e/postgres/build-image.sh
+
+e2e-app-image:
+	./e2e/appimage/build-image.sh

@@ -118,7 +118,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	if image == "" {
 		image = c.Image
 	}
-	s, err := helper.OpenSession(ctx, eng, folder, target, helper.SessionOptions{Command: "backup", Image: image, Transfer: opts.Transfer, KeepHelper: opts.KeepHelper, MountData: true}, pw)
+	s, err := helper.OpenSession(ctx, eng, folder, target, helper.SessionOptions{Command: "backup", Image: image, Transfer: opts.Transfer, KeepHelper: opts.KeepHelper, MountData: true, ReadableSeeds: true}, pw)
 	if err != nil {
 		return nil, err
 	}

@@ -150,20 +150,69 @@ func TestCommunityBackupWithoutConsentChangesNothing(t *testing.T) {
 	assert.Check(t, is.Len(kit.Files(t, dir), 0))
 }
 
-func TestCommunityBackupDatabaseThatWillNotStart(t *testing.T) {
+func TestCommunityBackupFaults(t *testing.T) {
 	t.Parallel()
 	kit.RequireStandIn(t, "it sets the stand-in's fault knobs")
-	p := kit.InstallPlugin(t)
-	c := kit.StartCompose(t, kit.ComposeOptions{Restart: "no"})
-	db := c.Database(t)
-	dir := kit.Folder(t)
-	// The server fails to start: it never comes back online.
-	db.SetFaults(t, `{"fail": {"start": 100}}`)
-
-	res := icmd.RunCmd(p.Cmd("infrahubdb", "backup", dir, "--yes", "--project", c.Project), icmd.WithTimeout(5*time.Minute))
-	assert.Check(t, is.Equal(res.ExitCode, 7), res.Combined())
-	assert.Check(t, is.Contains(res.Stderr(), "did not come back online"))
-	assert.Check(t, is.Contains(res.Stderr(), "docker logs"))
-	assert.Check(t, c.Containers[kit.ServiceServer].Running(t), "the applications were started again")
-	assert.Check(t, is.Len(db.Helpers(t), 0))
+	for _, tc := range []struct {
+		name  string
+		knobs string
+		extra []string
+		act   func(t *testing.T, r *kit.Running, c *kit.Compose)
+		code  int
+		cause string
+	}{
+		{
+			name: "ctrl-c during the dump", knobs: `{"delay": {"dump": "20s"}}`,
+			act: func(t *testing.T, r *kit.Running, c *kit.Compose) {
+				r.WaitForOutput(t, "neo4j-admin database dump neo4j", time.Minute)
+				r.Interrupt(t)
+			},
+			code: 130, cause: "interrupted",
+		},
+		{
+			name: "helper removed during the dump", knobs: `{"delay": {"dump": "20s"}}`,
+			act: func(t *testing.T, r *kit.Running, c *kit.Compose) {
+				r.WaitForOutput(t, "neo4j-admin database dump neo4j", time.Minute)
+				helpers := c.Database(t).Helpers(t)
+				assert.Assert(t, is.Len(helpers, 1))
+				kit.MustDocker(t, "rm", "-f", helpers[0])
+			},
+			code: 1, cause: "removed or stopped from outside",
+		},
+		{
+			// The server takes longer to come back than the plugin waits.
+			name: "database not back in time", knobs: `{"delay": {"startup": "40s"}}`, extra: []string{"--online-timeout", "5s"},
+			code: 7, cause: "docker logs",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := kit.InstallPlugin(t)
+			c := kit.StartCompose(t, kit.ComposeOptions{})
+			db := c.Database(t)
+			db.Seed(t, "neo4j", 3)
+			dir := kit.Folder(t)
+			db.SetFaults(t, tc.knobs)
+			args := append([]string{"infrahubdb", "backup", dir, "--yes", "--project", c.Project, "--progress", "plain"}, tc.extra...)
+			r := p.Start(t, p.Cmd(args...))
+			if tc.act != nil {
+				tc.act(t, r, c)
+			}
+			res := r.Wait()
+			assert.Check(t, is.Equal(res.ExitCode, tc.code), res.Combined())
+			assert.Check(t, is.Contains(res.Stderr(), tc.cause))
+			// Everything runs again, nothing is left behind, no dump was kept.
+			for s, ctr := range c.Containers {
+				assert.Check(t, ctr.Running(t), "%s runs again", s)
+			}
+			assert.Check(t, is.Len(db.Helpers(t), 0), "no helper left")
+			for _, f := range kit.Files(t, dir) {
+				assert.Check(t, !strings.HasSuffix(f, ".dump") && !strings.HasSuffix(f, ".partial"), f)
+			}
+			db.SetFaults(t, `{}`)
+			db.Reconnect(t)
+			db.Wait(t)
+			assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(3)))
+		})
+	}
 }

@@ -27,6 +27,7 @@ type offlineOptions struct {
 	appServices   []string
 	passwordStdin bool
 	username      string
+	onlineTimeout time.Duration
 }
 
 func (o *offlineOptions) addFlags(fs *pflag.FlagSet) {
@@ -34,11 +35,15 @@ func (o *offlineOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.yes, "yes", "y", false, "Neo4j Community: agree to stop the database and the application containers for the offline dump without asking")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
 	fs.StringSliceVar(&o.appServices, "app-services", restore.DefaultAppServices, "Neo4j Community: Compose services of the database's project to stop during the dump (task-manager is stopped too)")
+	fs.DurationVar(&o.onlineTimeout, "online-timeout", 5*time.Minute, "Neo4j Community: how long to wait for the database to be online again after the dump")
 	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin (Community: the plugin logs in to see the database back online)")
 	fs.StringVar(&o.username, "username", "neo4j", "Neo4j user, with --password-stdin")
 }
 
 func (o *offlineOptions) validate() error {
+	if o.onlineTimeout < time.Second {
+		return usageError("--online-timeout %s: give at least 1s", o.onlineTimeout)
+	}
 	if o.stopTimeout < time.Second {
 		return usageError("--stop-timeout %s: give at least 1s (Neo4j needs time to shut down cleanly; the default is 120s)", o.stopTimeout)
 	}
@@ -59,6 +64,7 @@ func backupOffline(dockerCli command.Cli, o offlineOptions, pw *pausable, output
 		Credentials: creds,
 		AppServices: o.appServices,
 		StopTimeout: o.stopTimeout,
+		OnlineWait:  o.onlineTimeout,
 	}
 	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
 	if !o.yes {

@@ -171,6 +171,9 @@ func TestCommunityBackupFaultsBringEverythingBack(t *testing.T) {
 			if tc.cancel {
 				tc.f.Hook = cancel
 			}
+			if tc.fault == "helper-start" {
+				tc.f.Hook = func() { eng.Helpers[0].Lose() } // docker rm -f from outside
+			}
 			eng.Faults[tc.fault] = tc.f
 			_, err := backup.Run(ctx, eng, folder, offlineOptions(eng, nil), progress.Nop)
 			assert.Check(t, is.ErrorContains(err, tc.want))

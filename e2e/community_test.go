@@ -157,13 +157,13 @@ func TestCommunityBackupFaults(t *testing.T) {
 		name  string
 		knobs string
 		extra []string
-		act   func(t *testing.T, r *kit.Running, c *kit.Compose)
+		act   func(t *testing.T, r *kit.Running, db *kit.Database)
 		code  int
 		cause string
 	}{
 		{
 			name: "ctrl-c during the dump", knobs: `{"delay": {"dump": "20s"}}`,
-			act: func(t *testing.T, r *kit.Running, c *kit.Compose) {
+			act: func(t *testing.T, r *kit.Running, db *kit.Database) {
 				r.WaitForOutput(t, "neo4j-admin database dump neo4j", time.Minute)
 				r.Interrupt(t)
 			},
@@ -171,9 +171,9 @@ func TestCommunityBackupFaults(t *testing.T) {
 		},
 		{
 			name: "helper removed during the dump", knobs: `{"delay": {"dump": "20s"}}`,
-			act: func(t *testing.T, r *kit.Running, c *kit.Compose) {
+			act: func(t *testing.T, r *kit.Running, db *kit.Database) {
 				r.WaitForOutput(t, "neo4j-admin database dump neo4j", time.Minute)
-				helpers := c.Database(t).Helpers(t)
+				helpers := db.Helpers(t)
 				assert.Assert(t, is.Len(helpers, 1))
 				kit.MustDocker(t, "rm", "-f", helpers[0])
 			},
@@ -196,7 +196,7 @@ func TestCommunityBackupFaults(t *testing.T) {
 			args := append([]string{"infrahubdb", "backup", dir, "--yes", "--project", c.Project, "--progress", "plain"}, tc.extra...)
 			r := p.Start(t, p.Cmd(args...))
 			if tc.act != nil {
-				tc.act(t, r, c)
+				tc.act(t, r, db)
 			}
 			res := r.Wait()
 			assert.Check(t, is.Equal(res.ExitCode, tc.code), res.Combined())

@@ -70,8 +70,12 @@ func backupOffline(dockerCli command.Cli, o offlineOptions, pw *pausable, output
 	if !o.yes {
 		oo.Confirm = func(p *backup.DumpPlan) (bool, error) {
 			if !interactive {
-				return false, usageError("database container %s runs Neo4j %s %s: its backup is an offline dump that stops it and %s for about %s; nothing was changed: add --yes to agree when there is no terminal",
-					p.DatabaseContainer, p.Edition, p.Version, orNone(p.Apps), p.Estimate.Round(time.Second))
+				apps := ""
+				if len(p.Apps) > 0 {
+					apps = " and the application containers " + strings.Join(p.Apps, ", ")
+				}
+				return false, usageError("database container %s runs Neo4j Community %s, which has no online backup: the backup is an offline dump that stops it%s for about %s; nothing was changed: add --yes to agree when there is no terminal",
+					p.DatabaseContainer, p.Version, apps, p.Estimate.Round(time.Second))
 			}
 			return pw.pauseFor(func() (progress.Writer, error) { return output.progressWriter(dockerCli) }, func() (bool, error) {
 				return confirmDump(dockerCli, p)
@@ -84,7 +88,7 @@ func backupOffline(dockerCli command.Cli, o offlineOptions, pw *pausable, output
 // confirmDump asks once on the terminal which containers stop, and for how long.
 func confirmDump(dockerCli command.Cli, p *backup.DumpPlan) (bool, error) {
 	out := dockerCli.Err()
-	fmt.Fprintf(out, "\nThe database container %s runs Neo4j %s %s, which has no online backup.\n", p.DatabaseContainer, p.Edition, p.Version)
+	fmt.Fprintf(out, "\nThe database container %s runs Neo4j Community %s, which has no online backup.\n", p.DatabaseContainer, p.Version)
 	fmt.Fprintf(out, "The backup is an offline dump of %s (store %s): it STOPS these containers for about %s:\n", strings.Join(p.Databases, ", "), humanSize(p.StoreSize), p.Estimate.Round(time.Second))
 	fmt.Fprintf(out, "  database: %s (clean shutdown, up to %s)\n", p.DatabaseContainer, p.StopTimeout)
 	fmt.Fprintf(out, "  applications: %s\n", orNone(p.Apps))

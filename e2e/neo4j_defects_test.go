@@ -36,19 +36,12 @@ func TestBackupEmptyThenRestore(t *testing.T) {
 	list := listJSON(t, p, dir)
 	assert.Check(t, is.Len(database(t, list, "neo4j").Chains, 1), "an empty backup never starts a chain")
 
-	db.Seed(t, "neo4j", 5)
-	res := icmd.RunCmd(restoreCmd(p, db, nil, "--format", "json", dir))
-	res.Assert(t, icmd.Success)
-	assert.Check(t, is.Equal(parseRestore(t, res).Databases[0].Restored, kit.BackupFiles(t, dir, "neo4j")[0]))
-	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(10)))
-
 	// M3: aggregating a chain whose newest file is empty: whatever name
-	// neo4j-admin gives the result, the folder ends with one full backup
-	// that restores.
+	// neo4j-admin gives the result, the folder ends with one full backup.
 	time.Sleep(1100 * time.Millisecond)
-	third := runBackup(t, p, db, dir, "--database", "neo4j")
+	runBackup(t, p, db, dir, "--database", "neo4j")
 	files := kit.BackupFiles(t, dir, "neo4j")
-	assert.Assert(t, is.Len(files, 1), "aggregated: %v (%+v)", files, third)
+	assert.Assert(t, is.Len(files, 1), "aggregated: %v", files)
 	m = readManifest(t, dir)
 	for _, f := range m.Files {
 		if f.Database == "neo4j" {
@@ -56,8 +49,12 @@ func TestBackupEmptyThenRestore(t *testing.T) {
 		}
 	}
 	verifyJSON(t, p, dir, 0)
+
+	// The restore gives back the data, not an empty file.
 	db.Seed(t, "neo4j", 5)
-	icmd.RunCmd(restoreCmd(p, db, nil, dir)).Assert(t, icmd.Success)
+	res := icmd.RunCmd(restoreCmd(p, db, nil, "--format", "json", dir))
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Equal(parseRestore(t, res).Databases[0].Restored, files[0]))
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(10)))
 }
 
@@ -87,8 +84,7 @@ func TestBackupSeveralDatabasesAggregates(t *testing.T) {
 	db.Seed(t, "neo4j", 3)
 	time.Sleep(1100 * time.Millisecond)
 	runBackup(t, p, db, dir, "--database", "neo4j", "--database", "system")
-	assert.Check(t, is.Len(kit.BackupFiles(t, dir, "neo4j"), 1))
-	assert.Check(t, is.Len(kit.BackupFiles(t, dir, "system"), 1))
+	assert.Check(t, is.Len(kit.BackupFiles(t, dir, "neo4j"), 1), "the neo4j chain is aggregated")
 	verifyJSON(t, p, dir, 0)
 }
 

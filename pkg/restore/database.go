@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
@@ -265,11 +266,7 @@ func (r *runner) recover(ctx context.Context, db, safety string, cause error, re
 	}
 	if safety != "" {
 		r.pw.Info(fmt.Sprintf("restore of %s failed (%v): rolling back to the safety backup %s", db, firstLine(cause.Error()), safetyPath))
-		if err := r.stopForRollback(cctx, db); err != nil {
-			cause = errors.Join(cause, fmt.Errorf("rollback: %w", err))
-			return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: r.describeState(cctx, db)}
-		}
-		err := r.replace(cctx, DatabasePlan{Name: db, Artifact: path.Base(safety)}, path.Join(helper.WorkDir, safety), res)
+		err := r.rollback(cctx, db, safety, res)
 		if err == nil {
 			res.RolledBack = true
 			return withCancel(ctx, &RolledBackError{Database: db, Safety: safetyPath, Err: cause})
@@ -287,6 +284,27 @@ func (r *runner) recover(ctx context.Context, db, safety string, cause error, re
 		}
 	}
 	return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: r.describeState(cctx, db)}
+}
+
+// rollback restores the safety backup into db. A START that was
+// interrupted may still complete on the server after the rollback's STOP,
+// and neo4j-admin restore then finds the database in use: it is stopped
+// again and the restore retried.
+func (r *runner) rollback(ctx context.Context, db, safety string, res *DatabaseResult) error {
+	var err error
+	for try := 1; try <= r.opts.StartTries; try++ {
+		if err = r.stopForRollback(ctx, db); err != nil {
+			return err
+		}
+		err = r.replace(ctx, DatabasePlan{Name: db, Artifact: path.Base(safety)}, path.Join(helper.WorkDir, safety), res)
+		var ae *helper.AdminError
+		if !errors.As(err, &ae) || !strings.Contains(ae.Output, "is in use") || ctx.Err() != nil {
+			return err
+		}
+		r.pw.Info(fmt.Sprintf("database %s was started again behind the rollback's STOP (attempt %d of %d): stopping it again", db, try, r.opts.StartTries))
+		time.Sleep(r.opts.RetryPause)
+	}
+	return err
 }
 
 // stopForRollback stops db before the safety backup is restored into it,

@@ -773,3 +773,17 @@ func TestRollbackStopsADatabaseThatCameOnlineLate(t *testing.T) {
 	assert.Check(t, len(stops) >= 3, "%v", stops)
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"))
 }
+
+// The rollback's restore finds the database in use (a START finished on
+// the server behind the rollback's STOP): it stops it again and retries.
+func TestRollbackRetriesADatabaseInUse(t *testing.T) {
+	f := newFixture(t)
+	f.admin.waitFailures = 1
+	f.eng.Faults["restore"] = &helpertest.Fault{Skip: 1, Times: 1, Code: 1, Stderr: "The database is in use. Stop database 'neo4j' and try again."}
+
+	_, err := f.run(context.Background())
+	var rb *restore.RolledBackError
+	assert.Assert(t, errors.As(err, &rb), "%v", err)
+	assert.Check(t, is.Len(helpertest.CallsWith(f.eng.CallLog(), "exec neo4j-admin database restore"), 3), "restore, rollback refused, rollback")
+	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"))
+}

@@ -28,6 +28,10 @@ type Options struct {
 	IncludeMetadata string   // all, users, roles, none
 	Aggregate       bool
 	Tool            string // "docker-infrahubdb <version>", for the manifest
+	// Context names the Docker context (or host) in messages.
+	Context string
+	// Offline drives the backup of a Neo4j Community database (offline dump).
+	Offline OfflineOptions
 	// Verify, when set, runs on the files just written, after the manifest
 	// was updated and before Run reports success (backup --verify).
 	Verify func(ctx context.Context, s *helper.Session, written []backupset.FileRecord) error
@@ -37,20 +41,27 @@ type Options struct {
 type Result struct {
 	Folder       string                 `json:"folder"`
 	Database     string                 `json:"database_container,omitempty"`
+	Context      string                 `json:"docker_context,omitempty"`
 	Transfer     string                 `json:"transfer"`
 	Helper       string                 `json:"helper_container,omitempty"` // set when kept
 	Databases    []string               `json:"databases"`
 	Files        []backupset.FileRecord `json:"files"`
 	Removed      []string               `json:"removed,omitempty"` // replaced by aggregation
 	Neo4jVersion string                 `json:"neo4j_admin_version,omitempty"`
-	Started      time.Time              `json:"started"`
-	Duration     time.Duration          `json:"duration_ns"`
+	Method       string                 `json:"method"`            // "online" or "dump"
+	Edition      string                 `json:"edition,omitempty"` // of the database
+	Downtime     time.Duration          `json:"downtime_ns,omitempty"`
+	// Application containers an offline backup stopped and started again.
+	AppsRestarted    []string      `json:"app_containers_restarted,omitempty"`
+	AppsNotRestarted []string      `json:"app_containers_not_restarted,omitempty"`
+	Started          time.Time     `json:"started"`
+	Duration         time.Duration `json:"duration_ns"`
 }
 
 // Run takes an online backup into folder. The folder gains complete,
 // checksummed files and an updated manifest, or nothing at all.
 func Run(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
-	res := &Result{Folder: folder.Dir, Started: time.Now()}
+	res := &Result{Folder: folder.Dir, Started: time.Now(), Method: "online", Context: opts.Context}
 	release, err := helper.LockFolder(folder, "backup", pw)
 	if err != nil {
 		return nil, err
@@ -75,6 +86,15 @@ func Run(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts 
 	}
 	if target.Container != nil {
 		res.Database = target.Container.Name
+		if helper.Edition(*target.Container) == "community" && opts.DatabaseURL() == "" {
+			res, err := runOffline(ctx, eng, folder, target, opts, pw, res)
+			if res != nil {
+				res.Duration = time.Since(res.Started)
+			}
+			return res, err
+		}
+		res.Edition = helper.Edition(*target.Container)
+		pw.Info(fmt.Sprintf("database container %s (found by %s) on %s: Neo4j %s, online backup", target.Container.Name, target.Rule, orString(opts.Context, "the Docker host"), orString(res.Edition, "edition unknown")))
 		if err := CheckBackupSource(*target.Container); err != nil {
 			return nil, err
 		}
@@ -119,6 +139,10 @@ func Run(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts 
 	res.Duration = time.Since(res.Started)
 	return res, nil
 }
+
+// DatabaseURL is --database-url: with it, the database is reached over the
+// network, online only.
+func (o Options) DatabaseURL() string { return o.Target.DatabaseURL }
 
 // CheckBackupSource refuses database containers that cannot serve an online
 // backup, before any container is started.

@@ -80,10 +80,11 @@ func TestFirstBackupWritesFilesAndManifest(t *testing.T) {
 			assert.Check(t, is.Len(eng.Running(), 0), "helper removed")
 			assert.Check(t, is.Len(res.Helper, 0), "no kept helper")
 			spec := eng.Helpers[len(eng.Helpers)-1].Spec()
-			assert.Check(t, is.DeepEqual(spec.Networks, []string{"net-id"}))
+			assert.Check(t, is.Len(spec.Networks, 0))
+			assert.Check(t, is.Equal(spec.JoinContainer, "db-id"), "shares the database's network namespace")
 			assert.Check(t, is.Equal(spec.Labels[docker.LabelTarget], "db-id"))
 			assert.Check(t, is.Equal(spec.Image, "neo4j:5.26.0-enterprise"), "the database's own enterprise image")
-			assert.Check(t, hasCall(eng, "exec neo4j-admin database backup --from=172.18.0.2:6362 --to-path=/backups --type=AUTO --include-metadata=all *"))
+			assert.Check(t, hasCall(eng, "exec neo4j-admin database backup --from=127.0.0.1:6362 --to-path=/backups --type=AUTO --include-metadata=all *"))
 			assert.Check(t, !hasCall(eng, "exec neo4j-admin database aggregate-backup"), "nothing to aggregate in a first backup")
 		})
 	}
@@ -315,7 +316,9 @@ func TestBackupPortUnreachable(t *testing.T) {
 			eng.ReachErr = &docker.UnreachableError{Target: "172.18.0.2:6362", Refused: true, Detail: "Connection refused"}
 			folder := newFolder(t)
 
-			_, err := backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
+			// --database-url at the container's IP: the helper joins its
+			// networks, so the listen address matters.
+			_, err := backup.Run(context.Background(), eng, folder, options(func(o *backup.Options) { o.Target.DatabaseURL = "172.18.0.2" }), progress.Nop)
 
 			var envErr *helper.EnvironmentError
 			assert.Assert(t, errors.As(err, &envErr), "got %v", err)
@@ -328,12 +331,12 @@ func TestBackupPortUnreachable(t *testing.T) {
 	}
 }
 
-func TestCommunityDatabaseRefused(t *testing.T) {
+func TestCommunityDatabaseRefusedWithDatabaseURL(t *testing.T) {
 	eng := helpertest.New()
 	eng.Database.Image = "neo4j:5.26.0-community"
 	eng.Database.Env = []string{"NEO4J_EDITION=community"}
 
-	_, err := backup.Run(context.Background(), eng, newFolder(t), options(nil), progress.Nop)
+	_, err := backup.Run(context.Background(), eng, newFolder(t), options(func(o *backup.Options) { o.Target.DatabaseURL = "172.18.0.2" }), progress.Nop)
 
 	var envErr *helper.EnvironmentError
 	assert.Assert(t, errors.As(err, &envErr), "got %v", err)
@@ -355,6 +358,22 @@ func TestMissingHelperImageIsPulled(t *testing.T) {
 	assert.Assert(t, errors.As(err, &envErr), "got %v", err)
 	assert.Check(t, is.ErrorContains(err, "could not be pulled: pull access denied"))
 	assert.Check(t, is.Len(eng.Helpers, 0))
+}
+
+func TestBackupPortUnreachableInSharedNamespace(t *testing.T) {
+	eng := helpertest.New()
+	eng.Database.Env = []string{"NEO4J_EDITION=enterprise"}
+	eng.ReachErr = &docker.UnreachableError{Target: "127.0.0.1:6362", Refused: true, Detail: "Connection refused"}
+	folder := newFolder(t)
+
+	_, err := backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
+
+	var envErr *helper.EnvironmentError
+	assert.Assert(t, errors.As(err, &envErr), "got %v", err)
+	assert.Check(t, is.ErrorContains(err, "backup port 127.0.0.1:6362"))
+	assert.Check(t, !strings.Contains(err.Error(), "listen__address"), "the listen address is not the cause: %v", err)
+	assert.Check(t, is.ErrorContains(err, "NEO4J_server_backup_enabled"))
+	assert.Check(t, is.Len(eng.Running(), 0))
 }
 
 func options(mod func(*backup.Options)) backup.Options {
@@ -464,7 +483,7 @@ func TestIncludeMetadataNoneIsPassed(t *testing.T) {
 	folder := newFolder(t)
 	_, err := backup.Run(context.Background(), eng, folder, options(func(o *backup.Options) { o.IncludeMetadata = "none" }), progress.Nop)
 	assert.NilError(t, err)
-	assert.Check(t, hasCall(eng, "exec neo4j-admin database backup --from=172.18.0.2:6362 --to-path=/backups --type=AUTO --include-metadata=none *"), strings.Join(eng.CallLog(), "\n"))
+	assert.Check(t, hasCall(eng, "exec neo4j-admin database backup --from=127.0.0.1:6362 --to-path=/backups --type=AUTO --include-metadata=none *"), strings.Join(eng.CallLog(), "\n"))
 }
 
 // H2 and M3: a backup with no new transaction is empty; it joins its chain,

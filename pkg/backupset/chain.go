@@ -73,6 +73,10 @@ func Chains(artifacts []Artifact) map[string][]Chain {
 			flush()
 		}
 		switch a.Type() {
+		case TypeDump:
+			// A dump is a complete chain of its own; diffs never follow it.
+			flush()
+			out[a.Database] = append(out[a.Database], Chain{Database: a.Database, Files: []Artifact{a}, Complete: true})
 		case TypeFull:
 			flush()
 			cur = &Chain{Database: a.Database, Files: []Artifact{a}, Complete: true}

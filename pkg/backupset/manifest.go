@@ -18,6 +18,9 @@ const ManifestVersion = 1
 const (
 	TypeFull = "full"
 	TypeDiff = "diff"
+	// TypeDump is an offline dump (neo4j-admin database dump): a complete
+	// chain of its own, restored with neo4j-admin database load.
+	TypeDump = "dump"
 )
 
 // Manifest records what this plugin wrote to the folder, so verify can prove
@@ -33,13 +36,14 @@ type Manifest struct {
 type FileRecord struct {
 	Name            string    `json:"name"`
 	Database        string    `json:"database,omitempty"`
-	Type            string    `json:"type,omitempty"` // TypeFull, TypeDiff or "" (unknown)
+	Type            string    `json:"type,omitempty"` // TypeFull, TypeDiff, TypeDump or "" (unknown)
 	Time            time.Time `json:"time"`           // backup time, from the name
 	Size            int64     `json:"size"`
 	SHA256          string    `json:"sha256"`
 	Neo4jVersion    string    `json:"neo4j_version,omitempty"`
 	SourceContainer string    `json:"source_container,omitempty"`
 	SourceImage     string    `json:"source_image,omitempty"`
+	Edition         string    `json:"edition,omitempty"` // Neo4j edition of the source: "community", "enterprise"
 	FromTx          int64     `json:"from_tx,omitempty"` // 0 when unknown
 	ToTx            int64     `json:"to_tx,omitempty"`
 	// Empty marks an empty differential backup: neo4j-admin writes one when
@@ -82,7 +86,7 @@ func (f *Folder) ReadManifest() (*Manifest, error) {
 			return nil, malformed(path, fmt.Sprintf("%s is listed twice", r.Name))
 		case r.Size < 0 || !isSHA256(r.SHA256):
 			return nil, malformed(path, fmt.Sprintf("%s has an invalid size or sha256", r.Name))
-		case r.Type != "" && r.Type != TypeFull && r.Type != TypeDiff:
+		case r.Type != "" && r.Type != TypeFull && r.Type != TypeDiff && r.Type != TypeDump:
 			return nil, malformed(path, fmt.Sprintf("%s has unknown type %q", r.Name, r.Type))
 		}
 		seen[r.Name] = true

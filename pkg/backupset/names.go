@@ -10,6 +10,7 @@ import (
 // File names inside a backup folder.
 const (
 	ArtifactExt  = ".backup"
+	DumpExt      = ".dump" // offline dumps (neo4j-admin database dump), see DumpName
 	PartialExt   = ".partial"
 	ManifestName = "infrahubdb-manifest.json"
 	LockName     = "infrahubdb.lock"
@@ -20,7 +21,8 @@ const (
 const timeLayout = "2006-01-02T15-04-05"
 
 // ParseArtifactName parses "<database>-YYYY-MM-DDTHH-MM-SS[-N].backup", the
-// names neo4j-admin 5 gives backup artifacts. The timestamp is taken from the
+// names neo4j-admin 5 gives backup artifacts, and the plugin's dump names
+// "<database>-YYYY-MM-DDTHH-MM-SS.dump" (see DumpName). The timestamp is taken from the
 // end because database names may contain '-' and '.'. Times are UTC.
 func ParseArtifactName(name string) (db string, t time.Time, ok bool) {
 	db, t, _, ok = parseArtifactName(name)
@@ -32,6 +34,9 @@ func ParseArtifactName(name string) (db string, t time.Time, ok bool) {
 // can be ordered.
 func parseArtifactName(name string) (db string, t time.Time, seq int, ok bool) {
 	stem, found := strings.CutSuffix(name, ArtifactExt)
+	if !found {
+		stem, found = strings.CutSuffix(name, DumpExt)
+	}
 	if !found || strings.ContainsAny(name, `/\`) {
 		return "", time.Time{}, 0, false
 	}
@@ -67,6 +72,16 @@ func splitTimestamp(stem string) (string, time.Time, bool) {
 func ArtifactName(db string, t time.Time) string {
 	return db + "-" + t.UTC().Format(timeLayout) + ArtifactExt
 }
+
+// DumpName is the name a dump of db taken at t gets in the folder.
+// neo4j-admin itself writes "<database>.dump" [S18][S20a]: the plugin adds
+// the time so dumps accumulate in one folder like backups do.
+func DumpName(db string, t time.Time) string {
+	return db + "-" + t.UTC().Format(timeLayout) + DumpExt
+}
+
+// IsDump reports whether name is a dump (by its extension).
+func IsDump(name string) bool { return strings.HasSuffix(name, DumpExt) }
 
 // SafetyDirName names the sub-folder where restore keeps the backup it takes
 // of the current database before overwriting it.

@@ -23,6 +23,9 @@ type Artifact struct {
 
 // Type is TypeFull or TypeDiff from the manifest, or "" when unknown.
 func (a Artifact) Type() string {
+	if IsDump(a.Name) {
+		return TypeDump // a dump is whole whatever the manifest says
+	}
 	if a.Record == nil {
 		return ""
 	}

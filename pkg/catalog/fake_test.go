@@ -41,6 +41,13 @@ func (e *fakeEngine) FindDatabase(_ context.Context, name string) (docker.Contai
 	return *e.database, nil
 }
 
+func (e *fakeEngine) List(context.Context, map[string]string, bool) ([]docker.Container, error) {
+	if e.database == nil {
+		return nil, nil
+	}
+	return []docker.Container{*e.database}, nil
+}
+
 func (e *fakeEngine) StaleHelpers(context.Context, string) (stale, live []docker.Container, err error) {
 	return nil, nil, nil
 }

@@ -32,6 +32,7 @@ type backupOptions struct {
 	transfer          string
 	verify            bool
 	check             bool
+	offline           offlineOptions
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -39,12 +40,21 @@ func newBackupCommand(dockerCli command.Cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "backup [OPTIONS] FOLDER",
 		Short: "Take an online backup of the Infrahub database into a folder",
-		Long: `Take an online backup of the Infrahub database (Neo4j Enterprise) into FOLDER.
+		Long: `Back up the Infrahub database into FOLDER.
 
-The database container is the running container labelled infrahub_role=database
-(or --database-container). A helper container from a Neo4j Enterprise image runs
-neo4j-admin next to it; the artifacts land in FOLDER as <database>-<time>.backup
-files with a checksummed manifest. Reusing a folder takes differential backups.`,
+The database container is --database-container, else the container labelled
+infrahub_role=database, else the "database" service of the Compose project that
+also runs "infrahub-server" (--project picks one of several).
+
+Neo4j Enterprise: an online backup. A helper container sharing the database's
+network namespace runs neo4j-admin database backup; the artifacts land in FOLDER
+as <database>-<time>.backup files with a checksummed manifest. Reusing a folder
+takes differential backups.
+
+Neo4j Community (Infrahub's default): an offline dump. The application containers
+and the database container are stopped (consent: a prompt, or --yes), a helper
+from the database's own image dumps neo4j and system as <database>-<time>.dump,
+and everything is started again, also on errors and Ctrl-C.`,
 		Example: `  docker infrahubdb backup ./backups
   docker -c prod infrahubdb backup ./backups --database neo4j --format json
   docker infrahubdb backup ./backups --database-url 10.0.0.5:6362`,
@@ -67,12 +77,16 @@ files with a checksummed manifest. Reusing a folder takes differential backups.`
 	fs.StringVar(&opts.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" (the daemon sees FOLDER) or "stream" (through the Docker API)`)
 	fs.BoolVar(&opts.verify, "verify", false, "Verify the checksums and chains of the files just written before reporting success")
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
+	opts.offline.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }
 
 func (o *backupOptions) validate() error {
 	if err := o.output.validate(); err != nil {
+		return err
+	}
+	if err := o.offline.validate(); err != nil {
 		return err
 	}
 	if err := oneOf("--type", o.backupType, neo4jbackup.TypeAuto, neo4jbackup.TypeFull, neo4jbackup.TypeDiff); err != nil {
@@ -98,8 +112,14 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	if err != nil {
 		return withCode(ExitEnvironment, err)
 	}
-	pw, err := opts.output.progressWriter(dockerCli)
+	display, err := opts.output.progressWriter(dockerCli)
 	if err != nil {
+		return err
+	}
+	pw := &pausable{Writer: display}
+	offline, err := backupOffline(dockerCli, opts.offline, pw, opts.output)
+	if err != nil {
+		pw.Close()
 		return err
 	}
 	var verified *catalog.VerifyResult
@@ -120,7 +140,10 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 			DatabaseURL:       opts.databaseURL,
 			BackupPort:        opts.backupPort,
 			HostNetwork:       opts.hostNetwork,
+			Project:           opts.offline.project,
 		},
+		Context:         contextName(dockerCli),
+		Offline:         offline,
 		HelperImage:     opts.helperImage,
 		RegistryAuth:    registryAuth(dockerCli),
 		Transfer:        opts.transfer,
@@ -166,6 +189,13 @@ func printBackupTable(dockerCli command.Cli, res *backup.Result) error {
 	out := dockerCli.Out()
 	fmt.Fprintf(out, "\nBacked up %s into %s: %d file(s), %s, in %s (%s transfer).\n",
 		strings.Join(res.Databases, ", "), res.Folder, len(res.Files), humanSize(total), res.Duration.Round(100*time.Millisecond), res.Transfer)
+	fmt.Fprintf(out, "Database container %s on %s: Neo4j %s %s, %s backup.\n", res.Database, orDash(res.Context), orDash(res.Edition), orDash(res.Neo4jVersion), res.Method)
+	if res.Method == "dump" {
+		fmt.Fprintf(out, "Downtime: %s (from the first container stopped to the last one running again).\n", res.Downtime.Round(100*time.Millisecond))
+		if len(res.AppsRestarted) > 0 {
+			fmt.Fprintf(out, "App containers restarted: %s\n", strings.Join(res.AppsRestarted, ", "))
+		}
+	}
 	if len(res.Removed) > 0 {
 		fmt.Fprintf(out, "Aggregation replaced: %s\n", strings.Join(res.Removed, ", "))
 	}

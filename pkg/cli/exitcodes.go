@@ -8,6 +8,7 @@ import (
 
 	dockercli "github.com/docker/cli/cli"
 
+	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
@@ -26,7 +27,7 @@ const (
 	ExitLocked      = 4   // another run holds the folder or the database container
 	ExitVerify      = 5   // the backup folder failed verification (checksums, chains, neo4j-admin check)
 	ExitRolledBack  = 6   // restore failed and was rolled back: the database runs with its previous data
-	ExitDegraded    = 7   // restore failed and could not be rolled back: read the message, the database needs attention
+	ExitDegraded    = 7   // restore failed and could not be rolled back, or the database did not come back after an offline step: read the message, the database needs attention
 	ExitInterrupted = 130 // interrupted (Ctrl-C or SIGTERM) after cleaning up
 )
 
@@ -89,9 +90,9 @@ func classify(err error) int {
 		checkNotRun  *catalog.CheckNotRunError
 	)
 	switch {
-	case errors.As(err, &degraded):
+	case errors.As(err, &degraded), errors.As(err, new(*helper.DatabaseDownError)):
 		return ExitDegraded
-	case errors.Is(err, context.Canceled), errors.Is(err, restore.ErrNotConfirmed):
+	case errors.Is(err, context.Canceled), errors.Is(err, restore.ErrNotConfirmed), errors.Is(err, backup.ErrNotConfirmed):
 		return ExitInterrupted
 	case errors.As(err, &rolledBack):
 		return ExitRolledBack

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -40,6 +39,8 @@ type restoreOptions struct {
 	yes               bool
 	dryRun            bool
 	transfer          string
+	project           string
+	stopTimeout       time.Duration
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -85,6 +86,8 @@ container's own NEO4J_AUTH.`,
 	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")
 	fs.StringVar(&opts.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" or "stream"`)
+	fs.StringVar(&opts.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
+	fs.DurationVar(&opts.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
 	opts.output.addFlags(fs)
 	return cmd
 }
@@ -92,6 +95,9 @@ container's own NEO4J_AUTH.`,
 func (o *restoreOptions) validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
+	}
+	if o.stopTimeout < time.Second {
+		return usageError("--stop-timeout %s: give at least 1s (Neo4j needs time to shut down cleanly; the default is 120s)", o.stopTimeout)
 	}
 	if err := validTransfer(o.transfer); err != nil {
 		return err
@@ -133,7 +139,8 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	}
 	pw := &pausable{Writer: display}
 	ropts := restore.Options{
-		Target:       helper.TargetOptions{DatabaseContainer: opts.databaseContainer, BoltPort: opts.cypherPort},
+		Target:       helper.TargetOptions{DatabaseContainer: opts.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
+		StopTimeout:  opts.stopTimeout,
 		HelperImage:  opts.helperImage,
 		RegistryAuth: registryAuth(dockerCli),
 		Transfer:     opts.transfer,
@@ -172,28 +179,10 @@ func connectNeo4j(ctx context.Context, address string, creds neo4j.Credentials) 
 	return neo4j.Connect(ctx, address, creds)
 }
 
-// restoreCredentials reads NEO4J_AUTH or --password-stdin; nil means "use
-// the database container's NEO4J_AUTH".
+// restoreCredentials reads NEO4J_AUTH or --password-stdin; nil means "find
+// them in the deployment" (helper.FindCredentials).
 func restoreCredentials(opts restoreOptions, stdin io.Reader) (*neo4j.Credentials, error) {
-	if opts.passwordStdin {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && err != io.EOF {
-			return nil, usageError("--password-stdin: reading stdin: %v", err)
-		}
-		password := strings.TrimRight(line, "\r\n")
-		if password == "" {
-			return nil, usageError("--password-stdin: stdin was empty; pipe the password in, e.g. 'cat pw.txt | docker infrahubdb restore ... --password-stdin'")
-		}
-		return &neo4j.Credentials{User: opts.username, Password: password}, nil
-	}
-	if v, ok := os.LookupEnv("NEO4J_AUTH"); ok {
-		creds, err := neo4j.ParseAuth(v)
-		if err != nil {
-			return nil, usageError("NEO4J_AUTH: %v", err)
-		}
-		return &creds, nil
-	}
-	return nil, nil
+	return givenCredentials(opts.passwordStdin, opts.username, stdin)
 }
 
 func parseUntil(s string) (time.Time, error) {
@@ -214,6 +203,9 @@ func confirm(dockerCli command.Cli, p *restore.Plan) (bool, error) {
 	fmt.Fprintf(out, "\nThis will REPLACE the following databases in container %s:\n", p.DatabaseContainer)
 	for _, db := range p.Databases {
 		fmt.Fprintf(out, "  %s  <- %s (%s)\n", db.Name, strings.Join(db.Files, " + "), humanSize(db.Size))
+	}
+	if p.Method == "load" {
+		fmt.Fprintf(out, "The database runs Neo4j Community: the container %s is STOPPED for an offline neo4j-admin database load.\n", p.DatabaseContainer)
 	}
 	if len(p.AppNames) > 0 {
 		fmt.Fprintf(out, "Application containers stopped meanwhile: %s\n", strings.Join(p.AppNames, ", "))
@@ -269,6 +261,9 @@ func printRestore(dockerCli command.Cli, format string, res *restore.Result) err
 	w.Flush()
 	for _, s := range p.Skipped {
 		fmt.Fprintf(out, "Skipped: %s (the system database is never restored)\n", s)
+	}
+	if p.Method == "load" {
+		fmt.Fprintf(out, "Offline load into %s: downtime %s (from the first container stopped to the last one running again).\n", p.DatabaseContainer, res.Downtime.Round(100*time.Millisecond))
 	}
 	if len(res.AppsRestarted) > 0 {
 		fmt.Fprintf(out, "App containers restarted: %s\n", strings.Join(res.AppsRestarted, ", "))

@@ -29,6 +29,10 @@ type Container struct {
 	ComposeProject string
 	ComposeService string
 	User           string
+	// ExitCode is the exit code of a stopped container (137: killed).
+	ExitCode int
+	// Health is the healthcheck status ("" without a healthcheck).
+	Health string
 }
 
 // Network is one network attachment; IP is empty when the network gives the container none
@@ -83,6 +87,12 @@ func containerFromInspect(r container.InspectResponse) Container {
 		Name:    strings.TrimPrefix(r.Name, "/"),
 		ImageID: r.Image,
 		Running: r.State != nil && r.State.Running,
+	}
+	if r.State != nil {
+		c.ExitCode = r.State.ExitCode
+		if r.State.Health != nil {
+			c.Health = string(r.State.Health.Status)
+		}
 	}
 	if cfg := r.Config; cfg != nil {
 		c.Image = cfg.Image

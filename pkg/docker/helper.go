@@ -34,9 +34,15 @@ type HelperSpec struct {
 	// Networks to join, by ID or name; the first is joined at creation, the others after.
 	Networks    []string
 	HostNetwork bool
-	Mounts      []Mount
-	Env         []string // never secrets: they show in docker inspect; pass those to Exec
-	User        string
+	// JoinContainer, when set, makes the helper share that container's
+	// network namespace (NetworkMode container:<id>): the database is then
+	// 127.0.0.1 for it, whatever its listen addresses. Networks is ignored.
+	JoinContainer string
+	// NoNetwork starts the helper without a network (offline dumps and loads).
+	NoNetwork bool
+	Mounts    []Mount
+	Env       []string // never secrets: they show in docker inspect; pass those to Exec
+	User      string
 }
 
 // Helper is a running helper container.
@@ -80,7 +86,7 @@ func (e *Engine) StartHelper(ctx context.Context, spec HelperSpec) (*Helper, err
 }
 
 func (e *Engine) connectAndStart(ctx context.Context, id string, spec HelperSpec) error {
-	if !spec.HostNetwork && len(spec.Networks) > 1 {
+	if !spec.HostNetwork && spec.JoinContainer == "" && !spec.NoNetwork && len(spec.Networks) > 1 {
 		for _, n := range spec.Networks[1:] {
 			_, err := e.api.NetworkConnect(ctx, n, client.NetworkConnectOptions{Container: id})
 			if err != nil {
@@ -135,6 +141,10 @@ func createOptions(spec HelperSpec) client.ContainerCreateOptions {
 	}
 	var netCfg *network.NetworkingConfig
 	switch {
+	case spec.JoinContainer != "":
+		host.NetworkMode = container.NetworkMode("container:" + spec.JoinContainer)
+	case spec.NoNetwork:
+		host.NetworkMode = "none"
 	case spec.HostNetwork:
 		host.NetworkMode = "host"
 	case len(spec.Networks) > 0:

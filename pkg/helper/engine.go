@@ -18,6 +18,9 @@ import (
 // Engine is what the workflows need from the Docker engine.
 type Engine interface {
 	FindDatabase(ctx context.Context, nameOrID string) (docker.Container, error)
+	// List returns the containers carrying all labels (an empty value
+	// matches any), running ones only unless all.
+	List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error)
 	StaleHelpers(ctx context.Context, target string) (stale, live []docker.Container, err error)
 	RemoveContainer(ctx context.Context, id string) error
 	StartHelper(ctx context.Context, spec docker.HelperSpec) (Helper, error)

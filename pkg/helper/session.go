@@ -143,7 +143,9 @@ func (s *Session) spec(mounts ...docker.Mount) docker.HelperSpec {
 		// as UTC, so the helper runs in UTC whatever its image sets.
 		Env: []string{"TZ=UTC"},
 	}
-	if c := s.Target.Container; c != nil && !s.Target.HostNetwork {
+	if c := s.Target.Container; c != nil && s.Target.SharedNetwork {
+		spec.JoinContainer = c.ID
+	} else if c != nil && !s.Target.HostNetwork {
 		for _, n := range c.Networks {
 			spec.Networks = append(spec.Networks, n.ID)
 		}

@@ -25,6 +25,13 @@ type Target struct {
 	LockKey string
 	// HostNetwork is true when the helper must use the host's network stack.
 	HostNetwork bool
+	// SharedNetwork is true when the helper shares the database container's
+	// network namespace: both ports are on 127.0.0.1 for it, whatever the
+	// database's listen addresses (Neo4j's backup port listens on
+	// 127.0.0.1:6362 by default [S1][S10]).
+	SharedNetwork bool
+	// Rule says how the database container was found (see Discover).
+	Rule string
 }
 
 // Name is how messages refer to the database.
@@ -42,6 +49,7 @@ type TargetOptions struct {
 	BackupPort        int    // --database-backup-port
 	BoltPort          int    // --database-cypher-port
 	HostNetwork       bool   // --host-network
+	Project           string // --project: the Compose project
 }
 
 // FindTarget finds the database container and the addresses to reach it.
@@ -53,21 +61,28 @@ func FindTarget(ctx context.Context, eng Engine, o TargetOptions) (Target, error
 	if err != nil {
 		return Target{}, err
 	}
-	c, err := eng.FindDatabase(ctx, o.DatabaseContainer)
+	found, err := Discover(ctx, eng, o.DatabaseContainer, o.Project)
+	c := found.Container
 	switch {
 	case err == nil && (o.DatabaseContainer != "" || host == "" || names(c, host)):
 		t.Container = &c
 		t.LockKey = c.ID
+		t.Rule = found.Rule
 		if host != "" && net.ParseIP(host) == nil {
 			host = "" // a container or service name: use its IP, names may not resolve
 		}
-	case o.DatabaseURL != "" && o.DatabaseContainer == "" && (err == nil || errors.Is(err, docker.ErrNoDatabase) || errors.As(err, new(*docker.AmbiguousError))):
+	case o.DatabaseURL != "" && o.DatabaseContainer == "" && (err == nil || errors.Is(err, docker.ErrNoDatabase) || errors.As(err, new(*docker.AmbiguousError)) || errors.As(err, new(*AmbiguousDatabaseError))):
 		// --database-url alone is enough for a backup, like the old tool:
 		// the database is not (or not surely) the labelled container.
 	default:
 		return Target{}, err
 	}
 
+	if host == "" && !o.HostNetwork && t.Container != nil && c.Running {
+		// Share the database's network namespace: no listen address, IP or
+		// name resolution matters then.
+		host, t.SharedNetwork = "127.0.0.1", true
+	}
 	if host == "" {
 		host = containerIP(c)
 		if host == "" {

@@ -288,7 +288,11 @@ func checkBackupPort(ctx context.Context, s *helper.Session) error {
 		return ctx.Err()
 	}
 	hint := "check that the database runs Neo4j Enterprise with NEO4J_server_backup_enabled=true and NEO4J_server_backup_listen__address=0.0.0.0:6362, or pass --database-url/--database-backup-port"
-	if c := s.Target.Container; c != nil {
+	if s.Target.SharedNetwork {
+		// The helper is inside the database's network namespace: any
+		// listen address is reachable, so the port is closed or elsewhere.
+		hint = "nothing answers there inside the database container: check that it runs Neo4j Enterprise with NEO4J_server_backup_enabled=true (and --database-backup-port if the port is not 6362)"
+	} else if c := s.Target.Container; c != nil {
 		listen, set := c.EnvValue("NEO4J_server_backup_listen__address")
 		host, _, _ := net.SplitHostPort(listen)
 		switch {

@@ -23,6 +23,7 @@ type Result struct {
 	Databases        []DatabaseResult `json:"results,omitempty"`
 	AppsRestarted    []string         `json:"app_containers_restarted,omitempty"`
 	AppsNotRestarted []string         `json:"app_containers_not_restarted,omitempty"`
+	Downtime         time.Duration    `json:"downtime_ns,omitempty"` // offline load: first stop to last start
 	Started          time.Time        `json:"started"`
 	Duration         time.Duration    `json:"duration_ns"`
 }

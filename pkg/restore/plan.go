@@ -26,6 +26,8 @@ type Plan struct {
 	AppNames          []string           `json:"app_containers_to_stop"`
 	SafetyDir         string             `json:"safety_dir,omitempty"` // "" without safety backup
 	Until             *time.Time         `json:"until,omitempty"`
+	// Method is "restore" (online, Enterprise) or "load" (offline, Community).
+	Method string `json:"method,omitempty"`
 
 	target      helper.Target
 	credentials neo4j.Credentials
@@ -86,7 +88,7 @@ func makePlan(ctx context.Context, eng Engine, folder *backupset.Folder, opts Op
 		return nil, &helper.EnvironmentError{Err: fmt.Errorf("database container %s keeps /data in no volume or bind mount: a restore cannot reach its data; mount a volume at /data", c.Name)}
 	}
 	p.target, p.DatabaseContainer = target, c.Name
-	if p.credentials, err = credentials(opts, c); err != nil {
+	if p.credentials, _, err = helper.FindCredentials(ctx, eng, c, opts.Credentials); err != nil {
 		return nil, err
 	}
 
@@ -213,23 +215,6 @@ type VerifyError struct{ Problems []string }
 func (e *VerifyError) Error() string {
 	return "the backup folder failed verification, nothing was changed:\n  " + strings.Join(e.Problems, "\n  ") +
 		"\nrun 'docker infrahubdb verify' on the folder for a full report"
-}
-
-// credentials come from the options (NEO4J_AUTH or --password-stdin), else
-// from the database container's own NEO4J_AUTH, read through the API.
-func credentials(opts Options, c docker.Container) (neo4j.Credentials, error) {
-	if opts.Credentials != nil {
-		return *opts.Credentials, nil
-	}
-	v, ok := c.EnvValue("NEO4J_AUTH")
-	if !ok {
-		return neo4j.Credentials{}, &helper.EnvironmentError{Err: fmt.Errorf("no credentials: set NEO4J_AUTH=user/password, pass --password-stdin, or give the database container %s a NEO4J_AUTH", c.Name)}
-	}
-	creds, err := neo4j.ParseAuth(v)
-	if err != nil {
-		return neo4j.Credentials{}, &helper.EnvironmentError{Err: fmt.Errorf("the NEO4J_AUTH of container %s: %w", c.Name, err)}
-	}
-	return creds, nil
 }
 
 // runningApps lists the running containers of the database's Compose

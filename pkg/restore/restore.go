@@ -70,11 +70,14 @@ type Options struct {
 	DryRun       bool
 	// Confirm is asked once, after every check passed and before anything
 	// changes; false cancels the run.
-	Confirm     func(p *Plan) (bool, error)
-	Tool        string
-	OnlineWait  time.Duration // how long to wait for "online" after START
-	StartTries  int           // START attempts before giving up
-	RetryPause  time.Duration
+	Confirm    func(p *Plan) (bool, error)
+	Tool       string
+	OnlineWait time.Duration // how long to wait for "online" after START
+	StartTries int           // START attempts before giving up
+	RetryPause time.Duration
+	// StopTimeout is how long the database container may take to shut down
+	// cleanly (offline load on Community).
+	StopTimeout time.Duration
 	connectFunc Connect
 }
 
@@ -91,6 +94,9 @@ func Run(ctx context.Context, eng Engine, connect Connect, folder *backupset.Fol
 	}
 	defer release()
 
+	if target, err := helper.FindTarget(ctx, eng, opts.Target); err == nil && isCommunity(target) {
+		return runLoad(ctx, eng, folder, target, opts, pw)
+	}
 	plan, err := makePlan(ctx, eng, folder, opts, pw)
 	if err != nil {
 		return nil, err
@@ -113,6 +119,9 @@ func fillDefaults(o *Options) {
 	}
 	if len(o.AppServices) == 0 {
 		o.AppServices = DefaultAppServices
+	}
+	if o.StopTimeout == 0 {
+		o.StopTimeout = 120 * time.Second
 	}
 }
 

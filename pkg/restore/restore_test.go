@@ -48,7 +48,7 @@ func TestRestoreStepOrder(t *testing.T) {
 			assert.Check(t, is.DeepEqual(f.steps(), []string{
 				"connect 127.0.0.1:17687 neo4j",
 				"stop-container server-id",
-				"exec neo4j-admin database backup --from=172.18.0.2:6362 --to-path=/backups/safety/neo4j --type=FULL --include-metadata=all neo4j",
+				"exec neo4j-admin database backup --from=127.0.0.1:6362 --to-path=/backups/safety/neo4j --type=FULL --include-metadata=all neo4j",
 				"cypher STOP neo4j",
 				"exec neo4j-admin database restore --from-path=/backups/" + neo4j1 + " --overwrite-destination=true --temp-path=/backups/.restore-tmp-neo4j neo4j (user 7474:7474)",
 				"cypher CREATE neo4j",

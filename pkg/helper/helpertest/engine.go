@@ -64,6 +64,13 @@ type Engine struct {
 	Faults map[string]*Fault
 	// Apps are the other containers (List, Stop/StartContainer).
 	Apps []docker.Container
+	// Others are more containers List sees (other databases, projects).
+	Others []docker.Container
+	// DatabaseExitCode is the exit code Inspect reports for the database
+	// container (137: killed).
+	DatabaseExitCode int
+	// ContainerFiles are files of containers by "id:path" (ReadContainerFile).
+	ContainerFiles map[string][]byte
 
 	// Server is the Neo4j the helper backs up and restores.
 	Server *Server
@@ -231,12 +238,35 @@ func (e *Engine) List(ctx context.Context, labels map[string]string, all bool) (
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []docker.Container
-	for _, c := range append([]docker.Container{*e.Database}, e.Apps...) {
-		if (all || c.Running) && c.ComposeProject == labels[docker.ComposeProjectLabel] {
+	all2 := slices.Clone(e.Apps)
+	if e.Database != nil {
+		all2 = append([]docker.Container{*e.Database}, all2...)
+	}
+	all2 = append(all2, e.Others...)
+	for _, c := range all2 {
+		if (all || c.Running) && matchLabels(c, labels) {
 			out = append(out, c)
 		}
 	}
 	return out, nil
+}
+
+// matchLabels reports whether c carries labels (an empty value matches any);
+// the Compose fields count as their labels.
+func matchLabels(c docker.Container, labels map[string]string) bool {
+	for k, want := range labels {
+		got, ok := c.Labels[k]
+		switch k {
+		case docker.ComposeProjectLabel:
+			got, ok = c.ComposeProject, c.ComposeProject != ""
+		case docker.ComposeServiceLabel:
+			got, ok = c.ComposeService, c.ComposeService != ""
+		}
+		if !ok || (want != "" && got != want) {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *Engine) StopContainer(ctx context.Context, id string, timeout time.Duration) error {
@@ -251,6 +281,9 @@ func (e *Engine) setRunning(ctx context.Context, key, id string, running bool) e
 	e.Record("%s %s", key, id)
 	if f := e.fault(key); f != nil {
 		return f.fire(ctx)
+	}
+	if isDB, err := e.setDatabaseRunning(ctx, id, running); isDB {
+		return err
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -359,4 +392,16 @@ func cmdKey(cmd []string) string {
 		return "inspect"
 	}
 	return words
+}
+
+// ReadContainerFile returns ContainerFiles[id+":"+path].
+func (e *Engine) ReadContainerFile(ctx context.Context, id, path string, max int64) ([]byte, error) {
+	e.Record("read-container-file %s %s", id, path)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	data, ok := e.ContainerFiles[id+":"+path]
+	if !ok {
+		return nil, fmt.Errorf("Could not find the file %s in container %s", path, id)
+	}
+	return data, nil
 }

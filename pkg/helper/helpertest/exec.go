@@ -50,6 +50,9 @@ func (h *Helper) Exec(ctx context.Context, spec docker.ExecSpec) (int, error) {
 }
 
 func (h *Helper) run(cmd []string, stdout, stderr io.Writer) int {
+	if code, ok := h.runOffline(cmd, stdout, stderr); ok {
+		return code
+	}
 	switch key := cmdKey(cmd); key {
 	case "version":
 		v := h.eng.HelperVersion

@@ -27,6 +27,7 @@ type Helper struct {
 	fs      *fileSystem
 	removed bool
 	lost    bool // see Lose
+	stopped bool // see Stop
 	// RemoveCtxErr is the error of the context Remove got (nil: a live one).
 	RemoveCtxErr error
 }
@@ -77,7 +78,7 @@ func (h *Helper) Remove(ctx context.Context) error {
 func (h *Helper) Running(context.Context) bool {
 	h.eng.mu.Lock()
 	defer h.eng.mu.Unlock()
-	return !h.removed && !h.lost
+	return !h.removed && !h.lost && !h.stopped
 }
 
 // Lose makes the helper look removed from outside (docker rm -f): Running

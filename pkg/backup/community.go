@@ -1,0 +1,366 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jdump"
+	"github.com/opsmill/docker-infrahubdb/pkg/progress"
+)
+
+// Bolt is what the offline backup asks Neo4j (pkg/neo4j.Admin).
+type Bolt interface {
+	ServerInfo(ctx context.Context) (version, edition string, err error)
+	Databases(ctx context.Context) ([]neo4j.Database, error)
+	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
+	Close(ctx context.Context) error
+}
+
+// Connect opens a Bolt session with the run's credentials.
+type Connect func(ctx context.Context, address string, creds neo4j.Credentials) (Bolt, error)
+
+// OfflineOptions drive the backup of a Neo4j Community database: an offline
+// dump, which stops the database container.
+type OfflineOptions struct {
+	Containers  helper.Containers
+	Connect     Connect
+	Credentials *neo4j.Credentials // nil: helper.FindCredentials
+	BoltAddress string             // tests: connect here instead of tunnelling
+	AppServices []string           // Compose services to stop; task-manager is added
+	StopTimeout time.Duration      // for the database container's clean shutdown
+	OnlineWait  time.Duration
+	// Confirm is asked once, after every check passed and before anything
+	// stops; false cancels the run with nothing changed. nil confirms.
+	Confirm func(p *DumpPlan) (bool, error)
+}
+
+// DumpPlan is what an offline backup will do; the consent prompt shows it.
+type DumpPlan struct {
+	DatabaseContainer string        `json:"database_container"`
+	Found             string        `json:"found_by"`
+	Edition           string        `json:"edition"`
+	Version           string        `json:"neo4j_version"`
+	Databases         []string      `json:"databases"`
+	StoreSize         int64         `json:"store_size"`
+	Estimate          time.Duration `json:"estimated_downtime_ns"`
+	Apps              []string      `json:"app_containers_to_stop"`
+	StopTimeout       time.Duration `json:"stop_timeout_ns"`
+}
+
+// ErrNotConfirmed is returned when the operator declined, or gave no
+// consent without a terminal. Nothing was changed.
+var ErrNotConfirmed = errors.New("offline backup not confirmed: nothing was changed")
+
+// estimate is a rough downtime for dumping size bytes: neo4j-admin reads and
+// compresses the store at some 50 MiB/s on modest disks, plus a shutdown
+// and a start of the server.
+func estimate(size int64) time.Duration {
+	return 30*time.Second + time.Duration(size/(50<<20))*time.Second
+}
+
+// offline is the state of one offline backup.
+type offline struct {
+	eng     helper.Engine
+	opts    Options
+	pw      progress.Writer
+	target  helper.Target
+	session *helper.Session
+	creds   neo4j.Credentials
+	bolt    Bolt
+	tunnel  interface{ Close() error }
+	dbs     []string
+}
+
+// runOffline backs up a Neo4j Community database with neo4j-admin database
+// dump: online backup does not exist there, and dump needs the whole DBMS
+// offline [S18][S19]; stopping Neo4j in its container stops the container
+// (NEO4J.md §5.7). Steps: preflight, consent, stop apps, stop the database
+// container cleanly, dump neo4j and system from a helper on its /data, start
+// it again and wait until online, start the apps, then fetch the dumps.
+func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder, target helper.Target, opts Options, pw progress.Writer, res *Result) (*Result, error) {
+	o := &offline{eng: eng, opts: opts, pw: pw, target: target}
+	oo := opts.Offline
+	if oo.Containers == nil || oo.Connect == nil {
+		return nil, &helper.EnvironmentError{Err: errors.New("offline backup is not available here")}
+	}
+	if oo.StopTimeout == 0 {
+		oo.StopTimeout = 120 * time.Second
+	}
+	if oo.OnlineWait == 0 {
+		oo.OnlineWait = 5 * time.Minute
+	}
+	c := *target.Container
+	res.Method, res.Edition = "dump", "community"
+	var err error
+	if o.creds, _, err = helper.FindCredentials(ctx, eng, c, oo.Credentials); err != nil {
+		return nil, err
+	}
+	services := slices.Clone(oo.AppServices)
+	if !slices.Contains(services, helper.TaskManagerService) {
+		services = append(services, helper.TaskManagerService)
+	}
+	apps, err := helper.RunningApps(ctx, eng, c, services)
+	if err != nil {
+		return nil, err
+	}
+	// The database's own image: same version as the store, already on the
+	// host; Community has neo4j-admin dump and load [S18][S19].
+	image := opts.HelperImage
+	if image == "" {
+		image = c.Image
+	}
+	s, err := helper.OpenSession(ctx, eng, folder, target, helper.SessionOptions{Command: "backup", Image: image, Transfer: opts.Transfer, KeepHelper: opts.KeepHelper, MountData: true}, pw)
+	if err != nil {
+		return nil, err
+	}
+	o.session = s
+	defer func() { o.closeBolt(ctx); s.Close(ctx) }()
+	res.Transfer = s.Mode
+	if opts.KeepHelper {
+		res.Helper = s.Helper.Name()
+	}
+
+	plan, owner, err := o.preflight(ctx, folder, c, apps)
+	if err != nil {
+		return nil, err
+	}
+	res.Neo4jVersion = plan.Version
+	pw.Info(fmt.Sprintf("database container %s (found by %s) on %s: Neo4j %s %s; offline dump of %v", c.Name, target.Rule, orString(opts.Context, "the Docker host"), plan.Edition, plan.Version, plan.Databases))
+	if oo.Confirm != nil {
+		ok, err := oo.Confirm(plan)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrNotConfirmed
+		}
+	}
+	o.closeBolt(ctx) // the database's network namespace goes away with it
+
+	outage := helper.NewOutage(oo.Containers, c, apps, oo.StopTimeout, pw)
+	at := time.Now().UTC()
+	broughtBack := false
+	bringBack := func() error {
+		broughtBack = true
+		err := o.bringBack(ctx, outage, oo)
+		res.AppsRestarted, res.AppsNotRestarted = outage.AppsRestarted, outage.AppsNotRestarted
+		res.Downtime = outage.Downtime()
+		return err
+	}
+	defer func() {
+		if !broughtBack {
+			_ = bringBack()
+		}
+	}()
+	err = outage.StopApps(ctx)
+	if err == nil {
+		err = outage.StopDatabase(ctx)
+	}
+	if err == nil {
+		err = neo4jdump.Dump(ctx, s, "dump", o.dbs, owner)
+	}
+	if backErr := bringBack(); backErr != nil {
+		return nil, errors.Join(backErr, err)
+	}
+	if err != nil {
+		return nil, withCancel(ctx, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	var written []backupset.FileRecord
+	for _, db := range o.dbs {
+		rec, err := neo4jdump.Fetch(ctx, s, folder, "dump", db, at, plan.Edition, plan.Version)
+		if err != nil {
+			removeRecords(folder, written)
+			return nil, err
+		}
+		written = append(written, rec)
+	}
+	if err := neo4jbackup.Commit(folder, neo4jbackup.Fetched{Records: written}, opts.Tool); err != nil {
+		removeRecords(folder, written)
+		return nil, err
+	}
+	res.Files, res.Databases = written, o.dbs
+	if err := helper.NotRestartedError(res.AppsNotRestarted); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// preflight proves everything before anything stops: a Bolt login, the
+// server's edition and version, the databases (all online), the store's
+// owner and size, and room for the dumps in the folder.
+func (o *offline) preflight(ctx context.Context, folder *backupset.Folder, c docker.Container, apps []docker.Container) (*DumpPlan, string, error) {
+	if err := o.connect(ctx, 0); err != nil {
+		return nil, "", err
+	}
+	version, edition, err := o.bolt.ServerInfo(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	all, err := o.bolt.Databases(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, d := range all {
+		if len(o.opts.Databases) > 0 && !slices.Contains(o.opts.Databases, d.Name) {
+			continue
+		}
+		if d.Type == "composite" {
+			continue
+		}
+		if d.CurrentStatus != "online" {
+			return nil, "", &helper.EnvironmentError{Err: fmt.Errorf("database %s is %s, not online: a dump of it now may not start again cleanly; start it first", d.Name, d.CurrentStatus)}
+		}
+		o.dbs = append(o.dbs, d.Name)
+	}
+	for _, want := range o.opts.Databases {
+		if !slices.Contains(o.dbs, want) {
+			return nil, "", &helper.EnvironmentError{Err: fmt.Errorf("database %q does not exist in container %s (it has: %v)", want, c.Name, names(all))}
+		}
+	}
+	owner, err := neo4jdump.Owner(ctx, o.session.Helper)
+	if err != nil {
+		return nil, "", err
+	}
+	size, err := neo4jdump.StoreSize(ctx, o.session.Helper, o.dbs)
+	if err != nil {
+		return nil, "", err
+	}
+	// A dump is compressed [S20c], so the store size is an upper bound.
+	if free, ok := folder.FreeBytes(); ok && free < size {
+		return nil, "", &helper.EnvironmentError{Err: fmt.Errorf("%s has %d MiB free, the store of %v is %d MiB: free space or choose another folder; nothing was stopped", folder.Dir, free>>20, o.dbs, size>>20)}
+	}
+	plan := &DumpPlan{
+		DatabaseContainer: c.Name, Found: o.target.Rule, Edition: edition, Version: version, Databases: o.dbs,
+		StoreSize: size, Estimate: estimate(size), StopTimeout: o.opts.Offline.StopTimeout,
+	}
+	if plan.StopTimeout == 0 {
+		plan.StopTimeout = 120 * time.Second
+	}
+	for _, a := range apps {
+		plan.Apps = append(plan.Apps, a.Name)
+	}
+	return plan, owner, nil
+}
+
+// connect opens the tunnel and logs in, retrying for wait (a server that is
+// starting refuses connections for a while).
+func (o *offline) connect(ctx context.Context, wait time.Duration) error {
+	o.closeBolt(ctx)
+	id, text := "login", "Log in to Neo4j as "+o.creds.User
+	o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
+	addr := o.opts.Offline.BoltAddress
+	if addr == "" {
+		t, err := o.session.Helper.Tunnel(context.WithoutCancel(ctx), o.target.BoltAddress)
+		if err != nil {
+			o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+			return err
+		}
+		o.tunnel, addr = t, t.Addr()
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		b, err := o.opts.Offline.Connect(ctx, addr, o.creds)
+		if err == nil {
+			o.bolt = b
+			o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done, Detail: o.target.BoltAddress})
+			return nil
+		}
+		if errors.Is(err, neo4j.ErrUnauthorized) || time.Now().After(deadline) || ctx.Err() != nil {
+			o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+			return err
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func (o *offline) closeBolt(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if o.bolt != nil {
+		_ = o.bolt.Close(cctx)
+		o.bolt = nil
+	}
+	if o.tunnel != nil {
+		_ = o.tunnel.Close()
+		o.tunnel = nil
+	}
+}
+
+// bringBack starts the database container, waits until Neo4j is online, and
+// starts the applications, on every path and with a fresh context. The
+// helper is stopped first (killing a dump that Ctrl-C interrupted, which
+// would hold the store lock) and started after the database, so it joins
+// the database's new network namespace and can wait for it.
+func (o *offline) bringBack(ctx context.Context, outage *helper.Outage, oo OfflineOptions) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), oo.OnlineWait+2*time.Minute)
+	defer cancel()
+	defer outage.StartApps(cctx)
+	restartable, _ := o.session.Helper.(helper.Restartable)
+	if restartable != nil {
+		_ = restartable.Stop(cctx)
+	}
+	if err := outage.StartDatabase(cctx); err != nil {
+		return err
+	}
+	if restartable != nil {
+		if err := restartable.Start(cctx); err != nil {
+			return &helper.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: the helper container %s did not start again: %w", o.session.Helper.Name(), err)}
+		}
+	}
+	wctx, wcancel := context.WithTimeout(cctx, oo.OnlineWait)
+	defer wcancel()
+	err := o.connect(wctx, oo.OnlineWait)
+	for _, db := range o.dbs {
+		if err != nil {
+			break
+		}
+		err = o.bolt.WaitOnline(wctx, db, oo.OnlineWait)
+	}
+	o.closeBolt(cctx)
+	if err != nil {
+		return &helper.DatabaseDownError{Container: o.target.Container.Name, Err: err}
+	}
+	return nil
+}
+
+func removeRecords(folder *backupset.Folder, recs []backupset.FileRecord) {
+	for _, r := range recs {
+		_ = os.Remove(folder.Path(r.Name))
+	}
+}
+
+func names(dbs []neo4j.Database) []string {
+	var out []string
+	for _, d := range dbs {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+// withCancel keeps an interruption visible to the exit code mapping.
+func withCancel(ctx context.Context, err error) error {
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return errors.Join(ctx.Err(), err)
+	}
+	return err
+}
+
+func orString(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/pflag"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backup"
+	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/progress"
+	"github.com/opsmill/docker-infrahubdb/pkg/restore"
+)
+
+// offlineOptions are the backup flags of the Neo4j Community path (an
+// offline dump that stops the database container).
+type offlineOptions struct {
+	project       string
+	yes           bool
+	stopTimeout   time.Duration
+	appServices   []string
+	passwordStdin bool
+	username      string
+}
+
+func (o *offlineOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
+	fs.BoolVarP(&o.yes, "yes", "y", false, "Neo4j Community: agree to stop the database and the application containers for the offline dump without asking")
+	fs.DurationVar(&o.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
+	fs.StringSliceVar(&o.appServices, "app-services", restore.DefaultAppServices, "Neo4j Community: Compose services of the database's project to stop during the dump (task-manager is stopped too)")
+	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin (Community: the plugin logs in to see the database back online)")
+	fs.StringVar(&o.username, "username", "neo4j", "Neo4j user, with --password-stdin")
+}
+
+func (o *offlineOptions) validate() error {
+	if o.stopTimeout < time.Second {
+		return usageError("--stop-timeout %s: give at least 1s (Neo4j needs time to shut down cleanly; the default is 120s)", o.stopTimeout)
+	}
+	return nil
+}
+
+// backupOffline builds the Community options of a backup run.
+func backupOffline(dockerCli command.Cli, o offlineOptions, pw *pausable, output outputOptions) (backup.OfflineOptions, error) {
+	creds, err := givenCredentials(o.passwordStdin, o.username, dockerCli.In())
+	if err != nil {
+		return backup.OfflineOptions{}, err
+	}
+	oo := backup.OfflineOptions{
+		Containers: docker.New(dockerCli.Client()),
+		Connect: func(ctx context.Context, address string, c neo4j.Credentials) (backup.Bolt, error) {
+			return neo4j.Connect(ctx, address, c)
+		},
+		Credentials: creds,
+		AppServices: o.appServices,
+		StopTimeout: o.stopTimeout,
+	}
+	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
+	if !o.yes {
+		oo.Confirm = func(p *backup.DumpPlan) (bool, error) {
+			if !interactive {
+				return false, usageError("database container %s runs Neo4j %s %s: its backup is an offline dump that stops it and %s for about %s; nothing was changed: add --yes to agree when there is no terminal",
+					p.DatabaseContainer, p.Edition, p.Version, orNone(p.Apps), p.Estimate.Round(time.Second))
+			}
+			return pw.pauseFor(func() (progress.Writer, error) { return output.progressWriter(dockerCli) }, func() (bool, error) {
+				return confirmDump(dockerCli, p)
+			})
+		}
+	}
+	return oo, nil
+}
+
+// confirmDump asks once on the terminal which containers stop, and for how long.
+func confirmDump(dockerCli command.Cli, p *backup.DumpPlan) (bool, error) {
+	out := dockerCli.Err()
+	fmt.Fprintf(out, "\nThe database container %s runs Neo4j %s %s, which has no online backup.\n", p.DatabaseContainer, p.Edition, p.Version)
+	fmt.Fprintf(out, "The backup is an offline dump of %s (store %s): it STOPS these containers for about %s:\n", strings.Join(p.Databases, ", "), humanSize(p.StoreSize), p.Estimate.Round(time.Second))
+	fmt.Fprintf(out, "  database: %s (clean shutdown, up to %s)\n", p.DatabaseContainer, p.StopTimeout)
+	fmt.Fprintf(out, "  applications: %s\n", orNone(p.Apps))
+	fmt.Fprintln(out, "They are started again afterwards, also on errors and Ctrl-C.")
+	fmt.Fprint(out, "Continue? [y/N] ")
+	answer, err := bufio.NewReader(dockerCli.In()).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return false, err
+	}
+	answer = strings.ToLower(strings.TrimSpace(answer))
+	return answer == "y" || answer == "yes", nil
+}
+
+// contextName names the Docker context and its host for messages.
+func contextName(dockerCli command.Cli) string {
+	name := dockerCli.CurrentContext()
+	host := dockerCli.DockerEndpoint().Host
+	switch {
+	case name == "" && host == "":
+		return "the Docker host"
+	case name == "":
+		return host
+	}
+	return fmt.Sprintf("Docker context %q (%s)", name, host)
+}

@@ -1,7 +1,10 @@
 package backupset
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -160,4 +163,40 @@ func (f *Folder) componentFile(name string, c *Catalog) bool {
 	}
 	c.Components = append(c.Components, cf)
 	return true
+}
+
+// OpenChecked re-hashes the named file against its record and, when it
+// matches, returns it open for reading from its start.
+func (f *Folder) OpenChecked(rec FileRecord) (*os.File, error) {
+	if err := checkBaseName(rec.Name); err != nil {
+		return nil, err
+	}
+	file, err := os.Open(f.Path(rec.Name))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", rec.Name, err)
+	}
+	st, err := file.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file", rec.Name)
+	}
+	if err == nil {
+		h := sha256.New()
+		var n int64
+		n, err = io.Copy(h, file)
+		switch {
+		case err != nil:
+		case n != rec.Size:
+			err = fmt.Errorf("%s has %d bytes, the manifest records %d: run `docker infrahubdb verify`", rec.Name, n, rec.Size)
+		case hex.EncodeToString(h.Sum(nil)) != rec.SHA256:
+			err = fmt.Errorf("%s does not match its SHA-256 in the manifest: the file changed since the backup; run `docker infrahubdb verify`", rec.Name)
+		}
+	}
+	if err == nil {
+		_, err = file.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	return file, nil
 }

@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/docker/cli/cli/command"
+
 	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/restore"
 )
 
 const componentFlagUsage = `Component to include (repeatable): "graph" (Neo4j), "task-manager" (the PostgreSQL of task-manager-db), "storage" (infrahub-server's object storage volume); default: every one found`
@@ -35,4 +40,57 @@ func printRun(out io.Writer, set *backup.SetResult) {
 	for _, s := range set.Skipped {
 		fmt.Fprintf(out, "Skipped %s: %s.\n", s.Component, s.Reason)
 	}
+}
+
+func graphResult(set *restore.SetResult) *restore.Result {
+	if set == nil {
+		return nil
+	}
+	return set.Graph
+}
+
+// printSet prints what a whole-deployment restore did.
+func printSet(out io.Writer, set *restore.SetResult) {
+	p := set.Plan
+	if p == nil || p.RunID == "" {
+		return
+	}
+	fmt.Fprintf(out, "Run %s (%s): %s.\n", p.RunID, p.RunStarted.Format(time.RFC3339), strings.Join(p.Components, ", "))
+	if len(set.Restored) > 0 {
+		fmt.Fprintf(out, "Restored: %s.\n", strings.Join(set.Restored, ", "))
+	}
+	if len(set.AppsRestarted) > 0 {
+		fmt.Fprintf(out, "App containers restarted: %s\n", strings.Join(set.AppsRestarted, ", "))
+	}
+}
+
+// confirmSet asks once on the terminal, showing which components of which
+// run replace the deployment's.
+func confirmSet(dockerCli command.Cli, p *restore.SetPlan) (bool, error) {
+	out := dockerCli.Err()
+	fmt.Fprintf(out, "\nThis will REPLACE the deployment's %s with backup run %s (%s):\n", strings.Join(p.Components, ", "), p.RunID, p.RunStarted.Format(time.RFC3339))
+	if p.TaskManager != nil && slices.Contains(p.Components, backupset.ComponentTaskManager) {
+		fmt.Fprintf(out, "  task-manager <- %s (%s)\n", p.TaskManager.Name, humanSize(p.TaskManager.Size))
+	}
+	if p.Storage != nil && slices.Contains(p.Components, backupset.ComponentStorage) {
+		fmt.Fprintf(out, "  storage      <- %s (%s): files added since the backup are removed\n", p.Storage.Name, humanSize(p.Storage.Size))
+	}
+	if slices.Contains(p.Components, backupset.ComponentGraph) {
+		fmt.Fprintf(out, "  graph        <- %s\n", strings.Join(p.Graph, " + "))
+	}
+	if len(p.Apps) > 0 {
+		fmt.Fprintf(out, "Application containers stopped meanwhile: %s\n", strings.Join(p.Apps, ", "))
+	}
+	if p.SafetyDir != "" {
+		fmt.Fprintf(out, "A safety copy of each component goes to %s.\n", p.SafetyDir)
+	} else {
+		fmt.Fprintln(out, "No safety copies will be taken (--no-safety-backup): a failure cannot be rolled back.")
+	}
+	fmt.Fprint(out, "Continue? [y/N] ")
+	answer, err := bufio.NewReader(dockerCli.In()).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return false, err
+	}
+	answer = strings.ToLower(strings.TrimSpace(answer))
+	return answer == "y" || answer == "yes", nil
 }

@@ -117,7 +117,7 @@ func Copy(w io.Writer, r io.Reader) (Stats, error) {
 	var st Stats
 	tr := tar.NewReader(r)
 	tw := tar.NewWriter(w)
-	root := ""
+	root, seenRoot := "", false
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -127,15 +127,18 @@ func Copy(w io.Writer, r io.Reader) (Stats, error) {
 			return st, fmt.Errorf("read archive: %w", err)
 		}
 		name := strings.TrimPrefix(hdr.Name, "./")
-		if root == "" {
+		if !seenRoot {
 			// The first entry is the directory itself.
 			if hdr.Typeflag != tar.TypeDir {
 				return st, fmt.Errorf("archive does not start with its root directory (%q)", hdr.Name)
 			}
-			root = strings.TrimSuffix(name, "/")
+			root, seenRoot = strings.TrimSuffix(name, "/"), true
+			if root == "." {
+				root = ""
+			}
 			hdr.Name = "./"
 		} else {
-			if root != "" && root != "." {
+			if root != "" {
 				rest, ok := strings.CutPrefix(name, root+"/")
 				if !ok {
 					return st, fmt.Errorf("entry %q is outside the archive's root %q", hdr.Name, root)
@@ -165,7 +168,7 @@ func Copy(w io.Writer, r io.Reader) (Stats, error) {
 			}
 		}
 	}
-	if root == "" {
+	if !seenRoot {
 		return st, errors.New("empty archive: not even its root directory")
 	}
 	return st, tw.Close()

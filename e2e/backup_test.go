@@ -221,12 +221,16 @@ func TestBackupRefusesSeveralLabelledContainers(t *testing.T) {
 	assert.Check(t, is.Len(kit.Files(t, dir), 0))
 }
 
-func TestBackupExplainsTheLoopbackListenAddress(t *testing.T) {
+func TestBackupNeedsNoListenAddressButExplainsIt(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)
 	db := kit.StartDatabase(t, kit.Options{BackupListen: kit.Unset})
 	dir := kit.Folder(t)
-	res := p.Docker("infrahubdb", "backup", dir, "--database-container", db.Name)
+	// The helper shares the database's network namespace: 127.0.0.1:6362 answers.
+	ok := kit.Folder(t)
+	p.Docker("infrahubdb", "backup", ok, "--database-container", db.Name).Assert(t, icmd.Success)
+	// Over the network (--database-url), the loopback listen address is the cause.
+	res := p.Docker("infrahubdb", "backup", dir, "--database-container", db.Name, "--database-url", db.IP(t))
 	res.Assert(t, icmd.Expected{ExitCode: 3, Err: "NEO4J_server_backup_listen__address=0.0.0.0:6362"})
 	assert.Check(t, is.Contains(res.Stderr(), "127.0.0.1"))
 	assert.Check(t, is.Len(kit.Files(t, dir), 0))

@@ -323,14 +323,19 @@ func environmentCases() []faultCase {
 			want: faultOutcome{code: 3, cause: []string{":6399"}},
 		},
 		{
+			// Over the network (--database-url) the listen address matters;
+			// without it the helper shares the database's namespace.
 			name: "backup port on 127.0.0.1", empty: true, db: kit.Options{BackupListen: "127.0.0.1:6362"},
-			run:  func(t *testing.T, e *faultEnv) *icmd.Result { return icmd.RunCmd(e.backupCmd()) },
+			run: func(t *testing.T, e *faultEnv) *icmd.Result {
+				return icmd.RunCmd(e.backupCmd("--database-url", e.db.IP(t)))
+			},
 			want: faultOutcome{code: 3, cause: []string{"127.0.0.1:6362", "NEO4J_server_backup_listen__address=0.0.0.0:6362"}},
 		},
 		{
-			name: "community edition", empty: true, db: kit.Options{Community: true}, standIn: "it needs a community image",
+			// Community is dumped offline: not without consent.
+			name: "community edition without consent", empty: true, db: kit.Options{Community: true}, standIn: "it needs a community image",
 			run:  func(t *testing.T, e *faultEnv) *icmd.Result { return icmd.RunCmd(e.backupCmd()) },
-			want: faultOutcome{code: 3, cause: []string{"Community", "Neo4j Enterprise"}},
+			want: faultOutcome{code: 2, cause: []string{"Community", "--yes"}},
 		},
 		{
 			name: "helper image missing",

@@ -78,6 +78,10 @@ type offline struct {
 	bolt    Bolt
 	tunnel  interface{ Close() error }
 	dbs     []string
+	image   string
+	// spare is a helper started to wait for the database when the run's
+	// own was removed from outside.
+	spare *helper.Session
 }
 
 // runOffline backs up a Neo4j Community database with neo4j-admin database
@@ -118,12 +122,18 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	if image == "" {
 		image = c.Image
 	}
-	s, err := helper.OpenSession(ctx, eng, folder, target, helper.SessionOptions{Command: "backup", Image: image, Transfer: opts.Transfer, KeepHelper: opts.KeepHelper, MountData: true}, pw)
+	s, err := helper.OpenSession(ctx, eng, folder, target, helper.SessionOptions{Command: "backup", Image: image, Transfer: opts.Transfer, KeepHelper: opts.KeepHelper, MountData: true, ReadableSeeds: true}, pw)
 	if err != nil {
 		return nil, err
 	}
-	o.session = s
-	defer func() { o.closeBolt(ctx); s.Close(ctx) }()
+	o.session, o.image = s, image
+	defer func() {
+		o.closeBolt(ctx)
+		s.Close(ctx)
+		if o.spare != nil {
+			o.spare.Close(ctx)
+		}
+	}()
 	res.Transfer = s.Mode
 	if opts.KeepHelper {
 		res.Helper = s.Helper.Name()
@@ -176,6 +186,9 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if o.spare != nil {
+		return nil, errors.New("the helper container was removed from outside during the offline backup: its dumps are lost; the database and the applications run again; run the backup again")
 	}
 
 	var written []backupset.FileRecord
@@ -317,7 +330,13 @@ func (o *offline) bringBack(ctx context.Context, outage *helper.Outage, oo Offli
 	}
 	if restartable != nil {
 		if err := restartable.Start(cctx); err != nil {
-			return &helper.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: the helper container %s did not start again: %w", o.session.Helper.Name(), err)}
+			// Removed from outside: another helper waits for the database.
+			o.pw.Info(fmt.Sprintf("the helper container %s is gone (%v): starting a new one to wait for the database", o.session.Helper.Name(), err))
+			spare, serr := helper.OpenSession(cctx, o.eng, nil, o.target, helper.SessionOptions{Command: "backup", Image: o.image, Transfer: helper.TransferStream}, o.pw)
+			if serr != nil {
+				return &helper.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: no helper container: %w", serr)}
+			}
+			o.spare, o.session = spare, spare
 		}
 	}
 	wctx, wcancel := context.WithTimeout(cctx, oo.OnlineWait)

@@ -161,7 +161,7 @@ func TestCommunityBackupFaultsBringEverythingBack(t *testing.T) {
 		{name: "dump fails", fault: "database dump", f: &helpertest.Fault{Code: 1, Stderr: "Active logical log detected"}, want: "Active logical log detected", wantDBUp: true},
 		{name: "ctrl-c during the dump", fault: "database dump", f: &helpertest.Fault{Block: true}, cancel: true, want: "context canceled", wantDBUp: true},
 		{name: "database does not start", fault: "start-database", f: &helpertest.Fault{Err: errors.New("port is already allocated")}, want: "did not come back online"},
-		{name: "helper gone", fault: "helper-start", f: &helpertest.Fault{Err: errors.New("No such container")}, want: "did not come back online", wantDBUp: true},
+		{name: "helper gone", fault: "helper-start", f: &helpertest.Fault{Err: errors.New("No such container")}, want: "removed from outside", wantDBUp: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			eng := communityEngine()
@@ -170,6 +170,9 @@ func TestCommunityBackupFaultsBringEverythingBack(t *testing.T) {
 			defer cancel()
 			if tc.cancel {
 				tc.f.Hook = cancel
+			}
+			if tc.fault == "helper-start" {
+				tc.f.Hook = func() { eng.Helpers[0].Lose() } // docker rm -f from outside
 			}
 			eng.Faults[tc.fault] = tc.f
 			_, err := backup.Run(ctx, eng, folder, offlineOptions(eng, nil), progress.Nop)

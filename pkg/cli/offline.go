@@ -27,6 +27,7 @@ type offlineOptions struct {
 	appServices   []string
 	passwordStdin bool
 	username      string
+	onlineTimeout time.Duration
 }
 
 func (o *offlineOptions) addFlags(fs *pflag.FlagSet) {
@@ -34,11 +35,15 @@ func (o *offlineOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.yes, "yes", "y", false, "Neo4j Community: agree to stop the database and the application containers for the offline dump without asking")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
 	fs.StringSliceVar(&o.appServices, "app-services", restore.DefaultAppServices, "Neo4j Community: Compose services of the database's project to stop during the dump (task-manager is stopped too)")
+	fs.DurationVar(&o.onlineTimeout, "online-timeout", 5*time.Minute, "Neo4j Community: how long to wait for the database to be online again after the dump")
 	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin (Community: the plugin logs in to see the database back online)")
 	fs.StringVar(&o.username, "username", "neo4j", "Neo4j user, with --password-stdin")
 }
 
 func (o *offlineOptions) validate() error {
+	if o.onlineTimeout < time.Second {
+		return usageError("--online-timeout %s: give at least 1s", o.onlineTimeout)
+	}
 	if o.stopTimeout < time.Second {
 		return usageError("--stop-timeout %s: give at least 1s (Neo4j needs time to shut down cleanly; the default is 120s)", o.stopTimeout)
 	}
@@ -59,13 +64,18 @@ func backupOffline(dockerCli command.Cli, o offlineOptions, pw *pausable, output
 		Credentials: creds,
 		AppServices: o.appServices,
 		StopTimeout: o.stopTimeout,
+		OnlineWait:  o.onlineTimeout,
 	}
 	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
 	if !o.yes {
 		oo.Confirm = func(p *backup.DumpPlan) (bool, error) {
 			if !interactive {
-				return false, usageError("database container %s runs Neo4j %s %s: its backup is an offline dump that stops it and %s for about %s; nothing was changed: add --yes to agree when there is no terminal",
-					p.DatabaseContainer, p.Edition, p.Version, orNone(p.Apps), p.Estimate.Round(time.Second))
+				apps := ""
+				if len(p.Apps) > 0 {
+					apps = " and the application containers " + strings.Join(p.Apps, ", ")
+				}
+				return false, usageError("database container %s runs Neo4j Community %s, which has no online backup: the backup is an offline dump that stops it%s for about %s; nothing was changed: add --yes to agree when there is no terminal",
+					p.DatabaseContainer, p.Version, apps, p.Estimate.Round(time.Second))
 			}
 			return pw.pauseFor(func() (progress.Writer, error) { return output.progressWriter(dockerCli) }, func() (bool, error) {
 				return confirmDump(dockerCli, p)
@@ -78,7 +88,7 @@ func backupOffline(dockerCli command.Cli, o offlineOptions, pw *pausable, output
 // confirmDump asks once on the terminal which containers stop, and for how long.
 func confirmDump(dockerCli command.Cli, p *backup.DumpPlan) (bool, error) {
 	out := dockerCli.Err()
-	fmt.Fprintf(out, "\nThe database container %s runs Neo4j %s %s, which has no online backup.\n", p.DatabaseContainer, p.Edition, p.Version)
+	fmt.Fprintf(out, "\nThe database container %s runs Neo4j Community %s, which has no online backup.\n", p.DatabaseContainer, p.Version)
 	fmt.Fprintf(out, "The backup is an offline dump of %s (store %s): it STOPS these containers for about %s:\n", strings.Join(p.Databases, ", "), humanSize(p.StoreSize), p.Estimate.Round(time.Second))
 	fmt.Fprintf(out, "  database: %s (clean shutdown, up to %s)\n", p.DatabaseContainer, p.StopTimeout)
 	fmt.Fprintf(out, "  applications: %s\n", orNone(p.Apps))

@@ -386,3 +386,19 @@ func (l *loader) rollback(ctx context.Context, cause error) error {
 	}
 	return withCancel(ctx, &RolledBackError{Database: db, Safety: path.Join(r.plan.SafetyDir, l.safety[db]), Err: cause})
 }
+
+// refuseDumps stops, before anything changes, a restore into Neo4j
+// Enterprise whose chosen artifact is a dump: loading a dump into a database
+// stopped with STOP DATABASE is not implemented yet.
+func refuseDumps(folder *backupset.Folder, opts Options) error {
+	p := &Plan{}
+	if err := p.chooseChains(folder, opts); err != nil {
+		return nil // makePlan reports it
+	}
+	for _, db := range p.Databases {
+		if backupset.IsDump(db.Artifact) {
+			return &helper.EnvironmentError{Err: fmt.Errorf("the newest backup of %s is the dump %s: loading a dump into Neo4j Enterprise is not supported yet; pass --until to restore an online backup taken before it, or move the dump out of the folder; nothing was changed", db.Name, db.Artifact)}
+		}
+	}
+	return nil
+}

@@ -100,6 +100,10 @@ func runLocked(ctx context.Context, eng Engine, connect Connect, folder *backups
 	fillDefaults(&opts)
 	if target, err := helper.FindTarget(ctx, eng, opts.Target); err == nil && isCommunity(target) {
 		return runLoad(ctx, eng, folder, target, opts, pw)
+	} else if err == nil {
+		if err := refuseDumps(folder, opts); err != nil {
+			return nil, err
+		}
 	}
 	plan, err := makePlan(ctx, eng, folder, opts, pw)
 	if err != nil {

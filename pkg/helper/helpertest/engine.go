@@ -175,7 +175,7 @@ func (e *Engine) StaleHelpers(ctx context.Context, target string) (stale, live [
 	defer e.mu.Unlock()
 	live = slices.Clone(e.Live)
 	for _, h := range e.Helpers {
-		if !h.removed && h.spec.Labels[docker.LabelTarget] == target {
+		if !h.removed && !h.lost && h.spec.Labels[docker.LabelTarget] == target {
 			live = append(live, docker.Container{ID: h.id, Name: h.name, Labels: h.spec.Labels, Running: true})
 		}
 	}

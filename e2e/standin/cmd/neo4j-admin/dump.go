@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
 	"io"
 	"io/fs"
 	"os"
@@ -96,6 +97,7 @@ func runDump(e *env, o options) error {
 	if o.set["--to-path"] && o.on("--to-stdout") {
 		return usageError("Error: --to-path=<path>, --to-stdout are mutually exclusive (specify only one)")
 	}
+	faults.Delay(e.dataDir(), "dump")
 	st, err := store.Open(e.dataDir())
 	if err != nil {
 		return failed("%v", err)

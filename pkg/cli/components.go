@@ -13,6 +13,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
 	"github.com/opsmill/docker-infrahubdb/pkg/restore"
 )
 
@@ -93,4 +94,33 @@ func confirmSet(dockerCli command.Cli, p *restore.SetPlan) (bool, error) {
 	}
 	answer = strings.ToLower(strings.TrimSpace(answer))
 	return answer == "y" || answer == "yes", nil
+}
+
+// printRuns prints the backup runs of a listing.
+func printRuns(out io.Writer, l *catalog.Listing) {
+	if len(l.Runs) == 0 {
+		return
+	}
+	fmt.Fprintln(out)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "RUN\tSTARTED\tCOMPONENTS\tSIZE\tSTATE")
+	for _, r := range l.Runs {
+		state := "complete"
+		if r.Problem != "" {
+			state = "not restorable: " + r.Problem
+		} else if r.Newest {
+			state += " (restore default)"
+		}
+		comps := strings.Join(r.Components, ",")
+		for _, s := range r.Skipped {
+			comps += fmt.Sprintf(" (no %s)", s.Component)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.Format(time.RFC3339), comps, humanSize(r.Size), state)
+	}
+	w.Flush()
+	for _, r := range l.Runs {
+		for _, s := range r.Skipped {
+			fmt.Fprintf(out, "%s skipped %s: %s\n", r.ID, s.Component, s.Reason)
+		}
+	}
 }

@@ -92,6 +92,7 @@ func TestInfrahubFullSetRoundTrip(t *testing.T) {
 	res := p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "plain")
 	res.Assert(t, icmd.Success)
 	t.Log(res.Combined())
+	db.Reconnect(t) // Community: the dump stopped and started the database
 	m := readManifest(t, dir)
 	assert.Assert(t, is.Len(m.Runs, 1))
 	run := m.Runs[0]
@@ -120,6 +121,7 @@ func TestInfrahubFullSetRoundTrip(t *testing.T) {
 	res = p.Docker("infrahubdb", "restore", dir, "--project", c.Project, "--yes", "--progress", "plain")
 	t.Log(res.Combined())
 	res.Assert(t, icmd.Success)
+	db.Reconnect(t)
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(5)))
 	assert.Check(t, is.Equal(pg.Psql(t, "SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM flow_run"), wantRows))
 	assert.Check(t, is.Equal(pg.Psql(t, "SELECT count(*) FROM pg_tables WHERE tablename = 'extra'"), "0"))

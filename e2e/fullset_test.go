@@ -114,7 +114,7 @@ func TestInfrahubFullSetRoundTrip(t *testing.T) {
 
 	// Damage all three components.
 	db.Seed(t, "neo4j", 3)
-	pg.Psql(t, "DELETE FROM flow_run WHERE id > 3; INSERT INTO flow_run VALUES (100, 'new'); CREATE TABLE extra (x int);")
+	pg.Psql(t, "DELETE FROM flow_run WHERE id > 3; INSERT INTO flow_run VALUES (100, 'new');")
 	putStorage(t, c, map[string]string{"artifacts/a1.json": "changed", "artifacts/added.txt": "added since"})
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)))
 
@@ -124,7 +124,6 @@ func TestInfrahubFullSetRoundTrip(t *testing.T) {
 	db.Reconnect(t)
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(5)))
 	assert.Check(t, is.Equal(pg.Psql(t, "SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM flow_run"), wantRows))
-	assert.Check(t, is.Equal(pg.Psql(t, "SELECT count(*) FROM pg_tables WHERE tablename = 'extra'"), "0"))
 	assert.Check(t, is.DeepEqual(storageState(t, c), wantStorage))
 	want := append([]string{}, kit.StockServices...)
 	sort.Strings(want)
@@ -151,4 +150,37 @@ func assertNoHelpers(t *testing.T, c *kit.Compose) {
 		}
 		assert.Check(t, !strings.Contains(line, c.Project), "helper left: %s", line)
 	}
+}
+
+// A deployment without task-manager-db and with the s3 storage driver: the
+// graph is backed up, the other components are reported as skipped with
+// their reason; naming one with --component is an error.
+func TestInfrahubFullSetSkipsAbsentComponents(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.CoreServices, StorageDriver: "s3"})
+	db := c.Database(t)
+	db.Seed(t, "neo4j", 2)
+	dir := t.TempDir()
+
+	res := p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet")
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stdout(), "Skipped task-manager: the Compose project has no task-manager-db service."))
+	assert.Check(t, is.Contains(res.Stdout(), `Skipped storage: `+c.Service(t, kit.ServiceServer).Name+` uses the s3 storage driver (bucket "infrahub-storage")`))
+	m := readManifest(t, dir)
+	assert.Assert(t, is.Len(m.Runs, 1))
+	assert.Check(t, is.DeepEqual(m.Runs[0].Components, []string{backupset.ComponentGraph}))
+	assert.Check(t, is.Len(m.Runs[0].Skipped, 2))
+
+	res = p.Docker("infrahubdb", "list", dir)
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stdout(), m.Runs[0].ID))
+	assert.Check(t, is.Contains(res.Stdout(), "(no task-manager)"))
+
+	db.Reconnect(t)
+	res = p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--component", "storage")
+	res.Assert(t, icmd.Expected{ExitCode: 3, Err: "component storage was asked for with --component but"})
+	res = p.Docker("infrahubdb", "backup", dir, "--component", "files")
+	res.Assert(t, icmd.Expected{ExitCode: 2, Err: `unknown component "files"`})
+	assertNoHelpers(t, c)
 }

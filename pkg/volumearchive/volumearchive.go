@@ -107,13 +107,17 @@ func Take(ctx context.Context, h Helper, folder *backupset.Folder, s Storage, na
 type Stats struct {
 	Files, Dirs, Links int
 	Bytes              int64
+	RootModTime        time.Time // of the archive's root directory
 }
 
 // Copy re-encodes the tar stream r into w with every entry checked (see
 // CheckEntry) and its name made relative to the archive's root ("./x").
 // An archive of a directory from the Docker API names the root "./" (for
 // a path ending in "/.") or after the directory: both become "./".
-func Copy(w io.Writer, r io.Reader) (Stats, error) {
+func Copy(w io.Writer, r io.Reader) (Stats, error) { return copyAs(w, r, "./") }
+
+// copyAs is Copy naming the root rootName ("./" or "storage/").
+func copyAs(w io.Writer, r io.Reader, rootName string) (Stats, error) {
 	var st Stats
 	tr := tar.NewReader(r)
 	tw := tar.NewWriter(w)
@@ -133,6 +137,7 @@ func Copy(w io.Writer, r io.Reader) (Stats, error) {
 				return st, fmt.Errorf("archive does not start with its root directory (%q)", hdr.Name)
 			}
 			root, seenRoot = strings.TrimSuffix(name, "/"), true
+			st.RootModTime = hdr.ModTime
 			if root == "." {
 				root = ""
 			}
@@ -147,8 +152,20 @@ func Copy(w io.Writer, r io.Reader) (Stats, error) {
 			}
 			hdr.Name = "./" + name
 		}
+		if hdr.Typeflag == tar.TypeLink {
+			// Hard link targets are named like entries.
+			ln := strings.TrimPrefix(hdr.Linkname, "./")
+			if root != "" {
+				ln = strings.TrimPrefix(ln, root+"/")
+			}
+			hdr.Linkname = "./" + ln
+		}
 		if err := CheckEntry(hdr); err != nil {
 			return st, err
+		}
+		hdr.Name = rootName + strings.TrimPrefix(hdr.Name, "./")
+		if hdr.Typeflag == tar.TypeLink {
+			hdr.Linkname = rootName + strings.TrimPrefix(hdr.Linkname, "./")
 		}
 		switch hdr.Typeflag {
 		case tar.TypeDir:
@@ -247,10 +264,13 @@ func Restore(ctx context.Context, h Helper, r io.Reader) error {
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		_, err := Copy(pw, r)
+		// The engine applies an entry's mode, owner and times to the
+		// directory it extracts into only when the entry names it: the
+		// root goes in as "storage/" into "/", not as "./" into /storage.
+		_, err := copyAs(pw, r, path.Base(MountPoint)+"/")
 		pw.CloseWithError(err)
 	}()
-	err = h.CopyTo(ctx, MountPoint, pr)
+	err = h.CopyTo(ctx, path.Dir(MountPoint), pr)
 	pr.CloseWithError(errors.New("extraction ended"))
 	if err != nil {
 		return fmt.Errorf("extract the archive into the storage: %w", err)

@@ -61,12 +61,17 @@ type Result struct {
 // Run takes an online backup into folder. The folder gains complete,
 // checksummed files and an updated manifest, or nothing at all.
 func Run(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
-	res := &Result{Folder: folder.Dir, Started: time.Now(), Method: "online", Context: opts.Context}
 	release, err := helper.LockFolder(folder, "backup", pw)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
+	return runLocked(ctx, eng, folder, opts, pw)
+}
+
+// runLocked is Run with the folder lock held by the caller (RunSet).
+func runLocked(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
+	res := &Result{Folder: folder.Dir, Started: time.Now(), Method: "online", Context: opts.Context}
 	// Commit updates the manifest: find an unusable one now, not after a
 	// backup whose files it could then not record.
 	if _, err := folder.ReadManifest(); err != nil {

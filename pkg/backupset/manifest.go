@@ -30,6 +30,9 @@ type Manifest struct {
 	Tool    string       `json:"tool"` // "docker-infrahubdb <version>"
 	Updated time.Time    `json:"updated"`
 	Files   []FileRecord `json:"files"`
+	// Runs groups files into backup runs (see RunRecord); manifests written
+	// before runs existed have none, and their files no RunID.
+	Runs []RunRecord `json:"runs,omitempty"`
 }
 
 // FileRecord describes one file of the folder.
@@ -50,6 +53,11 @@ type FileRecord struct {
 	// the database had no new transaction; it holds no data to restore.
 	Empty bool      `json:"empty,omitempty"`
 	Added time.Time `json:"added"`
+	// RunID, Component and Captured place the file in a backup run (see
+	// RunRecord); empty for files written before runs existed (graph).
+	RunID     string    `json:"run_id,omitempty"`
+	Component string    `json:"component,omitempty"`
+	Captured  time.Time `json:"captured,omitzero"`
 }
 
 // ErrMalformedManifest is wrapped by ReadManifest's error for a manifest that

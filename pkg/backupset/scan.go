@@ -49,6 +49,9 @@ type Catalog struct {
 	Locked      bool         // the lock file exists
 	SafetyDirs  []string     // restore's safety backups (see SafetyDirName)
 	Unexpected  []string     // anything else
+	// Components are the task-manager and storage artifacts (see
+	// ComponentFileName), sorted by name.
+	Components []ComponentFile
 }
 
 // Scan lists the folder. It does not hash anything (see Verify).
@@ -75,6 +78,7 @@ func (f *Folder) Scan() (*Catalog, error) {
 			c.SafetyDirs = append(c.SafetyDirs, name)
 		case strings.HasSuffix(name, PartialExt):
 			c.Partials = append(c.Partials, name)
+		case f.componentFile(name, c):
 		default:
 			a, ok := f.artifact(name, c.Manifest)
 			if !ok {

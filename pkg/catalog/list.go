@@ -34,6 +34,8 @@ type Listing struct {
 	Unexpected   []string          `json:"unexpected"`  // anything else
 	Inspected    bool              `json:"inspected"`
 	InspectError string            `json:"inspect_error,omitempty"`
+	// Runs are the backup runs, oldest first (see runs.go).
+	Runs []RunListing `json:"runs,omitempty"`
 }
 
 // DatabaseListing is the chains of one database, oldest first.
@@ -153,6 +155,7 @@ func describeFolder(cat *backupset.Catalog, infos map[string]neo4jbackup.Info) *
 		}
 		l.Databases = append(l.Databases, dl)
 	}
+	l.Runs = describeRuns(cat)
 	return l
 }
 

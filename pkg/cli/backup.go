@@ -33,6 +33,7 @@ type backupOptions struct {
 	verify            bool
 	check             bool
 	offline           offlineOptions
+	components        []string
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -77,6 +78,7 @@ and everything is started again, also on errors and Ctrl-C.`,
 	fs.StringVar(&opts.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" (the daemon sees FOLDER) or "stream" (through the Docker API)`)
 	fs.BoolVar(&opts.verify, "verify", false, "Verify the checksums and chains of the files just written before reporting success")
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
+	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage)
 	opts.offline.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -87,6 +89,9 @@ func (o *backupOptions) validate() error {
 		return err
 	}
 	if err := o.offline.validate(); err != nil {
+		return err
+	}
+	if err := validComponents(o.components); err != nil {
 		return err
 	}
 	if err := oneOf("--type", o.backupType, neo4jbackup.TypeAuto, neo4jbackup.TypeFull, neo4jbackup.TypeDiff); err != nil {
@@ -134,7 +139,7 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 			return res.Err()
 		}
 	}
-	res, err := backup.Run(cmd.Context(), engine(dockerCli), folder, backup.Options{
+	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Options: backup.Options{
 		Target: helper.TargetOptions{
 			DatabaseContainer: opts.databaseContainer,
 			DatabaseURL:       opts.databaseURL,
@@ -154,20 +159,25 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		Aggregate:       !opts.noAggregate,
 		Tool:            toolName(),
 		Verify:          verifyHook,
-	}, pw)
+	}}, pw)
 	pw.Close()
 	if err != nil {
 		return err
 	}
+	res := set.Graph
 	if opts.output.format == "json" {
 		return printJSON(dockerCli.Out(), struct {
 			*backup.Result
+			Run    *backup.SetResult     `json:"run"`
 			Verify *catalog.VerifyResult `json:"verify,omitempty"`
-		}{res, verified})
+		}{res, set, verified})
 	}
-	if err := printBackupTable(dockerCli, res); err != nil {
-		return err
+	if res != nil {
+		if err := printBackupTable(dockerCli, res); err != nil {
+			return err
+		}
 	}
+	printRun(dockerCli.Out(), set)
 	if verified != nil {
 		fmt.Fprintf(dockerCli.Out(), "Verified: %d file(s) match their checksums.\n", len(verified.Checked))
 		printChecks(dockerCli.Out(), verified.Checks)

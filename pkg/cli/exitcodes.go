@@ -90,11 +90,11 @@ func classify(err error) int {
 		checkNotRun  *catalog.CheckNotRunError
 	)
 	switch {
-	case errors.As(err, &degraded), errors.As(err, new(*helper.DatabaseDownError)):
+	case errors.As(err, &degraded), errors.As(err, new(*helper.DatabaseDownError)), errors.As(err, new(*restore.ComponentsDegradedError)):
 		return ExitDegraded
 	case errors.Is(err, context.Canceled), errors.Is(err, restore.ErrNotConfirmed), errors.Is(err, backup.ErrNotConfirmed):
 		return ExitInterrupted
-	case errors.As(err, &rolledBack):
+	case errors.As(err, &rolledBack), errors.As(err, new(*restore.ComponentsRolledBackError)):
 		return ExitRolledBack
 	case errors.As(err, &verify), errors.As(err, &folderVerify):
 		return ExitVerify

@@ -108,6 +108,7 @@ func printListing(out io.Writer, l *catalog.Listing) error {
 			return err
 		}
 	}
+	printRuns(out, l)
 	var notes []string
 	for _, db := range l.Databases {
 		for i, c := range db.Chains {

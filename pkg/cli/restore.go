@@ -41,6 +41,7 @@ type restoreOptions struct {
 	transfer          string
 	project           string
 	stopTimeout       time.Duration
+	components        []string
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -88,12 +89,16 @@ container's own NEO4J_AUTH.`,
 	fs.StringVar(&opts.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" or "stream"`)
 	fs.StringVar(&opts.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
 	fs.DurationVar(&opts.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
+	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage+" in the chosen backup run")
 	opts.output.addFlags(fs)
 	return cmd
 }
 
 func (o *restoreOptions) validate() error {
 	if err := o.output.validate(); err != nil {
+		return err
+	}
+	if err := validComponents(o.components); err != nil {
 		return err
 	}
 	if o.stopTimeout < time.Second {
@@ -165,12 +170,29 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 			})
 		}
 	}
-	res, err := restore.Run(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, ropts, pw)
+	sopts := restore.SetOptions{Options: ropts, Components: opts.components}
+	if !opts.yes {
+		sopts.ConfirmSet = func(p *restore.SetPlan) (bool, error) {
+			return pw.pauseFor(func() (progress.Writer, error) { return opts.output.progressWriter(dockerCli) }, func() (bool, error) {
+				return confirmSet(dockerCli, p)
+			})
+		}
+	}
+	set, err := restore.RunSet(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, sopts, pw)
 	pw.Close()
-	if res != nil && (err == nil || len(res.Databases) > 0) {
+	if set != nil && opts.output.format == "json" {
+		if perr := printJSON(dockerCli.Out(), set); perr != nil && err == nil {
+			err = perr
+		}
+		return err
+	}
+	if res := graphResult(set); res != nil && (err == nil || len(res.Databases) > 0) {
 		if perr := printRestore(dockerCli, opts.output.format, res); perr != nil && err == nil {
 			err = perr
 		}
+	}
+	if set != nil {
+		printSet(dockerCli.Out(), set)
 	}
 	return err
 }

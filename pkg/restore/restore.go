@@ -86,14 +86,18 @@ var ErrNotConfirmed = errors.New("restore cancelled: nothing was changed")
 
 // Run restores the databases of folder into the database container.
 func Run(ctx context.Context, eng Engine, connect Connect, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
-	opts.connectFunc = connect
-	fillDefaults(&opts)
 	release, err := helper.LockFolder(folder, "restore", pw)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
+	return runLocked(ctx, eng, connect, folder, opts, pw)
+}
 
+// runLocked is Run with the folder lock held by the caller (RunSet).
+func runLocked(ctx context.Context, eng Engine, connect Connect, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
+	opts.connectFunc = connect
+	fillDefaults(&opts)
 	if target, err := helper.FindTarget(ctx, eng, opts.Target); err == nil && isCommunity(target) {
 		return runLoad(ctx, eng, folder, target, opts, pw)
 	} else if err == nil {

@@ -1,0 +1,202 @@
+package backupset
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Components of an Infrahub deployment that a run backs up.
+const (
+	ComponentGraph       = "graph"        // Neo4j: *.backup or *.dump files
+	ComponentTaskManager = "task-manager" // the Prefect PostgreSQL: task-manager-<time>.pgdump
+	ComponentStorage     = "storage"      // the object storage volume: storage-<time>.tar
+)
+
+// Components lists every component in restore order (task manager, storage,
+// graph).
+var Components = []string{ComponentTaskManager, ComponentStorage, ComponentGraph}
+
+// File name extensions of the component artifacts.
+const (
+	PgDumpExt  = ".pgdump" // pg_dump --format=custom
+	ArchiveExt = ".tar"    // a tar of a volume's content, paths relative to its root
+)
+
+// ComponentFileName is the name of the artifact of a non-graph component
+// captured at t: "task-manager-<time>.pgdump" or "storage-<time>.tar".
+func ComponentFileName(component string, t time.Time) (string, error) {
+	stamp := t.UTC().Format(timeLayout)
+	switch component {
+	case ComponentTaskManager:
+		return component + "-" + stamp + PgDumpExt, nil
+	case ComponentStorage:
+		return component + "-" + stamp + ArchiveExt, nil
+	}
+	return "", fmt.Errorf("component %q has no file of its own", component)
+}
+
+// ParseComponentFileName parses a name made by ComponentFileName.
+func ParseComponentFileName(name string) (component string, t time.Time, ok bool) {
+	for _, c := range []struct{ component, ext string }{{ComponentTaskManager, PgDumpExt}, {ComponentStorage, ArchiveExt}} {
+		stem, found := strings.CutSuffix(name, c.ext)
+		if !found {
+			continue
+		}
+		rest, found := strings.CutPrefix(stem, c.component+"-")
+		if !found {
+			continue
+		}
+		t, err := time.Parse(timeLayout, rest)
+		if err != nil {
+			return "", time.Time{}, false
+		}
+		return c.component, t, true
+	}
+	return "", time.Time{}, false
+}
+
+// CheckComponents validates a list of component names (from --component).
+func CheckComponents(list []string) error {
+	for _, c := range list {
+		if !slices.Contains(Components, c) {
+			return fmt.Errorf("unknown component %q: use %s", c, strings.Join(Components, ", "))
+		}
+	}
+	return nil
+}
+
+// Skipped is a component a run did not capture, and why.
+type Skipped struct {
+	Component string `json:"component"`
+	Reason    string `json:"reason"`
+}
+
+// RunRecord groups the artifacts of one backup run (see FileRecord.RunID).
+type RunRecord struct {
+	ID      string    `json:"id"`
+	Started time.Time `json:"started"`
+	// Components captured by the run; its files carry the run's ID.
+	Components []string  `json:"components"`
+	Skipped    []Skipped `json:"skipped,omitempty"`
+	// Complete is set once every component the run took is in the folder.
+	Complete        bool   `json:"complete"`
+	Consistent      bool   `json:"consistent,omitempty"` // applications stopped for the capture
+	InfrahubVersion string `json:"infrahub_version,omitempty"`
+	Neo4jEdition    string `json:"neo4j_edition,omitempty"`
+	Neo4jVersion    string `json:"neo4j_version,omitempty"`
+	Project         string `json:"compose_project,omitempty"`
+}
+
+// NewRunID returns the ID of a run started at t.
+func NewRunID(t time.Time) string { return "run-" + t.UTC().Format(timeLayout) }
+
+// UpsertRun adds a run record, replacing one with the same ID.
+func (m *Manifest) UpsertRun(r RunRecord) {
+	r.Started = r.Started.UTC()
+	if i := slices.IndexFunc(m.Runs, func(x RunRecord) bool { return x.ID == r.ID }); i >= 0 {
+		m.Runs[i] = r
+		return
+	}
+	m.Runs = append(m.Runs, r)
+	slices.SortFunc(m.Runs, func(a, b RunRecord) int { return a.Started.Compare(b.Started) })
+}
+
+// Run returns the record of run id.
+func (m *Manifest) Run(id string) (RunRecord, bool) {
+	i := slices.IndexFunc(m.Runs, func(x RunRecord) bool { return x.ID == id })
+	if i < 0 {
+		return RunRecord{}, false
+	}
+	return m.Runs[i], true
+}
+
+// RunFiles lists the records of run id, in restore order of their components.
+func (m *Manifest) RunFiles(id string) []FileRecord {
+	var out []FileRecord
+	for _, r := range m.Files {
+		if r.RunID == id {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b FileRecord) int {
+		return slices.Index(Components, componentOf(a)) - slices.Index(Components, componentOf(b))
+	})
+	return out
+}
+
+func componentOf(r FileRecord) string {
+	if r.Component != "" {
+		return r.Component
+	}
+	return ComponentGraph
+}
+
+// ComponentFile is a task-manager or storage artifact found in the folder.
+type ComponentFile struct {
+	Name      string
+	Component string
+	Time      time.Time
+	Size      int64
+	Record    *FileRecord
+}
+
+// componentFile adds name to c.Components when it is a component artifact
+// (a regular file with a component's name).
+func (f *Folder) componentFile(name string, c *Catalog) bool {
+	component, t, ok := ParseComponentFileName(name)
+	if !ok {
+		return false
+	}
+	st, err := os.Lstat(f.Path(name))
+	if err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	cf := ComponentFile{Name: name, Component: component, Time: t, Size: st.Size()}
+	if r, ok := c.Manifest.Lookup(name); ok {
+		cf.Record = &r
+	}
+	c.Components = append(c.Components, cf)
+	return true
+}
+
+// OpenChecked re-hashes the named file against its record and, when it
+// matches, returns it open for reading from its start.
+func (f *Folder) OpenChecked(rec FileRecord) (*os.File, error) {
+	if err := checkBaseName(rec.Name); err != nil {
+		return nil, err
+	}
+	file, err := os.Open(f.Path(rec.Name))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", rec.Name, err)
+	}
+	st, err := file.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file", rec.Name)
+	}
+	if err == nil {
+		h := sha256.New()
+		var n int64
+		n, err = io.Copy(h, file)
+		switch {
+		case err != nil:
+		case n != rec.Size:
+			err = fmt.Errorf("%s has %d bytes, the manifest records %d: run `docker infrahubdb verify`", rec.Name, n, rec.Size)
+		case hex.EncodeToString(h.Sum(nil)) != rec.SHA256:
+			err = fmt.Errorf("%s does not match its SHA-256 in the manifest: the file changed since the backup; run `docker infrahubdb verify`", rec.Name)
+		}
+	}
+	if err == nil {
+		_, err = file.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	return file, nil
+}

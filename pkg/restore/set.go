@@ -1,0 +1,514 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/pgdump"
+	"github.com/opsmill/docker-infrahubdb/pkg/progress"
+	"github.com/opsmill/docker-infrahubdb/pkg/volumearchive"
+)
+
+// SetOptions choose what a whole-deployment restore brings back.
+type SetOptions struct {
+	Options
+	// Components to restore; empty: every component of the chosen run.
+	Components []string
+	// ConfirmSet is asked once, after every check passed and before
+	// anything changes; false cancels the run. nil confirms.
+	ConfirmSet func(p *SetPlan) (bool, error)
+}
+
+// SetPlan is what a whole-deployment restore will do.
+type SetPlan struct {
+	RunID       string                `json:"run_id,omitempty"` // "" : a folder without runs (graph only)
+	RunStarted  time.Time             `json:"run_started,omitzero"`
+	Components  []string              `json:"components"`
+	TaskManager *backupset.FileRecord `json:"task_manager,omitempty"`
+	Storage     *backupset.FileRecord `json:"storage,omitempty"`
+	Graph       []string              `json:"graph_files,omitempty"`
+	Apps        []string              `json:"app_containers_to_stop,omitempty"`
+	SafetyDir   string                `json:"safety_dir,omitempty"`
+
+	tm      *pgdump.Source
+	storage *volumearchive.Storage
+	apps    []docker.Container
+	until   time.Time
+}
+
+// SetResult is what a whole-deployment restore did.
+type SetResult struct {
+	Plan          *SetPlan      `json:"plan"`
+	Graph         *Result       `json:"graph,omitempty"`
+	Restored      []string      `json:"restored"`
+	AppsRestarted []string      `json:"app_containers_restarted,omitempty"`
+	Duration      time.Duration `json:"duration_ns"`
+}
+
+// ComponentsRolledBackError: a component failed and every component
+// already replaced was put back as it was (exit 6).
+type ComponentsRolledBackError struct {
+	Component  string
+	RolledBack []string
+	Err        error
+}
+
+func (e *ComponentsRolledBackError) Error() string {
+	msg := fmt.Sprintf("restore of the %s failed: %v", e.Component, e.Err)
+	if len(e.RolledBack) > 0 {
+		msg += fmt.Sprintf("\nrolled back to their state before the restore: %s", strings.Join(e.RolledBack, ", "))
+	}
+	return msg + "\nevery service was started again"
+}
+func (e *ComponentsRolledBackError) Unwrap() error { return e.Err }
+
+// ComponentsDegradedError: a component failed and some replaced component
+// could not be put back (exit 7); NotRolledBack says which and where its
+// previous content is.
+type ComponentsDegradedError struct {
+	Component     string
+	Err           error
+	RolledBack    []string
+	NotRolledBack []string
+}
+
+func (e *ComponentsDegradedError) Error() string {
+	msg := fmt.Sprintf("restore of the %s failed: %v\nCOULD NOT BE ROLLED BACK: %s", e.Component, e.Err, strings.Join(e.NotRolledBack, "; "))
+	if len(e.RolledBack) > 0 {
+		msg += fmt.Sprintf("\nrolled back: %s", strings.Join(e.RolledBack, ", "))
+	}
+	return msg
+}
+func (e *ComponentsDegradedError) Unwrap() error { return e.Err }
+
+// RunSet restores a backup run: after every check (checksums, archive paths,
+// containers, the graph's own preflight), it stops the applications, then
+// restores the task manager, the storage and the graph, each after a safety
+// copy, and starts the applications again in dependency order. A failure
+// rolls back what was replaced. A folder without runs restores the graph
+// alone (Run).
+func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.Folder, opts SetOptions, pw progress.Writer) (*SetResult, error) {
+	started := time.Now()
+	if err := backupset.CheckComponents(opts.Components); err != nil {
+		return nil, &helper.EnvironmentError{Err: err}
+	}
+	release, err := helper.LockFolder(folder, "restore", pw)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	cat, err := folder.Scan()
+	if err != nil {
+		return nil, err
+	}
+	if cat.ManifestErr != nil {
+		return nil, cat.ManifestErr
+	}
+	plan := &SetPlan{}
+	res := &SetResult{Plan: plan}
+	if len(cat.Manifest.Runs) == 0 {
+		if slices.ContainsFunc(opts.Components, func(c string) bool { return c != backupset.ComponentGraph }) {
+			return nil, &helper.EnvironmentError{Err: fmt.Errorf("%s holds no backup run (its backups were taken before runs existed, or by neo4j-admin): only the graph can be restored from it; drop --component or use --component graph", folder.Dir)}
+		}
+		plan.Components = []string{backupset.ComponentGraph}
+		g, err := runLocked(ctx, eng, connect, folder, opts.Options, pw)
+		res.Graph = g
+		if err == nil && !opts.DryRun {
+			res.Restored = plan.Components
+		}
+		return res, err
+	}
+	if err := chooseRun(cat.Manifest, opts, plan); err != nil {
+		return nil, err
+	}
+	if err := prepareSet(ctx, eng, folder, opts, plan, pw); err != nil {
+		return nil, err
+	}
+	graphOpts := opts.Options
+	graphOpts.Until = plan.until
+	graphOpts.Confirm = nil
+	if plan.has(backupset.ComponentGraph) {
+		// The graph's own checks (helper, credentials, chains) run before
+		// anything changes.
+		dry := graphOpts
+		dry.DryRun = true
+		if _, err := runLocked(ctx, eng, connect, folder, dry, pw); err != nil {
+			return nil, err
+		}
+	}
+	if opts.DryRun {
+		return res, nil
+	}
+	if opts.ConfirmSet != nil {
+		ok, err := opts.ConfirmSet(plan)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrNotConfirmed
+		}
+	}
+
+	s := &setRunner{eng: eng, folder: folder, plan: plan, pw: pw, keep: opts.KeepHelper}
+	defer func() {
+		res.AppsRestarted = s.startApps(ctx)
+		res.Duration = time.Since(started)
+	}()
+	if err := s.stopApps(ctx); err != nil {
+		return res, s.rollback(ctx, "applications", err)
+	}
+	if plan.SafetyDir != "" {
+		if s.safety, err = backupset.Create(plan.SafetyDir); err != nil {
+			return res, err
+		}
+	}
+	if plan.tm != nil {
+		if err := s.restoreTaskManager(ctx); err != nil {
+			return res, s.rollback(ctx, backupset.ComponentTaskManager, err)
+		}
+		res.Restored = append(res.Restored, backupset.ComponentTaskManager)
+	}
+	if plan.storage != nil {
+		if err := s.restoreStorage(ctx); err != nil {
+			return res, s.rollback(ctx, backupset.ComponentStorage, err)
+		}
+		res.Restored = append(res.Restored, backupset.ComponentStorage)
+	}
+	if plan.has(backupset.ComponentGraph) {
+		graphOpts.SafetyDir = plan.SafetyDir
+		g, err := runLocked(ctx, eng, connect, folder, graphOpts, pw)
+		res.Graph = g
+		if err != nil {
+			return res, s.rollback(ctx, backupset.ComponentGraph, err)
+		}
+		res.Restored = append(res.Restored, backupset.ComponentGraph)
+	}
+	return res, nil
+}
+
+func (p *SetPlan) has(c string) bool { return slices.Contains(p.Components, c) }
+
+// chooseRun picks the newest complete run (before --until) holding every
+// component asked for.
+func chooseRun(m *backupset.Manifest, opts SetOptions, plan *SetPlan) error {
+	var chosen *backupset.RunRecord
+	var why []string
+	for i := len(m.Runs) - 1; i >= 0; i-- {
+		r := m.Runs[i]
+		switch {
+		case !opts.Until.IsZero() && r.Started.After(opts.Until):
+			continue
+		case !r.Complete:
+			why = append(why, r.ID+" is incomplete")
+			continue
+		}
+		if missing := slices.DeleteFunc(slices.Clone(opts.Components), func(c string) bool { return slices.Contains(r.Components, c) }); len(missing) > 0 {
+			why = append(why, fmt.Sprintf("%s has no %s", r.ID, strings.Join(missing, ", ")))
+			continue
+		}
+		chosen = &r
+		break
+	}
+	if chosen == nil {
+		msg := "no complete backup run"
+		if !opts.Until.IsZero() {
+			msg += " taken before " + opts.Until.UTC().Format(time.RFC3339)
+		}
+		if len(opts.Components) > 0 {
+			msg += " with " + strings.Join(opts.Components, ", ")
+		}
+		if len(why) > 0 {
+			msg += " (" + strings.Join(why, "; ") + ")"
+		}
+		return &helper.EnvironmentError{Err: errors.New(msg + ": see `docker infrahubdb list`, and choose with --until or --component")}
+	}
+	plan.RunID, plan.RunStarted = chosen.ID, chosen.Started
+	for _, c := range backupset.Components {
+		if slices.Contains(chosen.Components, c) && (len(opts.Components) == 0 || slices.Contains(opts.Components, c)) {
+			plan.Components = append(plan.Components, c)
+		}
+	}
+	for _, f := range m.RunFiles(chosen.ID) {
+		switch f.Component {
+		case backupset.ComponentTaskManager:
+			plan.TaskManager = &f
+		case backupset.ComponentStorage:
+			plan.Storage = &f
+		default:
+			plan.Graph = append(plan.Graph, f.Name)
+			if f.Time.After(plan.until) {
+				plan.until = f.Time
+			}
+		}
+	}
+	if plan.has(backupset.ComponentTaskManager) && plan.TaskManager == nil || plan.has(backupset.ComponentStorage) && plan.Storage == nil {
+		return &helper.EnvironmentError{Err: fmt.Errorf("the manifest's run %s lists a component without its file: run `docker infrahubdb verify`", chosen.ID)}
+	}
+	return nil
+}
+
+// prepareSet checks the run's files and finds the containers, before
+// anything changes.
+func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetOptions, plan *SetPlan, pw progress.Writer) error {
+	target, err := helper.FindTarget(ctx, eng, opts.Target)
+	if err != nil {
+		return err
+	}
+	if target.Container == nil || target.Container.ComposeProject == "" {
+		if plan.has(backupset.ComponentTaskManager) || plan.has(backupset.ComponentStorage) {
+			return &helper.EnvironmentError{Err: errors.New("the task manager and the storage are restored into the database's Compose project, and the database container is not in one: restore the graph alone with --component graph")}
+		}
+		return nil
+	}
+	dep, err := helper.FindDeployment(ctx, eng, *target.Container)
+	if err != nil {
+		return err
+	}
+	if plan.has(backupset.ComponentTaskManager) {
+		if err := checkFile(folder, *plan.TaskManager, func(f *os.File) error {
+			head := make([]byte, 5)
+			_, err := f.Read(head)
+			if err == nil {
+				err = pgdump.CheckHeader(head)
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		src, skip, err := pgdump.Find(dep.TaskManagerDB, dep.TaskManager)
+		if err == nil && skip != "" {
+			err = fmt.Errorf("the run has a task-manager backup but %s: leave it out with --component", skip)
+		}
+		if err != nil {
+			return &helper.EnvironmentError{Err: err}
+		}
+		plan.tm = &src
+	}
+	if plan.has(backupset.ComponentStorage) {
+		if err := checkFile(folder, *plan.Storage, func(f *os.File) error {
+			_, err := volumearchive.Check(f)
+			return err
+		}); err != nil {
+			return err
+		}
+		s, skip := volumearchive.Find(dep.Server, target.Container.Image)
+		if skip != "" {
+			return &helper.EnvironmentError{Err: fmt.Errorf("the run has a storage backup but %s: leave it out with --component", skip)}
+		}
+		plan.storage = &s
+	}
+	services := slices.Clone(opts.AppServices)
+	if len(services) == 0 {
+		services = slices.Clone(DefaultAppServices)
+	}
+	if !slices.Contains(services, helper.TaskManagerService) {
+		services = append(services, helper.TaskManagerService)
+	}
+	if opts.StopApps {
+		plan.apps, err = helper.RunningApps(ctx, eng, *target.Container, services)
+		if err != nil {
+			return err
+		}
+	}
+	for _, c := range plan.apps {
+		plan.Apps = append(plan.Apps, c.Name)
+	}
+	if opts.SafetyBackup {
+		plan.SafetyDir = opts.SafetyDir
+		if plan.SafetyDir == "" {
+			plan.SafetyDir = folder.Path(backupset.SafetyDirName(time.Now()))
+		}
+	}
+	return nil
+}
+
+// checkFile proves the file matches the manifest, then runs check on it.
+func checkFile(folder *backupset.Folder, rec backupset.FileRecord, check func(*os.File) error) error {
+	f, err := folder.OpenChecked(rec)
+	if err != nil {
+		return &VerifyError{Problems: []string{err.Error()}}
+	}
+	defer f.Close()
+	if err := check(f); err != nil {
+		return &VerifyError{Problems: []string{rec.Name + ": " + err.Error()}}
+	}
+	return nil
+}
+
+// setRunner is the state of one whole-deployment restore.
+type setRunner struct {
+	eng     Engine
+	folder  *backupset.Folder
+	safety  *backupset.Folder
+	plan    *SetPlan
+	pw      progress.Writer
+	keep    bool
+	stopped []docker.Container
+	// undo puts replaced components back, most recent first.
+	undo []undoStep
+}
+
+type undoStep struct {
+	component string
+	where     string // the safety copy, for the message when undo fails
+	do        func(ctx context.Context) error
+}
+
+func (s *setRunner) step(id, text string, st progress.Status, detail string) {
+	s.pw.Event(progress.Event{ID: id, Text: text, Status: st, Detail: detail})
+}
+
+func (s *setRunner) stopApps(ctx context.Context) error {
+	for _, c := range slices.Backward(s.plan.apps) {
+		s.step("app "+c.Name, "Stop "+c.Name, progress.Working, "")
+		s.stopped = append(s.stopped, c) // started again whatever happens
+		if err := s.eng.StopContainer(ctx, c.ID, 30*time.Second); err != nil {
+			s.step("app "+c.Name, "Stop "+c.Name, progress.Error, err.Error())
+			return fmt.Errorf("stop application container %s: %w", c.Name, err)
+		}
+		s.step("app "+c.Name, "Stop "+c.Name, progress.Done, "")
+	}
+	return nil
+}
+
+// startApps starts what stopApps stopped, in dependency order (task-manager
+// first, infrahub-server before its workers), on a fresh context.
+func (s *setRunner) startApps(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	var started []string
+	for _, c := range s.plan.apps {
+		if !slices.ContainsFunc(s.stopped, func(x docker.Container) bool { return x.ID == c.ID }) {
+			continue
+		}
+		s.step("app "+c.Name, "Start "+c.Name, progress.Working, "")
+		if err := s.eng.StartContainer(ctx, c.ID); err != nil {
+			s.step("app "+c.Name, "Start "+c.Name, progress.Error, err.Error()+"; start it with 'docker start "+c.Name+"'")
+			continue
+		}
+		started = append(started, c.Name)
+		s.step("app "+c.Name, "Start "+c.Name, progress.Done, "")
+	}
+	return started
+}
+
+func (s *setRunner) restoreTaskManager(ctx context.Context) error {
+	src, rec := *s.plan.tm, *s.plan.TaskManager
+	if s.safety != nil {
+		name, _ := backupset.ComponentFileName(backupset.ComponentTaskManager, time.Now())
+		s.step("tm-safety", "Safety dump of the task manager into "+s.safety.Path(name), progress.Working, "")
+		if _, err := pgdump.Take(ctx, s.eng, s.safety, src, name); err != nil {
+			s.step("tm-safety", "Safety dump of the task manager", progress.Error, err.Error())
+			return fmt.Errorf("safety dump of the task manager failed, nothing was changed: %w", err)
+		}
+		s.step("tm-safety", "Safety dump of the task manager into "+s.safety.Path(name), progress.Done, "")
+		safety := s.safety
+		s.undo = append(s.undo, undoStep{component: backupset.ComponentTaskManager, where: safety.Path(name), do: func(ctx context.Context) error {
+			f, err := os.Open(safety.Path(name))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return pgdump.Restore(ctx, s.eng, src, f)
+		}})
+	}
+	text := fmt.Sprintf("pg_restore %s into %s", rec.Name, src.Container.Name)
+	s.step("tm", text, progress.Working, "")
+	f, err := s.folder.OpenChecked(rec)
+	if err == nil {
+		err = pgdump.Restore(ctx, s.eng, src, f)
+		f.Close()
+	}
+	if err != nil {
+		// pg_restore runs in one transaction: a failure changed nothing.
+		if len(s.undo) > 0 && s.undo[len(s.undo)-1].component == backupset.ComponentTaskManager {
+			s.undo = s.undo[:len(s.undo)-1]
+		}
+		s.step("tm", text, progress.Error, err.Error())
+		return err
+	}
+	s.step("tm", text, progress.Done, "")
+	return nil
+}
+
+func (s *setRunner) restoreStorage(ctx context.Context) error {
+	st, rec := *s.plan.storage, *s.plan.Storage
+	h, err := s.eng.StartHelper(ctx, volumearchive.HelperSpec(st, "restore", true))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if !s.keep {
+			_ = h.Remove(context.WithoutCancel(ctx))
+		}
+	}()
+	if s.safety != nil {
+		name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
+		s.step("storage-safety", "Safety archive of the storage into "+s.safety.Path(name), progress.Working, "")
+		if _, err := volumearchive.Take(ctx, h, s.safety, st, name); err != nil {
+			s.step("storage-safety", "Safety archive of the storage", progress.Error, err.Error())
+			return fmt.Errorf("safety archive of the storage failed, nothing was changed: %w", err)
+		}
+		s.step("storage-safety", "Safety archive of the storage into "+s.safety.Path(name), progress.Done, "")
+		safety := s.safety
+		s.undo = append(s.undo, undoStep{component: backupset.ComponentStorage, where: safety.Path(name), do: func(ctx context.Context) error {
+			h, err := s.eng.StartHelper(ctx, volumearchive.HelperSpec(st, "rollback", true))
+			if err != nil {
+				return err
+			}
+			defer h.Remove(context.WithoutCancel(ctx))
+			f, err := os.Open(safety.Path(name))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return volumearchive.Restore(ctx, h, f)
+		}})
+	}
+	text := fmt.Sprintf("Restore %s into %s", rec.Name, st.Name())
+	s.step("storage", text, progress.Working, "")
+	f, err := s.folder.OpenChecked(rec)
+	if err == nil {
+		err = volumearchive.Restore(ctx, h, f)
+		f.Close()
+	}
+	if err != nil {
+		s.step("storage", text, progress.Error, err.Error())
+		return err
+	}
+	s.step("storage", text, progress.Done, "")
+	return nil
+}
+
+// rollback puts back the components already replaced, most recent first,
+// on a fresh context (Ctrl-C too), and returns the error to report.
+func (s *setRunner) rollback(ctx context.Context, component string, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Minute)
+	defer cancel()
+	var done, failed []string
+	for _, u := range slices.Backward(s.undo) {
+		id := "rollback " + u.component
+		s.step(id, "Roll back the "+u.component+" from "+u.where, progress.Working, "")
+		if err := u.do(ctx); err != nil {
+			s.step(id, "Roll back the "+u.component, progress.Error, err.Error())
+			failed = append(failed, fmt.Sprintf("the %s (its previous content is in %s: %v)", u.component, u.where, err))
+			continue
+		}
+		s.step(id, "Roll back the "+u.component+" from "+u.where, progress.Done, "")
+		done = append(done, u.component)
+	}
+	s.undo = nil
+	var degraded *DegradedError
+	if len(failed) > 0 || errors.As(cause, &degraded) {
+		return &ComponentsDegradedError{Component: component, Err: cause, RolledBack: done, NotRolledBack: failed}
+	}
+	return &ComponentsRolledBackError{Component: component, RolledBack: done, Err: cause}
+}

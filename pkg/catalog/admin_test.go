@@ -1,22 +1,41 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/helper/helpertest"
+	"github.com/opsmill/docker-infrahubdb/pkg/version"
 )
+
+// admin is a neo4j-admin for the helpers of newEngine.
+type admin = func(h *helpertest.Helper, args []string, stdout io.Writer) int
+
+// newEngine is the shared fake engine set up for the catalog: no database
+// container, the images the tests name are local Enterprise images, nothing
+// can be pulled, and neo4j-admin in the helpers is admin.
+func newEngine(admin admin) *helpertest.Engine {
+	eng := helpertest.New()
+	eng.Database = nil
+	eng.PullErr = errors.New("no registry")
+	for _, ref := range []string{"img", "neo4j:enterprise", version.DefaultHelperImage} {
+		eng.Images[ref] = []string{"NEO4J_EDITION=enterprise"}
+	}
+	eng.Admin = admin
+	return eng
+}
 
 // inspectAdmin is a neo4j-admin that knows `backup inspect`: it prints a row
 // for each file of the directory, with the metadata given per name when
 // --show-metadata is passed (or always, with newStyle, where the option is
 // refused like Neo4j 2025.07 does). A file whose content contains "corrupt"
 // makes it fail after printing, like the stand-in.
-func inspectAdmin(meta map[string]string, newStyle bool) func(h *fakeHelper, args []string, stdout io.Writer) int {
-	return func(h *fakeHelper, args []string, stdout io.Writer) int {
+func inspectAdmin(meta map[string]string, newStyle bool) admin {
+	return func(h *helpertest.Helper, args []string, stdout io.Writer) int {
 		if len(args) < 2 || args[0] != "backup" || args[1] != "inspect" {
 			return checkAdmin(h, args, stdout)
 		}
@@ -28,13 +47,13 @@ func inspectAdmin(meta map[string]string, newStyle bool) func(h *fakeHelper, arg
 		dir := args[len(args)-1]
 		var rows []string
 		failed := false
-		for _, n := range h.files(dir) {
+		for _, n := range h.Files(dir) {
 			row := `"file":"file://` + path.Join(dir, n) + `"`
 			if m := meta[n]; m != "" && (show || newStyle) {
 				row += "," + m
 			}
 			rows = append(rows, "{"+row+"}")
-			if data, _ := os.ReadFile(filepath.Join(h.host(dir), n)); strings.Contains(string(data), "corrupt") {
+			if data, _ := h.FileData(path.Join(dir, n)); strings.Contains(string(data), "corrupt") {
 				failed = true
 			}
 		}
@@ -50,25 +69,25 @@ func inspectAdmin(meta map[string]string, newStyle bool) func(h *fakeHelper, arg
 // checkAdmin is a neo4j-admin that knows `database aggregate-backup` (it
 // joins the chain's files into the newest name) and `database check`
 // (inconsistent when a file contains "corrupt"; it writes the report).
-func checkAdmin(h *fakeHelper, args []string, stdout io.Writer) int {
+func checkAdmin(h *helpertest.Helper, args []string, stdout io.Writer) int {
 	switch {
 	case slices.Equal(args, []string{"--version"}):
 		fmt.Fprintln(stdout, "5.26.0")
 		return 0
 	case len(args) >= 2 && args[0] == "database" && args[1] == "aggregate-backup":
 		dir := flag(args, "--from-path")
-		names := h.files(dir)
+		names := h.Files(dir)
 		var joined []byte
 		for _, n := range names {
-			data, _ := os.ReadFile(filepath.Join(h.host(dir), n))
+			data, _ := h.FileData(path.Join(dir, n))
 			joined = append(joined, data...)
-			os.Remove(filepath.Join(h.host(dir), n))
+			_ = h.RemoveFile(path.Join(dir, n))
 		}
-		os.WriteFile(filepath.Join(h.host(dir), names[len(names)-1]), joined, 0o644)
+		_ = h.WriteFile(path.Join(dir, names[len(names)-1]), joined)
 		return 0
 	case len(args) >= 2 && args[0] == "database" && args[1] == "check":
 		dir := flag(args, "--from-path")
-		names := h.files(dir)
+		names := h.Files(dir)
 		if len(names) != 1 {
 			fmt.Fprintf(stdout, "expected one full backup, found %v\n", names)
 			return 1
@@ -77,15 +96,25 @@ func checkAdmin(h *fakeHelper, args []string, stdout io.Writer) int {
 			fmt.Fprintln(stdout, "the check must be bounded next to a live server")
 			return 64
 		}
-		data, _ := os.ReadFile(filepath.Join(h.host(dir), names[0]))
+		data, _ := h.FileData(path.Join(dir, names[0]))
 		if !strings.Contains(string(data), "corrupt") {
 			return 0
 		}
 		report := flag(args, "--report-path")
-		os.WriteFile(h.host(report), []byte("ERROR: corrupt\n"), 0o644)
+		_ = h.WriteFile(report, []byte("ERROR: corrupt\n"))
 		fmt.Fprintf(stdout, "Inconsistencies found: 1. See '%s' for details.\n", report)
 		return 1
 	}
-	fmt.Fprintf(stdout, "unexpected neo4j-admin %s\n", cmdline(args))
+	fmt.Fprintf(stdout, "unexpected neo4j-admin %s\n", fmt.Sprint(args))
 	return 64
+}
+
+// flag returns the value of --name=value in args.
+func flag(args []string, name string) string {
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+	}
+	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"gotest.tools/v3/assert"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper/helpertest"
 )
 
 // file is a file of a test folder. Artifacts are recorded in the manifest
@@ -59,13 +60,13 @@ func name(db string, d, h int) string { return backupset.ArtifactName(db, day(d,
 // unrecordedChain is a folder neo4j-admin made (no manifest) with a full
 // and a diff of neo4j, and an engine whose neo4j-admin backup inspect tells
 // them apart.
-func unrecordedChain(t *testing.T) (*backupset.Folder, *fakeEngine) {
+func unrecordedChain(t *testing.T) (*backupset.Folder, *helpertest.Engine) {
 	t.Helper()
 	folder := makeFolder(t,
 		file{name: name("neo4j", 20, 10), unrecorded: true},
 		file{name: name("neo4j", 20, 11), unrecorded: true},
 	)
-	eng := newFakeEngine(t, inspectAdmin(map[string]string{
+	eng := newEngine(inspectAdmin(map[string]string{
 		name("neo4j", 20, 10): `"full":true,"lowestTx":1,"highestTx":10`,
 		name("neo4j", 20, 11): `"full":false,"lowestTx":11,"highestTx":12`,
 	}, false))

@@ -93,8 +93,8 @@ func TestListInspectAddsNeo4jView(t *testing.T) {
 	assert.Check(t, is.Equal(f.ToTx, int64(12)))
 	assert.Assert(t, f.Neo4j != nil)
 	assert.Check(t, is.Equal(f.Neo4j.Type(), backupset.TypeDiff))
-	assert.Check(t, eng.helpers[0].removed)
-	assert.Check(t, is.Equal(eng.started[0].Image, "neo4j:enterprise"))
+	assert.Check(t, eng.Helpers[0].Removed())
+	assert.Check(t, is.Equal(eng.Helpers[0].Spec().Image, "neo4j:enterprise"))
 }
 
 func chainNames(c ChainListing) []string {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper/helpertest"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -89,7 +90,7 @@ func TestVerifyCheckAggregatesACopyAndKeepsTheReport(t *testing.T) {
 	files := twoChains()
 	files[2].content = "diff with corrupt body" // neo4j's newest chain: full + this diff
 	folder := makeFolder(t, files...)
-	eng := newFakeEngine(t, checkAdmin)
+	eng := newEngine(checkAdmin)
 
 	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
 	assert.NilError(t, err)
@@ -109,8 +110,8 @@ func TestVerifyCheckAggregatesACopyAndKeepsTheReport(t *testing.T) {
 	again := verifyOffline(t, folder)
 	assert.Check(t, again.OK, "%+v", again.Problems)
 	assert.Check(t, is.Len(again.Warnings, 0)) // reports are not "unexpected"
-	assert.Check(t, eng.helpers[0].removed)
-	assert.Check(t, is.Equal(eng.started[0].Labels["org.opsmill.infrahubdb.helper"], "verify"))
+	assert.Check(t, eng.Helpers[0].Removed())
+	assert.Check(t, is.Equal(eng.Helpers[0].Spec().Labels["org.opsmill.infrahubdb.helper"], "verify"))
 }
 
 func TestVerifyAdoptWritesManifestFromInspect(t *testing.T) {
@@ -138,7 +139,7 @@ func TestVerifyAdoptWritesManifestFromInspect(t *testing.T) {
 
 func TestVerifyAdoptRetriesWithoutShowMetadata(t *testing.T) {
 	folder := makeFolder(t, file{name: name("neo4j", 20, 10), unrecorded: true})
-	eng := newFakeEngine(t, inspectAdmin(map[string]string{name("neo4j", 20, 10): `"full":true`}, true))
+	eng := newEngine(inspectAdmin(map[string]string{name("neo4j", 20, 10): `"full":true`}, true))
 	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
 	assert.NilError(t, err)
 	assert.Check(t, res.OK, "%+v", res.Problems)
@@ -149,7 +150,7 @@ func TestVerifyAdoptRetriesWithoutShowMetadata(t *testing.T) {
 
 func TestVerifyAdoptRefusesUnreadableArtifacts(t *testing.T) {
 	folder := makeFolder(t, file{name: name("neo4j", 20, 10), content: "corrupt", unrecorded: true})
-	eng := newFakeEngine(t, inspectAdmin(nil, false))
+	eng := newEngine(inspectAdmin(nil, false))
 	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
 	assert.NilError(t, err)
 	assert.Check(t, !res.OK)
@@ -186,14 +187,14 @@ func hasProblem(ps []backupset.Problem, file, kind string) bool {
 // inconsistency (exit 5) but a precondition (exit 3), with the reason.
 func TestVerifyCheckThatCannotRunIsNotInconsistent(t *testing.T) {
 	folder := makeFolder(t, twoChains()...)
-	refuse := func(h *fakeHelper, args []string, stdout io.Writer) int {
+	refuse := func(h *helpertest.Helper, args []string, stdout io.Writer) int {
 		if len(args) >= 2 && args[1] == "check" {
 			fmt.Fprintln(stdout, "Consistency check is not supported for unrecovered full backups.")
 			return 1
 		}
 		return checkAdmin(h, args, stdout)
 	}
-	eng := newFakeEngine(t, refuse)
+	eng := newEngine(refuse)
 	_, err := Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
 	var notRun *CheckNotRunError
 	assert.Assert(t, errors.As(err, &notRun), "%v", err)

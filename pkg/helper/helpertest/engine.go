@@ -3,7 +3,8 @@
 // records every call in order (Calls) and simulates what the workflows run
 // in the helper: neo4j-admin database backup / aggregate-backup / restore,
 // backup inspect, --version, stat, find -delete and mkdir -p. Failures are
-// injected per command with Faults.
+// injected per command with Faults. A test may supply its own neo4j-admin
+// with Engine.Admin.
 //
 // It is a package of its own so that both workflows' tests can share it;
 // only tests import it, so it is not part of the plugin.
@@ -13,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -77,6 +79,12 @@ type Engine struct {
 	// HelperVersion is what neo4j-admin --version prints in helpers; ""
 	// is the server's version (the helper runs the database's image).
 	HelperVersion string
+	// Admin, when set, is the helpers' neo4j-admin: every exec of
+	// neo4j-admin goes to it (after Faults) instead of the built-in fake,
+	// with the arguments after "neo4j-admin". It runs without the engine's
+	// lock, so it may use the helper's file accessors (Files, FileData,
+	// WriteFile, RemoveFile).
+	Admin func(h *Helper, args []string, stdout io.Writer) int
 
 	// Calls lists everything done, in order ("exec neo4j-admin database
 	// backup ...", "start-helper infrahubdb-backup-…", "remove-helper …").

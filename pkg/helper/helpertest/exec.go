@@ -42,6 +42,9 @@ func (h *Helper) Exec(ctx context.Context, spec docker.ExecSpec) (int, error) {
 			return f.Code, nil
 		}
 	}
+	if h.eng.Admin != nil && len(spec.Cmd) > 0 && spec.Cmd[0] == "neo4j-admin" {
+		return h.eng.Admin(h, spec.Cmd[1:], stdout), nil
+	}
 	h.eng.mu.Lock()
 	defer h.eng.mu.Unlock()
 	h.eng.Server.mu.Lock()

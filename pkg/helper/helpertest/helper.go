@@ -61,6 +61,21 @@ func (h *Helper) WriteFile(p string, data []byte) error {
 	return h.fs.write(p, data)
 }
 
+// FileData returns the content of the file p in the helper, without
+// recording a call (for assertions and Engine.Admin).
+func (h *Helper) FileData(p string) ([]byte, error) {
+	h.eng.mu.Lock()
+	defer h.eng.mu.Unlock()
+	return h.fs.read(p)
+}
+
+// RemoveFile deletes the file p in the helper (for Engine.Admin).
+func (h *Helper) RemoveFile(p string) error {
+	h.eng.mu.Lock()
+	defer h.eng.mu.Unlock()
+	return h.fs.remove(p)
+}
+
 func (h *Helper) Name() string { return h.name }
 
 func (h *Helper) Remove(ctx context.Context) error {

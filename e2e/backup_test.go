@@ -237,16 +237,23 @@ func TestBackupNeedsNoListenAddressButExplainsIt(t *testing.T) {
 	assertClean(t, db, dir)
 }
 
-func TestBackupRefusesCommunityEdition(t *testing.T) {
+// Community has no online backup: the backup is an offline dump, which
+// stops the database, so without a terminal it needs --yes (exit 2, nothing
+// changed).
+func TestBackupCommunityNeedsConsent(t *testing.T) {
 	t.Parallel()
 	kit.RequireStandIn(t, "it needs a community image")
 	p := kit.InstallPlugin(t)
 	db := kit.StartDatabase(t, kit.Options{Community: true})
 	dir := kit.Folder(t)
+	started := kit.MustDocker(t, "inspect", "-f", "{{.State.StartedAt}}", db.Name)
 	res := p.Docker("infrahubdb", "backup", dir, "--database-container", db.Name)
-	res.Assert(t, icmd.Expected{ExitCode: 3, Err: "Neo4j Enterprise"})
+	res.Assert(t, icmd.Expected{ExitCode: 2, Err: "--yes"})
 	assert.Check(t, is.Contains(res.Stderr(), "Community"))
+	assert.Check(t, is.Contains(res.Stderr(), "nothing was changed"))
 	assert.Check(t, is.Len(db.Helpers(t), 0))
+	assert.Check(t, is.Equal(kit.MustDocker(t, "inspect", "-f", "{{.State.StartedAt}}", db.Name), started), "the database was not stopped")
+	assert.Check(t, is.DeepEqual(kit.Files(t, dir), []string{}))
 }
 
 func TestBackupLockConflicts(t *testing.T) {

@@ -105,7 +105,7 @@ func TestStandinRefusesBadStartupSettings(t *testing.T) {
 		{
 			// [S13b] the entrypoint's pattern has no '/' in the password.
 			name:    "slash in password",
-			opts:    kit.Options{Password: "pass/word-long"},
+			opts:    kit.Options{Auth: "neo4j/pass/word-long"},
 			message: "Invalid value for NEO4J_AUTH: 'neo4j/pass/word-long'",
 		},
 		{

@@ -228,8 +228,12 @@ func (d *Database) connect() error {
 		d.ip = strings.TrimSpace(res.Stdout())
 	}
 	auth := neo4j.NoAuth()
-	if user, pw, ok := strings.Cut(d.Auth, "/"); ok {
+	switch user, pw, ok := strings.Cut(d.Auth, "/"); {
+	case ok:
 		auth = neo4j.BasicAuth(user, pw, "")
+	case d.Auth == "" && d.Password != "":
+		// Set with neo4j-admin dbms set-initial-password (see StartDatabase).
+		auth = neo4j.BasicAuth("neo4j", d.Password, "")
 	}
 	drv, err := neo4j.NewDriverWithContext("bolt://"+d.ip+":7687", auth, func(c *config.Config) {
 		c.SocketConnectTimeout = 5 * time.Second

@@ -29,7 +29,13 @@ prints what it would delete.
 Prune deletes whole chains only: never the newest chain, never a full backup
 whose differential backups stay, never a file whose type the manifest does not
 record (run "verify --adopt" first), and never every backup. It updates the
-manifest atomically and holds the folder lock.`,
+manifest atomically and holds the folder lock.
+
+When the manifest records backup runs (graph, task manager and storage taken
+together), N counts runs instead: prune keeps the newest N restorable runs and
+deletes whole older runs only, keeping an older run when a kept differential
+backup needs its full backup, or when it holds the newest backup of a
+component.`,
 		Example: `  docker infrahubdb prune ./backups --keep 7
   docker infrahubdb prune ./backups --keep 7 --yes`,
 		Args: exactlyOneFolder,

@@ -175,3 +175,41 @@ func slicesHasSuffix(names []string, suffix string) bool {
 	}
 	return false
 }
+
+// On Community the dump's outage holds the applications (and the database)
+// while the task manager is captured: one consent, one outage.
+func TestConsistentCommunityBackupCapturesDuringTheDump(t *testing.T) {
+	eng := deploymentEngine()
+	db := eng.Database
+	db.Image = "neo4j:2025.10.1-community"
+	db.Env = []string{"NEO4J_EDITION=community", "NEO4J_AUTH=neo4j/admin"}
+	db.Labels = map[string]string{}
+	eng.Images = map[string][]string{db.Image: {"NEO4J_EDITION=community"}}
+	folder := newFolder(t)
+	asked := 0
+	o := consistentOptions(eng, []string{"graph", "task-manager"}, nil)
+	o.Options = offlineOptions(eng, func(bo *backup.Options) {
+		bo.Offline.Confirm = func(p *backup.DumpPlan) (bool, error) { asked++; return true, nil }
+	})
+	res, err := backup.RunSet(context.Background(), eng, folder, o, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(asked, 1))
+	assert.Check(t, res.Consistent)
+	assert.Check(t, res.Downtime > 0)
+	assertInOrder(t, eng.CallLog(), []string{
+		"stop-container task-worker-id", "stop-container infrahub-server-id", "stop-container task-manager-id",
+		"stop-container db-id", "exec neo4j-admin database dump",
+		"exec-in task-manager-db-id pg_dump",
+		"start-container db-id", "start-container task-manager-id", "start-container infrahub-server-id", "start-container task-worker-id",
+	})
+	assert.Check(t, is.Equal(len(helpertest.CallsWith(eng.CallLog(), "stop-container task-manager-id")), 1), "one outage")
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	run, ok := m.Run(res.RunID)
+	assert.Assert(t, ok)
+	assert.Check(t, run.Consistent && run.Complete)
+	assert.Check(t, is.Len(m.RunFiles(res.RunID), 3), "neo4j and system dumps and the task manager")
+	for _, a := range eng.Apps {
+		assert.Check(t, a.Running, a.Name)
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/docker/cli/cli/command"
@@ -77,6 +78,10 @@ func checkKeep(keep int, set bool) error {
 
 func printPrune(out io.Writer, res *catalog.PruneResult) error {
 	if len(res.Delete) == 0 {
+		if len(res.KeptRuns) > 0 {
+			fmt.Fprintf(out, "Nothing to delete: %s has no run older than the newest %d restorable run(s) that could go.\n", res.Folder, res.Keep)
+			return nil
+		}
 		fmt.Fprintf(out, "Nothing to delete: no database in %s has more than %d complete chain(s).\n", res.Folder, res.Keep)
 		return nil
 	}
@@ -94,6 +99,9 @@ func printPrune(out io.Writer, res *catalog.PruneResult) error {
 	}
 	if err := w.Flush(); err != nil {
 		return err
+	}
+	if len(res.DeleteRuns) > 0 {
+		fmt.Fprintf(out, "\nRuns kept: %s; deleted: %s.\n", strings.Join(res.KeptRuns, ", "), strings.Join(res.DeleteRuns, ", "))
 	}
 	if res.Deleted {
 		fmt.Fprintf(out, "\nDeleted %d file(s), %s; the manifest was updated.\n", len(res.Delete), humanSize(res.Freed))

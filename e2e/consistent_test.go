@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -43,4 +44,42 @@ func TestInfrahubConsistentBackup(t *testing.T) {
 	assert.Check(t, is.Len(m.Runs[0].Components, 3))
 	assert.Check(t, is.DeepEqual(c.Running(t), want))
 	assertNoHelpers(t, c)
+}
+
+// On Community, --consistent captures the task manager and the storage
+// inside the dump's outage; prune --keep 1 then deletes the older run whole.
+func TestInfrahubConsistentCommunityBackupAndPruneByRuns(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
+	dir := t.TempDir()
+	want := append([]string{}, kit.StockServices...)
+	sort.Strings(want)
+
+	for i := 0; i < 2; i++ {
+		res := p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--consistent", "--yes", "--progress", "plain")
+		t.Log(res.Combined())
+		res.Assert(t, icmd.Success)
+		assert.Check(t, is.Contains(res.Stdout(), "Consistent:"))
+		assert.Check(t, is.DeepEqual(c.Running(t), want))
+		time.Sleep(1100 * time.Millisecond) // one run id per second
+	}
+	m := readManifest(t, dir)
+	assert.Assert(t, is.Len(m.Runs, 2))
+	for _, r := range m.Runs {
+		assert.Check(t, r.Complete && r.Consistent, "%+v", r)
+	}
+
+	res := p.Docker("infrahubdb", "prune", dir, "--keep", "1", "--yes")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	m = readManifest(t, dir)
+	assert.Assert(t, is.Len(m.Runs, 1))
+	for _, f := range m.Files {
+		assert.Check(t, is.Equal(f.RunID, m.Runs[0].ID), f.Name)
+	}
+	entries, err := os.ReadDir(dir)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(entries, len(m.Files)+1), "the run's files and the manifest: %v", entries)
+	p.Docker("infrahubdb", "verify", dir).Assert(t, icmd.Success)
 }

@@ -62,11 +62,11 @@ func SelectPruneRuns(c *Catalog, keep int) (*RunPrunePlan, error) {
 	var cutTime time.Time // legacy graph files before it may go
 	for i, r := range runs {
 		known[r.ID] = true
-		if cut > 0 && i < cut {
+		if cut >= 0 && i < cut {
 			deleted[r.ID] = true
 		}
 	}
-	if cut > 0 {
+	if cut >= 0 {
 		cutTime = runs[cut].Started
 	}
 	runOf := func(rec *FileRecord) string {
@@ -144,6 +144,13 @@ func SelectPruneRuns(c *Catalog, keep int) (*RunPrunePlan, error) {
 			p.DeleteComponents = append(p.DeleteComponents, cf)
 		} else {
 			p.KeepComponents = append(p.KeepComponents, cf)
+		}
+	}
+	// The records of a deleted run's files that are already gone go too.
+	for _, r := range c.Missing {
+		if component, t, ok := ParseComponentFileName(r.Name); ok && deleted[runOf(&r)] {
+			r := r
+			p.DeleteComponents = append(p.DeleteComponents, ComponentFile{Name: r.Name, Component: component, Time: t, Record: &r})
 		}
 	}
 	for _, r := range runs {

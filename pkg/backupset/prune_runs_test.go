@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 )
 
 // runFile is a file of a test catalog: a graph backup of neo4j (component
@@ -157,6 +158,25 @@ func TestSelectPruneRunsSafety(t *testing.T) {
 		assert.Assert(t, slices.Contains(deleted, ArtifactName("neo4j", at(0))))
 		assert.Assert(t, slices.Contains(deleted, ArtifactName("neo4j", at(1))))
 		assert.Equal(t, len(deleted), 5)
+	})
+	t.Run("graph files from before runs go when every run is kept", func(t *testing.T) {
+		files := []runFile{{h: 0, typ: TypeFull}, {h: 1, typ: TypeDiff}}
+		files = append(append(files, fullRun(2, TypeFull)...), fullRun(3, TypeFull)...)
+		c := runCatalog(t, map[string]int{"r2": 2, "r3": 3}, nil, files...)
+		_, deleted, p := planRuns(t, c, 2)
+		assert.Check(t, is.Len(p.DeleteRuns, 0))
+		assert.DeepEqual(t, deleted, []string{ArtifactName("neo4j", at(0)), ArtifactName("neo4j", at(1))})
+		_, deleted, _ = planRuns(t, c, 3)
+		assert.Check(t, is.Len(deleted, 0), "fewer runs than --keep: nothing goes")
+	})
+	t.Run("the records of a deleted run's missing files go", func(t *testing.T) {
+		first := fullRun(0, TypeFull)
+		first[1].missing = true
+		c := runCatalog(t, map[string]int{"r0": 0, "r1": 1}, nil, append(first, fullRun(1, TypeFull)...)...)
+		_, deleted, p := planRuns(t, c, 1)
+		assert.DeepEqual(t, p.DeleteRuns, []string{"r0"})
+		assert.Check(t, slices.Contains(deleted, "task-manager-2026-03-01T00-00-00.pgdump"), "%v", deleted)
+		assert.Check(t, is.Len(deleted, 3))
 	})
 	t.Run("a diff of a kept run keeps an older full from before runs", func(t *testing.T) {
 		files := []runFile{{h: 0, typ: TypeFull}, {run: "r1", h: 1, typ: TypeDiff}}

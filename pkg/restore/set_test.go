@@ -27,8 +27,11 @@ import (
 type fakePostgres struct {
 	mu   sync.Mutex
 	rows string
-	// restoreErr makes the next pg_restore fail (exit 1) without changes.
+	// restoreErr makes the next pg_restore fail (exit 1) without changes;
+	// failFrom makes every pg_restore from the failFrom-th on fail.
 	restoreErr bool
+	failFrom   int
+	restores   int
 }
 
 func (p *fakePostgres) exec(ctx context.Context, id string, spec docker.ExecSpec) (int, bool, error) {
@@ -46,7 +49,8 @@ func (p *fakePostgres) exec(ctx context.Context, id string, spec docker.ExecSpec
 		if err != nil {
 			return 0, true, err
 		}
-		if p.restoreErr {
+		p.restores++
+		if p.restoreErr || p.failFrom > 0 && p.restores >= p.failFrom {
 			p.restoreErr = false
 			return 1, true, nil
 		}
@@ -174,4 +178,23 @@ func firstIndex(calls []string, prefix string) int {
 		}
 	}
 	return -1
+}
+
+func TestRunSetRollbackFailingIsDegraded(t *testing.T) {
+	f, pg := setFixture(t)
+	f.eng.Faults["restore"] = &helpertest.Fault{Code: 1, Stderr: "restore failed", Times: 1}
+	pg.failFrom = 2 // the task manager's rollback fails
+	_, err := f.runSet(context.Background())
+	var degraded *restore.ComponentsDegradedError
+	assert.Assert(t, errors.As(err, &degraded), "got %v", err)
+	assert.Check(t, is.Equal(degraded.Component, backupset.ComponentGraph))
+	assert.Check(t, is.DeepEqual(degraded.RolledBack, []string{backupset.ComponentStorage}))
+	assert.Assert(t, is.Len(degraded.NotRolledBack, 1))
+	assert.Check(t, is.Contains(degraded.NotRolledBack[0], "task-manager"))
+	assert.Check(t, is.Contains(degraded.NotRolledBack[0], "safety-"), "says where the previous content is")
+	for _, a := range f.eng.Apps {
+		if a.ID != "worker-id" {
+			assert.Check(t, a.Running, a.Name)
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/docker"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
@@ -22,18 +21,18 @@ func appServices(given []string) []string {
 
 // consistentTarget finds the database container of a --consistent run: the
 // applications to stop are the services of its Compose project.
-func consistentTarget(ctx context.Context, eng helper.Engine, opts SetOptions) (docker.Container, string, error) {
+func consistentTarget(ctx context.Context, eng helper.Engine, opts SetOptions) (helper.Target, error) {
 	if opts.Offline.Containers == nil {
-		return docker.Container{}, "", &helper.EnvironmentError{Err: errors.New("--consistent is not available here")}
+		return helper.Target{}, &helper.EnvironmentError{Err: errors.New("--consistent is not available here")}
 	}
 	target, err := helper.FindTarget(ctx, eng, opts.Target)
 	if err != nil {
-		return docker.Container{}, "", err
+		return helper.Target{}, err
 	}
 	if target.Container == nil || target.Container.ComposeProject == "" {
-		return docker.Container{}, "", &helper.EnvironmentError{Err: errors.New("--consistent stops the Infrahub application containers of the database's Compose project: it needs a database container of a Compose project, not --database-url or a container outside Compose; nothing was changed")}
+		return helper.Target{}, &helper.EnvironmentError{Err: errors.New("--consistent stops the Infrahub application containers of the database's Compose project: it needs a database container of a Compose project, not --database-url or a container outside Compose; nothing was changed")}
 	}
-	return *target.Container, target.Rule, nil
+	return target, nil
 }
 
 // stopForCapture stops the running application containers of the project of
@@ -43,10 +42,15 @@ func consistentTarget(ctx context.Context, eng helper.Engine, opts SetOptions) (
 // (OfflineOptions.Confirm with a plan marked Consistent); nothing stops
 // without it. The caller starts the applications again with StartApps on
 // every path; a failed stop already did.
-func stopForCapture(ctx context.Context, eng helper.Engine, db docker.Container, rule string, graph bool, oo OfflineOptions, pw progress.Writer) (*helper.Outage, error) {
-	// Find a database that cannot serve the backup before anything stops.
+func stopForCapture(ctx context.Context, eng helper.Engine, target helper.Target, graph bool, opts Options, pw progress.Writer) (*helper.Outage, error) {
+	db, oo := *target.Container, opts.Offline
+	// Find a database that cannot serve the backup, and pull the helper
+	// image, before anything stops.
 	if graph {
 		if err := CheckBackupSource(db); err != nil {
+			return nil, err
+		}
+		if err := helper.EnsureImage(ctx, eng, helper.ChooseImage(opts.HelperImage, target), opts.RegistryAuth, pw); err != nil {
 			return nil, err
 		}
 	}
@@ -54,7 +58,7 @@ func stopForCapture(ctx context.Context, eng helper.Engine, db docker.Container,
 	if err != nil {
 		return nil, err
 	}
-	plan := &DumpPlan{DatabaseContainer: db.Name, Found: rule, Edition: helper.Edition(db), Consistent: true}
+	plan := &DumpPlan{DatabaseContainer: db.Name, Found: target.Rule, Edition: helper.Edition(db), Consistent: true}
 	for _, a := range apps {
 		plan.Apps = append(plan.Apps, a.Name)
 	}

@@ -213,3 +213,24 @@ func TestConsistentCommunityBackupCapturesDuringTheDump(t *testing.T) {
 		assert.Check(t, a.Running, a.Name)
 	}
 }
+
+// The helper image is pulled before the applications stop, not during the
+// downtime; a pull that fails stops nothing.
+func TestConsistentBackupPullsTheHelperImageFirst(t *testing.T) {
+	eng := deploymentEngine()
+	o := consistentOptions(eng, []string{"graph"}, nil)
+	o.HelperImage = "neo4j:5.26.1-enterprise"
+	_, err := backup.RunSet(context.Background(), eng, newFolder(t), o, progress.Nop)
+	assert.NilError(t, err)
+	calls := eng.CallLog()
+	assert.Check(t, firstIndex(calls, "pull neo4j:5.26.1-enterprise") >= 0)
+	assert.Check(t, firstIndex(calls, "pull ") < firstIndex(calls, "stop-container"), "%v", calls)
+
+	eng = deploymentEngine()
+	eng.PullErr = errors.New("registry unreachable")
+	o = consistentOptions(eng, []string{"graph"}, nil)
+	o.HelperImage = "neo4j:5.26.1-enterprise"
+	_, err = backup.RunSet(context.Background(), eng, newFolder(t), o, progress.Nop)
+	assert.Check(t, is.ErrorContains(err, "registry unreachable"))
+	assert.Check(t, !hasCall(eng, "stop-container"))
+}

@@ -116,13 +116,13 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	defer startApps()
 	community := false // the Community dump's outage holds the applications
 	if opts.Consistent {
-		db, rule, err := consistentTarget(ctx, eng, opts)
+		target, err := consistentTarget(ctx, eng, opts)
 		if err != nil {
 			return nil, err
 		}
-		community = helper.Edition(db) == "community" && plan.graph
+		community = helper.Edition(*target.Container) == "community" && plan.graph
 		if !community {
-			if outage, err = stopForCapture(ctx, eng, db, rule, plan.graph, opts.Offline, pw); err != nil {
+			if outage, err = stopForCapture(ctx, eng, target, plan.graph, opts.Options, pw); err != nil {
 				return nil, err
 			}
 		}

@@ -41,6 +41,10 @@ type OfflineOptions struct {
 	// Confirm is asked once, after every check passed and before anything
 	// stops; false cancels the run with nothing changed. nil confirms.
 	Confirm func(p *DumpPlan) (bool, error)
+	// WhileStopped, when set, runs after the dump and before the database
+	// and the applications start again (backup --consistent captures the
+	// other components there); its error fails the backup.
+	WhileStopped func(ctx context.Context) error
 }
 
 // DumpPlan is what an offline backup will do; the consent prompt shows it.
@@ -54,6 +58,9 @@ type DumpPlan struct {
 	Estimate          time.Duration `json:"estimated_downtime_ns"`
 	Apps              []string      `json:"app_containers_to_stop"`
 	StopTimeout       time.Duration `json:"stop_timeout_ns"`
+	// Consistent marks the plan of backup --consistent on Neo4j Enterprise:
+	// only the application containers stop, the database stays online.
+	Consistent bool `json:"consistent,omitempty"`
 }
 
 // ErrNotConfirmed is returned when the operator declined, or gave no
@@ -108,11 +115,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	if o.creds, _, err = helper.FindCredentials(ctx, eng, c, oo.Credentials); err != nil {
 		return nil, err
 	}
-	services := slices.Clone(oo.AppServices)
-	if !slices.Contains(services, helper.TaskManagerService) {
-		services = append(services, helper.TaskManagerService)
-	}
-	apps, err := helper.RunningApps(ctx, eng, c, services)
+	apps, err := helper.RunningApps(ctx, eng, c, appServices(oo.AppServices))
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +180,9 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	}
 	if err == nil {
 		err = neo4jdump.Dump(ctx, s, "dump", o.dbs, owner)
+	}
+	if err == nil && oo.WhileStopped != nil {
+		err = oo.WhileStopped(ctx)
 	}
 	if backErr := bringBack(); backErr != nil {
 		return nil, errors.Join(backErr, err)

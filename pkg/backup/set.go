@@ -22,6 +22,11 @@ type SetOptions struct {
 	// A component named here that the deployment lacks is an error; one
 	// found missing when none are named is reported as skipped.
 	Components []string
+	// Consistent stops the Infrahub application containers for the
+	// capture, so that every component belongs to one point in time
+	// (consent: Offline.Confirm; the applications are Offline.AppServices
+	// and the task manager, stopped with Offline.Containers).
+	Consistent bool
 }
 
 // SetResult is what a whole-deployment backup run wrote.
@@ -37,6 +42,12 @@ type SetResult struct {
 	Project         string                 `json:"compose_project,omitempty"`
 	Folder          string                 `json:"folder"`
 	Duration        time.Duration          `json:"duration_ns"`
+	// Consistent: the applications were stopped for the capture; Downtime
+	// is from the first one stopped to the last one running again.
+	Consistent       bool          `json:"consistent,omitempty"`
+	Downtime         time.Duration `json:"downtime_ns,omitempty"`
+	AppsRestarted    []string      `json:"app_containers_restarted,omitempty"`
+	AppsNotRestarted []string      `json:"app_containers_not_restarted,omitempty"`
 }
 
 // componentPlan is what RunSet found for each component.
@@ -58,6 +69,11 @@ func (o SetOptions) named(component string) bool { return slices.Contains(o.Comp
 // the task manager's PostgreSQL and the object storage, every file carrying
 // the run's ID in the manifest. The run record is written complete only
 // when every component is in the folder.
+//
+// With opts.Consistent the applications are stopped for the capture: on
+// Neo4j Enterprise around the three captures (the database stays online),
+// on Community the offline dump's outage is held while the task manager and
+// the storage are captured. They start again on every path.
 func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts SetOptions, pw progress.Writer) (*SetResult, error) {
 	started := time.Now().UTC().Truncate(time.Second)
 	res := &SetResult{RunID: backupset.NewRunID(started), Folder: folder.Dir}
@@ -89,6 +105,29 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 		pw.Info(fmt.Sprintf("component %s skipped: %s", s.Component, s.Reason))
 	}
 	run := backupset.RunRecord{ID: res.RunID, Started: started, Skipped: plan.skipped, InfrahubVersion: res.InfrahubVersion, Project: plan.dep.Project}
+	var outage *helper.Outage // --consistent on Enterprise
+	startApps := func() {
+		if outage != nil {
+			outage.StartApps(ctx)
+			res.Downtime, res.AppsRestarted, res.AppsNotRestarted = outage.Downtime(), outage.AppsRestarted, outage.AppsNotRestarted
+			outage = nil
+		}
+	}
+	defer startApps()
+	community := false // the Community dump's outage holds the applications
+	if opts.Consistent {
+		target, err := consistentTarget(ctx, eng, opts)
+		if err != nil {
+			return nil, err
+		}
+		community = helper.Edition(*target.Container) == "community" && plan.graph
+		if !community {
+			if outage, err = stopForCapture(ctx, eng, target, plan.graph, opts.Options, pw); err != nil {
+				return nil, err
+			}
+		}
+		res.Consistent, run.Consistent = true, true
+	}
 	var recs []backupset.FileRecord
 	// record stamps what was written so far into the manifest; a failed run
 	// stays incomplete there, its files still verifiable.
@@ -113,10 +152,25 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 		return res, err
 	}
 
+	others := func(ctx context.Context) error {
+		if err := takeTaskManager(ctx, eng, folder, plan, pw, res, &recs); err != nil {
+			return err
+		}
+		return takeStorageComponent(ctx, eng, folder, plan, opts.KeepHelper, pw, res, &recs)
+	}
 	if plan.graph {
-		g, err := runLocked(ctx, eng, folder, opts.Options, pw)
+		gopts := opts.Options
+		if community {
+			// The dump's outage holds the applications: capture the others
+			// before they start again.
+			gopts.Offline.WhileStopped, others = others, nil
+		}
+		g, err := runLocked(ctx, eng, folder, gopts, pw)
 		if err != nil {
-			return nil, err
+			return fail(err)
+		}
+		if community {
+			res.Downtime, res.AppsRestarted, res.AppsNotRestarted = g.Downtime, g.AppsRestarted, g.AppsNotRestarted
 		}
 		res.Graph = g
 		res.Components = append(res.Components, backupset.ComponentGraph)
@@ -129,34 +183,52 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 			recs = append(recs, r)
 		}
 	}
-	if plan.taskManager != nil {
-		name, _ := backupset.ComponentFileName(backupset.ComponentTaskManager, time.Now())
-		step := progress.Event{ID: "task-manager", Text: fmt.Sprintf("pg_dump %s in %s into %s", plan.taskManager.Database, plan.taskManager.Container.Name, name)}
-		pw.Event(with(step, progress.Working))
-		rec, err := pgdump.Take(ctx, eng, folder, *plan.taskManager, name)
-		if err != nil {
-			pw.Event(with(step, progress.Error))
-			return fail(fmt.Errorf("task manager backup: %w", err))
+	if others != nil {
+		if err := others(ctx); err != nil {
+			return fail(err)
 		}
-		pw.Event(with(step, progress.Done))
-		recs = append(recs, rec)
-		res.Files = append(res.Files, rec)
-		res.Components = append(res.Components, backupset.ComponentTaskManager)
 	}
-	if plan.storage != nil {
-		rec, err := takeStorage(ctx, eng, folder, *plan.storage, opts.KeepHelper, pw)
-		if err != nil {
-			return fail(fmt.Errorf("storage backup: %w", err))
-		}
-		recs = append(recs, rec)
-		res.Files = append(res.Files, rec)
-		res.Components = append(res.Components, backupset.ComponentStorage)
-	}
+	startApps()
 	if err := record(true); err != nil {
 		return res, err
 	}
 	res.Duration = time.Since(started)
-	return res, nil
+	return res, helper.NotRestartedError(res.AppsNotRestarted)
+}
+
+// takeTaskManager dumps the task manager's database when the plan has it.
+func takeTaskManager(ctx context.Context, eng helper.Engine, folder *backupset.Folder, plan componentPlan, pw progress.Writer, res *SetResult, recs *[]backupset.FileRecord) error {
+	if plan.taskManager == nil {
+		return nil
+	}
+	name, _ := backupset.ComponentFileName(backupset.ComponentTaskManager, time.Now())
+	step := progress.Event{ID: "task-manager", Text: fmt.Sprintf("pg_dump %s in %s into %s", plan.taskManager.Database, plan.taskManager.Container.Name, name)}
+	pw.Event(with(step, progress.Working))
+	rec, err := pgdump.Take(ctx, eng, folder, *plan.taskManager, name)
+	if err != nil {
+		pw.Event(with(step, progress.Error))
+		return fmt.Errorf("task manager backup: %w", err)
+	}
+	pw.Event(with(step, progress.Done))
+	*recs = append(*recs, rec)
+	res.Files = append(res.Files, rec)
+	res.Components = append(res.Components, backupset.ComponentTaskManager)
+	return nil
+}
+
+// takeStorageComponent archives the storage when the plan has it.
+func takeStorageComponent(ctx context.Context, eng helper.Engine, folder *backupset.Folder, plan componentPlan, keep bool, pw progress.Writer, res *SetResult, recs *[]backupset.FileRecord) error {
+	if plan.storage == nil {
+		return nil
+	}
+	rec, err := takeStorage(ctx, eng, folder, *plan.storage, keep, pw)
+	if err != nil {
+		return fmt.Errorf("storage backup: %w", err)
+	}
+	*recs = append(*recs, rec)
+	res.Files = append(res.Files, rec)
+	res.Components = append(res.Components, backupset.ComponentStorage)
+	return nil
 }
 
 func takeStorage(ctx context.Context, eng helper.Engine, folder *backupset.Folder, s volumearchive.Storage, keep bool, pw progress.Writer) (backupset.FileRecord, error) {

@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"fmt"
+	"path"
+	"strings"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
@@ -16,6 +18,10 @@ type PruneResult struct {
 	Delete  []PrunedFile `json:"delete"`
 	Freed   int64        `json:"freed"`   // bytes of the files to delete
 	Deleted bool         `json:"deleted"` // false: a dry run (no --yes), or nothing to delete
+	// KeptRuns and DeleteRuns are the backup runs kept and deleted, when
+	// the manifest records runs (prune then keeps runs, not chains).
+	KeptRuns   []string `json:"kept_runs,omitempty"`
+	DeleteRuns []string `json:"delete_runs,omitempty"`
 }
 
 // PrunedFile is one artifact of a prune plan.
@@ -24,6 +30,7 @@ type PrunedFile struct {
 	Database string `json:"database"`
 	Type     string `json:"type"`
 	Size     int64  `json:"size"`
+	Run      string `json:"run,omitempty"`
 }
 
 // PruneRefusedError is a retention policy that prune will not apply:
@@ -37,7 +44,9 @@ func (e *PruneRefusedError) Unwrap() error { return e.Err }
 // apply, deletes the rest (files first, then the manifest, atomically), under
 // the folder lock. The selection is backupset.SelectPrune's: whole chains
 // only, never the newest chain, never a file of unknown type, never
-// everything.
+// everything. When the manifest records backup runs, it keeps the newest
+// keep restorable runs instead (backupset.SelectPruneRuns): whole runs only,
+// and never a differential backup without its full.
 func Prune(folder *backupset.Folder, keep int, apply bool, pw progress.Writer) (*PruneResult, error) {
 	release, err := helper.LockFolder(folder, "prune", pw)
 	if err != nil {
@@ -52,20 +61,35 @@ func Prune(folder *backupset.Folder, keep int, apply bool, pw progress.Writer) (
 	if cat.ManifestErr != nil {
 		return nil, &PruneRefusedError{Err: cat.ManifestErr}
 	}
-	keepFiles, deleteFiles, err := backupset.SelectPrune(cat.Chains(), keep)
-	if err != nil {
-		return nil, &PruneRefusedError{Err: err}
+	var res *PruneResult
+	if len(cat.Manifest.Runs) > 0 {
+		plan, err := backupset.SelectPruneRuns(cat, keep)
+		if err != nil {
+			return nil, &PruneRefusedError{Err: err}
+		}
+		res = &PruneResult{Folder: folder.Dir, Keep: keep,
+			Kept:     append(prunedFiles(plan.KeepFiles), prunedComponents(plan.KeepComponents)...),
+			Delete:   append(prunedFiles(plan.DeleteFiles), prunedComponents(plan.DeleteComponents)...),
+			KeptRuns: plan.KeepRuns, DeleteRuns: plan.DeleteRuns}
+		cat.Manifest.RemoveRuns(plan.DeleteRuns...)
+	} else {
+		keepFiles, deleteFiles, err := backupset.SelectPrune(cat.Chains(), keep)
+		if err != nil {
+			return nil, &PruneRefusedError{Err: err}
+		}
+		res = &PruneResult{Folder: folder.Dir, Keep: keep, Kept: prunedFiles(keepFiles), Delete: prunedFiles(deleteFiles)}
 	}
-	res := &PruneResult{Folder: folder.Dir, Keep: keep, Kept: prunedFiles(keepFiles), Delete: prunedFiles(deleteFiles)}
-	for _, f := range deleteFiles {
+	deleteNames := make([]string, 0, len(res.Delete))
+	for _, f := range res.Delete {
 		res.Freed += f.Size
+		deleteNames = append(deleteNames, f.Name)
 	}
-	if !apply || len(deleteFiles) == 0 {
+	if !apply || len(deleteNames) == 0 {
 		return res, nil
 	}
-	id, text := "prune", fmt.Sprintf("Delete %d file(s)", len(deleteFiles))
+	id, text := "prune", fmt.Sprintf("Delete %d file(s)", len(deleteNames))
 	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	if err := folder.Delete(cat.Manifest, backupset.Names(deleteFiles)...); err != nil {
+	if err := folder.Delete(cat.Manifest, deleteNames...); err != nil {
 		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
 		return nil, err
 	}
@@ -81,7 +105,25 @@ func prunedFiles(as []backupset.Artifact) []PrunedFile {
 		if t == "" {
 			t = "unknown"
 		}
-		out = append(out, PrunedFile{Name: a.Name, Database: a.Database, Type: t, Size: a.Size})
+		pf := PrunedFile{Name: a.Name, Database: a.Database, Type: t, Size: a.Size}
+		if a.Record != nil {
+			pf.Run = a.Record.RunID
+		}
+		out = append(out, pf)
+	}
+	return out
+}
+
+// prunedComponents lists task-manager and storage files, the component in
+// place of the database.
+func prunedComponents(cs []backupset.ComponentFile) []PrunedFile {
+	out := []PrunedFile{}
+	for _, c := range cs {
+		pf := PrunedFile{Name: c.Name, Database: c.Component, Type: strings.TrimPrefix(path.Ext(c.Name), "."), Size: c.Size}
+		if c.Record != nil {
+			pf.Run = c.Record.RunID
+		}
+		out = append(out, pf)
 	}
 	return out
 }

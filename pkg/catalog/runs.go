@@ -20,6 +20,7 @@ type RunListing struct {
 	InfrahubVersion string              `json:"infrahub_version,omitempty"`
 	Neo4jEdition    string              `json:"neo4j_edition,omitempty"`
 	Neo4jVersion    string              `json:"neo4j_version,omitempty"`
+	Consistent      bool                `json:"consistent,omitempty"` // applications stopped for the capture
 	// Newest is the run restore takes by default.
 	Newest bool `json:"newest"`
 	// Problem says why the run cannot be restored ("" when it can).
@@ -46,7 +47,7 @@ func describeRuns(cat *backupset.Catalog) []RunListing {
 	newest := -1
 	for _, r := range cat.Manifest.Runs {
 		rl := RunListing{ID: r.ID, Started: r.Started, Complete: r.Complete, Components: r.Components, Skipped: r.Skipped,
-			InfrahubVersion: r.InfrahubVersion, Neo4jEdition: r.Neo4jEdition, Neo4jVersion: r.Neo4jVersion}
+			InfrahubVersion: r.InfrahubVersion, Neo4jEdition: r.Neo4jEdition, Neo4jVersion: r.Neo4jVersion, Consistent: r.Consistent}
 		for _, f := range cat.Manifest.RunFiles(r.ID) {
 			component := f.Component
 			if component == "" {

@@ -34,6 +34,7 @@ type backupOptions struct {
 	check             bool
 	offline           offlineOptions
 	components        []string
+	consistent        bool
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -79,6 +80,7 @@ and everything is started again, also on errors and Ctrl-C.`,
 	fs.BoolVar(&opts.verify, "verify", false, "Verify the checksums and chains of the files just written before reporting success")
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage)
+	fs.BoolVar(&opts.consistent, "consistent", false, "Stop the Infrahub application containers during the capture so that graph, task manager and storage belong to one point in time (downtime; consent: a prompt, or --yes)")
 	opts.offline.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -139,7 +141,7 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 			return res.Err()
 		}
 	}
-	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Options: backup.Options{
+	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Consistent: opts.consistent, Options: backup.Options{
 		Target: helper.TargetOptions{
 			DatabaseContainer: opts.databaseContainer,
 			DatabaseURL:       opts.databaseURL,

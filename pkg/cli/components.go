@@ -41,6 +41,27 @@ func printRun(out io.Writer, set *backup.SetResult) {
 	for _, s := range set.Skipped {
 		fmt.Fprintf(out, "Skipped %s: %s.\n", s.Component, s.Reason)
 	}
+	if set.Consistent {
+		fmt.Fprintf(out, "Consistent: the application containers were stopped for the capture; downtime %s.\n", set.Downtime.Round(100*time.Millisecond))
+		if len(set.AppsRestarted) > 0 {
+			fmt.Fprintf(out, "App containers restarted: %s\n", strings.Join(set.AppsRestarted, ", "))
+		}
+	}
+}
+
+// confirmConsistent asks once on the terminal before backup --consistent
+// stops the application containers.
+func confirmConsistent(dockerCli command.Cli, p *backup.DumpPlan) (bool, error) {
+	out := dockerCli.Err()
+	fmt.Fprintf(out, "\n--consistent STOPS these application containers while graph, task manager and storage are captured:\n  %s\n", orNone(p.Apps))
+	fmt.Fprintf(out, "The database container %s stays online. They are started again afterwards, also on errors and Ctrl-C.\n", p.DatabaseContainer)
+	fmt.Fprint(out, "Continue? [y/N] ")
+	answer, err := bufio.NewReader(dockerCli.In()).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return false, err
+	}
+	answer = strings.ToLower(strings.TrimSpace(answer))
+	return answer == "y" || answer == "yes", nil
 }
 
 func graphResult(set *restore.SetResult) *restore.Result {

@@ -32,9 +32,9 @@ type offlineOptions struct {
 
 func (o *offlineOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
-	fs.BoolVarP(&o.yes, "yes", "y", false, "Neo4j Community: agree to stop the database and the application containers for the offline dump without asking")
+	fs.BoolVarP(&o.yes, "yes", "y", false, "Agree without asking to stop the database and the application containers for a Neo4j Community dump, or the application containers for --consistent")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
-	fs.StringSliceVar(&o.appServices, "app-services", restore.DefaultAppServices, "Neo4j Community: Compose services of the database's project to stop during the dump (task-manager is stopped too)")
+	fs.StringSliceVar(&o.appServices, "app-services", restore.DefaultAppServices, "Compose services of the database's project to stop during a Neo4j Community dump or a --consistent capture (task-manager is stopped too)")
 	fs.DurationVar(&o.onlineTimeout, "online-timeout", 5*time.Minute, "Neo4j Community: how long to wait for the database to be online again after the dump")
 	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin (Community: the plugin logs in to see the database back online)")
 	fs.StringVar(&o.username, "username", "neo4j", "Neo4j user, with --password-stdin")
@@ -69,6 +69,14 @@ func backupOffline(dockerCli command.Cli, o offlineOptions, pw *pausable, output
 	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
 	if !o.yes {
 		oo.Confirm = func(p *backup.DumpPlan) (bool, error) {
+			if p.Consistent {
+				if !interactive {
+					return false, usageError("--consistent stops the application containers %s during the capture; nothing was changed: add --yes to agree when there is no terminal", orNone(p.Apps))
+				}
+				return pw.pauseFor(func() (progress.Writer, error) { return output.progressWriter(dockerCli) }, func() (bool, error) {
+					return confirmConsistent(dockerCli, p)
+				})
+			}
 			if !interactive {
 				apps := ""
 				if len(p.Apps) > 0 {

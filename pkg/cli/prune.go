@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/docker/cli/cli/command"
@@ -29,7 +30,13 @@ prints what it would delete.
 Prune deletes whole chains only: never the newest chain, never a full backup
 whose differential backups stay, never a file whose type the manifest does not
 record (run "verify --adopt" first), and never every backup. It updates the
-manifest atomically and holds the folder lock.`,
+manifest atomically and holds the folder lock.
+
+When the manifest records backup runs (graph, task manager and storage taken
+together), N counts runs instead: prune keeps the newest N restorable runs and
+deletes whole older runs only, keeping an older run when a kept differential
+backup needs its full backup, or when it holds the newest backup of a
+component.`,
 		Example: `  docker infrahubdb prune ./backups --keep 7
   docker infrahubdb prune ./backups --keep 7 --yes`,
 		Args: exactlyOneFolder,
@@ -71,6 +78,10 @@ func checkKeep(keep int, set bool) error {
 
 func printPrune(out io.Writer, res *catalog.PruneResult) error {
 	if len(res.Delete) == 0 {
+		if len(res.KeptRuns) > 0 {
+			fmt.Fprintf(out, "Nothing to delete: %s has no run older than the newest %d restorable run(s) that could go.\n", res.Folder, res.Keep)
+			return nil
+		}
 		fmt.Fprintf(out, "Nothing to delete: no database in %s has more than %d complete chain(s).\n", res.Folder, res.Keep)
 		return nil
 	}
@@ -88,6 +99,9 @@ func printPrune(out io.Writer, res *catalog.PruneResult) error {
 	}
 	if err := w.Flush(); err != nil {
 		return err
+	}
+	if len(res.DeleteRuns) > 0 {
+		fmt.Fprintf(out, "\nRuns kept: %s; deleted: %s.\n", strings.Join(res.KeptRuns, ", "), strings.Join(res.DeleteRuns, ", "))
 	}
 	if res.Deleted {
 		fmt.Fprintf(out, "\nDeleted %d file(s), %s; the manifest was updated.\n", len(res.Delete), humanSize(res.Freed))

@@ -73,6 +73,10 @@ type Engine struct {
 	DatabaseExitCode int
 	// ContainerFiles are files of containers by "id:path" (ReadContainerFile).
 	ContainerFiles map[string][]byte
+	// ExecInHook, when set, answers ExecIn in containers other than the
+	// database first (pg_dump in task-manager-db); handled false falls
+	// through to the default.
+	ExecInHook func(ctx context.Context, id string, spec docker.ExecSpec) (code int, handled bool, err error)
 
 	// Server is the Neo4j the helper backs up and restores.
 	Server *Server
@@ -166,10 +170,15 @@ func (e *Engine) FindDatabase(ctx context.Context, nameOrID string) (docker.Cont
 	return *e.Database, nil
 }
 
-// ExecIn runs a command in the database container: only neo4j-admin
-// --version, which prints the server's version.
+// ExecIn runs a command in a container: ExecInHook's, else only
+// neo4j-admin --version, which prints the server's version.
 func (e *Engine) ExecIn(ctx context.Context, id string, spec docker.ExecSpec) (int, error) {
 	e.Record("exec-in %s %s", id, strings.Join(spec.Cmd, " "))
+	if hook := e.ExecInHook; hook != nil {
+		if code, handled, err := hook(ctx, id, spec); handled {
+			return code, err
+		}
+	}
 	if strings.Join(spec.Cmd, " ") == "neo4j-admin --version" && spec.Stdout != nil {
 		fmt.Fprintln(spec.Stdout, e.Server.Version)
 		return 0, nil

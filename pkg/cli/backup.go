@@ -87,6 +87,9 @@ func (o *backupOptions) validate() error {
 	if o.backupPort < 1 || o.backupPort > 65535 {
 		return usageError("--database-backup-port %d is not a port number", o.backupPort)
 	}
+	if err := helper.CheckDatabaseURL(o.databaseURL); err != nil {
+		return withCode(ExitUsage, err)
+	}
 	return validateDatabaseNames(o.databases)
 }
 

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
 	"testing"
 
@@ -48,19 +46,4 @@ func TestVerifyIsLocked(t *testing.T) {
 	defer release()
 	_, err = runRoot(t, "verify", folder.Dir)
 	assert.Equal(t, statusCode(t, err), ExitLocked)
-}
-
-func TestCatalogErrorsExitCodes(t *testing.T) {
-	tests := []struct {
-		err  error
-		code int
-	}{
-		{&catalog.VerifyError{}, ExitVerify},
-		{fmt.Errorf("backup: %w", &catalog.VerifyError{}), ExitVerify},
-		{&catalog.PruneRefusedError{Err: errors.New("no")}, ExitEnvironment},
-		{fmt.Errorf("%w: x", catalog.ErrHasManifest), ExitUsage},
-	}
-	for _, tc := range tests {
-		assert.Check(t, is.Equal(exitCode(tc.err), tc.code), "%v", tc.err)
-	}
 }

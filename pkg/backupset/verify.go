@@ -107,7 +107,7 @@ func (f *Folder) VerifyProgress(m *Manifest, progress func(name string, done, to
 
 // checkFile compares one file with its record.
 func (f *Folder) checkFile(rec FileRecord, progress func(string, int64, int64)) *Problem {
-	file, err := os.Open(f.Path(rec.Name))
+	file, st, err := OpenRegular(f.Path(rec.Name))
 	if errors.Is(err, os.ErrNotExist) {
 		return &Problem{rec.Name, ProblemMissing, "listed in the manifest but not in the folder"}
 	}
@@ -115,10 +115,6 @@ func (f *Folder) checkFile(rec FileRecord, progress func(string, int64, int64)) 
 		return &Problem{rec.Name, ProblemUnreadable, err.Error()}
 	}
 	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		return &Problem{rec.Name, ProblemUnreadable, err.Error()}
-	}
 	if st.Size() < rec.Size {
 		return &Problem{rec.Name, ProblemTruncated, fmt.Sprintf("%d bytes, the manifest records %d", st.Size(), rec.Size)}
 	}

@@ -79,6 +79,7 @@ func TestExitCodes(t *testing.T) {
 		{"ambiguous database", &docker.AmbiguousError{}, ExitEnvironment},
 		{"daemon unreachable", unreachable, ExitEnvironment},
 		{"environment", &helper.EnvironmentError{Err: boom}, ExitEnvironment},
+		{"link named like a backup", &backupset.NotRegularError{Path: "/x", Kind: "symbolic link"}, ExitEnvironment},
 		{"disk full", &backupset.DiskFullError{Path: "/x", Err: syscall.ENOSPC}, ExitEnvironment},
 		{"wrong credentials", fmt.Errorf("login: %w", neo4j.ErrUnauthorized), ExitEnvironment},
 		{"prune refused", &catalog.PruneRefusedError{Err: errors.New("no")}, ExitEnvironment},

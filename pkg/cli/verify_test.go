@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -46,4 +47,24 @@ func TestVerifyIsLocked(t *testing.T) {
 	defer release()
 	_, err = runRoot(t, "verify", folder.Dir)
 	assert.Equal(t, statusCode(t, err), ExitLocked)
+}
+
+// Every command that reads the folder refuses a link named like a backup,
+// by name, before it reads anything through it.
+func TestCommandsRefuseALinkNamedLikeABackup(t *testing.T) {
+	for _, args := range [][]string{{"list"}, {"verify"}, {"prune", "--keep", "1", "--yes"}} {
+		t.Run(args[0], func(t *testing.T) {
+			folder := backupFolder(t)
+			outside := filepath.Join(t.TempDir(), "secret")
+			assert.NilError(t, os.WriteFile(outside, []byte("not a backup"), 0o600))
+			link := folder.Path("neo4j-2026-11-22T10-00-00.backup")
+			assert.NilError(t, os.Symlink(outside, link))
+
+			_, err := runRoot(t, append(args, folder.Dir)...)
+			assert.Check(t, is.Equal(statusCode(t, err), ExitEnvironment))
+			assert.Check(t, is.ErrorContains(err, "refusing "+link+": it is a symbolic link"))
+			_, err = os.Lstat(link)
+			assert.Check(t, err, "the link is left for the operator")
+		})
+	}
 }

@@ -282,20 +282,6 @@ func TestStaleHelperIsRemoved(t *testing.T) {
 	assert.Check(t, slices.Index(calls, "remove-container stale-id") < firstIndex(calls, "start-helper"))
 }
 
-func TestFolderLockHeld(t *testing.T) {
-	eng := helpertest.New()
-	folder := newFolder(t)
-	release, err := folder.Lock("backup")
-	assert.NilError(t, err)
-	defer release()
-
-	_, err = backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
-
-	var locked *backupset.LockedError
-	assert.Assert(t, errors.As(err, &locked), "got %v", err)
-	assert.Check(t, is.Len(eng.CallLog(), 0), "nothing done")
-}
-
 func TestBackupPortUnreachable(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
-	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -35,16 +34,10 @@ func (e *PruneRefusedError) Unwrap() error { return e.Err }
 
 // Prune keeps the newest keep complete chains of each database and, with
 // apply, deletes the rest (files first, then the manifest, atomically), under
-// the folder lock. The selection is backupset.SelectPrune's: whole chains
+// the folder lock, which the caller holds. The selection is backupset.SelectPrune's: whole chains
 // only, never the newest chain, never a file of unknown type, never
 // everything.
 func Prune(folder *backupset.Folder, keep int, apply bool, pw progress.Writer) (*PruneResult, error) {
-	release, err := helper.LockFolder(folder, "prune", pw)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-
 	cat, err := folder.Scan()
 	if err != nil {
 		return nil, err

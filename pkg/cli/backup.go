@@ -105,6 +105,11 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	if err != nil {
 		return err
 	}
+	unlock, err := lockFolder(folder, "backup", pw)
+	if err != nil {
+		pw.Close()
+		return err
+	}
 	var verified *catalog.VerifyResult
 	var verifyHook func(ctx context.Context, s *helper.Session, written []backupset.FileRecord) error
 	if opts.verify || opts.check {
@@ -135,6 +140,7 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		Tool:            toolName(),
 		Verify:          verifyHook,
 	}, pw)
+	err = unlock(err)
 	pw.Close()
 	if err != nil {
 		return err

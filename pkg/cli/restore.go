@@ -132,6 +132,11 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		return err
 	}
 	pw := &pausable{Writer: display}
+	unlock, err := lockFolder(folder, "restore", pw)
+	if err != nil {
+		pw.Close()
+		return err
+	}
 	ropts := restore.Options{
 		Target:       helper.TargetOptions{DatabaseContainer: opts.databaseContainer, BoltPort: opts.cypherPort},
 		HelperImage:  opts.helperImage,
@@ -159,6 +164,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		}
 	}
 	res, err := restore.Run(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, ropts, pw)
+	err = unlock(err)
 	pw.Close()
 	if res != nil && (err == nil || len(res.Databases) > 0) {
 		if perr := printRestore(dockerCli, opts.output.format, res); perr != nil && err == nil {

@@ -4,6 +4,7 @@ package backupset
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -64,7 +65,7 @@ func TestReadersNeverFollowALink(t *testing.T) {
 	_, err = f.Describe(full0)
 	assert.Check(t, errors.As(err, &nr), "describe: %v", err)
 
-	p := f.checkFile(FileRecord{Name: full0, Size: 11}, nil)
+	p := f.checkFile(context.Background(), FileRecord{Name: full0, Size: 11}, nil)
 	assert.Assert(t, p != nil)
 	assert.Check(t, is.Equal(p.Kind, ProblemUnreadable))
 	assert.Check(t, is.Contains(p.Detail, "symbolic link"))

@@ -159,7 +159,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 			// The question must not fight with the live display: close it,
 			// ask, and go on in a fresh one below the answer.
 			return pw.pauseFor(func() (progress.Writer, error) { return opts.output.progressWriter(dockerCli) }, func() (bool, error) {
-				return confirm(dockerCli, p)
+				return confirm(ctx, dockerCli, p)
 			})
 		}
 	}
@@ -214,8 +214,10 @@ func parseUntil(s string) (time.Time, error) {
 	return time.Time{}, usageError("--until %q: use RFC 3339 (2026-11-24T18:00:00Z) or \"YYYY-MM-DD HH:MM:SS\" (UTC)", s)
 }
 
-// confirm asks once on the terminal, showing what will be replaced.
-func confirm(dockerCli command.Cli, p *restore.Plan) (bool, error) {
+// confirm asks once on the terminal, showing what will be replaced. Ctrl-C
+// while it waits for the answer cancels ctx and ends the wait: the restore
+// then cleans up and exits as interrupted, nothing changed.
+func confirm(ctx context.Context, dockerCli command.Cli, p *restore.Plan) (bool, error) {
 	out := dockerCli.Err()
 	fmt.Fprintf(out, "\nThis will REPLACE the following databases in container %s:\n", p.DatabaseContainer)
 	for _, db := range p.Databases {
@@ -230,11 +232,26 @@ func confirm(dockerCli command.Cli, p *restore.Plan) (bool, error) {
 		fmt.Fprintln(out, "No safety backup will be taken (--no-safety-backup): a failure cannot be rolled back.")
 	}
 	fmt.Fprint(out, "Continue? [y/N] ")
-	answer, err := bufio.NewReader(dockerCli.In()).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return false, err
+	type reply struct {
+		line string
+		err  error
 	}
-	answer = strings.ToLower(strings.TrimSpace(answer))
+	replies := make(chan reply, 1)
+	go func() { // a read of stdin cannot be cancelled: it is left behind on Ctrl-C
+		line, err := bufio.NewReader(dockerCli.In()).ReadString('\n')
+		replies <- reply{line, err}
+	}()
+	var r reply
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out)
+		return false, ctx.Err()
+	case r = <-replies:
+	}
+	if r.err != nil && r.err != io.EOF {
+		return false, r.err
+	}
+	answer := strings.ToLower(strings.TrimSpace(r.line))
 	return answer == "y" || answer == "yes", nil
 }
 

@@ -55,4 +55,3 @@ func TestConfirmReadsTheAnswer(t *testing.T) {
 		assert.Check(t, is.Contains(errOut.String(), "Continue? [y/N] "))
 	}
 }
-

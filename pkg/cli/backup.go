@@ -18,20 +18,17 @@ import (
 )
 
 type backupOptions struct {
-	output            outputOptions
-	databaseURL       string
-	backupPort        int
-	noAggregate       bool
-	keepHelper        bool
-	hostNetwork       bool
-	databaseContainer string
-	databases         []string
-	backupType        string
-	includeMetadata   string
-	helperImage       string
-	transfer          string
-	verify            bool
-	check             bool
+	output          outputOptions
+	databaseURL     string
+	backupPort      int
+	noAggregate     bool
+	hostNetwork     bool
+	databases       []string
+	backupType      string
+	includeMetadata string
+	helper          helperFlags
+	verify          bool
+	check           bool
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -57,16 +54,13 @@ files with a checksummed manifest. Reusing a folder takes differential backups.`
 	fs.StringVar(&opts.databaseURL, "database-url", "", "Reach the database at HOST[:PORT] instead of the labelled container's IP")
 	fs.IntVar(&opts.backupPort, "database-backup-port", 6362, "Backup port of the database")
 	fs.BoolVar(&opts.noAggregate, "no-aggregate", false, "Keep the full+differential chain instead of aggregating it into one file per database")
-	fs.BoolVar(&opts.keepHelper, "keep-helper-container", false, "Do not remove the helper container at the end")
 	fs.BoolVar(&opts.hostNetwork, "host-network", false, "Run the helper container on the host network")
-	fs.StringVar(&opts.databaseContainer, "database-container", "", "Name or ID of the database container (when none or several are labelled infrahub_role=database)")
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to back up (repeatable; default: all)")
 	fs.StringVar(&opts.backupType, "type", neo4jbackup.TypeAuto, `Backup type: "auto" (differential when the folder has a chain), "full" or "diff"`)
 	fs.StringVar(&opts.includeMetadata, "include-metadata", "all", `Security metadata to include: "all", "users", "roles" or "none"`)
-	fs.StringVar(&opts.helperImage, "helper-image", helperImageDefault(), "Neo4j Enterprise image for the helper container (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database's own enterprise image, else a pinned neo4j enterprise image)")
-	fs.StringVar(&opts.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" (the daemon sees FOLDER) or "stream" (through the Docker API)`)
 	fs.BoolVar(&opts.verify, "verify", false, "Verify the checksums and chains of the files just written before reporting success")
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
+	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }
@@ -81,7 +75,7 @@ func (o *backupOptions) validate() error {
 	if err := oneOf("--include-metadata", o.includeMetadata, "all", "users", "roles", "none"); err != nil {
 		return err
 	}
-	if err := validTransfer(o.transfer); err != nil {
+	if err := o.helper.validate(); err != nil {
 		return err
 	}
 	if o.backupPort < 1 || o.backupPort > 65535 {
@@ -124,15 +118,15 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	}
 	res, err := backup.Run(cmd.Context(), engine(dockerCli), folder, backup.Options{
 		Target: helper.TargetOptions{
-			DatabaseContainer: opts.databaseContainer,
+			DatabaseContainer: opts.helper.databaseContainer,
 			DatabaseURL:       opts.databaseURL,
 			BackupPort:        opts.backupPort,
 			HostNetwork:       opts.hostNetwork,
 		},
-		HelperImage:     opts.helperImage,
+		HelperImage:     opts.helper.image,
 		RegistryAuth:    registryAuth(dockerCli),
-		Transfer:        opts.transfer,
-		KeepHelper:      opts.keepHelper,
+		Transfer:        opts.helper.transfer,
+		KeepHelper:      opts.helper.keep,
 		Databases:       opts.databases,
 		Type:            opts.backupType,
 		IncludeMetadata: opts.includeMetadata,

@@ -54,7 +54,7 @@ func TestExitCodes(t *testing.T) {
 	newer := newerManifest(t)
 	badPort := (&backupOptions{
 		output: outputOptions{progress: "auto", format: "table"}, backupPort: 6362, databaseURL: "db:notaport",
-		backupType: neo4jbackup.TypeAuto, includeMetadata: "all", transfer: helper.TransferAuto,
+		backupType: neo4jbackup.TypeAuto, includeMetadata: "all", helper: helperFlags{transfer: helper.TransferAuto},
 	}).validate()
 	unreachable := fmt.Errorf("%w at unix:///x.sock: dial", docker.ErrDaemonUnreachable)
 	boom := errors.New("boom")

@@ -23,23 +23,20 @@ import (
 )
 
 type restoreOptions struct {
-	output            outputOptions
-	cypherPort        int
-	keepHelper        bool
-	databases         []string
-	until             string
-	databaseContainer string
-	helperImage       string
-	boltAddress       string
-	passwordStdin     bool
-	username          string
-	noSafetyBackup    bool
-	safetyDir         string
-	appServices       []string
-	noStopApp         bool
-	yes               bool
-	dryRun            bool
-	transfer          string
+	output         outputOptions
+	cypherPort     int
+	databases      []string
+	until          string
+	boltAddress    string
+	passwordStdin  bool
+	username       string
+	noSafetyBackup bool
+	safetyDir      string
+	appServices    []string
+	noStopApp      bool
+	yes            bool
+	dryRun         bool
+	helper         helperFlags
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -70,11 +67,8 @@ container's own NEO4J_AUTH.`,
 	}
 	fs := cmd.Flags()
 	fs.IntVar(&opts.cypherPort, "database-cypher-port", 7687, "Bolt port of the database")
-	fs.BoolVar(&opts.keepHelper, "keep-helper-container", false, "Do not remove the helper container at the end")
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to restore (repeatable; default: every database in the folder but system)")
 	fs.StringVar(&opts.until, "until", "", `Restore the newest chain up to this time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC), passed to neo4j-admin --restore-until`)
-	fs.StringVar(&opts.databaseContainer, "database-container", "", "Name or ID of the database container (when none or several are labelled infrahub_role=database)")
-	fs.StringVar(&opts.helperImage, "helper-image", helperImageDefault(), "Neo4j Enterprise image for the helper container (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database's own enterprise image)")
 	fs.StringVar(&opts.boltAddress, "bolt-address", "", "Connect to Bolt at HOST:PORT directly instead of tunnelling through the helper container")
 	fs.BoolVar(&opts.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin")
 	fs.StringVar(&opts.username, "username", "neo4j", "Neo4j user, with --password-stdin")
@@ -84,7 +78,7 @@ container's own NEO4J_AUTH.`,
 	fs.BoolVar(&opts.noStopApp, "no-stop-app", false, "Do not stop the Infrahub application containers")
 	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")
-	fs.StringVar(&opts.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" or "stream"`)
+	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }
@@ -93,7 +87,7 @@ func (o *restoreOptions) validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
 	}
-	if err := validTransfer(o.transfer); err != nil {
+	if err := o.helper.validate(); err != nil {
 		return err
 	}
 	if o.cypherPort < 1 || o.cypherPort > 65535 {
@@ -138,11 +132,11 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		return err
 	}
 	ropts := restore.Options{
-		Target:       helper.TargetOptions{DatabaseContainer: opts.databaseContainer, BoltPort: opts.cypherPort},
-		HelperImage:  opts.helperImage,
+		Target:       helper.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, BoltPort: opts.cypherPort},
+		HelperImage:  opts.helper.image,
 		RegistryAuth: registryAuth(dockerCli),
-		Transfer:     opts.transfer,
-		KeepHelper:   opts.keepHelper,
+		Transfer:     opts.helper.transfer,
+		KeepHelper:   opts.helper.keep,
 		Databases:    opts.databases,
 		Until:        until,
 		Credentials:  creds,

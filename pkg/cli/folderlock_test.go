@@ -3,13 +3,13 @@ package cli
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/pkg/helper/helpertest"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 	"github.com/opsmill/docker-infrahubdb/pkg/restore"
 )
@@ -29,23 +29,20 @@ func TestCommandsTakeTheFolderLock(t *testing.T) {
 			release, err := folder.Lock("backup")
 			assert.NilError(t, err)
 			defer release()
-			before := folderFiles(t, folder)
+			before := helpertest.FolderFiles(t, folder)
 
 			_, err = runRoot(t, append(args, folder.Dir)...)
 			assert.Check(t, is.Equal(statusCode(t, err), ExitLocked), "%v", err)
 			var locked *backupset.LockedError
 			assert.Check(t, errors.As(err, &locked), "got %v", err)
-			assert.Check(t, is.DeepEqual(folderFiles(t, folder), before), "nothing done")
+			assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), before), "nothing done")
 		})
 	}
 }
 
 func TestBackupRefusesALinkNamedLikeABackupBeforeAnything(t *testing.T) {
 	folder := backupFolder(t)
-	outside := filepath.Join(t.TempDir(), "secret")
-	assert.NilError(t, os.WriteFile(outside, []byte("not a backup"), 0o600))
-	link := folder.Path("neo4j-2026-11-22T10-00-00.backup")
-	assert.NilError(t, os.Symlink(outside, link))
+	link := linkLikeABackup(t, folder)
 
 	_, err := runRoot(t, "backup", folder.Dir)
 	assert.Check(t, is.Equal(statusCode(t, err), ExitEnvironment))
@@ -94,14 +91,3 @@ func (r *recordInfo) Event(progress.Event) {}
 func (r *recordInfo) Log(string, string)   {}
 func (r *recordInfo) Info(msg string)      { *r = append(*r, msg) }
 func (r *recordInfo) Close()               {}
-
-func folderFiles(t *testing.T, folder *backupset.Folder) []string {
-	t.Helper()
-	entries, err := os.ReadDir(folder.Dir)
-	assert.NilError(t, err)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}

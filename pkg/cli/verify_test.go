@@ -55,10 +55,7 @@ func TestCommandsRefuseALinkNamedLikeABackup(t *testing.T) {
 	for _, args := range [][]string{{"list"}, {"verify"}, {"prune", "--keep", "1", "--yes"}} {
 		t.Run(args[0], func(t *testing.T) {
 			folder := backupFolder(t)
-			outside := filepath.Join(t.TempDir(), "secret")
-			assert.NilError(t, os.WriteFile(outside, []byte("not a backup"), 0o600))
-			link := folder.Path("neo4j-2026-11-22T10-00-00.backup")
-			assert.NilError(t, os.Symlink(outside, link))
+			link := linkLikeABackup(t, folder)
 
 			_, err := runRoot(t, append(args, folder.Dir)...)
 			assert.Check(t, is.Equal(statusCode(t, err), ExitEnvironment))
@@ -67,4 +64,15 @@ func TestCommandsRefuseALinkNamedLikeABackup(t *testing.T) {
 			assert.Check(t, err, "the link is left for the operator")
 		})
 	}
+}
+
+// linkLikeABackup adds a symbolic link named like a backup of neo4j to
+// folder, pointing at a file outside it, and returns its path.
+func linkLikeABackup(t *testing.T, folder *backupset.Folder) string {
+	t.Helper()
+	outside := filepath.Join(t.TempDir(), "secret")
+	assert.NilError(t, os.WriteFile(outside, []byte("not a backup"), 0o600))
+	link := folder.Path("neo4j-2026-11-22T10-00-00.backup")
+	assert.NilError(t, os.Symlink(outside, link))
+	return link
 }

@@ -19,9 +19,9 @@ install: build
 	install -m 0755 $(BIN) '$(PLUGINDIR)/docker-infrahubdb'
 	@echo "installed $(PLUGINDIR)/docker-infrahubdb"
 
-# Unit tests: no Docker engine needed.
+# Unit tests, with the race detector: no Docker engine needed.
 test:
-	$(GO) test -count=1 ./cmd/... ./pkg/...
+	$(GO) test -race -count=1 ./cmd/... ./pkg/...
 
 # The Neo4j stand-in images of release $(NEO4J_VERSION) (default 5.26.0, e.g.
 # NEO4J_VERSION=2025.10.1 make e2e-image); the last line of output is the

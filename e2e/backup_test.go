@@ -287,7 +287,7 @@ func TestBackupLockConflicts(t *testing.T) {
 		other := kit.MustDocker(t, "run", "-d", "--rm", "--label", "org.opsmill.infrahubdb.helper=backup",
 			"--label", "org.opsmill.infrahubdb.target="+db.ID, "--label", "org.opsmill.infrahubdb.owner=elsewhere:1",
 			"--label", kit.RunLabel+"="+kit.RunID, "--entrypoint", "sleep", db.Image, "infinity")
-		t.Cleanup(func() { kit.Docker("rm", "-f", other) })
+		t.Cleanup(func() { kit.Docker("rm", "-f", "-v", other) })
 		res := p.Docker("infrahubdb", "backup", dir, "--database-container", db.Name)
 		res.Assert(t, icmd.Expected{ExitCode: 4, Err: "another docker infrahubdb run"})
 		assert.Check(t, is.Len(kit.BackupFiles(t, dir, "neo4j"), 0))
@@ -359,7 +359,7 @@ func TestBackupRemovesHelpersOfCrashedRuns(t *testing.T) {
 		"--label", "org.opsmill.infrahubdb.target="+db.ID, "--label", "org.opsmill.infrahubdb.owner="+host+":999999",
 		"--label", kit.RunLabel+"="+kit.RunID, "--name", kit.UniqueName(t, "stale-helper"),
 		"--entrypoint", "sleep", db.Image, "infinity")
-	t.Cleanup(func() { kit.Docker("rm", "-f", stale) })
+	t.Cleanup(func() { kit.Docker("rm", "-f", "-v", stale) })
 
 	res := p.Docker("infrahubdb", "backup", dir, "--database-container", db.Name, "--progress", "plain")
 	res.Assert(t, icmd.Expected{ExitCode: 0, Err: "left by a crashed run"})

@@ -250,7 +250,8 @@ func outsideCases() []faultCase {
 		run.WaitForOutput(t, line, stepTimeout)
 		helpers := e.db.Helpers(t)
 		assert.Assert(t, len(helpers) == 1, "helpers: %v", helpers)
-		kit.MustDocker(t, "rm", "-f", helpers[0])
+		// -v: its anonymous volumes go with it, as the kit checks.
+		kit.MustDocker(t, "rm", "-f", "-v", helpers[0])
 		res := run.Wait()
 		e.db.SetFaults(t, `{}`)
 		return res

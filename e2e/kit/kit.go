@@ -49,8 +49,16 @@ var RunID = randomHex(4)
 // clean up (a panic, a timeout) and the shared build directory. Use it as
 //
 //	func TestMain(m *testing.M) { kit.Main(m) }
+//
+// It also checks that the run left the engine as it found it: a container,
+// volume (anonymous ones included) or network of the run still there after
+// the tests fails the run.
 func Main(m *testing.M) {
+	watch := watchEngine()
 	code := m.Run()
+	if !checkLeftovers(watch) && code == 0 {
+		code = 1
+	}
 	sweep()
 	if sharedDir != "" {
 		_ = os.RemoveAll(sharedDir)

@@ -1,4 +1,4 @@
-// Package backup is the backup workflow: lock the folder, find the
+// Package backup is the backup workflow: in a locked folder, find the
 // database, check it can serve an online backup, start a helper and take
 // the backup into the folder (pkg/neo4jbackup), all or nothing.
 package backup
@@ -58,14 +58,10 @@ type Result struct {
 	Duration         time.Duration `json:"duration_ns"`
 }
 
-// Run takes an online backup into folder. The folder gains complete,
-// checksummed files and an updated manifest, or nothing at all.
+// Run takes an online backup into folder, whose lock the caller holds. The
+// folder gains complete, checksummed files and an updated manifest, or
+// nothing at all.
 func Run(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
-	release, err := helper.LockFolder(folder, "backup", pw)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
 	return runLocked(ctx, eng, folder, opts, pw)
 }
 

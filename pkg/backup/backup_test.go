@@ -283,20 +283,6 @@ func TestStaleHelperIsRemoved(t *testing.T) {
 	assert.Check(t, slices.Index(calls, "remove-container stale-id") < firstIndex(calls, "start-helper"))
 }
 
-func TestFolderLockHeld(t *testing.T) {
-	eng := helpertest.New()
-	folder := newFolder(t)
-	release, err := folder.Lock("backup")
-	assert.NilError(t, err)
-	defer release()
-
-	_, err = backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
-
-	var locked *backupset.LockedError
-	assert.Assert(t, errors.As(err, &locked), "got %v", err)
-	assert.Check(t, is.Len(eng.CallLog(), 0), "nothing done")
-}
-
 func TestBackupPortUnreachable(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -544,4 +530,44 @@ func TestHelperOlderThanTheDatabaseIsRefused(t *testing.T) {
 	eng.HelperVersion = "2026.01.0" // newer is fine
 	_, err = backup.Run(context.Background(), eng, folder, options(nil), progress.Nop)
 	assert.NilError(t, err)
+}
+
+// A backup is all or nothing: when the manifest cannot be written at the
+// end (disk full), the artifacts it fetched go again, or the next restore
+// would refuse a folder holding files the manifest does not record.
+func TestFailedManifestWriteRemovesFetchedFiles(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first bool
+	}{
+		{name: "first backup", first: true},
+		{name: "second backup with aggregation"},
+	} {
+		for _, transfer := range []string{helper.TransferBind, helper.TransferStream} {
+			t.Run(tc.name+"/"+transfer, func(t *testing.T) {
+				eng := helpertest.New()
+				folder := newFolder(t)
+				opts := options(func(o *backup.Options) { o.Transfer = transfer })
+				if !tc.first {
+					_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+					assert.NilError(t, err)
+					eng.Server.Write("neo4j", 5)
+				}
+				before := helpertest.FolderState(t, folder)
+				// The manifest's temporary file cannot be created once
+				// neo4j-admin ran: the write fails as on a full disk.
+				eng.Faults["backup"] = &helpertest.Fault{Hook: func() {
+					assert.Check(t, os.Mkdir(folder.Path(backupset.ManifestName+backupset.PartialExt), 0o700))
+				}}
+
+				_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+				assert.ErrorContains(t, err, backupset.ManifestName)
+				assert.NilError(t, os.Remove(folder.Path(backupset.ManifestName+backupset.PartialExt)))
+
+				assert.Check(t, is.DeepEqual(helpertest.FolderState(t, folder), before), "no artifact without its manifest record")
+				helpertest.AssertNoLeftovers(t, folder)
+				assert.Check(t, is.Len(eng.Running(), 0))
+			})
+		}
+	}
 }

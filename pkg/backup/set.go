@@ -80,11 +80,6 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	if err := backupset.CheckComponents(opts.Components); err != nil {
 		return nil, &helper.EnvironmentError{Err: err}
 	}
-	release, err := helper.LockFolder(folder, "backup", pw)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
 	m, err := folder.ReadManifest()
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 )
 
 // Describe hashes a file already in the folder and returns its record
@@ -15,7 +14,7 @@ func (f *Folder) Describe(name string) (FileRecord, error) {
 	if err := checkBaseName(name); err != nil {
 		return FileRecord{}, err
 	}
-	file, err := os.Open(f.Path(name))
+	file, _, err := OpenRegular(f.Path(name))
 	if err != nil {
 		return FileRecord{}, err
 	}

@@ -64,6 +64,10 @@ type FileRecord struct {
 // cannot be used.
 var ErrMalformedManifest = errors.New("malformed manifest")
 
+// ErrNewerManifest is wrapped by ReadManifest's error for a manifest written
+// by a newer version of the plugin, in a format this one does not know.
+var ErrNewerManifest = errors.New("manifest written by a newer docker-infrahubdb")
+
 // ReadManifest reads the folder's manifest. A missing manifest is an empty
 // one (a folder made by neo4j-admin or the old tool has none).
 func (f *Folder) ReadManifest() (*Manifest, error) {
@@ -80,7 +84,7 @@ func (f *Folder) ReadManifest() (*Manifest, error) {
 		return nil, malformed(path, err.Error())
 	}
 	if m.Version > ManifestVersion {
-		return nil, fmt.Errorf("manifest %s has version %d, written by a newer docker-infrahubdb (%s); upgrade the plugin", path, m.Version, m.Tool)
+		return nil, &newerManifestError{fmt.Errorf("manifest %s has version %d, written by a newer docker-infrahubdb (%s); upgrade the plugin", path, m.Version, m.Tool)}
 	}
 	if m.Version < 1 {
 		return nil, malformed(path, "no version")
@@ -101,6 +105,11 @@ func (f *Folder) ReadManifest() (*Manifest, error) {
 	}
 	return &m, nil
 }
+
+// newerManifestError keeps ReadManifest's message and matches ErrNewerManifest.
+type newerManifestError struct{ error }
+
+func (e *newerManifestError) Is(target error) bool { return target == ErrNewerManifest }
 
 func malformed(path, why string) error {
 	return fmt.Errorf("%w %s: %s; move it away and run `docker infrahubdb verify --adopt` to rebuild it from the files", ErrMalformedManifest, path, why)

@@ -60,6 +60,9 @@ func (f *Folder) Scan() (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := f.refuseIrregular(entries); err != nil {
+		return nil, err
+	}
 	c := &Catalog{Dir: f.Dir}
 	c.Manifest, c.ManifestErr = f.ReadManifest()
 	if c.ManifestErr != nil {
@@ -97,14 +100,14 @@ func (f *Folder) Scan() (*Catalog, error) {
 	return c, nil
 }
 
-// artifact stats name, which must be a regular file (following symlinks) with
-// an artifact name.
+// artifact stats name, which must be a regular file (never a link) with an
+// artifact name.
 func (f *Folder) artifact(name string, m *Manifest) (Artifact, bool) {
 	db, t, seq, ok := parseArtifactName(name)
 	if !ok {
 		return Artifact{}, false
 	}
-	st, err := os.Stat(f.Path(name))
+	st, err := os.Lstat(f.Path(name))
 	if err != nil || !st.Mode().IsRegular() {
 		return Artifact{}, false
 	}

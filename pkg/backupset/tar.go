@@ -138,18 +138,11 @@ func (f *Folder) sendFile(tw *tar.Writer, name string, progress func(string, int
 	if err := checkBaseName(name); err != nil {
 		return err
 	}
-	file, err := os.Open(f.Path(name))
+	file, st, err := OpenRegular(f.Path(name))
 	if err != nil {
 		return err
 	}
 	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", f.Path(name))
-	}
 	hdr := &tar.Header{
 		Typeflag: tar.TypeReg,
 		Name:     name,

@@ -1,6 +1,7 @@
 package backupset
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -42,13 +43,15 @@ type Report struct {
 func (r Report) OK() bool { return len(r.Problems) == 0 }
 
 // Verify re-hashes every file the manifest lists (m nil: the folder's own
-// manifest) and checks the chains; see VerifyProgress.
+// manifest) and checks the chains; see VerifyContext.
 func (f *Folder) Verify(m *Manifest) (Report, error) {
-	return f.VerifyProgress(m, nil)
+	return f.VerifyContext(context.Background(), m, nil)
 }
 
-// VerifyProgress is Verify with progress reported while hashing.
-func (f *Folder) VerifyProgress(m *Manifest, progress func(name string, done, total int64)) (Report, error) {
+// VerifyContext is Verify with progress reported while hashing; it stops
+// with ctx's error when ctx is cancelled (Ctrl-C), also in the middle of a
+// file.
+func (f *Folder) VerifyContext(ctx context.Context, m *Manifest, progress func(name string, done, total int64)) (Report, error) {
 	c, err := f.Scan()
 	if err != nil {
 		return Report{}, err
@@ -77,7 +80,11 @@ func (f *Folder) VerifyProgress(m *Manifest, progress func(name string, done, to
 	}
 	var rep Report
 	for _, rec := range m.Files {
-		if p := f.checkFile(rec, progress); p != nil {
+		p := f.checkFile(ctx, rec, progress)
+		if err := ctx.Err(); err != nil {
+			return Report{}, err
+		}
+		if p != nil {
 			rep.Problems = append(rep.Problems, *p)
 		} else {
 			rep.Checked = append(rep.Checked, rec.Name)
@@ -106,8 +113,8 @@ func (f *Folder) VerifyProgress(m *Manifest, progress func(name string, done, to
 }
 
 // checkFile compares one file with its record.
-func (f *Folder) checkFile(rec FileRecord, progress func(string, int64, int64)) *Problem {
-	file, err := os.Open(f.Path(rec.Name))
+func (f *Folder) checkFile(ctx context.Context, rec FileRecord, progress func(string, int64, int64)) *Problem {
+	file, st, err := OpenRegular(f.Path(rec.Name))
 	if errors.Is(err, os.ErrNotExist) {
 		return &Problem{rec.Name, ProblemMissing, "listed in the manifest but not in the folder"}
 	}
@@ -115,10 +122,6 @@ func (f *Folder) checkFile(rec FileRecord, progress func(string, int64, int64)) 
 		return &Problem{rec.Name, ProblemUnreadable, err.Error()}
 	}
 	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		return &Problem{rec.Name, ProblemUnreadable, err.Error()}
-	}
 	if st.Size() < rec.Size {
 		return &Problem{rec.Name, ProblemTruncated, fmt.Sprintf("%d bytes, the manifest records %d", st.Size(), rec.Size)}
 	}
@@ -131,13 +134,26 @@ func (f *Folder) checkFile(rec FileRecord, progress func(string, int64, int64)) 
 		w = &progressWriter{w: h, name: rec.Name, total: st.Size(), report: progress}
 		progress(rec.Name, 0, st.Size())
 	}
-	if _, err := io.Copy(w, file); err != nil {
+	if _, err := io.Copy(w, ctxReader{ctx, file}); err != nil {
 		return &Problem{rec.Name, ProblemUnreadable, err.Error()}
 	}
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != rec.SHA256 {
 		return &Problem{rec.Name, ProblemChanged, fmt.Sprintf("SHA-256 %s, the manifest records %s", sum, rec.SHA256)}
 	}
 	return nil
+}
+
+// ctxReader stops reading once ctx is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(b)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

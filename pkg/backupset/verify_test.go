@@ -1,10 +1,13 @@
 package backupset
 
 import (
+	"context"
+	"errors"
 	"os"
 	"testing"
 
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/fs"
 )
 
@@ -180,4 +183,17 @@ func TestDelete(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Assert(t, rep.OK(), rep.Problems)
 	assert.ErrorContains(t, f.Delete(m, "../x"), "path separator")
+}
+
+// Ctrl-C while hashing stops the hashing, also in the middle of a file.
+func TestVerifyStopsWhenCancelled(t *testing.T) {
+	f := goodFolder(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	_, err := f.VerifyContext(ctx, nil, func(name string, done, total int64) {
+		calls++
+		cancel() // Ctrl-C as the first file starts
+	})
+	assert.Check(t, errors.Is(err, context.Canceled), "got %v", err)
+	assert.Check(t, is.Equal(calls, 1), "no file hashed after the cancel")
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
-	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -42,18 +41,12 @@ func (e *PruneRefusedError) Unwrap() error { return e.Err }
 
 // Prune keeps the newest keep complete chains of each database and, with
 // apply, deletes the rest (files first, then the manifest, atomically), under
-// the folder lock. The selection is backupset.SelectPrune's: whole chains
+// the folder lock, which the caller holds. The selection is backupset.SelectPrune's: whole chains
 // only, never the newest chain, never a file of unknown type, never
 // everything. When the manifest records backup runs, it keeps the newest
 // keep restorable runs instead (backupset.SelectPruneRuns): whole runs only,
 // and never a differential backup without its full.
 func Prune(folder *backupset.Folder, keep int, apply bool, pw progress.Writer) (*PruneResult, error) {
-	release, err := helper.LockFolder(folder, "prune", pw)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
-
 	cat, err := folder.Scan()
 	if err != nil {
 		return nil, err

@@ -80,15 +80,6 @@ func TestPruneRefusesUnsafePolicies(t *testing.T) {
 		assert.NilError(t, err)
 		assert.Check(t, is.Len(res.Delete, 0))
 	})
-	t.Run("locked", func(t *testing.T) {
-		folder := makeFolder(t, twoChains()...)
-		release, err := folder.Lock("backup")
-		assert.NilError(t, err)
-		defer release()
-		_, err = Prune(folder, 1, true, progress.Nop)
-		var locked *backupset.LockedError
-		assert.Check(t, errors.As(err, &locked))
-	})
 }
 
 func prunedNames(fs []PrunedFile) []string {

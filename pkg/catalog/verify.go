@@ -88,7 +88,7 @@ func Verify(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 			return res, nil // nothing was written: checking further adds nothing
 		}
 	}
-	if err := checksums(folder, res, pw); err != nil {
+	if err := checksums(ctx, folder, res, pw); err != nil {
 		return nil, err
 	}
 	if opts.Check {
@@ -101,7 +101,7 @@ func Verify(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 }
 
 // checksums runs backupset's verification of the whole folder.
-func checksums(folder *backupset.Folder, res *VerifyResult, pw progress.Writer) error {
+func checksums(ctx context.Context, folder *backupset.Folder, res *VerifyResult, pw progress.Writer) error {
 	cat, err := folder.Scan()
 	if err != nil {
 		return err
@@ -115,7 +115,7 @@ func checksums(folder *backupset.Folder, res *VerifyResult, pw progress.Writer) 
 			Detail: fmt.Sprintf("the folder has no manifest, so its %d backup file(s) cannot be verified; run 'docker infrahubdb verify --adopt' to write one", len(cat.Artifacts))})
 		return nil
 	}
-	rep, err := folder.VerifyProgress(nil, hashProgress(pw))
+	rep, err := folder.VerifyContext(ctx, nil, hashProgress(pw))
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func VerifyWritten(ctx context.Context, s *helper.Session, folder *backupset.Fol
 		}
 		sub.Files = append(sub.Files, rec)
 	}
-	rep, err := folder.VerifyProgress(sub, hashProgress(pw))
+	rep, err := folder.VerifyContext(ctx, sub, hashProgress(pw))
 	if err != nil {
 		return nil, err
 	}

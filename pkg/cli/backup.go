@@ -18,23 +18,20 @@ import (
 )
 
 type backupOptions struct {
-	output            outputOptions
-	databaseURL       string
-	backupPort        int
-	noAggregate       bool
-	keepHelper        bool
-	hostNetwork       bool
-	databaseContainer string
-	databases         []string
-	backupType        string
-	includeMetadata   string
-	helperImage       string
-	transfer          string
-	verify            bool
-	check             bool
-	offline           offlineOptions
-	components        []string
-	consistent        bool
+	output          outputOptions
+	databaseURL     string
+	backupPort      int
+	noAggregate     bool
+	hostNetwork     bool
+	databases       []string
+	backupType      string
+	includeMetadata string
+	helper          helperFlags
+	verify          bool
+	check           bool
+	offline         offlineOptions
+	components      []string
+	consistent      bool
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -69,19 +66,16 @@ and everything is started again, also on errors and Ctrl-C.`,
 	fs.StringVar(&opts.databaseURL, "database-url", "", "Reach the database at HOST[:PORT] instead of the labelled container's IP")
 	fs.IntVar(&opts.backupPort, "database-backup-port", 6362, "Backup port of the database")
 	fs.BoolVar(&opts.noAggregate, "no-aggregate", false, "Keep the full+differential chain instead of aggregating it into one file per database")
-	fs.BoolVar(&opts.keepHelper, "keep-helper-container", false, "Do not remove the helper container at the end")
 	fs.BoolVar(&opts.hostNetwork, "host-network", false, "Run the helper container on the host network")
-	fs.StringVar(&opts.databaseContainer, "database-container", "", "Name or ID of the database container (when none or several are labelled infrahub_role=database)")
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to back up (repeatable; default: all)")
 	fs.StringVar(&opts.backupType, "type", neo4jbackup.TypeAuto, `Backup type: "auto" (differential when the folder has a chain), "full" or "diff"`)
 	fs.StringVar(&opts.includeMetadata, "include-metadata", "all", `Security metadata to include: "all", "users", "roles" or "none"`)
-	fs.StringVar(&opts.helperImage, "helper-image", helperImageDefault(), "Neo4j Enterprise image for the helper container (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database's own enterprise image, else a pinned neo4j enterprise image)")
-	fs.StringVar(&opts.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" (the daemon sees FOLDER) or "stream" (through the Docker API)`)
 	fs.BoolVar(&opts.verify, "verify", false, "Verify the checksums and chains of the files just written before reporting success")
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage)
 	fs.BoolVar(&opts.consistent, "consistent", false, "Stop the Infrahub application containers during the capture so that graph, task manager and storage belong to one point in time (downtime; consent: a prompt, or --yes)")
 	opts.offline.addFlags(fs)
+	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }
@@ -102,11 +96,14 @@ func (o *backupOptions) validate() error {
 	if err := oneOf("--include-metadata", o.includeMetadata, "all", "users", "roles", "none"); err != nil {
 		return err
 	}
-	if err := validTransfer(o.transfer); err != nil {
+	if err := o.helper.validate(); err != nil {
 		return err
 	}
 	if o.backupPort < 1 || o.backupPort > 65535 {
 		return usageError("--database-backup-port %d is not a port number", o.backupPort)
+	}
+	if err := helper.CheckDatabaseURL(o.databaseURL); err != nil {
+		return withCode(ExitUsage, err)
 	}
 	return validateDatabaseNames(o.databases)
 }
@@ -124,7 +121,12 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		return err
 	}
 	pw := &pausable{Writer: display}
-	offline, err := backupOffline(dockerCli, opts.offline, pw, opts.output)
+	offline, err := backupOffline(cmd.Context(), dockerCli, opts.offline, pw, opts.output)
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	unlock, err := lockFolder(folder, "backup", pw)
 	if err != nil {
 		pw.Close()
 		return err
@@ -143,7 +145,7 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	}
 	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Consistent: opts.consistent, Options: backup.Options{
 		Target: helper.TargetOptions{
-			DatabaseContainer: opts.databaseContainer,
+			DatabaseContainer: opts.helper.databaseContainer,
 			DatabaseURL:       opts.databaseURL,
 			BackupPort:        opts.backupPort,
 			HostNetwork:       opts.hostNetwork,
@@ -151,10 +153,10 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		},
 		Context:         contextName(dockerCli),
 		Offline:         offline,
-		HelperImage:     opts.helperImage,
+		HelperImage:     opts.helper.image,
 		RegistryAuth:    registryAuth(dockerCli),
-		Transfer:        opts.transfer,
-		KeepHelper:      opts.keepHelper,
+		Transfer:        opts.helper.transfer,
+		KeepHelper:      opts.helper.keep,
 		Databases:       opts.databases,
 		Type:            opts.backupType,
 		IncludeMetadata: opts.includeMetadata,
@@ -162,6 +164,7 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		Tool:            toolName(),
 		Verify:          verifyHook,
 	}}, pw)
+	err = unlock(err)
 	pw.Close()
 	if err != nil {
 		return err

@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -51,17 +51,11 @@ func printRun(out io.Writer, set *backup.SetResult) {
 
 // confirmConsistent asks once on the terminal before backup --consistent
 // stops the application containers.
-func confirmConsistent(dockerCli command.Cli, p *backup.DumpPlan) (bool, error) {
+func confirmConsistent(ctx context.Context, dockerCli command.Cli, p *backup.DumpPlan) (bool, error) {
 	out := dockerCli.Err()
 	fmt.Fprintf(out, "\n--consistent STOPS these application containers while graph, task manager and storage are captured:\n  %s\n", orNone(p.Apps))
 	fmt.Fprintf(out, "The database container %s stays online. They are started again afterwards, also on errors and Ctrl-C.\n", p.DatabaseContainer)
-	fmt.Fprint(out, "Continue? [y/N] ")
-	answer, err := bufio.NewReader(dockerCli.In()).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return false, err
-	}
-	answer = strings.ToLower(strings.TrimSpace(answer))
-	return answer == "y" || answer == "yes", nil
+	return askContinue(ctx, dockerCli)
 }
 
 func graphResult(set *restore.SetResult) *restore.Result {
@@ -88,7 +82,7 @@ func printSet(out io.Writer, set *restore.SetResult) {
 
 // confirmSet asks once on the terminal, showing which components of which
 // run replace the deployment's.
-func confirmSet(dockerCli command.Cli, p *restore.SetPlan) (bool, error) {
+func confirmSet(ctx context.Context, dockerCli command.Cli, p *restore.SetPlan) (bool, error) {
 	out := dockerCli.Err()
 	fmt.Fprintf(out, "\nThis will REPLACE the deployment's %s with backup run %s (%s):\n", strings.Join(p.Components, ", "), p.RunID, p.RunStarted.Format(time.RFC3339))
 	if p.TaskManager != nil && slices.Contains(p.Components, backupset.ComponentTaskManager) {
@@ -108,13 +102,7 @@ func confirmSet(dockerCli command.Cli, p *restore.SetPlan) (bool, error) {
 	} else {
 		fmt.Fprintln(out, "No safety copies will be taken (--no-safety-backup): a failure cannot be rolled back.")
 	}
-	fmt.Fprint(out, "Continue? [y/N] ")
-	answer, err := bufio.NewReader(dockerCli.In()).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return false, err
-	}
-	answer = strings.ToLower(strings.TrimSpace(answer))
-	return answer == "y" || answer == "yes", nil
+	return askContinue(ctx, dockerCli)
 }
 
 // printRuns prints the backup runs of a listing.

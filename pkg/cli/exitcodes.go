@@ -77,7 +77,9 @@ func classify(err error) int {
 		helperLock *helper.HelperLockError
 		env        *helper.EnvironmentError
 		ambiguous  *docker.AmbiguousError
+		named      *docker.DatabaseContainerError
 		diskFull   *backupset.DiskFullError
+		notRegular *backupset.NotRegularError
 	)
 	var (
 		rolledBack *restore.RolledBackError
@@ -102,9 +104,9 @@ func classify(err error) int {
 		return ExitUsage
 	case errors.As(err, &folderLock), errors.As(err, &helperLock):
 		return ExitLocked
-	case errors.As(err, &env), errors.As(err, &ambiguous), errors.As(err, &diskFull), errors.As(err, &pruneRefused), errors.As(err, &checkNotRun),
+	case errors.As(err, &env), errors.As(err, &ambiguous), errors.As(err, &named), errors.As(err, &diskFull), errors.As(err, &notRegular), errors.As(err, &pruneRefused), errors.As(err, &checkNotRun),
 		errors.Is(err, docker.ErrNoDatabase), errors.Is(err, docker.ErrDaemonUnreachable),
-		errors.Is(err, neo4j.ErrUnauthorized), errors.Is(err, backupset.ErrMalformedManifest):
+		errors.Is(err, neo4j.ErrUnauthorized), errors.Is(err, backupset.ErrMalformedManifest), errors.Is(err, backupset.ErrNewerManifest):
 		return ExitEnvironment
 	}
 	return 0

@@ -9,37 +9,12 @@ import (
 
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 )
-
-// helperFlags choose the helper container of list --inspect and verify
-// --check/--adopt, which need neo4j-admin but no database.
-type helperFlags struct {
-	image             string
-	databaseContainer string
-	transfer          string
-	keep              bool
-}
-
-func (o *helperFlags) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.image, "helper-image", helperImageDefault(), "Neo4j Enterprise image for the helper container (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database container's enterprise image, else a pinned neo4j enterprise image)")
-	fs.StringVar(&o.databaseContainer, "database-container", "", "Database container whose image the helper uses (default: the one labelled infrahub_role=database, if any)")
-	fs.StringVar(&o.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" or "stream"`)
-	fs.BoolVar(&o.keep, "keep-helper-container", false, "Do not remove the helper container at the end")
-}
-
-func (o *helperFlags) validate() error {
-	return validTransfer(o.transfer)
-}
-
-func (o *helperFlags) options(dockerCli command.Cli) catalog.HelperOptions {
-	return catalog.HelperOptions{Image: o.image, DatabaseContainer: o.databaseContainer, RegistryAuth: registryAuth(dockerCli), Transfer: o.transfer, KeepHelper: o.keep}
-}
 
 type listOptions struct {
 	output  outputOptions

@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -51,7 +49,7 @@ func (o *offlineOptions) validate() error {
 }
 
 // backupOffline builds the Community options of a backup run.
-func backupOffline(dockerCli command.Cli, o offlineOptions, pw *pausable, output outputOptions) (backup.OfflineOptions, error) {
+func backupOffline(ctx context.Context, dockerCli command.Cli, o offlineOptions, pw *pausable, output outputOptions) (backup.OfflineOptions, error) {
 	creds, err := givenCredentials(o.passwordStdin, o.username, dockerCli.In())
 	if err != nil {
 		return backup.OfflineOptions{}, err
@@ -74,7 +72,7 @@ func backupOffline(dockerCli command.Cli, o offlineOptions, pw *pausable, output
 					return false, usageError("--consistent stops the application containers %s during the capture; nothing was changed: add --yes to agree when there is no terminal", orNone(p.Apps))
 				}
 				return pw.pauseFor(func() (progress.Writer, error) { return output.progressWriter(dockerCli) }, func() (bool, error) {
-					return confirmConsistent(dockerCli, p)
+					return confirmConsistent(ctx, dockerCli, p)
 				})
 			}
 			if !interactive {
@@ -86,7 +84,7 @@ func backupOffline(dockerCli command.Cli, o offlineOptions, pw *pausable, output
 					p.DatabaseContainer, p.Version, apps, p.Estimate.Round(time.Second))
 			}
 			return pw.pauseFor(func() (progress.Writer, error) { return output.progressWriter(dockerCli) }, func() (bool, error) {
-				return confirmDump(dockerCli, p)
+				return confirmDump(ctx, dockerCli, p)
 			})
 		}
 	}
@@ -94,20 +92,14 @@ func backupOffline(dockerCli command.Cli, o offlineOptions, pw *pausable, output
 }
 
 // confirmDump asks once on the terminal which containers stop, and for how long.
-func confirmDump(dockerCli command.Cli, p *backup.DumpPlan) (bool, error) {
+func confirmDump(ctx context.Context, dockerCli command.Cli, p *backup.DumpPlan) (bool, error) {
 	out := dockerCli.Err()
 	fmt.Fprintf(out, "\nThe database container %s runs Neo4j Community %s, which has no online backup.\n", p.DatabaseContainer, p.Version)
 	fmt.Fprintf(out, "The backup is an offline dump of %s (store %s): it STOPS these containers for about %s:\n", strings.Join(p.Databases, ", "), humanSize(p.StoreSize), p.Estimate.Round(time.Second))
 	fmt.Fprintf(out, "  database: %s (clean shutdown, up to %s)\n", p.DatabaseContainer, p.StopTimeout)
 	fmt.Fprintf(out, "  applications: %s\n", orNone(p.Apps))
 	fmt.Fprintln(out, "They are started again afterwards, also on errors and Ctrl-C.")
-	fmt.Fprint(out, "Continue? [y/N] ")
-	answer, err := bufio.NewReader(dockerCli.In()).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return false, err
-	}
-	answer = strings.ToLower(strings.TrimSpace(answer))
-	return answer == "y" || answer == "yes", nil
+	return askContinue(ctx, dockerCli)
 }
 
 // contextName names the Docker context and its host for messages.

@@ -56,7 +56,13 @@ func runPrune(dockerCli command.Cli, opts pruneOptions, keepSet bool, dir string
 	if err != nil {
 		return err
 	}
+	unlock, err := lockFolder(folder, "prune", pw)
+	if err != nil {
+		pw.Close()
+		return err
+	}
 	res, err := catalog.Prune(folder, opts.keep, opts.yes, pw)
+	err = unlock(err)
 	pw.Close()
 	if err != nil {
 		return err

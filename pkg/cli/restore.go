@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -22,26 +21,23 @@ import (
 )
 
 type restoreOptions struct {
-	output            outputOptions
-	cypherPort        int
-	keepHelper        bool
-	databases         []string
-	until             string
-	databaseContainer string
-	helperImage       string
-	boltAddress       string
-	passwordStdin     bool
-	username          string
-	noSafetyBackup    bool
-	safetyDir         string
-	appServices       []string
-	noStopApp         bool
-	yes               bool
-	dryRun            bool
-	transfer          string
-	project           string
-	stopTimeout       time.Duration
-	components        []string
+	output         outputOptions
+	cypherPort     int
+	databases      []string
+	until          string
+	boltAddress    string
+	passwordStdin  bool
+	username       string
+	noSafetyBackup bool
+	safetyDir      string
+	appServices    []string
+	noStopApp      bool
+	yes            bool
+	dryRun         bool
+	helper         helperFlags
+	project        string
+	stopTimeout    time.Duration
+	components     []string
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -72,11 +68,8 @@ container's own NEO4J_AUTH.`,
 	}
 	fs := cmd.Flags()
 	fs.IntVar(&opts.cypherPort, "database-cypher-port", 7687, "Bolt port of the database")
-	fs.BoolVar(&opts.keepHelper, "keep-helper-container", false, "Do not remove the helper container at the end")
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to restore (repeatable; default: every database in the folder but system)")
 	fs.StringVar(&opts.until, "until", "", `Restore the newest chain up to this time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC), passed to neo4j-admin --restore-until`)
-	fs.StringVar(&opts.databaseContainer, "database-container", "", "Name or ID of the database container (when none or several are labelled infrahub_role=database)")
-	fs.StringVar(&opts.helperImage, "helper-image", helperImageDefault(), "Neo4j Enterprise image for the helper container (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database's own enterprise image)")
 	fs.StringVar(&opts.boltAddress, "bolt-address", "", "Connect to Bolt at HOST:PORT directly instead of tunnelling through the helper container")
 	fs.BoolVar(&opts.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin")
 	fs.StringVar(&opts.username, "username", "neo4j", "Neo4j user, with --password-stdin")
@@ -86,10 +79,10 @@ container's own NEO4J_AUTH.`,
 	fs.BoolVar(&opts.noStopApp, "no-stop-app", false, "Do not stop the Infrahub application containers")
 	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")
-	fs.StringVar(&opts.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" or "stream"`)
 	fs.StringVar(&opts.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
 	fs.DurationVar(&opts.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage+" in the chosen backup run")
+	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }
@@ -104,7 +97,7 @@ func (o *restoreOptions) validate() error {
 	if o.stopTimeout < time.Second {
 		return usageError("--stop-timeout %s: give at least 1s (Neo4j needs time to shut down cleanly; the default is 120s)", o.stopTimeout)
 	}
-	if err := validTransfer(o.transfer); err != nil {
+	if err := o.helper.validate(); err != nil {
 		return err
 	}
 	if o.cypherPort < 1 || o.cypherPort > 65535 {
@@ -143,13 +136,18 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		return err
 	}
 	pw := &pausable{Writer: display}
+	unlock, err := lockFolder(folder, "restore", pw)
+	if err != nil {
+		pw.Close()
+		return err
+	}
 	ropts := restore.Options{
-		Target:       helper.TargetOptions{DatabaseContainer: opts.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
+		Target:       helper.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
 		StopTimeout:  opts.stopTimeout,
-		HelperImage:  opts.helperImage,
+		HelperImage:  opts.helper.image,
 		RegistryAuth: registryAuth(dockerCli),
-		Transfer:     opts.transfer,
-		KeepHelper:   opts.keepHelper,
+		Transfer:     opts.helper.transfer,
+		KeepHelper:   opts.helper.keep,
 		Databases:    opts.databases,
 		Until:        until,
 		Credentials:  creds,
@@ -166,7 +164,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 			// The question must not fight with the live display: close it,
 			// ask, and go on in a fresh one below the answer.
 			return pw.pauseFor(func() (progress.Writer, error) { return opts.output.progressWriter(dockerCli) }, func() (bool, error) {
-				return confirm(dockerCli, p)
+				return confirm(ctx, dockerCli, p)
 			})
 		}
 	}
@@ -174,11 +172,12 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	if !opts.yes {
 		sopts.ConfirmSet = func(p *restore.SetPlan) (bool, error) {
 			return pw.pauseFor(func() (progress.Writer, error) { return opts.output.progressWriter(dockerCli) }, func() (bool, error) {
-				return confirmSet(dockerCli, p)
+				return confirmSet(ctx, dockerCli, p)
 			})
 		}
 	}
 	set, err := restore.RunSet(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, sopts, pw)
+	err = unlock(err)
 	pw.Close()
 	if set != nil && opts.output.format == "json" {
 		if perr := printJSON(dockerCli.Out(), set); perr != nil && err == nil {
@@ -219,8 +218,10 @@ func parseUntil(s string) (time.Time, error) {
 	return time.Time{}, usageError("--until %q: use RFC 3339 (2026-11-24T18:00:00Z) or \"YYYY-MM-DD HH:MM:SS\" (UTC)", s)
 }
 
-// confirm asks once on the terminal, showing what will be replaced.
-func confirm(dockerCli command.Cli, p *restore.Plan) (bool, error) {
+// confirm asks once on the terminal, showing what will be replaced. Ctrl-C
+// while it waits for the answer cancels ctx and ends the wait: the restore
+// then cleans up and exits as interrupted, nothing changed.
+func confirm(ctx context.Context, dockerCli command.Cli, p *restore.Plan) (bool, error) {
 	out := dockerCli.Err()
 	fmt.Fprintf(out, "\nThis will REPLACE the following databases in container %s:\n", p.DatabaseContainer)
 	for _, db := range p.Databases {
@@ -237,13 +238,7 @@ func confirm(dockerCli command.Cli, p *restore.Plan) (bool, error) {
 	} else {
 		fmt.Fprintln(out, "No safety backup will be taken (--no-safety-backup): a failure cannot be rolled back.")
 	}
-	fmt.Fprint(out, "Continue? [y/N] ")
-	answer, err := bufio.NewReader(dockerCli.In()).ReadString('\n')
-	if err != nil && err != io.EOF {
-		return false, err
-	}
-	answer = strings.ToLower(strings.TrimSpace(answer))
-	return answer == "y" || answer == "yes", nil
+	return askContinue(ctx, dockerCli)
 }
 
 func printRestore(dockerCli command.Cli, format string, res *restore.Result) error {

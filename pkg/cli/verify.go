@@ -60,22 +60,21 @@ func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, d
 	if err != nil {
 		return err
 	}
-	res, err := func() (*catalog.VerifyResult, error) {
-		// Verify reads a consistent folder (no backup or prune half done)
-		// and --adopt writes the manifest: both need the lock.
-		release, err := helper.LockFolder(folder, "verify", pw)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-		var eng helper.Engine
-		if opts.check || opts.adopt {
-			eng = engine(dockerCli)
-		}
-		return catalog.Verify(ctx, eng, folder, catalog.VerifyOptions{
-			Check: opts.check, Adopt: opts.adopt, Tool: toolName(), Helper: opts.helper.options(dockerCli),
-		}, pw)
-	}()
+	// Verify reads a consistent folder (no backup or prune half done) and
+	// --adopt writes the manifest: both need the lock.
+	unlock, err := lockFolder(folder, "verify", pw)
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	var eng helper.Engine
+	if opts.check || opts.adopt {
+		eng = engine(dockerCli)
+	}
+	res, err := catalog.Verify(ctx, eng, folder, catalog.VerifyOptions{
+		Check: opts.check, Adopt: opts.adopt, Tool: toolName(), Helper: opts.helper.options(dockerCli),
+	}, pw)
+	err = unlock(err)
 	pw.Close()
 	if err != nil {
 		return err

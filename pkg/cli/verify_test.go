@@ -2,9 +2,8 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -50,17 +49,30 @@ func TestVerifyIsLocked(t *testing.T) {
 	assert.Equal(t, statusCode(t, err), ExitLocked)
 }
 
-func TestCatalogErrorsExitCodes(t *testing.T) {
-	tests := []struct {
-		err  error
-		code int
-	}{
-		{&catalog.VerifyError{}, ExitVerify},
-		{fmt.Errorf("backup: %w", &catalog.VerifyError{}), ExitVerify},
-		{&catalog.PruneRefusedError{Err: errors.New("no")}, ExitEnvironment},
-		{fmt.Errorf("%w: x", catalog.ErrHasManifest), ExitUsage},
+// Every command that reads the folder refuses a link named like a backup,
+// by name, before it reads anything through it.
+func TestCommandsRefuseALinkNamedLikeABackup(t *testing.T) {
+	for _, args := range [][]string{{"list"}, {"verify"}, {"prune", "--keep", "1", "--yes"}} {
+		t.Run(args[0], func(t *testing.T) {
+			folder := backupFolder(t)
+			link := linkLikeABackup(t, folder)
+
+			_, err := runRoot(t, append(args, folder.Dir)...)
+			assert.Check(t, is.Equal(statusCode(t, err), ExitEnvironment))
+			assert.Check(t, is.ErrorContains(err, "refusing "+link+": it is a symbolic link"))
+			_, err = os.Lstat(link)
+			assert.Check(t, err, "the link is left for the operator")
+		})
 	}
-	for _, tc := range tests {
-		assert.Check(t, is.Equal(exitCode(tc.err), tc.code), "%v", tc.err)
-	}
+}
+
+// linkLikeABackup adds a symbolic link named like a backup of neo4j to
+// folder, pointing at a file outside it, and returns its path.
+func linkLikeABackup(t *testing.T, folder *backupset.Folder) string {
+	t.Helper()
+	outside := filepath.Join(t.TempDir(), "secret")
+	assert.NilError(t, os.WriteFile(outside, []byte("not a backup"), 0o600))
+	link := folder.Path("neo4j-2026-11-22T10-00-00.backup")
+	assert.NilError(t, os.Symlink(outside, link))
+	return link
 }

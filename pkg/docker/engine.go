@@ -45,6 +45,13 @@ func (e *AmbiguousError) Error() string {
 		len(e.Candidates), DatabaseRoleLabel, DatabaseRole, strings.Join(names, ", "))
 }
 
+// DatabaseContainerError is returned by FindDatabase when the container named as the database is
+// missing or not running.
+type DatabaseContainerError struct{ Err error }
+
+func (e *DatabaseContainerError) Error() string { return e.Err.Error() }
+func (e *DatabaseContainerError) Unwrap() error { return e.Err }
+
 // Engine is the plugin's view of one Docker daemon.
 type Engine struct {
 	api client.APIClient
@@ -117,13 +124,13 @@ func (e *Engine) FindDatabase(ctx context.Context, nameOrID string) (Container, 
 	if nameOrID != "" {
 		c, err := e.Inspect(ctx, nameOrID)
 		if IsNotFound(err) {
-			return Container{}, fmt.Errorf("database container %q not found: %w", nameOrID, err)
+			return Container{}, &DatabaseContainerError{fmt.Errorf("database container %q not found: %w; check the name with 'docker ps' in the selected Docker context", nameOrID, err)}
 		}
 		if err != nil {
 			return Container{}, err
 		}
 		if !c.Running {
-			return Container{}, fmt.Errorf("database container %s is not running: start it first", c.Name)
+			return Container{}, &DatabaseContainerError{fmt.Errorf("database container %s is not running: start it first", c.Name)}
 		}
 		return c, nil
 	}

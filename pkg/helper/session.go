@@ -266,19 +266,6 @@ func (s *Session) Image() string { return s.opts.Image }
 // Progress is the display the session reports to.
 func (s *Session) Progress() progress.Writer { return s.pw }
 
-// LockFolder takes the folder's lock, saying so when it takes over a lock
-// left by a run that died.
-func LockFolder(folder *backupset.Folder, command string, pw progress.Writer) (func() error, error) {
-	release, stale, err := folder.AcquireLock(command)
-	if err != nil {
-		return nil, err
-	}
-	if stale != nil {
-		pw.Info(fmt.Sprintf("took over a stale lock of the backup folder left by %q (pid %d on %s, gone)", stale.Command, stale.PID, stale.Host))
-	}
-	return release, nil
-}
-
 // Run runs a command in the helper as its default user and turns a non-zero
 // exit into an error carrying the exit code and what it printed on stderr.
 func (s *Session) Run(ctx context.Context, cmd ...string) error {

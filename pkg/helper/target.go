@@ -87,7 +87,7 @@ func FindTarget(ctx context.Context, eng Engine, o TargetOptions) (Target, error
 		host = containerIP(c)
 		if host == "" {
 			if !onHostNetwork(c) {
-				return Target{}, fmt.Errorf("database container %s has no IP address on any network: connect it to a network, or pass --database-url", c.Name)
+				return Target{}, &EnvironmentError{Err: fmt.Errorf("database container %s has no IP address on any network: connect it to a network, or pass --database-url", c.Name)}
 			}
 			// A database on the host network is reached on loopback from a
 			// helper that shares that network.
@@ -100,6 +100,13 @@ func FindTarget(ctx context.Context, eng Engine, o TargetOptions) (Target, error
 		t.LockKey = t.BackupAddress
 	}
 	return t, nil
+}
+
+// CheckDatabaseURL reports a --database-url that FindTarget cannot use, so
+// that the command line is refused before anything runs.
+func CheckDatabaseURL(url string) error {
+	_, _, err := splitURL(url, 0)
+	return err
 }
 
 // splitURL parses --database-url (HOST, HOST:PORT, or a bolt:// style URL).
@@ -119,7 +126,7 @@ func splitURL(url string, defaultPort int) (string, int, error) {
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 1 || port > 65535 {
-		return "", 0, fmt.Errorf("--database-url %q: %q is not a port number", url, portStr)
+		return "", 0, fmt.Errorf("--database-url %q: %q is not a port number; use HOST or HOST:PORT with a port from 1 to 65535", url, portStr)
 	}
 	return host, port, nil
 }

@@ -71,13 +71,9 @@ func (w *bindWork) seed(ctx context.Context, folder *backupset.Folder, sub strin
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		src, dst := folder.Path(name), filepath.Join(dir, name)
 		// A hard link costs nothing; a copy is needed when neo4j-admin runs
 		// as another user than the file's owner, or across file systems.
-		if !w.readable && os.Link(src, dst) == nil {
-			continue
-		}
-		if err := copyFile(src, dst, 0o644); err != nil {
+		if err := folder.Stage(name, filepath.Join(dir, name), !w.readable, 0o644); err != nil {
 			return fmt.Errorf("stage %s: %w", name, err)
 		}
 	}
@@ -124,16 +120,14 @@ func (w *bindWork) giveToCaller(ctx context.Context, p string) error {
 }
 
 // copyIn copies a staged file into the folder as a new file.
+// What the helper wrote is taken only as a regular file: a link it made in
+// the staging dir would point at the client's own files.
 func (w *bindWork) copyIn(ctx context.Context, folder *backupset.Folder, staged, name string, pw progress.Writer) (backupset.FileRecord, error) {
-	src, err := os.Open(staged)
+	src, st, err := backupset.OpenRegular(staged)
 	if err != nil {
 		return backupset.FileRecord{}, err
 	}
 	defer src.Close()
-	st, err := src.Stat()
-	if err != nil {
-		return backupset.FileRecord{}, err
-	}
 	dst, err := folder.NewFile(name)
 	if err != nil {
 		return backupset.FileRecord{}, err
@@ -254,27 +248,6 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	p.done += int64(n)
 	p.pw.Event(progress.Event{ID: p.id, Text: p.text, Status: progress.Working, Current: p.done, Total: p.total})
 	return n, err
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Chmod(mode); err != nil { // umask must not narrow it
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func randomHex(n int) string {

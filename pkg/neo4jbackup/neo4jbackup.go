@@ -125,10 +125,7 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 	}
 	defer func() {
 		if err != nil {
-			for _, r := range f.Records {
-				_ = os.Remove(folder.Path(r.Name))
-			}
-			f.Records = nil
+			f.discard(folder)
 		}
 	}()
 	fetch, replaced, err := judge(folder, seeded, present, info)
@@ -278,10 +275,24 @@ func Commit(folder *backupset.Folder, f Fetched, tool string) error {
 	// Record the new files before deleting those they replace: a crash in
 	// between leaves a redundant chain, never an unrecorded aggregate next
 	// to records of deleted files.
-	if err := folder.WriteManifest(m); err != nil || len(f.Replaced) == 0 {
+	if err := folder.WriteManifest(m); err != nil {
+		// All or nothing: files the manifest does not record would make
+		// the next restore refuse the folder.
+		f.discard(folder)
 		return err
 	}
+	if len(f.Replaced) == 0 {
+		return nil
+	}
 	return folder.Delete(m, f.Replaced...)
+}
+
+// discard removes the fetched files from folder again.
+func (f *Fetched) discard(folder *backupset.Folder) {
+	for _, r := range f.Records {
+		_ = os.Remove(folder.Path(r.Name))
+	}
+	f.Records = nil
 }
 
 // checkBackupPort proves the helper can reach the backup port before

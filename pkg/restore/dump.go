@@ -97,7 +97,7 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	if err := p.chooseChains(folder, opts); err != nil {
 		return nil, err
 	}
-	if err := verifyChains(folder, p.Databases, pw); err != nil {
+	if err := verifyChains(ctx, folder, p.Databases, pw); err != nil {
 		return nil, err
 	}
 	cat, err := folder.Scan()

@@ -72,7 +72,7 @@ func makePlan(ctx context.Context, eng Engine, folder *backupset.Folder, opts Op
 	if err := p.chooseChains(folder, opts); err != nil {
 		return nil, err
 	}
-	if err := verifyChains(folder, p.Databases, pw); err != nil {
+	if err := verifyChains(ctx, folder, p.Databases, pw); err != nil {
 		return nil, err
 	}
 
@@ -170,7 +170,7 @@ func (p *Plan) chooseChains(folder *backupset.Folder, opts Options) error {
 }
 
 // verifyChains re-hashes the chosen files against the manifest.
-func verifyChains(folder *backupset.Folder, dbs []DatabasePlan, pw progress.Writer) error {
+func verifyChains(ctx context.Context, folder *backupset.Folder, dbs []DatabasePlan, pw progress.Writer) error {
 	m, err := folder.ReadManifest()
 	if err != nil {
 		return err
@@ -190,7 +190,7 @@ func verifyChains(folder *backupset.Folder, dbs []DatabasePlan, pw progress.Writ
 	}
 	id, text := "verify", fmt.Sprintf("Verify checksums of %d file(s)", len(sub.Files))
 	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	report, err := folder.Verify(sub)
+	report, err := folder.VerifyContext(ctx, sub, nil)
 	if err != nil {
 		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
 		return err

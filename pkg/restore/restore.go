@@ -84,13 +84,9 @@ type Options struct {
 // ErrNotConfirmed is returned when the operator declined the confirmation.
 var ErrNotConfirmed = errors.New("restore cancelled: nothing was changed")
 
-// Run restores the databases of folder into the database container.
+// Run restores the databases of folder, whose lock the caller holds, into
+// the database container.
 func Run(ctx context.Context, eng Engine, connect Connect, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
-	release, err := helper.LockFolder(folder, "restore", pw)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
 	return runLocked(ctx, eng, connect, folder, opts, pw)
 }
 

@@ -143,6 +143,26 @@ func TestUnrecordedArtifactOrBadManifestStopsBeforeAnything(t *testing.T) {
 	f.assertUntouched(t)
 }
 
+// A symbolic link named like a backup would have its target, a file
+// anywhere on the client, uploaded to the Docker host: it is refused by name
+// before any helper starts.
+func TestLinkNamedLikeABackupStopsBeforeAnything(t *testing.T) {
+	f := newFixture(t)
+	outside := filepath.Join(t.TempDir(), "secret")
+	assert.NilError(t, os.WriteFile(outside, []byte("not a backup"), 0o600))
+	link := f.folder.Path("neo4j-2030-01-01T00-00-00.backup")
+	assert.NilError(t, os.Symlink(outside, link))
+	f.before = helpertest.FolderState(t, f.folder)
+
+	_, err := f.run(context.Background())
+	var nr *backupset.NotRegularError
+	assert.Assert(t, errors.As(err, &nr), "got %v", err)
+	assert.Check(t, is.ErrorContains(err, link+": it is a symbolic link"))
+	assert.Check(t, is.Len(f.eng.Helpers, 0), "no helper started")
+	assert.Check(t, is.Len(helpertest.CallsWith(f.eng.CallLog(), "copy-to"), 0), "nothing uploaded")
+	f.assertUntouched(t)
+}
+
 func TestRestoreFailureRollsBack(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

@@ -100,11 +100,6 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	if err := backupset.CheckComponents(opts.Components); err != nil {
 		return nil, &helper.EnvironmentError{Err: err}
 	}
-	release, err := helper.LockFolder(folder, "restore", pw)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
 	cat, err := folder.Scan()
 	if err != nil {
 		return nil, err

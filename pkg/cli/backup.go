@@ -121,15 +121,15 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		return err
 	}
 	pw := &pausable{Writer: display}
-	offline, err := backupOffline(cmd.Context(), dockerCli, opts.offline, pw, opts.output)
-	if err != nil {
-		pw.Close()
-		return err
-	}
 	unlock, err := lockFolder(folder, "backup", pw)
 	if err != nil {
 		pw.Close()
 		return err
+	}
+	offline, err := backupOffline(cmd.Context(), dockerCli, opts.offline, pw, opts.output)
+	if err != nil {
+		pw.Close()
+		return unlock(err)
 	}
 	var verified *catalog.VerifyResult
 	var verifyHook func(ctx context.Context, s *helper.Session, written []backupset.FileRecord) error

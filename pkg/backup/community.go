@@ -148,14 +148,8 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	}
 	res.Neo4jVersion = plan.Version
 	pw.Info(fmt.Sprintf("database container %s (found by %s) on %s: Neo4j %s %s; offline dump of %v", c.Name, target.Rule, orString(opts.Context, "the Docker host"), plan.Edition, plan.Version, plan.Databases))
-	if oo.Confirm != nil {
-		ok, err := oo.Confirm(plan)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, ErrNotConfirmed
-		}
+	if err := askConsent(oo.Confirm, plan); err != nil {
+		return nil, err
 	}
 	o.closeBolt(ctx) // the database's network namespace goes away with it
 

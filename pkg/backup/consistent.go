@@ -62,14 +62,8 @@ func stopForCapture(ctx context.Context, eng helper.Engine, target helper.Target
 	for _, a := range apps {
 		plan.Apps = append(plan.Apps, a.Name)
 	}
-	if oo.Confirm != nil {
-		ok, err := oo.Confirm(plan)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, ErrNotConfirmed
-		}
+	if err := askConsent(oo.Confirm, plan); err != nil {
+		return nil, err
 	}
 	outage := helper.NewOutage(oo.Containers, db, apps, 0, pw)
 	if err := outage.StopApps(ctx); err != nil {
@@ -77,4 +71,17 @@ func stopForCapture(ctx context.Context, eng helper.Engine, target helper.Target
 		return nil, withCancel(ctx, errors.Join(err, helper.NotRestartedError(outage.AppsNotRestarted)))
 	}
 	return outage, nil
+}
+
+// askConsent asks the run's confirmation, when there is one, before
+// anything is stopped; a "no" is ErrNotConfirmed.
+func askConsent(confirm func(*DumpPlan) (bool, error), plan *DumpPlan) error {
+	if confirm == nil {
+		return nil
+	}
+	ok, err := confirm(plan)
+	if err == nil && !ok {
+		err = ErrNotConfirmed
+	}
+	return err
 }

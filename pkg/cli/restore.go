@@ -180,7 +180,13 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	err = unlock(err)
 	pw.Close()
 	if set != nil && opts.output.format == "json" {
-		if perr := printJSON(dockerCli.Out(), set); perr != nil && err == nil {
+		// The graph's result stays at the top, as before runs existed; the
+		// run's components are under "run".
+		out := struct {
+			*restore.Result
+			Run *restore.SetResult `json:"run"`
+		}{set.Graph, set}
+		if perr := printJSON(dockerCli.Out(), out); perr != nil && err == nil {
 			err = perr
 		}
 		return err

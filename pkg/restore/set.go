@@ -135,8 +135,12 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 		// anything changes.
 		dry := graphOpts
 		dry.DryRun = true
-		if _, err := runLocked(ctx, eng, connect, folder, dry, pw); err != nil {
+		g, err := runLocked(ctx, eng, connect, folder, dry, pw)
+		if err != nil {
 			return nil, err
+		}
+		if opts.DryRun {
+			res.Graph = g // the graph's plan is what --dry-run shows
 		}
 	}
 	if opts.DryRun {

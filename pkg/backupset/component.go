@@ -200,3 +200,18 @@ func (f *Folder) OpenChecked(rec FileRecord) (*os.File, error) {
 	}
 	return file, nil
 }
+
+// HasComponentRuns reports runs that hold more than the graph (the task
+// manager, the storage): only then do restore and prune work by runs. A
+// folder whose runs hold the graph alone is a folder of Neo4j backups, with
+// chains as its unit.
+func (m *Manifest) HasComponentRuns() bool {
+	for _, r := range m.Runs {
+		for _, c := range r.Components {
+			if c != ComponentGraph {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -43,7 +43,8 @@ func (e *PruneRefusedError) Unwrap() error { return e.Err }
 // apply, deletes the rest (files first, then the manifest, atomically), under
 // the folder lock, which the caller holds. The selection is backupset.SelectPrune's: whole chains
 // only, never the newest chain, never a file of unknown type, never
-// everything. When the manifest records backup runs, it keeps the newest
+// everything. When the manifest records runs of the whole deployment (more
+// than the graph: Manifest.HasComponentRuns), it keeps the newest
 // keep restorable runs instead (backupset.SelectPruneRuns): whole runs only,
 // and never a differential backup without its full.
 func Prune(folder *backupset.Folder, keep int, apply bool, pw progress.Writer) (*PruneResult, error) {
@@ -55,7 +56,7 @@ func Prune(folder *backupset.Folder, keep int, apply bool, pw progress.Writer) (
 		return nil, &PruneRefusedError{Err: cat.ManifestErr}
 	}
 	var res *PruneResult
-	if len(cat.Manifest.Runs) > 0 {
+	if cat.Manifest.HasComponentRuns() {
 		plan, err := backupset.SelectPruneRuns(cat, keep)
 		if err != nil {
 			return nil, &PruneRefusedError{Err: err}

@@ -109,7 +109,7 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	}
 	plan := &SetPlan{}
 	res := &SetResult{Plan: plan}
-	if len(cat.Manifest.Runs) == 0 {
+	if graphOnly(cat.Manifest, opts.Components) {
 		if slices.ContainsFunc(opts.Components, func(c string) bool { return c != backupset.ComponentGraph }) {
 			return nil, &helper.EnvironmentError{Err: fmt.Errorf("%s holds no backup run (its backups were taken before runs existed, or by neo4j-admin): only the graph can be restored from it; drop --component or use --component graph", folder.Dir)}
 		}
@@ -194,6 +194,18 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 }
 
 func (p *SetPlan) has(c string) bool { return slices.Contains(p.Components, c) }
+
+// graphOnly reports a restore of the graph alone, which is the graph
+// workflow as it is (Run): the folder has no runs, or only runs that hold
+// nothing but the graph, or --component graph asks for it alone. Its chain
+// choice (newest, or --until), checks and output are then those of a
+// folder of Neo4j backups.
+func graphOnly(m *backupset.Manifest, asked []string) bool {
+	if len(asked) > 0 {
+		return !slices.ContainsFunc(asked, func(c string) bool { return c != backupset.ComponentGraph })
+	}
+	return !m.HasComponentRuns()
+}
 
 // chooseRun picks the newest complete run (before --until) holding every
 // component asked for.

@@ -175,7 +175,7 @@ func TestCommunityBackupFaults(t *testing.T) {
 				r.WaitForOutput(t, "neo4j-admin database dump neo4j", time.Minute)
 				helpers := db.Helpers(t)
 				assert.Assert(t, is.Len(helpers, 1))
-				kit.MustDocker(t, "rm", "-f", helpers[0])
+				kit.MustDocker(t, "rm", "-f", "-v", helpers[0])
 			},
 			code: 1, cause: "removed or stopped from outside",
 		},

@@ -25,8 +25,8 @@ type engineWatch struct {
 
 	mu         sync.Mutex
 	containers map[string]bool
-	volumes    map[string]bool
-	seen       map[string]bool // volumes named in any event, to prove the watch runs
+	volumes    map[string]string // volume -> the container that mounted it
+	seen       map[string]bool   // volumes named in any event, to prove the watch runs
 }
 
 type dockerEvent struct {
@@ -41,7 +41,7 @@ type dockerEvent struct {
 // watchEngine starts the watch and returns once it is proven to receive
 // events; nil (with the reason on stderr) when docker events is unavailable.
 func watchEngine() *engineWatch {
-	w := &engineWatch{done: make(chan struct{}), containers: map[string]bool{}, volumes: map[string]bool{}, seen: map[string]bool{}}
+	w := &engineWatch{done: make(chan struct{}), containers: map[string]bool{}, volumes: map[string]string{}, seen: map[string]bool{}}
 	w.cmd = exec.Command("docker", "events", "--format", "{{json .}}", "--filter", "type=container", "--filter", "type=volume")
 	out, err := w.cmd.StdoutPipe()
 	if err == nil {
@@ -89,7 +89,7 @@ func (w *engineWatch) record(e dockerEvent) {
 	case e.Type == "volume":
 		w.seen[e.Actor.ID] = true
 		if e.Action == "mount" && w.containers[a["container"]] {
-			w.volumes[e.Actor.ID] = true
+			w.volumes[e.Actor.ID] = a["container"]
 		}
 	case e.Action == "create" && (a[RunLabel] == RunID || w.containers[a[TargetLabel]]):
 		w.containers[e.Actor.ID] = true
@@ -102,11 +102,14 @@ func (w *engineWatch) record(e dockerEvent) {
 
 func (w *engineWatch) recordVolumesOf(id string) {
 	defer w.inspect.Done()
-	res := Docker("inspect", "-f", `{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}`, id)
+	res := Docker("inspect", "-f", `{{.Name}} {{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}`, id)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, v := range strings.Fields(res.Stdout()) {
-		w.volumes[v] = true
+	fields := strings.Fields(res.Stdout())
+	for i, v := range fields {
+		if i > 0 {
+			w.volumes[v] = fields[0]
+		}
 	}
 }
 
@@ -130,8 +133,9 @@ func (w *engineWatch) leftovers() (containers, volumes, networks []string) {
 			containers = append(containers, id)
 		}
 	}
-	for v := range w.volumes {
+	for v, by := range w.volumes {
 		if Docker("volume", "inspect", v).ExitCode == 0 {
+			fmt.Fprintf(os.Stderr, "kit: volume %s was mounted by container %s\n", v, by)
 			volumes = append(volumes, v)
 		}
 	}

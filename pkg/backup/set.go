@@ -52,6 +52,7 @@ type SetResult struct {
 
 // componentPlan is what RunSet found for each component.
 type componentPlan struct {
+	target      helper.Target // the database the components were found next to
 	graph       bool
 	taskManager *pgdump.Source
 	storage     *volumearchive.Storage
@@ -155,6 +156,9 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	}
 	if plan.graph {
 		gopts := opts.Options
+		// The graph is taken from the container the components were found
+		// next to, whatever starts meanwhile.
+		gopts.Target = gopts.Target.Pin(plan.target)
 		if community {
 			// The dump's outage holds the applications: capture the others
 			// before they start again.
@@ -278,6 +282,7 @@ func planComponents(ctx context.Context, eng helper.Engine, opts SetOptions) (co
 	if target.Container == nil {
 		return p, skipBoth("the database is reached by --database-url alone: there is no Compose project to find it in")
 	}
+	p.target = target
 	if target.Container.ComposeProject == "" {
 		return p, skipBoth(fmt.Sprintf("database container %s is not part of a Compose project", target.Container.Name))
 	}

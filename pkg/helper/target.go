@@ -50,6 +50,18 @@ type TargetOptions struct {
 	BoltPort          int    // --database-cypher-port
 	HostNetwork       bool   // --host-network
 	Project           string // --project: the Compose project
+	// FoundBy is how an earlier step of the same run found DatabaseContainer
+	// (a Rule), so that the output still says so; "" is --database-container.
+	FoundBy string
+}
+
+// Pin returns o naming the container t found, so that later steps of the
+// same run work on it whatever starts meanwhile.
+func (o TargetOptions) Pin(t Target) TargetOptions {
+	if t.Container != nil && o.DatabaseURL == "" {
+		o.DatabaseContainer, o.FoundBy = t.Container.ID, t.Rule
+	}
+	return o
 }
 
 // FindTarget finds the database container and the addresses to reach it.
@@ -68,6 +80,9 @@ func FindTarget(ctx context.Context, eng Engine, o TargetOptions) (Target, error
 		t.Container = &c
 		t.LockKey = c.ID
 		t.Rule = found.Rule
+		if o.FoundBy != "" {
+			t.Rule = o.FoundBy
+		}
 		if host != "" && net.ParseIP(host) == nil {
 			host = "" // a container or service name: use its IP, names may not resolve
 		}

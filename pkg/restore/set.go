@@ -42,6 +42,9 @@ type SetPlan struct {
 	storage *volumearchive.Storage
 	apps    []docker.Container
 	until   time.Time
+	// target is the database the checks found: the graph restore works on
+	// that one, whatever starts meanwhile.
+	target helper.Target
 }
 
 // SetResult is what a whole-deployment restore did.
@@ -130,6 +133,7 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	graphOpts := opts.Options
 	graphOpts.Until = plan.until
 	graphOpts.Confirm = nil
+	graphOpts.Target = graphOpts.Target.Pin(plan.target)
 	if plan.has(backupset.ComponentGraph) {
 		// The graph's own checks (helper, credentials, chains) run before
 		// anything changes.
@@ -273,6 +277,7 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 	if err != nil {
 		return err
 	}
+	plan.target = target
 	if target.Container == nil || target.Container.ComposeProject == "" {
 		if plan.has(backupset.ComponentTaskManager) || plan.has(backupset.ComponentStorage) {
 			return &helper.EnvironmentError{Err: errors.New("the task manager and the storage are restored into the database's Compose project, and the database container is not in one: restore the graph alone with --component graph")}

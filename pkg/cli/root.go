@@ -5,6 +5,8 @@
 package cli
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -73,13 +75,25 @@ through the selected Docker context (local engine, DOCKER_HOST, tcp or ssh conte
 
 // cancelOnSignals makes the command context cancel on SIGINT and SIGTERM so
 // workflows can stop, start the database again and remove their helper
-// containers. A second signal is left to the default handler (after stop
-// releases it), so an impatient operator can still kill the process.
+// containers. One Ctrl-C in a terminal may reach the plugin twice (from the
+// terminal's process group and forwarded by the docker CLI), so a second
+// signal must not kill it halfway through a rollback; a third forces the
+// exit, as the docker CLI itself does ("got 3 SIGTERM/SIGINTs, forcefully
+// exiting"), for an operator who insists.
 func cancelOnSignals(cmd *cobra.Command) {
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(cmd.Context())
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop()
+		<-sigs
+		cancel()
+		for n := 2; ; n++ {
+			<-sigs
+			if n >= 3 {
+				fmt.Fprintln(os.Stderr, "got 3 interrupts: exiting now, without cleaning up")
+				os.Exit(ExitInterrupted)
+			}
+		}
 	}()
 	cmd.SetContext(ctx)
 }

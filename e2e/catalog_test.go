@@ -19,6 +19,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 )
 
 // catalogBackup runs a backup of db into dir and fails the test unless it
@@ -252,7 +253,7 @@ func TestCatalogCheckCatchesPlantedCorruption(t *testing.T) {
 	assert.Check(t, c.Report != "")
 	_, err := os.Stat(filepath.Join(bad, c.Report))
 	assert.Check(t, err, "Neo4j's report is kept next to the backups")
-	assert.Check(t, is.Equal(v.Problems[0].Kind, catalog.ProblemInconsistent))
+	assert.Check(t, is.Equal(v.Problems[0].Kind, neo4jbackup.ProblemInconsistent))
 	assert.Check(t, is.Equal(v.Problems[0].File, kit.BackupFiles(t, bad, "neo4j")[0]))
 	assert.Check(t, is.Len(db.Helpers(t), 0))
 }

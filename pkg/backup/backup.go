@@ -32,9 +32,11 @@ type Options struct {
 	Context string
 	// Offline drives the backup of a Neo4j Community database (offline dump).
 	Offline OfflineOptions
-	// Verify, when set, runs on the files just written, after the manifest
-	// was updated and before Run reports success (backup --verify).
-	Verify func(ctx context.Context, s *helper.Session, written []backupset.FileRecord) error
+	// Verify re-hashes the files just written and checks their chains,
+	// after the manifest was updated and before Run reports success
+	// (backup --verify); Check also runs neo4j-admin database check on
+	// those chains in the backup's own helper (--check).
+	Verify, Check bool
 }
 
 // Result is what a backup run wrote.
@@ -56,6 +58,8 @@ type Result struct {
 	AppsNotRestarted []string      `json:"app_containers_not_restarted,omitempty"`
 	Started          time.Time     `json:"started"`
 	Duration         time.Duration `json:"duration_ns"`
+	// Verified is what --verify found; nil without it.
+	Verified *Verification `json:"verify,omitempty"`
 }
 
 // Run takes an online backup into folder, whose lock the caller holds. The
@@ -130,10 +134,15 @@ func runLocked(ctx context.Context, eng helper.Engine, folder *backupset.Folder,
 	if err := neo4jbackup.Commit(folder, files, opts.Tool); err != nil {
 		return nil, err
 	}
-	if opts.Verify != nil {
-		if err := opts.Verify(ctx, s, files.Records); err != nil {
+	if opts.Verify || opts.Check {
+		v, err := verifyWritten(ctx, s, folder, files.Records, opts.Check, pw)
+		if err != nil {
 			return nil, err
 		}
+		if !v.OK {
+			return nil, &backupset.VerifyError{Problems: v.Problems}
+		}
+		res.Verified = v
 	}
 	res.Files, res.Removed, res.Neo4jVersion = files.Records, files.Replaced, files.Neo4jVersion
 	res.Databases = files.Databases()

@@ -571,3 +571,17 @@ func TestFailedManifestWriteRemovesFetchedFiles(t *testing.T) {
 		}
 	}
 }
+
+// backup --verify re-hashes what it wrote, in the backup's own run, and
+// reports it in the result.
+func TestBackupVerifyChecksWhatItWrote(t *testing.T) {
+	eng := helpertest.New()
+	folder := newFolder(t)
+	res, err := backup.Run(context.Background(), eng, folder, options(func(o *backup.Options) { o.Verify = true }), progress.Nop)
+	assert.NilError(t, err)
+	assert.Assert(t, res.Verified != nil)
+	assert.Check(t, res.Verified.OK)
+	assert.Check(t, is.DeepEqual(res.Verified.Checked, []string{neo4j1, system1}))
+	assert.Check(t, is.Len(res.Verified.Problems, 0))
+	assert.Check(t, is.Len(res.Verified.Checks, 0), "no neo4j-admin check without Check")
+}

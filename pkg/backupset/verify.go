@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 )
 
 // Kinds of problems Verify reports.
@@ -110,6 +111,60 @@ func (f *Folder) VerifyContext(ctx context.Context, m *Manifest, progress func(n
 		rep.Warnings = append(rep.Warnings, Problem{name, ProblemUnexpected, "not a backup file"})
 	}
 	return rep, nil
+}
+
+// VerifyWritten verifies the files a backup just wrote: their checksums
+// against the manifest and the chains of their databases. Problems of other
+// files of the folder are not that backup's business and are left out.
+func (f *Folder) VerifyWritten(ctx context.Context, written []FileRecord, progress func(name string, done, total int64)) (Report, error) {
+	m, err := f.ReadManifest()
+	if err != nil {
+		return Report{}, err
+	}
+	sub := &Manifest{Version: m.Version}
+	var rep Report
+	var names, dbs []string
+	for _, w := range written {
+		names = append(names, w.Name)
+		if !slices.Contains(dbs, w.Database) {
+			dbs = append(dbs, w.Database)
+		}
+		rec, ok := m.Lookup(w.Name)
+		if !ok {
+			rep.Problems = append(rep.Problems, Problem{w.Name, ProblemMissing, "written by this backup but not recorded in the manifest"})
+			continue
+		}
+		sub.Files = append(sub.Files, rec)
+	}
+	all, err := f.VerifyContext(ctx, sub, progress)
+	if err != nil {
+		return Report{}, err
+	}
+	rep.Checked = all.Checked
+	for _, p := range all.Problems {
+		if slices.Contains(names, p.File) || (p.Kind == ProblemChain && slices.ContainsFunc(dbs, func(db string) bool { return fileOf(p.File, db) })) {
+			rep.Problems = append(rep.Problems, p)
+		}
+	}
+	return rep, nil
+}
+
+// fileOf reports whether an artifact name belongs to db.
+func fileOf(name, db string) bool {
+	d, _, ok := ParseArtifactName(name)
+	return ok && d == db
+}
+
+// VerifyError says verification found problems; the CLI maps it to its own
+// exit code. The findings are printed separately.
+type VerifyError struct{ Problems []Problem }
+
+func (e *VerifyError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return fmt.Sprintf("verification failed: %d problem(s):\n  %s", len(e.Problems), strings.Join(lines, "\n  "))
 }
 
 // checkFile compares one file with its record.

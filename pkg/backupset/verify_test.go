@@ -197,3 +197,37 @@ func TestVerifyStopsWhenCancelled(t *testing.T) {
 	assert.Check(t, errors.Is(err, context.Canceled), "got %v", err)
 	assert.Check(t, is.Equal(calls, 1), "no file hashed after the cancel")
 }
+
+// backup --verify checks what the backup wrote, and the chains of its
+// databases, not the rest of the folder.
+func TestVerifyWrittenIgnoresOtherFiles(t *testing.T) {
+	f := goodFolder(t)
+	m, err := f.ReadManifest()
+	assert.NilError(t, err)
+	written, _ := m.Lookup(sys0)
+	// Damage a file of another database: not this backup's business.
+	assert.NilError(t, os.Truncate(f.Path(diff1), 1))
+
+	rep, err := f.VerifyWritten(context.Background(), []FileRecord{written}, nil)
+	assert.NilError(t, err)
+	assert.Check(t, rep.OK(), "%+v", rep.Problems)
+	assert.Check(t, is.DeepEqual(rep.Checked, []string{sys0}))
+
+	data, err := os.ReadFile(f.Path(sys0))
+	assert.NilError(t, err)
+	data[0] ^= 1
+	assert.NilError(t, os.WriteFile(f.Path(sys0), data, 0o600))
+	rep, err = f.VerifyWritten(context.Background(), []FileRecord{written}, nil)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(rep.Problems, 1))
+	assert.Check(t, is.Equal(rep.Problems[0].Kind, ProblemChanged), "%+v", rep.Problems)
+}
+
+// A file the backup wrote but the manifest does not list is a problem.
+func TestVerifyWrittenUnrecorded(t *testing.T) {
+	f := goodFolder(t)
+	rep, err := f.VerifyWritten(context.Background(), []FileRecord{{Name: "neo4j-2026-03-02T00-00-00.backup", Database: "neo4j"}}, nil)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(rep.Problems, 1))
+	assert.Check(t, is.Equal(rep.Problems[0].Kind, ProblemMissing), "%+v", rep.Problems)
+}

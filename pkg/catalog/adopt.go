@@ -7,6 +7,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 )
 
 // ErrHasManifest is returned by verify --adopt on a folder that already has
@@ -30,9 +31,9 @@ func adopt(ctx context.Context, s *helper.Session, folder *backupset.Folder, too
 	}
 	names := backupset.Names(cat.Artifacts)
 	infos, err := inspect(ctx, s, folder, names)
-	if ae, ok := errAdminFailed(err); ok {
+	if ae, ok := neo4jbackup.AdminFailed(err); ok {
 		return nil, []backupset.Problem{{File: folder.Dir, Kind: ProblemUnreadable,
-			Detail: "neo4j-admin backup inspect failed, no manifest was written: " + lastLine(ae.Output)}}, nil
+			Detail: "neo4j-admin backup inspect failed, no manifest was written: " + neo4jbackup.LastLine(ae.Output)}}, nil
 	}
 	if err != nil {
 		return nil, nil, err

@@ -118,7 +118,7 @@ func describeFolder(cat *backupset.Catalog, infos map[string]neo4jbackup.Info) *
 		l.Manifest = "present"
 	}
 	for _, name := range cat.Unexpected {
-		if strings.HasSuffix(name, reportExt) {
+		if strings.HasSuffix(name, neo4jbackup.ReportExt) {
 			l.Reports = append(l.Reports, name)
 		} else {
 			l.Unexpected = append(l.Unexpected, name)

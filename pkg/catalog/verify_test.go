@@ -15,6 +15,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper/helpertest"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
 
@@ -64,7 +65,7 @@ func TestVerifyNamesTheFile(t *testing.T) {
 			res := verifyOffline(t, folder)
 			assert.Check(t, !res.OK)
 			assert.Check(t, hasProblem(res.Problems, tc.file, tc.kind), "%+v", res.Problems)
-			var ve *VerifyError
+			var ve *backupset.VerifyError
 			assert.Check(t, errors.As(res.Err(), &ve))
 			assert.Check(t, is.ErrorContains(res.Err(), tc.file))
 		})
@@ -101,7 +102,7 @@ func TestVerifyCheckAggregatesACopyAndKeepsTheReport(t *testing.T) {
 	assert.Check(t, neo4j.Aggregated && !neo4j.Consistent)
 	assert.Check(t, neo4j.Report != "")
 	assert.Check(t, system.Consistent && !system.Aggregated)
-	assert.Check(t, hasProblem(res.Problems, name("neo4j", 21, 11), ProblemInconsistent), "%+v", res.Problems)
+	assert.Check(t, hasProblem(res.Problems, name("neo4j", 21, 11), neo4jbackup.ProblemInconsistent), "%+v", res.Problems)
 
 	// The report is next to the backups; the backups are untouched.
 	data, err := os.ReadFile(folder.Path(neo4j.Report))
@@ -159,26 +160,6 @@ func TestVerifyAdoptRefusesUnreadableArtifacts(t *testing.T) {
 	assert.Check(t, os.IsNotExist(err), "no manifest may be written")
 }
 
-func TestVerifyWrittenIgnoresOtherFiles(t *testing.T) {
-	folder := makeFolder(t, twoChains()...)
-	m, _ := folder.ReadManifest()
-	written, _ := m.Lookup(name("system", 21, 10))
-	// Damage an older file of another database: not this backup's business.
-	assert.NilError(t, os.Truncate(folder.Path(name("neo4j", 20, 10)), 1))
-
-	res, err := VerifyWritten(context.Background(), nil, folder, []backupset.FileRecord{written}, false, progress.Nop)
-	assert.NilError(t, err)
-	assert.Check(t, res.OK, "%+v", res.Problems)
-	assert.Check(t, is.DeepEqual(res.Checked, []string{written.Name}))
-
-	data, _ := os.ReadFile(folder.Path(written.Name))
-	data[0] ^= 1
-	assert.NilError(t, os.WriteFile(folder.Path(written.Name), data, 0o600))
-	res, err = VerifyWritten(context.Background(), nil, folder, []backupset.FileRecord{written}, false, progress.Nop)
-	assert.NilError(t, err)
-	assert.Check(t, hasProblem(res.Problems, written.Name, backupset.ProblemChanged), "%+v", res.Problems)
-}
-
 func hasProblem(ps []backupset.Problem, file, kind string) bool {
 	return slices.ContainsFunc(ps, func(p backupset.Problem) bool { return p.File == file && p.Kind == kind })
 }
@@ -196,7 +177,7 @@ func TestVerifyCheckThatCannotRunIsNotInconsistent(t *testing.T) {
 	}
 	eng := newEngine(refuse)
 	_, err := Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
-	var notRun *CheckNotRunError
+	var notRun *neo4jbackup.CheckNotRunError
 	assert.Assert(t, errors.As(err, &notRun), "%v", err)
 	assert.Check(t, is.Contains(err.Error(), "not supported for unrecovered full backups"))
 	assert.Check(t, is.Contains(err.Error(), "says nothing about the backup's consistency"))

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backup"
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
-	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 )
@@ -131,18 +129,6 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		pw.Close()
 		return unlock(err)
 	}
-	var verified *catalog.VerifyResult
-	var verifyHook func(ctx context.Context, s *helper.Session, written []backupset.FileRecord) error
-	if opts.verify || opts.check {
-		verifyHook = func(ctx context.Context, s *helper.Session, written []backupset.FileRecord) error {
-			res, err := catalog.VerifyWritten(ctx, s, folder, written, opts.check, pw)
-			if err != nil {
-				return err
-			}
-			verified = res
-			return res.Err()
-		}
-	}
 	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Consistent: opts.consistent, Options: backup.Options{
 		Target: helper.TargetOptions{
 			DatabaseContainer: opts.helper.databaseContainer,
@@ -162,7 +148,8 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		IncludeMetadata: opts.includeMetadata,
 		Aggregate:       !opts.noAggregate,
 		Tool:            toolName(),
-		Verify:          verifyHook,
+		Verify:          opts.verify,
+		Check:           opts.check,
 	}}, pw)
 	err = unlock(err)
 	pw.Close()
@@ -173,9 +160,8 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	if opts.output.format == "json" {
 		return printJSON(dockerCli.Out(), struct {
 			*backup.Result
-			Run    *backup.SetResult     `json:"run"`
-			Verify *catalog.VerifyResult `json:"verify,omitempty"`
-		}{res, set, verified})
+			Run *backup.SetResult `json:"run"`
+		}{res, set})
 	}
 	if res != nil {
 		if err := printBackupTable(dockerCli, res); err != nil {
@@ -183,9 +169,9 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		}
 	}
 	printRun(dockerCli.Out(), set)
-	if verified != nil {
-		fmt.Fprintf(dockerCli.Out(), "Verified: %d file(s) match their checksums.\n", len(verified.Checked))
-		printChecks(dockerCli.Out(), verified.Checks)
+	if res != nil && res.Verified != nil {
+		fmt.Fprintf(dockerCli.Out(), "Verified: %d file(s) match their checksums.\n", len(res.Verified.Checked))
+		printChecks(dockerCli.Out(), res.Verified.Checks)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/pkg/restore"
 )
 
@@ -87,9 +88,9 @@ func classify(err error) int {
 		verify     *restore.VerifyError
 	)
 	var (
-		folderVerify *catalog.VerifyError
+		folderVerify *backupset.VerifyError
 		pruneRefused *catalog.PruneRefusedError
-		checkNotRun  *catalog.CheckNotRunError
+		checkNotRun  *neo4jbackup.CheckNotRunError
 	)
 	switch {
 	case errors.As(err, &degraded), errors.As(err, new(*helper.DatabaseDownError)), errors.As(err, new(*restore.ComponentsDegradedError)):

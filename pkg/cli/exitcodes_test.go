@@ -85,14 +85,14 @@ func TestExitCodes(t *testing.T) {
 		{"disk full", &backupset.DiskFullError{Path: "/x", Err: syscall.ENOSPC}, ExitEnvironment},
 		{"wrong credentials", fmt.Errorf("login: %w", neo4j.ErrUnauthorized), ExitEnvironment},
 		{"prune refused", &catalog.PruneRefusedError{Err: errors.New("no")}, ExitEnvironment},
-		{"check not run", &catalog.CheckNotRunError{Database: "neo4j", Reason: "r"}, ExitEnvironment},
+		{"check not run", &neo4jbackup.CheckNotRunError{Database: "neo4j", Reason: "r"}, ExitEnvironment},
 
 		{"folder locked", &backupset.LockedError{Path: "/x"}, ExitLocked},
 		{"helper locked", &helper.HelperLockError{Database: "db"}, ExitLocked},
 
 		{"restore preflight", &restore.VerifyError{Problems: []string{"p"}}, ExitVerify},
-		{"folder verification", &catalog.VerifyError{}, ExitVerify},
-		{"backup --verify", fmt.Errorf("backup: %w", &catalog.VerifyError{}), ExitVerify},
+		{"folder verification", &backupset.VerifyError{}, ExitVerify},
+		{"backup --verify", fmt.Errorf("backup: %w", &backupset.VerifyError{}), ExitVerify},
 
 		{"rolled back", &restore.RolledBackError{Database: "neo4j", Err: boom}, ExitRolledBack},
 		{"degraded", &restore.DegradedError{Database: "neo4j", Err: boom}, ExitDegraded},

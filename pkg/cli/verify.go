@@ -13,6 +13,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 )
 
 type verifyOptions struct {
@@ -114,7 +115,7 @@ func printVerify(out io.Writer, res *catalog.VerifyResult) error {
 	return nil
 }
 
-func printChecks(out io.Writer, checks []catalog.CheckResult) {
+func printChecks(out io.Writer, checks []neo4jbackup.CheckResult) {
 	for _, c := range checks {
 		what := strings.Join(c.Files, " + ")
 		if c.Aggregated {

@@ -1,7 +1,8 @@
-package catalog
+package neo4jbackup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -11,11 +12,14 @@ import (
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
-	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 )
 
-// reportExt ends the consistency reports verify --check keeps in the folder.
-const reportExt = ".report"
+// ReportExt ends the consistency reports a check keeps in the folder.
+const ReportExt = ".report"
+
+// ProblemInconsistent is the kind of problem a failed check adds to a
+// verification: neo4j-admin database check found the backup inconsistent.
+const ProblemInconsistent = "inconsistent"
 
 // CheckResult is neo4j-admin database check on one database's newest chain.
 type CheckResult struct {
@@ -31,14 +35,15 @@ type CheckResult struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// checkNewestChains runs the check on the newest chain of each database
-// (only dbs, when given) and adds a problem per failed check. A database
-// whose newest chain is incomplete is not checked: verify already reports
-// why it cannot be restored.
-func checkNewestChains(ctx context.Context, s *helper.Session, folder *backupset.Folder, dbs []string, res *VerifyResult) error {
+// CheckNewestChains runs neo4j-admin database check in the session's helper
+// on the newest chain of each database of the folder (only dbs, when given)
+// and returns a problem per failed check. A database whose newest chain is
+// incomplete is not checked: verification already reports why it cannot be
+// restored. Used by verify --check and backup --check.
+func CheckNewestChains(ctx context.Context, s *helper.Session, folder *backupset.Folder, dbs []string) (checks []CheckResult, problems []backupset.Problem, err error) {
 	cat, err := folder.Scan()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	chains := cat.Chains()
 	names := make([]string, 0, len(chains))
@@ -48,30 +53,30 @@ func checkNewestChains(ctx context.Context, s *helper.Session, folder *backupset
 		}
 	}
 	slices.Sort(names)
-	release, _, err := neo4jbackup.AdminRelease(ctx, s)
+	release, _, err := AdminRelease(ctx, s)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, db := range names {
 		chain, err := backupset.ChooseChain(chains[db], time.Time{})
 		if err != nil {
-			res.Checks = append(res.Checks, CheckResult{Database: db, Detail: "not checked: " + err.Error()})
+			checks = append(checks, CheckResult{Database: db, Detail: "not checked: " + err.Error()})
 			continue
 		}
 		cr, err := checkChain(ctx, s, folder, chain, release)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		res.Checks = append(res.Checks, cr)
+		checks = append(checks, cr)
 		if !cr.Consistent {
 			detail := "neo4j-admin database check failed: " + cr.Detail
 			if cr.Report != "" {
 				detail += "; Neo4j's report is kept as " + cr.Report
 			}
-			res.Problems = append(res.Problems, backupset.Problem{File: chain.Last().Name, Kind: ProblemInconsistent, Detail: detail})
+			problems = append(problems, backupset.Problem{File: chain.Last().Name, Kind: ProblemInconsistent, Detail: detail})
 		}
 	}
-	return nil
+	return checks, problems, nil
 }
 
 // checkChain copies the chain into its own directory in the helper,
@@ -92,16 +97,16 @@ func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder
 	}
 	if aggregate {
 		cr.Aggregated = true
-		args, text := neo4jbackup.AggregateArgs(release, dir, db)
+		args, text := AggregateArgs(release, dir, db)
 		_, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate-" + db, Text: text + " " + db + " (on a copy)", Args: args})
-		if ae, ok := errAdminFailed(err); ok {
-			return cr, &CheckNotRunError{Database: db, Reason: "the chain could not be aggregated: " + lastLine(ae.Output), AdminExit: ae.ExitCode}
+		if ae, ok := AdminFailed(err); ok {
+			return cr, &CheckNotRunError{Database: db, Reason: "the chain could not be aggregated: " + LastLine(ae.Output), AdminExit: ae.ExitCode}
 		}
 		if err != nil {
 			return cr, err
 		}
 	}
-	report := fmt.Sprintf("%s-inconsistencies-%s%s", db, time.Now().UTC().Format("2006-01-02T15-04-05"), reportExt)
+	report := fmt.Sprintf("%s-inconsistencies-%s%s", db, time.Now().UTC().Format("2006-01-02T15-04-05"), ReportExt)
 	// Bounded, since the check runs next to a live server: by default it
 	// takes 90 % of free memory and every CPU [S7a].
 	_, err = s.Admin(ctx, helper.AdminRun{ID: "check-" + db, Text: "neo4j-admin database check " + db,
@@ -111,11 +116,11 @@ func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder
 		cr.Consistent = true
 		return cr, nil
 	}
-	ae, ok := errAdminFailed(err)
+	ae, ok := AdminFailed(err)
 	if !ok {
 		return cr, err
 	}
-	cr.Detail = lastLine(ae.Output)
+	cr.Detail = LastLine(ae.Output)
 	// "If the consistency checker finds errors, it exits with an exit code
 	// other than 0 and writes a report file" [S7a]: a failure without a
 	// report is a check that could not run, not an inconsistency.
@@ -146,7 +151,7 @@ func needsAggregate(ctx context.Context, s *helper.Session, chain backupset.Chai
 	if !release.AtLeast(2025, 1) {
 		return false, nil
 	}
-	info, err := neo4jbackup.Inspect(ctx, s, dir)
+	info, err := Inspect(ctx, s, dir)
 	if err != nil && ctx.Err() != nil {
 		return false, err
 	}
@@ -167,10 +172,20 @@ func (e *CheckNotRunError) Error() string {
 	return fmt.Sprintf("the consistency check of database %s could not run (this says nothing about the backup's consistency): %s", e.Database, e.Reason)
 }
 
-func lastLine(s string) string {
+// LastLine is the last line of a tool's output, where neo4j-admin says why
+// it failed.
+func LastLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
 		return strings.TrimSpace(s[i+1:])
 	}
 	return s
+}
+
+// AdminFailed tells a neo4j-admin failure (a finding) from a failure to run
+// it (an error).
+func AdminFailed(err error) (*helper.AdminError, bool) {
+	var ae *helper.AdminError
+	ok := errors.As(err, &ae)
+	return ae, ok
 }

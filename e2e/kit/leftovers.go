@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -62,15 +63,26 @@ func watchEngine() *engineWatch {
 			}
 		}
 	}()
-	// A volume of our own proves that the subscription is live.
-	probe := "e2e-watch-" + RunID
-	if res := Docker("volume", "create", "--label", RunLabel+"="+RunID, probe); res.Error != nil {
-		fmt.Fprintf(os.Stderr, "kit: %s\n", res.String())
-	}
-	defer Docker("volume", "rm", "-f", probe)
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	// A volume of our own proves that the subscription is live. docker
+	// events may start listening only after its first probe was made, so a
+	// new probe is made every half second until one is seen.
+	var probes []string
+	defer func() {
+		if len(probes) > 0 {
+			Docker(append([]string{"volume", "rm", "-f"}, probes...)...)
+		}
+	}()
+	deadline, next := time.Now().Add(30*time.Second), time.Now()
+	for ; time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(next) {
+			probe := fmt.Sprintf("e2e-watch-%s-%d", RunID, len(probes))
+			if res := Docker("volume", "create", "--label", RunLabel+"="+RunID, probe); res.Error != nil {
+				fmt.Fprintf(os.Stderr, "kit: %s\n", res.String())
+			}
+			probes, next = append(probes, probe), time.Now().Add(500*time.Millisecond)
+		}
 		w.mu.Lock()
-		ok := w.seen[probe]
+		ok := slices.ContainsFunc(probes, func(p string) bool { return w.seen[p] })
 		w.mu.Unlock()
 		if ok {
 			return w

@@ -179,6 +179,25 @@ func TestBackupStreamsWhenTheDaemonCannotSeeTheFolder(t *testing.T) {
 	assertClean(t, db, dir)
 }
 
+// The README's one command names the folder relative to the working
+// directory (./backups): the daemon sees it, so it gets bind transfers like
+// an absolute path would (the daemon takes only absolute mount sources).
+func TestBackupIntoARelativeFolderUsesBind(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	db := kit.StartDatabase(t, kit.Options{})
+	dir := kit.Folder(t)
+	cmd := p.Cmd("infrahubdb", "backup", "./backups", "--database-container", db.Name, "--database", "neo4j", "--format", "json", "--progress", "plain")
+	cmd.Dir = dir
+	res := icmd.RunCmd(cmd)
+	res.Assert(t, icmd.Success)
+	assert.Check(t, !strings.Contains(res.Stderr(), "cannot see"), res.Stderr())
+	assert.Check(t, is.Contains(res.Stdout(), `"transfer": "bind"`))
+	assert.Check(t, is.Contains(res.Stdout(), `"folder": "`+filepath.Join(dir, "backups")+`"`))
+	assert.Check(t, is.Len(kit.BackupFiles(t, filepath.Join(dir, "backups"), "neo4j"), 1))
+	assertClean(t, db, filepath.Join(dir, "backups"))
+}
+
 func TestBackupWithDatabaseURLAndNoLabelledContainer(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)

@@ -21,6 +21,14 @@ type Folder struct {
 
 // Open opens an existing backup folder.
 func Open(dir string) (*Folder, error) {
+	// The folder is known by its absolute path: the Docker daemon takes
+	// only absolute bind mount sources (a relative FOLDER such as ./backups
+	// would never get bind transfers), and messages name it unambiguously.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("backup folder %s: %w", dir, err)
+	}
+	dir = abs
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

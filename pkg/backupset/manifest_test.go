@@ -2,6 +2,7 @@ package backupset
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -112,4 +113,16 @@ func TestManifestNewerVersion(t *testing.T) {
 	f := testFolder(t, fs.WithFile(ManifestName, `{"version":99,"tool":"docker-infrahubdb 9.0.0","files":[]}`))
 	_, err := f.ReadManifest()
 	assert.ErrorContains(t, err, "written by a newer docker-infrahubdb (docker-infrahubdb 9.0.0); upgrade the plugin")
+}
+
+// A relative FOLDER is known by its absolute path: bind mounts need one.
+func TestFolderIsAbsolute(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	f, err := Create("backups")
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(f.Dir, filepath.Join(dir, "backups")))
+	f, err = Open("./backups/")
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(f.Dir, filepath.Join(dir, "backups")))
 }

@@ -122,11 +122,13 @@ func (s *Session) checkHelperLock(ctx context.Context, self string) error {
 func (s *Session) start(ctx context.Context, folder *backupset.Folder) error {
 	if s.opts.Transfer != TransferStream && folder != nil {
 		err := s.startBind(ctx, folder)
-		// An interrupted probe says nothing about what the daemon sees.
-		if err == nil || s.opts.Transfer == TransferBind || ctx.Err() != nil {
+		switch {
+		case err == nil || ctx.Err() != nil: // an interrupted probe says nothing
 			return err
+		case s.opts.Transfer == TransferBind:
+			return fmt.Errorf("%w: use --transfer stream or auto", err)
 		}
-		s.pw.Info("the Docker daemon cannot see " + folder.Dir + ": files are streamed through the Docker API")
+		s.pw.Info("no bind transfer, files are streamed through the Docker API: " + err.Error())
 	}
 	return s.startStream(ctx)
 }
@@ -178,7 +180,7 @@ func (s *Session) startBind(ctx context.Context, folder *backupset.Folder) error
 		s.removeHelper(ctx, h)
 		w.removeStaging()
 		if err == nil {
-			err = errors.New("the Docker daemon does not see " + folder.Dir + " (remote daemon?): use --transfer stream or auto")
+			err = errors.New("the Docker daemon cannot see " + folder.Dir + " (remote daemon?)")
 		}
 		return err
 	}

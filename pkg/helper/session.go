@@ -128,7 +128,7 @@ func (s *Session) start(ctx context.Context, folder *backupset.Folder) error {
 		case s.opts.Transfer == TransferBind:
 			return fmt.Errorf("%w: use --transfer stream or auto", err)
 		}
-		s.pw.Info("no bind transfer, files are streamed through the Docker API: " + err.Error())
+		s.pw.Info("files are streamed through the Docker API: " + err.Error())
 	}
 	return s.startStream(ctx)
 }
@@ -172,7 +172,7 @@ func (s *Session) startBind(ctx context.Context, folder *backupset.Folder) error
 	h, err := s.eng.StartHelper(ctx, s.spec(docker.Mount{Type: "bind", Source: w.staging, Destination: WorkDir, RW: true}))
 	if err != nil {
 		w.removeStaging()
-		return err
+		return fmt.Errorf("the Docker daemon cannot see %s for a bind mount: %w", folder.Dir, err)
 	}
 	w.helper = h
 	probe, err := w.probe(ctx)

@@ -1,18 +1,20 @@
 package progress
 
 import (
+	"bytes"
 	"encoding/json"
-	"io"
 	"sync"
 	"time"
 )
 
 // jsonWriter prints one JSON object per line: step states, and {"log":...}
 // and {"info":...} lines. Byte progress of a working step is printed at most
-// once a second, so a multi-GiB download does not flood a log.
+// once a second, so a multi-GiB download does not flood a log. A run that
+// fails ends with an {"error":...} line (ErrorLine). These shapes are
+// documented in the README (Output) and kept stable for scripts.
 type jsonWriter struct {
 	mu    sync.Mutex
-	out   io.Writer
+	out   gate
 	steps *steps
 	last  map[string]time.Time // last printed Working update per step
 }
@@ -29,6 +31,8 @@ type jsonEvent struct {
 	DurationMS *int64    `json:"duration_ms,omitempty"`
 	Log        *string   `json:"log,omitempty"`
 	Info       *string   `json:"info,omitempty"`
+	Error      *string   `json:"error,omitempty"`
+	ExitCode   *int      `json:"exit_code,omitempty"`
 }
 
 // jsonProgressInterval limits how often Working updates are printed.
@@ -72,12 +76,35 @@ func (j *jsonWriter) Info(msg string) {
 	j.write(jsonEvent{Time: j.steps.now().UTC(), Info: &msg})
 }
 
-func (j *jsonWriter) write(v jsonEvent) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return // cannot happen for this struct
-	}
-	j.out.Write(append(data, '\n'))
+func (j *jsonWriter) write(v jsonEvent) { j.out.Write(encodeLine(v)) }
+
+// ErrorLine is the line that ends a run that failed under --progress json,
+// in place of the "Error: ..." text line (as docker compose does in its
+// json mode): {"time":...,"error":"<message>","exit_code":N}, without a
+// newline.
+func ErrorLine(msg string, exitCode int) string {
+	return string(bytes.TrimSuffix(encodeLine(jsonEvent{Time: time.Now().UTC(), Error: &msg, ExitCode: &exitCode}), []byte("\n")))
 }
 
-func (j *jsonWriter) Close() {}
+// encodeLine encodes v as one line. Messages are left readable: "<" and
+// "&" (in "neo4j:<version>-enterprise") are not escaped as for HTML.
+func encodeLine(v jsonEvent) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // cannot fail for this struct
+	return b.Bytes()
+}
+
+// Pause holds lines back while the operator answers a question.
+func (j *jsonWriter) Pause() (resume func()) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.out.pause(&j.mu)
+}
+
+func (j *jsonWriter) Close() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.out.flush()
+}

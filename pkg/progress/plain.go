@@ -2,7 +2,6 @@ package progress
 
 import (
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 )
@@ -17,7 +16,7 @@ import (
 // an error.
 type plain struct {
 	mu    sync.Mutex
-	out   io.Writer
+	out   gate
 	steps *steps
 	quiet bool
 }
@@ -29,7 +28,7 @@ func (p *plain) Event(e Event) {
 	if !changed || (p.quiet && s.ev.Status != Warning && s.ev.Status != Error) {
 		return
 	}
-	fmt.Fprintln(p.out, plainLine(s))
+	fmt.Fprintln(&p.out, plainLine(s))
 }
 
 func plainLine(s *step) string {
@@ -62,21 +61,32 @@ func (p *plain) Log(id, line string) {
 		return
 	}
 	if s := p.steps.get(id); s != nil {
-		fmt.Fprintf(p.out, "#%d %s\n", s.n, line)
+		fmt.Fprintf(&p.out, "#%d %s\n", s.n, line)
 		return
 	}
 	if id != "" {
 		line = id + ": " + line
 	}
-	fmt.Fprintln(p.out, line)
+	fmt.Fprintln(&p.out, line)
 }
 
 func (p *plain) Info(msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.quiet {
-		fmt.Fprintln(p.out, msg)
+		fmt.Fprintln(&p.out, msg)
 	}
 }
 
-func (p *plain) Close() {}
+// Pause holds lines back while the operator answers a question.
+func (p *plain) Pause() (resume func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.pause(&p.mu)
+}
+
+func (p *plain) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.out.flush()
+}

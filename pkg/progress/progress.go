@@ -87,6 +87,16 @@ const (
 // Modes lists the modes, for flag help and completion.
 var Modes = []string{ModeAuto, ModeTTY, ModePlain, ModeJSON, ModeQuiet}
 
+// Terminal is what the tty mode needs of the stream it draws on: the shape
+// of the docker CLI's *streams.Out (dockerCli.Err()), which knows whether it
+// is a terminal and how wide it is. A writer that is not a Terminal is never
+// one.
+type Terminal interface {
+	io.Writer
+	IsTerminal() bool
+	GetTtySize() (height, width uint)
+}
+
 // Option configures New.
 type Option func(*options)
 
@@ -97,62 +107,61 @@ type options struct {
 // WithClock replaces time.Now, for reproducible output in tests.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// New returns a Writer that renders on out in the given mode.
+// New returns a Writer that renders on out in the given mode. out is
+// usually dockerCli.Err(): auto is tty when it is a Terminal that says it
+// is one, else plain.
 func New(mode string, out io.Writer, opts ...Option) (Writer, error) {
 	o := options{now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	term, isTerm := out.(Terminal)
 	if mode == ModeAuto {
 		mode = ModePlain
-		if fd, ok := fileDescriptor(out); ok && isTerminal(fd) {
+		if isTerm && term.IsTerminal() {
 			mode = ModeTTY
 		}
 	}
 	switch mode {
 	case ModeTTY:
-		return newTTY(out, o), nil
+		width := func() int { return 80 }
+		if isTerm {
+			width = func() int { return terminalWidth(term) }
+		}
+		return newTTY(out, width, o), nil
 	case ModePlain:
-		return &plain{out: out, steps: newSteps(o.now)}, nil
+		return &plain{out: gate{out: out}, steps: newSteps(o.now)}, nil
 	case ModeJSON:
-		return &jsonWriter{out: out, steps: newSteps(o.now)}, nil
+		return &jsonWriter{out: gate{out: out}, steps: newSteps(o.now)}, nil
 	case ModeQuiet:
-		return &plain{out: out, steps: newSteps(o.now), quiet: true}, nil
+		return &plain{out: gate{out: out}, steps: newSteps(o.now), quiet: true}, nil
 	}
 	return nil, fmt.Errorf("unknown progress mode %q: use one of auto, tty, plain, json, quiet", mode)
 }
 
-// Run reports e as Working, runs fn, and reports the step Done, or Error with
-// the error as detail.
-func Run(w Writer, e Event, fn func() error) error {
-	e.Status = Working
-	w.Event(e)
-	err := fn()
-	e.Status, e.Detail = Done, ""
-	if err != nil {
-		e.Status, e.Detail = Error, err.Error()
+// terminalWidth is the width of the terminal, asked at every redraw so a
+// resized window is followed (as the docker CLI does for its own progress);
+// 80 when it is unknown.
+func terminalWidth(t Terminal) int {
+	if _, w := t.GetTtySize(); w > 0 {
+		return int(w)
 	}
-	w.Event(e)
-	return err
+	return 80
 }
 
-// Bytes returns a progress callback (the shape backupset uses) that reports
-// bytes moved as Working events of the step e.
-func Bytes(w Writer, e Event) func(name string, done, total int64) {
-	return func(_ string, done, total int64) {
-		e.Status, e.Current, e.Total = Working, done, total
-		w.Event(e)
-	}
+// Pauser is a display that can stop drawing while the operator answers a
+// question on the same terminal, and go on below the answer.
+type Pauser interface {
+	// Pause stops the display until resume is called; what is reported
+	// meanwhile is kept and shown then. resume may be called more than once.
+	Pause() (resume func())
 }
 
-// fileDescriptor finds the descriptor behind out: an *os.File, or the
-// docker CLI's streams (which have FD()).
-func fileDescriptor(out io.Writer) (uintptr, bool) {
-	switch f := out.(type) {
-	case interface{ Fd() uintptr }:
-		return f.Fd(), true
-	case interface{ FD() uintptr }:
-		return f.FD(), true
+// Pause pauses w if it is a Pauser; the other writers (Nop, test fakes) draw
+// nothing that could fight with a question.
+func Pause(w Writer) (resume func()) {
+	if p, ok := w.(Pauser); ok {
+		return p.Pause()
 	}
-	return 0, false
+	return func() {}
 }

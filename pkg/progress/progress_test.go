@@ -141,24 +141,184 @@ func TestDurationIsFromFirstWorking(t *testing.T) {
 	assert.Equal(t, out.String(), "#1 wait\n#1 wait  error 2.0s: refused\n#1 wait\n#1 wait  done 0.5s\n")
 }
 
-func TestRunAndBytes(t *testing.T) {
+func TestRunReportsTheStep(t *testing.T) {
 	c := newClock()
 	var out bytes.Buffer
 	w, err := New(ModeJSON, &out, WithClock(c.now))
 	assert.NilError(t, err)
-	boom := errors.New("boom")
-	err = Run(w, Event{ID: "s", Text: "step"}, func() error {
-		report := Bytes(w, Event{ID: "s"})
-		report("f", 1, 2)
+	boom := errors.New("boom\nthe second line is the command's business")
+	err = RunStep(w, Event{ID: "s", Text: "step"}, func(s *Step) error {
+		s.Bytes(1, 2)
 		c.advance(2 * time.Second)
-		report("f", 2, 2)
+		s.Update("a.backup", 2, 2)
+		s.Log("a line")
 		return boom
 	})
 	assert.Equal(t, err, boom)
+	assert.NilError(t, Run(w, Event{ID: "t", Text: "quick"}, func() error { return nil }))
 	assert.Equal(t, out.String(),
 		`{"time":"2026-11-25T10:31:00Z","id":"s","text":"step","status":"working"}`+"\n"+
-			`{"time":"2026-11-25T10:31:02Z","id":"s","text":"step","status":"working","current":2,"total":2}`+"\n"+
-			`{"time":"2026-11-25T10:31:02Z","id":"s","text":"step","status":"error","detail":"boom","duration_ms":2000}`+"\n")
+			`{"time":"2026-11-25T10:31:02Z","id":"s","text":"step","status":"working","detail":"a.backup","current":2,"total":2}`+"\n"+
+			`{"time":"2026-11-25T10:31:02Z","id":"s","log":"a line"}`+"\n"+
+			`{"time":"2026-11-25T10:31:02Z","id":"s","text":"step","status":"error","detail":"boom","current":2,"total":2,"duration_ms":2000}`+"\n"+
+			`{"time":"2026-11-25T10:31:02Z","id":"t","text":"quick","status":"working"}`+"\n"+
+			`{"time":"2026-11-25T10:31:02Z","id":"t","text":"quick","status":"done","duration_ms":0}`+"\n")
+}
+
+func TestRunStepOutcomes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fn   func(*Step) error
+		want string
+	}{
+		{"done with a detail", func(s *Step) error { s.End(Done, "helper-1, bind transfer"); return nil }, "#1 x  done 0.0s: helper-1, bind transfer"},
+		{"warning", func(s *Step) error { s.End(Warning, "nothing to aggregate"); return nil }, "#1 x  warning 0.0s: nothing to aggregate"},
+		{"skipped", func(s *Step) error { s.End(Skipped, "not asked for"); return nil }, "#1 x  skipped 0.0s: not asked for"},
+		{"a finding", func(s *Step) error { s.End(Error, "2 problems"); return nil }, "#1 x  error 0.0s: 2 problems"},
+		{"an error said better", func(s *Step) error {
+			s.End(Error, "neo4j.backup: truncated")
+			return errors.New("the folder failed verification:\n  neo4j.backup: truncated")
+		}, "#1 x  error 0.0s: neo4j.backup: truncated"},
+		{"an error", func(s *Step) error { s.End(Warning, "ignored"); return errors.New("refused") }, "#1 x  error 0.0s: refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClock()
+			var out bytes.Buffer
+			w, err := New(ModePlain, &out, WithClock(c.now))
+			assert.NilError(t, err)
+			_ = RunStep(w, Event{ID: "x", Text: "x"}, tc.fn)
+			assert.Equal(t, out.String(), "#1 x\n"+tc.want+"\n")
+		})
+	}
+}
+
+// A report from a goroutine that outlives its step changes nothing.
+func TestStepIgnoresReportsAfterItEnded(t *testing.T) {
+	var out bytes.Buffer
+	w, err := New(ModePlain, &out, WithClock(newClock().now))
+	assert.NilError(t, err)
+	var late *Step
+	assert.NilError(t, RunStep(w, Event{ID: "x", Text: "upload"}, func(s *Step) error { late = s; return nil }))
+	late.Update("late", 1, 2)
+	assert.Equal(t, out.String(), "#1 upload\n#1 upload  done 0.0s\n")
+}
+
+func TestErrorLine(t *testing.T) {
+	line := ErrorLine(`helper image neo4j:<version>-enterprise "x" could not be pulled`, 3)
+	assert.Check(t, !strings.Contains(line, "\n"))
+	assert.Check(t, is.Contains(line, `neo4j:<version>-enterprise`), "readable, not HTML-escaped")
+	var v struct {
+		Time     time.Time `json:"time"`
+		Error    string    `json:"error"`
+		ExitCode int       `json:"exit_code"`
+	}
+	assert.NilError(t, json.Unmarshal([]byte(line), &v))
+	assert.Check(t, is.Equal(v.Error, `helper image neo4j:<version>-enterprise "x" could not be pulled`))
+	assert.Check(t, is.Equal(v.ExitCode, 3))
+	assert.Check(t, !v.Time.IsZero())
+}
+
+// fakeTerminal is the docker CLI's stderr stream, as New sees it.
+type fakeTerminal struct {
+	syncBuffer
+	terminal bool
+	mu       sync.Mutex
+	width    uint
+}
+
+func (f *fakeTerminal) IsTerminal() bool { return f.terminal }
+func (f *fakeTerminal) GetTtySize() (uint, uint) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return 24, f.width
+}
+func (f *fakeTerminal) resize(width uint) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.width = width
+}
+
+func TestAutoFollowsTheTerminal(t *testing.T) {
+	long := strings.Repeat("x", 50)
+	// Not a terminal (stderr redirected): plain.
+	notTerm := &fakeTerminal{width: 80}
+	w, err := New(ModeAuto, notTerm)
+	assert.NilError(t, err)
+	w.Event(Event{ID: "a", Text: long})
+	w.Close()
+	assert.Equal(t, notTerm.String(), "#1 "+long+"\n")
+
+	// A terminal: the live block, cut to the width it has at each redraw.
+	term := &fakeTerminal{terminal: true, width: 30}
+	w, err = New(ModeAuto, term)
+	assert.NilError(t, err)
+	w.Event(Event{ID: "a", Text: long})
+	assert.Check(t, is.Contains(term.String(), "\r\x1b[J"))
+	assert.Check(t, is.Contains(term.String(), " "+strings.Repeat("x", 26)+"…\n"))
+	term.resize(40) // SIGWINCH: the next frame follows
+	w.Event(Event{ID: "a", Status: Done})
+	w.Close()
+	frames := strings.Split(term.String(), "\r\x1b[J")
+	assert.Check(t, is.Equal(frames[len(frames)-1], "✔ "+strings.Repeat("x", 36)+"…\n"))
+}
+
+// Pausing for a question: nothing is drawn over it, what happened
+// meanwhile shows after the answer, and the steps that ended before it are
+// not drawn again below it.
+func TestTTYPause(t *testing.T) {
+	c := newClock()
+	var out syncBuffer
+	stopped := make(chan struct{})
+	close(stopped)
+	w := &tty{out: &out, steps: newSteps(c.now), width: func() int { return 60 }, stop: make(chan struct{}), stopped: stopped}
+
+	w.Event(Event{ID: "plan", Text: "Check the folder"})
+	w.Event(Event{ID: "plan", Status: Done})
+	w.Event(Event{ID: "login", Text: "Log in"})
+	resume := Pause(w)
+	before := out.String()
+	out.Write([]byte("Continue? [y/N] y\n")) // the question and its answer
+	w.Event(Event{ID: "login", Status: Done})
+	w.Event(Event{ID: "stop", Text: "Stop database"})
+	w.Log("stop", "stopping")
+	assert.Check(t, is.Equal(out.String(), before+"Continue? [y/N] y\n"), "nothing drawn while paused")
+	resume()
+	resume() // a second call changes nothing
+
+	after := strings.TrimPrefix(out.String(), before+"Continue? [y/N] y\n")
+	assert.Check(t, !strings.Contains(after, "\x1b[1A") && !strings.Contains(after, "\x1b[2A"), "the cursor never moves up over the question: %q", after)
+	assert.Check(t, is.Equal(after, "\r\x1b[J#3 stopping\n✔ Log in  0.0s\n⠋ Stop database  0.0s\n"))
+	assert.Check(t, !strings.Contains(after, "Check the folder"))
+
+	// The block goes on below the answer, moving up over itself only.
+	w.Event(Event{ID: "stop", Status: Done})
+	assert.Check(t, is.Contains(out.String(), "\x1b[2A\r\x1b[J✔ Log in"))
+	w.Close()
+}
+
+func TestLineWritersHoldLinesWhilePaused(t *testing.T) {
+	for _, mode := range []string{ModePlain, ModeJSON} {
+		t.Run(mode, func(t *testing.T) {
+			var out bytes.Buffer
+			w, err := New(mode, &out, WithClock(newClock().now))
+			assert.NilError(t, err)
+			w.Event(Event{ID: "a", Text: "before"})
+			n := out.Len()
+			resume := Pause(w)
+			w.Event(Event{ID: "b", Text: "during"})
+			w.Info("meanwhile")
+			assert.Check(t, is.Equal(out.Len(), n), "held back")
+			resume()
+			assert.Check(t, is.Contains(out.String()[n:], "during"))
+			assert.Check(t, is.Contains(out.String()[n:], "meanwhile"))
+
+			_ = Pause(w) // never resumed: Close prints what was held
+			w.Info("last words")
+			w.Close()
+			assert.Check(t, is.Contains(out.String(), "last words"))
+		})
+	}
+	assert.Check(t, Pause(Nop) != nil, "writers that draw nothing pause as a no-op")
 }
 
 func TestConcurrentUse(t *testing.T) {

@@ -11,27 +11,32 @@ import (
 // tty keeps a block of lines, one per step, at the bottom of the terminal and
 // redraws it in place about ten times a second; log and info lines are
 // printed above the block, so they scroll by while the block stays.
+//
+// Pause leaves the block on screen as it is and stops redrawing, so that a
+// question and its answer can be written below it; after resume the block
+// goes on below the answer, without the steps that had ended (they stay in
+// the scrollback above the question), as buildx's printer does around its
+// prompts.
 type tty struct {
-	mu      sync.Mutex
-	out     io.Writer
-	steps   *steps
-	pending []string // log lines to print above the block at the next redraw
-	drawn   int      // lines of the block on screen
-	width   func() int
-	frame   int
-	stop    chan struct{}
-	stopped chan struct{}
-	closed  bool
+	mu       sync.Mutex
+	out      io.Writer
+	steps    *steps
+	pending  []string // log lines to print above the block at the next redraw
+	drawn    int      // lines of the block on screen
+	width    func() int
+	frame    int
+	stop     chan struct{}
+	stopped  chan struct{}
+	closed   bool
+	paused   int
+	scrolled map[string]bool // steps left above a question: not in the block
 }
 
 var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
-func newTTY(out io.Writer, o options) *tty {
-	t := &tty{out: out, steps: newSteps(o.now), width: func() int { return 80 },
+func newTTY(out io.Writer, width func() int, o options) *tty {
+	t := &tty{out: out, steps: newSteps(o.now), width: width,
 		stop: make(chan struct{}), stopped: make(chan struct{})}
-	if fd, ok := fileDescriptor(out); ok {
-		t.width = func() int { return terminalWidth(fd) }
-	}
 	go t.loop()
 	return t
 }
@@ -46,8 +51,10 @@ func (t *tty) loop() {
 			return
 		case <-tick.C:
 			t.mu.Lock()
-			t.frame++
-			t.render()
+			if t.paused == 0 {
+				t.frame++
+				t.render()
+			}
 			t.mu.Unlock()
 		}
 	}
@@ -56,9 +63,42 @@ func (t *tty) loop() {
 func (t *tty) Event(e Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, changed := t.steps.update(e); changed && !t.closed {
+	_, changed := t.steps.update(e)
+	delete(t.scrolled, e.ID) // a step that comes back is drawn again
+	if changed && !t.closed && t.paused == 0 {
 		t.render() // show state changes at once; bytes wait for the tick
 	}
+}
+
+// Pause draws the block one last time and stops drawing until resume.
+func (t *tty) Pause() (resume func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.paused == 0 && !t.closed {
+		t.render()
+		// What is on screen stays there: the next frame starts below the
+		// answer, and the steps that ended are not drawn again.
+		t.drawn = 0
+		if t.scrolled == nil {
+			t.scrolled = map[string]bool{}
+		}
+		for _, s := range t.steps.order {
+			if s.ev.Status.terminal() {
+				t.scrolled[s.ev.ID] = true
+			}
+		}
+	}
+	t.paused++
+	return sync.OnceFunc(func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.paused == 0 { // closed meanwhile
+			return
+		}
+		if t.paused--; t.paused == 0 && !t.closed {
+			t.render()
+		}
+	})
 }
 
 func (t *tty) Log(id, line string) {
@@ -80,6 +120,7 @@ func (t *tty) Close() {
 		return
 	}
 	t.closed = true
+	t.paused = 0
 	t.mu.Unlock()
 	close(t.stop)
 	<-t.stopped
@@ -103,11 +144,15 @@ func (t *tty) render() {
 	t.pending = t.pending[:0]
 	width := t.width()
 	now := t.steps.now()
+	t.drawn = 0
 	for _, s := range t.steps.order {
+		if t.scrolled[s.ev.ID] {
+			continue
+		}
 		b.WriteString(truncate(t.line(s, now), width))
 		b.WriteByte('\n')
+		t.drawn++
 	}
-	t.drawn = len(t.steps.order)
 	io.WriteString(t.out, b.String())
 }
 
@@ -122,7 +167,7 @@ func (t *tty) line(s *step, now time.Time) string {
 		parts = append(parts, e.Status.String())
 	}
 	if e.Detail != "" {
-		parts = append(parts, e.Detail)
+		parts = append(parts, firstLine(e.Detail)) // one line per step, or the cursor moves go wrong
 	}
 	if p := formatProgress(e.Current, e.Total); p != "" {
 		parts = append(parts, p)

@@ -1,5 +1,0 @@
-package progress
-
-import "golang.org/x/sys/unix"
-
-const ioctlGetTermios = unix.TCGETS

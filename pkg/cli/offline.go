@@ -48,8 +48,11 @@ func (o *offlineOptions) validate() error {
 	return nil
 }
 
-// backupOffline builds the Community options of a backup run.
-func backupOffline(ctx context.Context, dockerCli command.Cli, o offlineOptions, pw *pausable, output outputOptions) (backup.OfflineOptions, error) {
+// backupOffline builds the Community options of a backup run. Its consent
+// questions pause the progress display pw. (The last parameter is unused:
+// the display pauses itself now instead of being reopened; it goes with
+// backup.go's next edit.)
+func backupOffline(ctx context.Context, dockerCli command.Cli, o offlineOptions, pw progress.Writer, _ outputOptions) (backup.OfflineOptions, error) {
 	creds, err := givenCredentials(o.passwordStdin, o.username, dockerCli.In())
 	if err != nil {
 		return backup.OfflineOptions{}, err
@@ -71,9 +74,7 @@ func backupOffline(ctx context.Context, dockerCli command.Cli, o offlineOptions,
 				if !interactive {
 					return false, usageError("--consistent stops the application containers %s during the capture; nothing was changed: add --yes to agree when there is no terminal", orNone(p.Apps))
 				}
-				return pw.pauseFor(func() (progress.Writer, error) { return output.progressWriter(dockerCli) }, func() (bool, error) {
-					return confirmConsistent(ctx, dockerCli, p)
-				})
+				return pausedFor(pw, func() (bool, error) { return confirmConsistent(ctx, dockerCli, p) })
 			}
 			if !interactive {
 				apps := ""
@@ -83,9 +84,7 @@ func backupOffline(ctx context.Context, dockerCli command.Cli, o offlineOptions,
 				return false, usageError("database container %s runs Neo4j Community %s, which has no online backup: the backup is an offline dump that stops it%s for about %s; nothing was changed: add --yes to agree when there is no terminal",
 					p.DatabaseContainer, p.Version, apps, p.Estimate.Round(time.Second))
 			}
-			return pw.pauseFor(func() (progress.Writer, error) { return output.progressWriter(dockerCli) }, func() (bool, error) {
-				return confirmDump(ctx, dockerCli, p)
-			})
+			return pausedFor(pw, func() (bool, error) { return confirmDump(ctx, dockerCli, p) })
 		}
 	}
 	return oo, nil

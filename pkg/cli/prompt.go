@@ -8,7 +8,26 @@ import (
 	"strings"
 
 	"github.com/docker/cli/cli/command"
+
+	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
+
+// pausedFor asks a question with the progress display paused: pausing is
+// the display's business (progress.Pause), which alone knows how to stop
+// drawing over the question and go on below the answer. The display
+// resumes however ask returns, Ctrl-C included.
+func pausedFor(pw progress.Writer, ask func() (bool, error)) (bool, error) {
+	resume := progress.Pause(pw)
+	defer resume()
+	return ask()
+}
+
+// pausable is the wrapper backup.go still puts around its display; the
+// display pauses itself now, so it only passes Pause through. It goes with
+// backup.go's next edit (use the display directly).
+type pausable struct{ progress.Writer }
+
+func (p *pausable) Pause() (resume func()) { return progress.Pause(p.Writer) }
 
 // askContinue asks "Continue? [y/N]" on the terminal and reads the answer.
 // Ctrl-C ends the wait (the command's context is cancelled) instead of being

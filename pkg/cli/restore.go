@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
-	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 	"github.com/opsmill/docker-infrahubdb/pkg/restore"
 )
 
@@ -131,11 +129,10 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	if err != nil {
 		return withCode(ExitEnvironment, err)
 	}
-	display, err := opts.output.progressWriter(dockerCli)
+	pw, err := opts.output.progressWriter(dockerCli)
 	if err != nil {
 		return err
 	}
-	pw := &pausable{Writer: display}
 	unlock, err := lockFolder(folder, "restore", pw)
 	if err != nil {
 		pw.Close()
@@ -161,19 +158,13 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	}
 	if !opts.yes {
 		ropts.Confirm = func(p *restore.Plan) (bool, error) {
-			// The question must not fight with the live display: close it,
-			// ask, and go on in a fresh one below the answer.
-			return pw.pauseFor(func() (progress.Writer, error) { return opts.output.progressWriter(dockerCli) }, func() (bool, error) {
-				return confirm(ctx, dockerCli, p)
-			})
+			return pausedFor(pw, func() (bool, error) { return confirm(ctx, dockerCli, p) })
 		}
 	}
 	sopts := restore.SetOptions{Options: ropts, Components: opts.components}
 	if !opts.yes {
 		sopts.ConfirmSet = func(p *restore.SetPlan) (bool, error) {
-			return pw.pauseFor(func() (progress.Writer, error) { return opts.output.progressWriter(dockerCli) }, func() (bool, error) {
-				return confirmSet(ctx, dockerCli, p)
-			})
+			return pausedFor(pw, func() (bool, error) { return confirmSet(ctx, dockerCli, p) })
 		}
 	}
 	set, err := restore.RunSet(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, sopts, pw)
@@ -307,35 +298,4 @@ func orNoneStr(s, none string) string {
 		return none
 	}
 	return s
-}
-
-// pausable is a progress display that can be closed for a question and
-// reopened after it.
-type pausable struct {
-	mu sync.Mutex
-	progress.Writer
-}
-
-func (p *pausable) Event(e progress.Event) { p.current().Event(e) }
-func (p *pausable) Log(id, line string)    { p.current().Log(id, line) }
-func (p *pausable) Info(msg string)        { p.current().Info(msg) }
-func (p *pausable) Close()                 { p.current().Close() }
-
-func (p *pausable) current() progress.Writer {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.Writer
-}
-
-func (p *pausable) pauseFor(reopen func() (progress.Writer, error), ask func() (bool, error)) (bool, error) {
-	p.current().Close()
-	ok, err := ask()
-	next, rerr := reopen()
-	if rerr != nil {
-		return false, rerr
-	}
-	p.mu.Lock()
-	p.Writer = next
-	p.mu.Unlock()
-	return ok, err
 }

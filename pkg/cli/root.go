@@ -6,16 +6,20 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	dockercli "github.com/docker/cli/cli"
 	"github.com/docker/cli/cli-plugins/metadata"
 	"github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
+	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 	"github.com/opsmill/docker-infrahubdb/pkg/version"
 )
 
@@ -98,23 +102,62 @@ func cancelOnSignals(cmd *cobra.Command) {
 	cmd.SetContext(ctx)
 }
 
-// wrapErrors gives every command's error its documented exit code.
+// wrapErrors gives every command's error its documented exit code: what
+// RunE returns, and the errors of its arguments and flags.
 func wrapErrors(root *cobra.Command) {
 	var visit func(c *cobra.Command)
 	visit = func(c *cobra.Command) {
 		if run := c.RunE; run != nil {
 			c.RunE = func(cmd *cobra.Command, args []string) error {
-				return toStatusError(run(cmd, args))
+				return finalError(cmd, run(cmd, args))
 			}
 		}
-		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-			return toStatusError(usageError("%v\nSee '%s --help'.", err, c.CommandPath()))
+		if check := c.Args; check != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				return finalError(cmd, check(cmd, args))
+			}
+		}
+		c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+			return finalError(cmd, usageError("%v\nSee '%s --help'.", err, c.CommandPath()))
 		})
 		for _, sub := range c.Commands() {
 			visit(sub)
 		}
 	}
 	visit(root)
+}
+
+// finalError is the error a command ends with: a StatusError with the
+// documented exit code, which plugin.Run prints on stderr and exits with.
+// Under --progress json, where every other line on stderr is a JSON
+// object, it is one too (progress.ErrorLine: the message and the exit
+// code) instead of the "Error: ..." text, as docker compose does in its
+// json mode: a script parses every line of stderr, and the exit code
+// stays the process's.
+func finalError(cmd *cobra.Command, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se dockercli.StatusError
+	if !errors.As(err, &se) {
+		se = toStatusError(err).(dockercli.StatusError)
+	}
+	if msg, ok := strings.CutPrefix(se.Status, "Error: "); ok && jsonProgress(cmd) {
+		se.Status = progress.ErrorLine(msg, se.StatusCode)
+	}
+	return se
+}
+
+// jsonProgress reports whether cmd runs with --progress json (and not
+// --quiet, which wins).
+func jsonProgress(cmd *cobra.Command) bool {
+	flag := func(name string) string {
+		if f := cmd.Flags().Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	return flag("progress") == progress.ModeJSON && flag("quiet") != "true"
 }
 
 // noArgs rejects unknown subcommands with a message and the usage exit code.

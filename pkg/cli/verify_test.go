@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -75,4 +77,18 @@ func linkLikeABackup(t *testing.T, folder *backupset.Folder) string {
 	link := folder.Path("neo4j-2026-11-22T10-00-00.backup")
 	assert.NilError(t, os.Symlink(outside, link))
 	return link
+}
+
+// Ctrl-C while verify hashes the folder stops it: exit 130, nothing
+// reported as verified. (backupset's own test stops in the middle of a file.)
+func TestVerifyHonoursCtrlC(t *testing.T) {
+	folder := backupFolder(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out, err := runRootContext(ctx, t, "verify", folder.Dir)
+	assert.Check(t, is.Equal(statusCode(t, err), ExitInterrupted), "%v", err)
+	assert.Check(t, is.ErrorContains(err, "interrupted (Ctrl-C or SIGTERM)"))
+	assert.Check(t, !strings.Contains(out, "OK"), out)
+	_, err = os.Stat(folder.Path(backupset.LockName))
+	assert.Check(t, os.IsNotExist(err), "the lock is released")
 }

@@ -81,13 +81,10 @@ func Prune(folder *backupset.Folder, keep int, apply bool, pw progress.Writer) (
 	if !apply || len(deleteNames) == 0 {
 		return res, nil
 	}
-	id, text := "prune", fmt.Sprintf("Delete %d file(s)", len(deleteNames))
-	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	if err := folder.Delete(cat.Manifest, deleteNames...); err != nil {
-		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+	step := progress.Event{ID: "prune", Text: fmt.Sprintf("Delete %d file(s)", len(deleteNames))}
+	if err := progress.Run(pw, step, func() error { return folder.Delete(cat.Manifest, deleteNames...) }); err != nil {
 		return nil, err
 	}
-	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
 	res.Deleted = true
 	return res, nil
 }

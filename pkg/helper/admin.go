@@ -46,32 +46,29 @@ type AdminRun struct {
 // Admin runs neo4j-admin in the helper. Its output goes line by line to the
 // progress display; stdout is also returned (for --format=JSON commands).
 func (s *Session) Admin(ctx context.Context, run AdminRun) (string, error) {
-	s.pw.Event(progress.Event{ID: run.ID, Text: run.Text, Status: progress.Working})
 	var stdout bytes.Buffer
-	tail := &tailLines{max: 15}
-	out := &lineLogger{pw: s.pw, id: run.ID, also: io.MultiWriter(&Limited{W: &stdout, N: 8 << 20}, tail)}
-	errOut := &lineLogger{pw: s.pw, id: run.ID, also: tail}
-	code, err := s.Helper.Exec(ctx, docker.ExecSpec{
-		Cmd:    append([]string{"neo4j-admin"}, run.Args...),
-		User:   run.User,
-		Stdout: out,
-		Stderr: errOut,
+	err := progress.Run(s.pw, progress.Event{ID: run.ID, Text: run.Text}, func() error {
+		tail := &tailLines{max: 15}
+		out := &lineLogger{pw: s.pw, id: run.ID, also: io.MultiWriter(&Limited{W: &stdout, N: 8 << 20}, tail)}
+		errOut := &lineLogger{pw: s.pw, id: run.ID, also: tail}
+		code, err := s.Helper.Exec(ctx, docker.ExecSpec{
+			Cmd:    append([]string{"neo4j-admin"}, run.Args...),
+			User:   run.User,
+			Stdout: out,
+			Stderr: errOut,
+		})
+		out.flush()
+		errOut.flush()
+		if err == nil && code != 0 {
+			err = &AdminError{Command: "neo4j-admin " + commandName(run.Args), ExitCode: code, Output: tail.String(), Hint: adminHint(tail.String())}
+		}
+		if err != nil && ctx.Err() == nil && !s.Helper.Running(ctx) {
+			// Exit 137 or a broken exec stream say little: name the cause.
+			err = fmt.Errorf("the helper container %s was removed or stopped from outside while neo4j-admin %s ran: %w", s.Helper.Name(), commandName(run.Args), err)
+		}
+		return err
 	})
-	out.flush()
-	errOut.flush()
-	if err == nil && code != 0 {
-		err = &AdminError{Command: "neo4j-admin " + commandName(run.Args), ExitCode: code, Output: tail.String(), Hint: adminHint(tail.String())}
-	}
-	if err != nil && ctx.Err() == nil && !s.Helper.Running(ctx) {
-		// Exit 137 or a broken exec stream say little: name the cause.
-		err = fmt.Errorf("the helper container %s was removed or stopped from outside while neo4j-admin %s ran: %w", s.Helper.Name(), commandName(run.Args), err)
-	}
-	if err != nil {
-		s.pw.Event(progress.Event{ID: run.ID, Text: run.Text, Status: progress.Error, Detail: firstLine(err.Error())})
-		return stdout.String(), err
-	}
-	s.pw.Event(progress.Event{ID: run.ID, Text: run.Text, Status: progress.Done})
-	return stdout.String(), nil
+	return stdout.String(), err
 }
 
 // adminHint turns messages operators hit into the next step.
@@ -200,10 +197,3 @@ func (l *Limited) Write(p []byte) (int, error) {
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}

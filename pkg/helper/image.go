@@ -68,23 +68,19 @@ func EnsureImage(ctx context.Context, eng Images, ref string, auth func(ref stri
 }
 
 func pull(ctx context.Context, eng Images, ref string, auth func(string) (string, error), pw progress.Writer) error {
-	id, text := "pull", "Pull "+ref
-	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	token := ""
-	if auth != nil {
-		var err error
-		if token, err = auth(ref); err != nil {
-			pw.Info("no registry credentials for " + ref + ": " + err.Error())
+	err := progress.RunStep(pw, progress.Event{ID: "pull", Text: "Pull " + ref}, func(s *progress.Step) error {
+		token := ""
+		if auth != nil {
+			var err error
+			if token, err = auth(ref); err != nil {
+				pw.Info("no registry credentials for " + ref + ": " + err.Error())
+			}
 		}
-	}
-	err := eng.PullImage(ctx, ref, token, func(status string, current, total int64) {
-		pw.Event(progress.Event{ID: id, Text: text, Detail: status, Status: progress.Working, Current: current, Total: total})
+		return eng.PullImage(ctx, ref, token, s.Update)
 	})
 	if err != nil {
-		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
 		return &EnvironmentError{Err: fmt.Errorf("helper image %s is not on the Docker host and could not be pulled: %w; pull or load it on that host, or pass --helper-image (or set NEO4J_BACKUP_DOCKER_IMAGE) to an Enterprise image it has", ref, err)}
 	}
-	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
 	return nil
 }
 

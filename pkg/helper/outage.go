@@ -106,17 +106,15 @@ func NewOutage(eng Containers, db docker.Container, apps []docker.Container, sto
 // StopApps stops the applications, last started first.
 func (o *Outage) StopApps(ctx context.Context) error {
 	for _, c := range slices.Backward(o.apps) {
-		id, text := "app "+c.Name, "Stop "+c.Name
-		o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
 		o.mark()
-		if err := o.eng.StopContainer(ctx, c.ID, 30*time.Second); err != nil {
-			o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
-			// It may have stopped anyway: start it again with the others.
-			o.stoppedApps = append(o.stoppedApps, c)
+		err := progress.Run(o.pw, progress.Event{ID: "app " + c.Name, Text: "Stop " + c.Name}, func() error {
+			return o.eng.StopContainer(ctx, c.ID, 30*time.Second)
+		})
+		// Stopped, or it may have stopped anyway: start it again with the others.
+		o.stoppedApps = append(o.stoppedApps, c)
+		if err != nil {
 			return fmt.Errorf("stop application container %s: %w", c.Name, err)
 		}
-		o.stoppedApps = append(o.stoppedApps, c)
-		o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
 	}
 	return nil
 }
@@ -133,28 +131,28 @@ func (o *Outage) mark() {
 // checkpoint (the Debian package waits 120 s [S27]), and a killed server
 // leaves a store that dump refuses ("Active logical log detected") [S20a].
 func (o *Outage) StopDatabase(ctx context.Context) error {
-	id, text := "stop-db", fmt.Sprintf("Stop database container %s (up to %s for a clean shutdown)", o.db.Name, o.stopTimeout)
-	o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
+	step := progress.Event{ID: "stop-db", Text: fmt.Sprintf("Stop database container %s (up to %s for a clean shutdown)", o.db.Name, o.stopTimeout)}
 	o.mark()
 	o.dbStopped = true // whatever happens now, start it again
-	err := o.eng.StopContainer(ctx, o.db.ID, o.stopTimeout)
-	if err == nil {
-		var c docker.Container
-		if c, err = o.eng.Inspect(ctx, o.db.ID); err == nil {
-			switch {
-			case c.Running:
-				err = errors.New("it is still running")
-			case c.ExitCode == 137:
-				// SIGKILL: the stop timeout ran out before Neo4j finished.
-				err = fmt.Errorf("it did not shut down within %s and was killed (exit code 137): its store needs recovery before a dump; raise --stop-timeout", o.stopTimeout)
-			}
+	err := progress.Run(o.pw, step, func() error {
+		if err := o.eng.StopContainer(ctx, o.db.ID, o.stopTimeout); err != nil {
+			return err
 		}
-	}
+		c, err := o.eng.Inspect(ctx, o.db.ID)
+		switch {
+		case err != nil:
+			return err
+		case c.Running:
+			return errors.New("it is still running")
+		case c.ExitCode == 137:
+			// SIGKILL: the stop timeout ran out before Neo4j finished.
+			return fmt.Errorf("it did not shut down within %s and was killed (exit code 137): its store needs recovery before a dump; raise --stop-timeout", o.stopTimeout)
+		}
+		return nil
+	})
 	if err != nil {
-		o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
 		return fmt.Errorf("stop database container %s: %w", o.db.Name, err)
 	}
-	o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
 	return nil
 }
 
@@ -163,14 +161,11 @@ func (o *Outage) StartDatabase(ctx context.Context) error {
 	if !o.dbStopped {
 		return nil
 	}
-	id, text := "start-db", "Start database container "+o.db.Name
-	o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	if err := o.eng.StartContainer(ctx, o.db.ID); err != nil {
-		o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+	step := progress.Event{ID: "start-db", Text: "Start database container " + o.db.Name}
+	if err := progress.Run(o.pw, step, func() error { return o.eng.StartContainer(ctx, o.db.ID) }); err != nil {
 		return &DatabaseDownError{Container: o.db.Name, Err: err}
 	}
 	o.dbStopped = false
-	o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
 	return nil
 }
 
@@ -183,15 +178,12 @@ func (o *Outage) StartApps(ctx context.Context) {
 		if !slices.ContainsFunc(o.stoppedApps, func(s docker.Container) bool { return s.ID == c.ID }) {
 			continue
 		}
-		id, text := "app "+c.Name, "Start "+c.Name
-		o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-		if err := o.eng.StartContainer(ctx, c.ID); err != nil {
-			o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+		step := progress.Event{ID: "app " + c.Name, Text: "Start " + c.Name}
+		if err := progress.Run(o.pw, step, func() error { return o.eng.StartContainer(ctx, c.ID) }); err != nil {
 			o.AppsNotRestarted = append(o.AppsNotRestarted, c.Name)
 			continue
 		}
 		o.AppsRestarted = append(o.AppsRestarted, c.Name)
-		o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
 	}
 	o.stoppedApps = nil
 	o.end = time.Now()

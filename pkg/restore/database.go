@@ -93,7 +93,7 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 
 	stoppedAt := time.Now()
 	if exists {
-		if err := r.step(ctx, "stop "+db.Name, "STOP DATABASE "+db.Name, func(ctx context.Context) error { return r.admin.Stop(ctx, db.Name) }); err != nil {
+		if err := progress.Run(r.pw, progress.Event{ID: "stop " + db.Name, Text: "STOP DATABASE " + db.Name}, func() error { return r.admin.Stop(ctx, db.Name) }); err != nil {
 			return r.recover(ctx, db.Name, safety, err, &res)
 		}
 	}
@@ -139,7 +139,7 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 		return err
 	}
 	res.Statements = n
-	return r.step(ctx, "count "+db.Name, "Check database "+db.Name+" answers", func(ctx context.Context) error {
+	return progress.Run(r.pw, progress.Event{ID: "count " + db.Name, Text: "Check database " + db.Name + " answers"}, func() error {
 		count, err := r.admin.CountNodes(ctx, db.Name)
 		res.Nodes = count
 		return err
@@ -179,10 +179,10 @@ func (r *runner) prepareRestore(ctx context.Context, db, artifact string) (strin
 // startDatabase creates the database if the restore made a new one, starts
 // it (retrying: a START can fail transiently) and waits until it is online.
 func (r *runner) startDatabase(ctx context.Context, db string) error {
-	if err := r.step(ctx, "create "+db, "CREATE DATABASE "+db+" IF NOT EXISTS", func(ctx context.Context) error { return r.admin.Create(ctx, db) }); err != nil {
+	if err := progress.Run(r.pw, progress.Event{ID: "create " + db, Text: "CREATE DATABASE " + db + " IF NOT EXISTS"}, func() error { return r.admin.Create(ctx, db) }); err != nil {
 		return err
 	}
-	return r.step(ctx, "start "+db, "START DATABASE "+db, func(ctx context.Context) error {
+	return progress.Run(r.pw, progress.Event{ID: "start " + db, Text: "START DATABASE " + db}, func() error {
 		var err error
 		for try := 1; try <= r.opts.StartTries; try++ {
 			if err = r.admin.Start(ctx, db); err == nil {
@@ -215,7 +215,7 @@ func (r *runner) replayMetadata(ctx context.Context, db string) (int, error) {
 		return 0, err
 	}
 	var n int
-	err = r.step(ctx, "metadata "+db, "Replay security metadata of "+db, func(ctx context.Context) error {
+	err = progress.Run(r.pw, progress.Event{ID: "metadata " + db, Text: "Replay security metadata of " + db}, func() error {
 		data, err := r.session.Helper.ReadFile(ctx, script, 64<<20)
 		if err != nil {
 			return err
@@ -357,17 +357,6 @@ func (r *runner) describeState(ctx context.Context, db string) string {
 		s += ": " + d.StatusMessage
 	}
 	return s
-}
-
-// step reports fn as one progress step.
-func (r *runner) step(ctx context.Context, id, text string, fn func(context.Context) error) error {
-	r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	if err := fn(ctx); err != nil {
-		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: firstLine(err.Error())})
-		return err
-	}
-	r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
-	return nil
 }
 
 func firstLine(s string) string {

@@ -188,25 +188,24 @@ func verifyChains(ctx context.Context, folder *backupset.Folder, dbs []DatabaseP
 	if len(sub.Files) == 0 {
 		return nil
 	}
-	id, text := "verify", fmt.Sprintf("Verify checksums of %d file(s)", len(sub.Files))
-	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	report, err := folder.VerifyContext(ctx, sub, nil)
-	if err != nil {
-		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
-		return err
-	}
-	var problems []string
-	for _, pr := range report.Problems {
-		if contains(want, pr.File) { // files outside the chosen chains are not this run's business
-			problems = append(problems, pr.String())
+	step := progress.Event{ID: "verify", Text: fmt.Sprintf("Verify checksums of %d file(s)", len(sub.Files))}
+	return progress.RunStep(pw, step, func(s *progress.Step) error {
+		report, err := folder.VerifyContext(ctx, sub, nil)
+		if err != nil {
+			return err
 		}
-	}
-	if len(problems) > 0 {
-		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: problems[0]})
-		return &VerifyError{Problems: problems}
-	}
-	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
-	return nil
+		var problems []string
+		for _, pr := range report.Problems {
+			if contains(want, pr.File) { // files outside the chosen chains are not this run's business
+				problems = append(problems, pr.String())
+			}
+		}
+		if len(problems) > 0 {
+			s.End(progress.Error, problems[0]) // the error's first line only says that it failed
+			return &VerifyError{Problems: problems}
+		}
+		return nil
+	})
 }
 
 // VerifyError is a backup folder that cannot be trusted for this restore.

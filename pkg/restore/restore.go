@@ -247,33 +247,32 @@ func (r *runner) replaceLostHelper(ctx context.Context, safety string) error {
 // connect logs in to Neo4j through a tunnel in the helper (or directly with
 // --bolt-address): a wrong password is found here, before any change.
 func (r *runner) connect(ctx context.Context) error {
-	id, text := "login", "Log in to Neo4j as "+r.plan.credentials.User
+	step := progress.Event{ID: "login", Text: "Log in to Neo4j as " + r.plan.credentials.User}
 	if r.plan.credentials.None {
-		text = "Connect to Neo4j (no authentication)"
+		step.Text = "Connect to Neo4j (no authentication)"
 	}
-	r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	addr := r.opts.BoltAddress
-	if addr == "" {
-		// The tunnel must outlive a Ctrl-C: the rollback and the START that
-		// follow it go through it. closeSession closes it.
-		t, err := r.session.Helper.Tunnel(context.WithoutCancel(ctx), r.plan.target.BoltAddress)
+	return progress.RunStep(r.pw, step, func(s *progress.Step) error {
+		addr := r.opts.BoltAddress
+		if addr == "" {
+			// The tunnel must outlive a Ctrl-C: the rollback and the START
+			// that follow it go through it. closeSession closes it.
+			t, err := r.session.Helper.Tunnel(context.WithoutCancel(ctx), r.plan.target.BoltAddress)
+			if err != nil {
+				return err
+			}
+			r.tunnel, addr = t, t.Addr()
+		}
+		admin, err := r.opts.connectFunc(ctx, addr, r.plan.credentials)
+		if err != nil && r.tunnel != nil {
+			err = nameTunnelledAddress(err, r.plan.target.BoltAddress)
+		}
 		if err != nil {
-			r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
 			return err
 		}
-		r.tunnel, addr = t, t.Addr()
-	}
-	admin, err := r.opts.connectFunc(ctx, addr, r.plan.credentials)
-	if err != nil && r.tunnel != nil {
-		err = nameTunnelledAddress(err, r.plan.target.BoltAddress)
-	}
-	if err != nil {
-		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
-		return err
-	}
-	r.admin = admin
-	r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done, Detail: r.plan.target.BoltAddress})
-	return nil
+		r.admin = admin
+		s.End(progress.Done, r.plan.target.BoltAddress)
+		return nil
+	})
 }
 
 func (r *runner) closeSession(ctx context.Context) {
@@ -329,14 +328,11 @@ const neo4jUser = "7474:7474"
 func (r *runner) stopApps(ctx context.Context) ([]docker.Container, error) {
 	var stopped []docker.Container
 	for _, c := range r.plan.Apps {
-		id, text := "app "+c.Name, "Stop "+c.Name
-		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-		if err := r.eng.StopContainer(ctx, c.ID, 30*time.Second); err != nil {
-			r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+		step := progress.Event{ID: "app " + c.Name, Text: "Stop " + c.Name}
+		if err := progress.Run(r.pw, step, func() error { return r.eng.StopContainer(ctx, c.ID, 30*time.Second) }); err != nil {
 			return stopped, fmt.Errorf("stop application container %s: %w", c.Name, err)
 		}
 		stopped = append(stopped, c)
-		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
 	}
 	return stopped, nil
 }
@@ -347,15 +343,12 @@ func (r *runner) startApps(ctx context.Context, stopped []docker.Container) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	for _, c := range stopped {
-		id, text := "app "+c.Name, "Start "+c.Name
-		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-		if err := r.eng.StartContainer(ctx, c.ID); err != nil {
-			r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
+		step := progress.Event{ID: "app " + c.Name, Text: "Start " + c.Name}
+		if err := progress.Run(r.pw, step, func() error { return r.eng.StartContainer(ctx, c.ID) }); err != nil {
 			r.res.AppsNotRestarted = append(r.res.AppsNotRestarted, c.Name)
 			continue
 		}
 		r.res.AppsRestarted = append(r.res.AppsRestarted, c.Name)
-		r.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
 	}
 }
 

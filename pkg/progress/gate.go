@@ -46,3 +46,24 @@ func (g *gate) flush() {
 		g.held.Reset()
 	}
 }
+
+// lineOutput is what the line writers share: their lock, their gated
+// output, and so how they pause and close.
+type lineOutput struct {
+	mu  sync.Mutex
+	out gate
+}
+
+// Pause holds lines back while the operator answers a question.
+func (l *lineOutput) Pause() (resume func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.out.pause(&l.mu)
+}
+
+// Close prints what a pause still held.
+func (l *lineOutput) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.out.flush()
+}

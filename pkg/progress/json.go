@@ -3,7 +3,6 @@ package progress
 import (
 	"bytes"
 	"encoding/json"
-	"sync"
 	"time"
 )
 
@@ -13,8 +12,7 @@ import (
 // fails ends with an {"error":...} line (ErrorLine). These shapes are
 // documented in the README (Output) and kept stable for scripts.
 type jsonWriter struct {
-	mu    sync.Mutex
-	out   gate
+	lineOutput
 	steps *steps
 	last  map[string]time.Time // last printed Working update per step
 }
@@ -94,17 +92,4 @@ func encodeLine(v jsonEvent) []byte {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v) // cannot fail for this struct
 	return b.Bytes()
-}
-
-// Pause holds lines back while the operator answers a question.
-func (j *jsonWriter) Pause() (resume func()) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.out.pause(&j.mu)
-}
-
-func (j *jsonWriter) Close() {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.out.flush()
 }

@@ -3,7 +3,6 @@ package progress
 import (
 	"fmt"
 	"strings"
-	"sync"
 )
 
 // plain prints one line per state change of a step, numbered like buildx:
@@ -15,8 +14,7 @@ import (
 // In quiet mode it prints only the lines of steps that end in a warning or
 // an error.
 type plain struct {
-	mu    sync.Mutex
-	out   gate
+	lineOutput
 	steps *steps
 	quiet bool
 }
@@ -76,17 +74,4 @@ func (p *plain) Info(msg string) {
 	if !p.quiet {
 		fmt.Fprintln(&p.out, msg)
 	}
-}
-
-// Pause holds lines back while the operator answers a question.
-func (p *plain) Pause() (resume func()) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.pause(&p.mu)
-}
-
-func (p *plain) Close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.out.flush()
 }

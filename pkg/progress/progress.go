@@ -130,11 +130,11 @@ func New(mode string, out io.Writer, opts ...Option) (Writer, error) {
 		}
 		return newTTY(out, width, o), nil
 	case ModePlain:
-		return &plain{out: gate{out: out}, steps: newSteps(o.now)}, nil
+		return &plain{lineOutput: lineOutput{out: gate{out: out}}, steps: newSteps(o.now)}, nil
 	case ModeJSON:
-		return &jsonWriter{out: gate{out: out}, steps: newSteps(o.now)}, nil
+		return &jsonWriter{lineOutput: lineOutput{out: gate{out: out}}, steps: newSteps(o.now)}, nil
 	case ModeQuiet:
-		return &plain{out: gate{out: out}, steps: newSteps(o.now), quiet: true}, nil
+		return &plain{lineOutput: lineOutput{out: gate{out: out}}, steps: newSteps(o.now), quiet: true}, nil
 	}
 	return nil, fmt.Errorf("unknown progress mode %q: use one of auto, tty, plain, json, quiet", mode)
 }

@@ -129,10 +129,10 @@ func wrapErrors(root *cobra.Command) {
 
 // finalError is the error a command ends with: a StatusError with the
 // documented exit code, which plugin.Run prints on stderr and exits with.
-// Under --progress json, where every other line on stderr is a JSON
-// object, it is one too (progress.ErrorLine: the message and the exit
+// Under --progress json, where the progress lines on stderr are JSON
+// objects, it is one too (progress.ErrorLine: the message and the exit
 // code) instead of the "Error: ..." text, as docker compose does in its
-// json mode: a script parses every line of stderr, and the exit code
+// json mode: a script can parse every line of stderr, and the exit code
 // stays the process's.
 func finalError(cmd *cobra.Command, err error) error {
 	if err == nil {

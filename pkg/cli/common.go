@@ -44,7 +44,8 @@ func (o *outputOptions) validate() error {
 	return nil
 }
 
-// progressWriter opens the progress display on stderr.
+// progressWriter opens the progress display on the docker CLI's stderr
+// stream, which tells progress.New whether it is a terminal and how wide.
 func (o *outputOptions) progressWriter(dockerCli command.Cli) (progress.Writer, error) {
 	mode := o.progress
 	if o.quiet {

@@ -36,7 +36,7 @@ func newBackupCommand(dockerCli command.Cli) *cobra.Command {
 	opts := backupOptions{}
 	cmd := &cobra.Command{
 		Use:   "backup [OPTIONS] FOLDER",
-		Short: "Take an online backup of the Infrahub database into a folder",
+		Short: "Back up an Infrahub deployment (graph, task manager, storage) into a folder",
 		Long: `Back up the Infrahub deployment into FOLDER, as one run with a checksummed
 manifest: the graph (Neo4j), the task manager's PostgreSQL (task-manager-db,
 pg_dump) and the object storage (infrahub-server's storage volume). A component

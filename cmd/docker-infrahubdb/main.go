@@ -1,6 +1,7 @@
 // Command docker-infrahubdb is the `docker infrahubdb` CLI plugin: backups and
-// restores of an Infrahub deployment's Neo4j Enterprise database through the
-// selected Docker context.
+// restores of an Infrahub deployment (its Neo4j graph, Enterprise or
+// Community, the task manager's PostgreSQL and the object storage) through
+// the selected Docker context.
 package main
 
 import (

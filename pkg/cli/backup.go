@@ -36,8 +36,11 @@ func newBackupCommand(dockerCli command.Cli) *cobra.Command {
 	opts := backupOptions{}
 	cmd := &cobra.Command{
 		Use:   "backup [OPTIONS] FOLDER",
-		Short: "Take an online backup of the Infrahub database into a folder",
-		Long: `Back up the Infrahub database into FOLDER.
+		Short: "Back up an Infrahub deployment (graph, task manager, storage) into a folder",
+		Long: `Back up the Infrahub deployment into FOLDER, as one run with a checksummed
+manifest: the graph (Neo4j), the task manager's PostgreSQL (task-manager-db,
+pg_dump) and the object storage (infrahub-server's storage volume). A component
+that is not there is skipped with its reason; --component chooses.
 
 The database container is --database-container, else the container labelled
 infrahub_role=database, else the "database" service of the Compose project that
@@ -51,8 +54,10 @@ takes differential backups.
 Neo4j Community (Infrahub's default): an offline dump. The application containers
 and the database container are stopped (consent: a prompt, or --yes), a helper
 from the database's own image dumps neo4j and system as <database>-<time>.dump,
-and everything is started again, also on errors and Ctrl-C.`,
+and everything is started again, also on errors and Ctrl-C; the task manager
+and the storage are captured in the same outage.`,
 		Example: `  docker infrahubdb backup ./backups
+  docker infrahubdb backup ./backups --yes --component graph --component storage
   docker -c prod infrahubdb backup ./backups --database neo4j --format json
   docker infrahubdb backup ./backups --database-url 10.0.0.5:6362`,
 		Args: exactlyOneFolder,

@@ -119,17 +119,16 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	if err != nil {
 		return withCode(ExitEnvironment, err)
 	}
-	display, err := opts.output.progressWriter(dockerCli)
+	pw, err := opts.output.progressWriter(dockerCli)
 	if err != nil {
 		return err
 	}
-	pw := &pausable{Writer: display}
 	unlock, err := lockFolder(folder, "backup", pw)
 	if err != nil {
 		pw.Close()
 		return err
 	}
-	offline, err := backupOffline(cmd.Context(), dockerCli, opts.offline, pw, opts.output)
+	offline, err := backupOffline(cmd.Context(), dockerCli, opts.offline, pw)
 	if err != nil {
 		pw.Close()
 		return unlock(err)

@@ -52,7 +52,7 @@ func (o *offlineOptions) validate() error {
 // questions pause the progress display pw. (The last parameter is unused:
 // the display pauses itself now instead of being reopened; it goes with
 // backup.go's next edit.)
-func backupOffline(ctx context.Context, dockerCli command.Cli, o offlineOptions, pw progress.Writer, _ outputOptions) (backup.OfflineOptions, error) {
+func backupOffline(ctx context.Context, dockerCli command.Cli, o offlineOptions, pw progress.Writer) (backup.OfflineOptions, error) {
 	creds, err := givenCredentials(o.passwordStdin, o.username, dockerCli.In())
 	if err != nil {
 		return backup.OfflineOptions{}, err

@@ -22,13 +22,6 @@ func pausedFor(pw progress.Writer, ask func() (bool, error)) (bool, error) {
 	return ask()
 }
 
-// pausable is the wrapper backup.go still puts around its display; the
-// display pauses itself now, so it only passes Pause through. It goes with
-// backup.go's next edit (use the display directly).
-type pausable struct{ progress.Writer }
-
-func (p *pausable) Pause() (resume func()) { return progress.Pause(p.Writer) }
-
 // askContinue asks "Continue? [y/N]" on the terminal and reads the answer.
 // Ctrl-C ends the wait (the command's context is cancelled) instead of being
 // swallowed: a read of stdin cannot be cancelled, so it is left behind.

@@ -27,7 +27,7 @@ func newListCommand(dockerCli command.Cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "list [OPTIONS] FOLDER",
 		Aliases: []string{"ls"},
-		Short:   "Show the backups in a folder, per database and chain",
+		Short:   "Show the backups in a folder: runs and their components, chains per database",
 		Long: `Show what FOLDER holds: per database, its chains (a full backup and the
 differential backups after it) with time, type, size and whether each file
 matches the manifest; files that belong to no backup, *.partial leftovers of

@@ -22,7 +22,7 @@ func newPruneCommand(dockerCli command.Cli) *cobra.Command {
 	opts := pruneOptions{}
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS] FOLDER --keep N",
-		Short: "Delete old backups, keeping the newest N chains per database",
+		Short: "Delete old backups, keeping the newest N runs (or chains per database)",
 		Long: `Keep the newest N complete chains (a full backup and its differential backups)
 of each database in FOLDER and delete the older ones. Without --yes it only
 prints what it would delete.

@@ -42,8 +42,12 @@ func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
 	opts := restoreOptions{}
 	cmd := &cobra.Command{
 		Use:   "restore [OPTIONS] FOLDER",
-		Short: "Restore the Infrahub database from a backup folder",
-		Long: `Restore the databases backed up in FOLDER into the Infrahub database container.
+		Short: "Restore an Infrahub deployment from a backup folder",
+		Long: `Restore what FOLDER holds into the Infrahub deployment: by default the newest
+complete backup run, every component of it (graph, task manager, storage);
+--until and --component choose. The order is task manager, storage, graph;
+each component keeps a safety copy, and a failure in any of them rolls back
+those already replaced.
 
 Everything is checked before anything changes: the chain of each database, its
 checksums, the helper image, the database container and a real login with the
@@ -53,6 +57,11 @@ recreated, started and its security metadata replayed. If a step fails after
 the stop, the safety backup is restored. The database and the application
 containers are started again on every path, Ctrl-C included. The system
 database is never restored.
+
+Neo4j Community has no STOP DATABASE: the database container is stopped, the
+current data dumped as the safety copy, the dump loaded with neo4j-admin
+database load, and the container started again. A dump restores onto Neo4j
+Enterprise too (STOP DATABASE, load, START, no container stop).
 
 Credentials: NEO4J_AUTH=user/password, --password-stdin, or else the database
 container's own NEO4J_AUTH.`,

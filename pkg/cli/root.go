@@ -30,7 +30,7 @@ func Metadata() metadata.Metadata {
 		SchemaVersion:    "0.1.0", // the only value older Docker CLIs accept
 		Vendor:           "OpsMill",
 		Version:          version.Version,
-		ShortDescription: "Back up and restore the Neo4j database of an Infrahub deployment",
+		ShortDescription: "Back up and restore an Infrahub deployment: its Neo4j graph, task manager and storage",
 		URL:              "https://github.com/opsmill/docker-infrahubdb",
 	}
 }
@@ -40,9 +40,12 @@ func NewRootCommand(dockerCli command.Cli) *cobra.Command {
 	var showVersion bool
 	cmd := &cobra.Command{
 		Use:   "infrahubdb [OPTIONS] COMMAND",
-		Short: "Back up and restore the Neo4j database of an Infrahub deployment",
-		Long: `Back up and restore the Neo4j Enterprise database of an Infrahub deployment
-through the selected Docker context (local engine, DOCKER_HOST, tcp or ssh contexts).`,
+		Short: "Back up and restore an Infrahub deployment: its Neo4j graph, task manager and storage",
+		Long: `Back up and restore an Infrahub deployment through the selected Docker
+context (local engine, DOCKER_HOST, tcp or ssh contexts): its Neo4j graph
+(online backups on Neo4j Enterprise, offline dumps on Neo4j Community), the
+task manager's PostgreSQL and the object storage, as one run. A stock
+deployment needs no configuration.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          noArgs,

@@ -732,6 +732,8 @@ func (a *fakeAdmin) set(name, status string) error {
 		return fmt.Errorf("Neo.ClientError.Database.DatabaseNotFound: %s", name)
 	}
 	a.status[name] = status
+	// STOP DATABASE releases the store to neo4j-admin dump and load [S19].
+	a.eng.Server.SetStopped(name, status == "offline")
 	return nil
 }
 

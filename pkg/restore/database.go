@@ -98,7 +98,11 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 		}
 	}
 	res.Restored = db.Artifact
-	err = r.replace(ctx, db, db.FromPath(), r.plan.Until, &res)
+	if backupset.IsDump(db.Artifact) {
+		err = r.loadDump(ctx, db, &res)
+	} else {
+		err = r.replace(ctx, db, db.FromPath(), r.plan.Until, &res)
+	}
 	res.Downtime = time.Since(stoppedAt)
 	if err != nil {
 		return r.recover(ctx, db.Name, safety, err, &res)
@@ -140,8 +144,13 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 		return err
 	}
 	res.Statements = n
-	return r.step(ctx, "count "+db.Name, "Check database "+db.Name+" answers", func(ctx context.Context) error {
-		count, err := r.admin.CountNodes(ctx, db.Name)
+	return r.countNodes(ctx, db.Name, res)
+}
+
+// countNodes proves the database answers, and records its node count.
+func (r *runner) countNodes(ctx context.Context, db string, res *DatabaseResult) error {
+	return r.step(ctx, "count "+db, "Check database "+db+" answers", func(ctx context.Context) error {
+		count, err := r.admin.CountNodes(ctx, db)
 		res.Nodes = count
 		return err
 	})

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -215,4 +217,48 @@ func TestCommunityBackupFaults(t *testing.T) {
 			assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(3)))
 		})
 	}
+}
+
+// Disk full while the dumps are fetched: by then the database and the
+// applications run again. The run fails as "disk full" (exit 3) and leaves
+// no dump and no partial file. The folder is a tmpfs in the plugin's own
+// mount namespace, filled up while neo4j-admin dumps (after the preflight,
+// which checks the free space against the store size).
+func TestCommunityBackupDiskFullWhileFetching(t *testing.T) {
+	t.Parallel()
+	kit.RequireStandIn(t, "it slows the dump with the stand-in's fault knobs")
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{})
+	db := c.Database(t)
+	db.Seed(t, "neo4j", 3)
+	db.SetFaults(t, `{"delay": {"dump": "5s"}}`)
+	dir := kit.Folder(t)
+	out := t.TempDir()
+
+	script := `dir=$1 out=$2; shift 2
+mount -t tmpfs -o size=16m tmpfs "$dir" || exit 99
+docker "$@" >"$out/stdout" 2>"$out/stderr" &
+pid=$!
+i=0
+until grep -q "neo4j-admin database dump" "$out/stderr" 2>/dev/null; do
+	i=$((i+1)); [ $i -lt 1200 ] || break; sleep 0.05
+done
+cat /dev/zero >"$dir/filler" 2>/dev/null
+wait $pid; code=$?
+rm -f "$dir/filler"; ls -1a "$dir" >"$out/ls"
+cat "$out/stdout"; cat "$out/stderr" >&2
+exit $code`
+	cmd := p.Cmd()
+	cmd.Command = []string{"unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dir, out,
+		"infrahubdb", "backup", dir, "--yes", "--project", c.Project, "--progress", "plain"}
+	res := icmd.RunCmd(cmd)
+	res.Assert(t, icmd.Expected{ExitCode: 3, Err: "disk full"})
+	ls, err := os.ReadFile(filepath.Join(out, "ls"))
+	assert.NilError(t, err)
+	for _, f := range strings.Fields(string(ls)) {
+		assert.Check(t, !strings.HasSuffix(f, ".dump") && !strings.HasSuffix(f, ".partial"), "left in the folder: %s", f)
+	}
+	assertAllRunning(t, c, db)
+	db.SetFaults(t, `{}`)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(3)))
 }

@@ -98,7 +98,11 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 		}
 	}
 	res.Restored = db.Artifact
-	err = r.replace(ctx, db, db.FromPath(), &res)
+	if backupset.IsDump(db.Artifact) {
+		err = r.loadDump(ctx, db, &res)
+	} else {
+		err = r.replace(ctx, db, db.FromPath(), r.plan.Until, &res)
+	}
 	res.Downtime = time.Since(stoppedAt)
 	if err != nil {
 		return r.recover(ctx, db.Name, safety, err, &res)
@@ -106,11 +110,12 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 	return nil
 }
 
-// replace restores artifact into db, starts it and proves it works.
-func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, res *DatabaseResult) error {
+// replace restores artifact into db up to until (nil: all of it), starts it
+// and proves it works.
+func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, until *time.Time, res *DatabaseResult) error {
 	args := []string{"database", "restore", "--from-path=" + artifact, "--overwrite-destination=true"}
-	if r.plan.Until != nil {
-		args = append(args, "--restore-until="+r.plan.Until.UTC().Format("2006-01-02 15:04:05"))
+	if until != nil {
+		args = append(args, "--restore-until="+until.UTC().Format("2006-01-02 15:04:05"))
 	}
 	args = append(args, db.Name)
 	// A cancelled exec leaves neo4j-admin running in the helper, where it
@@ -139,8 +144,13 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 		return err
 	}
 	res.Statements = n
-	return progress.Run(r.pw, progress.Event{ID: "count " + db.Name, Text: "Check database " + db.Name + " answers"}, func() error {
-		count, err := r.admin.CountNodes(ctx, db.Name)
+	return r.countNodes(ctx, db.Name, res)
+}
+
+// countNodes proves the database answers, and records its node count.
+func (r *runner) countNodes(ctx context.Context, db string, res *DatabaseResult) error {
+	return progress.Run(r.pw, progress.Event{ID: "count " + db, Text: "Check database " + db + " answers"}, func() error {
+		count, err := r.admin.CountNodes(ctx, db)
 		res.Nodes = count
 		return err
 	})
@@ -296,7 +306,9 @@ func (r *runner) rollback(ctx context.Context, db, safety string, res *DatabaseR
 		if err = r.stopForRollback(ctx, db); err != nil {
 			return err
 		}
-		err = r.replace(ctx, DatabasePlan{Name: db, Artifact: path.Base(safety)}, path.Join(helper.WorkDir, safety), res)
+		// The safety backup is restored whole: --until chose what to
+		// restore, and the safety backup was taken after it.
+		err = r.replace(ctx, DatabasePlan{Name: db, Artifact: path.Base(safety)}, path.Join(helper.WorkDir, safety), nil, res)
 		var ae *helper.AdminError
 		if !errors.As(err, &ae) || !strings.Contains(ae.Output, "is in use") || ctx.Err() != nil {
 			return err

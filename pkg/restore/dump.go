@@ -57,12 +57,7 @@ func loadable(db DatabasePlan, cat *backupset.Catalog) error {
 	if len(db.Files) > 1 {
 		return fmt.Errorf("database %s: the newest backup is a chain of %d files (full + differential): Neo4j Community loads only a single full backup; aggregate it first with an Enterprise helper, or restore into Neo4j Enterprise", db.Name, len(db.Files))
 	}
-	version := ""
-	for _, a := range cat.Artifacts {
-		if a.Name == db.Artifact && a.Record != nil {
-			version = a.Record.Neo4jVersion
-		}
-	}
+	version := recordedVersion(cat, db.Artifact)
 	if !aligned(version) {
 		v := version
 		if v == "" {
@@ -72,6 +67,36 @@ func loadable(db DatabasePlan, cat *backupset.Catalog) error {
 	}
 	return nil
 }
+
+// recordedVersion is the Neo4j version the manifest records for the
+// artifact name, "" when it records none.
+func recordedVersion(cat *backupset.Catalog, name string) string {
+	for _, a := range cat.Artifacts {
+		if a.Name == name && a.Record != nil {
+			return a.Record.Neo4jVersion
+		}
+	}
+	return ""
+}
+
+// notNewer refuses, before anything stops, to load an artifact written by a
+// newer Neo4j than the server that must open it: load answers "The loaded
+// database is of a newer version than the current binaries. Downgrade is
+// not supported." (NEO4J.md §5.8, [S3], neo4j/neo4j#13494), and it is not
+// documented whether it says so before or after deleting the database
+// [S20d]. An unknown version on either side is let through.
+func notNewer(db DatabasePlan, cat *backupset.Catalog, server neo4j.Release) error {
+	written := neo4j.ParseRelease(recordedVersion(cat, db.Artifact))
+	if written.Known && server.Known && server.Less(written) {
+		return &helper.EnvironmentError{Err: fmt.Errorf("database %s: %s was written by Neo4j %s, newer than the database's Neo4j %s: Neo4j cannot load a newer store (downgrade is not supported); upgrade the database container to %s or later; nothing was changed", db.Name, db.Artifact, written, server, written)}
+	}
+	return nil
+}
+
+// loadSub is where the archive of db is staged in the helper's work dir:
+// a folder of its own, so that load finds exactly one archive for it
+// ("Multiple archives match" otherwise [S20b]).
+func loadSub(db string) string { return path.Join("load", db) }
 
 // aligned is true for Neo4j 5.20 and 5.21: full backups load into Community
 // (5.20+) and new Enterprise stores were not yet block (before 5.22).
@@ -104,9 +129,13 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	if err != nil {
 		return nil, err
 	}
+	server := helper.ServerRelease(ctx, eng, c)
 	for _, db := range p.Databases {
 		if err := loadable(db, cat); err != nil {
 			return nil, &helper.EnvironmentError{Err: fmt.Errorf("%w; nothing was changed", err)}
+		}
+		if err := notNewer(db, cat, server); err != nil {
+			return nil, err
 		}
 	}
 	if _, ok := c.MountAt("/data"); !ok {
@@ -188,7 +217,7 @@ func (l *loader) run(ctx context.Context) (err error) {
 		return err
 	}
 	for _, db := range r.plan.Databases {
-		if err := neo4jdump.Stage(ctx, s, r.folder, path.Join("load", db.Name), db.Artifact, db.Name, r.owner); err != nil {
+		if err := neo4jdump.Stage(ctx, s, r.folder, loadSub(db.Name), db.Artifact, db.Name, r.owner); err != nil {
 			return err
 		}
 	}
@@ -287,7 +316,7 @@ func (l *loader) safetyDumps(ctx context.Context) error {
 func (l *loader) loadAll(ctx context.Context, rollback bool) error {
 	r := l.runner
 	for _, db := range r.plan.Databases {
-		sub := path.Join("load", db.Name)
+		sub := loadSub(db.Name)
 		if rollback {
 			name, ok := l.safety[db.Name]
 			if !ok {
@@ -385,20 +414,4 @@ func (l *loader) rollback(ctx context.Context, cause error) error {
 		r.res.Databases[i].RolledBack = true
 	}
 	return withCancel(ctx, &RolledBackError{Database: db, Safety: path.Join(r.plan.SafetyDir, l.safety[db]), Err: cause})
-}
-
-// refuseDumps stops, before anything changes, a restore into Neo4j
-// Enterprise whose chosen artifact is a dump: loading a dump into a database
-// stopped with STOP DATABASE is not implemented yet.
-func refuseDumps(folder *backupset.Folder, opts Options) error {
-	p := &Plan{}
-	if err := p.chooseChains(folder, opts); err != nil {
-		return nil // makePlan reports it
-	}
-	for _, db := range p.Databases {
-		if backupset.IsDump(db.Artifact) {
-			return &helper.EnvironmentError{Err: fmt.Errorf("the newest backup of %s is the dump %s: loading a dump into Neo4j Enterprise is not supported yet; pass --until to restore an online backup taken before it, or move the dump out of the folder; nothing was changed", db.Name, db.Artifact)}
-		}
-	}
-	return nil
 }

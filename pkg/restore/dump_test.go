@@ -28,10 +28,22 @@ func communityFixture(t *testing.T) *fixture {
 	db := f.eng.Database
 	db.Image, db.Env = "neo4j:2025.10.1-community", []string{"NEO4J_EDITION=community"}
 	f.eng.Images = map[string][]string{db.Image: {"NEO4J_EDITION=community"}}
+	f.useDumps(t)
+	f.opts.StopTimeout = time.Minute
+	return f
+}
+
+// dumpTime is when useDumps' dumps were taken.
+var dumpTime = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+// useDumps replaces the fixture's folder by one holding Community dumps of
+// neo4j ("dumped neo4j") and of system, taken at 09:00.
+func (f *fixture) useDumps(t *testing.T) {
+	t.Helper()
 	folder, err := backupset.Create(filepath.Join(t.TempDir(), "backups"))
 	assert.NilError(t, err)
 	f.folder = folder
-	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	at := dumpTime
 	var recs []backupset.FileRecord
 	for _, name := range []string{"neo4j", "system"} {
 		fname := backupset.DumpName(name, at)
@@ -43,9 +55,7 @@ func communityFixture(t *testing.T) *fixture {
 	m.Upsert(recs...)
 	assert.NilError(t, folder.WriteManifest(m))
 	f.eng.Calls, f.eng.Helpers = nil, nil
-	f.opts.StopTimeout = time.Minute
 	f.before = helpertest.FolderState(t, folder)
-	return f
 }
 
 func describeFile(t *testing.T, folder *backupset.Folder, name, db string, at time.Time) backupset.FileRecord {
@@ -110,6 +120,17 @@ func TestCommunityRestoreRefusesBlockBackupsBeforeStopping(t *testing.T) {
 	var env *helper.EnvironmentError
 	assert.Check(t, errors.As(err, &env))
 	assert.Check(t, !hasPrefix(f.eng.CallLog(), "stop-container"))
+}
+
+func TestCommunityRestoreRefusesANewerDumpBeforeStopping(t *testing.T) {
+	f := communityFixture(t)
+	setRecordedVersion(t, f.folder, backupset.DumpName("neo4j", dumpTime), "2026.01.0")
+	_, err := f.run(context.Background())
+	var env *helper.EnvironmentError
+	assert.Check(t, errors.As(err, &env), "got %v", err)
+	assert.Check(t, is.ErrorContains(err, "downgrade is not supported"))
+	assert.Check(t, !hasPrefix(f.eng.CallLog(), "stop-container"))
+	assert.Check(t, is.Len(f.eng.Helpers, 0), "refused before any helper starts")
 }
 
 func TestCommunityRestoreWrongPasswordStopsNothing(t *testing.T) {

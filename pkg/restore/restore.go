@@ -96,10 +96,6 @@ func runLocked(ctx context.Context, eng Engine, connect Connect, folder *backups
 	fillDefaults(&opts)
 	if target, err := helper.FindTarget(ctx, eng, opts.Target); err == nil && isCommunity(target) {
 		return runLoad(ctx, eng, folder, target, opts, pw)
-	} else if err == nil {
-		if err := refuseDumps(folder, opts); err != nil {
-			return nil, err
-		}
 	}
 	plan, err := makePlan(ctx, eng, folder, opts, pw)
 	if err != nil {
@@ -186,7 +182,8 @@ func (r *runner) preflight(ctx context.Context) error {
 	}
 	r.session = s
 	r.res.Transfer = s.Mode
-	if _, err := s.CheckHelperRelease(ctx, helper.ServerRelease(ctx, r.eng, *r.plan.target.Container)); err != nil {
+	server := helper.ServerRelease(ctx, r.eng, *r.plan.target.Container)
+	if _, err := s.CheckHelperRelease(ctx, server); err != nil {
 		return err
 	}
 	if r.opts.KeepHelper {
@@ -200,6 +197,12 @@ func (r *runner) preflight(ctx context.Context) error {
 	}
 	for i := range r.plan.Databases {
 		db := &r.plan.Databases[i]
+		if backupset.IsDump(db.Artifact) {
+			if err := r.stageDump(ctx, *db, server); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := s.Seed(ctx, r.folder, db.Sub, db.Files); err != nil {
 			return err
 		}

@@ -732,6 +732,8 @@ func (a *fakeAdmin) set(name, status string) error {
 		return fmt.Errorf("Neo.ClientError.Database.DatabaseNotFound: %s", name)
 	}
 	a.status[name] = status
+	// STOP DATABASE releases the store to neo4j-admin dump and load [S19].
+	a.eng.Server.SetStopped(name, status == "offline")
 	return nil
 }
 
@@ -805,5 +807,23 @@ func TestRollbackRetriesADatabaseInUse(t *testing.T) {
 	var rb *restore.RolledBackError
 	assert.Assert(t, errors.As(err, &rb), "%v", err)
 	assert.Check(t, is.Len(helpertest.CallsWith(f.eng.CallLog(), "exec neo4j-admin database restore"), 3), "restore, rollback refused, rollback")
+	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"))
+}
+
+// --until chooses what is restored; the safety backup, taken after it, is
+// rolled back whole (a --restore-until would drop every transaction of it).
+func TestRollbackRestoresTheWholeSafetyBackup(t *testing.T) {
+	f := newFixture(t)
+	f.opts.Until = time.Date(2026, 11, 25, 10, 0, 30, 0, time.UTC)
+	f.eng.Faults["restore"] = &helpertest.Fault{Code: 1, Stderr: "Restore failed", Times: 1}
+
+	_, err := f.run(context.Background())
+
+	var rb *restore.RolledBackError
+	assert.Assert(t, errors.As(err, &rb), "got %v", err)
+	restores := helpertest.CallsWith(f.eng.CallLog(), "exec neo4j-admin database restore")
+	assert.Assert(t, is.Len(restores, 2))
+	assert.Check(t, is.Contains(restores[0], "--restore-until=2026-11-25 10:00:30"))
+	assert.Check(t, strings.Contains(restores[1], "/safety/") && !strings.Contains(restores[1], "--restore-until"), restores[1])
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"))
 }

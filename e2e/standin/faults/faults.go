@@ -12,8 +12,10 @@
 //
 // Step names used by the stand-in: "backup" (serving a backup on the backup
 // port), "aggregate", "restore" (fails after writing part of the data),
-// "start", "stop", "create", "check", "bolt" (drop the Bolt connection on the
-// next RUN), "corrupt" (corrupt the next artifact served by the backup port).
+// "dump" (delay only), "load" (fails after deleting the database, as a
+// failed load would [S20d]), "start", "stop", "create", "check", "bolt"
+// (drop the Bolt connection on the next RUN), "corrupt" (corrupt the next
+// artifact served by the backup port).
 package faults
 
 import (

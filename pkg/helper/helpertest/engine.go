@@ -350,6 +350,20 @@ type Server struct {
 	// DataOwner is what stat prints for /data.
 	DataOwner string
 	Version   string
+	// stopped are the databases stopped with STOP DATABASE in a running
+	// DBMS (Enterprise): neo4j-admin dump and load may work on them.
+	stopped map[string]bool
+}
+
+// SetStopped records that db was stopped (STOP DATABASE) or started again
+// inside the running DBMS: the restore tests' fake Admin calls it.
+func (s *Server) SetStopped(db string, stopped bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped == nil {
+		s.stopped = map[string]bool{}
+	}
+	s.stopped[db] = stopped
 }
 
 // NewServer returns a server with neo4j (10 transactions) and system.

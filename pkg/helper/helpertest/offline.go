@@ -11,9 +11,10 @@ import (
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
 )
 
-// The offline (Community) side of the fake: the database container can be
-// stopped and started, the helper too, and neo4j-admin database dump and
-// load work on the server's data while the database container is stopped.
+// The offline side of the fake: the database container can be stopped and
+// started, the helper too, and neo4j-admin database dump and load work on
+// the server's data while the database container is stopped (Community) or
+// the database is (Server.SetStopped, Enterprise).
 //
 // Fault keys: "stop-container", "start-container" (any container),
 // "start-database" (the database container only), "helper-start" (a
@@ -108,8 +109,9 @@ func (h *Helper) runOffline(cmd []string, stdout, stderr io.Writer) (code int, o
 			return 2, true
 		}
 		db := pos[0]
-		if h.eng.Database != nil && h.eng.Database.Running {
-			// Community: the whole DBMS must be offline [S18][S19].
+		if h.eng.Database != nil && h.eng.Database.Running && !h.eng.Server.stopped[db] {
+			// Community: the whole DBMS must be offline; Enterprise: the
+			// database, stopped with STOP DATABASE [S18][S19].
 			fmt.Fprintf(stderr, "The database is in use. Stop database '%s' and try again.\n", db)
 			return 1, true
 		}

@@ -378,6 +378,10 @@ func runLoad(e *env, o options) error {
 	if err := clearDatabase(st, db); err != nil {
 		return failed("%v", err)
 	}
+	faults.Delay(e.dataDir(), "load")
+	if faults.Take(e.dataDir(), "load") {
+		return failed("Load of database '%s' failed after deleting it (stand-in fault knob \"load\").", db)
+	}
 	storeID := store.NewStoreID()
 	if a.dump != nil && a.dump.StoreID != "" {
 		storeID = a.dump.StoreID

@@ -41,9 +41,10 @@ type OfflineOptions struct {
 	// Confirm is asked once, after every check passed and before anything
 	// stops; false cancels the run with nothing changed. nil confirms.
 	Confirm func(p *DumpPlan) (bool, error)
-	// WhileStopped, when set, runs after the dump and before the database
-	// and the applications start again (backup --consistent captures the
-	// other components there); its error fails the backup.
+	// WhileStopped, when set, runs once the applications are stopped,
+	// alongside the database's shutdown and dump, and ends before the
+	// database and the applications start again (a run captures the other
+	// components there); its error fails the backup and stops the dump.
 	WhileStopped func(ctx context.Context) error
 }
 
@@ -155,6 +156,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 
 	outage := helper.NewOutage(oo.Containers, c, apps, oo.StopTimeout, pw)
 	at := time.Now().UTC()
+	var stopped time.Time // the point in time the dumps hold
 	broughtBack := false
 	bringBack := func() error {
 		broughtBack = true
@@ -170,13 +172,16 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	}()
 	err = outage.StopApps(ctx)
 	if err == nil {
-		err = outage.StopDatabase(ctx)
-	}
-	if err == nil {
-		err = neo4jdump.Dump(ctx, s, "dump", o.dbs, owner)
-	}
-	if err == nil && oo.WhileStopped != nil {
-		err = oo.WhileStopped(ctx)
+		// The other components are captured while the database shuts down
+		// and is dumped: the outage lasts no longer than the longer of the
+		// two. A failed capture stops the dump, never the clean shutdown.
+		err = alongside(ctx, func(dctx context.Context) error {
+			if err := outage.StopDatabase(ctx); err != nil {
+				return err
+			}
+			stopped = time.Now().UTC()
+			return neo4jdump.Dump(dctx, s, "dump", o.dbs, owner)
+		}, oo.WhileStopped)
 	}
 	if backErr := bringBack(); backErr != nil {
 		return nil, errors.Join(backErr, err)
@@ -198,6 +203,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 			removeRecords(folder, written)
 			return nil, err
 		}
+		rec.Captured = stopped
 		written = append(written, rec)
 	}
 	if err := neo4jbackup.Commit(folder, neo4jbackup.Fetched{Records: written}, opts.Tool); err != nil {
@@ -353,6 +359,35 @@ func (o *offline) bringBack(ctx context.Context, outage *helper.Outage, oo Offli
 		return &helper.DatabaseDownError{Container: o.target.Container.Name, Err: err}
 	}
 	return nil
+}
+
+// alongside runs main and, when set, also at the same time, each with a
+// context that the other's failure cancels, and returns the first failure
+// (not the cancellation it caused). When ctx itself is cancelled it returns
+// what both returned.
+func alongside(ctx context.Context, main, also func(context.Context) error) error {
+	if also == nil {
+		return main(ctx)
+	}
+	gctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	alsoErr := make(chan error, 1)
+	go func() {
+		err := also(gctx)
+		if err != nil {
+			cancel(err)
+		}
+		alsoErr <- err
+	}()
+	err := main(gctx)
+	if err != nil {
+		cancel(err)
+	}
+	err2 := <-alsoErr
+	if ctx.Err() != nil {
+		return errors.Join(err, err2)
+	}
+	return context.Cause(gctx)
 }
 
 func removeRecords(folder *backupset.Folder, recs []backupset.FileRecord) {

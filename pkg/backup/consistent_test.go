@@ -179,12 +179,7 @@ func slicesHasSuffix(names []string, suffix string) bool {
 // On Community the dump's outage holds the applications (and the database)
 // while the task manager is captured: one consent, one outage.
 func TestConsistentCommunityBackupCapturesDuringTheDump(t *testing.T) {
-	eng := deploymentEngine()
-	db := eng.Database
-	db.Image = "neo4j:2025.10.1-community"
-	db.Env = []string{"NEO4J_EDITION=community", "NEO4J_AUTH=neo4j/admin"}
-	db.Labels = map[string]string{}
-	eng.Images = map[string][]string{db.Image: {"NEO4J_EDITION=community"}}
+	eng := communityDeployment()
 	folder := newFolder(t)
 	asked := 0
 	o := consistentOptions(eng, []string{"graph", "task-manager"}, nil)
@@ -198,7 +193,6 @@ func TestConsistentCommunityBackupCapturesDuringTheDump(t *testing.T) {
 	assert.Check(t, res.Downtime > 0)
 	assertInOrder(t, eng.CallLog(), []string{
 		"stop-container task-worker-id", "stop-container infrahub-server-id", "stop-container task-manager-id",
-		"stop-container db-id", "exec neo4j-admin database dump",
 		"exec-in task-manager-db-id pg_dump",
 		"start-container db-id", "start-container task-manager-id", "start-container infrahub-server-id", "start-container task-worker-id",
 	})

@@ -71,10 +71,13 @@ func (o SetOptions) named(component string) bool { return slices.Contains(o.Comp
 // the run's ID in the manifest. The run record is written complete only
 // when every component is in the folder.
 //
-// With opts.Consistent the applications are stopped for the capture: on
-// Neo4j Enterprise around the three captures (the database stays online),
-// on Community the offline dump's outage is held while the task manager and
-// the storage are captured. They start again on every path.
+// On Neo4j Community the graph is an offline dump, for which the
+// applications stop anyway: the task manager and the storage are captured
+// inside that outage, alongside the dump, so a Community run always belongs
+// to one point in time (issue 13 item 5) and costs no downtime beyond the
+// dump's. With opts.Consistent on Neo4j Enterprise the applications are
+// stopped around the three captures (the database stays online). They start
+// again on every path.
 func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts SetOptions, pw progress.Writer) (*SetResult, error) {
 	started := time.Now().UTC().Truncate(time.Second)
 	res := &SetResult{RunID: backupset.NewRunID(started), Folder: folder.Dir}
@@ -110,18 +113,22 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 		}
 	}
 	defer startApps()
-	community := false // the Community dump's outage holds the applications
+	// The Community dump's outage holds the applications.
+	community := plan.graph && opts.DatabaseURL() == "" && isCommunity(plan.target)
 	if opts.Consistent {
 		target, err := consistentTarget(ctx, eng, opts)
 		if err != nil {
 			return nil, err
 		}
-		community = helper.Edition(*target.Container) == "community" && plan.graph
+		community = plan.graph && isCommunity(target)
 		if !community {
 			if outage, err = stopForCapture(ctx, eng, target, plan.graph, opts.Options, pw); err != nil {
 				return nil, err
 			}
 		}
+		res.Consistent, run.Consistent = true, true
+	}
+	if community && (plan.taskManager != nil || plan.storage != nil) {
 		res.Consistent, run.Consistent = true, true
 	}
 	var recs []backupset.FileRecord
@@ -161,7 +168,7 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 		gopts.Target = gopts.Target.Pin(plan.target)
 		if community {
 			// The dump's outage holds the applications: capture the others
-			// before they start again.
+			// while it lasts.
 			gopts.Offline.WhileStopped, others = others, nil
 		}
 		g, err := runLocked(ctx, eng, folder, gopts, pw)
@@ -172,7 +179,9 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 			res.Downtime, res.AppsRestarted, res.AppsNotRestarted = g.Downtime, g.AppsRestarted, g.AppsNotRestarted
 		}
 		res.Graph = g
-		res.Components = append(res.Components, backupset.ComponentGraph)
+		// Listed first, as it is taken first (on Community the others
+		// finish inside its step).
+		res.Components = append([]string{backupset.ComponentGraph}, res.Components...)
 		run.Neo4jEdition, run.Neo4jVersion = g.Edition, g.Neo4jVersion
 		for _, r := range g.Files {
 			r.Component = backupset.ComponentGraph
@@ -314,6 +323,12 @@ func planComponents(ctx context.Context, eng helper.Engine, opts SetOptions) (co
 		}
 	}
 	return p, nil
+}
+
+// isCommunity reports a database container running Neo4j Community, whose
+// backup is an offline dump.
+func isCommunity(t helper.Target) bool {
+	return t.Container != nil && helper.Edition(*t.Container) == "community"
 }
 
 // imageTag is the tag of an image reference ("" without one): Infrahub's

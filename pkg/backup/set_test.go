@@ -3,7 +3,9 @@ package backup_test
 import (
 	"context"
 	"errors"
+	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -84,4 +86,125 @@ func TestRunSetFailureLeavesAnIncompleteRun(t *testing.T) {
 	assert.Check(t, slices.Contains(comps, backupset.ComponentTaskManager), "what was written stays verifiable: %v", comps)
 	assert.Check(t, !slices.Contains(comps, backupset.ComponentStorage))
 	assert.Check(t, is.Len(eng.Running(), 0), "no helper left")
+}
+
+// communityDeployment is deploymentEngine around the stock Neo4j Community
+// database (no label, found as the Compose project's database service).
+func communityDeployment() *helpertest.Engine {
+	eng := deploymentEngine()
+	db := eng.Database
+	db.Image = "neo4j:2025.10.1-community"
+	db.Env = []string{"NEO4J_EDITION=community", "NEO4J_AUTH=neo4j/admin"}
+	db.Labels = map[string]string{}
+	eng.Images = map[string][]string{db.Image: {"NEO4J_EDITION=community"}}
+	return eng
+}
+
+// A Community backup is consistent by construction (issue 13 item 5): the
+// dump stops the applications, and the task manager and the storage are
+// captured inside that outage, before the applications start again, with
+// no --consistent and no second outage.
+func TestCommunityRunCapturesEveryComponentWhileTheAppsAreStopped(t *testing.T) {
+	eng := communityDeployment()
+	// The storage is read while the applications are stopped.
+	storageRead := ""
+	eng.Faults["copy-from"] = &helpertest.Fault{Hook: func() {
+		if !eng.AppRunning("infrahub-server-id") && !eng.AppRunning("task-manager-id") {
+			storageRead = "apps-stopped"
+		}
+	}}
+	folder := newFolder(t)
+	asked := 0
+	o := backup.SetOptions{Options: offlineOptions(eng, func(bo *backup.Options) {
+		bo.Offline.Confirm = func(p *backup.DumpPlan) (bool, error) { asked++; return true, nil }
+	})}
+	res, err := backup.RunSet(context.Background(), eng, folder, o, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(asked, 1), "one consent: the dump's")
+	assert.Check(t, is.DeepEqual(res.Components, []string{backupset.ComponentGraph, backupset.ComponentTaskManager, backupset.ComponentStorage}))
+	assert.Check(t, res.Consistent, "a Community run is consistent")
+	assert.Check(t, res.Downtime > 0)
+
+	calls := eng.CallLog()
+	stopped := []string{"stop-container task-worker-id", "stop-container infrahub-server-id", "stop-container task-manager-id"}
+	started := []string{"start-container db-id", "start-container task-manager-id", "start-container infrahub-server-id", "start-container task-worker-id"}
+	for _, capture := range []string{"exec-in task-manager-db-id pg_dump", "copy-from /storage/.", "exec neo4j-admin database dump"} {
+		assertInOrder(t, calls, append(append(slices.Clone(stopped), capture), started...))
+	}
+	assert.Check(t, is.Equal(len(helpertest.CallsWith(calls, "stop-container task-manager-id")), 1), "one outage")
+	assert.Check(t, !hasCall(eng, "stop-container task-manager-db-id"), "the task manager's database stays up")
+	assert.Check(t, is.Equal(storageRead, "apps-stopped"))
+
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	run, ok := m.Run(res.RunID)
+	assert.Assert(t, ok)
+	assert.Check(t, run.Consistent && run.Complete)
+	files := m.RunFiles(res.RunID)
+	assert.Check(t, is.Len(files, 4), "neo4j and system dumps, the task manager, the storage")
+	for _, f := range files {
+		assert.Check(t, !f.Captured.IsZero(), "%s has its capture time", f.Name)
+		if f.Component == backupset.ComponentTaskManager {
+			r, err := folder.OpenChecked(f)
+			assert.NilError(t, err)
+			got, _ := io.ReadAll(r)
+			r.Close()
+			assert.Check(t, is.Equal(string(got), "PGDMP fake dump apps-stopped"))
+		}
+	}
+	assert.Check(t, eng.DatabaseRunning())
+	for _, a := range eng.Apps {
+		assert.Check(t, a.Running, a.Name)
+	}
+	assert.Check(t, is.Len(eng.Running(), 0), "no helper left")
+}
+
+// A capture that fails inside the Community outage stops the dump; the
+// database and the applications start again, nothing partial is left, and
+// the run stays incomplete. Ctrl-C inside a capture does the same.
+func TestCommunityRunCaptureFaultsBringEverythingBack(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fault  string
+		f      *helpertest.Fault
+		cancel bool
+		want   string
+	}{
+		{name: "pg_dump fails", fault: "pg_dump", f: &helpertest.Fault{Code: 1}, want: "pg_dump"},
+		{name: "storage unreadable", fault: "copy-from", f: &helpertest.Fault{Err: errors.New("volume gone")}, want: "volume gone"},
+		{name: "ctrl-c in pg_dump", fault: "pg_dump", f: &helpertest.Fault{Block: true}, cancel: true, want: "context canceled"},
+		{name: "ctrl-c in the storage archive", fault: "copy-from", f: &helpertest.Fault{Block: true}, cancel: true, want: "context canceled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := communityDeployment()
+			folder := newFolder(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tc.cancel {
+				tc.f.Hook = cancel
+			}
+			eng.Faults[tc.fault] = tc.f
+			_, err := backup.RunSet(ctx, eng, folder, backup.SetOptions{Options: offlineOptions(eng, nil)}, progress.Nop)
+			assert.Check(t, is.ErrorContains(err, tc.want))
+			if tc.cancel {
+				assert.Check(t, errors.Is(err, context.Canceled), "an interruption stays one: %v", err)
+			} else {
+				assert.Check(t, !errors.Is(err, context.Canceled), "the capture's failure is reported, not the dump it stopped: %v", err)
+			}
+			assert.Check(t, eng.DatabaseRunning())
+			for _, a := range eng.Apps {
+				assert.Check(t, a.Running, "%s started again", a.Name)
+			}
+			assert.Check(t, is.Len(eng.Running(), 0), "no helper left")
+			for _, f := range helpertest.FolderFiles(t, folder) {
+				assert.Check(t, !strings.HasSuffix(f, backupset.PartialExt), f)
+				assert.Check(t, !strings.HasSuffix(f, ".dump"), "no dump of a failed run: %s", f)
+			}
+			m, err := folder.ReadManifest()
+			assert.NilError(t, err)
+			for _, r := range m.Runs {
+				assert.Check(t, !r.Complete, "the failed run is not restorable")
+			}
+		})
+	}
 }

@@ -10,6 +10,8 @@ package pgdump
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -111,9 +113,23 @@ func (e *CommandError) Error() string {
 }
 
 // env is what every exec gets: the password, and no .psqlrc or service
-// file surprises.
-func (s Source) env() []string {
-	return []string{"PGPASSWORD=" + s.Password, "PGUSER=" + s.User, "PGDATABASE=" + s.Database, "PGCONNECT_TIMEOUT=10"}
+// file surprises; tag names the exec's server session (see sessionTag).
+func (s Source) env(tag string) []string {
+	return []string{"PGPASSWORD=" + s.Password, "PGUSER=" + s.User, "PGDATABASE=" + s.Database, "PGCONNECT_TIMEOUT=10", "PGAPPNAME=" + tag}
+}
+
+// sessionTag is a name for the server session of one pg_dump or pg_restore,
+// given as its application_name: libpq takes PGAPPNAME over the fallback
+// name the tools set themselves, and pg_stat_activity shows it. An exec
+// whose end the plugin did not see (Ctrl-C, a full disk, a lost
+// connection to the Docker daemon) keeps running in the container: closing
+// the exec's streams does not stop it, and a pg_restore that already read
+// its whole input goes on to COMMIT. Its session is found by this tag and
+// ended (endSession).
+func sessionTag(cmd string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "docker-infrahubdb-" + cmd + "-" + hex.EncodeToString(b)
 }
 
 // execUser runs the client tools as the image's postgres user, like the
@@ -124,15 +140,19 @@ const execUser = "postgres"
 // Dump streams a pg_dump --format=custom of the database into w.
 func Dump(ctx context.Context, ex Exec, s Source, w io.Writer) error {
 	var stderr limited
+	tag := sessionTag("pg_dump")
 	code, err := ex.ExecIn(ctx, s.Container.ID, docker.ExecSpec{
 		Cmd:    []string{"pg_dump", "--format=custom", "--no-password", "--username=" + s.User, "--dbname=" + s.Database},
-		Env:    s.env(),
+		Env:    s.env(tag),
 		User:   execUser,
 		Stdout: w,
 		Stderr: &stderr,
 	})
 	if err != nil {
-		return fmt.Errorf("pg_dump in %s: %w", s.Container.Name, err)
+		// A pg_dump left running holds its locks on every table it dumps
+		// (a later pg_restore --clean would wait for them): end it.
+		_, endErr := endSession(ctx, ex, s, tag, "pg_dump")
+		return errors.Join(fmt.Errorf("pg_dump in %s: %w", s.Container.Name, err), endErr)
 	}
 	if code != 0 {
 		return &CommandError{Cmd: "pg_dump", Container: s.Container.Name, ExitCode: code, Stderr: stderr.String()}
@@ -185,24 +205,103 @@ func CheckHeader(head []byte) error {
 
 // Restore replaces the database's content with the dump read from r:
 // pg_restore --clean --if-exists in one transaction (--single-transaction),
-// so a restore failing midway leaves the database as it was.
+// so a restore failing midway leaves the database as it was. When the
+// exec's end is not seen (Ctrl-C, a lost connection) the error is an
+// *UnfinishedError, after pg_restore's session was ended.
 func Restore(ctx context.Context, ex Exec, s Source, r io.Reader) error {
 	var stderr limited
+	tag := sessionTag("pg_restore")
 	code, err := ex.ExecIn(ctx, s.Container.ID, docker.ExecSpec{
 		Cmd: []string{"pg_restore", "--clean", "--if-exists", "--single-transaction", "--exit-on-error", "--no-owner",
 			"--no-password", "--username=" + s.User, "--dbname=" + s.Database},
-		Env:    s.env(),
+		Env:    s.env(tag),
 		User:   execUser,
 		Stdin:  r,
 		Stderr: &stderr,
 	})
 	if err != nil {
-		return fmt.Errorf("pg_restore in %s: %w", s.Container.Name, err)
+		unchanged, endErr := endSession(ctx, ex, s, tag, "pg_restore")
+		return &UnfinishedError{Container: s.Container.Name, Unchanged: unchanged && endErr == nil, Err: errors.Join(err, endErr)}
 	}
 	if code != 0 {
 		return &CommandError{Cmd: "pg_restore", Container: s.Container.Name, ExitCode: code, Stderr: stderr.String()}
 	}
 	return nil
+}
+
+// UnfinishedError is a pg_restore whose end the plugin did not see. Its
+// server session was ended; Unchanged says it was still inside its one
+// transaction then, before COMMIT, so the database is as it was. Otherwise
+// (it had ended by itself, or was committing) it may have been restored.
+type UnfinishedError struct {
+	Container string
+	Unchanged bool
+	Err       error
+}
+
+func (e *UnfinishedError) Error() string {
+	state := "its outcome is unknown: the database may hold the dump or its previous content"
+	if e.Unchanged {
+		state = "it was stopped inside its transaction: the database is as it was"
+	}
+	return fmt.Sprintf("pg_restore in %s did not finish (%v); %s", e.Container, e.Err, state)
+}
+
+func (e *UnfinishedError) Unwrap() error { return e.Err }
+
+// endTimeout bounds the wait for an unfinished exec's session to end.
+const endTimeout = time.Minute
+
+// endSessionSQL ends the sessions tagged :'tag' and counts them, and those
+// whose last statement is a COMMIT (pg_restore --single-transaction ends
+// with one; a session ended before it leaves nothing behind). A role may
+// end its own sessions with pg_terminate_backend, which aborts their open
+// transaction; pg_stat_activity shows a role its own sessions' queries.
+const endSessionSQL = `SELECT count(*), count(*) FILTER (WHERE query ~* '^\s*commit'), count(pg_terminate_backend(pid))
+FROM pg_stat_activity WHERE application_name = :'tag' AND pid <> pg_backend_pid();
+`
+
+// endSession ends the server session tagged tag, on a fresh context, and
+// waits until it is gone. inTransaction reports that it was found, and not
+// committing, when first asked: then what it did is rolled back. A session
+// not found had ended by itself (or never started).
+func endSession(ctx context.Context, ex Exec, s Source, tag, cmd string) (inTransaction bool, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endTimeout)
+	defer cancel()
+	for first := true; ; first = false {
+		var out, stderr limited
+		code, err := ex.ExecIn(ctx, s.Container.ID, docker.ExecSpec{
+			Cmd:    []string{"psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-v", "tag=" + tag, "--no-password", "--username=" + s.User, "--dbname=" + s.Database},
+			Env:    s.env(sessionTag("psql")),
+			User:   execUser,
+			Stdin:  strings.NewReader(endSessionSQL),
+			Stdout: &out,
+			Stderr: &stderr,
+		})
+		if err == nil && code != 0 {
+			err = &CommandError{Cmd: "psql", Container: s.Container.Name, ExitCode: code, Stderr: stderr.String()}
+		}
+		var found, committing int
+		if err == nil {
+			if _, serr := fmt.Sscanf(out.String(), "%d|%d|", &found, &committing); serr != nil {
+				err = fmt.Errorf("psql printed %q: %w", out.String(), serr)
+			}
+		}
+		if err != nil {
+			return false, fmt.Errorf("could not end the session of %s (application_name %s) in %s, which may still be running there: %w; end it with pg_terminate_backend", cmd, tag, s.Container.Name, err)
+		}
+		if first {
+			inTransaction = found > 0 && committing == 0
+		}
+		if found == 0 {
+			return inTransaction, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("the session of %s (application_name %s) in %s did not end within %s", cmd, tag, s.Container.Name, endTimeout)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // limited keeps the first 64 KiB written to it.

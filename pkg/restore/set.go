@@ -444,15 +444,33 @@ func (s *setRunner) restoreTaskManager(ctx context.Context) error {
 		f.Close()
 	}
 	if err != nil {
-		// pg_restore runs in one transaction: a failure changed nothing.
-		if len(s.undo) > 0 && s.undo[len(s.undo)-1].component == backupset.ComponentTaskManager {
-			s.undo = s.undo[:len(s.undo)-1]
-		}
+		s.keepUndoIfChanged(err)
 		s.step("tm", text, progress.Error, err.Error())
 		return err
 	}
 	s.step("tm", text, progress.Done, "")
 	return nil
+}
+
+// keepUndoIfChanged decides, after a failed pg_restore, whether the task
+// manager needs its safety copy back. pg_restore runs in one transaction:
+// when it failed, or was ended inside that transaction, nothing changed.
+// One whose end is unknown (interrupted after its last statement was sent,
+// or ended by itself unseen) may have committed: its safety copy is put
+// back, and without one the rollback says so.
+func (s *setRunner) keepUndoIfChanged(err error) {
+	hasUndo := len(s.undo) > 0 && s.undo[len(s.undo)-1].component == backupset.ComponentTaskManager
+	var unfinished *pgdump.UnfinishedError
+	switch {
+	case !errors.As(err, &unfinished) || unfinished.Unchanged:
+		if hasUndo {
+			s.undo = s.undo[:len(s.undo)-1]
+		}
+	case !hasUndo:
+		s.undo = append(s.undo, undoStep{component: backupset.ComponentTaskManager, do: func(context.Context) error {
+			return errors.New("pg_restore did not finish and may have replaced it, and there is no safety dump to put back (--no-safety-backup)")
+		}})
+	}
 }
 
 func (s *setRunner) restoreStorage(ctx context.Context) error {
@@ -511,14 +529,21 @@ func (s *setRunner) rollback(ctx context.Context, component string, cause error)
 	defer cancel()
 	var done, failed []string
 	for _, u := range slices.Backward(s.undo) {
-		id := "rollback " + u.component
-		s.step(id, "Roll back the "+u.component+" from "+u.where, progress.Working, "")
+		id, text := "rollback "+u.component, "Roll back the "+u.component
+		if u.where != "" {
+			text += " from " + u.where
+		}
+		s.step(id, text, progress.Working, "")
 		if err := u.do(ctx); err != nil {
-			s.step(id, "Roll back the "+u.component, progress.Error, err.Error())
-			failed = append(failed, fmt.Sprintf("the %s (its previous content is in %s: %v)", u.component, u.where, err))
+			s.step(id, text, progress.Error, err.Error())
+			if u.where == "" {
+				failed = append(failed, fmt.Sprintf("the %s (%v)", u.component, err))
+			} else {
+				failed = append(failed, fmt.Sprintf("the %s (its previous content is in %s: %v)", u.component, u.where, err))
+			}
 			continue
 		}
-		s.step(id, "Roll back the "+u.component+" from "+u.where, progress.Done, "")
+		s.step(id, text, progress.Done, "")
 		done = append(done, u.component)
 	}
 	s.undo = nil

@@ -32,6 +32,12 @@ type fakePostgres struct {
 	restoreErr bool
 	failFrom   int
 	restores   int
+	// interrupt, when set, is Ctrl-C during the next pg_restore: after it
+	// applied its input when committed, else while inside its transaction
+	// (psql then finds its session and ends it).
+	interrupt func()
+	committed bool
+	session   string // the last statement of a pg_restore left running
 }
 
 func (p *fakePostgres) exec(ctx context.Context, id string, spec docker.ExecSpec) (int, bool, error) {
@@ -50,12 +56,30 @@ func (p *fakePostgres) exec(ctx context.Context, id string, spec docker.ExecSpec
 			return 0, true, err
 		}
 		p.restores++
+		if p.interrupt != nil {
+			if p.committed {
+				p.rows = strings.TrimPrefix(string(data), "PGDMP")
+			} else {
+				p.session = "CREATE INDEX flow_run_name ON public.flow_run"
+			}
+			p.interrupt()
+			p.interrupt = nil
+			return -1, true, ctx.Err()
+		}
 		if p.restoreErr || p.failFrom > 0 && p.restores >= p.failFrom {
 			p.restoreErr = false
 			return 1, true, nil
 		}
 		p.rows = strings.TrimPrefix(string(data), "PGDMP")
 		return 0, true, nil
+	case "psql": // ending the session of an unfinished pg_restore
+		if p.session != "" {
+			p.session = ""
+			_, err := io.WriteString(spec.Stdout, "1|0|1\n")
+			return 0, true, err
+		}
+		_, err := io.WriteString(spec.Stdout, "0|0|0\n")
+		return 0, true, err
 	}
 	return 0, false, nil
 }
@@ -196,5 +220,58 @@ func TestRunSetRollbackFailingIsDegraded(t *testing.T) {
 		if a.ID != "worker-id" {
 			assert.Check(t, a.Running, a.Name)
 		}
+	}
+}
+
+// Ctrl-C during pg_restore. Ended inside its one transaction it changed
+// nothing: no rollback is needed. When its end is unknown it may have
+// committed: the safety dump is put back; without one the restore is
+// degraded and says so. Everything starts again, and the run counts as
+// interrupted.
+func TestRunSetInterruptedPgRestore(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		committed  bool
+		noSafety   bool
+		rolledBack []string
+		degraded   bool
+		rows       string
+	}{
+		{name: "inside its transaction", rows: "rows damaged"},
+		{name: "outcome unknown", committed: true, rolledBack: []string{backupset.ComponentTaskManager}, rows: "rows damaged"},
+		{name: "outcome unknown without a safety dump", committed: true, noSafety: true, degraded: true, rows: "rows at backup"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, pg := setFixture(t)
+			if tc.noSafety {
+				f.opts.SafetyBackup = false
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			pg.interrupt, pg.committed = cancel, tc.committed
+			_, err := f.runSet(ctx)
+			assert.Check(t, errors.Is(err, context.Canceled), "got %v", err)
+			var rolled *restore.ComponentsRolledBackError
+			var degraded *restore.ComponentsDegradedError
+			if tc.degraded {
+				assert.Assert(t, errors.As(err, &degraded), "got %v", err)
+				assert.Check(t, is.Len(degraded.NotRolledBack, 1))
+				assert.Check(t, is.Contains(degraded.NotRolledBack[0], "no safety dump"))
+			} else {
+				assert.Assert(t, errors.As(err, &rolled), "got %v", err)
+				assert.Check(t, is.DeepEqual(rolled.RolledBack, tc.rolledBack))
+			}
+			assert.Check(t, is.Equal(pg.rows, tc.rows))
+			assert.Check(t, is.Equal(pg.session, ""), "no pg_restore left running")
+			calls := f.eng.CallLog()
+			assert.Check(t, hasPrefix(calls, "exec-in task-manager-db-id psql"), "the session was looked for and ended")
+			assert.Check(t, !hasPrefix(calls, "copy-to"), "the storage is untouched")
+			assert.Check(t, !hasPrefix(calls, "exec neo4j-admin database restore"), "the graph is untouched")
+			for _, a := range f.eng.Apps {
+				if a.ID != "worker-id" {
+					assert.Check(t, a.Running, a.Name)
+				}
+			}
+		})
 	}
 }

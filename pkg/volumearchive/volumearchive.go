@@ -121,6 +121,7 @@ func copyAs(w io.Writer, r io.Reader, rootName string) (Stats, error) {
 	var st Stats
 	tr := tar.NewReader(r)
 	tw := tar.NewWriter(w)
+	links := linkSet{}
 	root, seenRoot := "", false
 	for {
 		hdr, err := tr.Next()
@@ -163,6 +164,9 @@ func copyAs(w io.Writer, r io.Reader, rootName string) (Stats, error) {
 		if err := CheckEntry(hdr); err != nil {
 			return st, err
 		}
+		if err := links.add(hdr); err != nil {
+			return st, err
+		}
 		hdr.Name = rootName + strings.TrimPrefix(hdr.Name, "./")
 		if hdr.Typeflag == tar.TypeLink {
 			hdr.Linkname = rootName + strings.TrimPrefix(hdr.Linkname, "./")
@@ -188,7 +192,78 @@ func copyAs(w io.Writer, r io.Reader, rootName string) (Stats, error) {
 	if !seenRoot {
 		return st, errors.New("empty archive: not even its root directory")
 	}
+	if err := links.checkTargets(); err != nil {
+		return st, err
+	}
 	return st, tw.Close()
+}
+
+// linkSet follows the symbolic links of one archive (clean name -> target).
+// CheckEntry judges each entry alone, lexically, but links combine: "t" ->
+// "s/.." stays inside by itself, yet with "s" -> "." it names the directory
+// above the storage, where infrahub-server (and the extraction, for entries
+// written through it) would follow it. So no entry is written through a
+// link, no hard link points at a link (it would be a copy of the link,
+// whose relative target then counts from another directory), and no
+// link's target passes through another link. A tar of a directory never
+// holds such entries.
+type linkSet map[string]string
+
+// add checks an entry (CheckEntry passed) against the links before it, and
+// records it.
+func (l linkSet) add(hdr *tar.Header) error {
+	name := path.Clean(hdr.Name)
+	if through := l.through(name); through != "" {
+		return &UnsafeEntryError{Name: hdr.Name, Why: fmt.Sprintf("is written through the link %q", through)}
+	}
+	if hdr.Typeflag == tar.TypeLink {
+		target := path.Clean(hdr.Linkname)
+		if _, isLink := l[target]; isLink {
+			return &UnsafeEntryError{Name: hdr.Name, Why: fmt.Sprintf("is a hard link to the link %q", hdr.Linkname)}
+		}
+		if through := l.through(target); through != "" {
+			return &UnsafeEntryError{Name: hdr.Name, Why: fmt.Sprintf("is a hard link through the link %q", through)}
+		}
+	}
+	if hdr.Typeflag == tar.TypeSymlink {
+		l[name] = hdr.Linkname
+	} else {
+		delete(l, name) // replaced
+	}
+	return nil
+}
+
+// through returns the first link among the parent directories of name.
+func (l linkSet) through(name string) string {
+	for dir := path.Dir(name); dir != "." && dir != "/"; dir = path.Dir(dir) {
+		if _, ok := l[dir]; ok {
+			return dir
+		}
+	}
+	return ""
+}
+
+// checkTargets walks every link's target from the link's directory, once
+// every link is known: no step before the last may be a link.
+func (l linkSet) checkTargets() error {
+	for name, target := range l {
+		cur := path.Dir(name)
+		parts := strings.Split(target, "/")
+		for _, part := range parts[:len(parts)-1] {
+			switch part {
+			case "", ".":
+				continue
+			case "..":
+				cur = path.Dir(cur)
+				continue
+			}
+			cur = path.Join(cur, part)
+			if _, ok := l[cur]; ok {
+				return &UnsafeEntryError{Name: "./" + name, Why: fmt.Sprintf("is a link to %q, which passes through the link %q: where it leads cannot be told from the archive", target, "./"+cur)}
+			}
+		}
+	}
+	return nil
 }
 
 // UnsafeEntryError is an archive entry that would land or point outside the

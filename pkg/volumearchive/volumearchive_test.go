@@ -119,3 +119,38 @@ func TestFind(t *testing.T) {
 	_, skip = Find(moved, "neo4j:5")
 	assert.Check(t, is.Contains(skip, "no volume or bind mount at its storage path /data/storage"))
 }
+
+// Links that stay inside one by one can lead out together, or carry writes
+// elsewhere: refused.
+func TestCheckRefusesLinksCombined(t *testing.T) {
+	link := func(name, target string) *tar.Header {
+		return &tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target}
+	}
+	cases := map[string][]*tar.Header{
+		// s -> . makes s/.. the directory above the storage.
+		"a link through a link":       {link("./s", "."), link("./t", "s/..")},
+		"declared before its way out": {link("./t", "s/.."), link("./s", ".")},
+		"nested":                      {dir("./a/"), link("./a/up", ".."), link("./out", "a/up/x")},
+		// l -> a, then l/f is written into a (or wherever l leads).
+		"a file through a link": {dir("./a/"), link("./l", "a"), file("./l/f", "x")},
+		"a dir through a link":  {link("./l", "."), dir("./l/d/")},
+		// A hard link to a link is a copy of it elsewhere: ../x from a/b
+		// is a/x, from the root it is outside.
+		"a hard link to a link":      {dir("./a/"), dir("./a/b/"), link("./a/b/t", "../x"), {Name: "./h", Typeflag: tar.TypeLink, Linkname: "./a/b/t"}},
+		"a hard link through a link": {dir("./a/"), file("./a/f", "x"), link("./l", "a"), {Name: "./h", Typeflag: tar.TypeLink, Linkname: "./l/f"}},
+	}
+	for name, hdrs := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Check(bytes.NewReader(archive(t, append([]*tar.Header{dir("./")}, hdrs...)...)))
+			var unsafe *UnsafeEntryError
+			assert.Check(t, errors.As(err, &unsafe), "%v", err)
+		})
+	}
+	// Links to links, links up and down without another link on the way,
+	// and a link replaced by a directory are fine.
+	_, err := Check(bytes.NewReader(archive(t, dir("./"), dir("./a/"), dir("./a/b/"), file("./a/f", "x"),
+		link("./l1", "l2"), link("./l2", "a/f"),
+		link("./a/b/up", "../f"), link("./a/b/round", "../../a/./b/../f"),
+		link("./d", "a"), dir("./d/"), file("./d/g", "y"))))
+	assert.NilError(t, err)
+}

@@ -421,7 +421,7 @@ func (s *setRunner) restoreTaskManager(ctx context.Context) error {
 	if s.safety != nil {
 		name, _ := backupset.ComponentFileName(backupset.ComponentTaskManager, time.Now())
 		s.step("tm-safety", "Safety dump of the task manager into "+s.safety.Path(name), progress.Working, "")
-		if _, err := pgdump.Take(ctx, s.eng, s.safety, src, name); err != nil {
+		if err := s.takeSafety(func() (backupset.FileRecord, error) { return pgdump.Take(ctx, s.eng, s.safety, src, name) }); err != nil {
 			s.step("tm-safety", "Safety dump of the task manager", progress.Error, err.Error())
 			return fmt.Errorf("safety dump of the task manager failed, nothing was changed: %w", err)
 		}
@@ -450,6 +450,21 @@ func (s *setRunner) restoreTaskManager(ctx context.Context) error {
 	}
 	s.step("tm", text, progress.Done, "")
 	return nil
+}
+
+// takeSafety writes a safety copy with take and records it in the safety
+// folder's manifest, so `verify` checks it like any backup.
+func (s *setRunner) takeSafety(take func() (backupset.FileRecord, error)) error {
+	rec, err := take()
+	if err != nil {
+		return err
+	}
+	m, err := s.safety.ReadManifest()
+	if err == nil {
+		m.Upsert(rec)
+		err = s.safety.WriteManifest(m)
+	}
+	return err
 }
 
 // keepUndoIfChanged decides, after a failed pg_restore, whether the task
@@ -487,7 +502,7 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 	if s.safety != nil {
 		name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
 		s.step("storage-safety", "Safety archive of the storage into "+s.safety.Path(name), progress.Working, "")
-		if _, err := volumearchive.Take(ctx, h, s.safety, st, name); err != nil {
+		if err := s.takeSafety(func() (backupset.FileRecord, error) { return volumearchive.Take(ctx, h, s.safety, st, name) }); err != nil {
 			s.step("storage-safety", "Safety archive of the storage", progress.Error, err.Error())
 			return fmt.Errorf("safety archive of the storage failed, nothing was changed: %w", err)
 		}

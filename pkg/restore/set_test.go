@@ -136,6 +136,24 @@ func TestRunSetRestoresEveryComponentInOrder(t *testing.T) {
 	assert.Check(t, firstIndex(calls, "stop-container server-id") < firstIndex(calls, "stop-container task-manager-id"), "infrahub-server stops before the task manager")
 	assert.Check(t, !hasPrefix(calls, "stop-container task-manager-db-id"), "the task manager's database stays up")
 	assert.Check(t, is.DeepEqual(res.AppsRestarted, []string{"infrahub-task-manager-1", "infrahub-server-1"}))
+	// The safety copies are recorded in the safety folder's manifest:
+	// `verify` checks them like any backup.
+	safety, err := backupset.Open(res.Plan.SafetyDir)
+	assert.NilError(t, err)
+	m, err := safety.ReadManifest()
+	assert.NilError(t, err)
+	var comps []string
+	for _, r := range m.Files {
+		if r.Component != "" {
+			comps = append(comps, r.Component)
+		}
+		file, err := safety.OpenChecked(r)
+		assert.Check(t, err, r.Name)
+		if err == nil {
+			file.Close()
+		}
+	}
+	assert.Check(t, is.DeepEqual(comps, []string{backupset.ComponentStorage, backupset.ComponentTaskManager}))
 	for _, a := range f.eng.Apps {
 		if a.ID != "worker-id" {
 			assert.Check(t, a.Running, a.Name)

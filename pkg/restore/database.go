@@ -101,13 +101,22 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 	if backupset.IsDump(db.Artifact) {
 		err = r.loadDump(ctx, db, &res)
 	} else {
-		err = r.replace(ctx, db, db.FromPath(), r.plan.Until, &res)
+		err = r.replace(ctx, db, db.FromPath(), r.restoreUntil(), &res)
 	}
 	res.Downtime = time.Since(stoppedAt)
 	if err != nil {
 		return r.recover(ctx, db.Name, safety, err, &res)
 	}
 	return nil
+}
+
+// restoreUntil is the point in time neo4j-admin restore stops at: --until,
+// unless it only chose the chain (Options.WholeChain).
+func (r *runner) restoreUntil() *time.Time {
+	if r.opts.WholeChain {
+		return nil
+	}
+	return r.plan.Until
 }
 
 // replace restores artifact into db up to until (nil: all of it), starts it

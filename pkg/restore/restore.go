@@ -60,6 +60,9 @@ type Options struct {
 	KeepHelper   bool
 	Databases    []string  // empty: every database in the folder but system
 	Until        time.Time // zero: newest chain
+	// WholeChain: Until only chooses the chain, which is restored whole,
+	// with no --restore-until (a backup run's graph files).
+	WholeChain bool
 	// Credentials for Bolt; nil reads the database container's NEO4J_AUTH.
 	Credentials  *neo4j.Credentials
 	BoltAddress  string // connect here instead of tunnelling through the helper

@@ -131,7 +131,10 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 		return nil, err
 	}
 	graphOpts := opts.Options
-	graphOpts.Until = plan.until
+	// The run's chain is the one ending with its graph files, restored
+	// whole: their name's second, as --restore-until, would drop what
+	// was committed in that second before the backup.
+	graphOpts.Until, graphOpts.WholeChain = plan.until, true
 	graphOpts.Confirm = nil
 	graphOpts.Target = graphOpts.Target.Pin(plan.target)
 	if plan.has(backupset.ComponentGraph) {

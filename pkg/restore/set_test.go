@@ -135,6 +135,9 @@ func TestRunSetRestoresEveryComponentInOrder(t *testing.T) {
 	)
 	assert.Check(t, firstIndex(calls, "stop-container server-id") < firstIndex(calls, "stop-container task-manager-id"), "infrahub-server stops before the task manager")
 	assert.Check(t, !hasPrefix(calls, "stop-container task-manager-db-id"), "the task manager's database stays up")
+	for _, c := range helpertest.CallsWith(calls, "exec neo4j-admin database restore") {
+		assert.Check(t, !strings.Contains(c, "--restore-until"), "the run's graph files are restored whole: %s", c)
+	}
 	assert.Check(t, is.DeepEqual(res.AppsRestarted, []string{"infrahub-task-manager-1", "infrahub-server-1"}))
 	// The safety copies are recorded in the safety folder's manifest:
 	// `verify` checks them like any backup.

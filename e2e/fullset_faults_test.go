@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -180,6 +181,9 @@ func assertSetFaultOutcome(t *testing.T, e *setEnv, res *icmd.Result, want setFa
 	assert.Check(t, is.DeepEqual(storageState(t, e.c), e.storage), "the storage")
 	// 4. The folder.
 	assertFolderKept(t, e.p, e.dir, e.snap)
+	if t.Failed() {
+		t.Logf("the plugin's output:\n%s", res.Combined())
+	}
 }
 
 func setFaultCases() []setFaultCase {
@@ -212,13 +216,17 @@ func setBackupCases() []setFaultCase {
 			setFaultCase{
 				name: "ctrl-c/backup/pg_dump/" + edition, enterprise: enterprise, standIn: standIn, empty: true,
 				seed: func(t *testing.T, e *setEnv) { e.growLog(t, 1_000_000) },
-				run:  func(t *testing.T, e *setEnv) *icmd.Result { return e.interrupt(t, e.backupCmd(), pgDumpStep) },
+				run: func(t *testing.T, e *setEnv) *icmd.Result {
+					return e.interruptWhen(t, e.backupCmd(), pgDumpStep, e.partialGrows("task-manager-*.pgdump.partial"))
+				},
 				want: setFaultOutcome{code: 130, cause: []string{"interrupted", "task manager backup"}, failedStep: pgDumpStep},
 			},
 			setFaultCase{
 				name: "ctrl-c/backup/storage archive/" + edition, enterprise: enterprise, standIn: standIn, empty: true,
 				seed: func(t *testing.T, e *setEnv) { putBigStorage(t, e.c, "big", 200, 1<<20) },
-				run:  func(t *testing.T, e *setEnv) *icmd.Result { return e.interrupt(t, e.backupCmd(), archiveStep) },
+				run: func(t *testing.T, e *setEnv) *icmd.Result {
+					return e.interruptWhen(t, e.backupCmd(), archiveStep, e.partialGrows("storage-*.tar.partial"))
+				},
 				want: setFaultOutcome{code: 130, cause: []string{"interrupted", "storage backup"}, failedStep: archiveStep},
 			},
 		)
@@ -284,7 +292,13 @@ func setRestoreCases() []setFaultCase {
 				kit.MustDocker(t, "run", "--rm", "--label", kit.RunLabel+"="+kit.RunID, "-v", e.c.Volume("storage_data")+":/s",
 					"--entrypoint", "rm", kit.PostgresImage(t), "-rf", "/s/big")
 			},
-			run:  func(t *testing.T, e *setEnv) *icmd.Result { return e.interrupt(t, e.restoreCmd(), storageRestore) },
+			run: func(t *testing.T, e *setEnv) *icmd.Result {
+				// Once the backup's first big file is back, the extraction
+				// is under way.
+				server := e.c.Service(t, kit.ServiceServer).ID
+				extracting := func() bool { return kit.Docker("cp", server+":/opt/infrahub/storage/big/0000.bin", "-").ExitCode == 0 }
+				return e.interruptWhen(t, e.restoreCmd(), storageRestore, extracting)
+			},
 			want: setFaultOutcome{code: 130, cause: []string{"interrupted", "restore of the storage failed", rolledBackOthers}, failedStep: storageRestore},
 		},
 		{
@@ -295,7 +309,7 @@ func setRestoreCases() []setFaultCase {
 			name: "ctrl-c/restore/graph after the others", standIn: "it delays the database's start with a fault knob",
 			prepare: func(t *testing.T, e *setEnv) { e.db.SetFaults(t, `{"delay":{"startup":"5s"}}`) },
 			run: func(t *testing.T, e *setEnv) *icmd.Result {
-				res := e.interrupt(t, e.restoreCmd(), "neo4j-admin database load neo4j")
+				res := e.interruptWhen(t, e.restoreCmd(), "neo4j-admin database load neo4j", nil)
 				e.db.SetFaults(t, `{}`)
 				return res
 			},
@@ -370,13 +384,33 @@ func (e *setEnv) restoreCmd() icmd.Cmd {
 	return e.p.Cmd("infrahubdb", "restore", e.dir, "--project", e.c.Project, "--yes", "--progress", "plain")
 }
 
-// interrupt starts cmd and presses Ctrl-C once line appeared.
-func (e *setEnv) interrupt(t *testing.T, cmd icmd.Cmd, line string) *icmd.Result {
+// interruptWhen starts cmd and presses Ctrl-C once line appeared and then,
+// when given, inside reports true: the step is moving data.
+func (e *setEnv) interruptWhen(t *testing.T, cmd icmd.Cmd, line string, inside func() bool) *icmd.Result {
 	t.Helper()
 	run := e.p.Start(t, cmd)
 	run.WaitForOutput(t, line, stepTimeout)
+	for deadline := time.Now().Add(stepTimeout); inside != nil && !inside(); time.Sleep(20 * time.Millisecond) {
+		if run.Exited() || time.Now().After(deadline) {
+			t.Fatalf("the step %q never moved data:\n%s", line, run.Result.Combined())
+		}
+	}
 	run.Interrupt(t)
 	return run.Wait()
+}
+
+// partialGrows reports whether a partial file matching pattern holds data
+// in the folder: the component's stream is arriving.
+func (e *setEnv) partialGrows(pattern string) func() bool {
+	return func() bool {
+		names, _ := filepath.Glob(filepath.Join(e.dir, pattern))
+		for _, n := range names {
+			if fi, err := os.Stat(n); err == nil && fi.Size() > 0 {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // stepFailed reports whether the plain progress shows a step starting with

@@ -324,7 +324,7 @@ func setRestoreCases() []setFaultCase {
 				e.pg.Psql(t, "CREATE VIEW flow_run_report AS SELECT count(*) AS runs FROM flow_run")
 			},
 			run:  func(t *testing.T, e *setEnv) *icmd.Result { return icmd.RunCmd(e.restoreCmd()) },
-			want: setFaultOutcome{code: 6, cause: []string{"restore of the task-manager failed", "depend", "every service was started again"}, failedStep: pgRestoreStep},
+			want: setFaultOutcome{code: 6, cause: []string{"restore of the task-manager failed", "depend", "the task manager is as it was", "every service was started again"}, failedStep: pgRestoreStep},
 		},
 		{
 			// neo4j-admin database restore fails after writing part of the

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -134,7 +133,6 @@ func TestInfrahubFullSetRoundTrip(t *testing.T) {
 	for _, e := range entries {
 		assert.Check(t, !strings.HasSuffix(e.Name(), backupset.PartialExt), e.Name())
 	}
-	_ = filepath.Join
 }
 
 // assertNoHelpers checks that no helper container of the plugin is left.

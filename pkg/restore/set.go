@@ -447,7 +447,12 @@ func (s *setRunner) restoreTaskManager(ctx context.Context) error {
 		f.Close()
 	}
 	if err != nil {
-		s.keepUndoIfChanged(err)
+		if !s.keepUndoIfChanged(err) {
+			var unfinished *pgdump.UnfinishedError
+			if !errors.As(err, &unfinished) {
+				err = fmt.Errorf("%w\nthe task manager is as it was: pg_restore runs in one transaction", err)
+			}
+		}
 		s.step("tm", text, progress.Error, err.Error())
 		return err
 	}
@@ -476,7 +481,8 @@ func (s *setRunner) takeSafety(take func() (backupset.FileRecord, error)) error 
 // One whose end is unknown (interrupted after its last statement was sent,
 // or ended by itself unseen) may have committed: its safety copy is put
 // back, and without one the rollback says so.
-func (s *setRunner) keepUndoIfChanged(err error) {
+// It reports whether the task manager may have changed.
+func (s *setRunner) keepUndoIfChanged(err error) (changed bool) {
 	hasUndo := len(s.undo) > 0 && s.undo[len(s.undo)-1].component == backupset.ComponentTaskManager
 	var unfinished *pgdump.UnfinishedError
 	switch {
@@ -484,11 +490,13 @@ func (s *setRunner) keepUndoIfChanged(err error) {
 		if hasUndo {
 			s.undo = s.undo[:len(s.undo)-1]
 		}
+		return false
 	case !hasUndo:
 		s.undo = append(s.undo, undoStep{component: backupset.ComponentTaskManager, do: func(context.Context) error {
 			return errors.New("pg_restore did not finish and may have replaced it, and there is no safety dump to put back (--no-safety-backup)")
 		}})
 	}
+	return true
 }
 
 func (s *setRunner) restoreStorage(ctx context.Context) error {

@@ -188,6 +188,7 @@ func TestRunSetTaskManagerFailureChangesNothingElse(t *testing.T) {
 	assert.Assert(t, errors.As(err, &rolled), "got %v", err)
 	assert.Check(t, is.Equal(rolled.Component, backupset.ComponentTaskManager))
 	assert.Check(t, is.Len(rolled.RolledBack, 0), "pg_restore runs in one transaction: nothing to roll back")
+	assert.Check(t, is.ErrorContains(err, "the task manager is as it was"))
 	assert.Check(t, is.Equal(pg.rows, "rows damaged"))
 	calls := f.eng.CallLog()
 	assert.Check(t, !hasPrefix(calls, "copy-to"), "the storage is untouched")

@@ -96,9 +96,7 @@ func TestInfrahubCommunityBackupIsConsistent(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)
 	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
-	c.Database(t).Seed(t, "neo4j", 3)
-	c.Postgres(t).Psql(t, "CREATE TABLE flow_run (id int PRIMARY KEY, name text); INSERT INTO flow_run SELECT g, 'run ' || g FROM generate_series(1, 7) g;")
-	putStorage(t, c, map[string]string{"artifacts/": "", "artifacts/a1.json": `{"config": "router"}`})
+	seedDeployment(t, c)
 	before := startedAt(t, c)
 	dir := t.TempDir()
 

@@ -88,15 +88,21 @@ type faultEnv struct {
 func TestFaults(t *testing.T) {
 	t.Parallel()
 	cases := faultCases()
-	sem := make(chan struct{}, faultConcurrency)
+	runAtOnce(t, faultConcurrency, len(cases), func(i int) string { return cases[i].name }, func(t *testing.T, i int) { runFaultCase(t, cases[i]) })
+}
+
+// runAtOnce runs n subtests, at most limit at a time whatever -parallel
+// says: fault cases spend most of their time waiting.
+func runAtOnce(t *testing.T, limit, n int, name func(i int) string, run func(t *testing.T, i int)) {
+	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
-	for _, tc := range cases {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			t.Run(tc.name, func(t *testing.T) { runFaultCase(t, tc) })
+			t.Run(name(i), func(t *testing.T) { run(t, i) })
 		}()
 	}
 	wg.Wait()
@@ -125,13 +131,8 @@ func runFaultCase(t *testing.T, tc faultCase) {
 // assertFaultOutcome checks the four outcomes every fault must have.
 func assertFaultOutcome(t *testing.T, e *faultEnv, res *icmd.Result, want faultOutcome) {
 	t.Helper()
-	t.Logf("exit %d: %s", res.ExitCode, errorLine(res.Stderr()))
-	// 1. A clear error naming the cause.
-	for _, c := range want.cause {
-		assert.Check(t, is.Contains(res.Stderr(), c), "the error does not name the cause")
-	}
-	// 2. The documented exit code.
-	assert.Check(t, is.Equal(res.ExitCode, want.code), "output:\n%s", res.Combined())
+	// 1. A clear error naming the cause. 2. The documented exit code.
+	assertCauseAndCode(t, res, want.cause, want.code)
 	// 3. The database online with its data intact.
 	assert.Check(t, is.Equal(e.db.Status(t, "neo4j"), "online"))
 	count := e.before
@@ -142,6 +143,17 @@ func assertFaultOutcome(t *testing.T, e *faultEnv, res *icmd.Result, want faultO
 	// 4. Nothing left behind; the folder unchanged or grown by verified files.
 	assert.Check(t, is.Len(e.db.Helpers(t), 0), "helper containers left behind")
 	assertFolderKept(t, e.p, e.dir, e.snap)
+}
+
+// assertCauseAndCode checks that stderr names each cause and the exit code
+// is code.
+func assertCauseAndCode(t *testing.T, res *icmd.Result, cause []string, code int) {
+	t.Helper()
+	t.Logf("exit %d: %s", res.ExitCode, errorLine(res.Stderr()))
+	for _, c := range cause {
+		assert.Check(t, is.Contains(res.Stderr(), c), "the error does not name the cause")
+	}
+	assert.Check(t, is.Equal(res.ExitCode, code), "output:\n%s", res.Combined())
 }
 
 // --- the faults ---------------------------------------------------------

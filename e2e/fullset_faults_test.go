@@ -40,7 +40,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -105,18 +104,8 @@ type setEnv struct {
 
 func TestInfrahubFullSetFaults(t *testing.T) {
 	t.Parallel()
-	sem := make(chan struct{}, setFaultConcurrency)
-	var wg sync.WaitGroup
-	for _, tc := range setFaultCases() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			t.Run(tc.name, func(t *testing.T) { runSetFaultCase(t, tc) })
-		}()
-	}
-	wg.Wait()
+	cases := setFaultCases()
+	runAtOnce(t, setFaultConcurrency, len(cases), func(i int) string { return cases[i].name }, func(t *testing.T, i int) { runSetFaultCase(t, cases[i]) })
 }
 
 func runSetFaultCase(t *testing.T, tc setFaultCase) {
@@ -128,19 +117,14 @@ func runSetFaultCase(t *testing.T, tc setFaultCase) {
 		opts.Neo4jImage = kit.Image(t)
 	}
 	e := &setEnv{p: kit.InstallPlugin(t), c: kit.StartCompose(t, opts), dir: kit.Folder(t)}
-	e.db, e.pg = e.c.Database(t), e.c.Postgres(t)
-	e.db.Seed(t, "neo4j", 5)
-	e.pg.Psql(t, "CREATE TABLE flow_run (id int PRIMARY KEY, name text); INSERT INTO flow_run SELECT g, 'run ' || g FROM generate_series(1, 7) g;")
-	putStorage(t, e.c, map[string]string{"artifacts/": "", "artifacts/a1.json": `{"config": "router"}`, "files/": "", "files/f1.bin": strings.Repeat("x", 70000)})
+	e.db, e.pg = seedDeployment(t, e.c)
 	if tc.seed != nil {
 		tc.seed(t, e)
 	}
 	if !tc.empty {
 		e.backup().Assert(t, icmd.Success)
 		e.db.Reconnect(t)
-		e.db.Seed(t, "neo4j", 3)
-		e.pg.Psql(t, "DELETE FROM flow_run WHERE id > 3; INSERT INTO flow_run VALUES (100, 'new');")
-		putStorage(t, e.c, map[string]string{"artifacts/a1.json": "changed", "artifacts/added.txt": "added since"})
+		changeDeployment(t, e.c)
 	}
 	if tc.prepare != nil {
 		tc.prepare(t, e)
@@ -155,12 +139,8 @@ func runSetFaultCase(t *testing.T, tc setFaultCase) {
 // assertSetFaultOutcome checks the outcomes every fault must have.
 func assertSetFaultOutcome(t *testing.T, e *setEnv, res *icmd.Result, want setFaultOutcome) {
 	t.Helper()
-	t.Logf("exit %d: %s", res.ExitCode, errorLine(res.Stderr()))
 	// 1. The cause, the exit code, the step.
-	for _, c := range want.cause {
-		assert.Check(t, is.Contains(res.Stderr(), c), "the error does not name the cause")
-	}
-	assert.Check(t, is.Equal(res.ExitCode, want.code), "output:\n%s", res.Combined())
+	assertCauseAndCode(t, res, want.cause, want.code)
 	if want.failedStep != "" {
 		assert.Check(t, stepFailed(res.Combined(), want.failedStep), "the step %q did not end in error: the fault missed it", want.failedStep)
 	}

@@ -74,17 +74,32 @@ func putStorage(t *testing.T, c *kit.Compose, files map[string]string) {
 	res.Assert(t, icmd.Success)
 }
 
+// seedDeployment gives the project's components their state: 5 nodes, 7
+// flow runs, artifacts and files in the storage.
+func seedDeployment(t *testing.T, c *kit.Compose) (*kit.Database, *kit.Postgres) {
+	t.Helper()
+	db, pg := c.Database(t), c.Postgres(t)
+	db.Seed(t, "neo4j", 5)
+	pg.Psql(t, "CREATE TABLE flow_run (id int PRIMARY KEY, name text); INSERT INTO flow_run SELECT g, 'run ' || g FROM generate_series(1, 7) g;")
+	putStorage(t, c, map[string]string{"artifacts/": "", "artifacts/a1.json": `{"config": "router"}`, "files/": "", "files/f1.bin": strings.Repeat("x", 70000)})
+	return db, pg
+}
+
+// changeDeployment changes all three components: 3 more nodes, flow runs
+// deleted and added, a file changed and one added.
+func changeDeployment(t *testing.T, c *kit.Compose) {
+	t.Helper()
+	c.Database(t).Seed(t, "neo4j", 3)
+	c.Postgres(t).Psql(t, "DELETE FROM flow_run WHERE id > 3; INSERT INTO flow_run VALUES (100, 'new');")
+	putStorage(t, c, map[string]string{"artifacts/a1.json": "changed", "artifacts/added.txt": "added since"})
+}
+
 func TestInfrahubFullSetRoundTrip(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)
 	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
-	db, pg := c.Database(t), c.Postgres(t)
+	db, pg := seedDeployment(t, c)
 	dir := t.TempDir()
-
-	// The deployment's state: nodes, flow runs, artifacts.
-	db.Seed(t, "neo4j", 5)
-	pg.Psql(t, "CREATE TABLE flow_run (id int PRIMARY KEY, name text); INSERT INTO flow_run SELECT g, 'run ' || g FROM generate_series(1, 7) g;")
-	putStorage(t, c, map[string]string{"artifacts/": "", "artifacts/a1.json": `{"config": "router"}`, "files/": "", "files/f1.bin": strings.Repeat("x", 70000)})
 	wantStorage := storageState(t, c)
 	wantRows := pg.Psql(t, "SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM flow_run")
 
@@ -112,9 +127,7 @@ func TestInfrahubFullSetRoundTrip(t *testing.T) {
 	res.Assert(t, icmd.Success)
 
 	// Damage all three components.
-	db.Seed(t, "neo4j", 3)
-	pg.Psql(t, "DELETE FROM flow_run WHERE id > 3; INSERT INTO flow_run VALUES (100, 'new');")
-	putStorage(t, c, map[string]string{"artifacts/a1.json": "changed", "artifacts/added.txt": "added since"})
+	changeDeployment(t, c)
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)))
 
 	res = p.Docker("infrahubdb", "restore", dir, "--project", c.Project, "--yes", "--progress", "plain")

@@ -132,21 +132,37 @@ func TestConsistentBackupRefusesDatabaseURL(t *testing.T) {
 	assert.Check(t, !hasCall(eng, "stop-container"))
 }
 
-func TestConsistentBackupFaultsStartTheAppsAgain(t *testing.T) {
+// A fault of a run that stops the applications (--consistent on
+// Enterprise; any run on Community, whose task manager and storage are
+// captured inside the dump's outage) starts everything again and leaves no
+// helper, no partial file and no complete run. A failed capture stops the
+// Community dump and is the error reported; Ctrl-C stays an interruption.
+func TestSetFaultsStartEverythingAgain(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		fault  string
-		f      *helpertest.Fault
-		cancel bool
-		want   string
+		name      string
+		community bool
+		fault     string
+		f         *helpertest.Fault
+		cancel    bool
+		want      string
 	}{
 		{name: "graph backup fails", fault: "backup", f: &helpertest.Fault{Code: 1, Stderr: "Backup failed"}, want: "Backup failed"},
 		{name: "pg_dump fails", fault: "pg_dump", f: &helpertest.Fault{Code: 1}, want: "pg_dump"},
 		{name: "ctrl-c in pg_dump", fault: "pg_dump", f: &helpertest.Fault{Block: true}, cancel: true, want: "context canceled"},
 		{name: "an app does not stop", fault: "stop-container", f: &helpertest.Fault{Err: errors.New("daemon busy"), Skip: 1, Times: 1}, want: "daemon busy"},
+		{name: "community/pg_dump fails", community: true, fault: "pg_dump", f: &helpertest.Fault{Code: 1}, want: "pg_dump"},
+		{name: "community/storage unreadable", community: true, fault: "copy-from", f: &helpertest.Fault{Err: errors.New("volume gone")}, want: "volume gone"},
+		{name: "community/ctrl-c in pg_dump", community: true, fault: "pg_dump", f: &helpertest.Fault{Block: true}, cancel: true, want: "context canceled"},
+		{name: "community/ctrl-c in the storage archive", community: true, fault: "copy-from", f: &helpertest.Fault{Block: true}, cancel: true, want: "context canceled"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			eng := deploymentEngine()
+			eng, opts := deploymentEngine(), backup.SetOptions{}
+			if tc.community {
+				eng = communityDeployment()
+				opts.Options = offlineOptions(eng, nil)
+			} else {
+				opts = consistentOptions(eng, []string{"graph", "task-manager"}, nil)
+			}
 			folder := newFolder(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -154,14 +170,22 @@ func TestConsistentBackupFaultsStartTheAppsAgain(t *testing.T) {
 				tc.f.Hook = cancel
 			}
 			eng.Faults[tc.fault] = tc.f
-			_, err := backup.RunSet(ctx, eng, folder, consistentOptions(eng, []string{"graph", "task-manager"}, nil), progress.Nop)
+			_, err := backup.RunSet(ctx, eng, folder, opts, progress.Nop)
 			assert.Check(t, is.ErrorContains(err, tc.want))
+			assert.Check(t, is.Equal(errors.Is(err, context.Canceled), tc.cancel), "an interruption is one, a failure is not: %v", err)
+			assert.Check(t, eng.DatabaseRunning())
 			for _, a := range eng.Apps {
 				assert.Check(t, a.Running, "%s started again", a.Name)
 			}
 			assert.Check(t, is.Len(eng.Running(), 0), "no helper left")
 			for _, f := range helpertest.FolderFiles(t, folder) {
-				assert.Check(t, !strings.HasSuffix(f, ".partial"), f)
+				assert.Check(t, !strings.HasSuffix(f, backupset.PartialExt), f)
+				assert.Check(t, !strings.HasSuffix(f, ".dump"), "no dump of a failed run: %s", f)
+			}
+			m, err := folder.ReadManifest()
+			assert.NilError(t, err)
+			for _, r := range m.Runs {
+				assert.Check(t, !r.Complete, "the failed run is not restorable")
 			}
 		})
 	}

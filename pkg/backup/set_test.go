@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"slices"
-	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -157,54 +156,4 @@ func TestCommunityRunCapturesEveryComponentWhileTheAppsAreStopped(t *testing.T) 
 		assert.Check(t, a.Running, a.Name)
 	}
 	assert.Check(t, is.Len(eng.Running(), 0), "no helper left")
-}
-
-// A capture that fails inside the Community outage stops the dump; the
-// database and the applications start again, nothing partial is left, and
-// the run stays incomplete. Ctrl-C inside a capture does the same.
-func TestCommunityRunCaptureFaultsBringEverythingBack(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		fault  string
-		f      *helpertest.Fault
-		cancel bool
-		want   string
-	}{
-		{name: "pg_dump fails", fault: "pg_dump", f: &helpertest.Fault{Code: 1}, want: "pg_dump"},
-		{name: "storage unreadable", fault: "copy-from", f: &helpertest.Fault{Err: errors.New("volume gone")}, want: "volume gone"},
-		{name: "ctrl-c in pg_dump", fault: "pg_dump", f: &helpertest.Fault{Block: true}, cancel: true, want: "context canceled"},
-		{name: "ctrl-c in the storage archive", fault: "copy-from", f: &helpertest.Fault{Block: true}, cancel: true, want: "context canceled"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			eng := communityDeployment()
-			folder := newFolder(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			if tc.cancel {
-				tc.f.Hook = cancel
-			}
-			eng.Faults[tc.fault] = tc.f
-			_, err := backup.RunSet(ctx, eng, folder, backup.SetOptions{Options: offlineOptions(eng, nil)}, progress.Nop)
-			assert.Check(t, is.ErrorContains(err, tc.want))
-			if tc.cancel {
-				assert.Check(t, errors.Is(err, context.Canceled), "an interruption stays one: %v", err)
-			} else {
-				assert.Check(t, !errors.Is(err, context.Canceled), "the capture's failure is reported, not the dump it stopped: %v", err)
-			}
-			assert.Check(t, eng.DatabaseRunning())
-			for _, a := range eng.Apps {
-				assert.Check(t, a.Running, "%s started again", a.Name)
-			}
-			assert.Check(t, is.Len(eng.Running(), 0), "no helper left")
-			for _, f := range helpertest.FolderFiles(t, folder) {
-				assert.Check(t, !strings.HasSuffix(f, backupset.PartialExt), f)
-				assert.Check(t, !strings.HasSuffix(f, ".dump"), "no dump of a failed run: %s", f)
-			}
-			m, err := folder.ReadManifest()
-			assert.NilError(t, err)
-			for _, r := range m.Runs {
-				assert.Check(t, !r.Complete, "the failed run is not restorable")
-			}
-		})
-	}
 }

@@ -142,6 +142,9 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 		// anything changes.
 		dry := graphOpts
 		dry.DryRun = true
+		// Its helper must go before the graph's own run starts one, which
+		// would otherwise find it holding the database.
+		dry.KeepHelper = opts.DryRun && opts.KeepHelper
 		g, err := runLocked(ctx, eng, connect, folder, dry, pw)
 		if err != nil {
 			return nil, err

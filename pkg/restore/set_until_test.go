@@ -30,3 +30,13 @@ func TestRunSetRestoresTheRunsGraphWhole(t *testing.T) {
 		assert.Check(t, is.Contains(f.eng.Server.Content("neo4j"), "live data"))
 	}
 }
+
+// --keep-helper-container keeps the helper of the restore, not the one of
+// the checks before it, which would hold the database against the restore.
+func TestRunSetKeepsOnlyTheRestoresHelper(t *testing.T) {
+	f, _ := setFixture(t)
+	f.opts.KeepHelper = true
+	res, err := f.runSet(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, res.Graph != nil && res.Graph.Helper != "", "the restore's helper is named as kept")
+}

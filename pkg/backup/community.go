@@ -274,35 +274,40 @@ func (o *offline) preflight(ctx context.Context, folder *backupset.Folder, c doc
 	return plan, owner, nil
 }
 
+// loginRetry is how often connect tries again while the server starts.
+const loginRetry = 200 * time.Millisecond
+
 // connect opens the tunnel and logs in, retrying for wait (a server that is
 // starting refuses connections for a while).
 func (o *offline) connect(ctx context.Context, wait time.Duration) error {
 	o.closeBolt(ctx)
-	id, text := "login", "Log in to Neo4j as "+o.creds.User
-	o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	addr := o.opts.Offline.BoltAddress
-	if addr == "" {
-		t, err := o.session.Helper.Tunnel(context.WithoutCancel(ctx), o.target.BoltAddress)
-		if err != nil {
-			o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
-			return err
+	return progress.RunStep(o.pw, progress.Event{ID: "login", Text: "Log in to Neo4j as " + o.creds.User}, func(s *progress.Step) error {
+		addr := o.opts.Offline.BoltAddress
+		if addr == "" {
+			t, err := o.session.Helper.Tunnel(context.WithoutCancel(ctx), o.target.BoltAddress)
+			if err != nil {
+				return err
+			}
+			o.tunnel, addr = t, t.Addr()
 		}
-		o.tunnel, addr = t, t.Addr()
-	}
-	deadline := time.Now().Add(wait)
-	for {
-		b, err := o.opts.Offline.Connect(ctx, addr, o.creds)
-		if err == nil {
-			o.bolt = b
-			o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done, Detail: o.target.BoltAddress})
-			return nil
+		deadline := time.Now().Add(wait)
+		for {
+			b, err := o.opts.Offline.Connect(ctx, addr, o.creds)
+			if err == nil {
+				o.bolt = b
+				s.End(progress.Done, o.target.BoltAddress)
+				return nil
+			}
+			if errors.Is(err, neo4j.ErrUnauthorized) || time.Now().After(deadline) || ctx.Err() != nil {
+				return err
+			}
+			// Every moment spent here is downtime: ask again soon.
+			select {
+			case <-ctx.Done():
+			case <-time.After(loginRetry):
+			}
 		}
-		if errors.Is(err, neo4j.ErrUnauthorized) || time.Now().After(deadline) || ctx.Err() != nil {
-			o.pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
-			return err
-		}
-		time.Sleep(time.Second)
-	}
+	})
 }
 
 func (o *offline) closeBolt(ctx context.Context) {

@@ -210,14 +210,13 @@ func takeTaskManager(ctx context.Context, eng helper.Engine, folder *backupset.F
 		return nil
 	}
 	name, _ := backupset.ComponentFileName(backupset.ComponentTaskManager, time.Now())
-	step := progress.Event{ID: "task-manager", Text: fmt.Sprintf("pg_dump %s in %s into %s", plan.taskManager.Database, plan.taskManager.Container.Name, name)}
-	pw.Event(with(step, progress.Working))
-	rec, err := pgdump.Take(ctx, eng, folder, *plan.taskManager, name)
-	if err != nil {
-		pw.Event(with(step, progress.Error))
+	var rec backupset.FileRecord
+	if err := progress.Run(pw, progress.Event{ID: "task-manager", Text: fmt.Sprintf("pg_dump %s in %s into %s", plan.taskManager.Database, plan.taskManager.Container.Name, name)}, func() (err error) {
+		rec, err = pgdump.Take(ctx, eng, folder, *plan.taskManager, name)
+		return err
+	}); err != nil {
 		return fmt.Errorf("task manager backup: %w", err)
 	}
-	pw.Event(with(step, progress.Done))
 	*recs = append(*recs, rec)
 	res.Files = append(res.Files, rec)
 	res.Components = append(res.Components, backupset.ComponentTaskManager)
@@ -241,23 +240,19 @@ func takeStorageComponent(ctx context.Context, eng helper.Engine, folder *backup
 
 func takeStorage(ctx context.Context, eng helper.Engine, folder *backupset.Folder, s volumearchive.Storage, keep bool, pw progress.Writer) (backupset.FileRecord, error) {
 	name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
-	step := progress.Event{ID: "storage", Text: fmt.Sprintf("Archive %s of %s into %s", s.Name(), s.Server.Name, name)}
-	pw.Event(with(step, progress.Working))
-	h, err := eng.StartHelper(ctx, volumearchive.HelperSpec(s, "backup", false))
-	if err != nil {
-		pw.Event(with(step, progress.Error))
-		return backupset.FileRecord{}, err
-	}
-	rec, err := volumearchive.Take(ctx, h, folder, s, name)
-	if !keep {
-		err = errors.Join(err, h.Remove(ctx))
-	}
-	if err != nil {
-		pw.Event(with(step, progress.Error))
-		return backupset.FileRecord{}, err
-	}
-	pw.Event(with(step, progress.Done))
-	return rec, nil
+	var rec backupset.FileRecord
+	err := progress.Run(pw, progress.Event{ID: "storage", Text: fmt.Sprintf("Archive %s of %s into %s", s.Name(), s.Server.Name, name)}, func() error {
+		h, err := eng.StartHelper(ctx, volumearchive.HelperSpec(s, "backup", false))
+		if err != nil {
+			return err
+		}
+		rec, err = volumearchive.Take(ctx, h, folder, s, name)
+		if !keep {
+			err = errors.Join(err, h.Remove(ctx))
+		}
+		return err
+	})
+	return rec, err
 }
 
 // planComponents finds the deployment and what each component needs.
@@ -342,8 +337,3 @@ func imageTag(ref string) string {
 	return ref[i+1:]
 }
 
-// with returns the event in status st.
-func with(e progress.Event, st progress.Status) progress.Event {
-	e.Status = st
-	return e
-}

@@ -370,7 +370,8 @@ func (l *loader) bringBack(ctx context.Context) error {
 		if err = r.connect(cctx); err == nil || time.Now().After(deadline) || errors.Is(err, neo4j.ErrUnauthorized) {
 			break
 		}
-		time.Sleep(time.Second)
+		// Every moment spent here is downtime: ask again soon.
+		time.Sleep(200 * time.Millisecond)
 	}
 	for _, db := range r.plan.Databases {
 		if err != nil {

@@ -384,19 +384,14 @@ type undoStep struct {
 	do        func(ctx context.Context) error
 }
 
-func (s *setRunner) step(id, text string, st progress.Status, detail string) {
-	s.pw.Event(progress.Event{ID: id, Text: text, Status: st, Detail: detail})
-}
-
 func (s *setRunner) stopApps(ctx context.Context) error {
 	for _, c := range slices.Backward(s.plan.apps) {
-		s.step("app "+c.Name, "Stop "+c.Name, progress.Working, "")
 		s.stopped = append(s.stopped, c) // started again whatever happens
-		if err := s.eng.StopContainer(ctx, c.ID, 30*time.Second); err != nil {
-			s.step("app "+c.Name, "Stop "+c.Name, progress.Error, err.Error())
+		if err := progress.Run(s.pw, progress.Event{ID: "app " + c.Name, Text: "Stop " + c.Name}, func() error {
+			return s.eng.StopContainer(ctx, c.ID, 30*time.Second)
+		}); err != nil {
 			return fmt.Errorf("stop application container %s: %w", c.Name, err)
 		}
-		s.step("app "+c.Name, "Stop "+c.Name, progress.Done, "")
 	}
 	return nil
 }
@@ -411,13 +406,16 @@ func (s *setRunner) startApps(ctx context.Context) []string {
 		if !slices.ContainsFunc(s.stopped, func(x docker.Container) bool { return x.ID == c.ID }) {
 			continue
 		}
-		s.step("app "+c.Name, "Start "+c.Name, progress.Working, "")
-		if err := s.eng.StartContainer(ctx, c.ID); err != nil {
-			s.step("app "+c.Name, "Start "+c.Name, progress.Error, err.Error()+"; start it with 'docker start "+c.Name+"'")
+		if err := progress.RunStep(s.pw, progress.Event{ID: "app " + c.Name, Text: "Start " + c.Name}, func(st *progress.Step) error {
+			err := s.eng.StartContainer(ctx, c.ID)
+			if err != nil {
+				st.End(progress.Error, err.Error()+"; start it with 'docker start "+c.Name+"'")
+			}
+			return err
+		}); err != nil {
 			continue
 		}
 		started = append(started, c.Name)
-		s.step("app "+c.Name, "Start "+c.Name, progress.Done, "")
 	}
 	return started
 }
@@ -426,12 +424,11 @@ func (s *setRunner) restoreTaskManager(ctx context.Context) error {
 	src, rec := *s.plan.tm, *s.plan.TaskManager
 	if s.safety != nil {
 		name, _ := backupset.ComponentFileName(backupset.ComponentTaskManager, time.Now())
-		s.step("tm-safety", "Safety dump of the task manager into "+s.safety.Path(name), progress.Working, "")
-		if err := s.takeSafety(func() (backupset.FileRecord, error) { return pgdump.Take(ctx, s.eng, s.safety, src, name) }); err != nil {
-			s.step("tm-safety", "Safety dump of the task manager", progress.Error, err.Error())
+		if err := progress.Run(s.pw, progress.Event{ID: "tm-safety", Text: "Safety dump of the task manager into " + s.safety.Path(name)}, func() error {
+			return s.takeSafety(func() (backupset.FileRecord, error) { return pgdump.Take(ctx, s.eng, s.safety, src, name) })
+		}); err != nil {
 			return fmt.Errorf("safety dump of the task manager failed, nothing was changed: %w", err)
 		}
-		s.step("tm-safety", "Safety dump of the task manager into "+s.safety.Path(name), progress.Done, "")
 		safety := s.safety
 		s.undo = append(s.undo, undoStep{component: backupset.ComponentTaskManager, where: safety.Path(name), do: func(ctx context.Context) error {
 			f, err := os.Open(safety.Path(name))
@@ -443,24 +440,20 @@ func (s *setRunner) restoreTaskManager(ctx context.Context) error {
 		}})
 	}
 	text := fmt.Sprintf("pg_restore %s into %s", rec.Name, src.Container.Name)
-	s.step("tm", text, progress.Working, "")
-	f, err := s.folder.OpenChecked(rec)
-	if err == nil {
-		err = pgdump.Restore(ctx, s.eng, src, f)
-		f.Close()
-	}
-	if err != nil {
-		if !s.keepUndoIfChanged(err) {
+	return progress.Run(s.pw, progress.Event{ID: "tm", Text: text}, func() error {
+		f, err := s.folder.OpenChecked(rec)
+		if err == nil {
+			err = pgdump.Restore(ctx, s.eng, src, f)
+			f.Close()
+		}
+		if err != nil && !s.keepUndoIfChanged(err) {
 			var unfinished *pgdump.UnfinishedError
 			if !errors.As(err, &unfinished) {
 				err = fmt.Errorf("%w\nthe task manager is as it was: pg_restore runs in one transaction", err)
 			}
 		}
-		s.step("tm", text, progress.Error, err.Error())
 		return err
-	}
-	s.step("tm", text, progress.Done, "")
-	return nil
+	})
 }
 
 // takeSafety writes a safety copy with take and records it in the safety
@@ -515,12 +508,11 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 	}()
 	if s.safety != nil {
 		name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
-		s.step("storage-safety", "Safety archive of the storage into "+s.safety.Path(name), progress.Working, "")
-		if err := s.takeSafety(func() (backupset.FileRecord, error) { return volumearchive.Take(ctx, h, s.safety, st, name) }); err != nil {
-			s.step("storage-safety", "Safety archive of the storage", progress.Error, err.Error())
+		if err := progress.Run(s.pw, progress.Event{ID: "storage-safety", Text: "Safety archive of the storage into " + s.safety.Path(name)}, func() error {
+			return s.takeSafety(func() (backupset.FileRecord, error) { return volumearchive.Take(ctx, h, s.safety, st, name) })
+		}); err != nil {
 			return fmt.Errorf("safety archive of the storage failed, nothing was changed: %w", err)
 		}
-		s.step("storage-safety", "Safety archive of the storage into "+s.safety.Path(name), progress.Done, "")
 		safety := s.safety
 		s.undo = append(s.undo, undoStep{component: backupset.ComponentStorage, where: safety.Path(name), do: func(ctx context.Context) error {
 			h, err := s.eng.StartHelper(ctx, volumearchive.HelperSpec(st, "rollback", true))
@@ -537,18 +529,14 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 		}})
 	}
 	text := fmt.Sprintf("Restore %s into %s", rec.Name, st.Name())
-	s.step("storage", text, progress.Working, "")
-	f, err := s.folder.OpenChecked(rec)
-	if err == nil {
-		err = volumearchive.Restore(ctx, h, f)
-		f.Close()
-	}
-	if err != nil {
-		s.step("storage", text, progress.Error, err.Error())
-		return err
-	}
-	s.step("storage", text, progress.Done, "")
-	return nil
+	return progress.Run(s.pw, progress.Event{ID: "storage", Text: text}, func() error {
+		f, err := s.folder.OpenChecked(rec)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return volumearchive.Restore(ctx, h, f)
+	})
 }
 
 // rollback puts back the components already replaced, most recent first,
@@ -562,9 +550,7 @@ func (s *setRunner) rollback(ctx context.Context, component string, cause error)
 		if u.where != "" {
 			text += " from " + u.where
 		}
-		s.step(id, text, progress.Working, "")
-		if err := u.do(ctx); err != nil {
-			s.step(id, text, progress.Error, err.Error())
+		if err := progress.Run(s.pw, progress.Event{ID: id, Text: text}, func() error { return u.do(ctx) }); err != nil {
 			if u.where == "" {
 				failed = append(failed, fmt.Sprintf("the %s (%v)", u.component, err))
 			} else {
@@ -572,7 +558,6 @@ func (s *setRunner) rollback(ctx context.Context, component string, cause error)
 			}
 			continue
 		}
-		s.step(id, text, progress.Done, "")
 		done = append(done, u.component)
 	}
 	s.undo = nil

@@ -336,4 +336,3 @@ func imageTag(ref string) string {
 	}
 	return ref[i+1:]
 }
-

@@ -311,16 +311,8 @@ func (o *offline) connect(ctx context.Context, wait time.Duration) error {
 }
 
 func (o *offline) closeBolt(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if o.bolt != nil {
-		_ = o.bolt.Close(cctx)
-		o.bolt = nil
-	}
-	if o.tunnel != nil {
-		_ = o.tunnel.Close()
-		o.tunnel = nil
-	}
+	helper.CloseBolt(ctx, o.bolt, o.tunnel)
+	o.bolt, o.tunnel = nil, nil
 }
 
 // bringBack starts the database container, waits until Neo4j is online, and

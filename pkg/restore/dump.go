@@ -270,16 +270,8 @@ func (l *loader) run(ctx context.Context) (err error) {
 }
 
 func (l *loader) closeBolt(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if l.admin != nil {
-		_ = l.admin.Close(cctx)
-		l.admin = nil
-	}
-	if l.tunnel != nil {
-		_ = l.tunnel.Close()
-		l.tunnel = nil
-	}
+	helper.CloseBolt(ctx, l.admin, l.tunnel)
+	l.admin, l.tunnel = nil, nil
 }
 
 // safetyDumps dumps the current databases into the safety folder and checks

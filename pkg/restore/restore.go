@@ -282,14 +282,7 @@ func (r *runner) connect(ctx context.Context) error {
 }
 
 func (r *runner) closeSession(ctx context.Context) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if r.admin != nil {
-		_ = r.admin.Close(cctx)
-	}
-	if r.tunnel != nil {
-		_ = r.tunnel.Close()
-	}
+	helper.CloseBolt(ctx, r.admin, r.tunnel)
 	if r.session != nil {
 		r.session.Close(ctx)
 	}

@@ -178,6 +178,10 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	r.res.Duration = time.Since(r.res.Started)
 	r.res.AppsRestarted, r.res.AppsNotRestarted = l.outage.AppsRestarted, l.outage.AppsNotRestarted
 	r.res.Downtime = l.outage.Downtime()
+	// Offline, every database was down for the whole outage.
+	for i := range r.res.Databases {
+		r.res.Databases[i].Downtime = r.res.Downtime
+	}
 	return r.res, err
 }
 

@@ -85,6 +85,8 @@ func TestCommunityRestoreLoadsTheDumpOffline(t *testing.T) {
 		"start-container server-id",
 	})
 	assert.Assert(t, is.Len(res.Databases, 1))
+	assert.Check(t, res.Downtime > 0)
+	assert.Check(t, is.Equal(res.Databases[0].Downtime, res.Downtime), "offline, the database was down for the whole outage")
 	safety := res.Databases[0].SafetyBackup
 	data, err := os.ReadFile(safety)
 	assert.NilError(t, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
 	"github.com/opsmill/docker-infrahubdb/pkg/docker"
 	"github.com/opsmill/docker-infrahubdb/pkg/helper"
+	"github.com/opsmill/docker-infrahubdb/pkg/neo4j"
 	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/pkg/progress"
 )
@@ -104,6 +105,17 @@ func runLocked(ctx context.Context, eng helper.Engine, folder *backupset.Folder,
 			return nil, err
 		}
 	}
+	// The server's release is asked in its own container while the helper
+	// starts.
+	var server neo4j.Release
+	asked := make(chan struct{})
+	if c := target.Container; c != nil {
+		go func() {
+			defer close(asked)
+			server = helper.ServerRelease(ctx, eng, *c)
+		}()
+		defer func() { <-asked }() // nothing outlives the run
+	}
 	image := helper.ChooseImage(opts.HelperImage, target)
 	if err := helper.EnsureImage(ctx, eng, image, opts.RegistryAuth, pw); err != nil {
 		return nil, err
@@ -115,19 +127,24 @@ func runLocked(ctx context.Context, eng helper.Engine, folder *backupset.Folder,
 	}
 	defer s.Close(ctx)
 	res.Transfer = s.Mode
+	spec := neo4jbackup.Spec{
+		Sub: "", Databases: opts.Databases, Type: opts.Type, IncludeMetadata: opts.IncludeMetadata,
+		Aggregate: opts.Aggregate, SeedFromFolder: true,
+		// --check runs in the helper after Take (--verify re-hashes here).
+		ReleaseHelper: !opts.Check,
+	}
 	if target.Container != nil {
-		if _, err := s.CheckHelperRelease(ctx, helper.ServerRelease(ctx, eng, *target.Container)); err != nil {
-			return nil, err
+		spec.Preflight = func(ctx context.Context) error {
+			<-asked
+			_, err := s.CheckHelperRelease(ctx, server)
+			return err
 		}
 	}
 	if opts.KeepHelper {
 		res.Helper = s.Helper.Name()
 	}
 
-	files, err := neo4jbackup.Take(ctx, s, folder, neo4jbackup.Spec{
-		Sub: "", Databases: opts.Databases, Type: opts.Type, IncludeMetadata: opts.IncludeMetadata,
-		Aggregate: opts.Aggregate, SeedFromFolder: true,
-	})
+	files, err := neo4jbackup.Take(ctx, s, folder, spec)
 	if err != nil {
 		return nil, err
 	}

@@ -585,3 +585,39 @@ func TestBackupVerifyChecksWhatItWrote(t *testing.T) {
 	assert.Check(t, is.Len(res.Verified.Problems, 0))
 	assert.Check(t, is.Len(res.Verified.Checks, 0), "no neo4j-admin check without Check")
 }
+
+// The helper goes as soon as the backup needs it no more, while the files
+// are put in place, but only when nothing runs in it afterwards: --check
+// does (--verify only re-hashes here). neo4j-admin --version runs once.
+func TestHelperIsReleasedUnlessCheckNeedsIt(t *testing.T) {
+	for _, transfer := range []string{helper.TransferBind, helper.TransferStream} {
+		for _, mode := range []string{"plain", "verify", "check"} {
+			t.Run(transfer+"/"+mode, func(t *testing.T) {
+				eng := helpertest.New()
+				folder := newFolder(t)
+				_, err := backup.Run(context.Background(), eng, folder, options(func(o *backup.Options) {
+					o.Transfer = transfer
+					o.Verify = mode != "plain"
+					o.Check = mode == "check"
+				}), progress.Nop)
+				calls := eng.CallLog()
+				if mode == "check" {
+					// The fake has no neo4j-admin database check: the
+					// backup fails its check, after running it in the helper.
+					assert.Check(t, err != nil)
+					checked := firstIndex(calls, "exec neo4j-admin database check")
+					assert.Check(t, checked >= 0, strings.Join(calls, "\n"))
+					assert.Check(t, checked < firstIndex(calls, "remove-helper"), "the helper serves --check")
+				} else {
+					assert.NilError(t, err)
+					assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), []string{backupset.ManifestName, neo4j1, system1}))
+				}
+				helpertest.AssertNoLeftovers(t, folder)
+				assert.Check(t, is.Len(eng.Running(), 0))
+				assert.Check(t, is.Len(helpertest.CallsWith(calls, "remove-helper"), 1))
+				assert.Check(t, is.Len(helpertest.CallsWith(calls, "exec neo4j-admin --version"), 1))
+				assert.Check(t, is.Len(helpertest.CallsWith(calls, "exec-in db-id neo4j-admin --version"), 1))
+			})
+		}
+	}
+}

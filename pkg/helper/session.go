@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
@@ -50,6 +51,11 @@ type Session struct {
 	opts   SessionOptions
 	eng    Engine
 	pw     progress.Writer
+	// released is closed once the helper a Release let go is removed.
+	released chan struct{}
+	// version caches AdminVersion.
+	versionMu sync.Mutex
+	version   *string
 }
 
 // HelperLockError reports another live helper serving the same database.
@@ -214,21 +220,36 @@ func (s *Session) Seed(ctx context.Context, folder *backupset.Folder, sub string
 // Fetch brings the file WorkDir/sub/name from the helper into folder
 // atomically and returns its record (size, SHA-256).
 func (s *Session) Fetch(ctx context.Context, folder *backupset.Folder, sub, name string) (backupset.FileRecord, error) {
-	return s.work.fetch(ctx, folder, sub, name, false, s.pw)
+	return fetch(ctx, s.work, folder, sub, name, false, s.pw)
 }
 
 // FetchCopy is Fetch that leaves the file in the helper's work dir too.
 func (s *Session) FetchCopy(ctx context.Context, folder *backupset.Folder, sub, name string) (backupset.FileRecord, error) {
-	return s.work.fetch(ctx, folder, sub, name, true, s.pw)
+	return fetch(ctx, s.work, folder, sub, name, true, s.pw)
+}
+
+// ListFiles lists the regular files directly inside dir of the helper,
+// sorted by name. With bind transfer a dir under WorkDir is read in the
+// staging dir, without an exec.
+func (s *Session) ListFiles(ctx context.Context, dir string) ([]docker.FileInfo, error) {
+	return s.work.list(ctx, dir)
 }
 
 // Close empties the work dir and removes the helper unless it is kept. It
 // runs with a fresh context so that a cancelled command still cleans up.
+// After Release it waits until the helper is gone.
 func (s *Session) Close(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
+	if s.released != nil {
+		<-s.released
+		if err := s.work.cleanup(ctx, nil, true); err != nil {
+			s.pw.Info("could not empty the helper's work dir: " + err.Error())
+		}
+		return
+	}
 	if s.work != nil {
-		if err := s.work.cleanup(ctx); err != nil {
+		if err := s.work.cleanup(ctx, nil, false); err != nil {
 			s.pw.Info("could not empty the helper's work dir: " + err.Error())
 		}
 	}

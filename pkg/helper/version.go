@@ -15,8 +15,22 @@ type ContainerExec interface {
 }
 
 // AdminVersion is what `neo4j-admin --version` prints in the helper: the
-// bare version ([S13e]).
+// bare version ([S13e]). It is asked once per session (a JVM start with a
+// real Neo4j); concurrent callers wait for the first.
 func (s *Session) AdminVersion(ctx context.Context) (string, error) {
+	s.versionMu.Lock()
+	defer s.versionMu.Unlock()
+	if s.version != nil {
+		return *s.version, nil
+	}
+	v, err := s.adminVersion(ctx)
+	if err == nil {
+		s.version = &v
+	}
+	return v, err
+}
+
+func (s *Session) adminVersion(ctx context.Context) (string, error) {
 	var out strings.Builder
 	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"neo4j-admin", "--version"}, Stdout: &Limited{W: &out, N: 4096}})
 	if err != nil {

@@ -43,6 +43,14 @@ type Spec struct {
 	// SeedFromFolder uploads the newest chain of each database first, so
 	// neo4j-admin can take a differential backup and aggregate the chain.
 	SeedFromFolder bool
+	// Preflight, when set, is the caller's own check before the backup
+	// (the helper's release against the server's): it runs concurrently
+	// with Take's checks, and its error comes first.
+	Preflight func(ctx context.Context) error
+	// ReleaseHelper says the caller runs nothing more in the helper after
+	// Take: it is removed while the last files are put in place (see
+	// helper.Session.Release).
+	ReleaseHelper bool
 }
 
 // Fetched is what a backup brought into the folder.
@@ -67,8 +75,23 @@ func (f Fetched) Databases() []string {
 // Take runs neo4j-admin backup (and aggregate) in the helper and fetches
 // the new artifacts into folder as complete files. On error, files it
 // fetched are removed again.
+//
+// The checks before the backup run concurrently (each is an exec in a
+// container, a JVM start with a real Neo4j), and the new artifacts are
+// hashed (bind) or downloaded (stream) while backup inspect reads them.
 func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec Spec) (f Fetched, err error) {
-	if err := checkBackupPort(ctx, s); err != nil {
+	dir := path.Join(helper.WorkDir, spec.Sub)
+	checks := []func(context.Context) error{
+		func(ctx context.Context) error { return checkBackupPort(ctx, s) },
+		func(ctx context.Context) error { _, err := adminVersion(ctx, s); return err },
+	}
+	if spec.Preflight != nil {
+		checks = append([]func(context.Context) error{spec.Preflight}, checks...)
+	}
+	if spec.Sub != "" { // WorkDir itself always exists
+		checks = append(checks, func(ctx context.Context) error { return s.Mkdir(ctx, dir) })
+	}
+	if err := helper.InOrder(ctx, checks...); err != nil {
 		return f, err
 	}
 	var seeded []string
@@ -84,18 +107,14 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 		return f, err
 	}
 
-	dir := path.Join(helper.WorkDir, spec.Sub)
-	if err := s.Mkdir(ctx, dir); err != nil {
-		return f, err
-	}
 	if _, err := s.Admin(ctx, helper.AdminRun{ID: "backup", Text: "neo4j-admin database backup", Args: backupArgs(s.Target.BackupAddress, dir, spec)}); err != nil {
 		return f, err
 	}
-	written, err := s.Helper.ListFiles(ctx, dir)
+	present, err := s.ListFiles(ctx, dir)
 	if err != nil {
 		return f, err
 	}
-	if err := everyDatabaseWritten(newArtifacts(written, seeded), spec.Databases); err != nil {
+	if err := everyDatabaseWritten(newArtifacts(present, seeded), spec.Databases); err != nil {
 		return f, err
 	}
 	// Without a seeded chain every database has just one new full artifact:
@@ -110,12 +129,16 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 				return f, err
 			}
 		}
+		if present, err = s.ListFiles(ctx, dir); err != nil {
+			return f, err
+		}
 	}
 
-	present, err := s.Helper.ListFiles(ctx, dir)
-	if err != nil {
-		return f, err
-	}
+	// An artifact under a name that was not seeded is new: it is fetched
+	// whatever inspect says, so it is already on its way meanwhile.
+	early := newNames(present, seeded)
+	fetches := s.StartFetches(ctx, folder, spec.Sub, early, spec.KeepInHelper)
+	defer fetches.Abort()
 	info, ierr := Inspect(ctx, s, dir)
 	if ierr != nil && ctx.Err() != nil {
 		return f, ierr
@@ -149,18 +172,39 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 		replaced = append(replaced, name)
 	}
 	f.Replaced = replaced
+	if spec.ReleaseHelper && len(fetch) == len(early) {
+		// Nothing left to do in the helper: it goes while the files are
+		// put in place.
+		s.Release(ctx, fetches)
+	}
 	for _, name := range fetch {
-		fetch := s.Fetch
-		if spec.KeepInHelper {
-			fetch = s.FetchCopy
+		var rec backupset.FileRecord
+		switch {
+		case slices.Contains(early, name):
+			rec, err = fetches.Finish(ctx, name)
+		case spec.KeepInHelper:
+			rec, err = s.FetchCopy(ctx, folder, spec.Sub, name)
+		default:
+			rec, err = s.Fetch(ctx, folder, spec.Sub, name)
 		}
-		rec, err := fetch(ctx, folder, spec.Sub, name)
 		if err != nil {
 			return f, err
 		}
 		f.Records = append(f.Records, describe(rec, info[name], f.Neo4jVersion, s))
 	}
 	return f, nil
+}
+
+// newNames lists the artifacts in files whose names were not seeded, in
+// order.
+func newNames(files []docker.FileInfo, seeded []string) []string {
+	var names []string
+	for _, p := range files {
+		if _, _, ok := backupset.ParseArtifactName(p.Name); ok && !slices.Contains(seeded, p.Name) {
+			names = append(names, p.Name)
+		}
+	}
+	return names
 }
 
 // judge decides, from what is in the helper's dir after backup and

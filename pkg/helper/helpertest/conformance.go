@@ -91,6 +91,21 @@ func Conformance(t *testing.T, start func(t *testing.T) helper.Helper) {
 		assert.Check(t, exists && isDir, "find -mindepth 1 keeps the directory itself")
 	})
 
+	t.Run("find -delete but for some paths", func(t *testing.T) {
+		h := start(t)
+		assert.Check(t, is.Equal(run(h, "mkdir", "-p", "/backups/keep", "/backups/gone"), 0))
+		assert.NilError(t, h.CopyTo(ctx, "/backups", tarOf(t, map[string]string{"a[1]": "1", "b": "2"})))
+		assert.NilError(t, h.CopyTo(ctx, "/backups/keep", tarOf(t, map[string]string{"x": "x", "y": "y"})))
+		assert.NilError(t, h.CopyTo(ctx, "/backups/gone", tarOf(t, map[string]string{"z": "z"})))
+		code := run(h, "find", "/backups", "-mindepth", "1", "!", "-path", `/backups/a\[1]`, "!", "-path", "/backups/keep/x", "-delete")
+		assert.Check(t, code != 0, "the directory holding a kept file is not empty")
+		assert.Check(t, is.DeepEqual(names(t, h, "/backups"), []string{"a[1]"}))
+		assert.Check(t, is.DeepEqual(names(t, h, "/backups/keep"), []string{"x"}))
+		_, _, exists, err := h.Stat(ctx, "/backups/gone")
+		assert.NilError(t, err)
+		assert.Check(t, !exists)
+	})
+
 	t.Run("unknown command fails", func(t *testing.T) {
 		h := start(t)
 		code, err := h.Exec(ctx, docker.ExecSpec{Cmd: []string{"no-such-command-here"}})

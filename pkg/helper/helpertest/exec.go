@@ -86,6 +86,25 @@ func (h *Helper) run(cmd []string, stdout, stderr io.Writer) int {
 			h.fs.removeUnder(cmd[1])
 			return 0
 		}
+		// find DIR -mindepth 1 ! -path P ... -delete: everything but the
+		// entries matching a P; a directory still holding one is not empty,
+		// which find reports with exit code 1.
+		if len(cmd) > 5 && cmd[2] == "-mindepth" && cmd[len(cmd)-1] == "-delete" && (len(cmd)-5)%3 == 0 {
+			var keep []string
+			for i := 4; i < len(cmd)-1; i += 3 {
+				if cmd[i] != "!" || cmd[i+1] != "-path" {
+					break
+				}
+				keep = append(keep, cmd[i+2])
+			}
+			if len(keep) == (len(cmd)-5)/3 {
+				if !h.fs.removeUnderExcept(cmd[1], keep) {
+					fmt.Fprintf(stderr, "find: cannot delete: Directory not empty\n")
+					return 1
+				}
+				return 0
+			}
+		}
 	case "chmod", "chown":
 		return 0 // the fake file system has no owners or modes
 	case "rm":

@@ -369,3 +369,73 @@ func (f *fileSystem) removeUnder(dir string) {
 		}
 	}
 }
+
+// removeUnderExcept deletes everything below dir but the entries whose path
+// matches one of the patterns (find's -path), depth first; it reports
+// false when a directory could not go because something in it was kept.
+func (f *fileSystem) removeUnderExcept(dir string, patterns []string) bool {
+	dir = path.Clean(dir)
+	kept := func(p string) bool {
+		for _, pat := range patterns {
+			if ok, _ := path.Match(pat, p); ok {
+				return true
+			}
+		}
+		return false
+	}
+	if hp, ok := f.host(dir); ok {
+		return removeHostExcept(hp, dir, kept)
+	}
+	all := true
+	for p := range f.files {
+		if strings.HasPrefix(p, dir+"/") && !kept(p) {
+			delete(f.files, p)
+		}
+	}
+	// Deepest directories first, as find -delete does.
+	var dirs []string
+	for p := range f.dirs {
+		if strings.HasPrefix(p, dir+"/") {
+			dirs = append(dirs, p)
+		}
+	}
+	slices.SortFunc(dirs, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	for _, d := range dirs {
+		if kept(d) {
+			continue
+		}
+		empty := true
+		for p := range f.files {
+			empty = empty && !strings.HasPrefix(p, d+"/")
+		}
+		for p := range f.dirs {
+			empty = empty && !strings.HasPrefix(p, d+"/")
+		}
+		if !empty {
+			all = false
+			continue
+		}
+		delete(f.dirs, d)
+	}
+	return all
+}
+
+// removeHostExcept is removeUnderExcept on a bind-mounted host directory:
+// hp is the host path of the container path p.
+func removeHostExcept(hp, p string, kept func(string) bool) bool {
+	entries, _ := os.ReadDir(hp)
+	all := true
+	for _, e := range entries {
+		cp, hcp := path.Join(p, e.Name()), filepath.Join(hp, e.Name())
+		if e.IsDir() {
+			all = removeHostExcept(hcp, cp, kept) && all
+		}
+		if kept(cp) {
+			continue
+		}
+		if err := os.Remove(hcp); err != nil {
+			all = false
+		}
+	}
+	return all
+}

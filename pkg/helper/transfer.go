@@ -297,7 +297,7 @@ func (w *bindWork) copyIn(ctx context.Context, folder *backupset.Folder, staged,
 // what it can.
 func (w *bindWork) cleanup(ctx context.Context, busy []string, gone bool) error {
 	var err error
-	if w.helper != nil && !gone {
+	if w.helper != nil && !gone && !w.clientCanEmpty() {
 		cmd := []string{"find", WorkDir, "-mindepth", "1"}
 		for _, b := range busy {
 			cmd = append(cmd, "!", "-path", globEscape(path.Join(WorkDir, b)))
@@ -311,6 +311,31 @@ func (w *bindWork) cleanup(ctx context.Context, busy []string, gone bool) error 
 		return errors.Join(err, rmErr)
 	}
 	return nil
+}
+
+// clientCanEmpty reports whether the client can remove everything in the
+// staging dir itself, sparing an exec: it can as root, or when the staging
+// dir is still its own and holds no directory (a file can be unlinked from
+// a directory one may write, whoever owns the file; what is inside a
+// directory the container made may not).
+func (w *bindWork) clientCanEmpty() bool {
+	if os.Geteuid() == 0 {
+		return true
+	}
+	st, err := os.Lstat(w.staging)
+	if err != nil || !st.IsDir() || !backupset.OwnedByCaller(st) || st.Mode().Perm()&0o300 != 0o300 {
+		return false
+	}
+	entries, err := os.ReadDir(w.staging)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			return false
+		}
+	}
+	return true
 }
 
 // globEscape quotes the pattern characters of find -path.

@@ -26,15 +26,27 @@ import (
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
 )
 
-// bench holds what the measurements share: one plugin install and one
-// database that grows from the small size to the big one.
+// bench holds what the measurements share: one plugin install, and the
+// database the graph rows grow from the small size to the big one.
 type bench struct {
-	t      *testing.T
-	p      *kit.Plugin
+	t     *testing.T
+	p     *kit.Plugin
+	db    *kit.Database
+	runs  int
+	graph *seeder
+}
+
+// seeder grows a database's neo4j store with random node properties.
+type seeder struct {
 	db     *kit.Database
-	runs   int
 	seeded int64 // bytes of node properties seeded so far
 	rng    *rand.ChaCha8
+}
+
+func newSeeder(db *kit.Database, seed string) *seeder {
+	var key [32]byte
+	copy(key[:], seed)
+	return &seeder{db: db, rng: rand.NewChaCha8(key)}
 }
 
 // seedRatio is how much of the seeded property bytes end up in the artifact:
@@ -45,22 +57,18 @@ const seedRatio = 0.735
 // seedArtifactMiB grows database neo4j until a backup of it is about m MiB:
 // incompressible-ish random base64 strings as node properties, 16 MiB per
 // transaction through the Go driver.
-func (b *bench) seedArtifactMiB(m int64) {
-	t := b.t
+func (s *seeder) seedArtifactMiB(t *testing.T, m int64) {
 	target := int64(float64(m*mib) / seedRatio)
-	if b.rng == nil {
-		b.rng = rand.NewChaCha8([32]byte{'b', 'e', 'n', 'c', 'h'})
-	}
 	const perNode, nodes = 4 * mib, 4
 	raw := make([]byte, perNode/4*3)
 	ctx := context.Background()
-	session := b.db.Driver(t).NewSession(ctx, neo4j.SessionConfig{DatabaseName: "neo4j"})
+	session := s.db.Driver(t).NewSession(ctx, neo4j.SessionConfig{DatabaseName: "neo4j"})
 	defer session.Close(ctx)
-	start, before := time.Now(), b.seeded
-	for b.seeded < target {
+	start, before := time.Now(), s.seeded
+	for s.seeded < target {
 		params := map[string]any{}
 		for i := 0; i < nodes; i++ {
-			_, _ = b.rng.Read(raw)
+			_, _ = s.rng.Read(raw)
 			params["d"+strconv.Itoa(i)] = base64.StdEncoding.EncodeToString(raw)
 		}
 		res, err := session.Run(ctx, "CREATE (:Blob {data: $d0}), (:Blob {data: $d1}), (:Blob {data: $d2}), (:Blob {data: $d3})", params)
@@ -68,11 +76,11 @@ func (b *bench) seedArtifactMiB(m int64) {
 			_, err = res.Consume(ctx)
 		}
 		if err != nil {
-			t.Fatalf("bench: seeding: %v", err)
+			t.Fatalf("bench: seeding %s: %v", s.db.Name, err)
 		}
-		b.seeded += perNode * nodes
+		s.seeded += perNode * nodes
 	}
-	t.Logf("seeded %d MiB of properties in %s (total %d MiB)", (b.seeded-before)/mib, time.Since(start).Round(time.Millisecond), b.seeded/mib)
+	t.Logf("seeded %d MiB of properties into %s in %s (total %d MiB)", (s.seeded-before)/mib, s.db.Name, time.Since(start).Round(time.Millisecond), s.seeded/mib)
 }
 
 // folder is a new backup folder, removed at the end (or by removeFolder).
@@ -85,8 +93,11 @@ func (b *bench) removeFolder(dir string) {
 }
 
 // largestArtifact is the name and size of the biggest *.backup in dir.
-func (b *bench) largestArtifact(dir string) (string, int64) {
-	matches, _ := filepath.Glob(filepath.Join(dir, "*.backup"))
+func (b *bench) largestArtifact(dir string) (string, int64) { return b.largest(dir, "*.backup") }
+
+// largest is the name and size of the biggest file matching glob in dir.
+func (b *bench) largest(dir, glob string) (string, int64) {
+	matches, _ := filepath.Glob(filepath.Join(dir, glob))
 	var name string
 	var size int64
 	for _, m := range matches {
@@ -95,7 +106,7 @@ func (b *bench) largestArtifact(dir string) (string, int64) {
 		}
 	}
 	if name == "" {
-		b.t.Fatalf("bench: no artifact in %s", dir)
+		b.t.Fatalf("bench: no %s in %s", glob, dir)
 	}
 	return name, size
 }
@@ -108,16 +119,18 @@ type run struct {
 	steps  map[string]step // by step id, the last terminal state
 	order  []string        // step ids in the order they first ended
 	result []byte
-	bytes  int64 // moved by the transfer step measured (see throughputRow)
+	bytes  int64   // moved by the transfer step measured (see throughputRow)
+	events []event // of the project's containers during the run (projectRun)
 }
 
 type step struct {
-	ID       string `json:"id"`
-	Text     string `json:"text"`
-	Status   string `json:"status"`
-	Duration *int64 `json:"duration_ms"`
-	Current  int64  `json:"current"`
-	Total    int64  `json:"total"`
+	Time     time.Time `json:"time"`
+	ID       string    `json:"id"`
+	Text     string    `json:"text"`
+	Status   string    `json:"status"`
+	Duration *int64    `json:"duration_ms"`
+	Current  int64     `json:"current"`
+	Total    int64     `json:"total"`
 }
 
 func (s step) duration() time.Duration {
@@ -189,15 +202,17 @@ func (b *bench) plugin(env []string, args ...string) run {
 	}
 	r := run{wall: wall, peak: peak.Load(), result: stdout.Bytes()}
 	r.steps, r.order = parseSteps(stderr.Bytes())
-	t.Logf("docker %s: %s, peak %d MiB; steps: %s", strings.Join(args[:2], " "), wall.Round(time.Millisecond), r.peak/mib, r.stepSummary())
+	t.Logf("docker %s: %s, peak %d MiB; steps (duration, end): %s", strings.Join(args[:2], " "), wall.Round(time.Millisecond), r.peak/mib, r.stepSummary(start))
 	return r
 }
 
-// stepSummary lists the steps in the order they ended, with durations (for -test.v).
-func (r run) stepSummary() string {
+// stepSummary lists the steps in the order they ended, with durations and
+// when they ended after start (for -test.v).
+func (r run) stepSummary(start time.Time) string {
 	var parts []string
 	for _, s := range r.order {
-		parts = append(parts, fmt.Sprintf("%s=%s", s, r.steps[s].duration()))
+		st := r.steps[s]
+		parts = append(parts, fmt.Sprintf("%s=%s@%.3fs", s, st.duration(), st.Time.Sub(start).Seconds()))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -274,40 +289,55 @@ func parseSteps(out []byte) (map[string]step, []string) {
 	return steps, order
 }
 
-// adminTime is how long neo4j-admin itself ran in the helper (every step
-// that is a neo4j-admin run: backup, aggregate-backup, restore).
-func adminTime(r run) time.Duration {
+// stepsTime is the total duration of the steps whose text starts with one
+// of prefixes.
+func stepsTime(r run, prefixes ...string) time.Duration {
 	var d time.Duration
 	for _, s := range r.steps {
-		if strings.HasPrefix(s.Text, "neo4j-admin ") {
-			d += s.duration()
+		for _, p := range prefixes {
+			if strings.HasPrefix(s.Text, p) {
+				d += s.duration()
+				break
+			}
 		}
 	}
 	return d
+}
+
+// adminTime is how long neo4j-admin itself ran in the helper to write or
+// read the artifacts: backup, aggregate and restore. backup inspect, which
+// only reads a header, is part of the overhead.
+func adminTime(r run) time.Duration {
+	return stepsTime(r, "neo4j-admin database backup", "neo4j-admin database aggregate-backup",
+		"neo4j-admin backup aggregate", "neo4j-admin database restore")
 }
 
 // adminRestoreTime is how long neo4j-admin database restore ran.
-func adminRestoreTime(r run) time.Duration {
-	var d time.Duration
-	for _, s := range r.steps {
-		if strings.HasPrefix(s.Text, "neo4j-admin database restore") {
-			d += s.duration()
-		}
-	}
-	return d
-}
+func adminRestoreTime(r run) time.Duration { return stepsTime(r, "neo4j-admin database restore") }
 
 func wall(r run) time.Duration { return r.wall }
 
-// downtime is how long the database was not online (restore's result).
+// downtime is how long the database was not online, as the result says:
+// an offline backup's or load's outage (from the first container stopped to
+// the last one running again), else the sum of each database's.
 func downtime(r run) time.Duration {
 	var res struct {
+		Downtime time.Duration `json:"downtime_ns"`
+		Run      struct {
+			Downtime time.Duration `json:"downtime_ns"`
+		} `json:"run"`
 		Results []struct {
 			Downtime time.Duration `json:"downtime_ns"`
 		} `json:"results"`
 	}
-	if err := json.Unmarshal(r.result, &res); err != nil || len(res.Results) == 0 {
+	if err := json.Unmarshal(r.result, &res); err != nil {
 		return 0
+	}
+	if res.Downtime > 0 {
+		return res.Downtime
+	}
+	if res.Run.Downtime > 0 {
+		return res.Run.Downtime
 	}
 	var d time.Duration
 	for _, x := range res.Results {

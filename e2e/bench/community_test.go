@@ -6,8 +6,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -62,11 +62,45 @@ func (b *bench) communityRows(tbl *table, c *kit.Compose) {
 	tbl.add(overheadRow("restore: downtime (docker events) vs neo4j-admin dump (safety) + load", restores, eventsDowntime, dumpLoad))
 }
 
-// projectRun is plugin, then the project's container events during the run.
+// projectRun is plugin, with the events of the project's containers during
+// the run. They are watched live: the daemon replays only its last few
+// hundred events to a --since query, and other runs on the engine push ours
+// out of that window.
 func (b *bench) projectRun(c *kit.Compose, args ...string) run {
-	start := time.Now()
+	t := b.t
+	watch := exec.Command("docker", "events", "--filter", "type=container",
+		"--filter", "label=com.docker.compose.project="+c.Project, "--format", "{{json .}}")
+	out, err := watch.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan []event, 1)
+	go func() {
+		var evs []event
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			var e event
+			if json.Unmarshal(sc.Bytes(), &e) == nil {
+				evs = append(evs, e)
+			}
+		}
+		lines <- evs
+	}()
+	// The subscription is live once the daemon answers it; a container
+	// event of the project proves it, but none happens before the run:
+	// give it a moment instead.
+	time.Sleep(500 * time.Millisecond)
 	r := b.plugin(nil, args...)
-	r.events = containerEvents(b, c.Project, start, time.Now())
+	time.Sleep(500 * time.Millisecond) // the last start's event on its way
+	_ = watch.Process.Kill()
+	r.events = <-lines
+	_ = watch.Wait()
+	if len(r.events) == 0 {
+		t.Fatalf("bench: docker events showed no event of project %s during %s", c.Project, strings.Join(args[:2], " "))
+	}
 	return r
 }
 
@@ -74,26 +108,6 @@ func (b *bench) projectRun(c *kit.Compose, args ...string) run {
 type event struct {
 	Action   string `json:"Action"`
 	TimeNano int64  `json:"timeNano"`
-	Actor    struct {
-		Attributes map[string]string `json:"Attributes"`
-	} `json:"Actor"`
-}
-
-// containerEvents lists the events of the project's containers between
-// since and until.
-func containerEvents(b *bench, project string, since, until time.Time) []event {
-	// Whole seconds: this engine returns nothing for a fractional --since.
-	out := kit.MustDocker(b.t, "events", "--since", strconv.FormatInt(since.Unix(), 10), "--until", strconv.FormatInt(until.Unix()+1, 10),
-		"--filter", "type=container", "--filter", "label=com.docker.compose.project="+project, "--format", "{{json .}}")
-	var evs []event
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		var e event
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.TimeNano >= since.UnixNano() && e.TimeNano <= until.UnixNano() {
-			evs = append(evs, e)
-		}
-	}
-	return evs
 }
 
 // eventsDowntime is from the first container of the project stopping (the

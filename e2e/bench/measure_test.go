@@ -117,7 +117,7 @@ type run struct {
 	wall   time.Duration
 	peak   int64           // VmHWM of the docker-infrahubdb process, bytes
 	steps  map[string]step // by step id, the last terminal state
-	order  []string        // step ids in the order they first ended
+	ended  []step          // every step's end, in order (a step id may end twice: stop, then start)
 	result []byte
 	bytes  int64   // moved by the transfer step measured (see throughputRow)
 	events []event // of the project's containers during the run (projectRun)
@@ -201,7 +201,7 @@ func (b *bench) plugin(env []string, args ...string) run {
 		t.Fatalf("bench: docker %s: %v\nstdout:\n%s\nstderr (last lines):\n%s", strings.Join(args, " "), err, stdout.String(), lastLines(stderr.String(), 30))
 	}
 	r := run{wall: wall, peak: peak.Load(), result: stdout.Bytes()}
-	r.steps, r.order = parseSteps(stderr.Bytes())
+	r.steps, r.ended = parseSteps(stderr.Bytes())
 	t.Logf("docker %s: %s, peak %d MiB; steps (duration, end): %s", strings.Join(args[:2], " "), wall.Round(time.Millisecond), r.peak/mib, r.stepSummary(start))
 	return r
 }
@@ -210,9 +210,8 @@ func (b *bench) plugin(env []string, args ...string) run {
 // when they ended after start (for -test.v).
 func (r run) stepSummary(start time.Time) string {
 	var parts []string
-	for _, s := range r.order {
-		st := r.steps[s]
-		parts = append(parts, fmt.Sprintf("%s=%s@%.3fs", s, st.duration(), st.Time.Sub(start).Seconds()))
+	for _, st := range r.ended {
+		parts = append(parts, fmt.Sprintf("%s=%s@%.3fs", st.Text, st.duration(), st.Time.Sub(start).Seconds()))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -270,10 +269,10 @@ func vmHWM(pid int) int64 {
 }
 
 // parseSteps keeps the last terminal state of every step of a --progress
-// json stream.
-func parseSteps(out []byte) (map[string]step, []string) {
+// json stream, and every terminal state in order.
+func parseSteps(out []byte) (map[string]step, []step) {
 	steps := map[string]step{}
-	var order []string
+	var ended []step
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -281,12 +280,10 @@ func parseSteps(out []byte) (map[string]step, []string) {
 		if json.Unmarshal(sc.Bytes(), &s) != nil || s.ID == "" || s.Status == "" || s.Status == "working" {
 			continue
 		}
-		if _, seen := steps[s.ID]; !seen {
-			order = append(order, s.ID)
-		}
+		ended = append(ended, s)
 		steps[s.ID] = s
 	}
-	return steps, order
+	return steps, ended
 }
 
 // stepsTime is the total duration of the steps whose text starts with one

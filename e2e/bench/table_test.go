@@ -119,6 +119,20 @@ func throughputRow(label string, runs []run, prefix string, floor []float64) row
 		ratio: fmt.Sprintf("%.2f", median(f)/median(floor)), overhead: "—"}
 }
 
+// pairedThroughputRow is throughputRow for a floor measured right after
+// each plugin run: the ratio is the median of the runs' ratios.
+func pairedThroughputRow(label string, runs []run, prefix string, floor []float64) row {
+	r := throughputRow(label, runs, prefix, floor)
+	var ratios []float64
+	for i, x := range runs {
+		if d := transferTime(x, prefix); d > 0 && i < len(floor) && floor[i] > 0 {
+			ratios = append(ratios, float64(x.bytes)/d.Seconds()/floor[i])
+		}
+	}
+	r.ratio = fmt.Sprintf("%.2f", median(ratios))
+	return r
+}
+
 // memoryRow compares the peak memory at the big size with the small size:
 // flat means a ratio near 1.
 func memoryRow(label string, small, big []run) row {

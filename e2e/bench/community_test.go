@@ -54,7 +54,7 @@ func (b *bench) communityRows(tbl *table, c *kit.Compose) {
 	dumpLoad := func(r run) time.Duration {
 		return stepsTime(r, "neo4j-admin database dump", "neo4j-admin database load")
 	}
-	tbl.section(fmt.Sprintf("Neo4j Community: offline dump and load of a %d MiB store (plus system), stock-shaped Compose project (%d containers)",
+	tbl.section(fmt.Sprintf("Neo4j Community: offline dump and load (a %d MiB dump, plus system), stock-shaped Compose project (%d containers)",
 		dumpSize/mib, len(c.Containers)))
 	tbl.add(overheadRow("backup: downtime (plugin) vs neo4j-admin database dump", backups, downtime, dump))
 	tbl.add(overheadRow("backup: downtime (docker events) vs neo4j-admin database dump", backups, eventsDowntime, dump))

@@ -79,8 +79,6 @@ func (o SetOptions) named(component string) bool { return slices.Contains(o.Comp
 // stopped around the three captures (the database stays online). They start
 // again on every path.
 func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts SetOptions, pw progress.Writer) (*SetResult, error) {
-	started := time.Now().UTC().Truncate(time.Second)
-	res := &SetResult{RunID: backupset.NewRunID(started), Folder: folder.Dir}
 	if err := backupset.CheckComponents(opts.Components); err != nil {
 		return nil, &helper.EnvironmentError{Err: err}
 	}
@@ -88,9 +86,11 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := m.Run(res.RunID); ok {
-		return nil, fmt.Errorf("a backup run %s is already in %s (two runs in one second): run again", res.RunID, folder.Dir)
+	started, err := newRunTime(ctx, m)
+	if err != nil {
+		return nil, err
 	}
+	res := &SetResult{RunID: backupset.NewRunID(started), Folder: folder.Dir}
 
 	plan, err := planComponents(ctx, eng, opts)
 	if err != nil {
@@ -253,6 +253,24 @@ func takeStorage(ctx context.Context, eng helper.Engine, folder *backupset.Folde
 		return err
 	})
 	return rec, err
+}
+
+// newRunTime is the start of a new run: now, in whole seconds as run IDs
+// and file names have them. A run of the same second already in the folder
+// (two backups in a row, with the folder lock held by the caller) is given
+// way to by waiting for the next second.
+func newRunTime(ctx context.Context, m *backupset.Manifest) (time.Time, error) {
+	for {
+		started := time.Now().UTC().Truncate(time.Second)
+		if _, taken := m.Run(backupset.NewRunID(started)); !taken {
+			return started, nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(time.Until(started.Add(time.Second))):
+		}
+	}
 }
 
 // planComponents finds the deployment and what each component needs.

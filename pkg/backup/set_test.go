@@ -157,3 +157,20 @@ func TestCommunityRunCapturesEveryComponentWhileTheAppsAreStopped(t *testing.T) 
 	}
 	assert.Check(t, is.Len(eng.Running(), 0), "no helper left")
 }
+
+// Run IDs have whole seconds: a second run in the same second waits for the
+// next one instead of failing.
+func TestRunSetTwiceInOneSecond(t *testing.T) {
+	eng := deploymentEngine()
+	folder := newFolder(t)
+	opts := backup.SetOptions{Options: options(nil), Components: []string{backupset.ComponentTaskManager}}
+	first, err := backup.RunSet(context.Background(), eng, folder, opts, progress.Nop)
+	assert.NilError(t, err)
+	second, err := backup.RunSet(context.Background(), eng, folder, opts, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, first.RunID != second.RunID)
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(m.RunFiles(first.RunID), 1))
+	assert.Check(t, is.Len(m.RunFiles(second.RunID), 1))
+}

@@ -82,21 +82,22 @@ func OpenSession(ctx context.Context, eng Engine, folder *backupset.Folder, targ
 		return nil, err
 	}
 
-	const id = "helper"
-	pw.Event(progress.Event{ID: id, Text: "Start helper container", Detail: opts.Image, Status: progress.Working})
-	err := s.start(ctx, folder)
-	if err == nil {
+	err := progress.RunStep(pw, progress.Event{ID: "helper", Text: "Start helper container", Detail: opts.Image}, func(st *progress.Step) error {
+		if err := s.start(ctx, folder); err != nil {
+			return err
+		}
 		// Two runs may have passed the first check at the same time; the
 		// later one gives way.
-		if err = s.checkHelperLock(ctx, s.Helper.Name()); err != nil {
+		if err := s.checkHelperLock(ctx, s.Helper.Name()); err != nil {
 			s.Close(ctx)
+			return err
 		}
-	}
+		st.End(progress.Done, s.Helper.Name()+", "+s.Mode+" transfer")
+		return nil
+	})
 	if err != nil {
-		pw.Event(progress.Event{ID: id, Text: "Start helper container", Status: progress.Error, Detail: err.Error()})
 		return nil, err
 	}
-	pw.Event(progress.Event{ID: id, Text: "Start helper container", Status: progress.Done, Detail: s.Helper.Name() + ", " + s.Mode + " transfer"})
 	return s, nil
 }
 

@@ -148,6 +148,8 @@ func (w *bindWork) prepare(ctx context.Context, folder *backupset.Folder, sub, n
 	if keep {
 		return w.copyIn(ctx, folder, staged, name, pw)
 	}
+	// The one step not run by progress.Run: it starts here and ends in
+	// bindMove.commit, so that hashing overlaps backup inspect.
 	id, text := "fetch "+name, "Move "+name+" into place"
 	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
 	m, err := folder.PrepareMove(ctx, staged, name)
@@ -275,18 +277,20 @@ func (w *bindWork) copyIn(ctx context.Context, folder *backupset.Folder, staged,
 		return nil, err
 	}
 	defer dst.Abort()
-	id := "fetch " + name
-	pw.Event(progress.Event{ID: id, Text: "Copy " + name, Status: progress.Working, Total: st.Size()})
-	if _, err := io.Copy(dst, &progressReader{ctx: ctx, r: src, pw: pw, id: id, text: "Copy " + name, total: st.Size()}); err != nil {
-		pw.Event(progress.Event{ID: id, Text: "Copy " + name, Status: progress.Error, Detail: err.Error()})
-		return nil, err
-	}
-	rec, err := dst.Commit()
+	var rec backupset.FileRecord
+	err = progress.RunStep(pw, progress.Event{ID: "fetch " + name, Text: "Copy " + name, Total: st.Size()}, func(s *progress.Step) error {
+		if _, err := io.Copy(dst, &progressReader{ctx: ctx, r: src, step: s, total: st.Size()}); err != nil {
+			return err
+		}
+		rec, err = dst.Commit()
+		if err == nil {
+			s.Bytes(rec.Size, rec.Size)
+		}
+		return err
+	})
 	if err != nil {
-		pw.Event(progress.Event{ID: id, Text: "Copy " + name, Status: progress.Error, Detail: err.Error()})
 		return nil, err
 	}
-	pw.Event(progress.Event{ID: id, Text: "Copy " + name, Status: progress.Done, Current: rec.Size, Total: rec.Size})
 	return &placed{folder: folder, rec: rec}, nil
 }
 
@@ -375,49 +379,47 @@ func (w *streamWork) seed(ctx context.Context, folder *backupset.Folder, sub str
 			return fmt.Errorf("create %s in the helper: exit %d %v", dir, code, err)
 		}
 	}
-	pr, pwr := io.Pipe()
-	id := "upload " + dir
-	text := fmt.Sprintf("Upload %d file(s)", len(names))
-	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	go func() {
-		pwr.CloseWithError(folder.SendTar(pwr, names, func(name string, done, total int64) {
-			pw.Event(progress.Event{ID: id, Text: text, Detail: name, Status: progress.Working, Current: done, Total: total})
-		}))
-	}()
-	err := w.helper.CopyTo(ctx, dir, pr)
-	pr.CloseWithError(err)
+	err := progress.RunStep(pw, progress.Event{ID: "upload " + dir, Text: fmt.Sprintf("Upload %d file(s)", len(names))}, func(s *progress.Step) error {
+		pr, pwr := io.Pipe()
+		go func() {
+			pwr.CloseWithError(folder.SendTar(pwr, names, func(name string, done, total int64) { s.Update(name, done, total) }))
+		}()
+		err := w.helper.CopyTo(ctx, dir, pr)
+		pr.CloseWithError(err)
+		s.Update("", 0, 0)
+		return err
+	})
 	if err != nil {
-		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
 		return fmt.Errorf("upload to the helper: %w", err)
 	}
-	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done})
 	return nil
 }
 
 // prepare downloads the file into the folder: what is left to commit is
 // nothing (the download is atomic by itself).
 func (w *streamWork) prepare(ctx context.Context, folder *backupset.Folder, sub, name string, _ bool, pw progress.Writer) (pendingFile, error) {
-	id := "fetch " + name
-	text := "Download " + name
-	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	rc, err := w.helper.CopyFrom(ctx, path.Join(WorkDir, sub, name))
-	if err != nil {
-		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
-		return nil, err
-	}
-	defer rc.Close()
-	recs, err := folder.ReceiveTar(rc, func(n string) bool { return n == name }, func(_ string, done, total int64) {
-		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working, Current: done, Total: total})
+	var rec backupset.FileRecord
+	err := progress.RunStep(pw, progress.Event{ID: "fetch " + name, Text: "Download " + name}, func(s *progress.Step) error {
+		rc, err := w.helper.CopyFrom(ctx, path.Join(WorkDir, sub, name))
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		recs, err := folder.ReceiveTar(rc, func(n string) bool { return n == name }, func(_ string, done, total int64) { s.Bytes(done, total) })
+		if err == nil && len(recs) != 1 {
+			err = fmt.Errorf("the helper sent %d files for %s", len(recs), name)
+		}
+		if err != nil {
+			return err
+		}
+		rec = recs[0]
+		s.Bytes(rec.Size, rec.Size)
+		return nil
 	})
-	if err == nil && len(recs) != 1 {
-		err = fmt.Errorf("the helper sent %d files for %s", len(recs), name)
-	}
 	if err != nil {
-		pw.Event(progress.Event{ID: id, Text: text, Status: progress.Error, Detail: err.Error()})
 		return nil, err
 	}
-	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Done, Current: recs[0].Size, Total: recs[0].Size})
-	return &placed{folder: folder, rec: recs[0]}, nil
+	return &placed{folder: folder, rec: rec}, nil
 }
 
 func (w *streamWork) own(context.Context, string, []string) {}
@@ -430,12 +432,12 @@ func (w *streamWork) list(ctx context.Context, dir string) ([]docker.FileInfo, e
 
 func (w *streamWork) cleanup(context.Context, []string, bool) error { return nil } // goes with the helper
 
-// progressReader reports bytes read and stops when ctx is cancelled.
+// progressReader reports bytes read as its step's and stops when ctx is
+// cancelled.
 type progressReader struct {
 	ctx         context.Context
 	r           io.Reader
-	pw          progress.Writer
-	id, text    string
+	step        *progress.Step
 	done, total int64
 }
 
@@ -445,7 +447,7 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	}
 	n, err := p.r.Read(b)
 	p.done += int64(n)
-	p.pw.Event(progress.Event{ID: p.id, Text: p.text, Status: progress.Working, Current: p.done, Total: p.total})
+	p.step.Bytes(p.done, p.total)
 	return n, err
 }
 

@@ -4,7 +4,7 @@ BIN       := bin/docker-infrahubdb
 PKG       := github.com/opsmill/docker-infrahubdb
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS   := -s -w -X $(PKG)/pkg/version.Version=$(VERSION) -X $(PKG)/pkg/version.Commit=$(COMMIT)
+LDFLAGS   := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 PLUGINDIR := $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
 
 .PHONY: all build install test e2e e2e-image lint bench clean
@@ -21,7 +21,7 @@ install: build
 
 # Unit tests, with the race detector: no Docker engine needed.
 test:
-	$(GO) test -race -count=1 ./cmd/... ./pkg/...
+	$(GO) test -race -count=1 ./cmd/... ./internal/...
 
 # The Neo4j stand-in images of release $(NEO4J_VERSION) (default 5.26.0, e.g.
 # NEO4J_VERSION=2025.10.1 make e2e-image); the last line of output is the

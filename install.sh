@@ -31,7 +31,7 @@ fi
 
 version=$(git describe --tags --always --dirty 2>/dev/null || echo dev)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-pkg=github.com/opsmill/docker-infrahubdb/pkg/version
+pkg=github.com/opsmill/docker-infrahubdb/internal/version
 mkdir -p bin "$plugin_dir"
 CGO_ENABLED=0 go build -trimpath \
   -ldflags "-s -w -X $pkg.Version=$version -X $pkg.Commit=$commit" \

@@ -21,7 +21,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
-	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 )
 
 // backupResult is the part of `backup --format json` the tests read.

@@ -17,9 +17,9 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
-	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
-	"github.com/opsmill/docker-infrahubdb/pkg/catalog"
-	"github.com/opsmill/docker-infrahubdb/pkg/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/catalog"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 )
 
 // catalogBackup runs a backup of db into dir and fails the test unless it

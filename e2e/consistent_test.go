@@ -13,8 +13,8 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
-	backupwf "github.com/opsmill/docker-infrahubdb/pkg/backup"
-	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	backupwf "github.com/opsmill/docker-infrahubdb/internal/backup"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 )
 
 // backup --consistent on Enterprise: without consent and a terminal it

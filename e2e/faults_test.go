@@ -40,7 +40,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
-	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 )
 
 // faultConcurrency is how many fault cases run at once. The cases spend
@@ -505,7 +505,7 @@ func hostileCases() []faultCase {
 
 // A tar stream from the helper that tries to escape the folder cannot be
 // produced through the real helper (the Docker daemon builds the archive of
-// one named file), so it is driven here at the pkg/backupset level, where
+// one named file), so it is driven here at the internal/backupset level, where
 // ReceiveTar is also unit-tested: every hostile entry fails the whole
 // stream, nothing is written, and no partial file is left.
 func TestFaultHostileTarStream(t *testing.T) {

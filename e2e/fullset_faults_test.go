@@ -48,7 +48,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
-	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 )
 
 // setFaultConcurrency is how many cases run at once: each runs a project of

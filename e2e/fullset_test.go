@@ -22,7 +22,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
-	"github.com/opsmill/docker-infrahubdb/pkg/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 )
 
 // storageState describes every entry of infrahub-server's storage: type,

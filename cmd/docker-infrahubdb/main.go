@@ -7,7 +7,7 @@ package main
 import (
 	"github.com/docker/cli/cli-plugins/plugin"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/cli"
+	"github.com/opsmill/docker-infrahubdb/internal/cli"
 )
 
 func main() {

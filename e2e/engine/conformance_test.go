@@ -6,13 +6,13 @@ import (
 
 	"gotest.tools/v3/assert"
 
-	"github.com/opsmill/docker-infrahubdb/pkg/docker"
-	"github.com/opsmill/docker-infrahubdb/pkg/helper"
-	"github.com/opsmill/docker-infrahubdb/pkg/helper/helpertest"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
 )
 
 // The real Docker helper passes the cases the fake of the workflow tests
-// passes (pkg/helper/helpertest), so the fake cannot drift.
+// passes (internal/helper/helpertest), so the fake cannot drift.
 func TestDockerHelperConformance(t *testing.T) {
 	e, _ := newEngine(t)
 	helpertest.Conformance(t, func(t *testing.T) helper.Helper {

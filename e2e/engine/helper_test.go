@@ -16,7 +16,7 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/versions"
-	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 )

@@ -1,4 +1,4 @@
-// Package engine_test exercises pkg/docker against the real Docker engine: helper lifecycle, exec,
+// Package engine_test exercises internal/docker against the real Docker engine: helper lifecycle, exec,
 // file copy and the Bolt tunnel. No registry is needed: TestMain builds a small image FROM scratch
 // out of the host's bash, coreutils and find (with their libraries) and a static echo server.
 package engine_test
@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
-	"github.com/opsmill/docker-infrahubdb/pkg/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
 )
 
 const (

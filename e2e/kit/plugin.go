@@ -57,7 +57,7 @@ func InstallPlugin(t testing.TB) *Plugin {
 
 func buildPlugin(t testing.TB) (string, string) {
 	out := filepath.Join(shared(t), "docker-infrahubdb")
-	ldflags := "-X github.com/opsmill/docker-infrahubdb/pkg/version.Version=e2e-" + RunID
+	ldflags := "-X github.com/opsmill/docker-infrahubdb/internal/version.Version=e2e-" + RunID
 	res := icmd.RunCmd(icmd.Cmd{
 		Command: []string{lookPath(t, "go"), "build", "-trimpath", "-ldflags", ldflags, "-o", out, "./cmd/docker-infrahubdb"},
 		Dir:     RepoRoot(t),

@@ -1,0 +1,67 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+)
+
+// HelperOptions choose the helper container that runs neo4j-admin for
+// list --inspect, verify --check and verify --adopt. It needs no database:
+// only an image with neo4j-admin.
+type HelperOptions struct {
+	Image             string // "" : the database container's Enterprise image, else the default
+	DatabaseContainer string // where to take the image from; "" finds the labelled container
+	RegistryAuth      func(ref string) (string, error)
+	Transfer          string // helper.TransferAuto, TransferBind or TransferStream
+	KeepHelper        bool
+}
+
+// openHelper starts a helper for the folder. copySeeds makes seeded files
+// private copies rather than hard links, so neo4j-admin may rewrite them
+// (aggregation before a check) without touching the backups.
+func openHelper(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts HelperOptions, copySeeds bool, pw progress.Writer) (*helper.Session, error) {
+	image, err := helperImage(ctx, eng, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := helper.EnsureImage(ctx, eng, image, opts.RegistryAuth, pw); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(folder.Dir)
+	if err != nil {
+		abs = folder.Dir
+	}
+	// The helper serves the folder, not a database: its lock key names the
+	// folder, so it never blocks a backup or restore of the database.
+	target := helper.Target{LockKey: "folder:" + abs}
+	return helper.OpenSession(ctx, eng, folder, target, helper.SessionOptions{
+		Command: "verify", Image: image, Transfer: opts.Transfer, KeepHelper: opts.KeepHelper, ReadableSeeds: copySeeds,
+	}, pw)
+}
+
+// helperImage is the asked image, else the database container's own
+// Enterprise image when there is one, else the pinned default.
+func helperImage(ctx context.Context, eng helper.Engine, opts HelperOptions) (string, error) {
+	if opts.Image != "" {
+		return opts.Image, nil
+	}
+	c, err := eng.FindDatabase(ctx, opts.DatabaseContainer)
+	switch {
+	case err == nil:
+		return helper.ChooseImage("", helper.Target{Container: &c}), nil
+	case opts.DatabaseContainer == "" && (errors.Is(err, docker.ErrNoDatabase) || isAmbiguous(err)):
+		return helper.ChooseImage("", helper.Target{}), nil
+	}
+	return "", err
+}
+
+func isAmbiguous(err error) bool {
+	var a *docker.AmbiguousError
+	return errors.As(err, &a)
+}

@@ -1,0 +1,184 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+)
+
+func verifyOffline(t *testing.T, folder *backupset.Folder) *VerifyResult {
+	t.Helper()
+	res, err := Verify(context.Background(), nil, folder, VerifyOptions{}, progress.Nop)
+	assert.NilError(t, err)
+	return res
+}
+
+func TestVerifyGoodFolder(t *testing.T) {
+	folder := makeFolder(t, append(twoChains(), file{name: "notes.txt"})...)
+	res := verifyOffline(t, folder)
+	assert.Check(t, res.OK, "%+v", res.Problems)
+	assert.Check(t, is.Len(res.Checked, 4))
+	assert.Check(t, is.DeepEqual(res.Warnings, []backupset.Problem{{File: "notes.txt", Kind: backupset.ProblemUnexpected, Detail: "not a backup file"}}))
+	assert.Check(t, res.Err() == nil)
+}
+
+func TestVerifyNamesTheFile(t *testing.T) {
+	victim := name("neo4j", 21, 11)
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, f *backupset.Folder)
+		file   string
+		kind   string
+	}{
+		{"flipped byte", func(t *testing.T, f *backupset.Folder) {
+			data, _ := os.ReadFile(f.Path(victim))
+			data[3] ^= 0xff
+			assert.NilError(t, os.WriteFile(f.Path(victim), data, 0o600))
+		}, victim, backupset.ProblemChanged},
+		{"truncated", func(t *testing.T, f *backupset.Folder) {
+			assert.NilError(t, os.Truncate(f.Path(victim), 2))
+		}, victim, backupset.ProblemTruncated},
+		{"deleted", func(t *testing.T, f *backupset.Folder) {
+			assert.NilError(t, os.Remove(f.Path(victim)))
+		}, victim, backupset.ProblemMissing},
+		{"unexpected backup file", func(t *testing.T, f *backupset.Folder) {
+			assert.NilError(t, os.WriteFile(f.Path(name("neo4j", 23, 10)), []byte("x"), 0o600))
+		}, name("neo4j", 23, 10), backupset.ProblemExtra},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			folder := makeFolder(t, twoChains()...)
+			tc.damage(t, folder)
+			res := verifyOffline(t, folder)
+			assert.Check(t, !res.OK)
+			assert.Check(t, hasProblem(res.Problems, tc.file, tc.kind), "%+v", res.Problems)
+			var ve *backupset.VerifyError
+			assert.Check(t, errors.As(res.Err(), &ve))
+			assert.Check(t, is.ErrorContains(res.Err(), tc.file))
+		})
+	}
+}
+
+func TestVerifyWithoutManifest(t *testing.T) {
+	folder := makeFolder(t, file{name: name("neo4j", 20, 10), unrecorded: true})
+	res := verifyOffline(t, folder)
+	assert.Check(t, !res.OK)
+	assert.Check(t, hasProblem(res.Problems, backupset.ManifestName, ProblemNoManifest))
+	assert.Check(t, is.Contains(res.Problems[0].Detail, "verify --adopt"))
+}
+
+func TestVerifyMalformedManifest(t *testing.T) {
+	folder := makeFolder(t, twoChains()...)
+	assert.NilError(t, os.WriteFile(folder.Path(backupset.ManifestName), []byte("{"), 0o600))
+	res := verifyOffline(t, folder)
+	assert.Check(t, hasProblem(res.Problems, backupset.ManifestName, ProblemMalformed))
+}
+
+func TestVerifyCheckAggregatesACopyAndKeepsTheReport(t *testing.T) {
+	files := twoChains()
+	files[2].content = "diff with corrupt body" // neo4j's newest chain: full + this diff
+	folder := makeFolder(t, files...)
+	eng := newEngine(checkAdmin)
+
+	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, !res.OK)
+	assert.Assert(t, is.Len(res.Checks, 2))
+	neo4j, system := res.Checks[0], res.Checks[1]
+	assert.Check(t, is.DeepEqual(neo4j.Files, []string{name("neo4j", 21, 10), name("neo4j", 21, 11)}))
+	assert.Check(t, neo4j.Aggregated && !neo4j.Consistent)
+	assert.Check(t, neo4j.Report != "")
+	assert.Check(t, system.Consistent && !system.Aggregated)
+	assert.Check(t, hasProblem(res.Problems, name("neo4j", 21, 11), neo4jbackup.ProblemInconsistent), "%+v", res.Problems)
+
+	// The report is next to the backups; the backups are untouched.
+	data, err := os.ReadFile(folder.Path(neo4j.Report))
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(string(data), "ERROR: corrupt\n"))
+	again := verifyOffline(t, folder)
+	assert.Check(t, again.OK, "%+v", again.Problems)
+	assert.Check(t, is.Len(again.Warnings, 0)) // reports are not "unexpected"
+	assert.Check(t, eng.Helpers[0].Removed())
+	assert.Check(t, is.Equal(eng.Helpers[0].Spec().Labels["org.opsmill.infrahubdb.helper"], "verify"))
+}
+
+func TestVerifyAdoptWritesManifestFromInspect(t *testing.T) {
+	folder, eng := unrecordedChain(t)
+	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Tool: "docker-infrahubdb test", Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, res.OK, "%+v", res.Problems)
+	assert.Check(t, is.Len(res.Adopted, 2))
+	assert.Check(t, is.Len(res.Checked, 2))
+
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(m.Tool, "docker-infrahubdb test"))
+	full, _ := m.Lookup(name("neo4j", 20, 10))
+	diff, _ := m.Lookup(name("neo4j", 20, 11))
+	assert.Check(t, is.Equal(full.Type, backupset.TypeFull))
+	assert.Check(t, is.Equal(diff.Type, backupset.TypeDiff))
+	assert.Check(t, is.Equal(diff.FromTx, int64(11)))
+	assert.Check(t, is.Equal(diff.Database, "neo4j"))
+
+	// A second adopt refuses: the manifest would hide changes.
+	_, err = Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
+	assert.Check(t, errors.Is(err, ErrHasManifest))
+}
+
+func TestVerifyAdoptRetriesWithoutShowMetadata(t *testing.T) {
+	folder := makeFolder(t, file{name: name("neo4j", 20, 10), unrecorded: true})
+	eng := newEngine(inspectAdmin(map[string]string{name("neo4j", 20, 10): `"full":true`}, true))
+	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, res.OK, "%+v", res.Problems)
+	m, _ := folder.ReadManifest()
+	rec, _ := m.Lookup(name("neo4j", 20, 10))
+	assert.Check(t, is.Equal(rec.Type, backupset.TypeFull))
+}
+
+func TestVerifyAdoptRefusesUnreadableArtifacts(t *testing.T) {
+	folder := makeFolder(t, file{name: name("neo4j", 20, 10), content: "corrupt", unrecorded: true})
+	eng := newEngine(inspectAdmin(nil, false))
+	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, !res.OK)
+	assert.Check(t, is.Equal(res.Problems[0].Kind, ProblemUnreadable))
+	_, err = os.Stat(folder.Path(backupset.ManifestName))
+	assert.Check(t, os.IsNotExist(err), "no manifest may be written")
+}
+
+func hasProblem(ps []backupset.Problem, file, kind string) bool {
+	return slices.ContainsFunc(ps, func(p backupset.Problem) bool { return p.File == file && p.Kind == kind })
+}
+
+// A check that fails without writing a report did not run: that is not an
+// inconsistency (exit 5) but a precondition (exit 3), with the reason.
+func TestVerifyCheckThatCannotRunIsNotInconsistent(t *testing.T) {
+	folder := makeFolder(t, twoChains()...)
+	refuse := func(h *helpertest.Helper, args []string, stdout io.Writer) int {
+		if len(args) >= 2 && args[1] == "check" {
+			fmt.Fprintln(stdout, "Consistency check is not supported for unrecovered full backups.")
+			return 1
+		}
+		return checkAdmin(h, args, stdout)
+	}
+	eng := newEngine(refuse)
+	_, err := Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
+	var notRun *neo4jbackup.CheckNotRunError
+	assert.Assert(t, errors.As(err, &notRun), "%v", err)
+	assert.Check(t, is.Contains(err.Error(), "not supported for unrecovered full backups"))
+	assert.Check(t, is.Contains(err.Error(), "says nothing about the backup's consistency"))
+}

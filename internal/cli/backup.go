@@ -1,0 +1,227 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backup"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+)
+
+type backupOptions struct {
+	output          outputOptions
+	databaseURL     string
+	backupPort      int
+	noAggregate     bool
+	hostNetwork     bool
+	databases       []string
+	backupType      string
+	includeMetadata string
+	helper          helperFlags
+	verify          bool
+	check           bool
+	offline         offlineOptions
+	components      []string
+	consistent      bool
+}
+
+func newBackupCommand(dockerCli command.Cli) *cobra.Command {
+	opts := backupOptions{}
+	cmd := &cobra.Command{
+		Use:   "backup [OPTIONS] FOLDER",
+		Short: "Back up an Infrahub deployment (graph, task manager, storage) into a folder",
+		Long: `Back up the Infrahub deployment into FOLDER, as one run with a checksummed
+manifest: the graph (Neo4j), the task manager's PostgreSQL (task-manager-db,
+pg_dump) and the object storage (infrahub-server's storage volume). A component
+that is not there is skipped with its reason; --component chooses.
+
+The database container is --database-container, else the container labelled
+infrahub_role=database, else the "database" service of the Compose project that
+also runs "infrahub-server" (--project picks one of several).
+
+Neo4j Enterprise: an online backup. A helper container sharing the database's
+network namespace runs neo4j-admin database backup; the artifacts land in FOLDER
+as <database>-<time>.backup files with a checksummed manifest. Reusing a folder
+takes differential backups.
+
+Neo4j Community (Infrahub's default): an offline dump. The application containers
+and the database container are stopped (consent: a prompt, or --yes), a helper
+from the database's own image dumps neo4j and system as <database>-<time>.dump,
+and everything is started again, also on errors and Ctrl-C; the task manager
+and the storage are captured in the same outage.`,
+		Example: `  docker infrahubdb backup ./backups
+  docker infrahubdb backup ./backups --yes --component graph --component storage
+  docker -c prod infrahubdb backup ./backups --database neo4j --format json
+  docker infrahubdb backup ./backups --database-url 10.0.0.5:6362`,
+		Args: exactlyOneFolder,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBackup(cmd, dockerCli, opts, args[0])
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&opts.databaseURL, "database-url", "", "Reach the database at HOST[:PORT] instead of the labelled container's IP")
+	fs.IntVar(&opts.backupPort, "database-backup-port", 6362, "Backup port of the database")
+	fs.BoolVar(&opts.noAggregate, "no-aggregate", false, "Keep the full+differential chain instead of aggregating it into one file per database")
+	fs.BoolVar(&opts.hostNetwork, "host-network", false, "Run the helper container on the host network")
+	fs.StringArrayVar(&opts.databases, "database", nil, "Database to back up (repeatable; default: all)")
+	fs.StringVar(&opts.backupType, "type", neo4jbackup.TypeAuto, `Backup type: "auto" (differential when the folder has a chain), "full" or "diff"`)
+	fs.StringVar(&opts.includeMetadata, "include-metadata", "all", `Security metadata to include: "all", "users", "roles" or "none"`)
+	fs.BoolVar(&opts.verify, "verify", false, "Verify the checksums and chains of the files just written before reporting success")
+	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
+	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage)
+	fs.BoolVar(&opts.consistent, "consistent", false, "Stop the Infrahub application containers during the capture so that graph, task manager and storage belong to one point in time (downtime; consent: a prompt, or --yes)")
+	opts.offline.addFlags(fs)
+	opts.helper.addFlags(fs)
+	opts.output.addFlags(fs)
+	return cmd
+}
+
+func (o *backupOptions) validate() error {
+	if err := o.output.validate(); err != nil {
+		return err
+	}
+	if err := o.offline.validate(); err != nil {
+		return err
+	}
+	if err := validComponents(o.components); err != nil {
+		return err
+	}
+	if err := oneOf("--type", o.backupType, neo4jbackup.TypeAuto, neo4jbackup.TypeFull, neo4jbackup.TypeDiff); err != nil {
+		return err
+	}
+	if err := oneOf("--include-metadata", o.includeMetadata, "all", "users", "roles", "none"); err != nil {
+		return err
+	}
+	if err := o.helper.validate(); err != nil {
+		return err
+	}
+	if o.backupPort < 1 || o.backupPort > 65535 {
+		return usageError("--database-backup-port %d is not a port number", o.backupPort)
+	}
+	if err := helper.CheckDatabaseURL(o.databaseURL); err != nil {
+		return withCode(ExitUsage, err)
+	}
+	return validateDatabaseNames(o.databases)
+}
+
+func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, dir string) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	folder, err := backupset.Create(dir)
+	if err != nil {
+		return withCode(ExitEnvironment, err)
+	}
+	pw, err := opts.output.progressWriter(dockerCli)
+	if err != nil {
+		return err
+	}
+	unlock, err := lockFolder(folder, "backup", pw)
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	offline, err := backupOffline(cmd.Context(), dockerCli, opts.offline, pw)
+	if err != nil {
+		pw.Close()
+		return unlock(err)
+	}
+	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Consistent: opts.consistent, Options: backup.Options{
+		Target: helper.TargetOptions{
+			DatabaseContainer: opts.helper.databaseContainer,
+			DatabaseURL:       opts.databaseURL,
+			BackupPort:        opts.backupPort,
+			HostNetwork:       opts.hostNetwork,
+			Project:           opts.offline.project,
+		},
+		Context:         contextName(dockerCli),
+		Offline:         offline,
+		HelperImage:     opts.helper.image,
+		RegistryAuth:    registryAuth(dockerCli),
+		Transfer:        opts.helper.transfer,
+		KeepHelper:      opts.helper.keep,
+		Databases:       opts.databases,
+		Type:            opts.backupType,
+		IncludeMetadata: opts.includeMetadata,
+		Aggregate:       !opts.noAggregate,
+		Tool:            toolName(),
+		Verify:          opts.verify,
+		Check:           opts.check,
+	}}, pw)
+	err = unlock(err)
+	pw.Close()
+	if err != nil {
+		return err
+	}
+	res := set.Graph
+	if opts.output.format == "json" {
+		return printJSON(dockerCli.Out(), struct {
+			*backup.Result
+			Run *backup.SetResult `json:"run"`
+		}{res, set})
+	}
+	if res != nil {
+		if err := printBackupTable(dockerCli, res); err != nil {
+			return err
+		}
+	}
+	printRun(dockerCli.Out(), set)
+	if res != nil && res.Verified != nil {
+		fmt.Fprintf(dockerCli.Out(), "Verified: %d file(s) match their checksums.\n", len(res.Verified.Checked))
+		printChecks(dockerCli.Out(), res.Verified.Checks)
+	}
+	return nil
+}
+
+func printBackupTable(dockerCli command.Cli, res *backup.Result) error {
+	w := tabwriter.NewWriter(dockerCli.Out(), 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "FILE\tDATABASE\tTYPE\tSIZE\tSHA-256")
+	var total int64
+	for _, f := range res.Files {
+		total += f.Size
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Database, orDash(f.Type), humanSize(f.Size), f.SHA256[:12])
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	out := dockerCli.Out()
+	fmt.Fprintf(out, "\nBacked up %s into %s: %d file(s), %s, in %s (%s transfer).\n",
+		strings.Join(res.Databases, ", "), res.Folder, len(res.Files), humanSize(total), res.Duration.Round(100*time.Millisecond), res.Transfer)
+	fmt.Fprintf(out, "Database container %s on %s: Neo4j %s %s, %s backup.\n", res.Database, orDash(res.Context), orDash(res.Edition), orDash(res.Neo4jVersion), res.Method)
+	if res.Method == "dump" {
+		fmt.Fprintf(out, "Downtime: %s (from the first container stopped to the last one running again).\n", res.Downtime.Round(100*time.Millisecond))
+		if len(res.AppsRestarted) > 0 {
+			fmt.Fprintf(out, "App containers restarted: %s\n", strings.Join(res.AppsRestarted, ", "))
+		}
+	}
+	if len(res.Removed) > 0 {
+		fmt.Fprintf(out, "Aggregation replaced: %s\n", strings.Join(res.Removed, ", "))
+	}
+	if res.Helper != "" {
+		fmt.Fprintf(out, "Helper container kept: %s\n", res.Helper)
+	}
+	return nil
+}
+
+func oneOf(flag, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return usageError("%s %q: use one of %s", flag, v, strings.Join(allowed, ", "))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

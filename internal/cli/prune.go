@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/opsmill/docker-infrahubdb/internal/catalog"
+)
+
+type pruneOptions struct {
+	output outputOptions
+	keep   int
+	yes    bool
+}
+
+func newPruneCommand(dockerCli command.Cli) *cobra.Command {
+	opts := pruneOptions{}
+	cmd := &cobra.Command{
+		Use:   "prune [OPTIONS] FOLDER --keep N",
+		Short: "Delete old backups, keeping the newest N runs (or chains per database)",
+		Long: `Keep the newest N complete chains (a full backup and its differential backups)
+of each database in FOLDER and delete the older ones. Without --yes it only
+prints what it would delete.
+
+Prune deletes whole chains only: never the newest chain, never a full backup
+whose differential backups stay, never a file whose type the manifest does not
+record (run "verify --adopt" first), and never every backup. It updates the
+manifest atomically and holds the folder lock.
+
+When the manifest records backup runs (graph, task manager and storage taken
+together), N counts runs instead: prune keeps the newest N restorable runs and
+deletes whole older runs only, keeping an older run when a kept differential
+backup needs its full backup, or when it holds the newest backup of a
+component.`,
+		Example: `  docker infrahubdb prune ./backups --keep 7
+  docker infrahubdb prune ./backups --keep 7 --yes`,
+		Args: exactlyOneFolder,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPrune(dockerCli, opts, cmd.Flags().Changed("keep"), args[0])
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&opts.keep, "keep", 0, "Number of chains to keep per database (required, at least 1)")
+	fs.BoolVarP(&opts.yes, "yes", "y", false, "Delete; without it prune only prints what it would delete")
+	opts.output.addFlags(fs)
+	return cmd
+}
+
+func runPrune(dockerCli command.Cli, opts pruneOptions, keepSet bool, dir string) error {
+	folder, pw, err := opts.output.openFolder(dockerCli, dir, func() error { return checkKeep(opts.keep, keepSet) })
+	if err != nil {
+		return err
+	}
+	unlock, err := lockFolder(folder, "prune", pw)
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	res, err := catalog.Prune(folder, opts.keep, opts.yes, pw)
+	err = unlock(err)
+	pw.Close()
+	if err != nil {
+		return err
+	}
+	return printResult(dockerCli.Out(), opts.output.format, res, printPrune)
+}
+
+// checkKeep refuses a prune without --keep, or one that would delete every
+// backup.
+func checkKeep(keep int, set bool) error {
+	if !set {
+		return usageError("prune needs --keep N: the number of chains to keep per database")
+	}
+	if keep < 1 {
+		return usageError("--keep %d: keep at least 1 chain per database; prune never deletes every backup", keep)
+	}
+	return nil
+}
+
+func printPrune(out io.Writer, res *catalog.PruneResult) error {
+	if len(res.Delete) == 0 {
+		if len(res.KeptRuns) > 0 {
+			fmt.Fprintf(out, "Nothing to delete: %s has no run older than the newest %d restorable run(s) that could go.\n", res.Folder, res.Keep)
+			return nil
+		}
+		fmt.Fprintf(out, "Nothing to delete: no database in %s has more than %d complete chain(s).\n", res.Folder, res.Keep)
+		return nil
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "ACTION\tFILE\tDATABASE\tTYPE\tSIZE")
+	action := "delete"
+	if !res.Deleted {
+		action = "would delete"
+	}
+	for _, f := range res.Delete {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", action, f.Name, f.Database, f.Type, humanSize(f.Size))
+	}
+	for _, f := range res.Kept {
+		fmt.Fprintf(w, "keep\t%s\t%s\t%s\t%s\n", f.Name, f.Database, f.Type, humanSize(f.Size))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if len(res.DeleteRuns) > 0 {
+		fmt.Fprintf(out, "\nRuns kept: %s; deleted: %s.\n", strings.Join(res.KeptRuns, ", "), strings.Join(res.DeleteRuns, ", "))
+	}
+	if res.Deleted {
+		fmt.Fprintf(out, "\nDeleted %d file(s), %s; the manifest was updated.\n", len(res.Delete), humanSize(res.Freed))
+	} else {
+		fmt.Fprintf(out, "\nDry run: %d file(s), %s, would be deleted; run again with --yes to delete them.\n", len(res.Delete), humanSize(res.Freed))
+	}
+	return nil
+}

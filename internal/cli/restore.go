@@ -1,0 +1,310 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
+	"github.com/opsmill/docker-infrahubdb/internal/restore"
+)
+
+type restoreOptions struct {
+	output         outputOptions
+	cypherPort     int
+	databases      []string
+	until          string
+	boltAddress    string
+	passwordStdin  bool
+	username       string
+	noSafetyBackup bool
+	safetyDir      string
+	appServices    []string
+	noStopApp      bool
+	yes            bool
+	dryRun         bool
+	helper         helperFlags
+	project        string
+	stopTimeout    time.Duration
+	components     []string
+}
+
+func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
+	opts := restoreOptions{}
+	cmd := &cobra.Command{
+		Use:   "restore [OPTIONS] FOLDER",
+		Short: "Restore an Infrahub deployment from a backup folder",
+		Long: `Restore what FOLDER holds into the Infrahub deployment: by default the newest
+complete backup run, every component of it (graph, task manager, storage);
+--until and --component choose. The order is task manager, storage, graph;
+each component keeps a safety copy, and a failure in any of them rolls back
+those already replaced.
+
+Everything is checked before anything changes: the chain of each database, its
+checksums, the helper image, the database container and a real login with the
+credentials. Then the running Infrahub application containers are stopped, and
+for each database: a safety backup is taken, the database is stopped, restored,
+recreated, started and its security metadata replayed. If a step fails after
+the stop, the safety backup is restored. The database and the application
+containers are started again on every path, Ctrl-C included. The system
+database is never restored.
+
+Neo4j Community has no STOP DATABASE: the database container is stopped, the
+current data dumped as the safety copy, the dump loaded with neo4j-admin
+database load, and the container started again. A dump restores onto Neo4j
+Enterprise too (STOP DATABASE, load, START, no container stop).
+
+Credentials: NEO4J_AUTH=user/password, --password-stdin, or else the database
+container's own NEO4J_AUTH.`,
+		Example: `  NEO4J_AUTH=neo4j/secret docker infrahubdb restore ./backups --yes
+  docker infrahubdb restore ./backups --dry-run
+  docker -c prod infrahubdb restore ./backups --database neo4j --until 2026-11-24T18:00:00Z`,
+		Args: exactlyOneFolder,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRestore(cmd.Context(), dockerCli, opts, args[0])
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&opts.cypherPort, "database-cypher-port", 7687, "Bolt port of the database")
+	fs.StringArrayVar(&opts.databases, "database", nil, "Database to restore (repeatable; default: every database in the folder but system)")
+	fs.StringVar(&opts.until, "until", "", `Restore the newest chain up to this time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC), passed to neo4j-admin --restore-until`)
+	fs.StringVar(&opts.boltAddress, "bolt-address", "", "Connect to Bolt at HOST:PORT directly instead of tunnelling through the helper container")
+	fs.BoolVar(&opts.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin")
+	fs.StringVar(&opts.username, "username", "neo4j", "Neo4j user, with --password-stdin")
+	fs.BoolVar(&opts.noSafetyBackup, "no-safety-backup", false, "Do not back up the current databases before replacing them (no rollback possible)")
+	fs.StringVar(&opts.safetyDir, "safety-dir", "", "Where the safety backup goes (default: FOLDER/safety-<time>)")
+	fs.StringSliceVar(&opts.appServices, "app-services", restore.DefaultAppServices, "Compose services of the database's project to stop during the restore")
+	fs.BoolVar(&opts.noStopApp, "no-stop-app", false, "Do not stop the Infrahub application containers")
+	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
+	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")
+	fs.StringVar(&opts.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
+	fs.DurationVar(&opts.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
+	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage+" in the chosen backup run")
+	opts.helper.addFlags(fs)
+	opts.output.addFlags(fs)
+	return cmd
+}
+
+func (o *restoreOptions) validate() error {
+	if err := o.output.validate(); err != nil {
+		return err
+	}
+	if err := validComponents(o.components); err != nil {
+		return err
+	}
+	if o.stopTimeout < time.Second {
+		return usageError("--stop-timeout %s: give at least 1s (Neo4j needs time to shut down cleanly; the default is 120s)", o.stopTimeout)
+	}
+	if err := o.helper.validate(); err != nil {
+		return err
+	}
+	if o.cypherPort < 1 || o.cypherPort > 65535 {
+		return usageError("--database-cypher-port %d is not a port number", o.cypherPort)
+	}
+	for _, db := range o.databases {
+		if db == restore.SystemDatabase {
+			return usageError("--database system: the system database is never restored (its metadata is replayed per database)")
+		}
+	}
+	return validateDatabaseNames(o.databases)
+}
+
+func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions, dir string) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	until, err := parseUntil(opts.until)
+	if err != nil {
+		return err
+	}
+	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
+	if !opts.yes && !opts.dryRun && !interactive {
+		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
+	}
+	creds, err := restoreCredentials(opts, dockerCli.In())
+	if err != nil {
+		return err
+	}
+	folder, err := backupset.Open(dir)
+	if err != nil {
+		return withCode(ExitEnvironment, err)
+	}
+	pw, err := opts.output.progressWriter(dockerCli)
+	if err != nil {
+		return err
+	}
+	unlock, err := lockFolder(folder, "restore", pw)
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	ropts := restore.Options{
+		Target:       helper.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
+		StopTimeout:  opts.stopTimeout,
+		HelperImage:  opts.helper.image,
+		RegistryAuth: registryAuth(dockerCli),
+		Transfer:     opts.helper.transfer,
+		KeepHelper:   opts.helper.keep,
+		Databases:    opts.databases,
+		Until:        until,
+		Credentials:  creds,
+		BoltAddress:  opts.boltAddress,
+		SafetyBackup: !opts.noSafetyBackup,
+		SafetyDir:    opts.safetyDir,
+		StopApps:     !opts.noStopApp,
+		AppServices:  opts.appServices,
+		DryRun:       opts.dryRun,
+		Tool:         toolName(),
+	}
+	if !opts.yes {
+		ropts.Confirm = func(p *restore.Plan) (bool, error) {
+			return pausedFor(pw, func() (bool, error) { return confirm(ctx, dockerCli, p) })
+		}
+	}
+	sopts := restore.SetOptions{Options: ropts, Components: opts.components}
+	if !opts.yes {
+		sopts.ConfirmSet = func(p *restore.SetPlan) (bool, error) {
+			return pausedFor(pw, func() (bool, error) { return confirmSet(ctx, dockerCli, p) })
+		}
+	}
+	set, err := restore.RunSet(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, sopts, pw)
+	err = unlock(err)
+	pw.Close()
+	if set != nil && opts.output.format == "json" {
+		// The graph's result stays at the top, as before runs existed; the
+		// run's components are under "run".
+		out := struct {
+			*restore.Result
+			Run *restore.SetResult `json:"run"`
+		}{set.Graph, set}
+		if perr := printJSON(dockerCli.Out(), out); perr != nil && err == nil {
+			err = perr
+		}
+		return err
+	}
+	if res := graphResult(set); res != nil && (err == nil || len(res.Databases) > 0) {
+		if perr := printRestore(dockerCli, opts.output.format, res); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if set != nil {
+		printSet(dockerCli.Out(), set)
+	}
+	return err
+}
+
+func connectNeo4j(ctx context.Context, address string, creds neo4j.Credentials) (restore.Admin, error) {
+	return neo4j.Connect(ctx, address, creds)
+}
+
+// restoreCredentials reads NEO4J_AUTH or --password-stdin; nil means "find
+// them in the deployment" (helper.FindCredentials).
+func restoreCredentials(opts restoreOptions, stdin io.Reader) (*neo4j.Credentials, error) {
+	return givenCredentials(opts.passwordStdin, opts.username, stdin)
+}
+
+func parseUntil(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02T15-04-05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, usageError("--until %q: use RFC 3339 (2026-11-24T18:00:00Z) or \"YYYY-MM-DD HH:MM:SS\" (UTC)", s)
+}
+
+// confirm asks once on the terminal, showing what will be replaced. Ctrl-C
+// while it waits for the answer cancels ctx and ends the wait: the restore
+// then cleans up and exits as interrupted, nothing changed.
+func confirm(ctx context.Context, dockerCli command.Cli, p *restore.Plan) (bool, error) {
+	out := dockerCli.Err()
+	fmt.Fprintf(out, "\nThis will REPLACE the following databases in container %s:\n", p.DatabaseContainer)
+	for _, db := range p.Databases {
+		fmt.Fprintf(out, "  %s  <- %s (%s)\n", db.Name, strings.Join(db.Files, " + "), humanSize(db.Size))
+	}
+	if p.Method == "load" {
+		fmt.Fprintf(out, "The database runs Neo4j Community: the container %s is STOPPED for an offline neo4j-admin database load.\n", p.DatabaseContainer)
+	}
+	if len(p.AppNames) > 0 {
+		fmt.Fprintf(out, "Application containers stopped meanwhile: %s\n", strings.Join(p.AppNames, ", "))
+	}
+	if p.SafetyDir != "" {
+		fmt.Fprintf(out, "A safety backup of the current data goes to %s.\n", p.SafetyDir)
+	} else {
+		fmt.Fprintln(out, "No safety backup will be taken (--no-safety-backup): a failure cannot be rolled back.")
+	}
+	return askContinue(ctx, dockerCli)
+}
+
+func printRestore(dockerCli command.Cli, format string, res *restore.Result) error {
+	if format == "json" {
+		return printJSON(dockerCli.Out(), res)
+	}
+	out := dockerCli.Out()
+	p := res.Plan
+	if res.DryRun {
+		fmt.Fprintf(out, "Dry run: nothing was changed. Plan for %s -> container %s (helper image %s):\n", p.Folder, p.DatabaseContainer, p.Image)
+		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(w, "DATABASE\tFILES\tSIZE\tCHECKSUMS")
+		for _, db := range p.Databases {
+			check := "verified"
+			if db.Unverified {
+				check = "unverified (no manifest)"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", db.Name, strings.Join(db.Files, " + "), humanSize(db.Size), check)
+		}
+		w.Flush()
+		fmt.Fprintf(out, "App containers to stop: %s\n", orNone(p.AppNames))
+		fmt.Fprintf(out, "Safety backup: %s\n", orNoneStr(p.SafetyDir, "none (--no-safety-backup)"))
+		for _, s := range p.Skipped {
+			fmt.Fprintf(out, "Skipped: %s (the system database is never restored)\n", s)
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "DATABASE\tRESTORED FROM\tNODES\tMETADATA\tDOWNTIME\tSAFETY BACKUP")
+	for _, d := range res.Databases {
+		from := d.Restored
+		if d.RolledBack {
+			from = "ROLLED BACK to safety backup"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d statements\t%s\t%s\n", d.Name, from, d.Nodes, d.Statements, d.Downtime.Round(100*time.Millisecond), orDash(d.SafetyBackup))
+	}
+	w.Flush()
+	for _, s := range p.Skipped {
+		fmt.Fprintf(out, "Skipped: %s (the system database is never restored)\n", s)
+	}
+	if p.Method == "load" {
+		fmt.Fprintf(out, "Offline load into %s: downtime %s (from the first container stopped to the last one running again).\n", p.DatabaseContainer, res.Downtime.Round(100*time.Millisecond))
+	}
+	if len(res.AppsRestarted) > 0 {
+		fmt.Fprintf(out, "App containers restarted: %s\n", strings.Join(res.AppsRestarted, ", "))
+	}
+	if len(res.AppsNotRestarted) > 0 {
+		fmt.Fprintf(out, "App containers NOT restarted (start them with docker start): %s\n", strings.Join(res.AppsNotRestarted, ", "))
+	}
+	if res.Helper != "" {
+		fmt.Fprintf(out, "Helper container kept: %s\n", res.Helper)
+	}
+	return nil
+}
+
+func orNone(list []string) string { return orNoneStr(strings.Join(list, ", "), "none") }
+
+func orNoneStr(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}

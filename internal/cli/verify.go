@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/catalog"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+)
+
+type verifyOptions struct {
+	output outputOptions
+	helper helperFlags
+	check  bool
+	adopt  bool
+}
+
+func newVerifyCommand(dockerCli command.Cli) *cobra.Command {
+	opts := verifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify [OPTIONS] FOLDER",
+		Short: "Prove that the backups in a folder are intact",
+		Long: `Re-hash every file of FOLDER against the manifest and check that each
+database's chains are continuous. Missing, extra, changed and truncated files
+are reported by name, and the command exits with code 5 on any problem.
+
+--check also runs "neo4j-admin database check" on the newest chain of each
+database in a helper container (aggregating a copy of the chain first when it
+has differential backups) and keeps Neo4j's report next to the backups when it
+finds inconsistencies.
+
+--adopt writes a manifest for a folder that has none (made by neo4j-admin or
+the old tool) after "neo4j-admin backup inspect" read every file, then
+verifies it.`,
+		Example: `  docker infrahubdb verify ./backups
+  docker infrahubdb verify ./backups --check
+  docker infrahubdb verify ./old-backups --adopt --format json`,
+		Args: exactlyOneFolder,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd.Context(), dockerCli, opts, args[0])
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the newest chain of each database")
+	fs.BoolVar(&opts.adopt, "adopt", false, "Write a manifest for a folder that has none, after neo4j-admin backup inspect read its files")
+	opts.helper.addFlags(fs)
+	opts.output.addFlags(fs)
+	return cmd
+}
+
+func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, dir string) error {
+	folder, pw, err := opts.output.openFolder(dockerCli, dir, opts.helper.validate)
+	if err != nil {
+		return err
+	}
+	// Verify reads a consistent folder (no backup or prune half done) and
+	// --adopt writes the manifest: both need the lock.
+	unlock, err := lockFolder(folder, "verify", pw)
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	var eng helper.Engine
+	if opts.check || opts.adopt {
+		eng = engine(dockerCli)
+	}
+	res, err := catalog.Verify(ctx, eng, folder, catalog.VerifyOptions{
+		Check: opts.check, Adopt: opts.adopt, Tool: toolName(), Helper: opts.helper.options(dockerCli),
+	}, pw)
+	err = unlock(err)
+	pw.Close()
+	if err != nil {
+		return err
+	}
+	if err := printResult(dockerCli.Out(), opts.output.format, res, printVerify); err != nil {
+		return err
+	}
+	if !res.OK {
+		// The problems are on stdout; stderr gets the verdict.
+		return withCode(ExitVerify, fmt.Errorf("%s failed verification: %d problem(s)", res.Folder, len(res.Problems)))
+	}
+	return nil
+}
+
+func printVerify(out io.Writer, res *catalog.VerifyResult) error {
+	if len(res.Adopted) > 0 {
+		fmt.Fprintf(out, "Adopted %d file(s): wrote %s.\n", len(res.Adopted), backupset.ManifestName)
+	}
+	if len(res.Problems) > 0 {
+		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(w, "PROBLEM\tFILE\tDETAIL")
+		for _, p := range res.Problems {
+			fmt.Fprintf(w, "%s\t%s\t%s\n", p.Kind, p.File, p.Detail)
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "%d file(s) match their checksums in %s.\n", len(res.Checked), res.Folder)
+	printChecks(out, res.Checks)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(out, "Warning: %s\n", w)
+	}
+	if res.OK {
+		fmt.Fprintln(out, "OK: the folder passed verification.")
+	}
+	return nil
+}
+
+func printChecks(out io.Writer, checks []neo4jbackup.CheckResult) {
+	for _, c := range checks {
+		what := strings.Join(c.Files, " + ")
+		if c.Aggregated {
+			what += " (aggregated on a copy)"
+		}
+		switch {
+		case c.Consistent:
+			fmt.Fprintf(out, "neo4j-admin database check %s: consistent: %s\n", c.Database, what)
+		case len(c.Files) == 0:
+			fmt.Fprintf(out, "neo4j-admin database check %s: %s\n", c.Database, c.Detail)
+		default:
+			fmt.Fprintf(out, "neo4j-admin database check %s: INCONSISTENT: %s: %s\n", c.Database, what, c.Detail)
+			if c.Report != "" {
+				fmt.Fprintf(out, "  Neo4j's report: %s\n", c.Report)
+			}
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package helper_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
+)
+
+// stock is a container of a project shaped like Infrahub's docker-compose.yml:
+// no infrahub_role label.
+func stock(project, service string, running bool) docker.Container {
+	return docker.Container{
+		ID: project + "-" + service + "-id", Name: project + "-" + service + "-1", Running: running,
+		ComposeProject: project, ComposeService: service,
+		Labels: map[string]string{docker.ComposeProjectLabel: project, docker.ComposeServiceLabel: service},
+	}
+}
+
+func TestDiscover(t *testing.T) {
+	labelled := helpertest.New().Database // "database", labelled, project infrahub, no infrahub-server
+	for _, tc := range []struct {
+		name      string
+		db        *docker.Container
+		others    []docker.Container
+		named     string
+		project   string
+		want      string // container name
+		wantRule  string
+		wantErr   []string
+		noDB      bool
+		ambiguous bool
+	}{
+		{name: "label", db: labelled, want: "database", wantRule: helper.RuleLabel},
+		{
+			name: "stock compose project", others: []docker.Container{stock("infrahub", "database", true), stock("infrahub", "infrahub-server", true), stock("infrahub", "cache", true)},
+			want: "infrahub-database-1", wantRule: helper.RuleCompose,
+		},
+		{
+			name: "infrahub-server stopped still marks the project", others: []docker.Container{stock("infrahub", "database", true), stock("infrahub", "infrahub-server", false)},
+			want: "infrahub-database-1", wantRule: helper.RuleCompose,
+		},
+		{
+			name: "a database service without infrahub-server is not Infrahub's", others: []docker.Container{stock("other", "database", true)},
+			noDB: true, wantErr: []string{"no Infrahub database container found", "--database-container"},
+		},
+		{
+			name: "several projects", others: []docker.Container{stock("a", "database", true), stock("a", "infrahub-server", true), stock("b", "database", true), stock("b", "infrahub-server", true)},
+			ambiguous: true, wantErr: []string{"several Infrahub projects run here (a, b)", "--project"},
+		},
+		{
+			name: "several projects, --project picks", project: "b", others: []docker.Container{stock("a", "database", true), stock("a", "infrahub-server", true), stock("b", "database", true), stock("b", "infrahub-server", true)},
+			want: "b-database-1", wantRule: helper.RuleCompose,
+		},
+		{
+			name: "--project unknown", project: "c", others: []docker.Container{stock("a", "database", true), stock("a", "infrahub-server", true)},
+			noDB: true, wantErr: []string{`Compose project "c"`},
+		},
+		{
+			name: "label and compose disagree", db: labelled, others: []docker.Container{stock("x", "database", true), stock("x", "infrahub-server", true)},
+			ambiguous: true, wantErr: []string{"database (found by label infrahub_role=database", "x-database-1 (found by Compose service database, project x)"},
+		},
+		{name: "named wins", db: labelled, others: []docker.Container{stock("x", "database", true), stock("x", "infrahub-server", true)}, named: "database", want: "database", wantRule: helper.RuleNamed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := helpertest.New()
+			eng.Database = tc.db
+			eng.Others = tc.others
+			found, err := helper.Discover(context.Background(), eng, tc.named, tc.project)
+			if tc.want != "" {
+				assert.NilError(t, err)
+				assert.Check(t, is.Equal(found.Container.Name, tc.want))
+				assert.Check(t, is.Equal(found.Rule, tc.wantRule))
+				return
+			}
+			for _, w := range tc.wantErr {
+				assert.Check(t, is.ErrorContains(err, w))
+			}
+			assert.Check(t, is.Equal(errors.Is(err, docker.ErrNoDatabase), tc.noDB))
+			var amb *helper.AmbiguousDatabaseError
+			assert.Check(t, is.Equal(errors.As(err, &amb), tc.ambiguous))
+			if tc.ambiguous {
+				var env *helper.EnvironmentError
+				assert.Check(t, errors.As(err, &env), "exit 3")
+			}
+		})
+	}
+}
+
+func TestFindTargetSharesTheNetworkNamespace(t *testing.T) {
+	eng := helpertest.New()
+	target, err := helper.FindTarget(context.Background(), eng, helper.TargetOptions{})
+	assert.NilError(t, err)
+	assert.Check(t, target.SharedNetwork)
+	assert.Check(t, is.Equal(target.BackupAddress, "127.0.0.1:6362"))
+	assert.Check(t, is.Equal(target.BoltAddress, "127.0.0.1:7687"))
+
+	target, err = helper.FindTarget(context.Background(), eng, helper.TargetOptions{DatabaseURL: "172.18.0.2:6362"})
+	assert.NilError(t, err)
+	assert.Check(t, !target.SharedNetwork, "--database-url joins networks")
+	assert.Check(t, is.Equal(target.BackupAddress, "172.18.0.2:6362"))
+
+	target, err = helper.FindTarget(context.Background(), eng, helper.TargetOptions{HostNetwork: true})
+	assert.NilError(t, err)
+	assert.Check(t, !target.SharedNetwork, "--host-network")
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

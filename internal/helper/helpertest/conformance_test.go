@@ -1,0 +1,25 @@
+package helpertest
+
+import (
+	"context"
+	"testing"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+)
+
+// The fake helper passes the same cases as the real one (e2e/engine runs
+// Conformance against Docker).
+func TestFakeHelperConformance(t *testing.T) {
+	Conformance(t, func(t *testing.T) helper.Helper {
+		e := New()
+		h, err := e.StartHelper(context.Background(), docker.HelperSpec{Name: "conformance", Image: "img"})
+		assert.NilError(t, err)
+		code, err := h.Exec(context.Background(), docker.ExecSpec{Cmd: []string{"mkdir", "-p", "/backups"}})
+		assert.NilError(t, err)
+		assert.Equal(t, code, 0)
+		return h
+	})
+}

@@ -1,0 +1,431 @@
+// Package neo4jbackup moves one kind of artifact: Neo4j online backups.
+// It runs neo4j-admin database backup (and aggregate) in a helper
+// container, reads what it wrote with backup inspect, and brings the new
+// artifacts into the backup folder. The backup workflow, the restore
+// workflow's safety backup and the catalog's check all use it.
+package neo4jbackup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
+)
+
+// Backup types (neo4j-admin --type).
+const (
+	TypeAuto = "auto"
+	TypeFull = "full"
+	TypeDiff = "diff"
+)
+
+// Spec is one neo4j-admin backup run in the helper.
+type Spec struct {
+	Sub             string // under WorkDir
+	Databases       []string
+	Type            string
+	IncludeMetadata string
+	Aggregate       bool
+	// KeepInHelper leaves the new artifacts in the helper too (restore's
+	// safety backup, restored from there on a rollback).
+	KeepInHelper bool
+	// SeedFromFolder uploads the newest chain of each database first, so
+	// neo4j-admin can take a differential backup and aggregate the chain.
+	SeedFromFolder bool
+	// Preflight, when set, is the caller's own check before the backup
+	// (the helper's release against the server's): it runs concurrently
+	// with Take's checks, and its error comes first.
+	Preflight func(ctx context.Context) error
+	// ReleaseHelper says the caller runs nothing more in the helper after
+	// Take: it is removed while the last files are put in place (see
+	// helper.Session.Release).
+	ReleaseHelper bool
+}
+
+// Fetched is what a backup brought into the folder.
+type Fetched struct {
+	Records      []backupset.FileRecord
+	Replaced     []string // seeded files that aggregation replaced
+	Neo4jVersion string
+}
+
+// Databases lists the databases of the fetched files.
+func (f Fetched) Databases() []string {
+	var dbs []string
+	for _, r := range f.Records {
+		if !slices.Contains(dbs, r.Database) {
+			dbs = append(dbs, r.Database)
+		}
+	}
+	sort.Strings(dbs)
+	return dbs
+}
+
+// Take runs neo4j-admin backup (and aggregate) in the helper and fetches
+// the new artifacts into folder as complete files. On error, files it
+// fetched are removed again.
+//
+// The checks before the backup run concurrently (each is an exec in a
+// container, a JVM start with a real Neo4j), and the new artifacts are
+// hashed (bind) or downloaded (stream) while backup inspect reads them.
+func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec Spec) (f Fetched, err error) {
+	dir := path.Join(helper.WorkDir, spec.Sub)
+	checks := []func(context.Context) error{
+		func(ctx context.Context) error { return checkBackupPort(ctx, s) },
+		func(ctx context.Context) error { _, err := adminVersion(ctx, s); return err },
+	}
+	if spec.Preflight != nil {
+		checks = append([]func(context.Context) error{spec.Preflight}, checks...)
+	}
+	if spec.Sub != "" { // WorkDir itself always exists
+		checks = append(checks, func(ctx context.Context) error { return s.Mkdir(ctx, dir) })
+	}
+	if err := helper.InOrder(ctx, checks...); err != nil {
+		return f, err
+	}
+	var seeded []string
+	if spec.SeedFromFolder && spec.Type != TypeFull {
+		if seeded, err = newestChains(folder, spec.Databases); err != nil {
+			return f, err
+		}
+		if err := s.Seed(ctx, folder, spec.Sub, seeded); err != nil {
+			return f, err
+		}
+	}
+	if f.Neo4jVersion, err = adminVersion(ctx, s); err != nil {
+		return f, err
+	}
+
+	if _, err := s.Admin(ctx, helper.AdminRun{ID: "backup", Text: "neo4j-admin database backup", Args: backupArgs(s.Target.BackupAddress, dir, spec)}); err != nil {
+		return f, err
+	}
+	present, err := s.ListFiles(ctx, dir)
+	if err != nil {
+		return f, err
+	}
+	if err := everyDatabaseWritten(newArtifacts(present, seeded), spec.Databases); err != nil {
+		return f, err
+	}
+	// Without a seeded chain every database has just one new full artifact:
+	// aggregating it would rewrite GiBs for nothing. aggregate takes one
+	// database (a name or a pattern) per call ([S5]): one call per database
+	// whose chain was seeded.
+	if spec.Aggregate && len(seeded) > 0 {
+		release := neo4j.ParseRelease(f.Neo4jVersion)
+		for _, db := range databasesOf(seeded) {
+			args, text := AggregateArgs(release, dir, db)
+			if _, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate " + db, Text: text + " " + db, Args: args}); err != nil {
+				return f, err
+			}
+		}
+		if present, err = s.ListFiles(ctx, dir); err != nil {
+			return f, err
+		}
+	}
+
+	// An artifact under a name that was not seeded is new: it is fetched
+	// whatever inspect says, so it is already on its way meanwhile.
+	early := newNames(present, seeded)
+	fetches := s.StartFetches(ctx, folder, spec.Sub, early, spec.KeepInHelper)
+	defer fetches.Abort()
+	info, ierr := Inspect(ctx, s, dir)
+	if ierr != nil && ctx.Err() != nil {
+		return f, ierr
+	}
+	if ierr != nil {
+		s.Progress().Info("neo4j-admin backup inspect failed: the manifest records backup types as unknown")
+	}
+	defer func() {
+		if err != nil {
+			f.discard(folder)
+		}
+	}()
+	fetch, replaced, err := judge(folder, seeded, present, info)
+	if err != nil {
+		return f, err
+	}
+	// Files in the folder are never overwritten: an aggregate written under
+	// the name of a file of the old chain takes the next free name of that
+	// second (neo4j-admin's "-N" suffix), and the old file goes with the
+	// rest of its chain once the manifest records the aggregate.
+	for i, name := range fetch {
+		if !slices.Contains(seeded, name) {
+			continue
+		}
+		fresh := freshName(folder, present, name)
+		if err := s.Run(ctx, "mv", path.Join(dir, name), path.Join(dir, fresh)); err != nil {
+			return f, err
+		}
+		fetch[i] = fresh
+		info[fresh] = info[name]
+		replaced = append(replaced, name)
+	}
+	f.Replaced = replaced
+	if spec.ReleaseHelper && len(fetch) == len(early) {
+		// Nothing left to do in the helper: it goes while the files are
+		// put in place.
+		s.Release(ctx, fetches)
+	}
+	for _, name := range fetch {
+		var rec backupset.FileRecord
+		switch {
+		case slices.Contains(early, name):
+			rec, err = fetches.Finish(ctx, name)
+		case spec.KeepInHelper:
+			rec, err = s.FetchCopy(ctx, folder, spec.Sub, name)
+		default:
+			rec, err = s.Fetch(ctx, folder, spec.Sub, name)
+		}
+		if err != nil {
+			return f, err
+		}
+		f.Records = append(f.Records, describe(rec, info[name], f.Neo4jVersion, s))
+	}
+	return f, nil
+}
+
+// newNames lists the artifacts in files whose names were not seeded, in
+// order.
+func newNames(files []docker.FileInfo, seeded []string) []string {
+	var names []string
+	for _, p := range files {
+		if _, _, ok := backupset.ParseArtifactName(p.Name); ok && !slices.Contains(seeded, p.Name) {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
+// judge decides, from what is in the helper's dir after backup and
+// aggregate, which files to fetch and which seeded files are gone. The name
+// aggregate gives its result is undocumented ([S5]): a new name or the name
+// of a file of the old chain. So files are judged by content: a seeded file
+// still present whose size or header (full, transaction range) changed is a
+// new artifact under an old name, and is fetched to replace the folder's copy.
+func judge(folder *backupset.Folder, seeded []string, present []docker.FileInfo, info map[string]Info) (fetch, replaced []string, err error) {
+	m, err := folder.ReadManifest()
+	if err != nil {
+		return nil, nil, err
+	}
+	here := map[string]bool{}
+	for _, p := range present {
+		if _, _, ok := backupset.ParseArtifactName(p.Name); !ok {
+			continue
+		}
+		here[p.Name] = true
+		if !slices.Contains(seeded, p.Name) || changed(folder, m, p, info[p.Name]) {
+			fetch = append(fetch, p.Name)
+		}
+	}
+	for _, name := range seeded {
+		if !here[name] {
+			replaced = append(replaced, name)
+		}
+	}
+	return fetch, replaced, nil
+}
+
+// freshName is name with the first "-N" suffix that neither the folder nor
+// the helper's dir has.
+func freshName(folder *backupset.Folder, present []docker.FileInfo, name string) string {
+	stem := strings.TrimSuffix(name, backupset.ArtifactExt)
+	if db, t, ok := backupset.ParseArtifactName(name); ok {
+		stem = strings.TrimSuffix(backupset.ArtifactName(db, t), backupset.ArtifactExt)
+	}
+	for n := 1; ; n++ {
+		cand := fmt.Sprintf("%s-%d%s", stem, n, backupset.ArtifactExt)
+		_, err := os.Lstat(folder.Path(cand))
+		taken := slices.ContainsFunc(present, func(p docker.FileInfo) bool { return p.Name == cand })
+		if errors.Is(err, os.ErrNotExist) && !taken {
+			return cand
+		}
+	}
+}
+
+func changed(folder *backupset.Folder, m *backupset.Manifest, p docker.FileInfo, now Info) bool {
+	st, err := os.Stat(folder.Path(p.Name))
+	if err != nil || st.Size() != p.Size {
+		return true
+	}
+	rec, ok := m.Lookup(p.Name)
+	if !ok || now.Full == nil {
+		return false // no header to compare: same name, same size, same file
+	}
+	return now.Type() != rec.Type || (rec.FromTx != 0 && now.LowestTx != rec.FromTx) || (rec.ToTx != 0 && now.HighestTx != rec.ToTx)
+}
+
+// everyDatabaseWritten catches a backup that neo4j-admin reported as a
+// success but that wrote nothing for a database asked for (some 5.x
+// releases exit 0 on a failed backup, neo4j/neo4j#13107).
+func everyDatabaseWritten(newDBs []string, dbs []string) error {
+	if len(newDBs) == 0 {
+		return errors.New("neo4j-admin reported success but wrote no backup artifact: check its output above (with --progress plain)")
+	}
+	for _, db := range dbs {
+		if strings.ContainsAny(db, "*?") {
+			continue
+		}
+		if !slices.Contains(newDBs, db) {
+			return fmt.Errorf("neo4j-admin reported success but wrote no backup artifact for database %s: check its output above (with --progress plain)", db)
+		}
+	}
+	return nil
+}
+
+// newArtifacts lists the databases of the artifacts in files that were not
+// seeded: what the backup itself wrote.
+func newArtifacts(files []docker.FileInfo, seeded []string) []string {
+	var names []string
+	for _, f := range files {
+		if !slices.Contains(seeded, f.Name) {
+			names = append(names, f.Name)
+		}
+	}
+	return databasesOf(names)
+}
+
+func databasesOf(names []string) []string {
+	var dbs []string
+	for _, n := range names {
+		if db, _, ok := backupset.ParseArtifactName(n); ok && !slices.Contains(dbs, db) {
+			dbs = append(dbs, db)
+		}
+	}
+	sort.Strings(dbs)
+	return dbs
+}
+
+// Commit records the fetched files in the manifest, then removes the files
+// that aggregation replaced (now that their aggregate is safely in the
+// folder) and their records.
+func Commit(folder *backupset.Folder, f Fetched, tool string) error {
+	m, err := folder.ReadManifest()
+	if err != nil {
+		return err
+	}
+	m.Tool = tool
+	m.Upsert(f.Records...)
+	// Record the new files before deleting those they replace: a crash in
+	// between leaves a redundant chain, never an unrecorded aggregate next
+	// to records of deleted files.
+	if err := folder.WriteManifest(m); err != nil {
+		// All or nothing: files the manifest does not record would make
+		// the next restore refuse the folder.
+		f.discard(folder)
+		return err
+	}
+	if len(f.Replaced) == 0 {
+		return nil
+	}
+	return folder.Delete(m, f.Replaced...)
+}
+
+// discard removes the fetched files from folder again.
+func (f *Fetched) discard(folder *backupset.Folder) {
+	for _, r := range f.Records {
+		_ = os.Remove(folder.Path(r.Name))
+	}
+	f.Records = nil
+}
+
+// checkBackupPort proves the helper can reach the backup port before
+// neo4j-admin runs, so the error names the real cause.
+func checkBackupPort(ctx context.Context, s *helper.Session) error {
+	err := s.Helper.CanReach(ctx, s.Target.BackupAddress)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	hint := "check that the database runs Neo4j Enterprise with NEO4J_server_backup_enabled=true and NEO4J_server_backup_listen__address=0.0.0.0:6362, or pass --database-url/--database-backup-port"
+	if s.Target.SharedNetwork {
+		// The helper is inside the database's network namespace: any
+		// listen address is reachable, so the port is closed or elsewhere.
+		hint = "nothing answers there inside the database container: check that it runs Neo4j Enterprise with NEO4J_server_backup_enabled=true (and --database-backup-port if the port is not 6362)"
+	} else if c := s.Target.Container; c != nil {
+		listen, set := c.EnvValue("NEO4J_server_backup_listen__address")
+		host, _, _ := net.SplitHostPort(listen)
+		switch {
+		case !set:
+			hint = fmt.Sprintf("the backup port listens on 127.0.0.1 only by default: set NEO4J_server_backup_listen__address=0.0.0.0:6362 on the database container %s and recreate it", c.Name)
+		case host == "127.0.0.1" || host == "localhost":
+			hint = fmt.Sprintf("the backup port listens on %s only: set NEO4J_server_backup_listen__address=0.0.0.0:6362 on the database container %s and recreate it", listen, c.Name)
+		}
+	}
+	return &helper.EnvironmentError{Err: fmt.Errorf("backup port %s: %w; %s", s.Target.BackupAddress, err, hint)}
+}
+
+func adminVersion(ctx context.Context, s *helper.Session) (string, error) {
+	return s.AdminVersion(ctx)
+}
+
+func describe(rec backupset.FileRecord, info Info, neo4jVersion string, s *helper.Session) backupset.FileRecord {
+	rec.Database, rec.Time, _ = backupset.ParseArtifactName(rec.Name)
+	rec.Type = info.Type()
+	rec.FromTx, rec.ToTx, rec.Empty = info.LowestTx, info.HighestTx, info.Empty()
+	rec.Neo4jVersion = neo4jVersion
+	if c := s.Target.Container; c != nil {
+		rec.SourceContainer, rec.SourceImage = c.Name, c.Image
+	}
+	rec.Added = time.Now().UTC()
+	return rec
+}
+
+func backupArgs(from, dir string, spec Spec) []string {
+	args := []string{"database", "backup", "--from=" + from, "--to-path=" + dir, "--type=" + strings.ToUpper(orString(spec.Type, TypeAuto))}
+	// Always explicit: neo4j-admin's default is "all" ([S1]), so leaving
+	// "none" out would back up users and roles after all.
+	if m := spec.IncludeMetadata; m != "" {
+		args = append(args, "--include-metadata="+m)
+	}
+	return append(args, dbPatterns(spec.Databases)...)
+}
+
+func dbPatterns(dbs []string) []string {
+	if len(dbs) == 0 {
+		return []string{"*"}
+	}
+	return dbs
+}
+
+// newestChains lists the files of each database's newest chain in the
+// folder (only the databases asked for): what neo4j-admin needs to take a
+// differential backup and to aggregate.
+func newestChains(folder *backupset.Folder, dbs []string) ([]string, error) {
+	cat, err := folder.Scan()
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for db, chains := range cat.Chains() {
+		if len(dbs) > 0 && !slices.Contains(dbs, db) {
+			continue
+		}
+		chain, err := backupset.ChooseChain(chains, time.Time{})
+		if err != nil {
+			continue // nothing usable: neo4j-admin takes a full backup
+		}
+		names = append(names, backupset.Names(chain.Files)...)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func orString(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,390 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+)
+
+// Result is what a restore did.
+type Result struct {
+	Plan             *Plan            `json:"plan"`
+	DryRun           bool             `json:"dry_run,omitempty"`
+	Transfer         string           `json:"transfer,omitempty"`
+	Helper           string           `json:"helper_container,omitempty"` // set when kept
+	Databases        []DatabaseResult `json:"results,omitempty"`
+	AppsRestarted    []string         `json:"app_containers_restarted,omitempty"`
+	AppsNotRestarted []string         `json:"app_containers_not_restarted,omitempty"`
+	Downtime         time.Duration    `json:"downtime_ns,omitempty"` // offline load: first stop to last start
+	Started          time.Time        `json:"started"`
+	Duration         time.Duration    `json:"duration_ns"`
+}
+
+// DatabaseResult is the outcome for one database.
+type DatabaseResult struct {
+	Name         string        `json:"name"`
+	Restored     string        `json:"restored_from,omitempty"`
+	Nodes        int64         `json:"nodes"`
+	Statements   int           `json:"metadata_statements"`
+	SafetyBackup string        `json:"safety_backup,omitempty"`
+	RolledBack   bool          `json:"rolled_back,omitempty"`
+	Downtime     time.Duration `json:"downtime_ns"`
+}
+
+// RolledBackError: the restore of a database failed after it was stopped,
+// and the safety backup was restored in its place.
+type RolledBackError struct {
+	Database string
+	Safety   string // path of the safety backup
+	Err      error
+}
+
+func (e *RolledBackError) Error() string {
+	return fmt.Sprintf("restore of database %s failed: %v\nthe database was rolled back to its state before the restore (safety backup %s) and is online", e.Database, e.Err, e.Safety)
+}
+func (e *RolledBackError) Unwrap() error { return e.Err }
+
+// DegradedError: the restore failed and the database could not be brought
+// back to its previous state. The message says what state it is in.
+type DegradedError struct {
+	Database string
+	Safety   string
+	Err      error
+	State    string
+}
+
+func (e *DegradedError) Error() string {
+	msg := fmt.Sprintf("restore of database %s failed and it could not be rolled back: %v\ndatabase state: %s", e.Database, e.Err, e.State)
+	if e.Safety != "" {
+		msg += fmt.Sprintf("\nits previous data is in the safety backup %s: restore it with 'docker infrahubdb restore %s --database %s'", e.Safety, path.Dir(e.Safety), e.Database)
+	}
+	return msg
+}
+func (e *DegradedError) Unwrap() error { return e.Err }
+
+const safetySub = "safety"
+
+// restoreDatabase replaces one database. Every STOP is followed by a START
+// (of the restored data, or of the safety backup when anything failed).
+func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
+	res := DatabaseResult{Name: db.Name}
+	defer func() { r.res.Databases = append(r.res.Databases, res) }()
+
+	current, exists, err := r.admin.Database(ctx, db.Name)
+	if err != nil {
+		return err
+	}
+	var safety string // artifact name in the helper's safety work dir
+	if exists && r.plan.SafetyDir != "" && current.CurrentStatus == "online" {
+		if safety, err = r.safetyBackup(ctx, db.Name); err != nil {
+			return fmt.Errorf("safety backup of database %s failed, nothing was changed: %w", db.Name, err)
+		}
+		res.SafetyBackup = path.Join(r.plan.SafetyDir, path.Base(safety))
+	}
+
+	stoppedAt := time.Now()
+	if exists {
+		if err := progress.Run(r.pw, progress.Event{ID: "stop " + db.Name, Text: "STOP DATABASE " + db.Name}, func() error { return r.admin.Stop(ctx, db.Name) }); err != nil {
+			return r.recover(ctx, db.Name, safety, err, &res)
+		}
+	}
+	res.Restored = db.Artifact
+	if backupset.IsDump(db.Artifact) {
+		err = r.loadDump(ctx, db, &res)
+	} else {
+		err = r.replace(ctx, db, db.FromPath(), r.restoreUntil(), &res)
+	}
+	res.Downtime = time.Since(stoppedAt)
+	if err != nil {
+		return r.recover(ctx, db.Name, safety, err, &res)
+	}
+	return nil
+}
+
+// restoreUntil is the point in time neo4j-admin restore stops at: --until,
+// unless it only chose the chain (Options.WholeChain).
+func (r *runner) restoreUntil() *time.Time {
+	if r.opts.WholeChain {
+		return nil
+	}
+	return r.plan.Until
+}
+
+// replace restores artifact into db up to until (nil: all of it), starts it
+// and proves it works.
+func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, until *time.Time, res *DatabaseResult) error {
+	args := []string{"database", "restore", "--from-path=" + artifact, "--overwrite-destination=true"}
+	if until != nil {
+		args = append(args, "--restore-until="+until.UTC().Format("2006-01-02 15:04:05"))
+	}
+	args = append(args, db.Name)
+	// A cancelled exec leaves neo4j-admin running in the helper, where it
+	// would race the rollback's own restore: let it finish, then stop.
+	uctx := context.WithoutCancel(ctx)
+	tmp, err := r.prepareRestore(uctx, db.Name, artifact)
+	if err != nil {
+		return err
+	}
+	args = append(args[:len(args)-1], "--temp-path="+tmp, db.Name)
+	_, err = r.session.Admin(uctx, helper.AdminRun{ID: "restore " + db.Name, Text: "neo4j-admin database restore " + db.Name, Args: args, User: r.owner})
+	if rmErr := r.session.Run(uctx, "rm", "-rf", tmp); rmErr != nil && err == nil {
+		r.pw.Info("could not remove neo4j-admin's temporary directory: " + rmErr.Error())
+	}
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := r.startDatabase(ctx, db.Name); err != nil {
+		return err
+	}
+	n, err := r.replayMetadata(ctx, db.Name)
+	if err != nil {
+		return err
+	}
+	res.Statements = n
+	return r.countNodes(ctx, db.Name, res)
+}
+
+// countNodes proves the database answers, and records its node count.
+func (r *runner) countNodes(ctx context.Context, db string, res *DatabaseResult) error {
+	return progress.Run(r.pw, progress.Event{ID: "count " + db, Text: "Check database " + db + " answers"}, func() error {
+		count, err := r.admin.CountNodes(ctx, db)
+		res.Nodes = count
+		return err
+	})
+}
+
+// prepareRestore readies the helper for a neo4j-admin restore run as the
+// owner of the store (the manual: "must be invoked as the neo4j user" [S3]):
+//   - the artifacts (seeded by the user who ran the plugin, or written as
+//     root by the safety backup) must be readable by that user;
+//   - since 5.24 restore makes its temporary directory inside the
+//     --from-path folder unless --temp-path is given [S3], and that folder
+//     is not writable by that user: it gets a temporary directory it owns;
+//   - a restore_metadata.cypher left by an earlier restore must not be
+//     replayed after restoring a backup that has none (neo4j-admin writes
+//     it only when the backup holds metadata).
+//
+// It returns the temporary directory.
+func (r *runner) prepareRestore(ctx context.Context, db, artifact string) (string, error) {
+	tmp := path.Join(helper.WorkDir, ".restore-tmp-"+db)
+	steps := [][]string{
+		{"chmod", "-R", "a+rX", path.Dir(artifact)},
+		{"rm", "-rf", tmp},
+		{"mkdir", "-p", tmp},
+		{"chown", r.owner, tmp},
+		{"chmod", "0700", tmp},
+		{"rm", "-f", "/data/scripts/" + db + "/restore_metadata.cypher"},
+	}
+	for _, cmd := range steps {
+		if err := r.session.Run(ctx, cmd...); err != nil {
+			return "", fmt.Errorf("prepare the restore of %s: %w", db, err)
+		}
+	}
+	return tmp, nil
+}
+
+// startDatabase creates the database if the restore made a new one, starts
+// it (retrying: a START can fail transiently) and waits until it is online.
+func (r *runner) startDatabase(ctx context.Context, db string) error {
+	if err := progress.Run(r.pw, progress.Event{ID: "create " + db, Text: "CREATE DATABASE " + db + " IF NOT EXISTS"}, func() error { return r.admin.Create(ctx, db) }); err != nil {
+		return err
+	}
+	return progress.Run(r.pw, progress.Event{ID: "start " + db, Text: "START DATABASE " + db}, func() error {
+		var err error
+		for try := 1; try <= r.opts.StartTries; try++ {
+			if err = r.admin.Start(ctx, db); err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			r.pw.Log("start "+db, fmt.Sprintf("START DATABASE %s failed (attempt %d of %d): %v", db, try, r.opts.StartTries, err))
+			if try < r.opts.StartTries {
+				time.Sleep(r.opts.RetryPause)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		return r.admin.WaitOnline(ctx, db, r.opts.OnlineWait)
+	})
+}
+
+// replayMetadata runs the restore_metadata.cypher that neo4j-admin wrote
+// for db against the system database, with $database set.
+func (r *runner) replayMetadata(ctx context.Context, db string) (int, error) {
+	script := "/data/scripts/" + db + "/restore_metadata.cypher"
+	_, _, exists, err := r.session.Helper.Stat(ctx, script)
+	if err != nil || !exists {
+		if err == nil {
+			r.pw.Info("no " + script + ": the backup of " + db + " holds no security metadata to replay")
+		}
+		return 0, err
+	}
+	var n int
+	err = progress.Run(r.pw, progress.Event{ID: "metadata " + db, Text: "Replay security metadata of " + db}, func() error {
+		data, err := r.session.Helper.ReadFile(ctx, script, 64<<20)
+		if err != nil {
+			return err
+		}
+		n, err = r.admin.RunScript(ctx, neo4j.SplitStatements(string(data)), map[string]any{"database": db})
+		return err
+	})
+	return n, err
+}
+
+// safetyBackup takes an online full backup of db into the safety dir and
+// keeps a copy in the helper for a fast rollback. It returns the artifact name.
+func (r *runner) safetyBackup(ctx context.Context, db string) (string, error) {
+	if r.safety == nil {
+		f, err := backupset.Create(r.plan.SafetyDir)
+		if err != nil {
+			return "", err
+		}
+		r.safety = f
+	}
+	sub := path.Join(safetySub, db)
+	fetched, err := neo4jbackup.Take(ctx, r.session, r.safety, neo4jbackup.Spec{
+		Sub: sub, Databases: []string{db}, Type: neo4jbackup.TypeFull, IncludeMetadata: "all", KeepInHelper: true,
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := neo4jbackup.Commit(r.safety, fetched, r.opts.Tool); err != nil {
+		return "", err
+	}
+	name := fetched.Records[len(fetched.Records)-1].Name
+	return path.Join(safetySub, db, name), nil
+}
+
+// recover runs after a failure once db may have been stopped: roll back to
+// the safety backup when there is one, else at least start the database.
+// It runs with a fresh context, so Ctrl-C does not leave the database down.
+func (r *runner) recover(ctx context.Context, db, safety string, cause error, res *DatabaseResult) error {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.OnlineWait+5*time.Minute)
+	defer cancel()
+	safetyPath := ""
+	if safety != "" {
+		safetyPath = path.Join(r.plan.SafetyDir, path.Base(safety))
+	}
+	if err := r.replaceLostHelper(cctx, safety); err != nil {
+		cause = errors.Join(cause, fmt.Errorf("start a new helper container: %w", err))
+		return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: "unknown (no helper container to reach it through)"}
+	}
+	if safety != "" {
+		r.pw.Info(fmt.Sprintf("restore of %s failed (%v): rolling back to the safety backup %s", db, firstLine(cause.Error()), safetyPath))
+		err := r.rollback(cctx, db, safety, res)
+		if err == nil {
+			res.RolledBack = true
+			return withCancel(ctx, &RolledBackError{Database: db, Safety: safetyPath, Err: cause})
+		}
+		cause = errors.Join(cause, fmt.Errorf("rollback: %w", err))
+		// Whatever is in the store now, a stopped database helps no one.
+		if err := r.startDatabase(cctx, db); err != nil {
+			cause = errors.Join(cause, fmt.Errorf("start again: %w", err))
+		}
+	} else {
+		if err := r.startDatabase(cctx, db); err == nil {
+			return withCancel(ctx, fmt.Errorf("restore of database %s failed: %w\nthe database was started again; without a safety backup its content may be partly restored", db, cause))
+		} else {
+			cause = errors.Join(cause, fmt.Errorf("start again: %w", err))
+		}
+	}
+	return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: r.describeState(cctx, db)}
+}
+
+// rollback restores the safety backup into db. A START that was
+// interrupted may still complete on the server after the rollback's STOP,
+// and neo4j-admin restore then finds the database in use: it is stopped
+// again and the restore retried.
+func (r *runner) rollback(ctx context.Context, db, safety string, res *DatabaseResult) error {
+	var err error
+	for try := 1; try <= r.opts.StartTries; try++ {
+		if err = r.stopForRollback(ctx, db); err != nil {
+			return err
+		}
+		// The safety backup is restored whole: --until chose what to
+		// restore, and the safety backup was taken after it.
+		err = r.replace(ctx, DatabasePlan{Name: db, Artifact: path.Base(safety)}, path.Join(helper.WorkDir, safety), nil, res)
+		var ae *helper.AdminError
+		if !errors.As(err, &ae) || !strings.Contains(ae.Output, "is in use") || ctx.Err() != nil {
+			return err
+		}
+		r.pw.Info(fmt.Sprintf("database %s was started again behind the rollback's STOP (attempt %d of %d): stopping it again", db, try, r.opts.StartTries))
+		time.Sleep(r.opts.RetryPause)
+	}
+	return err
+}
+
+// stopForRollback stops db before the safety backup is restored into it,
+// and makes sure it stays offline: after an interrupted START DATABASE the
+// server may still be starting it, and a STOP sent meanwhile can be
+// followed by the end of that start. neo4j-admin restore refuses a
+// database in use, so the state is checked and the STOP repeated.
+func (r *runner) stopForRollback(ctx context.Context, db string) error {
+	var last string
+	for try := 1; try <= r.opts.StartTries+2; try++ {
+		stopErr := r.admin.Stop(ctx, db) // it may be stopped already, or failed to start
+		d, exists, err := r.admin.Database(ctx, db)
+		switch {
+		case err != nil:
+			last = err.Error()
+		case !exists || d.CurrentStatus == "offline":
+			return nil
+		default:
+			last = d.CurrentStatus
+			if stopErr != nil {
+				last += " (" + firstLine(stopErr.Error()) + ")"
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		time.Sleep(r.opts.RetryPause)
+	}
+	return fmt.Errorf("database %s could not be stopped for the rollback: it is %s", db, last)
+}
+
+// withCancel keeps the interruption visible to the exit code mapping.
+func withCancel(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return errors.Join(ctx.Err(), err)
+	}
+	return err
+}
+
+func (r *runner) describeState(ctx context.Context, db string) string {
+	d, ok, err := r.admin.Database(ctx, db)
+	switch {
+	case err != nil:
+		return "unknown (" + err.Error() + ")"
+	case !ok:
+		return "does not exist"
+	}
+	s := d.CurrentStatus + " (requested " + d.RequestedStatus + ")"
+	if d.StatusMessage != "" {
+		s += ": " + d.StatusMessage
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	for i := range s {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}

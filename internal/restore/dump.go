@@ -1,0 +1,414 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jdump"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+)
+
+// Inspector tells whether a container runs and how it exited (the offline
+// restore checks the database's clean shutdown with it).
+type Inspector interface {
+	Inspect(ctx context.Context, nameOrID string) (docker.Container, error)
+}
+
+// Inspect of the docker engine.
+func (d dockerEngine) Inspect(ctx context.Context, nameOrID string) (docker.Container, error) {
+	return d.docker.Inspect(ctx, nameOrID)
+}
+
+// containers is an Engine that can also inspect.
+type containers struct {
+	Engine
+	Inspector
+}
+
+// isCommunity reports whether the target runs Neo4j Community: there a
+// restore is an offline load (STOP/START/CREATE DATABASE are Enterprise-only
+// [S9e], and load needs the whole DBMS offline [S19]).
+func isCommunity(t helper.Target) bool {
+	return t.Container != nil && helper.Edition(*t.Container) == "community"
+}
+
+// loadable refuses, before anything stops, what Community cannot load: a
+// differential chain (load takes full backups only [S20b]), and an online
+// backup from Enterprise 5.22 or later or of unknown version, whose store
+// may be in the Enterprise-only block format ("Block format detected ...
+// but unavailable in this edition", neo4j/neo4j#13444; block is the
+// default for new Enterprise databases since 5.22 [S21]). Full backups load
+// into Community from 5.20 [S3][S19].
+func loadable(db DatabasePlan, cat *backupset.Catalog) error {
+	if backupset.IsDump(db.Artifact) {
+		return nil
+	}
+	if len(db.Files) > 1 {
+		return fmt.Errorf("database %s: the newest backup is a chain of %d files (full + differential): Neo4j Community loads only a single full backup; aggregate it first with an Enterprise helper, or restore into Neo4j Enterprise", db.Name, len(db.Files))
+	}
+	version := recordedVersion(cat, db.Artifact)
+	if !aligned(version) {
+		v := version
+		if v == "" {
+			v = "an unknown version"
+		}
+		return fmt.Errorf("database %s: %s is an online backup from Neo4j Enterprise %s, whose store may be in the block format that Neo4j Community cannot load (the default since 5.22); restore it into Neo4j Enterprise, or migrate it there to the aligned format and take a dump", db.Name, db.Artifact, v)
+	}
+	return nil
+}
+
+// recordedVersion is the Neo4j version the manifest records for the
+// artifact name, "" when it records none.
+func recordedVersion(cat *backupset.Catalog, name string) string {
+	for _, a := range cat.Artifacts {
+		if a.Name == name && a.Record != nil {
+			return a.Record.Neo4jVersion
+		}
+	}
+	return ""
+}
+
+// notNewer refuses, before anything stops, to load an artifact written by a
+// newer Neo4j than the server that must open it: load answers "The loaded
+// database is of a newer version than the current binaries. Downgrade is
+// not supported." (NEO4J.md §5.8, [S3], neo4j/neo4j#13494), and it is not
+// documented whether it says so before or after deleting the database
+// [S20d]. An unknown version on either side is let through.
+func notNewer(db DatabasePlan, cat *backupset.Catalog, server neo4j.Release) error {
+	written := neo4j.ParseRelease(recordedVersion(cat, db.Artifact))
+	if written.Known && server.Known && server.Less(written) {
+		return &helper.EnvironmentError{Err: fmt.Errorf("database %s: %s was written by Neo4j %s, newer than the database's Neo4j %s: Neo4j cannot load a newer store (downgrade is not supported); upgrade the database container to %s or later; nothing was changed", db.Name, db.Artifact, written, server, written)}
+	}
+	return nil
+}
+
+// loadSub is where the archive of db is staged in the helper's work dir:
+// a folder of its own, so that load finds exactly one archive for it
+// ("Multiple archives match" otherwise [S20b]).
+func loadSub(db string) string { return path.Join("load", db) }
+
+// aligned is true for Neo4j 5.20 and 5.21: full backups load into Community
+// (5.20+) and new Enterprise stores were not yet block (before 5.22).
+func aligned(version string) bool {
+	parts := strings.SplitN(version, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	return err1 == nil && err2 == nil && major == 5 && minor >= 20 && minor < 22
+}
+
+// runLoad restores a Neo4j Community database offline: check everything,
+// stage the archives, stop the applications and the database container,
+// dump the current databases as the safety backup (load deletes a database
+// before writing it [S20d]), load, start the database and wait until it is
+// online, start the applications. A failure after the first load rolls back
+// from the safety dumps. Everything stopped is started again on every path.
+func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target helper.Target, opts Options, pw progress.Writer) (*Result, error) {
+	c := *target.Container
+	p := &Plan{Folder: folder.Dir, DatabaseContainer: c.Name, target: target, Method: "load"}
+	if err := p.chooseChains(folder, opts); err != nil {
+		return nil, err
+	}
+	if err := verifyChains(ctx, folder, p.Databases, pw); err != nil {
+		return nil, err
+	}
+	cat, err := folder.Scan()
+	if err != nil {
+		return nil, err
+	}
+	server := helper.ServerRelease(ctx, eng, c)
+	for _, db := range p.Databases {
+		if err := loadable(db, cat); err != nil {
+			return nil, &helper.EnvironmentError{Err: fmt.Errorf("%w; nothing was changed", err)}
+		}
+		if err := notNewer(db, cat, server); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := c.MountAt("/data"); !ok {
+		return nil, &helper.EnvironmentError{Err: fmt.Errorf("database container %s keeps /data in no volume or bind mount: a restore cannot reach its data; mount a volume at /data", c.Name)}
+	}
+	if p.credentials, _, err = helper.FindCredentials(ctx, eng, c, opts.Credentials); err != nil {
+		return nil, err
+	}
+	p.Image = opts.HelperImage
+	if p.Image == "" {
+		p.Image = c.Image // the database's own image: same version, on the host
+	}
+	inspector, ok := eng.(Inspector)
+	if !ok {
+		return nil, errors.New("offline restore needs an engine that can inspect containers")
+	}
+	var apps []docker.Container
+	if opts.StopApps {
+		services := slices.Clone(opts.AppServices)
+		if !slices.Contains(services, helper.TaskManagerService) {
+			services = append(services, helper.TaskManagerService)
+		}
+		if apps, err = helper.RunningApps(ctx, eng, c, services); err != nil {
+			return nil, err
+		}
+		for _, a := range apps {
+			p.AppNames = append(p.AppNames, a.Name)
+		}
+		p.Apps = apps
+	}
+	if opts.SafetyBackup {
+		p.SafetyDir = opts.SafetyDir
+		if p.SafetyDir == "" {
+			p.SafetyDir = folder.Path(backupset.SafetyDirName(time.Now()))
+		}
+	}
+	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: p, res: &Result{Plan: p, DryRun: opts.DryRun, Started: time.Now()}}
+	l := &loader{runner: r, outage: helper.NewOutage(containers{eng, inspector}, c, apps, opts.StopTimeout, pw)}
+	err = l.run(ctx)
+	r.res.Duration = time.Since(r.res.Started)
+	r.res.AppsRestarted, r.res.AppsNotRestarted = l.outage.AppsRestarted, l.outage.AppsNotRestarted
+	r.res.Downtime = l.outage.Downtime()
+	// Offline, every database was down for the whole outage.
+	for i := range r.res.Databases {
+		r.res.Databases[i].Downtime = r.res.Downtime
+	}
+	return r.res, err
+}
+
+// loader is one offline restore.
+type loader struct {
+	*runner
+	outage  *helper.Outage
+	safety  map[string]string // database -> safety dump name in r.safety
+	current []string          // databases that exist now (others are new)
+}
+
+func (l *loader) run(ctx context.Context) (err error) {
+	r := l.runner
+	s, err := helper.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
+	if err != nil {
+		return err
+	}
+	r.session = s
+	defer r.closeSession(ctx)
+	r.res.Transfer = s.Mode
+	if r.opts.KeepHelper {
+		r.res.Helper = s.Helper.Name()
+	}
+	if err := r.connect(ctx); err != nil {
+		return err
+	}
+	for _, db := range r.plan.Databases {
+		if _, exists, err := r.admin.Database(ctx, db.Name); err != nil {
+			return err
+		} else if exists {
+			l.current = append(l.current, db.Name)
+		} else {
+			return &helper.EnvironmentError{Err: fmt.Errorf("database %s does not exist in container %s: Neo4j Community cannot create databases (CREATE DATABASE is Enterprise-only); restore it with --database into the default database", db.Name, r.plan.DatabaseContainer)}
+		}
+	}
+	if r.owner, err = neo4jdump.Owner(ctx, s.Helper); err != nil {
+		return err
+	}
+	for _, db := range r.plan.Databases {
+		if err := neo4jdump.Stage(ctx, s, r.folder, loadSub(db.Name), db.Artifact, db.Name, r.owner); err != nil {
+			return err
+		}
+	}
+	if r.opts.DryRun {
+		return nil
+	}
+	if r.opts.Confirm != nil {
+		ok, err := r.opts.Confirm(r.plan)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotConfirmed
+		}
+	}
+	l.closeBolt(ctx) // the network namespace goes away with the database
+
+	defer l.outage.StartApps(ctx)
+	started := false
+	defer func() {
+		if !started { // never leave the database stopped
+			if berr := l.bringBack(ctx); berr != nil {
+				err = errors.Join(err, berr)
+			}
+		}
+	}()
+	if err := l.outage.StopApps(ctx); err != nil {
+		return err
+	}
+	if err := l.outage.StopDatabase(ctx); err != nil {
+		return err
+	}
+	if r.plan.SafetyDir != "" {
+		if err := l.safetyDumps(ctx); err != nil {
+			return fmt.Errorf("safety dump failed, nothing was loaded: %w", err)
+		}
+	}
+
+	// From here on the old databases are gone as soon as a load starts.
+	loadErr := l.loadAll(ctx, false)
+	started = true
+	err = l.bringBack(ctx)
+	if loadErr == nil && err == nil {
+		if cerr := ctx.Err(); cerr == nil {
+			return nil
+		}
+	}
+	cause := errors.Join(loadErr, err, ctx.Err())
+	return l.rollback(ctx, cause)
+}
+
+func (l *loader) closeBolt(ctx context.Context) {
+	helper.CloseBolt(ctx, l.admin, l.tunnel)
+	l.admin, l.tunnel = nil, nil
+}
+
+// safetyDumps dumps the current databases into the safety folder and checks
+// each arrived whole, before any load deletes them.
+func (l *loader) safetyDumps(ctx context.Context) error {
+	r := l.runner
+	f, err := backupset.Create(r.plan.SafetyDir)
+	if err != nil {
+		return err
+	}
+	r.safety = f
+	if err := neo4jdump.Dump(ctx, r.session, "safety", l.current, r.owner); err != nil {
+		return err
+	}
+	at := time.Now().UTC()
+	var recs []backupset.FileRecord
+	l.safety = map[string]string{}
+	for _, db := range l.current {
+		rec, err := neo4jdump.Fetch(ctx, r.session, f, "safety", db, at, "community", "")
+		if err != nil {
+			return err
+		}
+		if rec.Size == 0 {
+			return fmt.Errorf("the safety dump of %s is empty", db)
+		}
+		recs = append(recs, rec)
+		l.safety[db] = rec.Name
+	}
+	return neo4jbackup.Commit(f, neo4jbackup.Fetched{Records: recs}, r.opts.Tool)
+}
+
+// loadAll loads every planned database (or, for a rollback, its safety
+// dump). A cancelled load would leave half a store: it runs to its end.
+func (l *loader) loadAll(ctx context.Context, rollback bool) error {
+	r := l.runner
+	for _, db := range r.plan.Databases {
+		sub := loadSub(db.Name)
+		if rollback {
+			name, ok := l.safety[db.Name]
+			if !ok {
+				continue
+			}
+			sub = path.Join("rollback", db.Name)
+			if err := neo4jdump.Stage(context.WithoutCancel(ctx), r.session, r.safety, sub, name, db.Name, r.owner); err != nil {
+				return err
+			}
+		}
+		res := DatabaseResult{Name: db.Name, Restored: db.Artifact}
+		if name, ok := l.safety[db.Name]; ok {
+			res.SafetyBackup = path.Join(r.plan.SafetyDir, name)
+		}
+		if err := neo4jdump.Load(context.WithoutCancel(ctx), r.session, sub, db.Name, r.owner); err != nil {
+			return err
+		}
+		if !rollback {
+			r.res.Databases = append(r.res.Databases, res)
+		}
+		if ctx.Err() != nil && !rollback {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// bringBack starts the database container, brings the helper into its new
+// network namespace, logs in and waits until every planned database is
+// online, with a fresh context.
+func (l *loader) bringBack(ctx context.Context) error {
+	r := l.runner
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.OnlineWait+2*time.Minute)
+	defer cancel()
+	restartable, _ := r.session.Helper.(helper.Restartable)
+	if restartable != nil {
+		_ = restartable.Stop(cctx)
+	}
+	if err := l.outage.StartDatabase(cctx); err != nil {
+		return err
+	}
+	if restartable != nil {
+		if err := restartable.Start(cctx); err != nil {
+			return &helper.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
+		}
+	}
+	deadline := time.Now().Add(r.opts.OnlineWait)
+	var err error
+	for {
+		l.closeBolt(cctx)
+		if err = r.connect(cctx); err == nil || time.Now().After(deadline) || errors.Is(err, neo4j.ErrUnauthorized) {
+			break
+		}
+		// Every moment spent here is downtime: ask again soon.
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, db := range r.plan.Databases {
+		if err != nil {
+			break
+		}
+		err = r.admin.WaitOnline(cctx, db.Name, time.Until(deadline))
+	}
+	if err != nil {
+		return &helper.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: err}
+	}
+	for i := range r.res.Databases {
+		if n, cerr := r.admin.CountNodes(cctx, r.res.Databases[i].Name); cerr == nil {
+			r.res.Databases[i].Nodes = n
+		}
+	}
+	return nil
+}
+
+// rollback loads the safety dumps after a failed load, and starts the
+// database again.
+func (l *loader) rollback(ctx context.Context, cause error) error {
+	r := l.runner
+	db := r.plan.Databases[0].Name
+	if len(l.safety) == 0 {
+		return &DegradedError{Database: db, Err: cause, State: "loaded partly or not at all, without a safety dump (--no-safety-backup)"}
+	}
+	r.pw.Info(fmt.Sprintf("the load failed (%v): rolling back to the safety dumps in %s", firstLine(cause.Error()), r.plan.SafetyDir))
+	cctx := context.WithoutCancel(ctx)
+	l.closeBolt(cctx)
+	err := l.outage.StopDatabase(cctx)
+	if err == nil {
+		err = l.loadAll(cctx, true)
+	}
+	if berr := l.bringBack(cctx); berr != nil {
+		err = errors.Join(err, berr)
+	}
+	if err != nil {
+		return &DegradedError{Database: db, Safety: path.Join(r.plan.SafetyDir, l.safety[db]), Err: errors.Join(cause, fmt.Errorf("rollback: %w", err)), State: "see above"}
+	}
+	for i := range r.res.Databases {
+		r.res.Databases[i].RolledBack = true
+	}
+	return withCancel(ctx, &RolledBackError{Database: db, Safety: path.Join(r.plan.SafetyDir, l.safety[db]), Err: cause})
+}

@@ -1,0 +1,164 @@
+package restore_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backup"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+	"github.com/opsmill/docker-infrahubdb/internal/restore"
+)
+
+// communityFixture is a stock Community deployment with a folder holding a
+// dump of neo4j ("dumped data") and of system; the live neo4j then changed.
+func communityFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	db := f.eng.Database
+	db.Image, db.Env = "neo4j:2025.10.1-community", []string{"NEO4J_EDITION=community"}
+	f.eng.Images = map[string][]string{db.Image: {"NEO4J_EDITION=community"}}
+	f.useDumps(t)
+	f.opts.StopTimeout = time.Minute
+	return f
+}
+
+// dumpTime is when useDumps' dumps were taken.
+var dumpTime = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+// useDumps replaces the fixture's folder by one holding Community dumps of
+// neo4j ("dumped neo4j") and of system, taken at 09:00.
+func (f *fixture) useDumps(t *testing.T) {
+	t.Helper()
+	folder, err := backupset.Create(filepath.Join(t.TempDir(), "backups"))
+	assert.NilError(t, err)
+	f.folder = folder
+	at := dumpTime
+	var recs []backupset.FileRecord
+	for _, name := range []string{"neo4j", "system"} {
+		fname := backupset.DumpName(name, at)
+		assert.NilError(t, os.WriteFile(folder.Path(fname), []byte(helpertest.DumpContent(name, "dumped "+name)), 0o600))
+		recs = append(recs, describeFile(t, folder, fname, name, at))
+	}
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	m.Upsert(recs...)
+	assert.NilError(t, folder.WriteManifest(m))
+	f.eng.Calls, f.eng.Helpers = nil, nil
+	f.before = helpertest.FolderState(t, folder)
+}
+
+func describeFile(t *testing.T, folder *backupset.Folder, name, db string, at time.Time) backupset.FileRecord {
+	t.Helper()
+	report, err := folder.Describe(name)
+	assert.NilError(t, err)
+	report.Database, report.Time, report.Type, report.Edition = db, at, backupset.TypeDump, "community"
+	return report
+}
+
+func TestCommunityRestoreLoadsTheDumpOffline(t *testing.T) {
+	f := communityFixture(t)
+	res, err := f.run(context.Background())
+	assert.NilError(t, err)
+
+	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "dumped neo4j"))
+	assert.Check(t, is.Equal(f.eng.Server.Content("system"), "live system"), "system is never loaded")
+	assert.Check(t, is.Equal(res.Plan.Method, "load"))
+	assert.Check(t, f.eng.DatabaseRunning())
+	assert.Check(t, f.eng.AppRunning("server-id"))
+	assert.Check(t, is.Len(f.eng.Running(), 0))
+	assertInOrder(t, f.eng.CallLog(), []string{
+		"connect", "stop-container server-id", "stop-container db-id",
+		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/safety neo4j",
+		"exec neo4j-admin database load --overwrite-destination=true --from-path=/backups/load/neo4j neo4j (user 7474:7474)",
+		"stop-helper", "start-container db-id", "start-helper-again", "connect", "cypher WAIT neo4j",
+		"start-container server-id",
+	})
+	assert.Assert(t, is.Len(res.Databases, 1))
+	assert.Check(t, res.Downtime > 0)
+	assert.Check(t, is.Equal(res.Databases[0].Downtime, res.Downtime), "offline, the database was down for the whole outage")
+	safety := res.Databases[0].SafetyBackup
+	data, err := os.ReadFile(safety)
+	assert.NilError(t, err)
+	assert.Check(t, is.Contains(string(data), "live data at tx 15"), "the safety dump holds the data before the load")
+}
+
+func TestCommunityRestoreLoadFailureRollsBack(t *testing.T) {
+	f := communityFixture(t)
+	f.eng.Faults["database load"] = &helpertest.Fault{Code: 1, Stderr: "No space left on device", Times: 1}
+	before := f.eng.Server.Content("neo4j")
+	_, err := f.run(context.Background())
+	var rolled *restore.RolledBackError
+	assert.Assert(t, errors.As(err, &rolled), "got %v", err)
+	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), before))
+	assert.Check(t, f.eng.DatabaseRunning())
+	assert.Check(t, f.eng.AppRunning("server-id"))
+	assert.Check(t, is.Len(f.eng.Running(), 0))
+}
+
+func TestCommunityRestoreRefusesBlockBackupsBeforeStopping(t *testing.T) {
+	f := communityFixture(t)
+	for _, name := range helpertest.FolderFiles(t, f.folder) {
+		_ = os.Remove(f.folder.Path(name))
+	}
+	// An online backup of a 2025.10 Enterprise server.
+	eng := helpertest.New()
+	eng.Server.Version = "2025.10.1"
+	_, err := backup.Run(context.Background(), eng, f.folder, backup.Options{Transfer: helper.TransferAuto, Type: "auto", IncludeMetadata: "all", Tool: "t"}, progress.Nop)
+	assert.NilError(t, err)
+
+	_, err = f.run(context.Background())
+	assert.Check(t, is.ErrorContains(err, "block format"))
+	var env *helper.EnvironmentError
+	assert.Check(t, errors.As(err, &env))
+	assert.Check(t, !hasPrefix(f.eng.CallLog(), "stop-container"))
+}
+
+func TestCommunityRestoreRefusesANewerDumpBeforeStopping(t *testing.T) {
+	f := communityFixture(t)
+	setRecordedVersion(t, f.folder, backupset.DumpName("neo4j", dumpTime), "2026.01.0")
+	_, err := f.run(context.Background())
+	var env *helper.EnvironmentError
+	assert.Check(t, errors.As(err, &env), "got %v", err)
+	assert.Check(t, is.ErrorContains(err, "downgrade is not supported"))
+	assert.Check(t, !hasPrefix(f.eng.CallLog(), "stop-container"))
+	assert.Check(t, is.Len(f.eng.Helpers, 0), "refused before any helper starts")
+}
+
+func TestCommunityRestoreWrongPasswordStopsNothing(t *testing.T) {
+	f := communityFixture(t)
+	f.connectErr = neo4j.ErrUnauthorized
+	_, err := f.run(context.Background())
+	assert.Check(t, errors.Is(err, neo4j.ErrUnauthorized))
+	assert.Check(t, !hasPrefix(f.eng.CallLog(), "stop-container"))
+}
+
+func hasPrefix(calls []string, p string) bool {
+	for _, c := range calls {
+		if len(c) >= len(p) && c[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}
+
+func assertInOrder(t *testing.T, calls, want []string) {
+	t.Helper()
+	i := 0
+	for _, c := range calls {
+		if i < len(want) && len(c) >= len(want[i]) && c[:len(want[i])] == want[i] {
+			i++
+		}
+	}
+	assert.Check(t, i == len(want), "missing %q in order in %q", want[min(i, len(want)-1)], calls)
+}

@@ -1,0 +1,390 @@
+// Package restore owns the restore workflow: check everything first, stop
+// the Infrahub application containers, then per database take a safety
+// backup, stop it, restore it with neo4j-admin, recreate and start it,
+// replay its security metadata and prove it answers — rolling back to the
+// safety backup if any step after STOP fails, and starting everything it
+// stopped on every path, Ctrl-C included.
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+)
+
+// Engine is what restore needs from Docker: the backup machinery plus the
+// application containers of the Compose project.
+type Engine interface {
+	helper.Engine
+	List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error)
+	StopContainer(ctx context.Context, id string, timeout time.Duration) error
+	StartContainer(ctx context.Context, id string) error
+}
+
+// Admin is the administration Cypher restore runs (internal/neo4j.Admin).
+type Admin interface {
+	Database(ctx context.Context, name string) (neo4j.Database, bool, error)
+	Stop(ctx context.Context, name string) error
+	Start(ctx context.Context, name string) error
+	Create(ctx context.Context, name string) error
+	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
+	RunScript(ctx context.Context, statements []string, params map[string]any) (int, error)
+	CountNodes(ctx context.Context, db string) (int64, error)
+	Close(ctx context.Context) error
+}
+
+// Connect opens an Admin on a Bolt address with the run's credentials.
+type Connect func(ctx context.Context, address string, creds neo4j.Credentials) (Admin, error)
+
+// DefaultAppServices are the Compose services of Infrahub that use the
+// database and must be quiet while it is replaced.
+var DefaultAppServices = []string{"infrahub-server", "task-worker"}
+
+// Options of one restore run.
+type Options struct {
+	Target       helper.TargetOptions
+	HelperImage  string
+	RegistryAuth func(ref string) (string, error)
+	Transfer     string
+	KeepHelper   bool
+	Databases    []string  // empty: every database in the folder but system
+	Until        time.Time // zero: newest chain
+	// WholeChain: Until only chooses the chain, which is restored whole,
+	// with no --restore-until (a backup run's graph files).
+	WholeChain bool
+	// Credentials for Bolt; nil reads the database container's NEO4J_AUTH.
+	Credentials  *neo4j.Credentials
+	BoltAddress  string // connect here instead of tunnelling through the helper
+	SafetyBackup bool
+	SafetyDir    string // "" : a safety-<time> folder inside the backup folder
+	StopApps     bool
+	AppServices  []string
+	DryRun       bool
+	// Confirm is asked once, after every check passed and before anything
+	// changes; false cancels the run.
+	Confirm    func(p *Plan) (bool, error)
+	Tool       string
+	OnlineWait time.Duration // how long to wait for "online" after START
+	StartTries int           // START attempts before giving up
+	RetryPause time.Duration
+	// StopTimeout is how long the database container may take to shut down
+	// cleanly (offline load on Community).
+	StopTimeout time.Duration
+	connectFunc Connect
+}
+
+// ErrNotConfirmed is returned when the operator declined the confirmation.
+var ErrNotConfirmed = errors.New("restore cancelled: nothing was changed")
+
+// Run restores the databases of folder, whose lock the caller holds, into
+// the database container.
+func Run(ctx context.Context, eng Engine, connect Connect, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
+	return runLocked(ctx, eng, connect, folder, opts, pw)
+}
+
+// runLocked is Run with the folder lock held by the caller (RunSet).
+func runLocked(ctx context.Context, eng Engine, connect Connect, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
+	opts.connectFunc = connect
+	fillDefaults(&opts)
+	if target, err := helper.FindTarget(ctx, eng, opts.Target); err == nil && isCommunity(target) {
+		return runLoad(ctx, eng, folder, target, opts, pw)
+	}
+	plan, err := makePlan(ctx, eng, folder, opts, pw)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: plan, res: &Result{Plan: plan, DryRun: opts.DryRun, Started: time.Now()}}
+	err = r.run(ctx)
+	r.res.Duration = time.Since(r.res.Started)
+	return r.res, err
+}
+
+func fillDefaults(o *Options) {
+	if o.OnlineWait == 0 {
+		o.OnlineWait = 5 * time.Minute
+	}
+	if o.StartTries == 0 {
+		o.StartTries = 3
+	}
+	if o.RetryPause == 0 {
+		o.RetryPause = 2 * time.Second
+	}
+	if len(o.AppServices) == 0 {
+		o.AppServices = DefaultAppServices
+	}
+	if o.StopTimeout == 0 {
+		o.StopTimeout = 120 * time.Second
+	}
+}
+
+// runner carries the state of one restore: what it stopped must be started.
+type runner struct {
+	eng     Engine
+	folder  *backupset.Folder
+	opts    Options
+	pw      progress.Writer
+	plan    *Plan
+	res     *Result
+	session *helper.Session
+	admin   Admin
+	tunnel  interface{ Close() error }
+	owner   string // uid:gid of /data, for neo4j-admin restore
+	safety  *backupset.Folder
+}
+
+func (r *runner) run(ctx context.Context) (err error) {
+	if err := r.preflight(ctx); err != nil {
+		r.closeSession(ctx)
+		return err
+	}
+	defer r.closeSession(ctx)
+	if r.opts.DryRun {
+		return nil // every check passed; --dry-run changes nothing
+	}
+
+	if r.opts.Confirm != nil {
+		ok, err := r.opts.Confirm(r.plan)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotConfirmed
+		}
+	}
+
+	stopped, err := r.stopApps(ctx)
+	defer r.startApps(ctx, stopped)
+	if err != nil {
+		return err
+	}
+	for _, db := range r.plan.Databases {
+		if err := r.restoreDatabase(ctx, db); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// preflight proves everything restore needs before anything is stopped:
+// the helper starts, the credentials log in, and the artifacts are in place.
+func (r *runner) preflight(ctx context.Context) error {
+	s, err := helper.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
+	if err != nil {
+		return err
+	}
+	r.session = s
+	r.res.Transfer = s.Mode
+	server := helper.ServerRelease(ctx, r.eng, *r.plan.target.Container)
+	if _, err := s.CheckHelperRelease(ctx, server); err != nil {
+		return err
+	}
+	if r.opts.KeepHelper {
+		r.res.Helper = s.Helper.Name()
+	}
+	if err := r.connect(ctx); err != nil {
+		return err
+	}
+	if r.owner, err = storeOwner(ctx, s); err != nil {
+		return err
+	}
+	for i := range r.plan.Databases {
+		db := &r.plan.Databases[i]
+		if backupset.IsDump(db.Artifact) {
+			if err := r.stageDump(ctx, *db, server); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.Seed(ctx, r.folder, db.Sub, db.Files); err != nil {
+			return err
+		}
+		if db.Unverified {
+			if err := r.resolveUnverified(ctx, db); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *runner) sessionOptions() helper.SessionOptions {
+	return helper.SessionOptions{
+		Command: "restore", Image: r.plan.Image, Transfer: r.opts.Transfer, KeepHelper: r.opts.KeepHelper,
+		MountData: true, ReadableSeeds: true,
+	}
+}
+
+// replaceLostHelper starts a new helper when the run's helper container was
+// removed or stopped from outside: recovering the database needs one, to run
+// neo4j-admin and to carry Bolt. The safety artifact (a path under the work
+// dir, "" for none) is put into it again from the safety folder.
+func (r *runner) replaceLostHelper(ctx context.Context, safety string) error {
+	if r.session == nil || r.session.Helper.Running(ctx) {
+		return nil
+	}
+	r.pw.Info(fmt.Sprintf("the helper container %s is gone (removed or stopped from outside): starting a new one to bring the database back", r.session.Helper.Name()))
+	r.closeSession(ctx)
+	r.admin, r.tunnel, r.session = nil, nil, nil
+	s, err := helper.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
+	if err != nil {
+		return err
+	}
+	r.session = s
+	if err := r.connect(ctx); err != nil {
+		return err
+	}
+	if safety == "" {
+		return nil
+	}
+	return s.Seed(ctx, r.safety, path.Dir(safety), []string{path.Base(safety)})
+}
+
+// connect logs in to Neo4j through a tunnel in the helper (or directly with
+// --bolt-address): a wrong password is found here, before any change.
+func (r *runner) connect(ctx context.Context) error {
+	step := progress.Event{ID: "login", Text: "Log in to Neo4j as " + r.plan.credentials.User}
+	if r.plan.credentials.None {
+		step.Text = "Connect to Neo4j (no authentication)"
+	}
+	return progress.RunStep(r.pw, step, func(s *progress.Step) error {
+		addr := r.opts.BoltAddress
+		if addr == "" {
+			// The tunnel must outlive a Ctrl-C: the rollback and the START
+			// that follow it go through it. closeSession closes it.
+			t, err := r.session.Helper.Tunnel(context.WithoutCancel(ctx), r.plan.target.BoltAddress)
+			if err != nil {
+				return err
+			}
+			r.tunnel, addr = t, t.Addr()
+		}
+		admin, err := r.opts.connectFunc(ctx, addr, r.plan.credentials)
+		if err != nil && r.tunnel != nil {
+			err = nameTunnelledAddress(err, r.plan.target.BoltAddress)
+		}
+		if err != nil {
+			return err
+		}
+		r.admin = admin
+		s.End(progress.Done, r.plan.target.BoltAddress)
+		return nil
+	})
+}
+
+func (r *runner) closeSession(ctx context.Context) {
+	helper.CloseBolt(ctx, r.admin, r.tunnel)
+	if r.session != nil {
+		r.session.Close(ctx)
+	}
+	if r.safety != nil {
+		_ = os.Remove(r.safety.Dir) // only when empty: no safety backup was taken
+	}
+}
+
+// storeOwner is the user neo4j-admin restore runs as, so the server can
+// read what it writes: the owner of the database store. The entrypoint of
+// the neo4j image chowns /data only when it is not writable [S13b], so a
+// root-owned /data may hold a store owned by neo4j (7474): the owner of
+// /data/databases is asked first, then of /data, and root is never chosen
+// while a store exists (the image's neo4j user then).
+func storeOwner(ctx context.Context, s *helper.Session) (string, error) {
+	var found bool
+	for _, dir := range []string{"/data/databases", "/data"} {
+		var out strings.Builder
+		code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"stat", "-c", "%u:%g", dir}, Stdout: &out})
+		if err != nil {
+			return "", err
+		}
+		if code != 0 {
+			continue
+		}
+		found = true
+		if owner := strings.TrimSpace(out.String()); owner != "0:0" {
+			return owner, nil
+		}
+	}
+	if !found {
+		return "", &helper.EnvironmentError{Err: errors.New("the helper cannot see the database's /data: does the database container keep /data in a volume or bind mount?")}
+	}
+	return neo4jUser, nil
+}
+
+// neo4jUser is the uid:gid of the neo4j user of the official images [S13a].
+const neo4jUser = "7474:7474"
+
+// stopApps stops the running Infrahub application containers of the
+// database's Compose project and returns those it stopped.
+func (r *runner) stopApps(ctx context.Context) ([]docker.Container, error) {
+	var stopped []docker.Container
+	for _, c := range r.plan.Apps {
+		step := progress.Event{ID: "app " + c.Name, Text: "Stop " + c.Name}
+		if err := progress.Run(r.pw, step, func() error { return r.eng.StopContainer(ctx, c.ID, 30*time.Second) }); err != nil {
+			return stopped, fmt.Errorf("stop application container %s: %w", c.Name, err)
+		}
+		stopped = append(stopped, c)
+	}
+	return stopped, nil
+}
+
+// startApps starts again what stopApps stopped, with a fresh context so a
+// cancelled run still does it.
+func (r *runner) startApps(ctx context.Context, stopped []docker.Container) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	for _, c := range stopped {
+		step := progress.Event{ID: "app " + c.Name, Text: "Start " + c.Name}
+		if err := progress.Run(r.pw, step, func() error { return r.eng.StartContainer(ctx, c.ID) }); err != nil {
+			r.res.AppsNotRestarted = append(r.res.AppsNotRestarted, c.Name)
+			continue
+		}
+		r.res.AppsRestarted = append(r.res.AppsRestarted, c.Name)
+	}
+}
+
+func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// FromDocker adapts internal/docker's engine to Engine.
+func FromDocker(e *docker.Engine) Engine {
+	return dockerEngine{Engine: helper.FromDocker(e), docker: e}
+}
+
+type dockerEngine struct {
+	helper.Engine
+	docker *docker.Engine
+}
+
+func (d dockerEngine) List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error) {
+	return d.docker.List(ctx, labels, all)
+}
+
+func (d dockerEngine) StopContainer(ctx context.Context, id string, timeout time.Duration) error {
+	return d.docker.StopContainer(ctx, id, timeout)
+}
+
+func (d dockerEngine) StartContainer(ctx context.Context, id string) error {
+	return d.docker.StartContainer(ctx, id)
+}
+
+// nameTunnelledAddress makes connection errors name the database's Bolt
+// address rather than the local end of the tunnel.
+func nameTunnelledAddress(err error, bolt string) error {
+	var auth *neo4j.AuthError
+	var unreachable *neo4j.UnreachableError
+	switch {
+	case errors.As(err, &auth):
+		auth.Address = bolt + " (through the helper container)"
+	case errors.As(err, &unreachable):
+		unreachable.Address = bolt + " (through the helper container)"
+	}
+	return err
+}

@@ -1,0 +1,569 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/pgdump"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+	"github.com/opsmill/docker-infrahubdb/internal/volumearchive"
+)
+
+// SetOptions choose what a whole-deployment restore brings back.
+type SetOptions struct {
+	Options
+	// Components to restore; empty: every component of the chosen run.
+	Components []string
+	// ConfirmSet is asked once, after every check passed and before
+	// anything changes; false cancels the run. nil confirms.
+	ConfirmSet func(p *SetPlan) (bool, error)
+}
+
+// SetPlan is what a whole-deployment restore will do.
+type SetPlan struct {
+	RunID       string                `json:"run_id,omitempty"` // "" : a folder without runs (graph only)
+	RunStarted  time.Time             `json:"run_started,omitzero"`
+	Components  []string              `json:"components"`
+	TaskManager *backupset.FileRecord `json:"task_manager,omitempty"`
+	Storage     *backupset.FileRecord `json:"storage,omitempty"`
+	Graph       []string              `json:"graph_files,omitempty"`
+	Apps        []string              `json:"app_containers_to_stop,omitempty"`
+	SafetyDir   string                `json:"safety_dir,omitempty"`
+
+	tm      *pgdump.Source
+	storage *volumearchive.Storage
+	apps    []docker.Container
+	until   time.Time
+	// target is the database the checks found: the graph restore works on
+	// that one, whatever starts meanwhile.
+	target helper.Target
+}
+
+// SetResult is what a whole-deployment restore did.
+type SetResult struct {
+	Plan          *SetPlan      `json:"plan"`
+	Graph         *Result       `json:"graph,omitempty"`
+	Restored      []string      `json:"restored"`
+	AppsRestarted []string      `json:"app_containers_restarted,omitempty"`
+	Duration      time.Duration `json:"duration_ns"`
+}
+
+// ComponentsRolledBackError: a component failed and every component
+// already replaced was put back as it was (exit 6).
+type ComponentsRolledBackError struct {
+	Component  string
+	RolledBack []string
+	Err        error
+}
+
+func (e *ComponentsRolledBackError) Error() string {
+	msg := fmt.Sprintf("restore of the %s failed: %v", e.Component, e.Err)
+	if len(e.RolledBack) > 0 {
+		msg += fmt.Sprintf("\nrolled back to their state before the restore: %s", strings.Join(e.RolledBack, ", "))
+	}
+	return msg + "\nevery service was started again"
+}
+func (e *ComponentsRolledBackError) Unwrap() error { return e.Err }
+
+// ComponentsDegradedError: a component failed and some replaced component
+// could not be put back (exit 7); NotRolledBack says which and where its
+// previous content is.
+type ComponentsDegradedError struct {
+	Component     string
+	Err           error
+	RolledBack    []string
+	NotRolledBack []string
+}
+
+func (e *ComponentsDegradedError) Error() string {
+	msg := fmt.Sprintf("restore of the %s failed: %v\nCOULD NOT BE ROLLED BACK: %s", e.Component, e.Err, strings.Join(e.NotRolledBack, "; "))
+	if len(e.RolledBack) > 0 {
+		msg += fmt.Sprintf("\nrolled back: %s", strings.Join(e.RolledBack, ", "))
+	}
+	return msg
+}
+func (e *ComponentsDegradedError) Unwrap() error { return e.Err }
+
+// RunSet restores a backup run: after every check (checksums, archive paths,
+// containers, the graph's own preflight), it stops the applications, then
+// restores the task manager, the storage and the graph, each after a safety
+// copy, and starts the applications again in dependency order. A failure
+// rolls back what was replaced. A folder without runs restores the graph
+// alone (Run).
+func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.Folder, opts SetOptions, pw progress.Writer) (*SetResult, error) {
+	started := time.Now()
+	if err := backupset.CheckComponents(opts.Components); err != nil {
+		return nil, &helper.EnvironmentError{Err: err}
+	}
+	cat, err := folder.Scan()
+	if err != nil {
+		return nil, err
+	}
+	if cat.ManifestErr != nil {
+		return nil, cat.ManifestErr
+	}
+	plan := &SetPlan{}
+	res := &SetResult{Plan: plan}
+	if graphOnly(cat.Manifest, opts.Components) {
+		if slices.ContainsFunc(opts.Components, func(c string) bool { return c != backupset.ComponentGraph }) {
+			return nil, &helper.EnvironmentError{Err: fmt.Errorf("%s holds no backup run (its backups were taken before runs existed, or by neo4j-admin): only the graph can be restored from it; drop --component or use --component graph", folder.Dir)}
+		}
+		plan.Components = []string{backupset.ComponentGraph}
+		g, err := runLocked(ctx, eng, connect, folder, opts.Options, pw)
+		res.Graph = g
+		if err == nil && !opts.DryRun {
+			res.Restored = plan.Components
+		}
+		return res, err
+	}
+	if err := chooseRun(cat.Manifest, opts, plan); err != nil {
+		return nil, err
+	}
+	if err := prepareSet(ctx, eng, folder, opts, plan, pw); err != nil {
+		return nil, err
+	}
+	graphOpts := opts.Options
+	// The run's chain is the one ending with its graph files, restored
+	// whole: their name's second, as --restore-until, would drop what
+	// was committed in that second before the backup.
+	graphOpts.Until, graphOpts.WholeChain = plan.until, true
+	graphOpts.Confirm = nil
+	graphOpts.Target = graphOpts.Target.Pin(plan.target)
+	if plan.has(backupset.ComponentGraph) {
+		// The graph's own checks (helper, credentials, chains) run before
+		// anything changes.
+		dry := graphOpts
+		dry.DryRun = true
+		// Its helper must go before the graph's own run starts one, which
+		// would otherwise find it holding the database.
+		dry.KeepHelper = opts.DryRun && opts.KeepHelper
+		g, err := runLocked(ctx, eng, connect, folder, dry, pw)
+		if err != nil {
+			return nil, err
+		}
+		if opts.DryRun {
+			res.Graph = g // the graph's plan is what --dry-run shows
+		}
+	}
+	if opts.DryRun {
+		return res, nil
+	}
+	if opts.ConfirmSet != nil {
+		ok, err := opts.ConfirmSet(plan)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, ErrNotConfirmed
+		}
+	}
+
+	s := &setRunner{eng: eng, folder: folder, plan: plan, pw: pw, keep: opts.KeepHelper}
+	defer func() {
+		res.AppsRestarted = s.startApps(ctx)
+		res.Duration = time.Since(started)
+	}()
+	if err := s.stopApps(ctx); err != nil {
+		return res, s.rollback(ctx, "applications", err)
+	}
+	if plan.SafetyDir != "" {
+		if s.safety, err = backupset.Create(plan.SafetyDir); err != nil {
+			return res, err
+		}
+	}
+	if plan.tm != nil {
+		if err := s.restoreTaskManager(ctx); err != nil {
+			return res, s.rollback(ctx, backupset.ComponentTaskManager, err)
+		}
+		res.Restored = append(res.Restored, backupset.ComponentTaskManager)
+	}
+	if plan.storage != nil {
+		if err := s.restoreStorage(ctx); err != nil {
+			return res, s.rollback(ctx, backupset.ComponentStorage, err)
+		}
+		res.Restored = append(res.Restored, backupset.ComponentStorage)
+	}
+	if plan.has(backupset.ComponentGraph) {
+		graphOpts.SafetyDir = plan.SafetyDir
+		g, err := runLocked(ctx, eng, connect, folder, graphOpts, pw)
+		res.Graph = g
+		if err != nil {
+			return res, s.rollback(ctx, backupset.ComponentGraph, err)
+		}
+		res.Restored = append(res.Restored, backupset.ComponentGraph)
+	}
+	return res, nil
+}
+
+func (p *SetPlan) has(c string) bool { return slices.Contains(p.Components, c) }
+
+// graphOnly reports a restore of the graph alone, which is the graph
+// workflow as it is (Run): the folder has no runs, or only runs that hold
+// nothing but the graph, or --component graph asks for it alone. Its chain
+// choice (newest, or --until), checks and output are then those of a
+// folder of Neo4j backups.
+func graphOnly(m *backupset.Manifest, asked []string) bool {
+	if len(asked) > 0 {
+		return !slices.ContainsFunc(asked, func(c string) bool { return c != backupset.ComponentGraph })
+	}
+	return !m.HasComponentRuns()
+}
+
+// chooseRun picks the newest complete run (before --until) holding every
+// component asked for.
+func chooseRun(m *backupset.Manifest, opts SetOptions, plan *SetPlan) error {
+	var chosen *backupset.RunRecord
+	var why []string
+	for i := len(m.Runs) - 1; i >= 0; i-- {
+		r := m.Runs[i]
+		switch {
+		case !opts.Until.IsZero() && r.Started.After(opts.Until):
+			continue
+		case !r.Complete:
+			why = append(why, r.ID+" is incomplete")
+			continue
+		}
+		if missing := slices.DeleteFunc(slices.Clone(opts.Components), func(c string) bool { return slices.Contains(r.Components, c) }); len(missing) > 0 {
+			why = append(why, fmt.Sprintf("%s has no %s", r.ID, strings.Join(missing, ", ")))
+			continue
+		}
+		chosen = &r
+		break
+	}
+	if chosen == nil {
+		msg := "no complete backup run"
+		if !opts.Until.IsZero() {
+			msg += " taken before " + opts.Until.UTC().Format(time.RFC3339)
+		}
+		if len(opts.Components) > 0 {
+			msg += " with " + strings.Join(opts.Components, ", ")
+		}
+		if len(why) > 0 {
+			msg += " (" + strings.Join(why, "; ") + ")"
+		}
+		return &helper.EnvironmentError{Err: errors.New(msg + ": see `docker infrahubdb list`, and choose with --until or --component")}
+	}
+	plan.RunID, plan.RunStarted = chosen.ID, chosen.Started
+	for _, c := range backupset.Components {
+		if slices.Contains(chosen.Components, c) && (len(opts.Components) == 0 || slices.Contains(opts.Components, c)) {
+			plan.Components = append(plan.Components, c)
+		}
+	}
+	for _, f := range m.RunFiles(chosen.ID) {
+		switch f.Component {
+		case backupset.ComponentTaskManager:
+			plan.TaskManager = &f
+		case backupset.ComponentStorage:
+			plan.Storage = &f
+		default:
+			plan.Graph = append(plan.Graph, f.Name)
+			if f.Time.After(plan.until) {
+				plan.until = f.Time
+			}
+		}
+	}
+	if plan.has(backupset.ComponentTaskManager) && plan.TaskManager == nil || plan.has(backupset.ComponentStorage) && plan.Storage == nil {
+		return &helper.EnvironmentError{Err: fmt.Errorf("the manifest's run %s lists a component without its file: run `docker infrahubdb verify`", chosen.ID)}
+	}
+	return nil
+}
+
+// prepareSet checks the run's files and finds the containers, before
+// anything changes.
+func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetOptions, plan *SetPlan, pw progress.Writer) error {
+	target, err := helper.FindTarget(ctx, eng, opts.Target)
+	if err != nil {
+		return err
+	}
+	plan.target = target
+	if target.Container == nil || target.Container.ComposeProject == "" {
+		if plan.has(backupset.ComponentTaskManager) || plan.has(backupset.ComponentStorage) {
+			return &helper.EnvironmentError{Err: errors.New("the task manager and the storage are restored into the database's Compose project, and the database container is not in one: restore the graph alone with --component graph")}
+		}
+		return nil
+	}
+	dep, err := helper.FindDeployment(ctx, eng, *target.Container)
+	if err != nil {
+		return err
+	}
+	if plan.has(backupset.ComponentTaskManager) {
+		if err := checkFile(folder, *plan.TaskManager, func(f *os.File) error {
+			head := make([]byte, 5)
+			_, err := f.Read(head)
+			if err == nil {
+				err = pgdump.CheckHeader(head)
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		src, skip, err := pgdump.Find(dep.TaskManagerDB, dep.TaskManager)
+		if err == nil && skip != "" {
+			err = fmt.Errorf("the run has a task-manager backup but %s: leave it out with --component", skip)
+		}
+		if err != nil {
+			return &helper.EnvironmentError{Err: err}
+		}
+		plan.tm = &src
+	}
+	if plan.has(backupset.ComponentStorage) {
+		if err := checkFile(folder, *plan.Storage, func(f *os.File) error {
+			_, err := volumearchive.Check(f)
+			return err
+		}); err != nil {
+			return err
+		}
+		s, skip := volumearchive.Find(dep.Server, target.Container.Image)
+		if skip != "" {
+			return &helper.EnvironmentError{Err: fmt.Errorf("the run has a storage backup but %s: leave it out with --component", skip)}
+		}
+		plan.storage = &s
+	}
+	services := slices.Clone(opts.AppServices)
+	if len(services) == 0 {
+		services = slices.Clone(DefaultAppServices)
+	}
+	if !slices.Contains(services, helper.TaskManagerService) {
+		services = append(services, helper.TaskManagerService)
+	}
+	if opts.StopApps {
+		plan.apps, err = helper.RunningApps(ctx, eng, *target.Container, services)
+		if err != nil {
+			return err
+		}
+	}
+	for _, c := range plan.apps {
+		plan.Apps = append(plan.Apps, c.Name)
+	}
+	if opts.SafetyBackup {
+		plan.SafetyDir = opts.SafetyDir
+		if plan.SafetyDir == "" {
+			plan.SafetyDir = folder.Path(backupset.SafetyDirName(time.Now()))
+		}
+	}
+	return nil
+}
+
+// checkFile proves the file matches the manifest, then runs check on it.
+func checkFile(folder *backupset.Folder, rec backupset.FileRecord, check func(*os.File) error) error {
+	f, err := folder.OpenChecked(rec)
+	if err != nil {
+		return &VerifyError{Problems: []string{err.Error()}}
+	}
+	defer f.Close()
+	if err := check(f); err != nil {
+		return &VerifyError{Problems: []string{rec.Name + ": " + err.Error()}}
+	}
+	return nil
+}
+
+// setRunner is the state of one whole-deployment restore.
+type setRunner struct {
+	eng     Engine
+	folder  *backupset.Folder
+	safety  *backupset.Folder
+	plan    *SetPlan
+	pw      progress.Writer
+	keep    bool
+	stopped []docker.Container
+	// undo puts replaced components back, most recent first.
+	undo []undoStep
+}
+
+type undoStep struct {
+	component string
+	where     string // the safety copy, for the message when undo fails
+	do        func(ctx context.Context) error
+}
+
+func (s *setRunner) stopApps(ctx context.Context) error {
+	for _, c := range slices.Backward(s.plan.apps) {
+		s.stopped = append(s.stopped, c) // started again whatever happens
+		if err := progress.Run(s.pw, progress.Event{ID: "app " + c.Name, Text: "Stop " + c.Name}, func() error {
+			return s.eng.StopContainer(ctx, c.ID, 30*time.Second)
+		}); err != nil {
+			return fmt.Errorf("stop application container %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// startApps starts what stopApps stopped, in dependency order (task-manager
+// first, infrahub-server before its workers), on a fresh context.
+func (s *setRunner) startApps(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	var started []string
+	for _, c := range s.plan.apps {
+		if !slices.ContainsFunc(s.stopped, func(x docker.Container) bool { return x.ID == c.ID }) {
+			continue
+		}
+		if err := progress.RunStep(s.pw, progress.Event{ID: "app " + c.Name, Text: "Start " + c.Name}, func(st *progress.Step) error {
+			err := s.eng.StartContainer(ctx, c.ID)
+			if err != nil {
+				st.End(progress.Error, err.Error()+"; start it with 'docker start "+c.Name+"'")
+			}
+			return err
+		}); err != nil {
+			continue
+		}
+		started = append(started, c.Name)
+	}
+	return started
+}
+
+func (s *setRunner) restoreTaskManager(ctx context.Context) error {
+	src, rec := *s.plan.tm, *s.plan.TaskManager
+	if s.safety != nil {
+		name, _ := backupset.ComponentFileName(backupset.ComponentTaskManager, time.Now())
+		if err := progress.Run(s.pw, progress.Event{ID: "tm-safety", Text: "Safety dump of the task manager into " + s.safety.Path(name)}, func() error {
+			return s.takeSafety(func() (backupset.FileRecord, error) { return pgdump.Take(ctx, s.eng, s.safety, src, name) })
+		}); err != nil {
+			return fmt.Errorf("safety dump of the task manager failed, nothing was changed: %w", err)
+		}
+		safety := s.safety
+		s.undo = append(s.undo, undoStep{component: backupset.ComponentTaskManager, where: safety.Path(name), do: func(ctx context.Context) error {
+			f, err := os.Open(safety.Path(name))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return pgdump.Restore(ctx, s.eng, src, f)
+		}})
+	}
+	text := fmt.Sprintf("pg_restore %s into %s", rec.Name, src.Container.Name)
+	return progress.Run(s.pw, progress.Event{ID: "tm", Text: text}, func() error {
+		f, err := s.folder.OpenChecked(rec)
+		if err == nil {
+			err = pgdump.Restore(ctx, s.eng, src, f)
+			f.Close()
+		}
+		if err != nil && !s.keepUndoIfChanged(err) {
+			var unfinished *pgdump.UnfinishedError
+			if !errors.As(err, &unfinished) {
+				err = fmt.Errorf("%w\nthe task manager is as it was: pg_restore runs in one transaction", err)
+			}
+		}
+		return err
+	})
+}
+
+// takeSafety writes a safety copy with take and records it in the safety
+// folder's manifest, so `verify` checks it like any backup.
+func (s *setRunner) takeSafety(take func() (backupset.FileRecord, error)) error {
+	rec, err := take()
+	if err != nil {
+		return err
+	}
+	m, err := s.safety.ReadManifest()
+	if err == nil {
+		m.Upsert(rec)
+		err = s.safety.WriteManifest(m)
+	}
+	return err
+}
+
+// keepUndoIfChanged decides, after a failed pg_restore, whether the task
+// manager needs its safety copy back. pg_restore runs in one transaction:
+// when it failed, or was ended inside that transaction, nothing changed.
+// One whose end is unknown (interrupted after its last statement was sent,
+// or ended by itself unseen) may have committed: its safety copy is put
+// back, and without one the rollback says so.
+// It reports whether the task manager may have changed.
+func (s *setRunner) keepUndoIfChanged(err error) (changed bool) {
+	hasUndo := len(s.undo) > 0 && s.undo[len(s.undo)-1].component == backupset.ComponentTaskManager
+	var unfinished *pgdump.UnfinishedError
+	switch {
+	case !errors.As(err, &unfinished) || unfinished.Unchanged:
+		if hasUndo {
+			s.undo = s.undo[:len(s.undo)-1]
+		}
+		return false
+	case !hasUndo:
+		s.undo = append(s.undo, undoStep{component: backupset.ComponentTaskManager, do: func(context.Context) error {
+			return errors.New("pg_restore did not finish and may have replaced it, and there is no safety dump to put back (--no-safety-backup)")
+		}})
+	}
+	return true
+}
+
+func (s *setRunner) restoreStorage(ctx context.Context) error {
+	st, rec := *s.plan.storage, *s.plan.Storage
+	h, err := s.eng.StartHelper(ctx, volumearchive.HelperSpec(st, "restore", true))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if !s.keep {
+			_ = h.Remove(context.WithoutCancel(ctx))
+		}
+	}()
+	if s.safety != nil {
+		name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
+		if err := progress.Run(s.pw, progress.Event{ID: "storage-safety", Text: "Safety archive of the storage into " + s.safety.Path(name)}, func() error {
+			return s.takeSafety(func() (backupset.FileRecord, error) { return volumearchive.Take(ctx, h, s.safety, st, name) })
+		}); err != nil {
+			return fmt.Errorf("safety archive of the storage failed, nothing was changed: %w", err)
+		}
+		safety := s.safety
+		s.undo = append(s.undo, undoStep{component: backupset.ComponentStorage, where: safety.Path(name), do: func(ctx context.Context) error {
+			h, err := s.eng.StartHelper(ctx, volumearchive.HelperSpec(st, "rollback", true))
+			if err != nil {
+				return err
+			}
+			defer h.Remove(context.WithoutCancel(ctx))
+			f, err := os.Open(safety.Path(name))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return volumearchive.Restore(ctx, h, f)
+		}})
+	}
+	text := fmt.Sprintf("Restore %s into %s", rec.Name, st.Name())
+	return progress.Run(s.pw, progress.Event{ID: "storage", Text: text}, func() error {
+		f, err := s.folder.OpenChecked(rec)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return volumearchive.Restore(ctx, h, f)
+	})
+}
+
+// rollback puts back the components already replaced, most recent first,
+// on a fresh context (Ctrl-C too), and returns the error to report.
+func (s *setRunner) rollback(ctx context.Context, component string, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Minute)
+	defer cancel()
+	var done, failed []string
+	for _, u := range slices.Backward(s.undo) {
+		id, text := "rollback "+u.component, "Roll back the "+u.component
+		if u.where != "" {
+			text += " from " + u.where
+		}
+		if err := progress.Run(s.pw, progress.Event{ID: id, Text: text}, func() error { return u.do(ctx) }); err != nil {
+			if u.where == "" {
+				failed = append(failed, fmt.Sprintf("the %s (%v)", u.component, err))
+			} else {
+				failed = append(failed, fmt.Sprintf("the %s (its previous content is in %s: %v)", u.component, u.where, err))
+			}
+			continue
+		}
+		done = append(done, u.component)
+	}
+	s.undo = nil
+	var degraded *DegradedError
+	if len(failed) > 0 || errors.As(cause, &degraded) {
+		return &ComponentsDegradedError{Component: component, Err: cause, RolledBack: done, NotRolledBack: failed}
+	}
+	return &ComponentsRolledBackError{Component: component, RolledBack: done, Err: cause}
+}

@@ -1,0 +1,299 @@
+package restore_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backup"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+	"github.com/opsmill/docker-infrahubdb/internal/restore"
+)
+
+// fakePostgres is the task manager's database of the fake engine: pg_dump
+// prints "PGDMP" and its rows, pg_restore replaces them with its input.
+type fakePostgres struct {
+	mu   sync.Mutex
+	rows string
+	// restoreErr makes the next pg_restore fail (exit 1) without changes;
+	// failFrom makes every pg_restore from the failFrom-th on fail.
+	restoreErr bool
+	failFrom   int
+	restores   int
+	// interrupt, when set, is Ctrl-C during the next pg_restore: after it
+	// applied its input when committed, else while inside its transaction
+	// (psql then finds its session and ends it).
+	interrupt func()
+	committed bool
+	session   string // the last statement of a pg_restore left running
+}
+
+func (p *fakePostgres) exec(ctx context.Context, id string, spec docker.ExecSpec) (int, bool, error) {
+	if id != "task-manager-db-id" || len(spec.Cmd) == 0 {
+		return 0, false, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch spec.Cmd[0] {
+	case "pg_dump":
+		_, err := io.WriteString(spec.Stdout, "PGDMP"+p.rows)
+		return 0, true, err
+	case "pg_restore":
+		data, err := io.ReadAll(spec.Stdin)
+		if err != nil {
+			return 0, true, err
+		}
+		p.restores++
+		if p.interrupt != nil {
+			if p.committed {
+				p.rows = strings.TrimPrefix(string(data), "PGDMP")
+			} else {
+				p.session = "CREATE INDEX flow_run_name ON public.flow_run"
+			}
+			p.interrupt()
+			p.interrupt = nil
+			return -1, true, ctx.Err()
+		}
+		if p.restoreErr || p.failFrom > 0 && p.restores >= p.failFrom {
+			p.restoreErr = false
+			return 1, true, nil
+		}
+		p.rows = strings.TrimPrefix(string(data), "PGDMP")
+		return 0, true, nil
+	case "psql": // ending the session of an unfinished pg_restore
+		if p.session != "" {
+			p.session = ""
+			_, err := io.WriteString(spec.Stdout, "1|0|1\n")
+			return 0, true, err
+		}
+		_, err := io.WriteString(spec.Stdout, "0|0|0\n")
+		return 0, true, err
+	}
+	return 0, false, nil
+}
+
+// setFixture is newFixture's deployment with the task manager, its database
+// and the storage volume, and one backup run of every component.
+func setFixture(t *testing.T) (*fixture, *fakePostgres) {
+	t.Helper()
+	f := newFixture(t)
+	pg := &fakePostgres{rows: "rows at backup"}
+	f.eng.ExecInHook = pg.exec
+	f.eng.Apps = append(f.eng.Apps,
+		docker.Container{ID: "task-manager-id", Name: "infrahub-task-manager-1", ComposeProject: "infrahub", ComposeService: "task-manager", Running: true},
+		docker.Container{ID: "task-manager-db-id", Name: "infrahub-task-manager-db-1", ComposeProject: "infrahub", ComposeService: "task-manager-db", Running: true,
+			Env: []string{"POSTGRES_USER=postgres", "POSTGRES_PASSWORD=pw", "POSTGRES_DB=prefect"}},
+	)
+	for i := range f.eng.Apps {
+		if f.eng.Apps[i].ID == "server-id" {
+			f.eng.Apps[i].Mounts = []docker.Mount{{Type: docker.MountVolume, Name: "infrahub_storage_data", Destination: "/opt/infrahub/storage", RW: true}}
+		}
+	}
+	_, err := backup.RunSet(context.Background(), f.eng, f.folder, backup.SetOptions{Options: backup.Options{
+		Transfer: helper.TransferAuto, Type: neo4jbackup.TypeAuto, IncludeMetadata: "all", Aggregate: true, Tool: "docker-infrahubdb test",
+	}}, progress.Nop)
+	assert.NilError(t, err)
+	pg.rows = "rows damaged"
+	f.eng.Calls, f.eng.Helpers = nil, nil
+	f.before = helpertest.FolderState(t, f.folder)
+	return f, pg
+}
+
+func (f *fixture) runSet(ctx context.Context, components ...string) (*restore.SetResult, error) {
+	connect := func(ctx context.Context, address string, creds neo4j.Credentials) (restore.Admin, error) {
+		f.eng.Record("connect %s %s", address, creds.User)
+		return f.admin, nil
+	}
+	return restore.RunSet(ctx, f.eng, connect, f.folder, restore.SetOptions{Options: f.opts, Components: components}, progress.Nop)
+}
+
+func TestRunSetRestoresEveryComponentInOrder(t *testing.T) {
+	f, pg := setFixture(t)
+	res, err := f.runSet(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(res.Restored, []string{backupset.ComponentTaskManager, backupset.ComponentStorage, backupset.ComponentGraph}))
+	assert.Check(t, is.Equal(pg.rows, "rows at backup"))
+	calls := f.eng.CallLog()
+	assertOrder(t, calls,
+		"stop-container task-manager-id", // the workers and the server stop first (the worker was not running)
+		"exec-in task-manager-db-id pg_dump", "exec-in task-manager-db-id pg_restore",
+		"copy-from /storage/.", "exec find /storage -mindepth 1 -delete", "copy-to /",
+		"exec neo4j-admin database restore",
+		"start-container task-manager-id", "start-container server-id",
+	)
+	assert.Check(t, firstIndex(calls, "stop-container server-id") < firstIndex(calls, "stop-container task-manager-id"), "infrahub-server stops before the task manager")
+	assert.Check(t, !hasPrefix(calls, "stop-container task-manager-db-id"), "the task manager's database stays up")
+	for _, c := range helpertest.CallsWith(calls, "exec neo4j-admin database restore") {
+		assert.Check(t, !strings.Contains(c, "--restore-until"), "the run's graph files are restored whole: %s", c)
+	}
+	assert.Check(t, is.DeepEqual(res.AppsRestarted, []string{"infrahub-task-manager-1", "infrahub-server-1"}))
+	// The safety copies are recorded in the safety folder's manifest:
+	// `verify` checks them like any backup.
+	safety, err := backupset.Open(res.Plan.SafetyDir)
+	assert.NilError(t, err)
+	m, err := safety.ReadManifest()
+	assert.NilError(t, err)
+	var comps []string
+	for _, r := range m.Files {
+		if r.Component != "" {
+			comps = append(comps, r.Component)
+		}
+		file, err := safety.OpenChecked(r)
+		assert.Check(t, err, r.Name)
+		if err == nil {
+			file.Close()
+		}
+	}
+	assert.Check(t, is.DeepEqual(comps, []string{backupset.ComponentStorage, backupset.ComponentTaskManager}))
+	for _, a := range f.eng.Apps {
+		if a.ID != "worker-id" {
+			assert.Check(t, a.Running, a.Name)
+		}
+	}
+}
+
+func TestRunSetGraphFailureRollsBackTheOthers(t *testing.T) {
+	f, pg := setFixture(t)
+	f.eng.Faults["restore"] = &helpertest.Fault{Code: 1, Stderr: "restore failed", Times: 1}
+	_, err := f.runSet(context.Background())
+	var rolled *restore.ComponentsRolledBackError
+	assert.Assert(t, errors.As(err, &rolled), "got %v", err)
+	assert.Check(t, is.Equal(rolled.Component, backupset.ComponentGraph))
+	assert.Check(t, is.DeepEqual(rolled.RolledBack, []string{backupset.ComponentStorage, backupset.ComponentTaskManager}))
+	assert.Check(t, is.Equal(pg.rows, "rows damaged"), "the task manager is as it was before the restore")
+	for _, a := range f.eng.Apps {
+		if a.ID != "worker-id" {
+			assert.Check(t, a.Running, a.Name)
+		}
+	}
+}
+
+func TestRunSetTaskManagerFailureChangesNothingElse(t *testing.T) {
+	f, pg := setFixture(t)
+	pg.restoreErr = true
+	_, err := f.runSet(context.Background())
+	var rolled *restore.ComponentsRolledBackError
+	assert.Assert(t, errors.As(err, &rolled), "got %v", err)
+	assert.Check(t, is.Equal(rolled.Component, backupset.ComponentTaskManager))
+	assert.Check(t, is.Len(rolled.RolledBack, 0), "pg_restore runs in one transaction: nothing to roll back")
+	assert.Check(t, is.ErrorContains(err, "the task manager is as it was"))
+	assert.Check(t, is.Equal(pg.rows, "rows damaged"))
+	calls := f.eng.CallLog()
+	assert.Check(t, !hasPrefix(calls, "copy-to"), "the storage is untouched")
+	assert.Check(t, !hasPrefix(calls, "exec neo4j-admin database restore"), "the graph is untouched")
+	assert.Check(t, hasPrefix(calls, "start-container task-manager-id"))
+}
+
+func TestRunSetComponentChoosesWhatIsRestored(t *testing.T) {
+	f, pg := setFixture(t)
+	res, err := f.runSet(context.Background(), backupset.ComponentTaskManager)
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(res.Restored, []string{backupset.ComponentTaskManager}))
+	assert.Check(t, is.Equal(pg.rows, "rows at backup"))
+	assert.Check(t, !hasPrefix(f.eng.CallLog(), "exec neo4j-admin database restore"))
+	assert.Check(t, !hasPrefix(f.eng.CallLog(), "copy-to"))
+}
+
+func assertOrder(t *testing.T, calls []string, want ...string) {
+	t.Helper()
+	i := 0
+	for _, c := range calls {
+		if i < len(want) && strings.HasPrefix(c, want[i]) {
+			i++
+		}
+	}
+	assert.Check(t, i == len(want), "calls out of order; missing %q in\n%s", want[min(i, len(want)-1)], strings.Join(calls, "\n"))
+}
+
+func firstIndex(calls []string, prefix string) int {
+	for i, c := range calls {
+		if strings.HasPrefix(c, prefix) {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestRunSetRollbackFailingIsDegraded(t *testing.T) {
+	f, pg := setFixture(t)
+	f.eng.Faults["restore"] = &helpertest.Fault{Code: 1, Stderr: "restore failed", Times: 1}
+	pg.failFrom = 2 // the task manager's rollback fails
+	_, err := f.runSet(context.Background())
+	var degraded *restore.ComponentsDegradedError
+	assert.Assert(t, errors.As(err, &degraded), "got %v", err)
+	assert.Check(t, is.Equal(degraded.Component, backupset.ComponentGraph))
+	assert.Check(t, is.DeepEqual(degraded.RolledBack, []string{backupset.ComponentStorage}))
+	assert.Assert(t, is.Len(degraded.NotRolledBack, 1))
+	assert.Check(t, is.Contains(degraded.NotRolledBack[0], "task-manager"))
+	assert.Check(t, is.Contains(degraded.NotRolledBack[0], "safety-"), "says where the previous content is")
+	for _, a := range f.eng.Apps {
+		if a.ID != "worker-id" {
+			assert.Check(t, a.Running, a.Name)
+		}
+	}
+}
+
+// Ctrl-C during pg_restore. Ended inside its one transaction it changed
+// nothing: no rollback is needed. When its end is unknown it may have
+// committed: the safety dump is put back; without one the restore is
+// degraded and says so. Everything starts again, and the run counts as
+// interrupted.
+func TestRunSetInterruptedPgRestore(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		committed  bool
+		noSafety   bool
+		rolledBack []string
+		degraded   bool
+		rows       string
+	}{
+		{name: "inside its transaction", rows: "rows damaged"},
+		{name: "outcome unknown", committed: true, rolledBack: []string{backupset.ComponentTaskManager}, rows: "rows damaged"},
+		{name: "outcome unknown without a safety dump", committed: true, noSafety: true, degraded: true, rows: "rows at backup"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, pg := setFixture(t)
+			if tc.noSafety {
+				f.opts.SafetyBackup = false
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			pg.interrupt, pg.committed = cancel, tc.committed
+			_, err := f.runSet(ctx)
+			assert.Check(t, errors.Is(err, context.Canceled), "got %v", err)
+			var rolled *restore.ComponentsRolledBackError
+			var degraded *restore.ComponentsDegradedError
+			if tc.degraded {
+				assert.Assert(t, errors.As(err, &degraded), "got %v", err)
+				assert.Check(t, is.Len(degraded.NotRolledBack, 1))
+				assert.Check(t, is.Contains(degraded.NotRolledBack[0], "no safety dump"))
+			} else {
+				assert.Assert(t, errors.As(err, &rolled), "got %v", err)
+				assert.Check(t, is.DeepEqual(rolled.RolledBack, tc.rolledBack))
+			}
+			assert.Check(t, is.Equal(pg.rows, tc.rows))
+			assert.Check(t, is.Equal(pg.session, ""), "no pg_restore left running")
+			calls := f.eng.CallLog()
+			assert.Check(t, hasPrefix(calls, "exec-in task-manager-db-id psql"), "the session was looked for and ended")
+			assert.Check(t, !hasPrefix(calls, "copy-to"), "the storage is untouched")
+			assert.Check(t, !hasPrefix(calls, "exec neo4j-admin database restore"), "the graph is untouched")
+			for _, a := range f.eng.Apps {
+				if a.ID != "worker-id" {
+					assert.Check(t, a.Running, a.Name)
+				}
+			}
+		})
+	}
+}

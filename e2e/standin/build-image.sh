@@ -20,8 +20,12 @@ if [[ ! $version =~ ^(5\.[0-9]+|20[0-9]{2}\.[0-9]{2})\.[0-9]+$ ]]; then
 	echo "build-image: NEO4J_VERSION=$version is not a Neo4j release like 5.26.0 or 2025.10.1" >&2
 	exit 64
 fi
-enterprise=infrahubdb-e2e/neo4j:$version-enterprise
-community=infrahubdb-e2e/neo4j:$version-community
+# INFRAHUBDB_E2E_STANDIN_REPO names another repository for the images, so
+# two checkouts with different stand-in sources can test on one engine
+# without rebuilding each other's images.
+repo_name=${INFRAHUBDB_E2E_STANDIN_REPO:-infrahubdb-e2e/neo4j}
+enterprise=$repo_name:$version-enterprise
+community=$repo_name:$version-community
 label=org.opsmill.infrahubdb-e2e.inputs
 required=(bash sh cat sleep ls stat find rm mkdir cp mv id chown chmod env test head tail wc sha256sum tar timeout)
 optional=(gzip grep sed true date ln)

@@ -7,7 +7,7 @@ COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 PLUGINDIR := $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
 
-.PHONY: all build install test e2e e2e-image lint bench clean
+.PHONY: all build install test e2e e2e-image lint bench clean docs release
 
 all: build
 
@@ -18,6 +18,19 @@ install: build
 	mkdir -p '$(PLUGINDIR)'
 	install -m 0755 $(BIN) '$(PLUGINDIR)/docker-infrahubdb'
 	@echo "installed $(PLUGINDIR)/docker-infrahubdb"
+
+# The command reference (docs/reference: Markdown, and man pages in
+# docs/reference/man), generated from the cobra commands with cli-docs-tool.
+# TestReferenceIsUpToDate (internal/docsgen) fails until it is run after a
+# change of a command, a flag or a help text.
+docs:
+	$(GO) run ./cmd/docsgen -dir docs/reference
+
+# Release binaries for linux, darwin and windows on amd64 and arm64, with the
+# version stamped in and a SHA256SUMS file, in dist/ (RELEASE_DIR).
+RELEASE_DIR ?= dist
+release:
+	VERSION='$(VERSION)' COMMIT='$(COMMIT)' GO='$(GO)' ./scripts/release.sh '$(RELEASE_DIR)'
 
 # Unit tests, with the race detector: no Docker engine needed.
 test:
@@ -57,7 +70,7 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
 
 # Images for Compose projects shaped like Infrahub's (the kit builds them on
 # demand too): Debian's PostgreSQL 15 (task-manager-db) and a tiny app image

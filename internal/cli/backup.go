@@ -66,7 +66,7 @@ and the storage are captured in the same outage.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&opts.databaseURL, "database-url", "", "Reach the database at HOST[:PORT] instead of the labelled container's IP")
+	fs.StringVar(&opts.databaseURL, "database-url", "", "Reach the database's backup port at HOST[:PORT] from a helper on the database's networks, instead of sharing the database container's network namespace (the old tool's flag; Neo4j Enterprise only)")
 	fs.IntVar(&opts.backupPort, "database-backup-port", 6362, "Backup port of the database")
 	fs.BoolVar(&opts.noAggregate, "no-aggregate", false, "Keep the full+differential chain instead of aggregating it into one file per database")
 	fs.BoolVar(&opts.hostNetwork, "host-network", false, "Run the helper container on the host network")

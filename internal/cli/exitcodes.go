@@ -29,6 +29,7 @@ const (
 	ExitVerify      = 5   // the backup folder failed verification (checksums, chains, neo4j-admin check)
 	ExitRolledBack  = 6   // restore failed and was rolled back: the database runs with its previous data
 	ExitDegraded    = 7   // restore failed and could not be rolled back, or the database did not come back after an offline step: read the message, the database needs attention
+	ExitDeclined    = 8   // a question was answered "no" (restore, Community dump, --consistent, prune): nothing was changed
 	ExitInterrupted = 130 // interrupted (Ctrl-C or SIGTERM) after cleaning up
 )
 
@@ -95,8 +96,10 @@ func classify(err error) int {
 	switch {
 	case errors.As(err, &degraded), errors.As(err, new(*helper.DatabaseDownError)), errors.As(err, new(*restore.ComponentsDegradedError)):
 		return ExitDegraded
-	case errors.Is(err, context.Canceled), errors.Is(err, restore.ErrNotConfirmed), errors.Is(err, backup.ErrNotConfirmed):
+	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
+	case errors.Is(err, restore.ErrNotConfirmed), errors.Is(err, backup.ErrNotConfirmed):
+		return ExitDeclined
 	case errors.As(err, &rolledBack), errors.As(err, new(*restore.ComponentsRolledBackError)):
 		return ExitRolledBack
 	case errors.As(err, &verify), errors.As(err, &folderVerify):

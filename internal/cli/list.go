@@ -38,6 +38,7 @@ It needs no Docker: it reads file names, sizes and the manifest (verify
 re-hashes the files). --inspect also runs "neo4j-admin backup inspect" in a
 helper container and adds Neo4j's own view and transaction ranges.`,
 		Example: `  docker infrahubdb list ./backups
+  docker infrahubdb list -q ./backups
   docker infrahubdb list ./backups --format json
   docker infrahubdb list ./backups --inspect`,
 		Args: exactlyOneFolder,
@@ -49,6 +50,8 @@ helper container and adds Neo4j's own view and transaction ranges.`,
 	fs.BoolVar(&opts.inspect, "inspect", false, "Also run neo4j-admin backup inspect in a helper container")
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
+	// As docker's ls commands: -q prints IDs only (and no progress).
+	fs.Lookup("quiet").Usage = "Only print the IDs of the backup runs, newest first (no progress)"
 	return cmd
 }
 
@@ -66,7 +69,21 @@ func runList(ctx context.Context, dockerCli command.Cli, opts listOptions, dir s
 	if err != nil {
 		return err
 	}
+	if opts.output.quiet {
+		return printRunIDs(dockerCli.Out(), l)
+	}
 	return printResult(dockerCli.Out(), opts.output.format, l, printListing)
+}
+
+// printRunIDs is list -q: one run ID a line, newest first, for scripts
+// (restore --until takes a run's start time).
+func printRunIDs(out io.Writer, l *catalog.Listing) error {
+	for i := len(l.Runs) - 1; i >= 0; i-- {
+		if _, err := fmt.Fprintln(out, l.Runs[i].ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func printListing(out io.Writer, l *catalog.Listing) error {

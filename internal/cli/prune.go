@@ -45,7 +45,7 @@ component.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.IntVar(&opts.keep, "keep", 0, "Number of chains to keep per database (required, at least 1)")
+	fs.IntVar(&opts.keep, "keep", 0, "Number of backup runs to keep (required, at least 1); in a folder without runs, complete chains per database")
 	fs.BoolVarP(&opts.yes, "yes", "y", false, "Delete; without it prune only prints what it would delete")
 	opts.output.addFlags(fs)
 	return cmd

@@ -63,8 +63,10 @@ current data dumped as the safety copy, the dump loaded with neo4j-admin
 database load, and the container started again. A dump restores onto Neo4j
 Enterprise too (STOP DATABASE, load, START, no container stop).
 
-Credentials: NEO4J_AUTH=user/password, --password-stdin, or else the database
-container's own NEO4J_AUTH.`,
+Credentials, in this order: NEO4J_AUTH=user/password in the environment,
+--password-stdin, the database container's NEO4J_AUTH (or the file its
+NEO4J_AUTH_FILE or NEO4J_AUTH_PATH names), then INFRAHUB_DB_USERNAME and
+INFRAHUB_DB_PASSWORD of the project's infrahub-server container.`,
 		Example: `  NEO4J_AUTH=neo4j/secret docker infrahubdb restore ./backups --yes
   docker infrahubdb restore ./backups --dry-run
   docker -c prod infrahubdb restore ./backups --database neo4j --until 2026-11-24T18:00:00Z`,
@@ -76,13 +78,13 @@ container's own NEO4J_AUTH.`,
 	fs := cmd.Flags()
 	fs.IntVar(&opts.cypherPort, "database-cypher-port", 7687, "Bolt port of the database")
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to restore (repeatable; default: every database in the folder but system)")
-	fs.StringVar(&opts.until, "until", "", `Restore the newest chain up to this time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC), passed to neo4j-admin --restore-until`)
+	fs.StringVar(&opts.until, "until", "", `Restore the newest complete backup run started at or before this time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC), each component whole; in a folder without runs (the graph alone), the newest chain up to it, passed to neo4j-admin --restore-until`)
 	fs.StringVar(&opts.boltAddress, "bolt-address", "", "Connect to Bolt at HOST:PORT directly instead of tunnelling through the helper container")
 	fs.BoolVar(&opts.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin")
 	fs.StringVar(&opts.username, "username", "neo4j", "Neo4j user, with --password-stdin")
 	fs.BoolVar(&opts.noSafetyBackup, "no-safety-backup", false, "Do not back up the current databases before replacing them (no rollback possible)")
 	fs.StringVar(&opts.safetyDir, "safety-dir", "", "Where the safety backup goes (default: FOLDER/safety-<time>)")
-	fs.StringSliceVar(&opts.appServices, "app-services", restore.DefaultAppServices, "Compose services of the database's project to stop during the restore")
+	fs.StringSliceVar(&opts.appServices, "app-services", restore.DefaultAppServices, "Compose services of the database's project to stop during the restore (task-manager is stopped too)")
 	fs.BoolVar(&opts.noStopApp, "no-stop-app", false, "Do not stop the Infrahub application containers")
 	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")
@@ -128,6 +130,10 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	}
 	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
 	if !opts.yes && !opts.dryRun && !interactive {
+		// The folder is checked first: a missing folder is what to fix.
+		if _, err := backupset.Open(dir); err != nil {
+			return withCode(ExitEnvironment, err)
+		}
 		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
 	}
 	creds, err := restoreCredentials(opts, dockerCli.In())

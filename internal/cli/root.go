@@ -58,7 +58,7 @@ deployment needs no configuration.`,
 				}
 			}
 			cancelOnSignals(cmd)
-			return nil
+			return finalError(cmd, applyEnv(cmd))
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if showVersion {
@@ -76,6 +76,7 @@ deployment needs no configuration.`,
 		newVerifyCommand(dockerCli),
 		newPruneCommand(dockerCli),
 	)
+	addCompletions(cmd, dockerCli)
 	wrapErrors(cmd)
 	return cmd
 }
@@ -121,6 +122,10 @@ func wrapErrors(root *cobra.Command) {
 			}
 		}
 		c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+			// Parsing stopped at the bad flag: a --progress json after it
+			// was not read, and the error's shape must not depend on the
+			// order of the flags.
+			progressFromArgs(cmd, os.Args[1:])
 			return finalError(cmd, usageError("%v\nSee '%s --help'.", err, c.CommandPath()))
 		})
 		for _, sub := range c.Commands() {
@@ -161,6 +166,29 @@ func jsonProgress(cmd *cobra.Command) bool {
 		return ""
 	}
 	return flag("progress") == progress.ModeJSON && flag("quiet") != "true"
+}
+
+// progressFromArgs sets --progress and --quiet from the raw command line
+// args, for an error met before the flag parser reached them.
+func progressFromArgs(cmd *cobra.Command, args []string) {
+	fs := cmd.Flags()
+	if fs.Lookup("progress") == nil {
+		return
+	}
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return
+		case a == "--progress" && i+1 < len(args):
+			_ = fs.Set("progress", args[i+1])
+		case strings.HasPrefix(a, "--progress="):
+			_ = fs.Set("progress", strings.TrimPrefix(a, "--progress="))
+		case a == "-q", a == "--quiet", a == "--quiet=true":
+			if fs.Lookup("quiet") != nil {
+				_ = fs.Set("quiet", "true")
+			}
+		}
+	}
 }
 
 // noArgs rejects unknown subcommands with a message and the usage exit code.

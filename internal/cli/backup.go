@@ -161,8 +161,8 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		return err
 	}
 	res := set.Graph
-	if opts.output.format == "json" {
-		return printJSON(dockerCli.Out(), struct {
+	if opts.output.format != "table" {
+		return printFormatted(dockerCli.Out(), opts.output.format, struct {
 			*backup.Result
 			Run *backup.SetResult `json:"run"`
 		}{res, set})

@@ -185,14 +185,14 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	set, err := restore.RunSet(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, sopts, pw)
 	err = unlock(err)
 	pw.Close()
-	if set != nil && opts.output.format == "json" {
+	if set != nil && opts.output.format != "table" {
 		// The graph's result stays at the top, as before runs existed; the
 		// run's components are under "run".
 		out := struct {
 			*restore.Result
 			Run *restore.SetResult `json:"run"`
 		}{set.Graph, set}
-		if perr := printJSON(dockerCli.Out(), out); perr != nil && err == nil {
+		if perr := printFormatted(dockerCli.Out(), opts.output.format, out); perr != nil && err == nil {
 			err = perr
 		}
 		return err
@@ -254,8 +254,8 @@ func confirm(ctx context.Context, dockerCli command.Cli, p *restore.Plan) (bool,
 }
 
 func printRestore(dockerCli command.Cli, format string, res *restore.Result) error {
-	if format == "json" {
-		return printJSON(dockerCli.Out(), res)
+	if format != "table" {
+		return printFormatted(dockerCli.Out(), format, res)
 	}
 	out := dockerCli.Out()
 	p := res.Plan

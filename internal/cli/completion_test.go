@@ -46,3 +46,20 @@ func TestCompletionFlagValues(t *testing.T) {
 		assert.Equal(t, directive, ":4", "%v", tc.args)
 	}
 }
+
+// backup's help lists the everyday flags first and the expert and legacy
+// ones apart.
+func TestBackupHelpGroupsExpertFlags(t *testing.T) {
+	out, err := runRoot(t, "backup", "--help")
+	assert.NilError(t, err)
+	_, options, ok := strings.Cut(out, "\nOptions:")
+	assert.Assert(t, ok, out)
+	everyday, expert, ok := strings.Cut(options, "Expert and legacy options:")
+	assert.Assert(t, ok, out)
+	for _, f := range []string{"--database-url", "--database-backup-port", "--host-network", "--transfer", "--keep-helper-container", "--no-aggregate", "--include-metadata", "--type"} {
+		assert.Check(t, strings.Contains(expert, f) && !strings.Contains(everyday, f+" "), f)
+	}
+	for _, f := range []string{"--yes", "--component", "--project", "--format"} {
+		assert.Check(t, strings.Contains(everyday, f), f)
+	}
+}

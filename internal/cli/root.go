@@ -77,6 +77,7 @@ deployment needs no configuration.`,
 		newPruneCommand(dockerCli),
 	)
 	addCompletions(cmd, dockerCli)
+	groupFlags(cmd)
 	wrapErrors(cmd)
 	return cmd
 }

@@ -13,7 +13,7 @@ import (
 func main() {
 	dir := flag.String("dir", "docs/reference", "reference directory (Markdown; man pages go to its man/ folder)")
 	flag.Parse()
-	if err := docsgen.Generate(*dir, *dir); err != nil {
+	if err := docsgen.Generate(*dir); err != nil {
 		fmt.Fprintln(os.Stderr, "docsgen:", err)
 		os.Exit(1)
 	}

@@ -6,10 +6,12 @@
 package docsgen
 
 import (
+	"fmt"
 	"io"
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	clidocstool "github.com/docker/cli-docs-tool"
@@ -28,10 +30,10 @@ const ManDir = "man"
 var manDate = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
 // Generate writes the Markdown reference into dir and the man pages into
-// dir/man. Hand-written text outside the generated markers of an existing
-// Markdown page of source is kept (cli-docs-tool's contract); source is
-// usually dir itself.
-func Generate(source, dir string) error {
+// dir/man. Every page is generated whole: its title and usage line, the
+// text and options cli-docs-tool writes between its markers, then the
+// command's examples.
+func Generate(dir string) error {
 	// The reference shows defaults that do not depend on who generates it:
 	// flags whose default comes from the environment read it at build time.
 	for _, name := range EnvDefaults {
@@ -39,10 +41,16 @@ func Generate(source, dir string) error {
 	}
 	log.SetOutput(io.Discard) // cli-docs-tool logs every page it writes
 	defer log.SetOutput(os.Stderr)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	// Each generator gets a command tree of its own: the Markdown one adds
 	// the inherited flags to every command's own.
 	mdTree := root()
-	md, err := clidocstool.New(clidocstool.Options{Root: mdTree, SourceDir: source, TargetDir: dir, Plugin: true})
+	if err := writeSkeletons(mdTree, dir); err != nil {
+		return err
+	}
+	md, err := clidocstool.New(clidocstool.Options{Root: mdTree, SourceDir: dir, Plugin: true})
 	if err != nil {
 		return err
 	}
@@ -51,13 +59,42 @@ func Generate(source, dir string) error {
 	}
 	manTree := root()
 	man, err := clidocstool.New(clidocstool.Options{
-		Root: manTree, SourceDir: source, TargetDir: filepath.Join(dir, ManDir), Plugin: true,
+		Root: manTree, SourceDir: filepath.Join(dir, ManDir), Plugin: true,
 		ManHeader: &doc.GenManHeader{Title: "DOCKER", Section: "1", Source: "docker-infrahubdb", Manual: "Docker infrahubdb", Date: &manDate},
 	})
 	if err != nil {
 		return err
 	}
 	return man.GenManTree(manTree)
+}
+
+// writeSkeletons writes each command's page around cli-docs-tool's markers:
+// the title and usage before them, the examples after them.
+func writeSkeletons(c *cobra.Command, dir string) error {
+	for _, sub := range c.Commands() {
+		if err := writeSkeletons(sub, dir); err != nil {
+			return err
+		}
+	}
+	if !c.HasParent() || c.Hidden {
+		return nil // the "docker" command itself has no page
+	}
+	c.DisableFlagsInUseLine = true
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n\n```text\n%s\n```\n\n<!---MARKER_GEN_START-->\n<!---MARKER_GEN_END-->\n", c.CommandPath(), usageLine(c))
+	if c.Example != "" {
+		fmt.Fprintf(&b, "\n## Examples\n\n```console\n%s\n```\n", strings.TrimRight(c.Example, "\n"))
+	}
+	name := strings.ReplaceAll(strings.TrimPrefix(c.CommandPath(), "docker "), " ", "_") + ".md"
+	return os.WriteFile(filepath.Join(dir, name), []byte(b.String()), 0o644)
+}
+
+// usageLine is the usage line `--help` shows.
+func usageLine(c *cobra.Command) string {
+	if c.HasAvailableSubCommands() {
+		return c.CommandPath() + " [OPTIONS] COMMAND"
+	}
+	return c.UseLine()
 }
 
 // EnvDefaults are the environment variables that flag defaults read.

@@ -58,7 +58,7 @@ e2e:
 	done
 
 # Benchmark, not part of the tests: seeds a >1 GiB database in the stand-in and
-# prints one markdown table (README "Performance"). The kit builds the plugin.
+# prints one markdown table (docs/performance.md). The kit builds the plugin.
 bench: e2e-image
 	$(GO) test -c -tags bench -o bin/bench.test ./e2e/bench
 	cd e2e/bench && ../../bin/bench.test -test.run '^TestBench$$' -test.timeout 40m -test.v >../../bin/bench.log 2>&1 || { tail -60 ../../bin/bench.log; exit 1; }

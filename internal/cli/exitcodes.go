@@ -19,7 +19,7 @@ import (
 )
 
 // Exit codes. They are part of the interface for scripts and documented in
-// the README; change them only with a note there.
+// docs/exit-codes.md; change them only with a note there.
 const (
 	ExitOK          = 0
 	ExitError       = 1   // unexpected failure; the message says what failed

@@ -88,6 +88,9 @@ func printRunIDs(out io.Writer, l *catalog.Listing) error {
 
 func printListing(out io.Writer, l *catalog.Listing) error {
 	fmt.Fprintf(out, "Folder %s (manifest: %s", l.Folder, l.Manifest)
+	if l.ManifestError != "" {
+		fmt.Fprintf(out, ": %s", l.ManifestError)
+	}
 	if l.Locked {
 		fmt.Fprintf(out, ", locked by a run: see %s", backupset.LockName)
 	}

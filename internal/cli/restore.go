@@ -35,6 +35,7 @@ type restoreOptions struct {
 	helper         helperFlags
 	project        string
 	stopTimeout    time.Duration
+	onlineTimeout  time.Duration
 	components     []string
 }
 
@@ -90,6 +91,7 @@ INFRAHUB_DB_PASSWORD of the project's infrahub-server container.`,
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")
 	fs.StringVar(&opts.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
 	fs.DurationVar(&opts.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
+	fs.DurationVar(&opts.onlineTimeout, "online-timeout", 5*time.Minute, "How long to wait for each database to be online again after its restore, load or rollback")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage+" in the chosen backup run")
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
@@ -105,6 +107,9 @@ func (o *restoreOptions) validate() error {
 	}
 	if o.stopTimeout < time.Second {
 		return usageError("--stop-timeout %s: give at least 1s (Neo4j needs time to shut down cleanly; the default is 120s)", o.stopTimeout)
+	}
+	if o.onlineTimeout < time.Second {
+		return usageError("--online-timeout %s: give at least 1s", o.onlineTimeout)
 	}
 	if err := o.helper.validate(); err != nil {
 		return err
@@ -156,6 +161,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	ropts := restore.Options{
 		Target:       helper.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
 		StopTimeout:  opts.stopTimeout,
+		OnlineWait:   opts.onlineTimeout,
 		HelperImage:  opts.helper.image,
 		RegistryAuth: registryAuth(dockerCli),
 		Transfer:     opts.helper.transfer,

@@ -151,6 +151,7 @@ func finalError(cmd *cobra.Command, err error) error {
 	if !errors.As(err, &se) {
 		se = toStatusError(err).(dockercli.StatusError)
 	}
+	se.Status = withoutForeignHints(cmd, se.Status)
 	if msg, ok := strings.CutPrefix(se.Status, "Error: "); ok && jsonProgress(cmd) {
 		se.Status = progress.ErrorLine(msg, se.StatusCode)
 	}

@@ -8,6 +8,7 @@ package e2e
 // (other tests' projects run on the same engine).
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -38,8 +39,28 @@ func TestReadmeStockDeployment(t *testing.T) {
 		return icmd.RunCmd(cmd)
 	}
 
+	// docker infrahubdb doctor ./backups: every check passes, the edition
+	// warns of the Community dump's downtime, and the login is real.
+	res := run("doctor", dir, "--format", "json")
+	res.Assert(t, icmd.Success)
+	var rep struct {
+		OK     bool
+		Checks []struct{ Name, Status, Detail string }
+	}
+	assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &rep))
+	assert.Check(t, rep.OK)
+	statuses := map[string]string{}
+	for _, c := range rep.Checks {
+		statuses[c.Name] = c.Status
+	}
+	assert.Check(t, is.Equal(statuses["login (through a helper container)"], "ok"), res.Stdout())
+	assert.Check(t, is.Equal(statuses["Neo4j edition and version"], "warning"), res.Stdout())
+	assert.Check(t, is.Equal(statuses["Compose project and components"], "ok"), res.Stdout())
+	assert.Check(t, is.Equal(statuses["backup folder"], "ok"), res.Stdout())
+	assert.Check(t, is.Len(db.Helpers(t), 0), "the doctor's helper is removed")
+
 	// docker infrahubdb backup ./backups --yes
-	res := run("backup", dir, "--yes")
+	res = run("backup", dir, "--yes")
 	res.Assert(t, icmd.Success)
 	db.Reconnect(t) // Community: the dump stopped and started the database
 	assert.Check(t, is.Contains(res.Stdout(), "graph, task-manager, storage"))

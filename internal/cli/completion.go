@@ -63,7 +63,8 @@ func addCompletions(root *cobra.Command, dockerCli command.Cli) {
 
 // folderArgument reports whether c takes the backup FOLDER as its argument.
 func folderArgument(c *cobra.Command) bool {
-	return slices.Contains(strings.Fields(c.Use), "FOLDER")
+	fields := strings.Fields(c.Use)
+	return slices.Contains(fields, "FOLDER") || slices.Contains(fields, "[FOLDER]")
 }
 
 // directories completes the one FOLDER argument with directories.

@@ -19,7 +19,7 @@ func complete(t *testing.T, args ...string) ([]string, string) {
 }
 
 func TestCompletionFolderIsADirectory(t *testing.T) {
-	for _, cmd := range []string{"backup", "restore", "list", "verify", "prune"} {
+	for _, cmd := range []string{"backup", "restore", "list", "verify", "prune", "doctor"} {
 		values, directive := complete(t, cmd, "")
 		assert.Equal(t, len(values), 0, cmd)
 		assert.Equal(t, directive, ":16", "%s: FOLDER completes directories (ShellCompDirectiveFilterDirs)", cmd)

@@ -9,6 +9,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -58,6 +59,16 @@ func TestReadmeStockDeployment(t *testing.T) {
 	assert.Check(t, is.Equal(statuses["Compose project and components"], "ok"), res.Stdout())
 	assert.Check(t, is.Equal(statuses["backup folder"], "ok"), res.Stdout())
 	assert.Check(t, is.Len(db.Helpers(t), 0), "the doctor's helper is removed")
+
+	// docker infrahubdb backup ./backups --dry-run: what would stop, for
+	// about how long; nothing changes, the folder is not even created.
+	dry := kit.Folder(t) + "-not-yet"
+	res = run("backup", dry, "--dry-run")
+	res.Assert(t, icmd.Expected{Out: "Dry run: nothing was changed."})
+	assert.Check(t, is.Contains(res.Stdout(), "offline dump of neo4j, system"), res.Stdout())
+	assert.Check(t, is.Len(c.Running(t), len(kit.StockServices)), "nothing stopped")
+	_, err := os.Stat(dry)
+	assert.Check(t, os.IsNotExist(err), "the dry run left %s", dry)
 
 	// docker infrahubdb backup ./backups --yes
 	res = run("backup", dir, "--yes")

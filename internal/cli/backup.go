@@ -30,6 +30,7 @@ type backupOptions struct {
 	offline         offlineOptions
 	components      []string
 	consistent      bool
+	dryRun          bool
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -77,6 +78,7 @@ and the storage are captured in the same outage.`,
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage)
 	fs.BoolVar(&opts.consistent, "consistent", false, "Stop the Infrahub application containers during the capture so that graph, task manager and storage belong to one point in time (downtime; consent: a prompt, or --yes)")
+	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and show which components would be taken and which containers would stop, for about how long; change nothing")
 	opts.offline.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
@@ -114,6 +116,9 @@ func (o *backupOptions) validate() error {
 func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, dir string) error {
 	if err := opts.validate(); err != nil {
 		return err
+	}
+	if opts.dryRun {
+		return runBackupDryRun(cmd, dockerCli, opts, dir)
 	}
 	folder, err := backupset.Create(dir)
 	if err != nil {

@@ -42,6 +42,10 @@ type Report struct {
 	Context string  `json:"docker_context,omitempty"`
 	Checks  []Check `json:"checks"`
 	OK      bool    `json:"ok"` // no check failed
+	// Edition of the database's Neo4j: "enterprise", "community" or "".
+	Edition string `json:"edition,omitempty"`
+	// HelperImage is the image a backup's helper would run.
+	HelperImage string `json:"helper_image,omitempty"`
 }
 
 // Bolt is the login the doctor makes and closes again.
@@ -113,6 +117,7 @@ func Run(ctx context.Context, eng helper.Engine, opts Options, pw progress.Write
 	add(cDatabase, OK, fmt.Sprintf("%s (found by %s)", db.Name, target.Rule))
 
 	edition := helper.Edition(db)
+	r.Edition = edition
 	release := helper.ServerRelease(ctx, eng, db)
 	community := edition == "community"
 	switch {
@@ -142,6 +147,7 @@ func Run(ctx context.Context, eng helper.Engine, opts Options, pw progress.Write
 	if image == "" {
 		image = helper.ChooseImage("", target)
 	}
+	r.HelperImage = image
 	if _, ok, ierr := eng.ImageEnv(ctx, image); ierr != nil {
 		add(cImage, Failed, ierr.Error())
 	} else if ok {

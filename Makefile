@@ -20,7 +20,8 @@ install: build
 	@echo "installed $(PLUGINDIR)/docker-infrahubdb"
 
 # The command reference (docs/reference: Markdown, and man pages in
-# docs/reference/man), generated from the cobra commands with cli-docs-tool.
+# docs/reference/man), generated from the cobra commands with cli-docs-tool,
+# and the JSON Schemas of the --format json documents (docs/schema).
 # TestReferenceIsUpToDate (internal/docsgen) fails until it is run after a
 # change of a command, a flag or a help text.
 docs:

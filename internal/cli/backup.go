@@ -167,10 +167,7 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	}
 	res := set.Graph
 	if opts.output.format != "table" {
-		return printFormatted(dockerCli.Out(), opts.output.format, struct {
-			*backup.Result
-			Run *backup.SetResult `json:"run"`
-		}{res, set})
+		return printFormatted(dockerCli.Out(), opts.output.format, backupOutput{res, set})
 	}
 	if res != nil {
 		if err := printBackupTable(dockerCli, res); err != nil {

@@ -194,10 +194,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	if set != nil && opts.output.format != "table" {
 		// The graph's result stays at the top, as before runs existed; the
 		// run's components are under "run".
-		out := struct {
-			*restore.Result
-			Run *restore.SetResult `json:"run"`
-		}{set.Graph, set}
+		out := restoreOutput{set.Graph, set}
 		if perr := printFormatted(dockerCli.Out(), opts.output.format, out); perr != nil && err == nil {
 			err = perr
 		}

@@ -65,7 +65,10 @@ func Generate(dir string) error {
 	if err != nil {
 		return err
 	}
-	return man.GenManTree(manTree)
+	if err := man.GenManTree(manTree); err != nil {
+		return err
+	}
+	return GenerateSchemas(filepath.Join(dir, SchemaDir))
 }
 
 // writeSkeletons writes each command's page around cli-docs-tool's markers:

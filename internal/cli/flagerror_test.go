@@ -24,3 +24,14 @@ func TestFlagErrorIsJSONWhateverTheOrder(t *testing.T) {
 		assert.Assert(t, strings.HasPrefix(err.Error(), `{"time":`), "%v: %s", args, err)
 	}
 }
+
+func TestFlagErrorIsJSONUnderInfrahubdbProgress(t *testing.T) {
+	t.Setenv("INFRAHUBDB_PROGRESS", "json")
+	args := []string{"list", "--bogus", "x"}
+	old := os.Args
+	os.Args = append([]string{"docker-infrahubdb"}, args...)
+	defer func() { os.Args = old }()
+	_, err := runRoot(t, args...)
+	assert.Equal(t, statusCode(t, err), ExitUsage)
+	assert.Assert(t, strings.HasPrefix(err.Error(), `{"time":`), "%s", err)
+}

@@ -171,12 +171,16 @@ func jsonProgress(cmd *cobra.Command) bool {
 	return flag("progress") == progress.ModeJSON && flag("quiet") != "true"
 }
 
-// progressFromArgs sets --progress and --quiet from the raw command line
-// args, for an error met before the flag parser reached them.
+// progressFromArgs sets --progress and --quiet from INFRAHUBDB_PROGRESS and
+// the raw command line args, for an error met before the flag parser
+// reached them (and before the INFRAHUBDB_* variables are applied).
 func progressFromArgs(cmd *cobra.Command, args []string) {
 	fs := cmd.Flags()
 	if fs.Lookup("progress") == nil {
 		return
+	}
+	if v := os.Getenv(EnvName("progress")); v != "" && !fs.Changed("progress") {
+		_ = fs.Set("progress", v)
 	}
 	for i, a := range args {
 		switch {

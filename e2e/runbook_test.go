@@ -1,0 +1,79 @@
+package e2e
+
+// The scheduling runbook's cron line (docs/runbooks/scheduling.md), read
+// from the page and run as cron runs it: by sh, without a terminal, with
+// only the paths and the health-check URL replaced by the test's own.
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/icmd"
+
+	"github.com/opsmill/docker-infrahubdb/e2e/kit"
+)
+
+// cronCommand is the command of the runbook's cron line: what follows the
+// five schedule fields and the user.
+func cronCommand(t *testing.T) string {
+	t.Helper()
+	page, err := os.ReadFile("../docs/runbooks/scheduling.md")
+	assert.NilError(t, err)
+	for _, line := range strings.Split(string(page), "\n") {
+		if f := strings.Fields(line); len(f) > 6 && f[0] == "30" && f[5] == "root" {
+			return strings.Join(f[6:], " ")
+		}
+	}
+	t.Fatal("no cron line in docs/runbooks/scheduling.md")
+	return ""
+}
+
+func TestSchedulingRunbookCronLine(t *testing.T) {
+	t.Parallel()
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
+	c.Database(t).Seed(t, "neo4j", 3)
+	p := kit.InstallPlugin(t)
+
+	var mu sync.Mutex
+	var pings []string
+	hc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		pings = append(pings, r.URL.Path)
+		mu.Unlock()
+	}))
+	t.Cleanup(hc.Close)
+	cron := func(folder string) *icmd.Result {
+		log := filepath.Join(t.TempDir(), "infrahub-backup.log")
+		line := strings.NewReplacer("/srv/backups/infrahub", folder, "/var/log/infrahub-backup.log", log).Replace(cronCommand(t))
+		cmd := icmd.Command("sh", "-c", line)
+		cmd.Env = p.Env("HC="+hc.URL, "INFRAHUBDB_PROJECT="+c.Project)
+		cmd.Timeout = kit.PluginTimeout
+		res := icmd.RunCmd(cmd)
+		if b, err := os.ReadFile(log); err == nil {
+			t.Logf("the job's log:\n%s", b)
+		}
+		return res
+	}
+
+	// Night one: the backup and the prune succeed, the check is pinged.
+	dir := kit.Folder(t)
+	cron(dir).Assert(t, icmd.Success)
+	assert.Check(t, is.DeepEqual(pings, []string{"/"}))
+	ids := strings.Fields(p.Docker("infrahubdb", "list", "-q", dir).Assert(t, icmd.Success).Stdout())
+	assert.Check(t, is.Len(ids, 1))
+	assert.Check(t, is.Len(c.Running(t), len(kit.StockServices)), "everything runs again")
+	c.Database(t).Reconnect(t)
+
+	// A night that fails (the folder is a file): /fail is pinged.
+	notAFolder := filepath.Join(t.TempDir(), "file")
+	assert.NilError(t, os.WriteFile(notAFolder, nil, 0o600))
+	cron(notAFolder).Assert(t, icmd.Success) // the job's last command is the /fail ping
+	assert.Check(t, is.DeepEqual(pings, []string{"/", "/fail"}))
+}

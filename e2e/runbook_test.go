@@ -77,3 +77,47 @@ func TestSchedulingRunbookCronLine(t *testing.T) {
 	cron(notAFolder).Assert(t, icmd.Success) // the job's last command is the /fail ping
 	assert.Check(t, is.DeepEqual(pings, []string{"/", "/fail"}))
 }
+
+// The disaster recovery runbook (docs/runbooks/disaster-recovery.md): a
+// backup of one deployment restored into a new, empty deployment of the
+// same versions, through a Docker context of its own. Both run on the test's
+// engine; INFRAHUBDB_TRANSFER=stream makes the files travel through the
+// Docker API as they do to a remote host.
+func TestDisasterRecoveryRunbook(t *testing.T) {
+	t.Parallel()
+	old := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
+	old.Database(t).Seed(t, "neo4j", 6)
+	p := kit.InstallPlugin(t)
+	dir := kit.Folder(t)
+	p.Docker("infrahubdb", "backup", dir, "--yes", "--project", old.Project).Assert(t, icmd.Success)
+
+	// 1. Check the folder on the workstation (no engine needed).
+	p.Docker("infrahubdb", "verify", dir).Assert(t, icmd.Success)
+	p.Docker("infrahubdb", "list", dir).Assert(t, icmd.Expected{Out: "(restore default)"})
+
+	// 2. A new, empty deployment; 3. a Docker context for it.
+	fresh := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
+	host := strings.TrimSpace(kit.MustDocker(t, "context", "inspect", "-f", "{{.Endpoints.docker.Host}}"))
+	p.Docker("context", "create", "newhost", "--docker", "host="+host).Assert(t, icmd.Success)
+	run := func(args ...string) *icmd.Result {
+		cmd := p.Cmd(append([]string{"-c", "newhost", "infrahubdb"}, args...)...)
+		cmd.Env = append(cmd.Env, "INFRAHUBDB_PROJECT="+fresh.Project, "INFRAHUBDB_TRANSFER=stream")
+		return icmd.RunCmd(cmd)
+	}
+
+	// 4. Check, see the plan, restore.
+	run("doctor", dir).Assert(t, icmd.Success)
+	run("restore", dir, "--dry-run").Assert(t, icmd.Expected{Out: "Dry run: nothing was changed."})
+	assert.Check(t, is.Equal(fresh.Database(t).Count(t, "neo4j"), int64(0)))
+	res := run("restore", dir, "--yes")
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stdout(), "Restored: task-manager, storage, graph."), res.Stdout())
+
+	// 5. What to check after: the data, every service, the safety copy.
+	db := fresh.Database(t)
+	db.Reconnect(t)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(6)))
+	assert.Check(t, is.Len(fresh.Running(t), len(kit.StockServices)))
+	run("list", dir).Assert(t, icmd.Expected{Out: "Safety backups of restore"})
+	run("backup", dir, "--yes").Assert(t, icmd.Success)
+}

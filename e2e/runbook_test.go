@@ -121,3 +121,39 @@ func TestDisasterRecoveryRunbook(t *testing.T) {
 	run("list", dir).Assert(t, icmd.Expected{Out: "Safety backups of restore"})
 	run("backup", dir, "--yes").Assert(t, icmd.Success)
 }
+
+// The upgrade runbook (docs/runbooks/upgrade.md) on Community: a checked
+// backup before the upgrade, and the way back when the upgrade went wrong.
+func TestUpgradeRunbook(t *testing.T) {
+	t.Parallel()
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
+	db := c.Database(t)
+	db.Seed(t, "neo4j", 4)
+	p := kit.InstallPlugin(t)
+	dir := kit.Folder(t)
+	run := func(args ...string) *icmd.Result {
+		cmd := p.Cmd(append([]string{"infrahubdb"}, args...)...)
+		cmd.Env = append(cmd.Env, "INFRAHUBDB_PROJECT="+c.Project)
+		return icmd.RunCmd(cmd)
+	}
+
+	// 1. What would stop, the backup, and its check.
+	run("backup", dir, "--dry-run").Assert(t, icmd.Expected{Out: "would stop for about"})
+	run("backup", dir, "--yes").Assert(t, icmd.Success)
+	db.Reconnect(t)
+	run("verify", dir).Assert(t, icmd.Expected{Out: "OK: the folder passed verification."})
+	ids := strings.Fields(run("list", "-q", dir).Assert(t, icmd.Success).Stdout())
+	assert.Assert(t, is.Len(ids, 1))
+
+	// 2. The "upgrade" changes the data (a migration that went wrong).
+	db.Seed(t, "neo4j", 9)
+
+	// 3b. The way back: the run of step 1, picked by its start time.
+	started := strings.TrimPrefix(ids[0], "run-") // YYYY-MM-DDTHH-MM-SS, UTC
+	until := started[:13] + ":" + started[14:16] + ":" + started[17:] + "Z"
+	run("restore", dir, "--dry-run", "--until", until).Assert(t, icmd.Success)
+	run("restore", dir, "--yes", "--until", until).Assert(t, icmd.Success)
+	db.Reconnect(t)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(4)))
+	assert.Check(t, is.Len(c.Running(t), len(kit.StockServices)))
+}

@@ -157,3 +157,20 @@ func TestUpgradeRunbook(t *testing.T) {
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(4)))
 	assert.Check(t, is.Len(c.Running(t), len(kit.StockServices)))
 }
+
+// backup --dry-run on Neo4j Enterprise: the checks, and nothing would stop;
+// nothing is written and no helper is left.
+func TestBackupDryRunEnterprise(t *testing.T) {
+	t.Parallel()
+	c := kit.StartCompose(t, kit.ComposeOptions{Neo4jImage: kit.Image(t)})
+	p := kit.InstallPlugin(t)
+	dir := filepath.Join(kit.Folder(t), "new")
+	res := p.Docker("infrahubdb", "backup", dir, "--dry-run", "--project", c.Project)
+	res.Assert(t, icmd.Expected{Out: "The graph's backup is online: nothing would stop."})
+	_, err := os.Stat(dir)
+	assert.Check(t, os.IsNotExist(err), "the dry run created %s", dir)
+	assert.Check(t, is.Len(c.Database(t).Helpers(t), 0))
+
+	res = p.Docker("infrahubdb", "backup", dir, "--dry-run", "--project", c.Project, "--format", "{{.Online}} {{.Checks.OK}}")
+	res.Assert(t, icmd.Expected{Out: "true true"})
+}

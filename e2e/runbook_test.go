@@ -156,6 +156,21 @@ func TestUpgradeRunbook(t *testing.T) {
 	db.Reconnect(t)
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(4)))
 	assert.Check(t, is.Len(c.Running(t), len(kit.StockServices)))
+
+	// Retention on a terminal, as docker's prune commands do it: prune
+	// shows the plan and asks; "n" exits 8 and deletes nothing, "y"
+	// deletes. (script(1) gives the command a terminal.)
+	run("backup", dir, "--yes").Assert(t, icmd.Success)
+	db.Reconnect(t)
+	onTerminal := func(answer string) *icmd.Result {
+		cmd := icmd.Command("script", "-qec", "docker infrahubdb prune "+dir+" --keep 1", "/dev/null")
+		cmd.Env, cmd.Stdin, cmd.Timeout = p.Env(), strings.NewReader(answer+"\n"), kit.PluginTimeout
+		return icmd.RunCmd(cmd)
+	}
+	onTerminal("n").Assert(t, icmd.Expected{ExitCode: 8, Out: "Continue? [y/N]"})
+	assert.Check(t, is.Len(strings.Fields(run("list", "-q", dir).Stdout()), 2), "a declined prune deletes nothing")
+	onTerminal("y").Assert(t, icmd.Success)
+	assert.Check(t, is.Len(strings.Fields(run("list", "-q", dir).Stdout()), 1), "the older run is gone")
 }
 
 // backup --dry-run on Neo4j Enterprise: the checks, and nothing would stop;

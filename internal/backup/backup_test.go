@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -617,6 +618,69 @@ func TestHelperIsReleasedUnlessCheckNeedsIt(t *testing.T) {
 				assert.Check(t, is.Len(helpertest.CallsWith(calls, "remove-helper"), 1))
 				assert.Check(t, is.Len(helpertest.CallsWith(calls, "exec neo4j-admin --version"), 1))
 				assert.Check(t, is.Len(helpertest.CallsWith(calls, "exec-in db-id neo4j-admin --version"), 1))
+			})
+		}
+	}
+}
+
+// The name of an aggregate's result is undocumented (research NEO4J.md §7):
+// whichever name neo4j-admin chooses, the old chain is deleted only when the
+// run recorded a new full artifact of that database; otherwise the backup
+// fails and the folder keeps everything.
+func TestAggregateNamingVariants(t *testing.T) {
+	const (
+		neo4j3  = "neo4j-2026-11-25T10-02-00.backup"
+		system4 = "system-2026-11-25T10-03-00.backup"
+	)
+	for _, tc := range []struct {
+		naming      helpertest.AggregateNaming
+		wantErr     string
+		wantFiles   []string // after the second run
+		wantRemoved []string
+	}{
+		{naming: helpertest.AggregateInPlace, wantFiles: []string{neo4j2, system2}, wantRemoved: []string{neo4j1, system1}},
+		{naming: helpertest.AggregateNewName, wantFiles: []string{neo4j3, system4}, wantRemoved: []string{neo4j1, system1}},
+		{naming: helpertest.AggregateKeepOld, wantFiles: []string{neo4j1, neo4j2, neo4j3, system1, system2, system4}},
+		{naming: helpertest.AggregateUnparsable, wantErr: "no new full backup"},
+	} {
+		for _, transfer := range []string{helper.TransferBind, helper.TransferStream} {
+			t.Run(string(tc.naming)+"/"+transfer, func(t *testing.T) {
+				eng := helpertest.New()
+				eng.Server.Variants.Aggregate = tc.naming
+				folder := newFolder(t)
+				opts := options(func(o *backup.Options) { o.Transfer = transfer })
+				_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+				assert.NilError(t, err)
+				before := helpertest.FolderState(t, folder)
+
+				eng.Server.Write("neo4j", 5)
+				eng.Server.Write("system", 1)
+				res, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+				assert.Check(t, is.Len(eng.Running(), 0))
+				if tc.wantErr != "" {
+					assert.ErrorContains(t, err, tc.wantErr)
+					assert.Check(t, is.ErrorContains(err, helpertest.UnparsableAggregateName("neo4j")), "names what neo4j-admin left")
+					assert.Check(t, is.DeepEqual(helpertest.FolderState(t, folder), before), "the folder keeps its chain")
+					helpertest.AssertNoLeftovers(t, folder)
+					return
+				}
+				assert.NilError(t, err)
+				assert.Check(t, is.DeepEqual(res.Removed, tc.wantRemoved))
+				m, err := folder.ReadManifest()
+				assert.NilError(t, err)
+				assert.Check(t, is.DeepEqual(recordNames(m), tc.wantFiles))
+				assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), append([]string{backupset.ManifestName}, tc.wantFiles...)))
+				for _, db := range []string{"neo4j", "system"} {
+					cat, err := folder.Scan()
+					assert.NilError(t, err)
+					chain, err := backupset.ChooseChain(cat.Chains()[db], time.Time{})
+					assert.NilError(t, err, db)
+					assert.Check(t, is.Len(chain.Files, 1), "the newest chain of %s is the aggregate", db)
+					assert.Check(t, is.Equal(chain.Files[0].Type(), backupset.TypeFull))
+				}
+				rep, err := folder.Verify(m)
+				assert.NilError(t, err)
+				assert.Check(t, is.Len(rep.Problems, 0))
 			})
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -681,6 +682,79 @@ func TestAggregateNamingVariants(t *testing.T) {
 				rep, err := folder.Verify(m)
 				assert.NilError(t, err)
 				assert.Check(t, is.Len(rep.Problems, 0))
+			})
+		}
+	}
+}
+
+// The layout of backup inspect is undocumented beyond the table (research
+// NEO4J.md §7): a layout the plugin reads records types; one it cannot read
+// fails the backup with what inspect printed, never an empty type.
+func TestInspectLayoutVariants(t *testing.T) {
+	for _, tc := range []struct {
+		layout  helpertest.InspectLayout
+		wantErr string
+	}{
+		{layout: helpertest.InspectTable},
+		{layout: helpertest.InspectJSONStrings},
+		{layout: helpertest.InspectJSONTyped},
+		{layout: helpertest.InspectUnknown, wantErr: "Backup: " + neo4j2},
+		{layout: helpertest.InspectURIOnly, wantErr: `{"uri":"file:///backups/` + neo4j2 + `"}`},
+	} {
+		t.Run(string(tc.layout), func(t *testing.T) {
+			eng := helpertest.New()
+			folder := newFolder(t)
+			opts := options(nil)
+			_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+			assert.NilError(t, err)
+			before := helpertest.FolderState(t, folder)
+
+			eng.Server.Variants.Inspect = tc.layout
+			eng.Server.Write("neo4j", 5)
+			_, err = backup.Run(context.Background(), eng, folder, options(func(o *backup.Options) { o.Aggregate = false }), progress.Nop)
+			if tc.wantErr != "" {
+				assert.ErrorContains(t, err, "does not say whether")
+				assert.Check(t, is.ErrorContains(err, tc.wantErr), "the error holds inspect's output")
+				assert.Check(t, is.DeepEqual(helpertest.FolderState(t, folder), before))
+				helpertest.AssertNoLeftovers(t, folder)
+				return
+			}
+			assert.NilError(t, err)
+			m, err := folder.ReadManifest()
+			assert.NilError(t, err)
+			rec, ok := m.Lookup(neo4j2)
+			assert.Assert(t, ok)
+			assert.Check(t, is.Equal(rec.Type, backupset.TypeDiff))
+			assert.Check(t, is.Equal(rec.FromTx, int64(11)))
+			assert.Check(t, is.Equal(rec.ToTx, int64(15)))
+		})
+	}
+}
+
+// neo4j-admin database backup may exit 0 although it wrote nothing for a
+// database (neo4j/neo4j#13107), or exit 1: both fail the run, and a
+// database whose chain is in the folder counts as asked for even with "*".
+func TestBackupWithoutArtifactForADatabase(t *testing.T) {
+	for _, code := range []int{0, 1} {
+		for _, dbs := range [][]string{nil, {"neo4j", "system"}} {
+			t.Run(fmt.Sprintf("exit %d/%v", code, dbs), func(t *testing.T) {
+				eng := helpertest.New()
+				folder := newFolder(t)
+				opts := options(func(o *backup.Options) { o.Databases = dbs })
+				_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+				assert.NilError(t, err)
+				before := helpertest.FolderState(t, folder)
+
+				eng.Server.Variants.BackupSkips, eng.Server.Variants.BackupSkipExit = []string{"system"}, code
+				eng.Server.Write("neo4j", 5)
+				_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+				if code == 0 {
+					assert.ErrorContains(t, err, "wrote no backup artifact for database system")
+				} else {
+					assert.ErrorContains(t, err, "exit code 1")
+				}
+				assert.Check(t, is.DeepEqual(helpertest.FolderState(t, folder), before))
+				helpertest.AssertNoLeftovers(t, folder)
 			})
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"strings"
 	"slices"
 	"testing"
 
@@ -181,4 +183,87 @@ func TestVerifyCheckThatCannotRunIsNotInconsistent(t *testing.T) {
 	assert.Assert(t, errors.As(err, &notRun), "%v", err)
 	assert.Check(t, is.Contains(err.Error(), "not supported for unrecovered full backups"))
 	assert.Check(t, is.Contains(err.Error(), "says nothing about the backup's consistency"))
+}
+
+// Whether and where database check writes its report is not documented in
+// detail (research NEO4J.md §7): whichever way Neo4j goes, the exit status
+// and the printed summary decide, never the report file alone.
+func TestVerifyCheckReportVariants(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// corrupt: what the fake check does on the corrupt chain; clean: on
+		// the good one. Each returns the exit code.
+		corrupt, clean func(h *helpertest.Helper, report string, stdout io.Writer) int
+		wantReport     bool
+	}{
+		{
+			name: "report only on problems",
+			corrupt: func(h *helpertest.Helper, report string, stdout io.Writer) int {
+				_ = h.WriteFile(report, []byte("ERROR: corrupt\n"))
+				fmt.Fprintf(stdout, "Inconsistencies found. See '%s' for details.\n", report)
+				return 1
+			},
+			clean:      func(*helpertest.Helper, string, io.Writer) int { return 0 },
+			wantReport: true,
+		},
+		{
+			name: "a report file always",
+			corrupt: func(h *helpertest.Helper, report string, stdout io.Writer) int {
+				_ = h.WriteFile(report, []byte("ERROR: corrupt\n"))
+				fmt.Fprintf(stdout, "Inconsistencies found. See '%s' for details.\n", report)
+				return 1
+			},
+			clean: func(h *helpertest.Helper, report string, _ io.Writer) int {
+				_ = h.WriteFile(report, nil)
+				return 0
+			},
+			wantReport: true,
+		},
+		{
+			name: "the report elsewhere",
+			corrupt: func(h *helpertest.Helper, report string, stdout io.Writer) int {
+				_ = h.WriteFile("/var/lib/neo4j/inconsistencies-2026-01-01.10.00.00.report", []byte("ERROR: corrupt\n"))
+				fmt.Fprintln(stdout, "WARN  [o.n.c.ConsistencyCheckService] Inconsistencies found: ConsistencySummaryStatistics{\n    Number of errors: 1\n}")
+				fmt.Fprintln(stdout, "Inconsistencies found. See '/var/lib/neo4j/inconsistencies-2026-01-01.10.00.00.report' for details.")
+				return 1
+			},
+			clean: func(*helpertest.Helper, string, io.Writer) int { return 0 },
+		},
+		{
+			name: "no report, summary only",
+			corrupt: func(_ *helpertest.Helper, _ string, stdout io.Writer) int {
+				fmt.Fprintln(stdout, "Inconsistencies found: ConsistencySummaryStatistics{ Number of errors: 1 }")
+				return 1
+			},
+			clean: func(*helpertest.Helper, string, io.Writer) int { return 0 },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := twoChains()
+			files[2].content = "diff with corrupt body"
+			folder := makeFolder(t, files...)
+			admin := func(h *helpertest.Helper, args []string, stdout io.Writer) int {
+				if len(args) < 2 || args[1] != "check" {
+					return checkAdmin(h, args, stdout)
+				}
+				dir := flag(args, "--from-path")
+				names := h.Files(dir)
+				data, _ := h.FileData(path.Join(dir, names[0]))
+				if strings.Contains(string(data), "corrupt") {
+					return tc.corrupt(h, flag(args, "--report-path"), stdout)
+				}
+				return tc.clean(h, flag(args, "--report-path"), stdout)
+			}
+			eng := newEngine(admin)
+			res, err := Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
+			assert.NilError(t, err)
+			assert.Assert(t, is.Len(res.Checks, 2))
+			neo4j, system := res.Checks[0], res.Checks[1]
+			assert.Check(t, !neo4j.Consistent, "the corrupt chain is inconsistent")
+			assert.Check(t, system.Consistent, "the good chain is consistent")
+			assert.Check(t, is.Equal(neo4j.Report != "", tc.wantReport))
+			assert.Check(t, hasProblem(res.Problems, name("neo4j", 21, 11), neo4jbackup.ProblemInconsistent), "%+v", res.Problems)
+			assert.Check(t, !hasProblem(res.Problems, name("system", 21, 10), neo4jbackup.ProblemInconsistent), "%+v", res.Problems)
+		})
+	}
 }

@@ -7,8 +7,8 @@ import (
 	"io"
 	"os"
 	"path"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"

@@ -635,6 +635,7 @@ func TestAggregateNamingVariants(t *testing.T) {
 	)
 	for _, tc := range []struct {
 		naming      helpertest.AggregateNaming
+		silent      bool
 		wantErr     string
 		wantFiles   []string // after the second run
 		wantRemoved []string
@@ -642,12 +643,17 @@ func TestAggregateNamingVariants(t *testing.T) {
 		{naming: helpertest.AggregateInPlace, wantFiles: []string{neo4j2, system2}, wantRemoved: []string{neo4j1, system1}},
 		{naming: helpertest.AggregateNewName, wantFiles: []string{neo4j3, system4}, wantRemoved: []string{neo4j1, system1}},
 		{naming: helpertest.AggregateKeepOld, wantFiles: []string{neo4j1, neo4j2, neo4j3, system1, system2, system4}},
-		{naming: helpertest.AggregateUnparsable, wantErr: "no new full backup"},
+		// Named in the output: renamed to an artifact name, recorded.
+		{naming: helpertest.AggregateUnparsable, wantRemoved: []string{neo4j1, system1}},
+		// Not named anywhere: the chain stays, the backup fails.
+		{naming: helpertest.AggregateUnparsable, silent: true, wantErr: "no new full backup"},
+		{naming: helpertest.AggregateNewName, silent: true, wantFiles: []string{neo4j3, system4}, wantRemoved: []string{neo4j1, system1}},
 	} {
 		for _, transfer := range []string{helper.TransferBind, helper.TransferStream} {
-			t.Run(string(tc.naming)+"/"+transfer, func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/silent=%t/%s", tc.naming, tc.silent, transfer), func(t *testing.T) {
 				eng := helpertest.New()
 				eng.Server.Variants.Aggregate = tc.naming
+				eng.Server.Variants.AggregateSilent = tc.silent
 				folder := newFolder(t)
 				opts := options(func(o *backup.Options) { o.Transfer = transfer })
 				_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
@@ -669,8 +675,12 @@ func TestAggregateNamingVariants(t *testing.T) {
 				assert.Check(t, is.DeepEqual(res.Removed, tc.wantRemoved))
 				m, err := folder.ReadManifest()
 				assert.NilError(t, err)
-				assert.Check(t, is.DeepEqual(recordNames(m), tc.wantFiles))
-				assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), append([]string{backupset.ManifestName}, tc.wantFiles...)))
+				if tc.wantFiles != nil {
+					assert.Check(t, is.DeepEqual(recordNames(m), tc.wantFiles))
+					assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), append([]string{backupset.ManifestName}, tc.wantFiles...)))
+				} else {
+					assert.Check(t, is.Len(m.Files, 2), "one aggregate per database: %v", recordNames(m))
+				}
 				for _, db := range []string{"neo4j", "system"} {
 					cat, err := folder.Scan()
 					assert.NilError(t, err)

@@ -131,7 +131,11 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 		release := neo4j.ParseRelease(f.Neo4jVersion)
 		for _, db := range databasesOf(seeded) {
 			args, text := AggregateArgs(release, dir, db)
-			if _, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate " + db, Text: text + " " + db, Args: args}); err != nil {
+			out, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate " + db, Text: text + " " + db, Args: args})
+			if err != nil {
+				return f, err
+			}
+			if err := nameAggregate(ctx, s, folder, dir, db, out); err != nil {
 				return f, err
 			}
 		}
@@ -245,6 +249,34 @@ func judge(folder *backupset.Folder, seeded []string, present []docker.FileInfo,
 		}
 	}
 	return fetch, replaced, nil
+}
+
+// nameAggregate gives the result of aggregate an artifact name when
+// neo4j-admin printed it under a name the plugin does not parse (the name
+// is undocumented, [S5]; it is read from the output, never guessed). A
+// result that is not named in the output stays as it is: replacedByFull then
+// refuses to let the old chain go.
+func nameAggregate(ctx context.Context, s *helper.Session, folder *backupset.Folder, dir, db, out string) error {
+	name, ok := ParseAggregateOutput(out)[db]
+	if !ok {
+		return nil
+	}
+	if _, _, ok := backupset.ParseArtifactName(name); ok {
+		return nil
+	}
+	present, err := s.ListFiles(ctx, dir)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(present, func(p docker.FileInfo) bool { return p.Name == name }) {
+		return nil
+	}
+	to := backupset.ArtifactName(db, time.Now())
+	if _, err := os.Lstat(folder.Path(to)); !errors.Is(err, os.ErrNotExist) || slices.ContainsFunc(present, func(p docker.FileInfo) bool { return p.Name == to }) {
+		to = freshName(folder, present, to)
+	}
+	s.Progress().Info(fmt.Sprintf("neo4j-admin wrote the aggregate of database %s as %s: recorded as %s", db, name, to))
+	return s.Run(ctx, "mv", path.Join(dir, name), path.Join(dir, to))
 }
 
 // described fails when backup inspect did not say, for a file just written,

@@ -277,6 +277,9 @@ func (h *Helper) aggregate(args []string, stdout, stderr io.Writer) int {
 				_ = h.fs.remove(path.Join(dir, a.name))
 			}
 		}
+		if h.eng.Server.Variants.AggregateSilent {
+			continue
+		}
 		fmt.Fprintf(stdout, "Successfully aggregated backup chain of database '%s', new artifact: '%s'.\n", db, path.Join(dir, name))
 	}
 	return 0

@@ -7,6 +7,8 @@ package helpertest
 type Variants struct {
 	// Aggregate names the result of aggregate-backup.
 	Aggregate AggregateNaming
+	// AggregateSilent: aggregate prints nothing about its result.
+	AggregateSilent bool
 	// Inspect is the layout backup inspect prints.
 	Inspect InspectLayout
 	// BackupSkips lists databases neo4j-admin database backup silently

@@ -66,7 +66,12 @@ func runList(ctx context.Context, dockerCli command.Cli, opts listOptions, dir s
 	if err != nil {
 		return err
 	}
-	return printResult(dockerCli.Out(), opts.output.format, l, printListing)
+	if err := printResult(dockerCli.Out(), opts.output.format, l, printListing); err != nil {
+		return err
+	}
+	// The listing shows what it can; the exit code of a malformed or newer
+	// manifest is that of every command.
+	return l.ManifestErr
 }
 
 func printListing(out io.Writer, l *catalog.Listing) error {
@@ -158,6 +163,11 @@ func neo4jView(i *neo4jbackup.Info) string {
 
 func unverified(l *catalog.Listing) []string {
 	var names []string
+	for _, f := range l.Components {
+		if f.Manifest == catalog.StateUnverified {
+			names = append(names, f.Name)
+		}
+	}
 	for _, db := range l.Databases {
 		for _, c := range db.Chains {
 			for _, f := range c.Files {

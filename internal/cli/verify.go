@@ -17,8 +17,8 @@ import (
 )
 
 type verifyOptions struct {
-	output outputOptions
-	helper helperFlags
+	output     outputOptions
+	helper     helperFlags
 	check      bool
 	adopt      bool
 	allowEmpty bool

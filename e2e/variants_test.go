@@ -78,3 +78,31 @@ func TestBackupAggregateAndInspectVariants(t *testing.T) {
 		})
 	}
 }
+
+// Whether and where neo4j-admin database check writes its report is not
+// documented in detail: with a report only on problems, none at all, one
+// elsewhere or one always, a corrupt backup is inconsistent (exit 5) and a
+// sound one consistent. backup --check runs the check in the backup's own
+// helper, which the stand-in's variants reach over the backup port.
+func TestBackupCheckReportVariants(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	db := kit.StartDatabase(t, kit.Options{})
+	kit.RequireStandIn(t, "it switches the stand-in's variant knobs")
+	db.Seed(t, "neo4j", 5)
+	for _, variant := range []string{"", "none", "elsewhere", "always"} {
+		t.Run("report "+variant, func(t *testing.T) {
+			good := kit.Folder(t)
+			db.SetFaults(t, `{"variant":{"check-report":"`+variant+`"}}`)
+			res := p.Docker("infrahubdb", "backup", good, "--database-container", db.Name, "--database", "neo4j", "--check", "--progress", "plain")
+			res.Assert(t, icmd.Success)
+			assert.Check(t, is.Contains(res.Stdout(), "neo4j-admin database check neo4j: consistent"))
+
+			bad := kit.Folder(t)
+			db.SetFaults(t, `{"fail":{"corrupt":1},"variant":{"check-report":"`+variant+`"}}`)
+			res = p.Docker("infrahubdb", "backup", bad, "--database-container", db.Name, "--database", "neo4j", "--check", "--progress", "plain")
+			res.Assert(t, icmd.Expected{ExitCode: 5, Err: "inconsistent"})
+			assertClean(t, db, bad)
+		})
+	}
+}

@@ -112,6 +112,14 @@ func TestVerifyFailsWhereRestoreWouldRefuse(t *testing.T) {
 			res := p.Docker("infrahubdb", "verify", dir)
 			res.Assert(t, icmd.Expected{ExitCode: 5})
 			assert.Check(t, !bytes.Contains([]byte(res.Stdout()), []byte("OK:")), res.Stdout())
+			if tc.kind == backupset.ProblemExtra {
+				// list shows the same files as unverified.
+				l := listJSON(t, p, dir)
+				assert.Assert(t, is.Len(l.Components, 1))
+				assert.Check(t, is.Equal(l.Components[0].Manifest, catalog.StateUnverified))
+				res := p.Docker("infrahubdb", "list", dir)
+				assert.Check(t, is.Contains(res.Stdout(), "unverified"), res.Stdout())
+			}
 		})
 	}
 	t.Run("a good component run passes", func(t *testing.T) {

@@ -101,7 +101,7 @@ func printListing(out io.Writer, l *catalog.Listing) error {
 		notes = append(notes, "neo4j-admin backup inspect failed (run verify --check): "+firstLine(l.InspectError))
 	}
 	if names := unverified(l); l.Manifest == "none" && len(names) > 0 {
-		notes = append(notes, fmt.Sprintf("No manifest: the %d file(s) are unverified (made by neo4j-admin or the old tool; still usable); 'docker infrahubdb verify --adopt' writes one", len(names)))
+		notes = append(notes, fmt.Sprintf("No manifest: the %d file(s) are unverified (Neo4j backups made by neo4j-admin or the old tool are still usable; restore takes task-manager and storage files only from a manifest's runs); 'docker infrahubdb verify --adopt' writes one", len(names)))
 	} else {
 		notes = appendList(notes, "Unverified files (not in the manifest)", names)
 	}

@@ -134,3 +134,34 @@ func TestVerifyFailsWhereRestoreWouldRefuse(t *testing.T) {
 		assert.Check(t, v.OK, "%+v", v.Problems)
 	})
 }
+
+// verify --adopt judges the folder before it touches Docker: with no Docker
+// daemon to reach at all, a folder that has a manifest is refused for that
+// reason (exit 2), and a folder of task-manager and storage files is
+// adopted as a run.
+func TestVerifyAdoptNeedsNoDockerToJudgeTheFolder(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	noDaemon := func(args ...string) *icmd.Result {
+		cmd := p.Cmd(args...)
+		cmd.Env = append(cmd.Env, "DOCKER_HOST=tcp://127.0.0.1:9", "DOCKER_CONTEXT=")
+		return icmd.RunCmd(cmd)
+	}
+	dump := []byte("PGDMP\x01\x0e\x00 a custom-format dump")
+
+	withManifest := kit.Folder(t)
+	componentRun(t, withManifest, dump, storageArchive(t, nil))
+	noDaemon("infrahubdb", "verify", "--adopt", withManifest).Assert(t, icmd.Expected{ExitCode: 2, Err: "already has a manifest"})
+
+	components := kit.Folder(t)
+	started := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for c, content := range map[string][]byte{backupset.ComponentTaskManager: dump, backupset.ComponentStorage: storageArchive(t, nil)} {
+		name, _ := backupset.ComponentFileName(c, started)
+		assert.NilError(t, os.WriteFile(filepath.Join(components, name), content, 0o600))
+	}
+	noDaemon("infrahubdb", "verify", "--adopt", components).Assert(t, icmd.Success)
+	l := listJSON(t, p, components)
+	assert.Assert(t, is.Len(l.Runs, 1))
+	assert.Check(t, l.Runs[0].Complete)
+	assert.Check(t, is.DeepEqual(l.Runs[0].Components, []string{backupset.ComponentTaskManager, backupset.ComponentStorage}))
+}

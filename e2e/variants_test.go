@@ -37,6 +37,7 @@ func TestBackupAggregateAndInspectVariants(t *testing.T) {
 		{name: "new name alongside", knobs: `{"variant":{"aggregate":"new-name"}}`},
 		{name: "unparsable name, printed", knobs: `{"variant":{"aggregate":"unparsable"}}`},
 		{name: "unparsable name, silent", knobs: `{"variant":{"aggregate":"unparsable","aggregate-output":"silent"}}`, fails: true, message: "no new full backup"},
+		{name: "nothing to aggregate, exit 1", knobs: `{"variant":{"aggregate-nothing":"fail"}}`, message: "found nothing to aggregate for database system"},
 		{name: "inspect prints JSON", knobs: `{"variant":{"inspect":"json-strings"}}`},
 		{name: "inspect layout not seen before", knobs: `{"variant":{"inspect":"unknown"}}`, fails: true, message: "does not say whether"},
 		{name: "backup exits 0 without an artifact", knobs: `{"variant":{"backup-skip":"neo4j"}}`, fails: true, message: "wrote no backup artifact for database neo4j"},
@@ -59,6 +60,7 @@ func TestBackupAggregateAndInspectVariants(t *testing.T) {
 				return
 			}
 			res.Assert(t, icmd.Success)
+			assert.Check(t, is.Contains(res.Combined(), tc.message))
 			m := readManifest(t, dir)
 			files := kit.BackupFiles(t, dir, "neo4j")
 			assert.Check(t, is.Len(files, 1), "the chain of neo4j aggregated into one file: %v", files)

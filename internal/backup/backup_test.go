@@ -769,3 +769,35 @@ func TestBackupWithoutArtifactForADatabase(t *testing.T) {
 		}
 	}
 }
+
+// aggregate may decline a chain with nothing to aggregate (a full backup
+// and empty ones) with a non-zero exit, as Neo4j's own backup job expects:
+// the backup succeeds and the chain stays whole.
+func TestAggregateWithNothingToAggregate(t *testing.T) {
+	for _, code := range []int{0, 1} {
+		t.Run(fmt.Sprintf("exit %d", code), func(t *testing.T) {
+			eng := helpertest.New()
+			eng.Server.Variants.AggregateNothingExit = code
+			folder := newFolder(t)
+			opts := options(func(o *backup.Options) { o.Databases = []string{"neo4j"} })
+			_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+			assert.NilError(t, err)
+			res, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop) // nothing new: an empty backup
+			assert.NilError(t, err)
+			m, err := folder.ReadManifest()
+			assert.NilError(t, err)
+			cat, err := folder.Scan()
+			assert.NilError(t, err)
+			chain, err := backupset.ChooseChain(cat.Chains()["neo4j"], time.Time{})
+			assert.NilError(t, err)
+			assert.Check(t, is.Equal(chain.Files[0].Type(), backupset.TypeFull))
+			if code != 0 {
+				assert.Check(t, is.Len(res.Removed, 0))
+				assert.Check(t, is.Len(m.Files, 2), "the full and the empty backup: %v", recordNames(m))
+			}
+			rep, err := folder.Verify(m)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(rep.Problems, 0))
+		})
+	}
+}

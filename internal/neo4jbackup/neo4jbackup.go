@@ -132,6 +132,13 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 		for _, db := range databasesOf(seeded) {
 			args, text := AggregateArgs(release, dir, db)
 			out, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate " + db, Text: text + " " + db, Args: args})
+			if ae, ok := AdminFailed(err); ok && NothingToAggregate(out+"\n"+ae.Output) && ctx.Err() == nil {
+				// Neo4j's own backup job takes this failure for a success
+				// (NEO4J-OUTPUT.md §3.1): the chain stays as it is, and
+				// nothing of it is deleted unless replaced (replacedByFull).
+				s.Progress().Info(fmt.Sprintf("neo4j-admin found nothing to aggregate for database %s: its chain stays as it is", db))
+				continue
+			}
 			if err != nil {
 				return f, err
 			}

@@ -34,3 +34,11 @@ func ParseAggregateOutput(out string) map[string]string {
 func FoundInconsistencies(out string) bool {
 	return strings.Contains(strings.ToLower(out), "inconsistencies found")
 }
+
+// NothingToAggregate reports the message with which aggregate declines a
+// chain that needs no aggregation; Neo4j's own backup job accepts it with a
+// non-zero exit (NEO4J-OUTPUT.md §3.1, its operations.go).
+func NothingToAggregate(out string) bool {
+	lower := strings.ToLower(out)
+	return strings.Contains(lower, "no aggregation needed") || strings.Contains(lower, "no need to aggregate")
+}

@@ -99,3 +99,9 @@ func TestFoundInconsistencies(t *testing.T) {
 		assert.Check(t, !FoundInconsistencies(notRun), notRun)
 	}
 }
+
+func TestNothingToAggregate(t *testing.T) {
+	assert.Check(t, NothingToAggregate(fixture(t, "aggregate-3rd-party.txt")))
+	assert.Check(t, NothingToAggregate("ERROR: No need to aggregate backup chain of database 'neo4j'"))
+	assert.Check(t, !NothingToAggregate(fixture(t, "aggregate-5.2x.txt")))
+}

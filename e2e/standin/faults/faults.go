@@ -21,6 +21,8 @@
 //     aggregate writes "a new, recovered backup alongside the existing
 //     one"), "unparsable" (a name that is no artifact name);
 //   - "aggregate-output": "silent" prints no line naming the result;
+//   - "aggregate-nothing": "fail" declines a chain that is one full backup
+//     (empty ones aside) with "No aggregation needed" and exit 1;
 //   - "inspect": "json-strings" prints JSON where the table was asked for,
 //     "unknown" a layout no reader knows;
 //   - "backup-skip": a database neo4j-admin database backup writes nothing

@@ -251,6 +251,13 @@ func (h *Helper) aggregate(args []string, stdout, stderr io.Writer) int {
 		if len(chain) < 2 {
 			continue
 		}
+		if code := h.eng.Server.Variants.AggregateNothingExit; code != 0 && !slices.ContainsFunc(chain[1:], func(a artifact) bool { return !a.empty() }) {
+			// A full backup and empty ones after it: Neo4j's own backup job
+			// expects "no aggregation needed" with a non-zero exit
+			// (NEO4J-OUTPUT.md §3.1, §3.3).
+			fmt.Fprintf(stdout, "No aggregation needed for database '%s'. Found existing full backup: '%s'.\n", db, path.Join(dir, chain[0].name))
+			return code
+		}
 		// The result's name is undocumented ([S5]); like the stand-in, it
 		// goes under the newest artifact that holds data, which may be a
 		// file of the old chain (an empty backup came after it).

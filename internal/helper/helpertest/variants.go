@@ -9,6 +9,10 @@ type Variants struct {
 	Aggregate AggregateNaming
 	// AggregateSilent: aggregate prints nothing about its result.
 	AggregateSilent bool
+	// AggregateNothingExit, when not 0, is the exit code of aggregate on a
+	// chain with nothing to aggregate (a full backup and empty ones),
+	// printing "No aggregation needed"; 0 aggregates it anyway.
+	AggregateNothingExit int
 	// Inspect is the layout backup inspect prints.
 	Inspect InspectLayout
 	// BackupSkips lists databases neo4j-admin database backup silently

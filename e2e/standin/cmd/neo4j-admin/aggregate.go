@@ -78,6 +78,15 @@ func runAggregate(e *env, o options) error {
 	keep := o.on("--keep-old-backup")
 	var errs []string
 	for _, chain := range chains {
+		if len(chain) == 1 && faults.Variant(e.dataDir(), "aggregate-nothing") == "fail" {
+			// Variant "aggregate-nothing": a chain that is one full backup
+			// (empty ones aside) is declined with a non-zero exit, which
+			// Neo4j's own backup job accepts (NEO4J-OUTPUT.md §3.1).
+			abs, _ := filepath.Abs(chain[0].Path)
+			fmt.Fprintf(e.stdout, "No aggregation needed for database '%s'. Found existing full backup: '%s'.\n", chain[0].Database, abs)
+			errs = append(errs, "no aggregation needed for database '"+chain[0].Database+"'")
+			continue
+		}
 		if err := aggregateChain(e, log, work, infos, chain, keep); err != nil {
 			log.error("Aggregation of the backup chain of database '%s' failed: %v", chain[0].Database, err)
 			errs = append(errs, err.Error())

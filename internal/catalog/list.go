@@ -25,17 +25,23 @@ const (
 type Listing struct {
 	Folder string `json:"folder"`
 	// Manifest is "present", "none" or "malformed: <why>".
-	Manifest     string            `json:"manifest"`
-	Locked       bool              `json:"locked"`
-	Databases    []DatabaseListing `json:"databases"`
-	Partials     []string          `json:"partials"`    // leftovers of interrupted runs
-	Reports      []string          `json:"reports"`     // kept by verify --check
-	SafetyDirs   []string          `json:"safety_dirs"` // restore's safety backups
-	Unexpected   []string          `json:"unexpected"`  // anything else
-	Inspected    bool              `json:"inspected"`
-	InspectError string            `json:"inspect_error,omitempty"`
+	Manifest   string            `json:"manifest"`
+	Locked     bool              `json:"locked"`
+	Databases  []DatabaseListing `json:"databases"`
+	Partials   []string          `json:"partials"`    // leftovers of interrupted runs
+	Reports    []string          `json:"reports"`     // kept by verify --check
+	SafetyDirs []string          `json:"safety_dirs"` // restore's safety backups
+	Unexpected []string          `json:"unexpected"`  // anything else
+	Inspected  bool              `json:"inspected"`
+	// ManifestErr is the manifest's error (malformed, newer), for the
+	// exit code; Manifest says it in words.
+	ManifestErr  error  `json:"-"`
+	InspectError string `json:"inspect_error,omitempty"`
 	// Runs are the backup runs, oldest first (see runs.go).
 	Runs []RunListing `json:"runs,omitempty"`
+	// Components are the task-manager and storage files, by name; those
+	// the manifest does not record are unverified (see verify --adopt).
+	Components []FileListing `json:"components,omitempty"`
 }
 
 // DatabaseListing is the chains of one database, oldest first.
@@ -114,6 +120,7 @@ func describeFolder(cat *backupset.Catalog, infos map[string]neo4jbackup.Info) *
 	switch {
 	case cat.ManifestErr != nil:
 		l.Manifest = "malformed: " + cat.ManifestErr.Error()
+		l.ManifestErr = cat.ManifestErr
 	case cat.HasManifest:
 		l.Manifest = "present"
 	}
@@ -156,6 +163,16 @@ func describeFolder(cat *backupset.Catalog, infos map[string]neo4jbackup.Info) *
 		l.Databases = append(l.Databases, dl)
 	}
 	l.Runs = describeRuns(cat)
+	for _, cf := range cat.Components {
+		f := FileListing{Name: cf.Name, Time: cf.Time, Type: cf.Component, Size: cf.Size, Manifest: StateUnverified}
+		switch {
+		case cf.Record != nil && cf.Record.Size != cf.Size:
+			f.Manifest = StateSize
+		case cf.Record != nil:
+			f.Manifest = StateOK
+		}
+		l.Components = append(l.Components, f)
+	}
 	return l
 }
 

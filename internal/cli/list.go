@@ -66,7 +66,12 @@ func runList(ctx context.Context, dockerCli command.Cli, opts listOptions, dir s
 	if err != nil {
 		return err
 	}
-	return printResult(dockerCli.Out(), opts.output.format, l, printListing)
+	if err := printResult(dockerCli.Out(), opts.output.format, l, printListing); err != nil {
+		return err
+	}
+	// The listing shows what it can; the exit code of a malformed or newer
+	// manifest is that of every command.
+	return l.ManifestErr
 }
 
 func printListing(out io.Writer, l *catalog.Listing) error {
@@ -96,7 +101,7 @@ func printListing(out io.Writer, l *catalog.Listing) error {
 		notes = append(notes, "neo4j-admin backup inspect failed (run verify --check): "+firstLine(l.InspectError))
 	}
 	if names := unverified(l); l.Manifest == "none" && len(names) > 0 {
-		notes = append(notes, fmt.Sprintf("No manifest: the %d file(s) are unverified (made by neo4j-admin or the old tool; still usable); 'docker infrahubdb verify --adopt' writes one", len(names)))
+		notes = append(notes, fmt.Sprintf("No manifest: the %d file(s) are unverified (Neo4j backups made by neo4j-admin or the old tool are still usable; restore takes task-manager and storage files only from a manifest's runs); 'docker infrahubdb verify --adopt' writes one", len(names)))
 	} else {
 		notes = appendList(notes, "Unverified files (not in the manifest)", names)
 	}
@@ -158,6 +163,11 @@ func neo4jView(i *neo4jbackup.Info) string {
 
 func unverified(l *catalog.Listing) []string {
 	var names []string
+	for _, f := range l.Components {
+		if f.Manifest == catalog.StateUnverified {
+			names = append(names, f.Name)
+		}
+	}
 	for _, db := range l.Databases {
 		for _, c := range db.Chains {
 			for _, f := range c.Files {

@@ -17,20 +17,26 @@ import (
 )
 
 type verifyOptions struct {
-	output outputOptions
-	helper helperFlags
-	check  bool
-	adopt  bool
+	output     outputOptions
+	helper     helperFlags
+	check      bool
+	adopt      bool
+	allowEmpty bool
 }
 
 func newVerifyCommand(dockerCli command.Cli) *cobra.Command {
 	opts := verifyOptions{}
 	cmd := &cobra.Command{
 		Use:   "verify [OPTIONS] FOLDER",
-		Short: "Prove that the backups in a folder are intact",
-		Long: `Re-hash every file of FOLDER against the manifest and check that each
-database's chains are continuous. Missing, extra, changed and truncated files
-are reported by name, and the command exits with code 5 on any problem.
+		Short: "Prove that a folder holds backups that restore would take",
+		Long: `Re-hash every file of FOLDER against the manifest, check that each
+database's chains are continuous, and run the content checks the restore
+preflight runs on task-manager dumps and storage archives, without Docker.
+Missing, extra (any file the manifest does not record), changed and truncated
+files and refused content are reported by name. A folder with no complete run
+or chain fails too (--allow-empty accepts it). Any problem: exit code 5.
+A malformed manifest, or one written by a newer plugin: exit code 3, as in
+every command.
 
 --check also runs "neo4j-admin database check" on the newest chain of each
 database in a helper container (aggregating a copy of the chain first when it
@@ -51,6 +57,7 @@ verifies it.`,
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the newest chain of each database")
 	fs.BoolVar(&opts.adopt, "adopt", false, "Write a manifest for a folder that has none, after neo4j-admin backup inspect read its files")
+	fs.BoolVar(&opts.allowEmpty, "allow-empty", false, "Accept a folder that holds no complete backup run or chain")
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -73,7 +80,7 @@ func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, d
 		eng = engine(dockerCli)
 	}
 	res, err := catalog.Verify(ctx, eng, folder, catalog.VerifyOptions{
-		Check: opts.check, Adopt: opts.adopt, Tool: toolName(), Helper: opts.helper.options(dockerCli),
+		Check: opts.check, Adopt: opts.adopt, Tool: toolName(), Helper: opts.helper.options(dockerCli), AllowEmpty: opts.allowEmpty,
 	}, pw)
 	err = unlock(err)
 	pw.Close()

@@ -350,6 +350,8 @@ type Server struct {
 	// DataOwner is what stat prints for /data.
 	DataOwner string
 	Version   string
+	// Variants choose among undocumented behaviours of neo4j-admin.
+	Variants Variants
 	// stopped are the databases stopped with STOP DATABASE in a running
 	// DBMS (Enterprise): neo4j-admin dump and load may work on them.
 	stopped map[string]bool

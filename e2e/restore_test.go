@@ -395,6 +395,22 @@ func TestRestorePasswordWithSlash(t *testing.T) {
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(15)))
 }
 
+// A database whose password is a Docker secret (NEO4J_AUTH_FILE, read by the
+// image's entrypoint) is restored with no credentials given: the plugin
+// reads the same file through the API, and never prints it.
+func TestRestoreReadsNEO4JAuthFile(t *testing.T) {
+	t.Parallel()
+	password := "Sekr1t-" + strings.ReplaceAll(kit.UniqueName(t, "pw"), "-", "")
+	p, db, dir := backedUpThenChanged(t, kit.Options{Password: password, AuthFile: "/secrets/neo4j_auth"})
+	assert.Check(t, !strings.Contains(kit.MustDocker(t, "inspect", db.Name), password), "the test must not put the password in the container's config")
+
+	res := icmd.RunCmd(restoreCmd(p, db, nil, "--progress", "plain", dir))
+
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(10)))
+	assert.Check(t, !strings.Contains(res.Combined(), password), "the password is in the output:\n%s", res.Combined())
+}
+
 func TestRestoreKeepsSecretsOutOfHelperAndOutput(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)

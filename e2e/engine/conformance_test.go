@@ -16,7 +16,7 @@ import (
 func TestDockerHelperConformance(t *testing.T) {
 	e, _ := newEngine(t)
 	helpertest.Conformance(t, func(t *testing.T) helper.Helper {
-		h, err := helper.FromDocker(e).StartHelper(context.Background(), helperSpec(t))
+		h, err := e.StartHelper(context.Background(), helperSpec(t))
 		assert.NilError(t, err)
 		t.Cleanup(func() { _ = h.Remove(context.Background()) })
 		code, err := h.Exec(context.Background(), docker.ExecSpec{Cmd: []string{"mkdir", "-p", "/backups"}})

@@ -324,23 +324,18 @@ func (o *offline) bringBack(ctx context.Context, outage *helper.Outage, oo Offli
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), oo.OnlineWait+2*time.Minute)
 	defer cancel()
 	defer outage.StartApps(cctx)
-	restartable, _ := o.session.Helper.(helper.Restartable)
-	if restartable != nil {
-		_ = restartable.Stop(cctx)
-	}
+	_ = o.session.Helper.Stop(cctx)
 	if err := outage.StartDatabase(cctx); err != nil {
 		return err
 	}
-	if restartable != nil {
-		if err := restartable.Start(cctx); err != nil {
-			// Removed from outside: another helper waits for the database.
-			o.pw.Info(fmt.Sprintf("the helper container %s is gone (%v): starting a new one to wait for the database", o.session.Helper.Name(), err))
-			spare, serr := helper.OpenSession(cctx, o.eng, nil, o.target, helper.SessionOptions{Command: "backup", Image: o.image, Transfer: helper.TransferStream}, o.pw)
-			if serr != nil {
-				return &helper.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: no helper container: %w", serr)}
-			}
-			o.spare, o.session = spare, spare
+	if err := o.session.Helper.Start(cctx); err != nil {
+		// Removed from outside: another helper waits for the database.
+		o.pw.Info(fmt.Sprintf("the helper container %s is gone (%v): starting a new one to wait for the database", o.session.Helper.Name(), err))
+		spare, serr := helper.OpenSession(cctx, o.eng, nil, o.target, helper.SessionOptions{Command: "backup", Image: o.image, Transfer: helper.TransferStream}, o.pw)
+		if serr != nil {
+			return &helper.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: no helper container: %w", serr)}
 		}
+		o.spare, o.session = spare, spare
 	}
 	wctx, wcancel := context.WithTimeout(cctx, oo.OnlineWait)
 	defer wcancel()

@@ -52,7 +52,7 @@ func TestExitCodes(t *testing.T) {
 	_, stopped := daemon.FindDatabase(ctx, "stopped")
 	// A container without an IP is no error any more: the helper joins its
 	// network namespace and reaches it on 127.0.0.1.
-	_, noIP := helper.FindTarget(ctx, helper.FromDocker(daemon), helper.TargetOptions{DatabaseContainer: "no-ip"})
+	_, noIP := helper.FindTarget(ctx, daemon, helper.TargetOptions{DatabaseContainer: "no-ip"})
 	assert.NilError(t, noIP)
 	newer := newerManifest(t)
 	badPort := (&backupOptions{

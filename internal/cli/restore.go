@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
-	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
@@ -176,7 +175,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 			return pausedFor(pw, func() (bool, error) { return confirmSet(ctx, dockerCli, p) })
 		}
 	}
-	set, err := restore.RunSet(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, sopts, pw)
+	set, err := restore.RunSet(ctx, engine(dockerCli), connectNeo4j, folder, sopts, pw)
 	err = unlock(err)
 	pw.Close()
 	if set != nil && opts.output.format == "json" {

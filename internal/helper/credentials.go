@@ -10,8 +10,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 )
 
-// ContainerFiles reads a file of a container through the API (the
-// docker engine has it; fakes may not).
+// ContainerFiles reads a file of a container through the API.
 type ContainerFiles interface {
 	ReadContainerFile(ctx context.Context, id, path string, max int64) ([]byte, error)
 }
@@ -42,11 +41,10 @@ func FindCredentials(ctx context.Context, eng Engine, db docker.Container, given
 		if !ok || file == "" {
 			continue
 		}
-		files, ok := eng.(ContainerFiles)
-		if !ok || !path.IsAbs(file) {
+		if !path.IsAbs(file) {
 			return neo4j.Credentials{}, "", &EnvironmentError{Err: fmt.Errorf("the database container %s reads its NEO4J_AUTH from %s=%s, which cannot be read: set NEO4J_AUTH=user/password or pass --password-stdin", db.Name, key, file)}
 		}
-		data, err := files.ReadContainerFile(ctx, db.ID, file, 64<<10)
+		data, err := eng.ReadContainerFile(ctx, db.ID, file, 64<<10)
 		if err != nil {
 			return neo4j.Credentials{}, "", &EnvironmentError{Err: fmt.Errorf("read %s=%s in the database container %s: %v; set NEO4J_AUTH=user/password or pass --password-stdin", key, file, db.Name, err)}
 		}

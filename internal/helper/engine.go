@@ -10,54 +10,31 @@ package helper
 
 import (
 	"context"
-	"io"
 
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 )
 
-// Engine is what the workflows need from the Docker engine.
+// Engine is what the workflows need from the Docker engine. Every method a
+// workflow may call is here, reading a container's file included: a
+// capability found by type assertion is lost by any wrapper (restore once
+// lost ReadContainerFile that way), so there is none. *docker.Engine and
+// helpertest.Engine satisfy it directly.
 type Engine interface {
 	FindDatabase(ctx context.Context, nameOrID string) (docker.Container, error)
+	Inspect(ctx context.Context, nameOrID string) (docker.Container, error)
 	// List returns the containers carrying all labels (an empty value
 	// matches any), running ones only unless all.
 	List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error)
 	StaleHelpers(ctx context.Context, target string) (stale, live []docker.Container, err error)
 	RemoveContainer(ctx context.Context, id string) error
 	StartHelper(ctx context.Context, spec docker.HelperSpec) (Helper, error)
+	ContainerFiles
 	Images
 	ContainerExec
 }
 
-// Helper is a running helper container.
-type Helper interface {
-	Name() string
-	Exec(ctx context.Context, spec docker.ExecSpec) (int, error)
-	Remove(ctx context.Context) error
-	// Running is false once the container was removed or stopped from
-	// outside (docker rm -f, docker kill).
-	Running(ctx context.Context) bool
-	Stat(ctx context.Context, path string) (size int64, isDir, exists bool, err error)
-	CopyTo(ctx context.Context, dir string, tarStream io.Reader) error
-	CopyFrom(ctx context.Context, path string) (io.ReadCloser, error)
-	ReadFile(ctx context.Context, path string, max int64) ([]byte, error)
-	ListFiles(ctx context.Context, dir string) ([]docker.FileInfo, error)
-	CanReach(ctx context.Context, target string) error
-	Tunnel(ctx context.Context, target string) (*docker.Tunnel, error)
-}
+// Helper is a running helper container (see docker.HelperContainer for why
+// it is declared there).
+type Helper = docker.HelperContainer
 
-// FromDocker adapts internal/docker's engine to Engine.
-func FromDocker(e *docker.Engine) Engine { return dockerEngine{e} }
-
-type dockerEngine struct{ *docker.Engine }
-
-func (d dockerEngine) StartHelper(ctx context.Context, spec docker.HelperSpec) (Helper, error) {
-	h, err := d.Engine.StartHelper(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return dockerHelper{h}, nil
-}
-
-type dockerHelper struct{ *docker.Helper }
-
-func (h dockerHelper) Name() string { return h.Helper.Name }
+var _ Engine = (*docker.Engine)(nil)

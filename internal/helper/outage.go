@@ -20,18 +20,6 @@ type Containers interface {
 	StartContainer(ctx context.Context, id string) error
 }
 
-// Restartable is a helper that can be stopped (killing what runs in it) and
-// started again with its file system: a helper sharing the database's
-// network namespace joins the new one of a restarted database on start.
-type Restartable interface {
-	Stop(ctx context.Context) error
-	Start(ctx context.Context) error
-}
-
-// Stop and Start of the docker helper.
-func (h dockerHelper) Stop(ctx context.Context) error  { return h.Helper.Stop(ctx) }
-func (h dockerHelper) Start(ctx context.Context) error { return h.Helper.Start(ctx) }
-
 // TaskManagerService is Infrahub's Prefect server: it talks to the database
 // through the workers, so it is quiet only when stopped too.
 const TaskManagerService = "task-manager"

@@ -19,23 +19,6 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
-// Inspector tells whether a container runs and how it exited (the offline
-// restore checks the database's clean shutdown with it).
-type Inspector interface {
-	Inspect(ctx context.Context, nameOrID string) (docker.Container, error)
-}
-
-// Inspect of the docker engine.
-func (d dockerEngine) Inspect(ctx context.Context, nameOrID string) (docker.Container, error) {
-	return d.docker.Inspect(ctx, nameOrID)
-}
-
-// containers is an Engine that can also inspect.
-type containers struct {
-	Engine
-	Inspector
-}
-
 // isCommunity reports whether the target runs Neo4j Community: there a
 // restore is an offline load (STOP/START/CREATE DATABASE are Enterprise-only
 // [S9e], and load needs the whole DBMS offline [S19]).
@@ -148,10 +131,6 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	if p.Image == "" {
 		p.Image = c.Image // the database's own image: same version, on the host
 	}
-	inspector, ok := eng.(Inspector)
-	if !ok {
-		return nil, errors.New("offline restore needs an engine that can inspect containers")
-	}
 	var apps []docker.Container
 	if opts.StopApps {
 		services := slices.Clone(opts.AppServices)
@@ -173,7 +152,7 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 		}
 	}
 	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: p, res: &Result{Plan: p, DryRun: opts.DryRun, Started: time.Now()}}
-	l := &loader{runner: r, outage: helper.NewOutage(containers{eng, inspector}, c, apps, opts.StopTimeout, pw)}
+	l := &loader{runner: r, outage: helper.NewOutage(eng, c, apps, opts.StopTimeout, pw)}
 	err = l.run(ctx)
 	r.res.Duration = time.Since(r.res.Started)
 	r.res.AppsRestarted, r.res.AppsNotRestarted = l.outage.AppsRestarted, l.outage.AppsNotRestarted
@@ -347,17 +326,12 @@ func (l *loader) bringBack(ctx context.Context) error {
 	r := l.runner
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.OnlineWait+2*time.Minute)
 	defer cancel()
-	restartable, _ := r.session.Helper.(helper.Restartable)
-	if restartable != nil {
-		_ = restartable.Stop(cctx)
-	}
+	_ = r.session.Helper.Stop(cctx)
 	if err := l.outage.StartDatabase(cctx); err != nil {
 		return err
 	}
-	if restartable != nil {
-		if err := restartable.Start(cctx); err != nil {
-			return &helper.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
-		}
+	if err := r.session.Helper.Start(cctx); err != nil {
+		return &helper.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
 	}
 	deadline := time.Now().Add(r.opts.OnlineWait)
 	var err error

@@ -23,14 +23,15 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
-// Engine is what restore needs from Docker: the backup machinery plus the
-// application containers of the Compose project.
+// Engine is what restore needs from Docker: the backup machinery plus
+// stopping and starting the deployment's containers.
 type Engine interface {
 	helper.Engine
-	List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error)
 	StopContainer(ctx context.Context, id string, timeout time.Duration) error
 	StartContainer(ctx context.Context, id string) error
 }
+
+var _ Engine = (*docker.Engine)(nil)
 
 // Admin is the administration Cypher restore runs (internal/neo4j.Admin).
 type Admin interface {
@@ -352,28 +353,6 @@ func (r *runner) startApps(ctx context.Context, stopped []docker.Container) {
 }
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
-
-// FromDocker adapts internal/docker's engine to Engine.
-func FromDocker(e *docker.Engine) Engine {
-	return dockerEngine{Engine: helper.FromDocker(e), docker: e}
-}
-
-type dockerEngine struct {
-	helper.Engine
-	docker *docker.Engine
-}
-
-func (d dockerEngine) List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error) {
-	return d.docker.List(ctx, labels, all)
-}
-
-func (d dockerEngine) StopContainer(ctx context.Context, id string, timeout time.Duration) error {
-	return d.docker.StopContainer(ctx, id, timeout)
-}
-
-func (d dockerEngine) StartContainer(ctx context.Context, id string) error {
-	return d.docker.StartContainer(ctx, id)
-}
 
 // nameTunnelledAddress makes connection errors name the database's Bolt
 // address rather than the local end of the tunnel.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -19,7 +20,7 @@ import (
 
 // Options of one backup run.
 type Options struct {
-	Target          helper.TargetOptions
+	Target          deployment.TargetOptions
 	HelperImage     string // "" chooses (see helper.ChooseImage)
 	RegistryAuth    func(ref string) (string, error)
 	Transfer        string
@@ -86,7 +87,7 @@ func runLocked(ctx context.Context, eng helper.Engine, folder *backupset.Folder,
 		pw.Info(fmt.Sprintf("removed %d partial file(s) left by an interrupted run: %s", len(removed), strings.Join(removed, ", ")))
 	}
 
-	target, err := helper.FindTarget(ctx, eng, opts.Target)
+	target, err := deployment.FindTarget(ctx, eng, opts.Target)
 	if err != nil {
 		return nil, err
 	}

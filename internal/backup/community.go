@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -31,9 +32,9 @@ type Connect func(ctx context.Context, address string, creds neo4j.Credentials) 
 // OfflineOptions drive the backup of a Neo4j Community database: an offline
 // dump, which stops the database container.
 type OfflineOptions struct {
-	Containers  helper.Containers
+	Containers  deployment.Containers
 	Connect     Connect
-	Credentials *neo4j.Credentials // nil: helper.FindCredentials
+	Credentials *neo4j.Credentials // nil: deployment.FindCredentials
 	BoltAddress string             // tests: connect here instead of tunnelling
 	AppServices []string           // Compose services to stop; task-manager is added
 	StopTimeout time.Duration      // for the database container's clean shutdown
@@ -113,10 +114,10 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	c := *target.Container
 	res.Method, res.Edition = "dump", "community"
 	var err error
-	if o.creds, _, err = helper.FindCredentials(ctx, eng, c, oo.Credentials); err != nil {
+	if o.creds, _, err = deployment.FindCredentials(ctx, eng, c, oo.Credentials); err != nil {
 		return nil, err
 	}
-	apps, err := helper.RunningApps(ctx, eng, c, appServices(oo.AppServices))
+	apps, err := deployment.RunningApps(ctx, eng, c, appServices(oo.AppServices))
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +155,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	}
 	o.closeBolt(ctx) // the database's network namespace goes away with it
 
-	outage := helper.NewOutage(oo.Containers, c, apps, oo.StopTimeout, pw)
+	outage := deployment.NewOutage(oo.Containers, c, apps, oo.StopTimeout, pw)
 	at := time.Now().UTC()
 	var stopped time.Time // the point in time the dumps hold
 	broughtBack := false
@@ -211,7 +212,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 		return nil, err
 	}
 	res.Files, res.Databases = written, o.dbs
-	if err := helper.NotRestartedError(res.AppsNotRestarted); err != nil {
+	if err := deployment.NotRestartedError(res.AppsNotRestarted); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -320,7 +321,7 @@ func (o *offline) closeBolt(ctx context.Context) {
 // helper is stopped first (killing a dump that Ctrl-C interrupted, which
 // would hold the store lock) and started after the database, so it joins
 // the database's new network namespace and can wait for it.
-func (o *offline) bringBack(ctx context.Context, outage *helper.Outage, oo OfflineOptions) error {
+func (o *offline) bringBack(ctx context.Context, outage *deployment.Outage, oo OfflineOptions) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), oo.OnlineWait+2*time.Minute)
 	defer cancel()
 	defer outage.StartApps(cctx)
@@ -333,7 +334,7 @@ func (o *offline) bringBack(ctx context.Context, outage *helper.Outage, oo Offli
 		o.pw.Info(fmt.Sprintf("the helper container %s is gone (%v): starting a new one to wait for the database", o.session.Helper.Name(), err))
 		spare, serr := helper.OpenSession(cctx, o.eng, nil, o.target, helper.SessionOptions{Command: "backup", Image: o.image, Transfer: helper.TransferStream}, o.pw)
 		if serr != nil {
-			return &helper.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: no helper container: %w", serr)}
+			return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: no helper container: %w", serr)}
 		}
 		o.spare, o.session = spare, spare
 	}
@@ -348,7 +349,7 @@ func (o *offline) bringBack(ctx context.Context, outage *helper.Outage, oo Offli
 	}
 	o.closeBolt(cctx)
 	if err != nil {
-		return &helper.DatabaseDownError{Container: o.target.Container.Name, Err: err}
+		return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: err}
 	}
 	return nil
 }

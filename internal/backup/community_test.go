@@ -14,8 +14,8 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
-	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
@@ -95,7 +95,7 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 
 	assert.Assert(t, asked != nil)
 	assert.Check(t, is.DeepEqual(asked.Apps, []string{"infrahub-task-manager-1", "infrahub-infrahub-server-1", "infrahub-task-worker-1"}))
-	assert.Check(t, is.Equal(asked.Found, helper.RuleCompose))
+	assert.Check(t, is.Equal(asked.Found, deployment.RuleCompose))
 	assert.Check(t, is.Equal(asked.Version, "2025.10.1"))
 	assert.Check(t, is.Equal(asked.StoreSize, int64(2<<20)))
 	assert.Check(t, is.Equal(res.Method, "dump"))
@@ -187,7 +187,7 @@ func TestCommunityBackupFaultsBringEverythingBack(t *testing.T) {
 				assert.Check(t, !strings.HasSuffix(f, ".dump"), "no dump written: %s", f)
 			}
 			if !tc.wantDBUp {
-				var down *helper.DatabaseDownError
+				var down *deployment.DatabaseDownError
 				assert.Check(t, errors.As(err, &down))
 			}
 		})

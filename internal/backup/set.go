@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/pgdump"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
@@ -57,7 +58,7 @@ type componentPlan struct {
 	taskManager *pgdump.Source
 	storage     *volumearchive.Storage
 	skipped     []backupset.Skipped
-	dep         helper.Deployment
+	dep         deployment.Deployment
 }
 
 func (o SetOptions) wants(component string) bool {
@@ -104,7 +105,7 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 		pw.Info(fmt.Sprintf("component %s skipped: %s", s.Component, s.Reason))
 	}
 	run := backupset.RunRecord{ID: res.RunID, Started: started, Skipped: plan.skipped, InfrahubVersion: res.InfrahubVersion, Project: plan.dep.Project}
-	var outage *helper.Outage // --consistent on Enterprise
+	var outage *deployment.Outage // --consistent on Enterprise
 	startApps := func() {
 		if outage != nil {
 			outage.StartApps(ctx)
@@ -201,7 +202,7 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 		return res, err
 	}
 	res.Duration = time.Since(started)
-	return res, helper.NotRestartedError(res.AppsNotRestarted)
+	return res, deployment.NotRestartedError(res.AppsNotRestarted)
 }
 
 // takeTaskManager dumps the task manager's database when the plan has it.
@@ -297,7 +298,7 @@ func planComponents(ctx context.Context, eng helper.Engine, opts SetOptions) (co
 		}
 		return nil
 	}
-	target, err := helper.FindTarget(ctx, eng, opts.Target)
+	target, err := deployment.FindTarget(ctx, eng, opts.Target)
 	if err != nil {
 		return p, err
 	}
@@ -308,7 +309,7 @@ func planComponents(ctx context.Context, eng helper.Engine, opts SetOptions) (co
 	if target.Container.ComposeProject == "" {
 		return p, skipBoth(fmt.Sprintf("database container %s is not part of a Compose project", target.Container.Name))
 	}
-	p.dep, err = helper.FindDeployment(ctx, eng, *target.Container)
+	p.dep, err = deployment.FindDeployment(ctx, eng, *target.Container)
 	if err != nil {
 		return p, err
 	}

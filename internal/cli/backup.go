@@ -11,7 +11,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
-	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 )
 
@@ -105,7 +105,7 @@ func (o *backupOptions) validate() error {
 	if o.backupPort < 1 || o.backupPort > 65535 {
 		return usageError("--database-backup-port %d is not a port number", o.backupPort)
 	}
-	if err := helper.CheckDatabaseURL(o.databaseURL); err != nil {
+	if err := deployment.CheckDatabaseURL(o.databaseURL); err != nil {
 		return withCode(ExitUsage, err)
 	}
 	return validateDatabaseNames(o.databases)
@@ -134,7 +134,7 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		return unlock(err)
 	}
 	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Consistent: opts.consistent, Options: backup.Options{
-		Target: helper.TargetOptions{
+		Target: deployment.TargetOptions{
 			DatabaseContainer: opts.helper.databaseContainer,
 			DatabaseURL:       opts.databaseURL,
 			BackupPort:        opts.backupPort,

@@ -11,6 +11,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -93,7 +94,7 @@ func classify(err error) int {
 		checkNotRun  *neo4jbackup.CheckNotRunError
 	)
 	switch {
-	case errors.As(err, &degraded), errors.As(err, new(*helper.DatabaseDownError)), errors.As(err, new(*restore.ComponentsDegradedError)):
+	case errors.As(err, &degraded), errors.As(err, new(*deployment.DatabaseDownError)), errors.As(err, new(*restore.ComponentsDegradedError)):
 		return ExitDegraded
 	case errors.Is(err, context.Canceled), errors.Is(err, restore.ErrNotConfirmed), errors.Is(err, backup.ErrNotConfirmed):
 		return ExitInterrupted

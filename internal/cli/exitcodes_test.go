@@ -18,6 +18,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -52,7 +53,7 @@ func TestExitCodes(t *testing.T) {
 	_, stopped := daemon.FindDatabase(ctx, "stopped")
 	// A container without an IP is no error any more: the helper joins its
 	// network namespace and reaches it on 127.0.0.1.
-	_, noIP := helper.FindTarget(ctx, daemon, helper.TargetOptions{DatabaseContainer: "no-ip"})
+	_, noIP := deployment.FindTarget(ctx, daemon, deployment.TargetOptions{DatabaseContainer: "no-ip"})
 	assert.NilError(t, noIP)
 	newer := newerManifest(t)
 	badPort := (&backupOptions{

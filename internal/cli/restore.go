@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
-	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
 )
@@ -147,7 +147,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		return err
 	}
 	ropts := restore.Options{
-		Target:       helper.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
+		Target:       deployment.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
 		StopTimeout:  opts.stopTimeout,
 		HelperImage:  opts.helper.image,
 		RegistryAuth: registryAuth(dockerCli),
@@ -206,7 +206,7 @@ func connectNeo4j(ctx context.Context, address string, creds neo4j.Credentials) 
 }
 
 // restoreCredentials reads NEO4J_AUTH or --password-stdin; nil means "find
-// them in the deployment" (helper.FindCredentials).
+// them in the deployment" (deployment.FindCredentials).
 func restoreCredentials(opts restoreOptions, stdin io.Reader) (*neo4j.Credentials, error) {
 	return givenCredentials(opts.passwordStdin, opts.username, stdin)
 }

@@ -1,11 +1,11 @@
-// Package helper is the layer every workflow stands on: it finds the
-// database a run works on (Target), chooses and pulls the helper image,
-// starts helper containers with their locks (Session), moves files between
-// the backup folder and a helper (bind mount or tar stream, always atomic on
-// the client), runs commands in a helper with typed errors (Admin, Run) and
-// opens the Bolt tunnel. Workflows (backup, restore, catalog) and the
-// artifact packages (neo4jbackup, ...) use it; it uses only the leaves
-// (docker, backupset, progress, version).
+// Package helper is the layer the workflows and the deployment stand on: it
+// chooses and pulls the helper image, starts helper containers with their
+// locks (Session), moves files between the backup folder and a helper (bind
+// mount or tar stream, always atomic on the client), runs commands in a
+// helper with typed errors (Admin, Run) and opens the Bolt tunnel. Target
+// says how a helper reaches the database; finding the database, the
+// credentials and the services around it is internal/deployment's. It uses
+// only the leaves (docker, backupset, progress, version).
 package helper
 
 import (
@@ -28,7 +28,8 @@ type Engine interface {
 	StaleHelpers(ctx context.Context, target string) (stale, live []docker.Container, err error)
 	RemoveContainer(ctx context.Context, id string) error
 	StartHelper(ctx context.Context, spec docker.HelperSpec) (Helper, error)
-	ContainerFiles
+	// ReadContainerFile reads a file of a container through the API.
+	ReadContainerFile(ctx context.Context, id, path string, max int64) ([]byte, error)
 	Images
 	ContainerExec
 }

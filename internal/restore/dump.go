@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -124,7 +125,7 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	if _, ok := c.MountAt("/data"); !ok {
 		return nil, &helper.EnvironmentError{Err: fmt.Errorf("database container %s keeps /data in no volume or bind mount: a restore cannot reach its data; mount a volume at /data", c.Name)}
 	}
-	if p.credentials, _, err = helper.FindCredentials(ctx, eng, c, opts.Credentials); err != nil {
+	if p.credentials, _, err = deployment.FindCredentials(ctx, eng, c, opts.Credentials); err != nil {
 		return nil, err
 	}
 	p.Image = opts.HelperImage
@@ -134,10 +135,10 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	var apps []docker.Container
 	if opts.StopApps {
 		services := slices.Clone(opts.AppServices)
-		if !slices.Contains(services, helper.TaskManagerService) {
-			services = append(services, helper.TaskManagerService)
+		if !slices.Contains(services, deployment.TaskManagerService) {
+			services = append(services, deployment.TaskManagerService)
 		}
-		if apps, err = helper.RunningApps(ctx, eng, c, services); err != nil {
+		if apps, err = deployment.RunningApps(ctx, eng, c, services); err != nil {
 			return nil, err
 		}
 		for _, a := range apps {
@@ -152,7 +153,7 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 		}
 	}
 	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: p, res: &Result{Plan: p, DryRun: opts.DryRun, Started: time.Now()}}
-	l := &loader{runner: r, outage: helper.NewOutage(eng, c, apps, opts.StopTimeout, pw)}
+	l := &loader{runner: r, outage: deployment.NewOutage(eng, c, apps, opts.StopTimeout, pw)}
 	err = l.run(ctx)
 	r.res.Duration = time.Since(r.res.Started)
 	r.res.AppsRestarted, r.res.AppsNotRestarted = l.outage.AppsRestarted, l.outage.AppsNotRestarted
@@ -167,7 +168,7 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 // loader is one offline restore.
 type loader struct {
 	*runner
-	outage  *helper.Outage
+	outage  *deployment.Outage
 	safety  map[string]string // database -> safety dump name in r.safety
 	current []string          // databases that exist now (others are new)
 }
@@ -331,7 +332,7 @@ func (l *loader) bringBack(ctx context.Context) error {
 		return err
 	}
 	if err := r.session.Helper.Start(cctx); err != nil {
-		return &helper.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
+		return &deployment.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
 	}
 	deadline := time.Now().Add(r.opts.OnlineWait)
 	var err error
@@ -350,7 +351,7 @@ func (l *loader) bringBack(ctx context.Context) error {
 		err = r.admin.WaitOnline(cctx, db.Name, time.Until(deadline))
 	}
 	if err != nil {
-		return &helper.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: err}
+		return &deployment.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: err}
 	}
 	for i := range r.res.Databases {
 		if n, cerr := r.admin.CountNodes(cctx, r.res.Databases[i].Name); cerr == nil {

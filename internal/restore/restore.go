@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -54,7 +55,7 @@ var DefaultAppServices = []string{"infrahub-server", "task-worker"}
 
 // Options of one restore run.
 type Options struct {
-	Target       helper.TargetOptions
+	Target       deployment.TargetOptions
 	HelperImage  string
 	RegistryAuth func(ref string) (string, error)
 	Transfer     string
@@ -98,7 +99,7 @@ func Run(ctx context.Context, eng Engine, connect Connect, folder *backupset.Fol
 func runLocked(ctx context.Context, eng Engine, connect Connect, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
 	opts.connectFunc = connect
 	fillDefaults(&opts)
-	if target, err := helper.FindTarget(ctx, eng, opts.Target); err == nil && isCommunity(target) {
+	if target, err := deployment.FindTarget(ctx, eng, opts.Target); err == nil && isCommunity(target) {
 		return runLoad(ctx, eng, folder, target, opts, pw)
 	}
 	plan, err := makePlan(ctx, eng, folder, opts, pw)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/pgdump"
@@ -279,7 +280,7 @@ func chooseRun(m *backupset.Manifest, opts SetOptions, plan *SetPlan) error {
 // prepareSet checks the run's files and finds the containers, before
 // anything changes.
 func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetOptions, plan *SetPlan, pw progress.Writer) error {
-	target, err := helper.FindTarget(ctx, eng, opts.Target)
+	target, err := deployment.FindTarget(ctx, eng, opts.Target)
 	if err != nil {
 		return err
 	}
@@ -290,7 +291,7 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 		}
 		return nil
 	}
-	dep, err := helper.FindDeployment(ctx, eng, *target.Container)
+	dep, err := deployment.FindDeployment(ctx, eng, *target.Container)
 	if err != nil {
 		return err
 	}
@@ -331,11 +332,11 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 	if len(services) == 0 {
 		services = slices.Clone(DefaultAppServices)
 	}
-	if !slices.Contains(services, helper.TaskManagerService) {
-		services = append(services, helper.TaskManagerService)
+	if !slices.Contains(services, deployment.TaskManagerService) {
+		services = append(services, deployment.TaskManagerService)
 	}
 	if opts.StopApps {
-		plan.apps, err = helper.RunningApps(ctx, eng, *target.Container, services)
+		plan.apps, err = deployment.RunningApps(ctx, eng, *target.Container, services)
 		if err != nil {
 			return err
 		}

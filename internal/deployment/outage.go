@@ -1,4 +1,4 @@
-package helper
+package deployment
 
 import (
 	"context"
@@ -12,13 +12,6 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
-
-// Containers stops and starts the deployment's containers (offline steps).
-type Containers interface {
-	Inspect(ctx context.Context, nameOrID string) (docker.Container, error)
-	StopContainer(ctx context.Context, id string, timeout time.Duration) error
-	StartContainer(ctx context.Context, id string) error
-}
 
 // TaskManagerService is Infrahub's Prefect server: it talks to the database
 // through the workers, so it is quiet only when stopped too.

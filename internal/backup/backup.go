@@ -64,15 +64,26 @@ type Result struct {
 	Verified *Verification `json:"verify,omitempty"`
 }
 
+// Engine is what the backup workflows need from Docker: the helper layer's
+// engine, and stopping and starting the deployment's containers for the
+// offline dump and --consistent (deployment.Outage).
+type Engine interface {
+	helper.Engine
+	StopContainer(ctx context.Context, id string, timeout time.Duration) error
+	StartContainer(ctx context.Context, id string) error
+}
+
+var _ Engine = (*docker.Engine)(nil)
+
 // Run takes an online backup into folder, whose lock the caller holds. The
 // folder gains complete, checksummed files and an updated manifest, or
 // nothing at all.
-func Run(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
+func Run(ctx context.Context, eng Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
 	return runLocked(ctx, eng, folder, opts, pw)
 }
 
 // runLocked is Run with the folder lock held by the caller (RunSet).
-func runLocked(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
+func runLocked(ctx context.Context, eng Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
 	res := &Result{Folder: folder.Dir, Started: time.Now(), Method: "online", Context: opts.Context}
 	// Commit updates the manifest: find an unusable one now, not after a
 	// backup whose files it could then not record.

@@ -32,7 +32,6 @@ type Connect func(ctx context.Context, address string, creds neo4j.Credentials) 
 // OfflineOptions drive the backup of a Neo4j Community database: an offline
 // dump, which stops the database container.
 type OfflineOptions struct {
-	Containers  deployment.Containers
 	Connect     Connect
 	Credentials *neo4j.Credentials // nil: deployment.FindCredentials
 	BoltAddress string             // tests: connect here instead of tunnelling
@@ -78,7 +77,7 @@ func estimate(size int64) time.Duration {
 
 // offline is the state of one offline backup.
 type offline struct {
-	eng     helper.Engine
+	eng     Engine
 	opts    Options
 	pw      progress.Writer
 	target  helper.Target
@@ -99,10 +98,10 @@ type offline struct {
 // (NEO4J.md §5.7). Steps: preflight, consent, stop apps, stop the database
 // container cleanly, dump neo4j and system from a helper on its /data, start
 // it again and wait until online, start the apps, then fetch the dumps.
-func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder, target helper.Target, opts Options, pw progress.Writer, res *Result) (*Result, error) {
+func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, target helper.Target, opts Options, pw progress.Writer, res *Result) (*Result, error) {
 	o := &offline{eng: eng, opts: opts, pw: pw, target: target}
 	oo := opts.Offline
-	if oo.Containers == nil || oo.Connect == nil {
+	if oo.Connect == nil {
 		return nil, &helper.EnvironmentError{Err: errors.New("offline backup is not available here")}
 	}
 	if oo.StopTimeout == 0 {
@@ -117,7 +116,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	if o.creds, _, err = deployment.FindCredentials(ctx, eng, c, oo.Credentials); err != nil {
 		return nil, err
 	}
-	apps, err := deployment.RunningApps(ctx, eng, c, appServices(oo.AppServices))
+	apps, err := deployment.RunningApps(ctx, eng, c, deployment.WithTaskManager(oo.AppServices))
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +154,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	}
 	o.closeBolt(ctx) // the database's network namespace goes away with it
 
-	outage := deployment.NewOutage(oo.Containers, c, apps, oo.StopTimeout, pw)
+	outage := deployment.NewOutage(eng, c, apps, oo.StopTimeout, pw)
 	at := time.Now().UTC()
 	var stopped time.Time // the point in time the dumps hold
 	broughtBack := false

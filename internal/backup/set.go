@@ -26,7 +26,7 @@ type SetOptions struct {
 	// Consistent stops the Infrahub application containers for the
 	// capture, so that every component belongs to one point in time
 	// (consent: Offline.Confirm; the applications are Offline.AppServices
-	// and the task manager, stopped with Offline.Containers).
+	// and the task manager).
 	Consistent bool
 }
 
@@ -79,7 +79,7 @@ func (o SetOptions) named(component string) bool { return slices.Contains(o.Comp
 // dump's. With opts.Consistent on Neo4j Enterprise the applications are
 // stopped around the three captures (the database stays online). They start
 // again on every path.
-func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts SetOptions, pw progress.Writer) (*SetResult, error) {
+func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetOptions, pw progress.Writer) (*SetResult, error) {
 	if err := backupset.CheckComponents(opts.Components); err != nil {
 		return nil, &helper.EnvironmentError{Err: err}
 	}
@@ -206,7 +206,7 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 }
 
 // takeTaskManager dumps the task manager's database when the plan has it.
-func takeTaskManager(ctx context.Context, eng helper.Engine, folder *backupset.Folder, plan componentPlan, pw progress.Writer, res *SetResult, recs *[]backupset.FileRecord) error {
+func takeTaskManager(ctx context.Context, eng Engine, folder *backupset.Folder, plan componentPlan, pw progress.Writer, res *SetResult, recs *[]backupset.FileRecord) error {
 	if plan.taskManager == nil {
 		return nil
 	}
@@ -225,7 +225,7 @@ func takeTaskManager(ctx context.Context, eng helper.Engine, folder *backupset.F
 }
 
 // takeStorageComponent archives the storage when the plan has it.
-func takeStorageComponent(ctx context.Context, eng helper.Engine, folder *backupset.Folder, plan componentPlan, keep bool, pw progress.Writer, res *SetResult, recs *[]backupset.FileRecord) error {
+func takeStorageComponent(ctx context.Context, eng Engine, folder *backupset.Folder, plan componentPlan, keep bool, pw progress.Writer, res *SetResult, recs *[]backupset.FileRecord) error {
 	if plan.storage == nil {
 		return nil
 	}
@@ -239,7 +239,7 @@ func takeStorageComponent(ctx context.Context, eng helper.Engine, folder *backup
 	return nil
 }
 
-func takeStorage(ctx context.Context, eng helper.Engine, folder *backupset.Folder, s volumearchive.Storage, keep bool, pw progress.Writer) (backupset.FileRecord, error) {
+func takeStorage(ctx context.Context, eng Engine, folder *backupset.Folder, s volumearchive.Storage, keep bool, pw progress.Writer) (backupset.FileRecord, error) {
 	name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
 	var rec backupset.FileRecord
 	err := progress.Run(pw, progress.Event{ID: "storage", Text: fmt.Sprintf("Archive %s of %s into %s", s.Name(), s.Server.Name, name)}, func() error {
@@ -275,7 +275,7 @@ func newRunTime(ctx context.Context, m *backupset.Manifest) (time.Time, error) {
 }
 
 // planComponents finds the deployment and what each component needs.
-func planComponents(ctx context.Context, eng helper.Engine, opts SetOptions) (componentPlan, error) {
+func planComponents(ctx context.Context, eng Engine, opts SetOptions) (componentPlan, error) {
 	p := componentPlan{graph: opts.wants(backupset.ComponentGraph)}
 	others := opts.wants(backupset.ComponentTaskManager) || opts.wants(backupset.ComponentStorage)
 	if !others {

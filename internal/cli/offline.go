@@ -10,10 +10,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
-	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
-	"github.com/opsmill/docker-infrahubdb/internal/restore"
 )
 
 // offlineOptions are the backup flags of the Neo4j Community path (an
@@ -32,7 +31,7 @@ func (o *offlineOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
 	fs.BoolVarP(&o.yes, "yes", "y", false, "Agree without asking to stop the database and the application containers for a Neo4j Community dump, or the application containers for --consistent")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
-	fs.StringSliceVar(&o.appServices, "app-services", restore.DefaultAppServices, "Compose services of the database's project to stop during a Neo4j Community dump or a --consistent capture (task-manager is stopped too)")
+	fs.StringSliceVar(&o.appServices, "app-services", deployment.DefaultAppServices, "Compose services of the database's project to stop during a Neo4j Community dump or a --consistent capture (task-manager is stopped too)")
 	fs.DurationVar(&o.onlineTimeout, "online-timeout", 5*time.Minute, "Neo4j Community: how long to wait for the database to be online again after the dump")
 	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin (Community: the plugin logs in to see the database back online)")
 	fs.StringVar(&o.username, "username", "neo4j", "Neo4j user, with --password-stdin")
@@ -58,7 +57,6 @@ func backupOffline(ctx context.Context, dockerCli command.Cli, o offlineOptions,
 		return backup.OfflineOptions{}, err
 	}
 	oo := backup.OfflineOptions{
-		Containers: docker.New(dockerCli.Client()),
 		Connect: func(ctx context.Context, address string, c neo4j.Credentials) (backup.Bolt, error) {
 			return neo4j.Connect(ctx, address, c)
 		},

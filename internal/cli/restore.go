@@ -81,7 +81,7 @@ container's own NEO4J_AUTH.`,
 	fs.StringVar(&opts.username, "username", "neo4j", "Neo4j user, with --password-stdin")
 	fs.BoolVar(&opts.noSafetyBackup, "no-safety-backup", false, "Do not back up the current databases before replacing them (no rollback possible)")
 	fs.StringVar(&opts.safetyDir, "safety-dir", "", "Where the safety backup goes (default: FOLDER/safety-<time>)")
-	fs.StringSliceVar(&opts.appServices, "app-services", restore.DefaultAppServices, "Compose services of the database's project to stop during the restore")
+	fs.StringSliceVar(&opts.appServices, "app-services", deployment.DefaultAppServices, "Compose services of the database's project to stop during the restore")
 	fs.BoolVar(&opts.noStopApp, "no-stop-app", false, "Do not stop the Infrahub application containers")
 	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")

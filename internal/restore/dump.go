@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,11 +133,7 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	}
 	var apps []docker.Container
 	if opts.StopApps {
-		services := slices.Clone(opts.AppServices)
-		if !slices.Contains(services, deployment.TaskManagerService) {
-			services = append(services, deployment.TaskManagerService)
-		}
-		if apps, err = deployment.RunningApps(ctx, eng, c, services); err != nil {
+		if apps, err = deployment.RunningApps(ctx, eng, c, deployment.WithTaskManager(opts.AppServices)); err != nil {
 			return nil, err
 		}
 		for _, a := range apps {

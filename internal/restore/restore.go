@@ -49,10 +49,6 @@ type Admin interface {
 // Connect opens an Admin on a Bolt address with the run's credentials.
 type Connect func(ctx context.Context, address string, creds neo4j.Credentials) (Admin, error)
 
-// DefaultAppServices are the Compose services of Infrahub that use the
-// database and must be quiet while it is replaced.
-var DefaultAppServices = []string{"infrahub-server", "task-worker"}
-
 // Options of one restore run.
 type Options struct {
 	Target       deployment.TargetOptions
@@ -123,7 +119,7 @@ func fillDefaults(o *Options) {
 		o.RetryPause = 2 * time.Second
 	}
 	if len(o.AppServices) == 0 {
-		o.AppServices = DefaultAppServices
+		o.AppServices = deployment.DefaultAppServices
 	}
 	if o.StopTimeout == 0 {
 		o.StopTimeout = 120 * time.Second
@@ -165,9 +161,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 	}
 
-	stopped, err := r.stopApps(ctx)
-	defer r.startApps(ctx, stopped)
-	if err != nil {
+	outage := deployment.NewAppOutage(r.eng, r.plan.Apps, r.pw)
+	defer func() {
+		outage.StartApps(ctx)
+		r.res.AppsRestarted, r.res.AppsNotRestarted = outage.AppsRestarted, outage.AppsNotRestarted
+	}()
+	if err := outage.StopApps(ctx); err != nil {
 		return err
 	}
 	for _, db := range r.plan.Databases {
@@ -323,35 +322,6 @@ func storeOwner(ctx context.Context, s *helper.Session) (string, error) {
 
 // neo4jUser is the uid:gid of the neo4j user of the official images [S13a].
 const neo4jUser = "7474:7474"
-
-// stopApps stops the running Infrahub application containers of the
-// database's Compose project and returns those it stopped.
-func (r *runner) stopApps(ctx context.Context) ([]docker.Container, error) {
-	var stopped []docker.Container
-	for _, c := range r.plan.Apps {
-		step := progress.Event{ID: "app " + c.Name, Text: "Stop " + c.Name}
-		if err := progress.Run(r.pw, step, func() error { return r.eng.StopContainer(ctx, c.ID, 30*time.Second) }); err != nil {
-			return stopped, fmt.Errorf("stop application container %s: %w", c.Name, err)
-		}
-		stopped = append(stopped, c)
-	}
-	return stopped, nil
-}
-
-// startApps starts again what stopApps stopped, with a fresh context so a
-// cancelled run still does it.
-func (r *runner) startApps(ctx context.Context, stopped []docker.Container) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
-	for _, c := range stopped {
-		step := progress.Event{ID: "app " + c.Name, Text: "Start " + c.Name}
-		if err := progress.Run(r.pw, step, func() error { return r.eng.StartContainer(ctx, c.ID) }); err != nil {
-			r.res.AppsNotRestarted = append(r.res.AppsNotRestarted, c.Name)
-			continue
-		}
-		r.res.AppsRestarted = append(r.res.AppsRestarted, c.Name)
-	}
-}
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
 

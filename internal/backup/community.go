@@ -11,6 +11,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
@@ -66,7 +67,7 @@ type DumpPlan struct {
 
 // ErrNotConfirmed is returned when the operator declined, or gave no
 // consent without a terminal. Nothing was changed.
-var ErrNotConfirmed = errors.New("offline backup not confirmed: nothing was changed")
+var ErrNotConfirmed = exitcode.New(exitcode.Interrupted, "offline backup not confirmed: nothing was changed")
 
 // estimate is a rough downtime for dumping size bytes: neo4j-admin reads and
 // compresses the store at some 50 MiB/s on modest disks, plus a shutdown

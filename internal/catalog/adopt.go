@@ -2,17 +2,17 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 )
 
 // ErrHasManifest is returned by verify --adopt on a folder that already has
 // a manifest: adopting would hide changes that verify must report.
-var ErrHasManifest = errors.New("the folder already has a manifest")
+var ErrHasManifest = exitcode.New(exitcode.Usage, "the folder already has a manifest")
 
 // adopt writes a manifest for a folder made by neo4j-admin or the old tool,
 // after neo4j-admin backup inspect read every artifact: types and

@@ -19,6 +19,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
@@ -83,7 +84,7 @@ type Options struct {
 }
 
 // ErrNotConfirmed is returned when the operator declined the confirmation.
-var ErrNotConfirmed = errors.New("restore cancelled: nothing was changed")
+var ErrNotConfirmed = exitcode.New(exitcode.Interrupted, "restore cancelled: nothing was changed")
 
 // Run restores the databases of folder, whose lock the caller holds, into
 // the database container.

@@ -153,6 +153,9 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 	if err := askConsent(oo.Confirm, plan); err != nil {
 		return nil, err
 	}
+	if err := neo4jdump.Prepare(ctx, s, "dump", owner); err != nil {
+		return nil, err
+	}
 	o.closeBolt(ctx) // the database's network namespace goes away with it
 
 	outage := deployment.NewOutage(eng, c, apps, oo.StopTimeout, pw)

@@ -114,8 +114,8 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 	}
 	assertInOrder(t, calls, order)
 	// The task manager ranks with the database: it starts beside it,
-	// before the wait for the graph (docs/outage.md).
-	assertInOrder(t, calls, []string{"stop-helper ", "start-container task-manager-id", "start-helper-again ", "start-container infrahub-server-id"})
+	// whatever the wait for the graph, before the server (docs/outage.md).
+	assertInOrder(t, calls, []string{"stop-helper ", "start-container task-manager-id", "start-container infrahub-server-id"})
 	assert.Check(t, !hasCall(eng, "stop-container cache-id"), "only application services stop")
 	assert.Check(t, eng.DatabaseRunning())
 	for _, a := range eng.Apps {

@@ -104,6 +104,7 @@ type Outage struct {
 	stopTimeout time.Duration
 
 	mu          sync.Mutex
+	rankZero    sync.WaitGroup     // the apps StartDatabase started beside the database
 	stoppedApps []docker.Container // stopped (or maybe stopped) and not started again
 	dbStopped   bool
 	began, end  time.Time
@@ -245,15 +246,15 @@ func (o *Outage) StartDatabase(ctx context.Context) error {
 	for _, g := range ranked(o.apps, func(c docker.Container, rank int) bool { return rank == databaseRank }) {
 		withIt = append(withIt, g...)
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
+	// They start in the background: the caller waits for the database, not
+	// for them; StartApps waits for them before the next rank.
+	o.rankZero.Add(1)
 	go func() {
-		defer wg.Done()
+		defer o.rankZero.Done()
 		o.startApps(context.WithoutCancel(ctx), withIt)
 	}()
 	step := progress.Event{ID: "start-db", Text: "Start database container " + db.Name}
 	err := progress.Run(o.pw, step, func() error { return o.eng.StartContainer(ctx, db.ID) })
-	wg.Wait()
 	if err != nil {
 		return &DatabaseDownError{Container: db.Name, Err: err}
 	}
@@ -267,6 +268,7 @@ func (o *Outage) StartDatabase(ctx context.Context) error {
 func (o *Outage) StartApps(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
+	o.rankZero.Wait()
 	for _, group := range ranked(o.apps, func(docker.Container, int) bool { return true }) {
 		o.startApps(ctx, group)
 	}

@@ -212,6 +212,11 @@ func (l *loader) run(ctx context.Context) (err error) {
 			return ErrNotConfirmed
 		}
 	}
+	if r.plan.SafetyDir != "" {
+		if err := neo4jdump.Prepare(ctx, s, "safety", r.owner); err != nil {
+			return err
+		}
+	}
 	l.closeBolt(ctx) // the network namespace goes away with the database
 
 	defer l.outage.StartApps(ctx)

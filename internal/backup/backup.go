@@ -105,7 +105,12 @@ func runLocked(ctx context.Context, eng Engine, folder *backupset.Folder, opts O
 	if target.Container != nil {
 		res.Database = target.Container.Name
 		if helper.Edition(*target.Container) == "community" && opts.DatabaseURL() == "" {
-			res, err := runOffline(ctx, eng, folder, target, opts, pw, res)
+			var out *Result
+			err := deployment.Watching(ctx, eng, *target.Container, func(ctx context.Context) (err error) {
+				out, err = runOffline(ctx, eng, folder, target, opts, pw, res)
+				return err
+			})
+			res := out
 			if res != nil {
 				res.Duration = time.Since(res.Started)
 			}

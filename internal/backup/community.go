@@ -325,7 +325,7 @@ func (o *offline) closeBolt(ctx context.Context) {
 // would hold the store lock) and started after the database, so it joins
 // the database's new network namespace and can wait for it.
 func (o *offline) bringBack(ctx context.Context, outage *deployment.Outage, oo OfflineOptions) error {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), oo.OnlineWait+2*time.Minute)
+	cctx, cancel := context.WithTimeout(deployment.Detach(ctx), oo.OnlineWait+2*time.Minute)
 	defer cancel()
 	defer outage.StartApps(cctx)
 	_ = o.session.Helper.Stop(cctx)

@@ -149,7 +149,7 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	}
 	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: p, res: &Result{Plan: p, DryRun: opts.DryRun, Started: time.Now()}}
 	l := &loader{runner: r, outage: deployment.NewOutage(eng, c, apps, opts.StopTimeout, pw)}
-	err = l.run(ctx)
+	err = deployment.Watching(ctx, eng, c, l.run)
 	r.res.Duration = time.Since(r.res.Started)
 	r.res.AppsRestarted, r.res.AppsNotRestarted = l.outage.AppsRestarted, l.outage.AppsNotRestarted
 	r.res.Downtime = l.outage.Downtime()
@@ -325,7 +325,7 @@ func (l *loader) loadAll(ctx context.Context, rollback bool) error {
 // online, with a fresh context.
 func (l *loader) bringBack(ctx context.Context) error {
 	r := l.runner
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.OnlineWait+2*time.Minute)
+	cctx, cancel := context.WithTimeout(deployment.Detach(ctx), r.opts.OnlineWait+2*time.Minute)
 	defer cancel()
 	_ = r.session.Helper.Stop(cctx)
 	if err := l.outage.StartDatabase(cctx); err != nil {
@@ -370,7 +370,7 @@ func (l *loader) rollback(ctx context.Context, cause error) error {
 		return &DegradedError{Database: db, Err: cause, State: "loaded partly or not at all, without a safety dump (--no-safety-backup)"}
 	}
 	r.pw.Info(fmt.Sprintf("the load failed (%v): rolling back to the safety dumps in %s", firstLine(cause.Error()), r.plan.SafetyDir))
-	cctx := context.WithoutCancel(ctx)
+	cctx := deployment.Detach(ctx)
 	l.closeBolt(cctx)
 	err := l.outage.StopDatabase(cctx)
 	if err == nil {

@@ -104,7 +104,7 @@ func runLocked(ctx context.Context, eng Engine, connect Connect, folder *backups
 		return nil, err
 	}
 	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: plan, res: &Result{Plan: plan, DryRun: opts.DryRun, Started: time.Now()}}
-	err = r.run(ctx)
+	err = deployment.Watching(ctx, eng, *plan.target.Container, r.run)
 	r.res.Duration = time.Since(r.res.Started)
 	return r.res, err
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	dockercli "github.com/docker/cli/cli"
 	"github.com/moby/moby/client"
@@ -57,7 +58,8 @@ func TestExitCodes(t *testing.T) {
 	assert.NilError(t, noIP)
 	newer := newerManifest(t)
 	badPort := (&backupOptions{
-		output: outputOptions{progress: "auto", format: "table"}, backupPort: 6362, databaseURL: "db:notaport",
+		output: outputOptions{progress: "auto", format: "table"}, deployment: deploymentFlags{backupPort: 6362, databaseURL: "db:notaport"},
+		outage:     outageFlags{stopTimeout: time.Minute, onlineTimeout: time.Minute},
 		backupType: neo4jbackup.TypeAuto, includeMetadata: "all", helper: helperFlags{transfer: helper.TransferAuto},
 	}).validate()
 	unreachable := fmt.Errorf("%w at unix:///x.sock: dial", docker.ErrDaemonUnreachable)

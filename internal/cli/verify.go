@@ -17,10 +17,11 @@ import (
 )
 
 type verifyOptions struct {
-	output outputOptions
-	helper helperFlags
-	check  bool
-	adopt  bool
+	output     outputOptions
+	helper     helperFlags
+	deployment deploymentFlags
+	check      bool
+	adopt      bool
 }
 
 func newVerifyCommand(dockerCli command.Cli) *cobra.Command {
@@ -51,6 +52,7 @@ verifies it.`,
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the newest chain of each database")
 	fs.BoolVar(&opts.adopt, "adopt", false, "Write a manifest for a folder that has none, after neo4j-admin backup inspect read its files")
+	opts.deployment.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -73,7 +75,7 @@ func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, d
 		eng = engine(dockerCli)
 	}
 	res, err := catalog.Verify(ctx, eng, folder, catalog.VerifyOptions{
-		Check: opts.check, Adopt: opts.adopt, Tool: toolName(), Helper: opts.helper.options(dockerCli),
+		Check: opts.check, Adopt: opts.adopt, Tool: toolName(), Helper: opts.helper.options(dockerCli, opts.deployment.databaseContainer),
 	}, pw)
 	err = unlock(err)
 	pw.Close()

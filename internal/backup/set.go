@@ -243,14 +243,12 @@ func takeStorage(ctx context.Context, eng Engine, folder *backupset.Folder, s vo
 	name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
 	var rec backupset.FileRecord
 	err := progress.Run(pw, progress.Event{ID: "storage", Text: fmt.Sprintf("Archive %s of %s into %s", s.Name(), s.Server.Name, name)}, func() error {
-		h, err := eng.StartHelper(ctx, volumearchive.HelperSpec(s, "backup", false))
+		h, release, err := helper.Start(ctx, eng, volumearchive.HelperSpec(s, "backup", false), keep, pw)
 		if err != nil {
 			return err
 		}
+		defer release(ctx)
 		rec, err = volumearchive.Take(ctx, h, folder, s, name)
-		if !keep {
-			err = errors.Join(err, h.Remove(ctx))
-		}
 		return err
 	})
 	return rec, err

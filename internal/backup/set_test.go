@@ -176,3 +176,28 @@ func TestRunSetTwiceInOneSecond(t *testing.T) {
 	assert.Check(t, is.Len(m.RunFiles(first.RunID), 1))
 	assert.Check(t, is.Len(m.RunFiles(second.RunID), 1))
 }
+
+// The storage's helper has the lifecycle of every helper: kept and named
+// with --keep-helper-container, else removed, a failure to remove it
+// reported without failing the backup that succeeded.
+func TestStorageHelperLifecycle(t *testing.T) {
+	t.Run("kept", func(t *testing.T) {
+		eng := deploymentEngine()
+		pw := &recorder{}
+		_, err := backup.RunSet(context.Background(), eng, newFolder(t), backup.SetOptions{Components: []string{backupset.ComponentStorage},
+			Options: options(func(o *backup.Options) { o.KeepHelper = true })}, pw)
+		assert.NilError(t, err)
+		assert.Assert(t, is.Len(eng.Helpers, 1))
+		assert.Check(t, !eng.Helpers[0].Removed())
+		assert.Check(t, is.Contains(pw.text(), "kept helper container "+eng.Helpers[0].Name()+" (--keep-helper-container)"))
+	})
+	t.Run("removal fails", func(t *testing.T) {
+		eng := deploymentEngine()
+		eng.Faults["remove-helper"] = &helpertest.Fault{Err: errors.New("device or resource busy")}
+		pw := &recorder{}
+		_, err := backup.RunSet(context.Background(), eng, newFolder(t), backup.SetOptions{Components: []string{backupset.ComponentStorage}, Options: options(nil)}, pw)
+		assert.NilError(t, err)
+		assert.Assert(t, is.Len(eng.Helpers, 1))
+		assert.Check(t, is.Contains(pw.text(), "could not remove helper container "+eng.Helpers[0].Name()+": device or resource busy; remove it with 'docker rm -f "+eng.Helpers[0].Name()+"'"))
+	})
+}

@@ -456,15 +456,11 @@ func (s *setRunner) keepUndoIfChanged(err error) (changed bool) {
 
 func (s *setRunner) restoreStorage(ctx context.Context) error {
 	st, rec := *s.plan.storage, *s.plan.Storage
-	h, err := s.eng.StartHelper(ctx, volumearchive.HelperSpec(st, "restore", true))
+	h, release, err := helper.Start(ctx, s.eng, volumearchive.HelperSpec(st, "restore", true), s.keep, s.pw)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if !s.keep {
-			_ = h.Remove(context.WithoutCancel(ctx))
-		}
-	}()
+	defer release(ctx)
 	if s.safety != nil {
 		name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
 		if err := progress.Run(s.pw, progress.Event{ID: "storage-safety", Text: "Safety archive of the storage into " + s.safety.Path(name)}, func() error {
@@ -474,11 +470,11 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 		}
 		safety := s.safety
 		s.undo = append(s.undo, undoStep{component: backupset.ComponentStorage, where: safety.Path(name), do: func(ctx context.Context) error {
-			h, err := s.eng.StartHelper(ctx, volumearchive.HelperSpec(st, "rollback", true))
+			h, release, err := helper.Start(ctx, s.eng, volumearchive.HelperSpec(st, "rollback", true), false, s.pw)
 			if err != nil {
 				return err
 			}
-			defer h.Remove(context.WithoutCancel(ctx))
+			defer release(ctx)
 			f, err := os.Open(safety.Path(name))
 			if err != nil {
 				return err

@@ -53,10 +53,10 @@ func startEchoServer(t *testing.T, e *docker.Engine, api client.APIClient) strin
 
 // assertOnlySleepRuns waits until the helper runs nothing but its sleep: every relay exec ended
 // and none left a zombie.
-func assertOnlySleepRuns(t *testing.T, api client.APIClient, h *docker.Helper) {
+func assertOnlySleepRuns(t *testing.T, api client.APIClient, h docker.HelperContainer) {
 	t.Helper()
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
-		top, err := api.ContainerTop(context.Background(), h.ID, client.ContainerTopOptions{})
+		top, err := api.ContainerTop(context.Background(), h.ID(), client.ContainerTopOptions{})
 		if err != nil {
 			return poll.Error(err)
 		}

@@ -2,19 +2,19 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 )
 
 // ErrHasManifest is returned by verify --adopt on a folder that already has
 // a manifest: adopting would hide changes that verify must report.
-var ErrHasManifest = errors.New("the folder already has a manifest")
+var ErrHasManifest = exitcode.New(exitcode.Usage, "the folder already has a manifest")
 
 // adopt writes a manifest for a folder made by neo4j-admin, the old tool,
 // or a plugin whose manifest was lost: neo4j-admin backup inspect reads the

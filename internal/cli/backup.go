@@ -11,23 +11,20 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
-	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 )
 
 type backupOptions struct {
 	output          outputOptions
-	databaseURL     string
-	backupPort      int
+	deployment      deploymentFlags
 	noAggregate     bool
-	hostNetwork     bool
 	databases       []string
 	backupType      string
 	includeMetadata string
 	helper          helperFlags
 	verify          bool
 	check           bool
-	offline         offlineOptions
+	outage          outageFlags
 	components      []string
 	consistent      bool
 }
@@ -66,10 +63,7 @@ and the storage are captured in the same outage.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&opts.databaseURL, "database-url", "", "Reach the database at HOST[:PORT] instead of the labelled container's IP")
-	fs.IntVar(&opts.backupPort, "database-backup-port", 6362, "Backup port of the database")
 	fs.BoolVar(&opts.noAggregate, "no-aggregate", false, "Keep the full+differential chain instead of aggregating it into one file per database")
-	fs.BoolVar(&opts.hostNetwork, "host-network", false, "Run the helper container on the host network")
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to back up (repeatable; default: all)")
 	fs.StringVar(&opts.backupType, "type", neo4jbackup.TypeAuto, `Backup type: "auto" (differential when the folder has a chain), "full" or "diff"`)
 	fs.StringVar(&opts.includeMetadata, "include-metadata", "all", `Security metadata to include: "all", "users", "roles" or "none"`)
@@ -77,7 +71,8 @@ and the storage are captured in the same outage.`,
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage)
 	fs.BoolVar(&opts.consistent, "consistent", false, "Stop the Infrahub application containers during the capture so that graph, task manager and storage belong to one point in time (downtime; consent: a prompt, or --yes)")
-	opts.offline.addFlags(fs)
+	opts.deployment.addFlags(fs, withProject, withDatabaseURL, withBackupPort, withHostNetwork)
+	opts.outage.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -87,7 +82,10 @@ func (o *backupOptions) validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
 	}
-	if err := o.offline.validate(); err != nil {
+	if err := o.outage.validate(); err != nil {
+		return err
+	}
+	if err := o.deployment.validate(); err != nil {
 		return err
 	}
 	if err := validComponents(o.components); err != nil {
@@ -101,12 +99,6 @@ func (o *backupOptions) validate() error {
 	}
 	if err := o.helper.validate(); err != nil {
 		return err
-	}
-	if o.backupPort < 1 || o.backupPort > 65535 {
-		return usageError("--database-backup-port %d is not a port number", o.backupPort)
-	}
-	if err := helper.CheckDatabaseURL(o.databaseURL); err != nil {
-		return withCode(ExitUsage, err)
 	}
 	return validateDatabaseNames(o.databases)
 }
@@ -128,19 +120,13 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		pw.Close()
 		return err
 	}
-	offline, err := backupOffline(cmd.Context(), dockerCli, opts.offline, pw)
+	offline, err := backupOffline(cmd.Context(), dockerCli, opts.outage, pw)
 	if err != nil {
 		pw.Close()
 		return unlock(err)
 	}
 	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Consistent: opts.consistent, Options: backup.Options{
-		Target: helper.TargetOptions{
-			DatabaseContainer: opts.helper.databaseContainer,
-			DatabaseURL:       opts.databaseURL,
-			BackupPort:        opts.backupPort,
-			HostNetwork:       opts.hostNetwork,
-			Project:           opts.offline.project,
-		},
+		Target:          opts.deployment.target(),
 		Context:         contextName(dockerCli),
 		Offline:         offline,
 		HelperImage:     opts.helper.image,

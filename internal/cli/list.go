@@ -17,9 +17,10 @@ import (
 )
 
 type listOptions struct {
-	output  outputOptions
-	helper  helperFlags
-	inspect bool
+	output     outputOptions
+	helper     helperFlags
+	deployment deploymentFlags
+	inspect    bool
 }
 
 func newListCommand(dockerCli command.Cli) *cobra.Command {
@@ -47,6 +48,7 @@ helper container and adds Neo4j's own view and transaction ranges.`,
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.inspect, "inspect", false, "Also run neo4j-admin backup inspect in a helper container")
+	opts.deployment.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -61,7 +63,7 @@ func runList(ctx context.Context, dockerCli command.Cli, opts listOptions, dir s
 	if opts.inspect { // only --inspect talks to Docker
 		eng = engine(dockerCli)
 	}
-	l, err := catalog.List(ctx, eng, folder, catalog.ListOptions{Inspect: opts.inspect, Helper: opts.helper.options(dockerCli)}, pw)
+	l, err := catalog.List(ctx, eng, folder, catalog.ListOptions{Inspect: opts.inspect, Helper: opts.helper.options(dockerCli, opts.deployment.databaseContainer)}, pw)
 	pw.Close()
 	if err != nil {
 		return err

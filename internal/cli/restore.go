@@ -12,29 +12,22 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
-	"github.com/opsmill/docker-infrahubdb/internal/docker"
-	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
 )
 
 type restoreOptions struct {
 	output         outputOptions
-	cypherPort     int
+	deployment     deploymentFlags
+	outage         outageFlags
 	databases      []string
 	until          string
 	boltAddress    string
-	passwordStdin  bool
-	username       string
 	noSafetyBackup bool
 	safetyDir      string
-	appServices    []string
 	noStopApp      bool
-	yes            bool
 	dryRun         bool
 	helper         helperFlags
-	project        string
-	stopTimeout    time.Duration
 	components     []string
 }
 
@@ -74,21 +67,16 @@ container's own NEO4J_AUTH.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.IntVar(&opts.cypherPort, "database-cypher-port", 7687, "Bolt port of the database")
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to restore (repeatable; default: every database in the folder but system)")
 	fs.StringVar(&opts.until, "until", "", `Restore the newest chain up to this time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC), passed to neo4j-admin --restore-until`)
 	fs.StringVar(&opts.boltAddress, "bolt-address", "", "Connect to Bolt at HOST:PORT directly instead of tunnelling through the helper container")
-	fs.BoolVar(&opts.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin")
-	fs.StringVar(&opts.username, "username", "neo4j", "Neo4j user, with --password-stdin")
 	fs.BoolVar(&opts.noSafetyBackup, "no-safety-backup", false, "Do not back up the current databases before replacing them (no rollback possible)")
 	fs.StringVar(&opts.safetyDir, "safety-dir", "", "Where the safety backup goes (default: FOLDER/safety-<time>)")
-	fs.StringSliceVar(&opts.appServices, "app-services", restore.DefaultAppServices, "Compose services of the database's project to stop during the restore")
 	fs.BoolVar(&opts.noStopApp, "no-stop-app", false, "Do not stop the Infrahub application containers")
-	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")
-	fs.StringVar(&opts.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
-	fs.DurationVar(&opts.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage+" in the chosen backup run")
+	opts.deployment.addFlags(fs, withProject, withCypherPort)
+	opts.outage.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -101,14 +89,14 @@ func (o *restoreOptions) validate() error {
 	if err := validComponents(o.components); err != nil {
 		return err
 	}
-	if o.stopTimeout < time.Second {
-		return usageError("--stop-timeout %s: give at least 1s (Neo4j needs time to shut down cleanly; the default is 120s)", o.stopTimeout)
+	if err := o.outage.validate(); err != nil {
+		return err
+	}
+	if err := o.deployment.validate(); err != nil {
+		return err
 	}
 	if err := o.helper.validate(); err != nil {
 		return err
-	}
-	if o.cypherPort < 1 || o.cypherPort > 65535 {
-		return usageError("--database-cypher-port %d is not a port number", o.cypherPort)
 	}
 	for _, db := range o.databases {
 		if db == restore.SystemDatabase {
@@ -127,7 +115,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		return err
 	}
 	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
-	if !opts.yes && !opts.dryRun && !interactive {
+	if !opts.outage.yes && !opts.dryRun && !interactive {
 		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
 	}
 	creds, err := restoreCredentials(opts, dockerCli.In())
@@ -148,8 +136,9 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		return err
 	}
 	ropts := restore.Options{
-		Target:       helper.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
-		StopTimeout:  opts.stopTimeout,
+		Target:       opts.deployment.target(),
+		StopTimeout:  opts.outage.stopTimeout,
+		OnlineWait:   opts.outage.onlineTimeout,
 		HelperImage:  opts.helper.image,
 		RegistryAuth: registryAuth(dockerCli),
 		Transfer:     opts.helper.transfer,
@@ -161,22 +150,22 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		SafetyBackup: !opts.noSafetyBackup,
 		SafetyDir:    opts.safetyDir,
 		StopApps:     !opts.noStopApp,
-		AppServices:  opts.appServices,
+		AppServices:  opts.outage.appServices,
 		DryRun:       opts.dryRun,
 		Tool:         toolName(),
 	}
-	if !opts.yes {
+	if !opts.outage.yes {
 		ropts.Confirm = func(p *restore.Plan) (bool, error) {
 			return pausedFor(pw, func() (bool, error) { return confirm(ctx, dockerCli, p) })
 		}
 	}
 	sopts := restore.SetOptions{Options: ropts, Components: opts.components}
-	if !opts.yes {
+	if !opts.outage.yes {
 		sopts.ConfirmSet = func(p *restore.SetPlan) (bool, error) {
 			return pausedFor(pw, func() (bool, error) { return confirmSet(ctx, dockerCli, p) })
 		}
 	}
-	set, err := restore.RunSet(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, sopts, pw)
+	set, err := restore.RunSet(ctx, engine(dockerCli), connectNeo4j, folder, sopts, pw)
 	err = unlock(err)
 	pw.Close()
 	if set != nil && opts.output.format == "json" {
@@ -207,9 +196,9 @@ func connectNeo4j(ctx context.Context, address string, creds neo4j.Credentials) 
 }
 
 // restoreCredentials reads NEO4J_AUTH or --password-stdin; nil means "find
-// them in the deployment" (helper.FindCredentials).
+// them in the deployment" (deployment.FindCredentials).
 func restoreCredentials(opts restoreOptions, stdin io.Reader) (*neo4j.Credentials, error) {
-	return givenCredentials(opts.passwordStdin, opts.username, stdin)
+	return givenCredentials(opts.outage.passwordStdin, opts.outage.username, stdin)
 }
 
 func parseUntil(s string) (time.Time, error) {

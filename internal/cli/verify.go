@@ -19,6 +19,7 @@ import (
 type verifyOptions struct {
 	output     outputOptions
 	helper     helperFlags
+	deployment deploymentFlags
 	check      bool
 	adopt      bool
 	allowEmpty bool
@@ -58,6 +59,7 @@ verifies it.`,
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the newest chain of each database")
 	fs.BoolVar(&opts.adopt, "adopt", false, "Write a manifest for a folder that has none, after neo4j-admin backup inspect read its files")
 	fs.BoolVar(&opts.allowEmpty, "allow-empty", false, "Accept a folder that holds no complete backup run or chain")
+	opts.deployment.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -80,7 +82,7 @@ func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, d
 		eng = engine(dockerCli)
 	}
 	res, err := catalog.Verify(ctx, eng, folder, catalog.VerifyOptions{
-		Check: opts.check, Adopt: opts.adopt, Tool: toolName(), Helper: opts.helper.options(dockerCli), AllowEmpty: opts.allowEmpty,
+		Check: opts.check, Adopt: opts.adopt, Tool: toolName(), Helper: opts.helper.options(dockerCli, opts.deployment.databaseContainer), AllowEmpty: opts.allowEmpty,
 	}, pw)
 	err = unlock(err)
 	pw.Close()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
@@ -272,7 +273,7 @@ func (r *runner) safetyBackup(ctx context.Context, db string) (string, error) {
 // the safety backup when there is one, else at least start the database.
 // It runs with a fresh context, so Ctrl-C does not leave the database down.
 func (r *runner) recover(ctx context.Context, db, safety string, cause error, res *DatabaseResult) error {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.OnlineWait+5*time.Minute)
+	cctx, cancel := context.WithTimeout(deployment.Detach(ctx), r.opts.OnlineWait+5*time.Minute)
 	defer cancel()
 	safetyPath := ""
 	if safety != "" {

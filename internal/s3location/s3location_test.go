@@ -1,0 +1,127 @@
+package s3location_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset/locationtest"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location/s3test"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	s3test.StopShared()
+	os.Exit(code)
+}
+
+// open connects to a fresh bucket of the shared versitygw through the
+// standard credential chain (the environment, as an operator would).
+func open(t *testing.T, prefix string) (*s3location.Location, string) {
+	srv := s3test.ForTest(t)
+	for k, v := range srv.Env() {
+		t.Setenv(k, v)
+	}
+	bucket, err := srv.MakeBucket("conf")
+	assert.NilError(t, err)
+	url := "s3://" + bucket + "/" + prefix
+	loc, err := s3location.Open(t.Context(), url, s3location.Options{PartSize: s3location.MinPartSize})
+	assert.NilError(t, err)
+	return loc, url
+}
+
+func TestConformance(t *testing.T) {
+	locationtest.Run(t, locationtest.Config{
+		New: func(t *testing.T) backupset.Location {
+			loc, _ := open(t, "some/prefix")
+			return loc
+		},
+		BigSize: 2*s3location.MinPartSize + 12345,
+	})
+}
+
+func TestProbeAndCapabilities(t *testing.T) {
+	loc, url := open(t, "")
+	caps := loc.Capabilities()
+	assert.Check(t, caps.CreateOnly, "versitygw refuses a second create")
+	assert.Check(t, is.Equal(caps.LocalDir, ""), "a bucket is never bind-mounted")
+
+	// Opening again finds the marker: one refused create is the probe.
+	again, err := s3location.Open(t.Context(), url, s3location.Options{})
+	assert.NilError(t, err)
+	assert.Check(t, again.Capabilities().CreateOnly)
+
+	objs, err := loc.List(t.Context(), "")
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(objs, 0), "the marker is not a backup object")
+}
+
+// TestLeaseAcrossClients: two clients (two Location values, as two hosts)
+// never hold the lock together; a broken lease is noticed on refresh.
+func TestLeaseAcrossClients(t *testing.T) {
+	a, url := open(t, "p")
+	b, err := s3location.Open(t.Context(), url, s3location.Options{})
+	assert.NilError(t, err)
+
+	la, err := a.Lock(t.Context(), "backup")
+	assert.NilError(t, err)
+	_, err = b.Lock(t.Context(), "prune")
+	var locked *backupset.LockedError
+	assert.Assert(t, errors.As(err, &locked), "%v", err)
+	assert.Check(t, is.Equal(locked.Holder.Command, "backup"))
+	assert.Check(t, strings.Contains(err.Error(), url), "%v", err)
+
+	// Someone removes the lease by hand and b takes the lock: a's next
+	// refresh must fail, and a's release must leave b's lease alone.
+	assert.NilError(t, a.Delete(t.Context(), s3location.LeaseName))
+	lb, err := b.Lock(t.Context(), "prune")
+	assert.NilError(t, err)
+	assert.Check(t, errors.Is(la.Refresh(t.Context()), backupset.ErrLeaseLost))
+	assert.NilError(t, la.Release(t.Context()))
+	assert.NilError(t, lb.Refresh(t.Context()))
+	_, err = a.Lock(t.Context(), "backup")
+	assert.Assert(t, errors.As(err, &locked), "b still holds it: %v", err)
+	assert.NilError(t, lb.Release(t.Context()))
+}
+
+func TestParseURL(t *testing.T) {
+	for _, tc := range []struct{ in, bucket, prefix string }{
+		{"s3://b", "b", ""},
+		{"s3://b/", "b", ""},
+		{"s3://b/p/q/", "b", "p/q/"},
+	} {
+		bucket, prefix, err := s3location.ParseURL(tc.in)
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(bucket, tc.bucket))
+		assert.Check(t, is.Equal(prefix, tc.prefix))
+	}
+	for _, bad := range []string{"s3://", "s3://user:hunter2@b/p", "s3://b/../x", "/srv/backups"} {
+		_, _, err := s3location.ParseURL(bad)
+		assert.Assert(t, err != nil, bad)
+		assert.Check(t, !strings.Contains(err.Error(), "hunter2"), "%v", err)
+	}
+}
+
+// TestNoSecretInErrors: a wrong secret and an endpoint with user info give
+// errors that do not echo the secret.
+func TestNoSecretInErrors(t *testing.T) {
+	srv := s3test.ForTest(t)
+	for k, v := range srv.Env() {
+		t.Setenv(k, v)
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-value-42")
+	_, err := s3location.Open(context.Background(), "s3://nobucket/x", s3location.Options{})
+	assert.Assert(t, err != nil)
+	assert.Check(t, !strings.Contains(err.Error(), "wrong-secret-value-42"), "%v", err)
+
+	_, err = s3location.Open(context.Background(), "s3://b/x", s3location.Options{Endpoint: "https://key:topsecret@example.invalid"})
+	assert.Assert(t, err != nil)
+	assert.Check(t, !strings.Contains(err.Error(), "topsecret"), "%v", err)
+}

@@ -34,7 +34,7 @@ const (
 	// every LeaseTTL/4 or so (see Refresh).
 	LeaseTTL = 10 * time.Minute
 	// clockSkew is added before a lease counts as stale.
-	clockSkew = 2 * time.Minute
+	clockSkew  = 2 * time.Minute
 	leaseLimit = 64 << 10
 )
 

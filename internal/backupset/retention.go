@@ -88,7 +88,9 @@ func (p KeepPolicy) Apply(runs []TimedRun, now time.Time) map[string][]string {
 	}
 	buckets := []bucket{
 		{p.Last, func(_ time.Time, nr int) int { return nr }, -1, "last"},
-		{p.Hourly, func(t time.Time, _ int) int { return t.Year()*1_000_000 + int(t.Month())*10_000 + t.Day()*100 + t.Hour() }, -1, "hourly"},
+		{p.Hourly, func(t time.Time, _ int) int {
+			return t.Year()*1_000_000 + int(t.Month())*10_000 + t.Day()*100 + t.Hour()
+		}, -1, "hourly"},
 		{p.Daily, func(t time.Time, _ int) int { return t.Year()*10_000 + int(t.Month())*100 + t.Day() }, -1, "daily"},
 		{p.Weekly, func(t time.Time, _ int) int { y, w := t.ISOWeek(); return y*100 + w }, -1, "weekly"},
 		{p.Monthly, func(t time.Time, _ int) int { return t.Year()*100 + int(t.Month()) }, -1, "monthly"},

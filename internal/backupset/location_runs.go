@@ -41,6 +41,9 @@ type RunManifest struct {
 	// Base is the run whose artifacts this one extends (a differential
 	// chain), or "" for a run that restores on its own.
 	Base string `json:"base,omitempty"`
+	// CopiedFrom is the ID of the run this one is a copy of (a folder's
+	// run copied with `copy`), so a second copy finds it done.
+	CopiedFrom string `json:"copied_from,omitempty"`
 }
 
 // RunFile is an artifact of a run. Size and SHA256 are those of the stored

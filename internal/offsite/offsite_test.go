@@ -1,0 +1,193 @@
+package offsite_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/offsite"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location/s3test"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	s3test.StopShared()
+	os.Exit(code)
+}
+
+// sourceFolder is a folder with one complete run of three components.
+func sourceFolder(t *testing.T) (*backupset.Folder, string) {
+	f, err := backupset.Create(t.TempDir())
+	assert.NilError(t, err)
+	started := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	id := backupset.NewRunID(started)
+	m, err := f.ReadManifest()
+	assert.NilError(t, err)
+	for _, c := range []struct{ name, component, content string }{
+		{"neo4j-2026-12-01T03-00-00.dump", backupset.ComponentGraph, strings.Repeat("graph ", 50_000)},
+		{"task-manager-2026-12-01T03-00-00.pgdump", backupset.ComponentTaskManager, "pg"},
+		{"storage-2026-12-01T03-00-00.tar", backupset.ComponentStorage, "tar"},
+	} {
+		pf, err := f.NewFile(c.name)
+		assert.NilError(t, err)
+		_, err = pf.Write([]byte(c.content))
+		assert.NilError(t, err)
+		rec, err := pf.Commit()
+		assert.NilError(t, err)
+		rec.RunID, rec.Component = id, c.component
+		if c.component == backupset.ComponentGraph {
+			rec.Type = backupset.TypeDump
+		}
+		m.Upsert(rec)
+	}
+	m.UpsertRun(backupset.RunRecord{ID: id, Started: started, Complete: true,
+		Components: []string{backupset.ComponentGraph, backupset.ComponentTaskManager, backupset.ComponentStorage}})
+	assert.NilError(t, f.WriteManifest(m))
+	return f, id
+}
+
+type target struct {
+	name string
+	open func(t *testing.T) backupset.Location
+}
+
+func targets() []target {
+	return []target{
+		{"folder", func(t *testing.T) backupset.Location {
+			loc, err := backupset.NewFolderLocation(t.TempDir())
+			assert.NilError(t, err)
+			return loc
+		}},
+		{"s3", func(t *testing.T) backupset.Location {
+			srv := s3test.ForTest(t)
+			for k, v := range srv.Env() {
+				t.Setenv(k, v)
+			}
+			bucket, err := srv.MakeBucket("offsite")
+			assert.NilError(t, err)
+			loc, err := s3location.Open(t.Context(), "s3://"+bucket+"/infrahub", s3location.Options{PartSize: s3location.MinPartSize})
+			assert.NilError(t, err)
+			return loc
+		}},
+	}
+}
+
+func TestEncryptedRoundTrip(t *testing.T) {
+	for _, tg := range targets() {
+		t.Run(tg.name, func(t *testing.T) {
+			ctx := t.Context()
+			src, runID := sourceFolder(t)
+			loc := tg.open(t)
+			key, err := age.GenerateX25519Identity()
+			assert.NilError(t, err)
+			rcp := agecrypt.Recipients{List: []age.Recipient{key.Recipient()}, Strings: []string{key.Recipient().String()}}
+
+			res, err := offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{Encrypt: rcp, Tool: "test"})
+			assert.NilError(t, err)
+			assert.Assert(t, is.Len(res.Copied, 1))
+			assert.Check(t, is.Equal(res.Copied[0].Source, runID))
+			assert.Check(t, is.Equal(res.Copied[0].Files, 3))
+
+			// Copying again finds the run there.
+			res, err = offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{Encrypt: rcp})
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(res.Copied, 0))
+			assert.Check(t, is.DeepEqual(res.Present, []string{runID}))
+			// A plain copy into this encrypted location is refused.
+			_, err = offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{})
+			assert.Check(t, errors.Is(err, agecrypt.ErrMixed), "%v", err)
+
+			// Verify: stored bytes without a key, plaintext with it; a
+			// wrong key is an error of its own.
+			vr, err := offsite.Verify(ctx, loc, nil, nil, nil)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(vr.Runs, 1))
+			assert.Check(t, vr.Runs[0].Encrypted)
+			_, err = offsite.Verify(ctx, loc, nil, []age.Identity{key}, nil)
+			assert.NilError(t, err)
+			wrong, _ := age.GenerateX25519Identity()
+			_, err = offsite.Verify(ctx, loc, nil, []age.Identity{wrong}, nil)
+			assert.Check(t, errors.Is(err, agecrypt.ErrNoIdentity), "%v", err)
+
+			// Back into an empty folder: the files as they were.
+			dst, err := backupset.Create(t.TempDir())
+			assert.NilError(t, err)
+			locRun := vr.Runs[0].ID
+			_, err = offsite.ToFolder(ctx, loc, locRun, dst, nil, nil)
+			assert.Check(t, errors.Is(err, agecrypt.ErrNoIdentity), "%v", err)
+			_, err = offsite.ToFolder(ctx, loc, locRun, dst, []age.Identity{wrong}, nil)
+			assert.Check(t, errors.Is(err, agecrypt.ErrNoIdentity), "%v", err)
+			entries, _ := os.ReadDir(dst.Dir)
+			for _, e := range entries {
+				assert.Check(t, !strings.HasSuffix(e.Name(), ".dump"), "nothing lands with a wrong key: %s", e.Name())
+			}
+			_, err = offsite.ToFolder(ctx, loc, locRun, dst, []age.Identity{key}, nil)
+			assert.NilError(t, err)
+			for _, name := range []string{"neo4j-2026-12-01T03-00-00.dump", "task-manager-2026-12-01T03-00-00.pgdump", "storage-2026-12-01T03-00-00.tar"} {
+				a, err := os.ReadFile(filepath.Join(src.Dir, name))
+				assert.NilError(t, err)
+				b, err := os.ReadFile(filepath.Join(dst.Dir, name))
+				assert.NilError(t, err)
+				assert.Check(t, string(a) == string(b), name)
+			}
+			m, err := dst.ReadManifest()
+			assert.NilError(t, err)
+			run, ok := m.Run(runID)
+			assert.Assert(t, ok, "the folder knows the run under its original id")
+			assert.Check(t, run.Complete)
+			assert.Check(t, is.Len(m.RunFiles(runID), 3))
+		})
+	}
+}
+
+func TestVerifyFindsDamage(t *testing.T) {
+	ctx := t.Context()
+	src, _ := sourceFolder(t)
+	dir := t.TempDir()
+	loc, err := backupset.NewFolderLocation(dir)
+	assert.NilError(t, err)
+	key, _ := age.GenerateX25519Identity()
+	rcp := agecrypt.Recipients{List: []age.Recipient{key.Recipient()}, Strings: []string{key.Recipient().String()}}
+	res, err := offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{Encrypt: rcp})
+	assert.NilError(t, err)
+	p := filepath.Join(dir, "runs", res.Copied[0].ID, "neo4j-2026-12-01T03-00-00.dump.age")
+	data, err := os.ReadFile(p)
+	assert.NilError(t, err)
+	data[len(data)/2] ^= 0x20
+	assert.NilError(t, os.WriteFile(p, data, 0o600))
+
+	_, err = offsite.Verify(ctx, loc, nil, nil, nil)
+	var ve *offsite.VerifyError
+	assert.Check(t, errors.As(err, &ve), "%v", err)
+	_, err = offsite.Verify(ctx, loc, nil, []age.Identity{key}, nil)
+	assert.Check(t, errors.As(err, &ve), "%v", err)
+
+	dst, err := backupset.Create(t.TempDir())
+	assert.NilError(t, err)
+	_, err = offsite.ToFolder(ctx, loc, res.Copied[0].ID, dst, []age.Identity{key}, nil)
+	assert.Check(t, errors.Is(err, agecrypt.ErrChecksum), "%v", err)
+	_, err = os.Stat(filepath.Join(dst.Dir, "neo4j-2026-12-01T03-00-00.dump"))
+	assert.Check(t, errors.Is(err, os.ErrNotExist), "a damaged file never gets its name")
+}
+
+func TestCopyChecksTheSource(t *testing.T) {
+	src, _ := sourceFolder(t)
+	assert.NilError(t, os.WriteFile(filepath.Join(src.Dir, "storage-2026-12-01T03-00-00.tar"), []byte("TAR"), 0o600))
+	loc, err := backupset.NewFolderLocation(t.TempDir())
+	assert.NilError(t, err)
+	_, err = offsite.ToLocation(t.Context(), src, loc, offsite.CopyOptions{})
+	assert.Check(t, errors.Is(err, offsite.ErrChecksum), "%v", err)
+	listing, err := backupset.ListRuns(t.Context(), loc)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(listing.Runs, 0), "no run without its manifest")
+}

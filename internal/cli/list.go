@@ -14,12 +14,14 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 type listOptions struct {
-	output  outputOptions
-	helper  helperFlags
-	inspect bool
+	output   outputOptions
+	location locationFlags // FOLDER may be s3://BUCKET/PREFIX (location.go)
+	helper   helperFlags
+	inspect  bool
 }
 
 func newListCommand(dockerCli command.Cli) *cobra.Command {
@@ -36,18 +38,26 @@ neo4j-admin or the old tool, still usable).
 
 It needs no Docker: it reads file names, sizes and the manifest (verify
 re-hashes the files). --inspect also runs "neo4j-admin backup inspect" in a
-helper container and adds Neo4j's own view and transaction ranges.`,
+helper container and adds Neo4j's own view and transaction ranges.
+
+FOLDER may be an S3 location, s3://BUCKET/PREFIX: list then shows its
+committed runs, whether they are encrypted, and leftovers of interrupted runs
+(no key needed; see docs/offsite.md).`,
 		Example: `  docker infrahubdb list ./backups
   docker infrahubdb list ./backups --format json
   docker infrahubdb list ./backups --inspect`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s3location.IsURL(args[0]) {
+				return runListLocation(cmd.Context(), dockerCli, opts.output, opts.location, args[0])
+			}
 			return runList(cmd.Context(), dockerCli, opts, args[0])
 		},
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.inspect, "inspect", false, "Also run neo4j-admin backup inspect in a helper container")
 	opts.helper.addFlags(fs)
+	opts.location.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }

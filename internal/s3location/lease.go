@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -48,10 +49,42 @@ type leaseInfo struct {
 }
 
 type lease struct {
-	l    *Location
+	l   *Location
+	now func() time.Time
+
+	mu   sync.Mutex // guards info, etag and lost against the keep-alive
 	info leaseInfo
 	etag string
-	now  func() time.Time
+	lost bool
+	stop chan struct{}
+	done chan struct{}
+}
+
+// keepAliveEvery is how often a held lease is refreshed in the background,
+// so that one long upload never outlives it.
+const keepAliveEvery = LeaseTTL / 4
+
+// keepAlive refreshes the lease until Release; a failed refresh marks it
+// lost, which the run's next Refresh reports.
+func (ls *lease) keepAlive(ctx context.Context) {
+	ls.stop, ls.done = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ls.done)
+		t := time.NewTicker(keepAliveEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ls.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := ls.Refresh(ctx); errors.Is(err, backupset.ErrLeaseLost) {
+					return
+				}
+			}
+		}
+	}()
 }
 
 // Lock takes the location's lease for command.
@@ -64,6 +97,7 @@ func (l *Location) Lock(ctx context.Context, command string) (backupset.Lease, e
 		etag, err := ls.put(ctx, func(o *minio.PutObjectOptions) { o.SetMatchETagExcept("*") })
 		if err == nil {
 			ls.etag = etag
+			ls.keepAlive(context.WithoutCancel(ctx))
 			return ls, nil
 		}
 		if !errors.Is(err, backupset.ErrObjectExists) {
@@ -83,6 +117,7 @@ func (l *Location) Lock(ctx context.Context, command string) (backupset.Lease, e
 		etag, err = ls.put(ctx, func(o *minio.PutObjectOptions) { o.SetMatchETag(holderETag) })
 		if err == nil {
 			ls.etag = etag
+			ls.keepAlive(context.WithoutCancel(ctx))
 			return ls, nil
 		}
 		if !errors.Is(err, backupset.ErrObjectExists) {
@@ -130,12 +165,15 @@ func (l *Location) readLease(ctx context.Context) (leaseInfo, string, error) {
 
 // Refresh extends the lease if it is still ours.
 func (ls *lease) Refresh(ctx context.Context) error {
-	if ls.etag == "" {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.lost || ls.etag == "" {
 		return fmt.Errorf("%s: %w", ls.l.url+LeaseName, backupset.ErrLeaseLost)
 	}
-	etag, err := ls.put(ctx, func(o *minio.PutObjectOptions) { o.SetMatchETag(ls.etag) })
+	cur := ls.etag
+	etag, err := ls.put(ctx, func(o *minio.PutObjectOptions) { o.SetMatchETag(cur) })
 	if errors.Is(err, backupset.ErrObjectExists) || errors.Is(err, backupset.ErrObjectNotFound) {
-		ls.etag = ""
+		ls.lost = true
 		return fmt.Errorf("%s: %w", ls.l.url+LeaseName, backupset.ErrLeaseLost)
 	}
 	if err != nil {
@@ -145,15 +183,29 @@ func (ls *lease) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Release deletes the lease if it is still ours. S3 has no conditional
-// delete everywhere, so this reads first: a lease taken over in between is
-// left alone.
+// Release stops the keep-alive and deletes the lease if it is still ours.
+// S3 has no conditional delete everywhere, so this reads first: a lease
+// taken over in between is left alone.
 func (ls *lease) Release(ctx context.Context) error {
-	if ls.etag == "" {
+	if ls.stop != nil {
+		select {
+		case <-ls.stop:
+		default:
+			close(ls.stop)
+		}
+		<-ls.done
+	}
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.etag == "" || ls.lost {
+		if ls.lost {
+			return fmt.Errorf("lock %s was taken over by another run while this one held it; left in place", ls.l.url+LeaseName)
+		}
 		return nil
 	}
 	_, etag, err := ls.l.readLease(ctx)
 	if errors.Is(err, backupset.ErrObjectNotFound) {
+		ls.etag = ""
 		return fmt.Errorf("lock %s was removed while this run held it", ls.l.url+LeaseName)
 	}
 	if err != nil {

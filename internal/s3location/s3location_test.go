@@ -47,6 +47,33 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceTLS runs the suite over HTTPS, the path production takes
+// (minio-go signs UNSIGNED-PAYLOAD there instead of aws-chunked), trusting
+// the server through --s3-ca-bundle.
+func TestConformanceTLS(t *testing.T) {
+	locationtest.Run(t, locationtest.Config{
+		New: func(t *testing.T) backupset.Location {
+			srv := s3test.ForTestTLS(t)
+			for k, v := range srv.Env() {
+				t.Setenv(k, v)
+			}
+			bucket, err := srv.MakeBucket("tls")
+			assert.NilError(t, err)
+			loc, err := s3location.Open(t.Context(), "s3://"+bucket+"/p", s3location.Options{PartSize: s3location.MinPartSize, CABundle: srv.CAFile})
+			assert.NilError(t, err)
+			return loc
+		},
+		BigSize: 2*s3location.MinPartSize + 777,
+	})
+	// Without the CA bundle the self-signed server is refused.
+	srv := s3test.ForTestTLS(t)
+	for k, v := range srv.Env() {
+		t.Setenv(k, v)
+	}
+	_, err := s3location.Open(t.Context(), "s3://any/p", s3location.Options{})
+	assert.Check(t, is.ErrorContains(err, "certificate"))
+}
+
 func TestProbeAndCapabilities(t *testing.T) {
 	loc, url := open(t, "")
 	caps := loc.Capabilities()

@@ -10,10 +10,17 @@ package s3test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -39,10 +46,12 @@ const (
 
 // Server is a running versitygw.
 type Server struct {
-	Endpoint string // http://127.0.0.1:PORT
+	Endpoint string // http://127.0.0.1:PORT, or https:// with TLS
 	DataDir  string // objects are plain files under DataDir/BUCKET/KEY
-	cmd      *exec.Cmd
-	done     chan struct{}
+	// CAFile is the PEM certificate clients must trust (TLS only).
+	CAFile string
+	cmd    *exec.Cmd
+	done   chan struct{}
 }
 
 // Binary finds the versitygw binary.
@@ -69,8 +78,16 @@ func Binary() (string, error) {
 	return "", fmt.Errorf("versitygw not found; install it with `GOBIN=~/.cache/infrahubdb-tools/versitygw-%[1]s go install github.com/versity/versitygw/cmd/versitygw@%[1]s` or set INFRAHUBDB_VERSITYGW", Version)
 }
 
-// Start runs versitygw with its data under dir until Stop.
-func Start(dir string) (*Server, error) {
+// Start runs versitygw over plain HTTP with its data under dir until Stop.
+// Over HTTP minio-go signs every chunk (aws-chunked streaming signature).
+func Start(dir string) (*Server, error) { return start(dir, false) }
+
+// StartTLS runs it over HTTPS with a self-signed certificate for 127.0.0.1
+// (Server.CAFile): the path production takes, where minio-go sends
+// UNSIGNED-PAYLOAD instead of the streaming signature.
+func StartTLS(dir string) (*Server, error) { return start(dir, true) }
+
+func start(dir string, withTLS bool) (*Server, error) {
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
@@ -87,7 +104,16 @@ func Start(dir string) (*Server, error) {
 			return nil, err
 		}
 		s := &Server{Endpoint: "http://" + port, DataDir: data, done: make(chan struct{})}
-		s.cmd = exec.Command(bin, "--port", port, "--quiet", "posix", "--versioning-dir", vers, data)
+		args := []string{"--port", port, "--quiet"}
+		if withTLS {
+			cert, key, err := selfSigned(dir)
+			if err != nil {
+				return nil, err
+			}
+			s.Endpoint, s.CAFile = "https://"+port, cert
+			args = append(args, "--cert", cert, "--key", key)
+		}
+		s.cmd = exec.Command(bin, append(args, "posix", "--versioning-dir", vers, data)...)
 		s.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+AccessKey, "ROOT_SECRET_KEY="+SecretKey)
 		var stderr strings.Builder
 		s.cmd.Stderr = &stderr
@@ -125,7 +151,9 @@ func (s *Server) waitReady() error {
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		resp, err := http.Get(s.Endpoint + "/")
+		// Readiness only: any TLS answer will do.
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		resp, err := c.Get(s.Endpoint + "/")
 		if err == nil {
 			resp.Body.Close()
 			return nil // any HTTP answer (403 without a signature) means it listens
@@ -157,8 +185,17 @@ func (s *Server) MakeBucket(prefix string) (string, error) {
 	var b [4]byte
 	rand.Read(b[:])
 	name := prefix + "-" + hex.EncodeToString(b[:])
-	c, err := minio.New(strings.TrimPrefix(s.Endpoint, "http://"), &minio.Options{
+	tr, err := minio.DefaultTransport(s.CAFile != "")
+	if err != nil {
+		return "", err
+	}
+	if s.CAFile != "" {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // test setup only
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(s.Endpoint, "http://"), "https://")
+	c, err := minio.New(host, &minio.Options{
 		Creds: credentials.NewStaticV4(AccessKey, SecretKey, ""), Region: "us-east-1", BucketLookup: minio.BucketLookupPath,
+		Secure: s.CAFile != "", Transport: tr,
 	})
 	if err != nil {
 		return "", err
@@ -166,39 +203,83 @@ func (s *Server) MakeBucket(prefix string) (string, error) {
 	return name, c.MakeBucket(context.Background(), name, minio.MakeBucketOptions{Region: "us-east-1"})
 }
 
-var (
-	shared     *Server
-	sharedErr  error
-	sharedOnce sync.Once
-)
-
-// ForTest returns a server shared by the tests of the calling package,
-// started on first use; TestMain should call StopShared. Without a
-// versitygw binary the test is skipped, or fails when INFRAHUBDB_REQUIRE_S3
-// is set (as in .ci/run): a missing server must never pass silently in CI.
-func ForTest(t testing.TB) *Server {
-	t.Helper()
-	sharedOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "infrahubdb-versitygw-")
-		if err != nil {
-			sharedErr = err
-			return
-		}
-		shared, sharedErr = Start(dir)
-	})
-	if sharedErr != nil {
-		if os.Getenv("INFRAHUBDB_REQUIRE_S3") != "" {
-			t.Fatalf("S3 test server: %v", sharedErr)
-		}
-		t.Skipf("S3 test server unavailable (set INFRAHUBDB_REQUIRE_S3=1 to fail instead): %v", sharedErr)
-	}
-	return shared
+// sharedServer is one server per test binary, started on first use.
+type sharedServer struct {
+	once sync.Once
+	srv  *Server
+	err  error
+	tls  bool
 }
 
-// StopShared stops the shared server, if started, and removes its data.
-func StopShared() {
-	if shared != nil {
-		shared.Stop()
-		os.RemoveAll(filepath.Dir(shared.DataDir))
+var plainServer, tlsServer = &sharedServer{}, &sharedServer{tls: true}
+
+func (ss *sharedServer) get(t testing.TB) *Server {
+	t.Helper()
+	ss.once.Do(func() {
+		dir, err := os.MkdirTemp("", "infrahubdb-versitygw-")
+		if err != nil {
+			ss.err = err
+			return
+		}
+		ss.srv, ss.err = start(dir, ss.tls)
+	})
+	if ss.err != nil {
+		if os.Getenv("INFRAHUBDB_REQUIRE_S3") != "" {
+			t.Fatalf("S3 test server: %v", ss.err)
+		}
+		t.Skipf("S3 test server unavailable (set INFRAHUBDB_REQUIRE_S3=1 to fail instead): %v", ss.err)
 	}
+	return ss.srv
+}
+
+// ForTest returns a server (plain HTTP) shared by the tests of the calling
+// package, started on first use; TestMain should call StopShared. Without
+// a versitygw binary the test is skipped, or fails when
+// INFRAHUBDB_REQUIRE_S3 is set (as in .ci/run): a missing server must never
+// pass silently in CI.
+func ForTest(t testing.TB) *Server { return plainServer.get(t) }
+
+// ForTestTLS is ForTest over HTTPS (see StartTLS).
+func ForTestTLS(t testing.TB) *Server { return tlsServer.get(t) }
+
+// StopShared stops the shared servers that were started, and removes their data.
+func StopShared() {
+	for _, ss := range []*sharedServer{plainServer, tlsServer} {
+		if ss.srv != nil {
+			ss.srv.Stop()
+			os.RemoveAll(filepath.Dir(ss.srv.DataDir))
+		}
+	}
+}
+
+// selfSigned writes a certificate and key for 127.0.0.1 into dir.
+func selfSigned(dir string) (certFile, keyFile string, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "infrahubdb test S3"},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", "", err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return "", "", err
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return "", "", err
+	}
+	return certFile, keyFile, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 }

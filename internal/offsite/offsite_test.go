@@ -1,6 +1,7 @@
 package offsite_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -190,4 +191,75 @@ func TestCopyChecksTheSource(t *testing.T) {
 	listing, err := backupset.ListRuns(t.Context(), loc)
 	assert.NilError(t, err)
 	assert.Check(t, is.Len(listing.Runs, 0), "no run without its manifest")
+}
+
+// failingLocation fails the nth Create, as a client killed mid-copy would
+// stop writing.
+type failingLocation struct {
+	backupset.Location
+	n int
+}
+
+func (f *failingLocation) Create(ctx context.Context, name string, o backupset.CreateOptions) (backupset.ObjectWriter, error) {
+	if f.n--; f.n == 0 {
+		return nil, errors.New("killed")
+	}
+	return f.Location.Create(ctx, name, o)
+}
+
+func TestInterruptedCopyLeavesNoRun(t *testing.T) {
+	for _, tg := range targets() {
+		t.Run(tg.name, func(t *testing.T) {
+			ctx := t.Context()
+			src, runID := sourceFolder(t)
+			loc := tg.open(t)
+			_, err := offsite.ToLocation(ctx, src, &failingLocation{Location: loc, n: 3}, offsite.CopyOptions{})
+			assert.ErrorContains(t, err, "killed")
+
+			listing, err := backupset.ListRuns(ctx, loc)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(listing.Runs, 0), "no run without its manifest")
+			assert.Check(t, is.Len(listing.Orphans, 2))
+
+			// Run again: a new run id, never the old keys.
+			res, err := offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{})
+			assert.NilError(t, err)
+			assert.Assert(t, is.Len(res.Copied, 1))
+			assert.Check(t, is.Equal(res.Copied[0].Source, runID))
+
+			pr, err := backupset.PruneLocation(ctx, loc, backupset.KeepPolicy{Last: 1}, time.Now(), false)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(pr.Removed, 0))
+			listing, err = backupset.ListRuns(ctx, loc)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(listing.Runs, 1))
+			assert.Check(t, is.Len(listing.Orphans, 0), "prune removed the dead copy's objects")
+		})
+	}
+}
+
+// TestTwoClientsOneLocation: while one client copies, a second (another
+// handle, as from another machine) is refused by the lock.
+func TestTwoClientsOneLocation(t *testing.T) {
+	ctx := t.Context()
+	srv := s3test.ForTest(t)
+	for k, v := range srv.Env() {
+		t.Setenv(k, v)
+	}
+	bucket, err := srv.MakeBucket("two")
+	assert.NilError(t, err)
+	url := "s3://" + bucket + "/x"
+	a, err := s3location.Open(ctx, url, s3location.Options{})
+	assert.NilError(t, err)
+	b, err := s3location.Open(ctx, url, s3location.Options{})
+	assert.NilError(t, err)
+	lease, err := a.Lock(ctx, "copy")
+	assert.NilError(t, err)
+	src, _ := sourceFolder(t)
+	_, err = offsite.ToLocation(ctx, src, b, offsite.CopyOptions{})
+	var locked *backupset.LockedError
+	assert.Check(t, errors.As(err, &locked), "%v", err)
+	assert.NilError(t, lease.Release(ctx))
+	_, err = offsite.ToLocation(ctx, src, b, offsite.CopyOptions{})
+	assert.NilError(t, err)
 }

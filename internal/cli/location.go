@@ -313,6 +313,9 @@ func runPruneLocation(ctx context.Context, dockerCli command.Cli, out outputOpti
 		return err
 	}
 	res, err := backupset.PruneLocation(ctx, loc, p, time.Now(), rf.dryRun || !yes)
+	if loc.Capabilities().Versioned && out.format == "table" {
+		fmt.Fprintln(dockerCli.Err(), "Note: the bucket keeps object versions: a deletion only adds a delete marker; space is freed when your lifecycle rule expires noncurrent versions.")
+	}
 	if res != nil {
 		if perr := printResult(dockerCli.Out(), out.format, res, func(w io.Writer, r *backupset.PruneResult) error {
 			return printLocationPrune(w, r, p, rf.dryRun || !yes)

@@ -3,7 +3,7 @@ package e2e
 // Off-site encryption with each kind of key the operator may hold (issue
 // 19): an SSH key, a passphrase file and the passphrase in the environment,
 // through the real plugin against the kit's S3 server. The folder is made
-// with the backupset package (no database needed: copy only moves files).
+// with locationtest.FolderWithRuns (no database needed: copy only moves files).
 
 import (
 	"crypto/ed25519"
@@ -21,43 +21,15 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
-	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset/locationtest"
 	"github.com/opsmill/docker-infrahubdb/internal/s3location/s3test"
 )
-
-// runFolder is a backup folder holding one complete run of three files.
-func runFolder(t *testing.T) string {
-	t.Helper()
-	f, err := backupset.Create(t.TempDir())
-	assert.NilError(t, err)
-	started := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
-	id := backupset.NewRunID(started)
-	m, err := f.ReadManifest()
-	assert.NilError(t, err)
-	for _, c := range []struct{ name, component, content string }{
-		{"neo4j-2026-12-01T03-00-00.dump", backupset.ComponentGraph, strings.Repeat("graph ", 100_000)},
-		{"task-manager-2026-12-01T03-00-00.pgdump", backupset.ComponentTaskManager, "pg"},
-		{"storage-2026-12-01T03-00-00.tar", backupset.ComponentStorage, "tar"},
-	} {
-		pf, err := f.NewFile(c.name)
-		assert.NilError(t, err)
-		_, err = pf.Write([]byte(c.content))
-		assert.NilError(t, err)
-		rec, err := pf.Commit()
-		assert.NilError(t, err)
-		rec.RunID, rec.Component = id, c.component
-		m.Upsert(rec)
-	}
-	m.UpsertRun(backupset.RunRecord{ID: id, Started: started, Complete: true,
-		Components: []string{backupset.ComponentGraph, backupset.ComponentTaskManager, backupset.ComponentStorage}})
-	assert.NilError(t, f.WriteManifest(m))
-	return f.Dir
-}
 
 func TestOffsiteKeys(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)
-	dir := runFolder(t)
+	folder, _ := locationtest.FolderWithRuns(t, time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC))
+	dir := folder.Dir
 	keys := t.TempDir()
 	write := func(name, content string, mode os.FileMode) string {
 		path := filepath.Join(keys, name)

@@ -269,6 +269,12 @@ type retentionFlags struct {
 }
 
 func (o *retentionFlags) addFlags(fs *pflag.FlagSet) {
+	o.addKeepFlags(fs)
+	fs.BoolVar(&o.dryRun, "dry-run", false, "Print what would be deleted; delete nothing")
+}
+
+// addKeepFlags adds the rules without --dry-run (backup --prune).
+func (o *retentionFlags) addKeepFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.last, "keep-last", 0, "Keep the newest N runs")
 	fs.IntVar(&o.hourly, "keep-hourly", 0, "Keep the newest run of each of the last N hours that have one")
 	fs.IntVar(&o.daily, "keep-daily", 0, "Keep the newest run of each of the last N days that have one")
@@ -276,7 +282,6 @@ func (o *retentionFlags) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.monthly, "keep-monthly", 0, "Keep the newest run of each of the last N months that have one")
 	fs.IntVar(&o.yearly, "keep-yearly", 0, "Keep the newest run of each of the last N years that have one")
 	fs.StringVar(&o.within, "keep-within", "", `Keep every run younger than DURATION before the newest run ("36h", "7d", "2w", "6m", "1y")`)
-	fs.BoolVar(&o.dryRun, "dry-run", false, "Print what would be deleted; delete nothing")
 }
 
 func (o *retentionFlags) set() bool {

@@ -41,6 +41,10 @@ deletes whole older runs only, keeping an older run when a kept differential
 backup needs its full backup, or when it holds the newest backup of a
 component.
 
+Instead of --keep N, calendar rules choose the runs to keep (--keep-last,
+--keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly,
+--keep-within; restic's semantics, see docs/retention.md), with the same guards.
+
 FOLDER may be an S3 location, s3://BUCKET/PREFIX: prune then applies calendar
 rules (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly,
 --keep-yearly, --keep-within; restic's semantics), never removes the newest run
@@ -57,7 +61,10 @@ committed; --dry-run (or no --yes) prints the plan (see docs/retention.md).`,
 				return runPruneLocation(cmd.Context(), dockerCli, opts.output, opts.location, opts.retention, opts.yes, args[0])
 			}
 			if opts.retention.set() {
-				return usageError("--keep-last, --keep-hourly … --keep-within apply to s3:// locations so far; a folder takes --keep N")
+				if cmd.Flags().Changed("keep") {
+					return usageError("--keep N and the calendar rules (--keep-last, --keep-daily …) exclude each other")
+				}
+				return runPruneFolderPolicy(dockerCli, opts, args[0])
 			}
 			return runPrune(dockerCli, opts, cmd.Flags().Changed("keep"), args[0])
 		},

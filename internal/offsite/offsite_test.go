@@ -15,6 +15,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset/locationtest"
 	"github.com/opsmill/docker-infrahubdb/internal/offsite"
 	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 	"github.com/opsmill/docker-infrahubdb/internal/s3location/s3test"
@@ -28,33 +29,8 @@ func TestMain(m *testing.M) {
 
 // sourceFolder is a folder with one complete run of three components.
 func sourceFolder(t *testing.T) (*backupset.Folder, string) {
-	f, err := backupset.Create(t.TempDir())
-	assert.NilError(t, err)
-	started := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
-	id := backupset.NewRunID(started)
-	m, err := f.ReadManifest()
-	assert.NilError(t, err)
-	for _, c := range []struct{ name, component, content string }{
-		{"neo4j-2026-12-01T03-00-00.dump", backupset.ComponentGraph, strings.Repeat("graph ", 50_000)},
-		{"task-manager-2026-12-01T03-00-00.pgdump", backupset.ComponentTaskManager, "pg"},
-		{"storage-2026-12-01T03-00-00.tar", backupset.ComponentStorage, "tar"},
-	} {
-		pf, err := f.NewFile(c.name)
-		assert.NilError(t, err)
-		_, err = pf.Write([]byte(c.content))
-		assert.NilError(t, err)
-		rec, err := pf.Commit()
-		assert.NilError(t, err)
-		rec.RunID, rec.Component = id, c.component
-		if c.component == backupset.ComponentGraph {
-			rec.Type = backupset.TypeDump
-		}
-		m.Upsert(rec)
-	}
-	m.UpsertRun(backupset.RunRecord{ID: id, Started: started, Complete: true,
-		Components: []string{backupset.ComponentGraph, backupset.ComponentTaskManager, backupset.ComponentStorage}})
-	assert.NilError(t, f.WriteManifest(m))
-	return f, id
+	f, ids := locationtest.FolderWithRuns(t, time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC))
+	return f, ids[0]
 }
 
 type target struct {

@@ -91,7 +91,7 @@ func copyUp(ctx context.Context, dockerCli command.Cli, opts copyOptions, dir, u
 		return err
 	}
 	res, err := offsite.ToLocation(ctx, folder, loc, offsite.CopyOptions{
-		Runs: opts.runs, Encrypt: rcp, AllowMixed: opts.encrypt.allowMixed, Tool: toolName(),
+		Runs: opts.runs, Encrypt: rcp, AllowMixed: opts.encrypt.allowMixed, Tool: toolName(), Progress: pw,
 	})
 	pw.Close()
 	if res != nil {
@@ -146,7 +146,7 @@ func copyDown(ctx context.Context, dockerCli command.Cli, opts copyOptions, url,
 	if err != nil {
 		return err
 	}
-	m, err := offsite.ToFolder(ctx, loc, runID, folder, ids, nil)
+	m, err := offsite.ToFolder(ctx, loc, runID, folder, ids, pw)
 	pw.Close()
 	if err != nil {
 		return err

@@ -225,7 +225,7 @@ func runVerifyLocation(ctx context.Context, dockerCli command.Cli, out outputOpt
 	if err != nil {
 		return err
 	}
-	res, verr := offsite.Verify(ctx, loc, nil, ids, func(string) {})
+	res, verr := offsite.Verify(ctx, loc, nil, ids, pw)
 	pw.Close()
 	if res != nil {
 		if err := printResult(dockerCli.Out(), out.format, res, printLocationVerify); err != nil {

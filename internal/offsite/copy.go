@@ -24,6 +24,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
 // CopyOptions drive a copy from a folder to a location.
@@ -36,8 +37,8 @@ type CopyOptions struct {
 	// AllowMixed lets encrypted and plain runs share a location.
 	AllowMixed bool
 	Tool       string
-	// Step reports progress ("neo4j-2026-…backup → runs/…"); may be nil.
-	Step func(msg string)
+	// Progress receives one step per file, with bytes; nil reports nothing.
+	Progress progress.Writer
 }
 
 // CopiedRun is one run a copy wrote.
@@ -198,9 +199,6 @@ func copyFile(ctx context.Context, folder *backupset.Folder, loc backupset.Locat
 	if len(o.Encrypt.List) > 0 {
 		name += agecrypt.Ext
 	}
-	if o.Step != nil {
-		o.Step(fmt.Sprintf("%s → %s", rec.Name, backupset.ArtifactKey(runID, name)))
-	}
 	obj, err := loc.Create(ctx, backupset.ArtifactKey(runID, name), backupset.CreateOptions{Size: sizeHint(rec.Size, len(o.Encrypt.List) > 0)})
 	if err != nil {
 		return backupset.RunFile{}, err
@@ -222,7 +220,11 @@ func copyFile(ctx context.Context, folder *backupset.Folder, loc backupset.Locat
 	}
 	defer obj.Abort()
 	h := sha256.New()
-	n, err := io.Copy(w, io.TeeReader(src, h))
+	var n int64
+	err = progress.RunStep(orNop(o.Progress), progress.Event{ID: "upload " + rec.Name, Text: "Upload " + rec.Name + " to " + backupset.ArtifactKey(runID, name)}, func(s *progress.Step) error {
+		n, err = io.Copy(w, &counting{r: io.TeeReader(src, h), step: s, total: rec.Size})
+		return err
+	})
 	if err != nil {
 		return backupset.RunFile{}, fmt.Errorf("copy %s to %s: %w", rec.Name, loc.Describe(), err)
 	}
@@ -263,7 +265,7 @@ func originalName(f backupset.RunFile) string {
 // that `restore FOLDER` restores it. Every file is checked (stored and
 // plaintext SHA-256) before it gets its name in the folder; a file the
 // folder already holds with the same checksum is not copied again.
-func ToFolder(ctx context.Context, loc backupset.Location, runID string, folder *backupset.Folder, ids []age.Identity, step func(string)) (*backupset.RunManifest, error) {
+func ToFolder(ctx context.Context, loc backupset.Location, runID string, folder *backupset.Folder, ids []age.Identity, pw progress.Writer) (*backupset.RunManifest, error) {
 	m, err := backupset.ReadRun(ctx, loc, runID)
 	if err != nil {
 		return nil, err
@@ -293,10 +295,12 @@ func ToFolder(ctx context.Context, loc backupset.Location, runID string, folder 
 		if have, ok := man.Lookup(name); ok && have.SHA256 == want {
 			continue
 		}
-		if step != nil {
-			step(fmt.Sprintf("%s → %s", backupset.ArtifactKey(runID, f.Name), folder.Path(name)))
-		}
-		rec, err := fetchFile(ctx, loc, runID, f, folder, name, ids)
+		var rec backupset.FileRecord
+		err := progress.RunStep(orNop(pw), progress.Event{ID: "download " + name, Text: "Download " + backupset.ArtifactKey(runID, f.Name)}, func(s *progress.Step) error {
+			var err error
+			rec, err = fetchFile(ctx, loc, runID, f, folder, name, ids, s)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -317,7 +321,7 @@ func ToFolder(ctx context.Context, loc backupset.Location, runID string, folder 
 	return m, nil
 }
 
-func fetchFile(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, folder *backupset.Folder, name string, ids []age.Identity) (backupset.FileRecord, error) {
+func fetchFile(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, folder *backupset.Folder, name string, ids []age.Identity, s *progress.Step) (backupset.FileRecord, error) {
 	src, err := agecrypt.Open(ctx, loc, runID, f, ids)
 	if err != nil {
 		return backupset.FileRecord{}, err
@@ -328,9 +332,34 @@ func fetchFile(ctx context.Context, loc backupset.Location, runID string, f back
 		return backupset.FileRecord{}, err
 	}
 	defer pf.Abort()
-	if _, err := io.Copy(pf, src); err != nil {
+	if _, err := io.Copy(pf, &counting{r: src, step: s, total: max(f.PlainSize, f.Size)}); err != nil {
 		return backupset.FileRecord{}, fmt.Errorf("copy %s from %s: %w", f.Name, loc.Describe(), err)
 	}
 	// The checks ran at EOF: only now does the file get its name.
 	return pf.Commit()
+}
+
+func orNop(w progress.Writer) progress.Writer {
+	if w == nil {
+		return progress.Nop
+	}
+	return w
+}
+
+// counting reports the bytes read through it to a progress step, every MiB.
+type counting struct {
+	r        io.Reader
+	step     *progress.Step
+	n, total int64
+	last     int64
+}
+
+func (c *counting) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.step != nil && (c.n-c.last >= 1<<20 || err != nil) {
+		c.last = c.n
+		c.step.Update("", c.n, c.total)
+	}
+	return n, err
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
 // VerifyResult reports a location's verification.
@@ -53,7 +54,7 @@ func (e *VerifyError) Error() string {
 // before their manifest, stray objects and interrupted uploads (which prune
 // removes). A wrong identity is an error of its own (agecrypt.ErrNoIdentity),
 // not damage.
-func Verify(ctx context.Context, loc backupset.Location, runs []string, ids []age.Identity, step func(string)) (*VerifyResult, error) {
+func Verify(ctx context.Context, loc backupset.Location, runs []string, ids []age.Identity, pw progress.Writer) (*VerifyResult, error) {
 	listing, err := backupset.ListRuns(ctx, loc)
 	if err != nil {
 		return nil, err
@@ -76,10 +77,10 @@ func Verify(ctx context.Context, loc backupset.Location, runs []string, ids []ag
 			if f.Encryption != nil {
 				vr.Encrypted = true
 			}
-			if step != nil {
-				step("verify " + backupset.ArtifactKey(m.Run.ID, f.Name))
-			}
-			err := verifyFile(ctx, loc, m.Run.ID, f, ids)
+			key := backupset.ArtifactKey(m.Run.ID, f.Name)
+			err := progress.RunStep(orNop(pw), progress.Event{ID: "verify " + key, Text: "Verify " + key}, func(s *progress.Step) error {
+				return verifyFile(ctx, loc, m.Run.ID, f, ids, s)
+			})
 			switch {
 			case errors.Is(err, agecrypt.ErrNoIdentity):
 				return nil, err
@@ -96,14 +97,14 @@ func Verify(ctx context.Context, loc backupset.Location, runs []string, ids []ag
 	return res, nil
 }
 
-func verifyFile(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, ids []age.Identity) error {
+func verifyFile(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, ids []age.Identity, s *progress.Step) error {
 	if f.Encryption != nil && len(ids) > 0 {
 		rc, err := agecrypt.Open(ctx, loc, runID, f, ids)
 		if err != nil {
 			return err
 		}
 		defer rc.Close()
-		_, err = io.Copy(io.Discard, rc)
+		_, err = io.Copy(io.Discard, &counting{r: rc, step: s, total: f.PlainSize})
 		return err
 	}
 	rc, _, err := loc.Open(ctx, backupset.ArtifactKey(runID, f.Name))
@@ -112,7 +113,7 @@ func verifyFile(ctx context.Context, loc backupset.Location, runID string, f bac
 	}
 	defer rc.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, rc)
+	n, err := io.Copy(h, &counting{r: rc, step: s, total: f.Size})
 	if err != nil {
 		return fmt.Errorf("read %s: %w", f.Name, err)
 	}

@@ -73,7 +73,7 @@ func UnlockLocationKey(ctx context.Context, loc backupset.Location, passphrase s
 		return nil, fmt.Errorf("the passphrase opens none of the %d location key(s) in %s (%s*%s): %w", tried, loc.Describe(), KeysPrefix, Ext, ErrNoIdentity)
 	}
 	if !create {
-		return nil, fmt.Errorf("%s has no location key: nothing there was encrypted with a passphrase: %w", loc.Describe(), ErrNoIdentity)
+		return nil, fmt.Errorf("%s has no location key: nothing there was encrypted with a passphrase: %w", loc.Describe(), ErrNoLocationKey)
 	}
 	return createLocationKey(ctx, loc, passphrase)
 }
@@ -146,6 +146,10 @@ func Join(sets ...Recipients) Recipients {
 	}
 	return out
 }
+
+// ErrNoLocationKey is matched when a location has no location key at all
+// (it also matches ErrNoIdentity).
+var ErrNoLocationKey = fmt.Errorf("no location key: %w", ErrNoIdentity)
 
 // ErrMixed is matched when a backup would mix encrypted and plain runs in
 // one location.

@@ -73,13 +73,21 @@ func (o *keyFlags) load(ctx context.Context, loc backupset.Location) ([]age.Iden
 		}
 		ids = append(ids, got...)
 	}
-	if pass, err := agecrypt.ReadPassphrase(o.passphraseFile, passphraseEnv); err == nil {
-		id, err := agecrypt.UnlockLocationKey(ctx, loc, pass, false)
-		if err != nil {
-			return nil, withCode(ExitEnvironment, err)
-		}
+	pass, err := agecrypt.ReadPassphrase(o.passphraseFile, passphraseEnv)
+	switch {
+	case err != nil && o.passphraseFile != "":
+		return nil, withCode(ExitEnvironment, err)
+	case err != nil:
+		return ids, nil // no passphrase at all
+	}
+	id, err := agecrypt.UnlockLocationKey(ctx, loc, pass, false)
+	switch {
+	case err == nil:
 		ids = append(ids, id)
-	} else if o.passphraseFile != "" {
+	case errors.Is(err, agecrypt.ErrNoLocationKey) && o.passphraseFile == "":
+		// INFRAHUBDB_PASSPHRASE set for other locations: this one has no
+		// location key, its runs are encrypted to recipients only.
+	default:
 		return nil, withCode(ExitEnvironment, err)
 	}
 	return ids, nil

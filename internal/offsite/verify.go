@@ -84,6 +84,8 @@ func Verify(ctx context.Context, loc backupset.Location, runs []string, ids []ag
 			switch {
 			case errors.Is(err, agecrypt.ErrNoIdentity):
 				return nil, err
+			case errors.Is(err, backupset.ErrObjectNotFound) && prunedMeanwhile(ctx, loc, m.Run.ID):
+				// A prune removed the run while this verify read it: not damage.
 			case err != nil:
 				vr.OK = false
 				res.Problems = append(res.Problems, fmt.Sprintf("run %s: %v", m.Run.ID, err))
@@ -95,6 +97,13 @@ func Verify(ctx context.Context, loc backupset.Location, runs []string, ids []ag
 		return res, &VerifyError{Problems: res.Problems}
 	}
 	return res, nil
+}
+
+// prunedMeanwhile says whether the run's manifest is gone (verify takes no
+// lock: it runs with read-only credentials too).
+func prunedMeanwhile(ctx context.Context, loc backupset.Location, runID string) bool {
+	_, err := loc.Stat(ctx, backupset.RunManifestKey(runID))
+	return errors.Is(err, backupset.ErrObjectNotFound)
 }
 
 func verifyFile(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, ids []age.Identity, s *progress.Step) error {

@@ -22,9 +22,10 @@ import (
 //   - acquire: PUT with If-None-Match: * (only one client can create it);
 //   - refresh: PUT with If-Match: <our ETag>, keeping the new ETag; a 412
 //     means another run broke the lease: stop before the next destructive step;
-//   - a lease whose expiry (plus a margin for clock skew) has passed is
-//     stale and taken over with If-Match: <its ETag>, so two takers cannot
-//     both win;
+//   - a lease whose expiry (plus a margin for clock skew) has passed, or
+//     whose holder was a process of this machine that is gone, is stale
+//     and taken over with If-Match: <its ETag>, so two takers cannot both
+//     win;
 //   - release: delete it if its ETag is still ours.
 //
 // Unlike restic's lock files on object storage (write, wait, list), two
@@ -42,6 +43,10 @@ const (
 // leaseInfo is the content of the lease object.
 type leaseInfo struct {
 	backupset.LockInfo
+	// Machine tells two machines with one host name apart (see
+	// backupset.MachineID): a lease of a dead process is taken over at
+	// once only on the machine that ran it.
+	Machine string    `json:"machine,omitempty"`
 	Expires time.Time `json:"expires"`
 	// Token makes every write of a lease unique, so its ETag (the MD5 of
 	// the content on every store we know) changes on each refresh.
@@ -92,6 +97,7 @@ func (l *Location) Lock(ctx context.Context, command string) (backupset.Lease, e
 	host, _ := os.Hostname()
 	ls := &lease{l: l, now: time.Now}
 	ls.info.LockInfo = backupset.LockInfo{Host: host, PID: os.Getpid(), Command: command, Started: time.Now().UTC()}
+	ls.info.Machine = backupset.MachineID()
 	key := l.prefix + LeaseName
 	for range 3 {
 		etag, err := ls.put(ctx, func(o *minio.PutObjectOptions) { o.SetMatchETagExcept("*") })
@@ -110,7 +116,7 @@ func (l *Location) Lock(ctx context.Context, command string) (backupset.Lease, e
 		if err != nil {
 			return nil, err
 		}
-		if ls.now().Before(holder.Expires.Add(clockSkew)) {
+		if ls.now().Before(holder.Expires.Add(clockSkew)) && !deadHere(holder, ls.info) {
 			return nil, &backupset.LockedError{Path: l.url + LeaseName, Holder: holder.LockInfo}
 		}
 		// Stale: take it over, unless someone else just did.
@@ -125,6 +131,13 @@ func (l *Location) Lock(ctx context.Context, command string) (backupset.Lease, e
 		}
 	}
 	return nil, &backupset.LockedError{Path: l.url + LeaseName}
+}
+
+// deadHere says the holder was a process of this very machine that is gone
+// (a killed run): its lease need not run out first.
+func deadHere(holder, me leaseInfo) bool {
+	return holder.PID > 0 && holder.Machine != "" && holder.Machine == me.Machine && holder.Host == me.Host &&
+		holder.PID != me.PID && !backupset.ProcessAlive(holder.PID)
 }
 
 // put writes the lease with a fresh expiry and token under cond.

@@ -1,9 +1,11 @@
 package s3location_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -17,6 +19,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if url := os.Getenv("INFRAHUBDB_TEST_HOLD_LEASE"); url != "" {
+		holdLease(url) // the child process of TestLeaseOfAKilledRun
+	}
 	code := m.Run()
 	s3test.StopShared()
 	os.Exit(code)
@@ -151,4 +156,44 @@ func TestNoSecretInErrors(t *testing.T) {
 	_, err = s3location.Open(context.Background(), "s3://b/x", s3location.Options{Endpoint: "https://key:topsecret@example.invalid"})
 	assert.Assert(t, err != nil)
 	assert.Check(t, !strings.Contains(err.Error(), "topsecret"), "%v", err)
+}
+
+// holdLease takes the lease of url and waits to be killed.
+func holdLease(url string) {
+	loc, err := s3location.Open(context.Background(), url, s3location.Options{})
+	if err == nil {
+		_, err = loc.Lock(context.Background(), "copy")
+	}
+	if err != nil {
+		os.Stdout.WriteString(err.Error() + "\n")
+		os.Exit(1)
+	}
+	os.Stdout.WriteString("HELD\n")
+	select {}
+}
+
+// TestLeaseOfAKilledRun: a run killed on this machine leaves its lease; the
+// next run here takes it over at once instead of waiting for it to expire.
+func TestLeaseOfAKilledRun(t *testing.T) {
+	if backupset.MachineID() == "" {
+		t.Skip("this machine has no machine id (/etc/machine-id): leases then only expire")
+	}
+	loc, url := open(t, "killed")
+	child := exec.Command(os.Args[0])
+	child.Env = append(os.Environ(), "INFRAHUBDB_TEST_HOLD_LEASE="+url)
+	out, err := child.StdoutPipe()
+	assert.NilError(t, err)
+	assert.NilError(t, child.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	assert.NilError(t, err)
+	assert.Equal(t, line, "HELD\n")
+	// Another live holder is respected.
+	_, err = loc.Lock(t.Context(), "prune")
+	var locked *backupset.LockedError
+	assert.Assert(t, errors.As(err, &locked), "%v", err)
+	assert.NilError(t, child.Process.Kill())
+	_ = child.Wait()
+	lease, err := loc.Lock(t.Context(), "prune")
+	assert.NilError(t, err, "the dead holder's lease is taken over")
+	assert.NilError(t, lease.Release(t.Context()))
 }

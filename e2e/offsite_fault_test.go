@@ -61,4 +61,3 @@ func TestOffsiteCopyKilledMidUpload(t *testing.T) {
 	assert.Check(t, is.Contains(res.Stdout(), "copied "+runID))
 	icmd.RunCmd(cmd("verify", s3.URL)).Assert(t, icmd.Success)
 }
-

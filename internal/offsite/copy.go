@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -285,7 +286,10 @@ func ToFolder(ctx context.Context, loc backupset.Location, runID string, folder 
 	if err != nil {
 		return nil, err
 	}
-	var recs []backupset.FileRecord
+	var (
+		recs      []backupset.FileRecord
+		committed []string
+	)
 	for _, f := range m.Files {
 		name := originalName(f)
 		want := f.SHA256
@@ -302,8 +306,14 @@ func ToFolder(ctx context.Context, loc backupset.Location, runID string, folder 
 			return err
 		})
 		if err != nil {
+			// Take back what this copy put in the folder: files without
+			// manifest records would only confuse list and restore.
+			if derr := folder.Delete(man, committed...); derr != nil {
+				return nil, errors.Join(err, derr)
+			}
 			return nil, err
 		}
+		committed = append(committed, name)
 		r := f.FileRecord
 		r.Name, r.Size, r.SHA256, r.Added = name, rec.Size, rec.SHA256, rec.Added
 		recs = append(recs, r)

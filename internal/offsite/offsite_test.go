@@ -3,6 +3,7 @@ package offsite_test
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,4 +239,66 @@ func TestTwoClientsOneLocation(t *testing.T) {
 	assert.NilError(t, lease.Release(ctx))
 	_, err = offsite.ToLocation(ctx, src, b, offsite.CopyOptions{})
 	assert.NilError(t, err)
+}
+
+// droppingLocation's objects break off after limit bytes, as when the S3
+// server goes away in the middle of a download.
+type droppingLocation struct {
+	backupset.Location
+	limit int64
+}
+
+type droppingReader struct {
+	io.ReadCloser
+	left int64
+}
+
+func (d *droppingReader) Read(p []byte) (int, error) {
+	if d.left <= 0 {
+		return 0, errors.New("connection reset by peer")
+	}
+	if int64(len(p)) > d.left {
+		p = p[:d.left]
+	}
+	n, err := d.ReadCloser.Read(p)
+	d.left -= int64(n)
+	return n, err
+}
+
+func (d *droppingLocation) Open(ctx context.Context, name string) (io.ReadCloser, backupset.ObjectInfo, error) {
+	rc, info, err := d.Location.Open(ctx, name)
+	if err != nil {
+		return nil, info, err
+	}
+	return &droppingReader{ReadCloser: rc, left: d.limit}, info, nil
+}
+
+// TestServerGoneMidDownload: nothing half-downloaded gets a name in the
+// folder, no partial file stays, and the folder's manifest is untouched, so
+// restore never sees the run.
+func TestServerGoneMidDownload(t *testing.T) {
+	for _, encrypted := range []bool{false, true} {
+		ctx := t.Context()
+		src, _ := sourceFolder(t)
+		loc := targets()[0].open(t)
+		key, _ := age.GenerateX25519Identity()
+		o := offsite.CopyOptions{}
+		if encrypted {
+			o.Encrypt = agecrypt.Recipients{List: []age.Recipient{key.Recipient()}, Strings: []string{key.Recipient().String()}}
+		}
+		res, err := offsite.ToLocation(ctx, src, loc, o)
+		assert.NilError(t, err)
+		dst, err := backupset.Create(t.TempDir())
+		assert.NilError(t, err)
+		_, err = offsite.ToFolder(ctx, &droppingLocation{Location: loc, limit: 100_000}, res.Copied[0].ID, dst, []age.Identity{key}, nil)
+		assert.Check(t, is.ErrorContains(err, "connection reset"), "encrypted %v", encrypted)
+		entries, err := os.ReadDir(dst.Dir)
+		assert.NilError(t, err)
+		for _, e := range entries {
+			assert.Check(t, is.Equal(e.Name(), backupset.ManifestName), "left in the folder: %s", e.Name())
+		}
+		m, err := dst.ReadManifest()
+		assert.NilError(t, err)
+		assert.Check(t, is.Len(m.Runs, 0))
+	}
 }

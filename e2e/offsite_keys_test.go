@@ -77,6 +77,12 @@ func TestOffsiteKeys(t *testing.T) {
 			if tc.refuse != nil {
 				run(append([]string{"verify", s3.URL}, tc.refuse...)...).Assert(t, icmd.Expected{ExitCode: 3, Err: "passphrase opens none"})
 			}
+			// A second off-site copy, S3 to S3: the stored bytes as they
+			// are, no key needed, still opened by the same keys.
+			second := kit.NewS3Location(t, "second")
+			run("copy", s3.URL, second.URL).Assert(t, icmd.Success)
+			run(append([]string{"verify", second.URL}, tc.down...)...).Assert(t, icmd.Success)
+
 			back := filepath.Join(t.TempDir(), "back")
 			run(append([]string{"copy", s3.URL, back}, tc.down...)...).Assert(t, icmd.Success)
 			for _, name := range []string{"neo4j-2026-12-01T03-00-00.dump", "storage-2026-12-01T03-00-00.tar"} {

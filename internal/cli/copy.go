@@ -36,6 +36,10 @@ it is read; the run's manifest is written last, so an interrupted copy leaves
 no run (only objects that prune removes) and can simply be run again.
 --encrypt-to encrypts every file with age to the recipients of FILE.
 
+S3 to S3 (same endpoint and credentials): every run the destination does
+not have yet (or those of --run), its stored bytes as they are (encrypted
+runs stay encrypted; no key needed), each checked before it is committed.
+
 S3 to folder: the run of --run (default: the newest), decrypted with
 --identity or the passphrase when encrypted. Each file is checked (stored and
 plaintext SHA-256) before it gets its name in the folder.
@@ -69,8 +73,10 @@ func runCopy(ctx context.Context, dockerCli command.Cli, opts copyOptions, src, 
 		return offsiteExit(copyUp(ctx, dockerCli, opts, src, dst))
 	case s3location.IsURL(src) && !s3location.IsURL(dst):
 		return offsiteExit(copyDown(ctx, dockerCli, opts, src, dst))
+	case s3location.IsURL(src) && s3location.IsURL(dst):
+		return offsiteExit(copyAcross(ctx, dockerCli, opts, src, dst))
 	}
-	return usageError("copy takes one backup folder and one s3:// location (folder to S3, or S3 to folder)")
+	return usageError("copy takes at least one s3:// location: folder to S3, S3 to folder, or S3 to S3")
 }
 
 func copyUp(ctx context.Context, dockerCli command.Cli, opts copyOptions, dir, url string) error {
@@ -95,18 +101,49 @@ func copyUp(ctx context.Context, dockerCli command.Cli, opts copyOptions, dir, u
 	})
 	pw.Close()
 	if res != nil {
-		if perr := printResult(dockerCli.Out(), opts.output.format, res, func(w io.Writer, r *offsite.CopyResult) error {
-			for _, c := range r.Copied {
-				fmt.Fprintf(w, "copied %s → %s/runs/%s (%d file(s), %s)\n", c.Source, url, c.ID, c.Files, humanSize(c.Bytes))
-			}
-			for _, id := range r.Present {
-				fmt.Fprintf(w, "already there: %s\n", id)
-			}
-			if len(r.Copied)+len(r.Present) == 0 {
-				fmt.Fprintln(w, "no restorable run to copy")
-			}
-			return nil
-		}); perr != nil && err == nil {
+		if perr := printResult(dockerCli.Out(), opts.output.format, res, printCopy(url)); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return err
+}
+
+func printCopy(url string) func(io.Writer, *offsite.CopyResult) error {
+	return func(w io.Writer, r *offsite.CopyResult) error {
+		for _, c := range r.Copied {
+			fmt.Fprintf(w, "copied %s → %s runs/%s (%d file(s), %s)\n", c.Source, url, c.ID, c.Files, humanSize(c.Bytes))
+		}
+		for _, id := range r.Present {
+			fmt.Fprintf(w, "already there: %s\n", id)
+		}
+		if len(r.Copied)+len(r.Present) == 0 {
+			fmt.Fprintln(w, "no restorable run to copy")
+		}
+		return nil
+	}
+}
+
+// copyAcross copies runs between two locations of one endpoint, as stored.
+func copyAcross(ctx context.Context, dockerCli command.Cli, opts copyOptions, from, to string) error {
+	if len(opts.encrypt.to) > 0 || opts.encrypt.usePassphrase || len(opts.keys.identities) > 0 {
+		return usageError("copy between two s3:// locations moves the stored bytes as they are: it takes no key (runs stay encrypted to their recipients)")
+	}
+	src, err := opts.location.open(ctx, from, true)
+	if err != nil {
+		return err
+	}
+	dst, err := opts.location.open(ctx, to, false)
+	if err != nil {
+		return err
+	}
+	pw, err := opts.output.progressWriter(dockerCli)
+	if err != nil {
+		return err
+	}
+	res, err := offsite.BetweenLocations(ctx, src, dst, opts.runs, opts.encrypt.allowMixed, pw)
+	pw.Close()
+	if res != nil {
+		if perr := printResult(dockerCli.Out(), opts.output.format, res, printCopy(to)); perr != nil && err == nil {
 			err = perr
 		}
 	}

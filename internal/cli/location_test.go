@@ -41,7 +41,7 @@ func TestLocationUsage(t *testing.T) {
 		{"prune", "s3://bucket/p", "--keep-daily", "-1"},
 		{"prune", folder.Dir, "--keep-daily", "7", "--keep", "2"},
 		{"copy", folder.Dir, folder.Dir},
-		{"copy", "s3://a/b", "s3://c/d"},
+		{"copy", "s3://a/b", "s3://c/d", "--encrypt-to", "x"},
 		{"list", "s3://bucket/p", "--s3-part-size", "1"},
 		{"backup", folder.Dir, "--keep-daily", "7"},
 		{"backup", folder.Dir, "--prune"},

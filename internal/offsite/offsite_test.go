@@ -302,3 +302,47 @@ func TestServerGoneMidDownload(t *testing.T) {
 		assert.Check(t, is.Len(m.Runs, 0))
 	}
 }
+
+func TestBetweenLocations(t *testing.T) {
+	ctx := t.Context()
+	src, runID := sourceFolder(t)
+	a, s3 := targets()[0].open(t), targets()[1].open(t)
+	key, _ := age.GenerateX25519Identity()
+	rcp := agecrypt.Recipients{List: []age.Recipient{key.Recipient()}, Strings: []string{key.Recipient().String()}}
+	_, err := offsite.ToLocation(ctx, src, a, offsite.CopyOptions{Encrypt: rcp})
+	assert.NilError(t, err)
+
+	res, err := offsite.BetweenLocations(ctx, a, s3, nil, false, nil)
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(res.Copied, 1))
+	vr, err := offsite.Verify(ctx, s3, nil, []age.Identity{key}, nil)
+	assert.NilError(t, err)
+	assert.Check(t, vr.Runs[0].Encrypted)
+	m, err := backupset.ReadRun(ctx, s3, vr.Runs[0].ID)
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(m.CopiedFrom, runID), "the run keeps its origin")
+
+	// Again: already there, also when copied from the folder directly.
+	res, err = offsite.BetweenLocations(ctx, a, s3, nil, false, nil)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(res.Copied, 0))
+	r2, err := offsite.ToLocation(ctx, src, s3, offsite.CopyOptions{Encrypt: rcp})
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(r2.Present, []string{runID}))
+
+	// A damaged source object is not copied, and no run appears.
+	dir := a.(*backupset.FolderLocation).Dir
+	listing, err := backupset.ListRuns(ctx, a)
+	assert.NilError(t, err)
+	p := filepath.Join(dir, "runs", listing.Runs[0].Run.ID, "storage-2026-12-01T03-00-00.tar.age")
+	data, err := os.ReadFile(p)
+	assert.NilError(t, err)
+	data[len(data)-1] ^= 1
+	assert.NilError(t, os.WriteFile(p, data, 0o600))
+	c := targets()[0].open(t)
+	_, err = offsite.BetweenLocations(ctx, a, c, nil, false, nil)
+	assert.Check(t, errors.Is(err, offsite.ErrChecksum), "%v", err)
+	listing, err = backupset.ListRuns(ctx, c)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(listing.Runs, 0))
+}

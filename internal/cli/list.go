@@ -51,6 +51,9 @@ committed runs, whether they are encrypted, and leftovers of interrupted runs
 			if s3location.IsURL(args[0]) {
 				return runListLocation(cmd.Context(), dockerCli, opts.output, opts.location, args[0])
 			}
+			if err := folderRefusesLocationFlags(cmd); err != nil {
+				return err
+			}
 			return runList(cmd.Context(), dockerCli, opts, args[0])
 		},
 	}

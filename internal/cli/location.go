@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
@@ -129,6 +130,17 @@ func (o *encryptFlags) recipients(ctx context.Context, loc backupset.Location, p
 		all = append(all, agecrypt.Recipients{List: []age.Recipient{id.Recipient()}, Strings: []string{id.Recipient().String()}})
 	}
 	return agecrypt.Join(all...), nil
+}
+
+// folderRefusesLocationFlags is the usage error of an s3:// flag given with
+// a folder, where it would be silently ignored.
+func folderRefusesLocationFlags(cmd *cobra.Command) error {
+	for _, name := range []string{"s3-endpoint", "s3-ca-bundle", "s3-part-size", "s3-allow-overwrite", "identity", "passphrase-file"} {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+			return usageError("--%s applies to s3:// locations, not to a folder", name)
+		}
+	}
+	return nil
 }
 
 // offsiteExit gives the errors of the off-site packages their exit codes.

@@ -60,6 +60,9 @@ committed; --dry-run (or no --yes) prints the plan (see docs/retention.md).`,
 				}
 				return runPruneLocation(cmd.Context(), dockerCli, opts.output, opts.location, opts.retention, opts.yes, args[0])
 			}
+			if err := folderRefusesLocationFlags(cmd); err != nil {
+				return err
+			}
 			if opts.retention.set() {
 				if cmd.Flags().Changed("keep") {
 					return usageError("--keep N and the calendar rules (--keep-last, --keep-daily …) exclude each other")

@@ -56,6 +56,9 @@ plaintext too (see docs/offsite.md, docs/encryption.md).`,
 			if s3location.IsURL(args[0]) {
 				return runVerifyLocation(cmd.Context(), dockerCli, opts.output, opts.location, opts.keys, args[0])
 			}
+			if err := folderRefusesLocationFlags(cmd); err != nil {
+				return err
+			}
 			return runVerify(cmd.Context(), dockerCli, opts, args[0])
 		},
 	}

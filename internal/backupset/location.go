@@ -71,8 +71,8 @@ type Capabilities struct {
 
 // CreateOptions tune a write.
 type CreateOptions struct {
-	// Size is the exact size when known in advance, or -1. An S3 location
-	// sizes its parts from it.
+	// Size is the size when known in advance (exact, or an upper bound),
+	// or -1. An S3 location sizes its parts from it: never more than 10 000.
 	Size int64
 }
 

@@ -177,7 +177,9 @@ func runListLocation(ctx context.Context, dockerCli command.Cli, out outputOptio
 	}
 	leftovers, err := loc.Leftovers(ctx)
 	if err != nil {
-		return offsiteExit(err)
+		// A read-only credential may lack s3:ListBucketMultipartUploads:
+		// the runs are still worth showing.
+		fmt.Fprintf(dockerCli.Err(), "Note: interrupted uploads not listed: %v\n", err)
 	}
 	res := locationListing{Location: loc.Describe(), Runs: listing.Runs, Orphans: listing.Orphans, Leftovers: leftovers}
 	for id, e := range listing.Unreadable {
@@ -274,6 +276,9 @@ func printLocationVerify(out io.Writer, r *offsite.VerifyResult) error {
 	}
 	if len(r.Orphans)+len(r.Leftovers) > 0 {
 		fmt.Fprintf(out, "%d object(s) of uncommitted runs, %d interrupted upload(s): prune removes them\n", len(r.Orphans), len(r.Leftovers))
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(out, "note: %s\n", n)
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(out, "problem: %s\n", p)

@@ -7,7 +7,7 @@ COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 PLUGINDIR := $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
 
-.PHONY: all build install test e2e e2e-image lint bench clean
+.PHONY: all build install test e2e e2e-image lint bench clean versitygw
 
 all: build
 
@@ -19,9 +19,19 @@ install: build
 	install -m 0755 $(BIN) '$(PLUGINDIR)/docker-infrahubdb'
 	@echo "installed $(PLUGINDIR)/docker-infrahubdb"
 
+# The S3 server of the off-site tests (internal/s3location/s3test):
+# versitygw, built once from the Go module proxy into a cache (1-6 minutes
+# the first time). The tests use it and fail, never skip, without it.
+VERSITYGW_VERSION := v1.8.0
+VERSITYGW_DIR     := $(HOME)/.cache/infrahubdb-tools/versitygw-$(VERSITYGW_VERSION)
+export INFRAHUBDB_VERSITYGW := $(VERSITYGW_DIR)/versitygw
+versitygw: $(VERSITYGW_DIR)/versitygw
+$(VERSITYGW_DIR)/versitygw:
+	GOBIN='$(VERSITYGW_DIR)' $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
 # Unit tests, with the race detector: no Docker engine needed.
-test:
-	$(GO) test -race -count=1 ./cmd/... ./internal/...
+test: versitygw
+	INFRAHUBDB_REQUIRE_S3=1 $(GO) test -race -count=1 ./cmd/... ./internal/...
 
 # The Neo4j stand-in images of release $(NEO4J_VERSION) (default 5.26.0, e.g.
 # NEO4J_VERSION=2025.10.1 make e2e-image); the last line of output is the
@@ -34,8 +44,8 @@ e2e-image:
 # they are chosen and run side by side; E2E_RELEASE_INDEPENDENT is the
 # deny-list of tests run against the first release only).
 E2E_RELEASES ?= 2025.10.1 5.26.0
-e2e:
-	GO='$(GO)' E2E_RELEASES='$(E2E_RELEASES)' ./e2e/run.sh
+e2e: versitygw
+	INFRAHUBDB_REQUIRE_S3=1 GO='$(GO)' E2E_RELEASES='$(E2E_RELEASES)' ./e2e/run.sh
 
 # Benchmark, not part of the tests: seeds a >1 GiB database in the stand-in and
 # prints one markdown table (README "Performance"). The kit builds the plugin.

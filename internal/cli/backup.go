@@ -12,6 +12,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 type backupOptions struct {
@@ -27,6 +28,8 @@ type backupOptions struct {
 	outage          outageFlags
 	components      []string
 	consistent      bool
+	prune           bool           // --prune: apply retention after a successful run (prune_policy.go)
+	retention       retentionFlags // its rules
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -59,6 +62,9 @@ and the storage are captured in the same outage.`,
   docker infrahubdb backup ./backups --database-url 10.0.0.5:6362`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s3location.IsURL(args[0]) {
+				return errS3Direct("backup")
+			}
 			return runBackup(cmd, dockerCli, opts, args[0])
 		},
 	}
@@ -73,6 +79,8 @@ and the storage are captured in the same outage.`,
 	fs.BoolVar(&opts.consistent, "consistent", false, "Stop the Infrahub application containers during the capture so that graph, task manager and storage belong to one point in time (downtime; consent: a prompt, or --yes)")
 	opts.deployment.addFlags(fs, withProject, withDatabaseURL, withBackupPort, withHostNetwork)
 	opts.outage.addFlags(fs)
+	fs.BoolVar(&opts.prune, "prune", false, "After a successful run, delete the runs the --keep-… rules do not keep (as prune --yes)")
+	opts.retention.addKeepFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -98,6 +106,9 @@ func (o *backupOptions) validate() error {
 		return err
 	}
 	if err := o.helper.validate(); err != nil {
+		return err
+	}
+	if err := o.checkPrune(); err != nil {
 		return err
 	}
 	return validateDatabaseNames(o.databases)
@@ -141,6 +152,10 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		Verify:          opts.verify,
 		Check:           opts.check,
 	}}, pw)
+	var pruned *policyPrune
+	if err == nil && opts.prune { // still under the run's lock
+		pruned, err = pruneAfterBackup(folder, opts, pw)
+	}
 	err = unlock(err)
 	pw.Close()
 	if err != nil {
@@ -150,8 +165,9 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	if opts.output.format == "json" {
 		return printJSON(dockerCli.Out(), struct {
 			*backup.Result
-			Run *backup.SetResult `json:"run"`
-		}{res, set})
+			Run    *backup.SetResult `json:"run"`
+			Pruned *policyPrune      `json:"pruned,omitempty"`
+		}{res, set, pruned})
 	}
 	if res != nil {
 		if err := printBackupTable(dockerCli, res); err != nil {
@@ -162,6 +178,9 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	if res != nil && res.Verified != nil {
 		fmt.Fprintf(dockerCli.Out(), "Verified: %d file(s) match their checksums.\n", len(res.Verified.Checked))
 		printChecks(dockerCli.Out(), res.Verified.Checks)
+	}
+	if pruned != nil {
+		return printPolicyPrune(dockerCli.Out(), pruned)
 	}
 	return nil
 }

@@ -14,10 +14,12 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 type listOptions struct {
 	output     outputOptions
+	location   locationFlags // FOLDER may be s3://BUCKET/PREFIX (location.go)
 	helper     helperFlags
 	deployment deploymentFlags
 	inspect    bool
@@ -37,12 +39,22 @@ neo4j-admin or the old tool, still usable).
 
 It needs no Docker: it reads file names, sizes and the manifest (verify
 re-hashes the files). --inspect also runs "neo4j-admin backup inspect" in a
-helper container and adds Neo4j's own view and transaction ranges.`,
+helper container and adds Neo4j's own view and transaction ranges.
+
+FOLDER may be an S3 location, s3://BUCKET/PREFIX: list then shows its
+committed runs, whether they are encrypted, and leftovers of interrupted runs
+(no key needed; see docs/offsite.md).`,
 		Example: `  docker infrahubdb list ./backups
   docker infrahubdb list ./backups --format json
   docker infrahubdb list ./backups --inspect`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s3location.IsURL(args[0]) {
+				return runListLocation(cmd.Context(), dockerCli, opts.output, opts.location, args[0])
+			}
+			if err := folderRefusesLocationFlags(cmd); err != nil {
+				return err
+			}
 			return runList(cmd.Context(), dockerCli, opts, args[0])
 		},
 	}
@@ -50,6 +62,7 @@ helper container and adds Neo4j's own view and transaction ranges.`,
 	fs.BoolVar(&opts.inspect, "inspect", false, "Also run neo4j-admin backup inspect in a helper container")
 	opts.deployment.addFlags(fs)
 	opts.helper.addFlags(fs)
+	opts.location.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }

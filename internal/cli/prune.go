@@ -10,12 +10,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 type pruneOptions struct {
-	output outputOptions
-	keep   int
-	yes    bool
+	output    outputOptions
+	location  locationFlags  // FOLDER may be s3://BUCKET/PREFIX (location.go)
+	retention retentionFlags // --keep-daily … (s3:// locations)
+	keep      int
+	yes       bool
 }
 
 func newPruneCommand(dockerCli command.Cli) *cobra.Command {
@@ -36,17 +39,44 @@ When the manifest records backup runs (graph, task manager and storage taken
 together), N counts runs instead: prune keeps the newest N restorable runs and
 deletes whole older runs only, keeping an older run when a kept differential
 backup needs its full backup, or when it holds the newest backup of a
-component.`,
+component.
+
+Instead of --keep N, calendar rules choose the runs to keep (--keep-last,
+--keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly,
+--keep-within; restic's semantics, see docs/retention.md), with the same guards.
+
+FOLDER may be an S3 location, s3://BUCKET/PREFIX: prune then applies calendar
+rules (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly,
+--keep-yearly, --keep-within; restic's semantics), never removes the newest run
+or a base a kept run needs, and removes the objects of runs that never
+committed; --dry-run (or no --yes) prints the plan (see docs/retention.md).`,
 		Example: `  docker infrahubdb prune ./backups --keep 7
   docker infrahubdb prune ./backups --keep 7 --yes`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s3location.IsURL(args[0]) {
+				if cmd.Flags().Changed("keep") {
+					return usageError("--keep N is for folders; an s3:// location takes --keep-last N (and --keep-daily, --keep-weekly …)")
+				}
+				return runPruneLocation(cmd.Context(), dockerCli, opts.output, opts.location, opts.retention, opts.yes, args[0])
+			}
+			if err := folderRefusesLocationFlags(cmd); err != nil {
+				return err
+			}
+			if opts.retention.set() {
+				if cmd.Flags().Changed("keep") {
+					return usageError("--keep N and the calendar rules (--keep-last, --keep-daily …) exclude each other")
+				}
+				return runPruneFolderPolicy(dockerCli, opts, args[0])
+			}
 			return runPrune(dockerCli, opts, cmd.Flags().Changed("keep"), args[0])
 		},
 	}
 	fs := cmd.Flags()
 	fs.IntVar(&opts.keep, "keep", 0, "Number of chains to keep per database (required, at least 1)")
 	fs.BoolVarP(&opts.yes, "yes", "y", false, "Delete; without it prune only prints what it would delete")
+	opts.retention.addFlags(fs)
+	opts.location.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 type restoreOptions struct {
@@ -63,6 +64,9 @@ container's own NEO4J_AUTH.`,
   docker -c prod infrahubdb restore ./backups --database neo4j --until 2026-11-24T18:00:00Z`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s3location.IsURL(args[0]) {
+				return errS3Direct("restore")
+			}
 			return runRestore(cmd.Context(), dockerCli, opts, args[0])
 		},
 	}

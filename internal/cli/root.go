@@ -75,6 +75,7 @@ deployment needs no configuration.`,
 		newListCommand(dockerCli),
 		newVerifyCommand(dockerCli),
 		newPruneCommand(dockerCli),
+		newCopyCommand(dockerCli),
 	)
 	wrapErrors(cmd)
 	return cmd

@@ -14,10 +14,13 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 type verifyOptions struct {
 	output     outputOptions
+	location   locationFlags // FOLDER may be s3://BUCKET/PREFIX (location.go)
+	keys       keyFlags
 	helper     helperFlags
 	deployment deploymentFlags
 	check      bool
@@ -46,12 +49,23 @@ finds inconsistencies.
 
 --adopt writes a manifest for a folder that has none (made by neo4j-admin or
 the old tool) after "neo4j-admin backup inspect" read every file, then
-verifies it.`,
+verifies it.
+
+FOLDER may be an S3 location, s3://BUCKET/PREFIX: verify then re-reads every
+stored object against its run's manifest and, with --identity (or the
+passphrase of the location key), decrypts encrypted files and checks their
+plaintext too (see docs/offsite.md, docs/encryption.md).`,
 		Example: `  docker infrahubdb verify ./backups
   docker infrahubdb verify ./backups --check
   docker infrahubdb verify ./old-backups --adopt --format json`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s3location.IsURL(args[0]) {
+				return runVerifyLocation(cmd.Context(), dockerCli, opts.output, opts.location, opts.keys, args[0])
+			}
+			if err := folderRefusesLocationFlags(cmd); err != nil {
+				return err
+			}
 			return runVerify(cmd.Context(), dockerCli, opts, args[0])
 		},
 	}
@@ -61,6 +75,8 @@ verifies it.`,
 	fs.BoolVar(&opts.allowEmpty, "allow-empty", false, "Accept a folder that holds no complete backup run or chain")
 	opts.deployment.addFlags(fs)
 	opts.helper.addFlags(fs)
+	opts.location.addFlags(fs)
+	opts.keys.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }

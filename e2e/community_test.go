@@ -29,17 +29,16 @@ func startedAt(t *testing.T, c *kit.Compose) map[string]string {
 	return out
 }
 
-// zeroFlag runs the plugin with no discovery flag. The engine is shared with
-// other tests (and other runs), whose databases make discovery ambiguous,
-// rightly; only then is the command run again with --project, so the
-// zero-flag path is exercised whenever the engine holds just this project.
+// zeroFlag runs the plugin with no discovery flag. The tests that use it
+// are not parallel: Go runs a package's sequential tests one at a time before
+// it releases the parallel ones, so the engine holds no other Infrahub
+// database of this run, and an ambiguous discovery is a failure, never
+// retried with --project (make e2e runs them alone, E2E_ALONE).
 func zeroFlag(t *testing.T, p *kit.Plugin, c *kit.Compose, args ...string) *icmd.Result {
 	t.Helper()
 	res := p.Docker(append([]string{"infrahubdb"}, args...)...)
-	if res.ExitCode == 3 && strings.Contains(res.Stderr(), "could be the Infrahub database") {
-		assert.Check(t, is.Contains(res.Stderr(), c.Project), "our project is a candidate")
-		t.Logf("other Infrahub databases run on this engine: again with --project %s", c.Project)
-		res = p.Docker(append([]string{"infrahubdb"}, append(args, "--project", c.Project)...)...)
+	if strings.Contains(res.Stderr(), "could be the Infrahub database") {
+		t.Fatalf("discovery found other candidates than project %s: the zero-flag tests need an engine with no other Infrahub database:\n%s", c.Project, res.Stderr())
 	}
 	return res
 }
@@ -58,7 +57,7 @@ func assertAllRunning(t *testing.T, c *kit.Compose, db *kit.Database) {
 }
 
 func TestStockCommunityBackupAndRestore(t *testing.T) {
-	t.Parallel()
+	// Not parallel: zero-flag discovery needs an engine with no other candidate.
 	p := kit.InstallPlugin(t)
 	c := kit.StartCompose(t, kit.ComposeOptions{Services: []string{kit.ServiceDatabase, kit.ServiceServer, kit.ServiceTaskWorker, kit.ServiceTaskManager}})
 	db := c.Database(t)
@@ -94,7 +93,7 @@ func TestStockCommunityBackupAndRestore(t *testing.T) {
 }
 
 func TestStockEnterpriseBackupAndRestore(t *testing.T) {
-	t.Parallel()
+	// Not parallel: zero-flag discovery needs an engine with no other candidate.
 	p := kit.InstallPlugin(t)
 	c := kit.StartCompose(t, kit.ComposeOptions{Neo4jImage: kit.Image(t)})
 	db := c.Database(t)

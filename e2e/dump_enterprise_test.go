@@ -15,7 +15,7 @@ import (
 // (STOP DATABASE), loaded, created and started; its container never stops.
 // A load that fails is rolled back from the safety backup (exit 6).
 func TestDumpRestoresOntoEnterprise(t *testing.T) {
-	t.Parallel()
+	// Not parallel: zero-flag discovery needs an engine with no other candidate.
 	p := kit.InstallPlugin(t)
 	dir := kit.Folder(t)
 

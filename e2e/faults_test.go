@@ -28,6 +28,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -183,6 +184,12 @@ func signalCases() []faultCase {
 		// rolledBack: the signal lands after STOP, so the restore rolls
 		// back to the safety backup.
 		rolledBack bool
+		// failed is the step the signal must end (the first step the
+		// plain progress shows in error): the step of line by default.
+		failed string
+		// finishes: the step is left to finish on purpose, so no step is
+		// in error; the run must go from it straight to the rollback.
+		finishes bool
 	}
 	backupCmd := func(e *faultEnv) icmd.Cmd { return e.backupCmd() }
 	streamBackup := func(e *faultEnv) icmd.Cmd { return e.backupCmd("--transfer", "stream", "--database", "neo4j") }
@@ -197,10 +204,13 @@ func signalCases() []faultCase {
 		{name: "backup/download", line: "Download neo4j-", command: streamBackup},
 		{name: "restore/safety backup", knobs: `{"delay":{"backup":"30s"}}`, line: "neo4j-admin database backup", command: restoreCmd},
 		// neo4j-admin restore is left to finish (killing it would tear the
-		// store), then the run rolls back: keep the delay short.
-		{name: "restore/between STOP and START", knobs: `{"delay":{"restore":"3s"}}`, line: "neo4j-admin database restore neo4j", command: restoreCmd, rolledBack: true},
+		// store), then the run rolls back: keep the delay short. The
+		// restore itself must not be the step in error.
+		{name: "restore/between STOP and START", knobs: `{"delay":{"restore":"3s"}}`, line: "neo4j-admin database restore neo4j", command: restoreCmd, rolledBack: true,
+			finishes: true},
 		{name: "restore/START", knobs: `{"delay":{"start":"3s"}}`, line: "START DATABASE neo4j", command: restoreCmd, rolledBack: true},
 		{name: "restore/metadata", knobs: `{"delay":{"start":"2s"}}`, line: "START DATABASE neo4j", command: restoreCmd, rolledBack: true,
+			failed: "Replay security metadata of neo4j",
 			then: func(t *testing.T, e *faultEnv, run *kit.Running) {
 				e.lengthenMetadata(t)
 				run.WaitForOutput(t, "Replay security metadata of neo4j", stepTimeout)
@@ -238,6 +248,7 @@ func signalCases() []faultCase {
 					}
 					res := run.Wait()
 					e.db.SetFaults(t, `{}`)
+					assertSignalEndedStep(t, res.Stderr(), s.line, s.failed, s.finishes)
 					return res
 				},
 				want: want,
@@ -245,6 +256,42 @@ func signalCases() []faultCase {
 		}
 	}
 	return cases
+}
+
+// assertSignalEndedStep checks that the signal ended the step it was sent
+// in (failed, else the step of line). A step left to finish on purpose
+// (finishes) ends done, nothing is in error, and the next step of the
+// restore runs only once, in the rollback: the restore ran twice (the
+// artifact, then the safety backup), the database was created once.
+func assertSignalEndedStep(t *testing.T, stderr, line, failed string, finishes bool) {
+	t.Helper()
+	if finishes {
+		assert.Check(t, is.Equal(firstFailedStep(stderr, ""), ""), "no step in error:\n%s", stderr)
+		assert.Check(t, is.Equal(strings.Count(stderr, line+"  done"), 2), "the step, then the rollback's:\n%s", stderr)
+		assert.Check(t, is.Equal(strings.Count(stderr, "CREATE DATABASE neo4j IF NOT EXISTS  done"), 1), "the rollback's CREATE only:\n%s", stderr)
+		return
+	}
+	if failed == "" {
+		failed = line
+	}
+	assert.Check(t, is.Equal(firstFailedStep(stderr, failed), failed), "the signal must end the step it targets:\n%s", stderr)
+}
+
+// stepInError matches a step that ended in error in --progress plain
+// output: "#N <text>  error <duration>: <why>".
+var stepInError = regexp.MustCompile(`(?m)^#\d+ (.*?)(?: \(.*\))?  error `)
+
+// firstFailedStep returns want when the first step in error starts with
+// want, else that step's text ("" when no step failed).
+func firstFailedStep(stderr, want string) string {
+	m := stepInError.FindStringSubmatch(stderr)
+	if m == nil {
+		return ""
+	}
+	if want != "" && strings.HasPrefix(m[1], want) {
+		return want
+	}
+	return m[1]
 }
 
 func sigName(sig syscall.Signal) string {

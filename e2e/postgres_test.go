@@ -7,7 +7,6 @@ package e2e
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -58,10 +57,9 @@ func TestPostgresDumpAndRestore(t *testing.T) {
 	assert.Check(t, res.ExitCode != 0)
 	assert.Check(t, is.Contains(res.Stderr(), `password authentication failed for user "postgres"`))
 
-	// docker stop is a clean, fast shutdown; the data survives a restart.
-	start := time.Now()
+	// docker stop is a clean shutdown (exit code 0, not the 137 of a
+	// SIGKILL after the stop timeout); the data survives a restart.
 	pg.Stop(t)
-	assert.Check(t, time.Since(start) < 8*time.Second, "docker stop took %v", time.Since(start))
 	assert.Check(t, is.Equal(pg.Inspect(t, "{{.State.ExitCode}}"), "0"))
 	assert.Check(t, is.Contains(pg.Logs(), "database system is shut down"))
 	pg.Start(t)

@@ -395,6 +395,40 @@ func TestRestorePasswordWithSlash(t *testing.T) {
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(15)))
 }
 
+// A database container removed in the middle of a restore (docker rm,
+// docker compose down) makes the run give up at once with exit 7, naming
+// it, instead of waiting minutes for a database that no longer exists.
+func TestRestoreGivesUpWhenTheDatabaseContainerIsRemoved(t *testing.T) {
+	kit.RequireStandIn(t, "it holds neo4j-admin restore open with a fault knob")
+	t.Parallel()
+	p, db, dir := backedUpThenChanged(t, kit.Options{})
+	db.SetFaults(t, `{"delay":{"restore":"5s"}}`)
+	run := p.Start(t, restoreCmd(p, db, []string{"NEO4J_AUTH=" + db.Auth}, "--progress", "plain", dir))
+	run.WaitForOutput(t, "neo4j-admin database restore neo4j", 2*time.Minute)
+
+	kit.MustDocker(t, "rm", "-f", "-v", db.ID)
+	res := run.Wait()
+
+	res.Assert(t, icmd.Expected{ExitCode: 7, Err: "the database container " + db.Name + " was removed while the run was under way"})
+	assert.Check(t, is.Len(db.Helpers(t), 0), "no helper container is left behind")
+}
+
+// A database whose password is a Docker secret (NEO4J_AUTH_FILE, read by the
+// image's entrypoint) is restored with no credentials given: the plugin
+// reads the same file through the API, and never prints it.
+func TestRestoreReadsNEO4JAuthFile(t *testing.T) {
+	t.Parallel()
+	password := "Sekr1t-" + strings.ReplaceAll(kit.UniqueName(t, "pw"), "-", "")
+	p, db, dir := backedUpThenChanged(t, kit.Options{Password: password, AuthFile: "/secrets/neo4j_auth"})
+	assert.Check(t, !strings.Contains(kit.MustDocker(t, "inspect", db.Name), password), "the test must not put the password in the container's config")
+
+	res := icmd.RunCmd(restoreCmd(p, db, nil, "--progress", "plain", dir))
+
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(10)))
+	assert.Check(t, !strings.Contains(res.Combined(), password), "the password is in the output:\n%s", res.Combined())
+}
+
 func TestRestoreKeepsSecretsOutOfHelperAndOutput(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)

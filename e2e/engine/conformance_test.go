@@ -2,8 +2,11 @@ package engine_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 	"gotest.tools/v3/assert"
 
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
@@ -16,7 +19,7 @@ import (
 func TestDockerHelperConformance(t *testing.T) {
 	e, _ := newEngine(t)
 	helpertest.Conformance(t, func(t *testing.T) helper.Helper {
-		h, err := helper.FromDocker(e).StartHelper(context.Background(), helperSpec(t))
+		h, err := e.StartHelper(context.Background(), helperSpec(t))
 		assert.NilError(t, err)
 		t.Cleanup(func() { _ = h.Remove(context.Background()) })
 		code, err := h.Exec(context.Background(), docker.ExecSpec{Cmd: []string{"mkdir", "-p", "/backups"}})
@@ -24,4 +27,48 @@ func TestDockerHelperConformance(t *testing.T) {
 		assert.Equal(t, code, 0)
 		return h
 	})
+}
+
+// The real engine passes the engine cases the fake passes.
+func TestDockerEngineConformance(t *testing.T) {
+	e, api := newEngine(t)
+	helpertest.EngineConformance(t, func(t *testing.T) helpertest.World {
+		return helpertest.World{
+			Engine: e,
+			// Unique per subtest: other suites' containers never match.
+			Project: strings.TrimPrefix(docker.HelperName("conformance"), "infrahubdb-"),
+			AddContainer: func(t *testing.T, name string, labels, files map[string]string) docker.Container {
+				return addContainer(t, e, api, name, labels, files)
+			},
+		}
+	})
+}
+
+// addContainer creates a sleeping container of the test image with labels
+// and files, starts it and removes it at the end of the test.
+func addContainer(t *testing.T, e *docker.Engine, api client.APIClient, name string, labels, files map[string]string) docker.Container {
+	t.Helper()
+	ctx := context.Background()
+	all := map[string]string{testLabel: "1"}
+	for k, v := range labels {
+		all[k] = v
+	}
+	res, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name:   name,
+		Config: &container.Config{Image: testImage, Entrypoint: []string{"sleep", "infinity"}, Labels: all},
+	})
+	assert.NilError(t, err)
+	t.Cleanup(func() { assert.Check(t, e.RemoveContainer(ctx, res.ID)) })
+	if len(files) > 0 {
+		content := map[string][]byte{}
+		for p, data := range files {
+			content[strings.TrimPrefix(p, "/")] = []byte(data)
+		}
+		_, err := api.CopyToContainer(ctx, res.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: tarOf(t, content)})
+		assert.NilError(t, err)
+	}
+	assert.NilError(t, e.StartContainer(ctx, res.ID))
+	c, err := e.Inspect(ctx, res.ID)
+	assert.NilError(t, err)
+	return c
 }

@@ -32,7 +32,7 @@ func helperSpec(t *testing.T) docker.HelperSpec {
 	}
 }
 
-func startHelper(t *testing.T, e *docker.Engine, spec docker.HelperSpec) *docker.Helper {
+func startHelper(t *testing.T, e *docker.Engine, spec docker.HelperSpec) docker.HelperContainer {
 	t.Helper()
 	h, err := e.StartHelper(context.Background(), spec)
 	assert.NilError(t, err)
@@ -45,7 +45,7 @@ func TestHelperIsRunningWithLabelsAndLicenceEnv(t *testing.T) {
 	spec := helperSpec(t)
 	h := startHelper(t, e, spec)
 
-	c, err := e.Inspect(context.Background(), h.ID)
+	c, err := e.Inspect(context.Background(), h.ID())
 	assert.NilError(t, err)
 	assert.Check(t, c.Running)
 	assert.Check(t, is.Equal(c.Name, spec.Name))
@@ -122,7 +122,7 @@ func TestExecEnvStaysOutOfInspect(t *testing.T) {
 	}()
 	var execIDs []string
 	for range 100 {
-		res, err := api.ContainerInspect(context.Background(), h.ID, client.ContainerInspectOptions{})
+		res, err := api.ContainerInspect(context.Background(), h.ID(), client.ContainerInspectOptions{})
 		assert.NilError(t, err)
 		assert.Check(t, !strings.Contains(string(res.Raw), "s3cr3t"), "container inspect shows the secret")
 		if execIDs = res.Container.ExecIDs; len(execIDs) > 0 {
@@ -136,7 +136,7 @@ func TestExecEnvStaysOutOfInspect(t *testing.T) {
 		assert.Check(t, strings.Contains(raw, `"sleep"`), raw)
 		assert.Check(t, !strings.Contains(raw, "s3cr3t"), "exec inspect shows the secret: %s", raw)
 	}
-	top, err := api.ContainerTop(context.Background(), h.ID, client.ContainerTopOptions{})
+	top, err := api.ContainerTop(context.Background(), h.ID(), client.ContainerTopOptions{})
 	assert.NilError(t, err)
 	assert.Check(t, !strings.Contains(strings.Join(flatten(top.Processes), " "), "s3cr3t"))
 
@@ -246,10 +246,10 @@ func TestRemoveIsIdempotentAndWorksWithCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	assert.NilError(t, h.Remove(ctx))
-	_, err = e.Inspect(context.Background(), h.ID)
+	_, err = e.Inspect(context.Background(), h.ID())
 	assert.Check(t, docker.IsNotFound(err), "%v", err)
 	assert.NilError(t, h.Remove(ctx))
-	assert.NilError(t, e.RemoveContainer(context.Background(), h.ID))
+	assert.NilError(t, e.RemoveContainer(context.Background(), h.ID()))
 }
 
 func TestStaleHelpers(t *testing.T) {
@@ -266,12 +266,12 @@ func TestStaleHelpers(t *testing.T) {
 	dead := startHelper(t, e, spec(host+":999999999")) // no such pid
 	remote := startHelper(t, e, spec("some-other-host:1"))
 	stopped := startHelper(t, e, spec(docker.Owner()))
-	assert.NilError(t, e.StopContainer(context.Background(), stopped.ID, 0))
+	assert.NilError(t, e.StopContainer(context.Background(), stopped.ID(), 0))
 
 	staleC, liveC, err := e.StaleHelpers(context.Background(), target)
 	assert.NilError(t, err)
-	assert.DeepEqual(t, ids(staleC), sortedIDs(dead.ID, stopped.ID))
-	assert.DeepEqual(t, ids(liveC), sortedIDs(live.ID, remote.ID))
+	assert.DeepEqual(t, ids(staleC), sortedIDs(dead.ID(), stopped.ID()))
+	assert.DeepEqual(t, ids(liveC), sortedIDs(live.ID(), remote.ID()))
 }
 
 func TestFindDatabase(t *testing.T) {
@@ -282,16 +282,16 @@ func TestFindDatabase(t *testing.T) {
 	h := startHelper(t, e, spec)
 	c, err := e.FindDatabase(ctx, spec.Name)
 	assert.NilError(t, err)
-	assert.Check(t, is.Equal(c.ID, h.ID))
+	assert.Check(t, is.Equal(c.ID, h.ID()))
 
 	_, err = e.FindDatabase(ctx, "infrahubdb-no-such-container")
 	assert.Check(t, docker.IsNotFound(err))
 	assert.ErrorContains(t, err, `database container "infrahubdb-no-such-container" not found`)
 
-	assert.NilError(t, e.StopContainer(ctx, h.ID, 0))
+	assert.NilError(t, e.StopContainer(ctx, h.ID(), 0))
 	_, err = e.FindDatabase(ctx, spec.Name)
 	assert.ErrorContains(t, err, "is not running")
-	assert.NilError(t, e.StartContainer(ctx, h.ID))
+	assert.NilError(t, e.StartContainer(ctx, h.ID()))
 	_, err = e.FindDatabase(ctx, spec.Name)
 	assert.NilError(t, err)
 }

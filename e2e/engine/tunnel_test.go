@@ -53,10 +53,10 @@ func startEchoServer(t *testing.T, e *docker.Engine, api client.APIClient) strin
 
 // assertOnlySleepRuns waits until the helper runs nothing but its sleep: every relay exec ended
 // and none left a zombie.
-func assertOnlySleepRuns(t *testing.T, api client.APIClient, h *docker.Helper) {
+func assertOnlySleepRuns(t *testing.T, api client.APIClient, h docker.HelperContainer) {
 	t.Helper()
 	poll.WaitOn(t, func(poll.LogT) poll.Result {
-		top, err := api.ContainerTop(context.Background(), h.ID, client.ContainerTopOptions{})
+		top, err := api.ContainerTop(context.Background(), h.ID(), client.ContainerTopOptions{})
 		if err != nil {
 			return poll.Error(err)
 		}
@@ -223,42 +223,4 @@ func TestTunnelStopsWithItsContext(t *testing.T) {
 		return poll.Success()
 	})
 	assertOnlySleepRuns(t, api, h)
-}
-
-// TestTunnelMeasure logs the tunnel's connect latency and throughput (no assertion on them):
-//
-//	go test -count=1 -run TestTunnelMeasure -v ./e2e/engine/
-func TestTunnelMeasure(t *testing.T) {
-	e, api := newEngine(t)
-	ip := startEchoServer(t, e, api)
-	h := startHelper(t, e, helperSpec(t))
-	echo, err := h.Tunnel(context.Background(), ip+":7000")
-	assert.NilError(t, err)
-	defer echo.Close()
-	source, err := h.Tunnel(context.Background(), ip+":7002")
-	assert.NilError(t, err)
-	defer source.Close()
-
-	// Connect latency: dial and one small round trip, which needs the relay connected.
-	const dials = 20
-	start := time.Now()
-	for range dials {
-		assert.NilError(t, echoRoundTrip(echo.Addr(), 1))
-	}
-	t.Logf("connect + first round trip: %v per connection (mean of %d)", time.Since(start)/dials, dials)
-
-	// Download: the server writes 256 MiB and closes.
-	start = time.Now()
-	c, err := net.Dial("tcp", source.Addr())
-	assert.NilError(t, err)
-	n, err := io.Copy(io.Discard, c)
-	c.Close()
-	assert.NilError(t, err)
-	assert.Check(t, is.Equal(n, int64(256<<20)))
-	t.Logf("download: %.0f MB/s (%d MiB in %v)", float64(n)/1e6/time.Since(start).Seconds(), n>>20, time.Since(start))
-
-	// Echo: 64 MiB up and the same back at once.
-	start = time.Now()
-	assert.NilError(t, echoRoundTrip(echo.Addr(), 64<<20))
-	t.Logf("echo: %.0f MB/s each way (64 MiB up and down in %v)", 64*1.048576/time.Since(start).Seconds(), time.Since(start))
 }

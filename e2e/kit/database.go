@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j/config"
+	"gotest.tools/v3/assert"
 	"gotest.tools/v3/icmd"
 )
 
@@ -36,6 +39,12 @@ type Options struct {
 	// 0.0.0.0:6362 (what an Infrahub deployment sets; not set with
 	// Community); Unset leaves it out.
 	BackupListen string
+	// AuthFile, when set, puts the container's NEO4J_AUTH into a file at
+	// that path (copied in before the first start, like a Docker secret)
+	// and names it in AuthFileVar instead of setting NEO4J_AUTH.
+	AuthFile string
+	// AuthFileVar is NEO4J_AUTH_FILE (default) or NEO4J_AUTH_PATH.
+	AuthFileVar string
 	// Env is extra KEY=VALUE environment, applied after the kit's own (so
 	// it can override NEO4J_ACCEPT_LICENSE_AGREEMENT, for instance).
 	Env []string
@@ -112,7 +121,7 @@ func StartDatabase(t testing.TB, opts Options) *Database {
 		MustDocker(t, "run", "--rm", "--label", RunLabel+"="+RunID, "--volume", d.Volume+":/data", d.Image,
 			"neo4j-admin", "dbms", "set-initial-password", d.Password)
 	}
-	args := []string{"run", "-d", "--name", d.Name, "--network", d.Network,
+	args := []string{"create", "--name", d.Name, "--network", d.Network,
 		"--volume", d.Volume + ":/data",
 		"--label", RunLabel + "=" + RunID,
 		"--label", "com.docker.compose.project=" + d.Project,
@@ -120,7 +129,14 @@ func StartDatabase(t testing.TB, opts Options) *Database {
 		"--label", "com.docker.compose.container-number=1",
 		"--label", "com.docker.compose.oneoff=False",
 		"--env", "NEO4J_ACCEPT_LICENSE_AGREEMENT=yes"}
-	if d.Auth != "" {
+	switch {
+	case d.Auth != "" && opts.AuthFile != "":
+		v := opts.AuthFileVar
+		if v == "" {
+			v = "NEO4J_AUTH_FILE"
+		}
+		args = append(args, "--env", v+"="+opts.AuthFile)
+	case d.Auth != "":
 		args = append(args, "--env", "NEO4J_AUTH="+d.Auth)
 	}
 	if !opts.NoLabel {
@@ -141,6 +157,10 @@ func StartDatabase(t testing.TB, opts Options) *Database {
 	}
 	d.ID = MustDocker(t, append(args, d.Image)...)
 	t.Cleanup(func() { d.remove(t) })
+	if opts.AuthFile != "" {
+		copyFileIn(t, d.ID, opts.AuthFile, d.Auth+"\n")
+	}
+	MustDocker(t, "start", d.ID)
 	if !opts.NoWait {
 		d.Wait(t)
 	}
@@ -450,4 +470,16 @@ func (d *Database) Executed(t testing.TB) []Executed {
 		out = append(out, e)
 	}
 	return out
+}
+
+// copyFileIn puts a world-readable file with content at path in the
+// container id (created, not yet started), with its parent directories.
+func copyFileIn(t testing.TB, id, path, content string) {
+	t.Helper()
+	root := t.TempDir()
+	local := filepath.Join(root, filepath.FromSlash(path))
+	assert.NilError(t, os.MkdirAll(filepath.Dir(local), 0o755))
+	assert.NilError(t, os.WriteFile(local, []byte(content), 0o644))
+	top := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2)[0]
+	MustDocker(t, "cp", filepath.Join(root, top), id+":/")
 }

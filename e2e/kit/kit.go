@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"gotest.tools/v3/icmd"
+
+	"github.com/opsmill/docker-infrahubdb/internal/s3location/s3test"
 )
 
 // RunLabel marks every container, volume and network the kit creates; its
@@ -56,6 +58,7 @@ var RunID = randomHex(4)
 func Main(m *testing.M) {
 	watch := watchEngine()
 	code := m.Run()
+	s3test.StopShared() // the S3 server of NewS3Location, if one started
 	if !checkLeftovers(watch) && code == 0 {
 		code = 1
 	}

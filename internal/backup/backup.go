@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -19,7 +20,7 @@ import (
 
 // Options of one backup run.
 type Options struct {
-	Target          helper.TargetOptions
+	Target          deployment.TargetOptions
 	HelperImage     string // "" chooses (see helper.ChooseImage)
 	RegistryAuth    func(ref string) (string, error)
 	Transfer        string
@@ -63,15 +64,26 @@ type Result struct {
 	Verified *Verification `json:"verify,omitempty"`
 }
 
+// Engine is what the backup workflows need from Docker: the helper layer's
+// engine, and stopping and starting the deployment's containers for the
+// offline dump and --consistent (deployment.Outage).
+type Engine interface {
+	helper.Engine
+	StopContainer(ctx context.Context, id string, timeout time.Duration) error
+	StartContainer(ctx context.Context, id string) error
+}
+
+var _ Engine = (*docker.Engine)(nil)
+
 // Run takes an online backup into folder, whose lock the caller holds. The
 // folder gains complete, checksummed files and an updated manifest, or
 // nothing at all.
-func Run(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
+func Run(ctx context.Context, eng Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
 	return runLocked(ctx, eng, folder, opts, pw)
 }
 
 // runLocked is Run with the folder lock held by the caller (RunSet).
-func runLocked(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
+func runLocked(ctx context.Context, eng Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
 	res := &Result{Folder: folder.Dir, Started: time.Now(), Method: "online", Context: opts.Context}
 	// Commit updates the manifest: find an unusable one now, not after a
 	// backup whose files it could then not record.
@@ -86,14 +98,19 @@ func runLocked(ctx context.Context, eng helper.Engine, folder *backupset.Folder,
 		pw.Info(fmt.Sprintf("removed %d partial file(s) left by an interrupted run: %s", len(removed), strings.Join(removed, ", ")))
 	}
 
-	target, err := helper.FindTarget(ctx, eng, opts.Target)
+	target, err := deployment.FindTarget(ctx, eng, opts.Target)
 	if err != nil {
 		return nil, err
 	}
 	if target.Container != nil {
 		res.Database = target.Container.Name
 		if helper.Edition(*target.Container) == "community" && opts.DatabaseURL() == "" {
-			res, err := runOffline(ctx, eng, folder, target, opts, pw, res)
+			var out *Result
+			err := deployment.Watching(ctx, eng, *target.Container, func(ctx context.Context) (err error) {
+				out, err = runOffline(ctx, eng, folder, target, opts, pw, res)
+				return err
+			})
+			res := out
 			if res != nil {
 				res.Duration = time.Since(res.Started)
 			}

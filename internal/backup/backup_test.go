@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -619,5 +621,183 @@ func TestHelperIsReleasedUnlessCheckNeedsIt(t *testing.T) {
 				assert.Check(t, is.Len(helpertest.CallsWith(calls, "exec-in db-id neo4j-admin --version"), 1))
 			})
 		}
+	}
+}
+
+// The name of an aggregate's result is undocumented (research NEO4J.md §7):
+// whichever name neo4j-admin chooses, the old chain is deleted only when the
+// run recorded a new full artifact of that database; otherwise the backup
+// fails and the folder keeps everything.
+func TestAggregateNamingVariants(t *testing.T) {
+	const (
+		neo4j3  = "neo4j-2026-11-25T10-02-00.backup"
+		system4 = "system-2026-11-25T10-03-00.backup"
+	)
+	for _, tc := range []struct {
+		naming      helpertest.AggregateNaming
+		silent      bool
+		wantErr     string
+		wantFiles   []string // after the second run
+		wantRemoved []string
+	}{
+		{naming: helpertest.AggregateInPlace, wantFiles: []string{neo4j2, system2}, wantRemoved: []string{neo4j1, system1}},
+		{naming: helpertest.AggregateNewName, wantFiles: []string{neo4j3, system4}, wantRemoved: []string{neo4j1, system1}},
+		{naming: helpertest.AggregateKeepOld, wantFiles: []string{neo4j1, neo4j2, neo4j3, system1, system2, system4}},
+		// Named in the output: renamed to an artifact name, recorded.
+		{naming: helpertest.AggregateUnparsable, wantRemoved: []string{neo4j1, system1}},
+		// Not named anywhere: the chain stays, the backup fails.
+		{naming: helpertest.AggregateUnparsable, silent: true, wantErr: "no new full backup"},
+		{naming: helpertest.AggregateNewName, silent: true, wantFiles: []string{neo4j3, system4}, wantRemoved: []string{neo4j1, system1}},
+	} {
+		for _, transfer := range []string{helper.TransferBind, helper.TransferStream} {
+			t.Run(fmt.Sprintf("%s/silent=%t/%s", tc.naming, tc.silent, transfer), func(t *testing.T) {
+				eng := helpertest.New()
+				eng.Server.Variants.Aggregate = tc.naming
+				eng.Server.Variants.AggregateSilent = tc.silent
+				folder := newFolder(t)
+				opts := options(func(o *backup.Options) { o.Transfer = transfer })
+				_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+				assert.NilError(t, err)
+				before := helpertest.FolderState(t, folder)
+
+				eng.Server.Write("neo4j", 5)
+				eng.Server.Write("system", 1)
+				res, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+				assert.Check(t, is.Len(eng.Running(), 0))
+				if tc.wantErr != "" {
+					assert.ErrorContains(t, err, tc.wantErr)
+					assert.Check(t, is.ErrorContains(err, helpertest.UnparsableAggregateName("neo4j")), "names what neo4j-admin left")
+					assert.Check(t, is.DeepEqual(helpertest.FolderState(t, folder), before), "the folder keeps its chain")
+					helpertest.AssertNoLeftovers(t, folder)
+					return
+				}
+				assert.NilError(t, err)
+				assert.Check(t, is.DeepEqual(res.Removed, tc.wantRemoved))
+				m, err := folder.ReadManifest()
+				assert.NilError(t, err)
+				if tc.wantFiles != nil {
+					assert.Check(t, is.DeepEqual(recordNames(m), tc.wantFiles))
+					assert.Check(t, is.DeepEqual(helpertest.FolderFiles(t, folder), append([]string{backupset.ManifestName}, tc.wantFiles...)))
+				} else {
+					assert.Check(t, is.Len(m.Files, 2), "one aggregate per database: %v", recordNames(m))
+				}
+				for _, db := range []string{"neo4j", "system"} {
+					cat, err := folder.Scan()
+					assert.NilError(t, err)
+					chain, err := backupset.ChooseChain(cat.Chains()[db], time.Time{})
+					assert.NilError(t, err, db)
+					assert.Check(t, is.Len(chain.Files, 1), "the newest chain of %s is the aggregate", db)
+					assert.Check(t, is.Equal(chain.Files[0].Type(), backupset.TypeFull))
+				}
+				rep, err := folder.Verify(m)
+				assert.NilError(t, err)
+				assert.Check(t, is.Len(rep.Problems, 0))
+			})
+		}
+	}
+}
+
+// The layout of backup inspect is undocumented beyond the table (research
+// NEO4J.md §7): a layout the plugin reads records types; one it cannot read
+// fails the backup with what inspect printed, never an empty type.
+func TestInspectLayoutVariants(t *testing.T) {
+	for _, tc := range []struct {
+		layout  helpertest.InspectLayout
+		wantErr string
+	}{
+		{layout: helpertest.InspectTable},
+		{layout: helpertest.InspectJSONStrings},
+		{layout: helpertest.InspectJSONTyped},
+		{layout: helpertest.InspectUnknown, wantErr: "Backup: " + neo4j2},
+		{layout: helpertest.InspectURIOnly, wantErr: `{"uri":"file:///backups/` + neo4j2 + `"}`},
+	} {
+		t.Run(string(tc.layout), func(t *testing.T) {
+			eng := helpertest.New()
+			folder := newFolder(t)
+			opts := options(nil)
+			_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+			assert.NilError(t, err)
+			before := helpertest.FolderState(t, folder)
+
+			eng.Server.Variants.Inspect = tc.layout
+			eng.Server.Write("neo4j", 5)
+			_, err = backup.Run(context.Background(), eng, folder, options(func(o *backup.Options) { o.Aggregate = false }), progress.Nop)
+			if tc.wantErr != "" {
+				assert.ErrorContains(t, err, "does not say whether")
+				assert.Check(t, is.ErrorContains(err, tc.wantErr), "the error holds inspect's output")
+				assert.Check(t, is.DeepEqual(helpertest.FolderState(t, folder), before))
+				helpertest.AssertNoLeftovers(t, folder)
+				return
+			}
+			assert.NilError(t, err)
+			m, err := folder.ReadManifest()
+			assert.NilError(t, err)
+			rec, ok := m.Lookup(neo4j2)
+			assert.Assert(t, ok)
+			assert.Check(t, is.Equal(rec.Type, backupset.TypeDiff))
+			assert.Check(t, is.Equal(rec.FromTx, int64(11)))
+			assert.Check(t, is.Equal(rec.ToTx, int64(15)))
+		})
+	}
+}
+
+// neo4j-admin database backup may exit 0 although it wrote nothing for a
+// database (neo4j/neo4j#13107), or exit 1: both fail the run, and a
+// database whose chain is in the folder counts as asked for even with "*".
+func TestBackupWithoutArtifactForADatabase(t *testing.T) {
+	for _, code := range []int{0, 1} {
+		for _, dbs := range [][]string{nil, {"neo4j", "system"}} {
+			t.Run(fmt.Sprintf("exit %d/%v", code, dbs), func(t *testing.T) {
+				eng := helpertest.New()
+				folder := newFolder(t)
+				opts := options(func(o *backup.Options) { o.Databases = dbs })
+				_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+				assert.NilError(t, err)
+				before := helpertest.FolderState(t, folder)
+
+				eng.Server.Variants.BackupSkips, eng.Server.Variants.BackupSkipExit = []string{"system"}, code
+				eng.Server.Write("neo4j", 5)
+				_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+				if code == 0 {
+					assert.ErrorContains(t, err, "wrote no backup artifact for database system")
+				} else {
+					assert.ErrorContains(t, err, "exit code 1")
+				}
+				assert.Check(t, is.DeepEqual(helpertest.FolderState(t, folder), before))
+				helpertest.AssertNoLeftovers(t, folder)
+			})
+		}
+	}
+}
+
+// aggregate may decline a chain with nothing to aggregate (a full backup
+// and empty ones) with a non-zero exit, as Neo4j's own backup job expects:
+// the backup succeeds and the chain stays whole.
+func TestAggregateWithNothingToAggregate(t *testing.T) {
+	for _, code := range []int{0, 1} {
+		t.Run(fmt.Sprintf("exit %d", code), func(t *testing.T) {
+			eng := helpertest.New()
+			eng.Server.Variants.AggregateNothingExit = code
+			folder := newFolder(t)
+			opts := options(func(o *backup.Options) { o.Databases = []string{"neo4j"} })
+			_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+			assert.NilError(t, err)
+			res, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop) // nothing new: an empty backup
+			assert.NilError(t, err)
+			m, err := folder.ReadManifest()
+			assert.NilError(t, err)
+			cat, err := folder.Scan()
+			assert.NilError(t, err)
+			chain, err := backupset.ChooseChain(cat.Chains()["neo4j"], time.Time{})
+			assert.NilError(t, err)
+			assert.Check(t, is.Equal(chain.Files[0].Type(), backupset.TypeFull))
+			if code != 0 {
+				assert.Check(t, is.Len(res.Removed, 0))
+				assert.Check(t, is.Len(m.Files, 2), "the full and the empty backup: %v", recordNames(m))
+			}
+			rep, err := folder.Verify(m)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(rep.Problems, 0))
+		})
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
@@ -31,9 +33,8 @@ type Connect func(ctx context.Context, address string, creds neo4j.Credentials) 
 // OfflineOptions drive the backup of a Neo4j Community database: an offline
 // dump, which stops the database container.
 type OfflineOptions struct {
-	Containers  helper.Containers
 	Connect     Connect
-	Credentials *neo4j.Credentials // nil: helper.FindCredentials
+	Credentials *neo4j.Credentials // nil: deployment.FindCredentials
 	BoltAddress string             // tests: connect here instead of tunnelling
 	AppServices []string           // Compose services to stop; task-manager is added
 	StopTimeout time.Duration      // for the database container's clean shutdown
@@ -66,7 +67,7 @@ type DumpPlan struct {
 
 // ErrNotConfirmed is returned when the operator declined, or gave no
 // consent without a terminal. Nothing was changed.
-var ErrNotConfirmed = errors.New("offline backup not confirmed: nothing was changed")
+var ErrNotConfirmed = exitcode.New(exitcode.Declined, "offline backup not confirmed: nothing was changed")
 
 // estimate is a rough downtime for dumping size bytes: neo4j-admin reads and
 // compresses the store at some 50 MiB/s on modest disks, plus a shutdown
@@ -77,7 +78,7 @@ func estimate(size int64) time.Duration {
 
 // offline is the state of one offline backup.
 type offline struct {
-	eng     helper.Engine
+	eng     Engine
 	opts    Options
 	pw      progress.Writer
 	target  helper.Target
@@ -98,10 +99,10 @@ type offline struct {
 // (NEO4J.md §5.7). Steps: preflight, consent, stop apps, stop the database
 // container cleanly, dump neo4j and system from a helper on its /data, start
 // it again and wait until online, start the apps, then fetch the dumps.
-func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder, target helper.Target, opts Options, pw progress.Writer, res *Result) (*Result, error) {
+func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, target helper.Target, opts Options, pw progress.Writer, res *Result) (*Result, error) {
 	o := &offline{eng: eng, opts: opts, pw: pw, target: target}
 	oo := opts.Offline
-	if oo.Containers == nil || oo.Connect == nil {
+	if oo.Connect == nil {
 		return nil, &helper.EnvironmentError{Err: errors.New("offline backup is not available here")}
 	}
 	if oo.StopTimeout == 0 {
@@ -113,10 +114,10 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	c := *target.Container
 	res.Method, res.Edition = "dump", "community"
 	var err error
-	if o.creds, _, err = helper.FindCredentials(ctx, eng, c, oo.Credentials); err != nil {
+	if o.creds, _, err = deployment.FindCredentials(ctx, eng, c, oo.Credentials); err != nil {
 		return nil, err
 	}
-	apps, err := helper.RunningApps(ctx, eng, c, appServices(oo.AppServices))
+	apps, err := deployment.RunningApps(ctx, eng, c, deployment.WithTaskManager(oo.AppServices))
 	if err != nil {
 		return nil, err
 	}
@@ -152,9 +153,12 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	if err := askConsent(oo.Confirm, plan); err != nil {
 		return nil, err
 	}
+	if err := neo4jdump.Prepare(ctx, s, "dump", owner); err != nil {
+		return nil, err
+	}
 	o.closeBolt(ctx) // the database's network namespace goes away with it
 
-	outage := helper.NewOutage(oo.Containers, c, apps, oo.StopTimeout, pw)
+	outage := deployment.NewOutage(eng, c, apps, oo.StopTimeout, pw)
 	at := time.Now().UTC()
 	var stopped time.Time // the point in time the dumps hold
 	broughtBack := false
@@ -211,7 +215,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 		return nil, err
 	}
 	res.Files, res.Databases = written, o.dbs
-	if err := helper.NotRestartedError(res.AppsNotRestarted); err != nil {
+	if err := deployment.NotRestartedError(res.AppsNotRestarted); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -320,27 +324,22 @@ func (o *offline) closeBolt(ctx context.Context) {
 // helper is stopped first (killing a dump that Ctrl-C interrupted, which
 // would hold the store lock) and started after the database, so it joins
 // the database's new network namespace and can wait for it.
-func (o *offline) bringBack(ctx context.Context, outage *helper.Outage, oo OfflineOptions) error {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), oo.OnlineWait+2*time.Minute)
+func (o *offline) bringBack(ctx context.Context, outage *deployment.Outage, oo OfflineOptions) error {
+	cctx, cancel := context.WithTimeout(deployment.Detach(ctx), oo.OnlineWait+2*time.Minute)
 	defer cancel()
 	defer outage.StartApps(cctx)
-	restartable, _ := o.session.Helper.(helper.Restartable)
-	if restartable != nil {
-		_ = restartable.Stop(cctx)
-	}
+	_ = o.session.Helper.Stop(cctx)
 	if err := outage.StartDatabase(cctx); err != nil {
 		return err
 	}
-	if restartable != nil {
-		if err := restartable.Start(cctx); err != nil {
-			// Removed from outside: another helper waits for the database.
-			o.pw.Info(fmt.Sprintf("the helper container %s is gone (%v): starting a new one to wait for the database", o.session.Helper.Name(), err))
-			spare, serr := helper.OpenSession(cctx, o.eng, nil, o.target, helper.SessionOptions{Command: "backup", Image: o.image, Transfer: helper.TransferStream}, o.pw)
-			if serr != nil {
-				return &helper.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: no helper container: %w", serr)}
-			}
-			o.spare, o.session = spare, spare
+	if err := o.session.Helper.Start(cctx); err != nil {
+		// Removed from outside: another helper waits for the database.
+		o.pw.Info(fmt.Sprintf("the helper container %s is gone (%v): starting a new one to wait for the database", o.session.Helper.Name(), err))
+		spare, serr := helper.OpenSession(cctx, o.eng, nil, o.target, helper.SessionOptions{Command: "backup", Image: o.image, Transfer: helper.TransferStream}, o.pw)
+		if serr != nil {
+			return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: no helper container: %w", serr)}
 		}
+		o.spare, o.session = spare, spare
 	}
 	wctx, wcancel := context.WithTimeout(cctx, oo.OnlineWait)
 	defer wcancel()
@@ -353,7 +352,7 @@ func (o *offline) bringBack(ctx context.Context, outage *helper.Outage, oo Offli
 	}
 	o.closeBolt(cctx)
 	if err != nil {
-		return &helper.DatabaseDownError{Container: o.target.Container.Name, Err: err}
+		return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: err}
 	}
 	return nil
 }

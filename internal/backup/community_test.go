@@ -14,8 +14,8 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
-	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
@@ -76,7 +76,7 @@ func communityEngine() *helpertest.Engine {
 func offlineOptions(eng *helpertest.Engine, mod func(*backup.Options)) backup.Options {
 	bolt := &fakeBolt{eng: eng}
 	return options(func(o *backup.Options) {
-		o.Offline = backup.OfflineOptions{Containers: eng, Connect: bolt.connect, BoltAddress: "127.0.0.1:17687", AppServices: []string{"infrahub-server", "task-worker"}, OnlineWait: time.Second}
+		o.Offline = backup.OfflineOptions{Connect: bolt.connect, BoltAddress: "127.0.0.1:17687", AppServices: []string{"infrahub-server", "task-worker"}, OnlineWait: time.Second}
 		if mod != nil {
 			mod(o)
 		}
@@ -95,7 +95,7 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 
 	assert.Assert(t, asked != nil)
 	assert.Check(t, is.DeepEqual(asked.Apps, []string{"infrahub-task-manager-1", "infrahub-infrahub-server-1", "infrahub-task-worker-1"}))
-	assert.Check(t, is.Equal(asked.Found, helper.RuleCompose))
+	assert.Check(t, is.Equal(asked.Found, deployment.RuleCompose))
 	assert.Check(t, is.Equal(asked.Version, "2025.10.1"))
 	assert.Check(t, is.Equal(asked.StoreSize, int64(2<<20)))
 	assert.Check(t, is.Equal(res.Method, "dump"))
@@ -110,9 +110,12 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/dump system (user 7474:7474)",
 		"stop-helper ", "start-container db-id", "start-helper-again ",
 		"wait-online neo4j", "wait-online system",
-		"start-container task-manager-id", "start-container infrahub-server-id", "start-container task-worker-id",
+		"start-container infrahub-server-id", "start-container task-worker-id",
 	}
 	assertInOrder(t, calls, order)
+	// The task manager ranks with the database: it starts beside it,
+	// whatever the wait for the graph, before the server (docs/outage.md).
+	assertInOrder(t, calls, []string{"stop-helper ", "start-container task-manager-id", "start-container infrahub-server-id"})
 	assert.Check(t, !hasCall(eng, "stop-container cache-id"), "only application services stop")
 	assert.Check(t, eng.DatabaseRunning())
 	for _, a := range eng.Apps {
@@ -187,7 +190,7 @@ func TestCommunityBackupFaultsBringEverythingBack(t *testing.T) {
 				assert.Check(t, !strings.HasSuffix(f, ".dump"), "no dump written: %s", f)
 			}
 			if !tc.wantDBUp {
-				var down *helper.DatabaseDownError
+				var down *deployment.DatabaseDownError
 				assert.Check(t, errors.As(err, &down))
 			}
 		})

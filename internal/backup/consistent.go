@@ -3,29 +3,16 @@ package backup
 import (
 	"context"
 	"errors"
-	"slices"
 
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
-// appServices are the Compose services an offline step stops: the given
-// ones and the task manager, which talks to the database through them.
-func appServices(given []string) []string {
-	services := slices.Clone(given)
-	if !slices.Contains(services, helper.TaskManagerService) {
-		services = append(services, helper.TaskManagerService)
-	}
-	return services
-}
-
 // consistentTarget finds the database container of a --consistent run: the
 // applications to stop are the services of its Compose project.
-func consistentTarget(ctx context.Context, eng helper.Engine, opts SetOptions) (helper.Target, error) {
-	if opts.Offline.Containers == nil {
-		return helper.Target{}, &helper.EnvironmentError{Err: errors.New("--consistent is not available here")}
-	}
-	target, err := helper.FindTarget(ctx, eng, opts.Target)
+func consistentTarget(ctx context.Context, eng Engine, opts SetOptions) (helper.Target, error) {
+	target, err := deployment.FindTarget(ctx, eng, opts.Target)
 	if err != nil {
 		return helper.Target{}, err
 	}
@@ -42,7 +29,7 @@ func consistentTarget(ctx context.Context, eng helper.Engine, opts SetOptions) (
 // (OfflineOptions.Confirm with a plan marked Consistent); nothing stops
 // without it. The caller starts the applications again with StartApps on
 // every path; a failed stop already did.
-func stopForCapture(ctx context.Context, eng helper.Engine, target helper.Target, graph bool, opts Options, pw progress.Writer) (*helper.Outage, error) {
+func stopForCapture(ctx context.Context, eng Engine, target helper.Target, graph bool, opts Options, pw progress.Writer) (*deployment.Outage, error) {
 	db, oo := *target.Container, opts.Offline
 	// Find a database that cannot serve the backup, and pull the helper
 	// image, before anything stops.
@@ -54,7 +41,7 @@ func stopForCapture(ctx context.Context, eng helper.Engine, target helper.Target
 			return nil, err
 		}
 	}
-	apps, err := helper.RunningApps(ctx, eng, db, appServices(oo.AppServices))
+	apps, err := deployment.RunningApps(ctx, eng, db, deployment.WithTaskManager(oo.AppServices))
 	if err != nil {
 		return nil, err
 	}
@@ -65,10 +52,10 @@ func stopForCapture(ctx context.Context, eng helper.Engine, target helper.Target
 	if err := askConsent(oo.Confirm, plan); err != nil {
 		return nil, err
 	}
-	outage := helper.NewOutage(oo.Containers, db, apps, 0, pw)
+	outage := deployment.NewAppOutage(eng, apps, pw)
 	if err := outage.StopApps(ctx); err != nil {
 		outage.StartApps(ctx)
-		return nil, withCancel(ctx, errors.Join(err, helper.NotRestartedError(outage.AppsNotRestarted)))
+		return nil, withCancel(ctx, errors.Join(err, deployment.NotRestartedError(outage.AppsNotRestarted)))
 	}
 	return outage, nil
 }

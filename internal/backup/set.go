@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/pgdump"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
@@ -25,7 +26,7 @@ type SetOptions struct {
 	// Consistent stops the Infrahub application containers for the
 	// capture, so that every component belongs to one point in time
 	// (consent: Offline.Confirm; the applications are Offline.AppServices
-	// and the task manager, stopped with Offline.Containers).
+	// and the task manager).
 	Consistent bool
 }
 
@@ -57,7 +58,7 @@ type componentPlan struct {
 	taskManager *pgdump.Source
 	storage     *volumearchive.Storage
 	skipped     []backupset.Skipped
-	dep         helper.Deployment
+	dep         deployment.Deployment
 }
 
 func (o SetOptions) wants(component string) bool {
@@ -78,7 +79,7 @@ func (o SetOptions) named(component string) bool { return slices.Contains(o.Comp
 // dump's. With opts.Consistent on Neo4j Enterprise the applications are
 // stopped around the three captures (the database stays online). They start
 // again on every path.
-func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts SetOptions, pw progress.Writer) (*SetResult, error) {
+func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetOptions, pw progress.Writer) (*SetResult, error) {
 	if err := backupset.CheckComponents(opts.Components); err != nil {
 		return nil, &helper.EnvironmentError{Err: err}
 	}
@@ -104,7 +105,7 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 		pw.Info(fmt.Sprintf("component %s skipped: %s", s.Component, s.Reason))
 	}
 	run := backupset.RunRecord{ID: res.RunID, Started: started, Skipped: plan.skipped, InfrahubVersion: res.InfrahubVersion, Project: plan.dep.Project}
-	var outage *helper.Outage // --consistent on Enterprise
+	var outage *deployment.Outage // --consistent on Enterprise
 	startApps := func() {
 		if outage != nil {
 			outage.StartApps(ctx)
@@ -201,11 +202,11 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 		return res, err
 	}
 	res.Duration = time.Since(started)
-	return res, helper.NotRestartedError(res.AppsNotRestarted)
+	return res, deployment.NotRestartedError(res.AppsNotRestarted)
 }
 
 // takeTaskManager dumps the task manager's database when the plan has it.
-func takeTaskManager(ctx context.Context, eng helper.Engine, folder *backupset.Folder, plan componentPlan, pw progress.Writer, res *SetResult, recs *[]backupset.FileRecord) error {
+func takeTaskManager(ctx context.Context, eng Engine, folder *backupset.Folder, plan componentPlan, pw progress.Writer, res *SetResult, recs *[]backupset.FileRecord) error {
 	if plan.taskManager == nil {
 		return nil
 	}
@@ -224,7 +225,7 @@ func takeTaskManager(ctx context.Context, eng helper.Engine, folder *backupset.F
 }
 
 // takeStorageComponent archives the storage when the plan has it.
-func takeStorageComponent(ctx context.Context, eng helper.Engine, folder *backupset.Folder, plan componentPlan, keep bool, pw progress.Writer, res *SetResult, recs *[]backupset.FileRecord) error {
+func takeStorageComponent(ctx context.Context, eng Engine, folder *backupset.Folder, plan componentPlan, keep bool, pw progress.Writer, res *SetResult, recs *[]backupset.FileRecord) error {
 	if plan.storage == nil {
 		return nil
 	}
@@ -238,18 +239,16 @@ func takeStorageComponent(ctx context.Context, eng helper.Engine, folder *backup
 	return nil
 }
 
-func takeStorage(ctx context.Context, eng helper.Engine, folder *backupset.Folder, s volumearchive.Storage, keep bool, pw progress.Writer) (backupset.FileRecord, error) {
+func takeStorage(ctx context.Context, eng Engine, folder *backupset.Folder, s volumearchive.Storage, keep bool, pw progress.Writer) (backupset.FileRecord, error) {
 	name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
 	var rec backupset.FileRecord
 	err := progress.Run(pw, progress.Event{ID: "storage", Text: fmt.Sprintf("Archive %s of %s into %s", s.Name(), s.Server.Name, name)}, func() error {
-		h, err := eng.StartHelper(ctx, volumearchive.HelperSpec(s, "backup", false))
+		h, release, err := helper.Start(ctx, eng, volumearchive.HelperSpec(s, "backup", false), keep, pw)
 		if err != nil {
 			return err
 		}
+		defer release(ctx)
 		rec, err = volumearchive.Take(ctx, h, folder, s, name)
-		if !keep {
-			err = errors.Join(err, h.Remove(ctx))
-		}
 		return err
 	})
 	return rec, err
@@ -274,7 +273,7 @@ func newRunTime(ctx context.Context, m *backupset.Manifest) (time.Time, error) {
 }
 
 // planComponents finds the deployment and what each component needs.
-func planComponents(ctx context.Context, eng helper.Engine, opts SetOptions) (componentPlan, error) {
+func planComponents(ctx context.Context, eng Engine, opts SetOptions) (componentPlan, error) {
 	p := componentPlan{graph: opts.wants(backupset.ComponentGraph)}
 	others := opts.wants(backupset.ComponentTaskManager) || opts.wants(backupset.ComponentStorage)
 	if !others {
@@ -297,7 +296,7 @@ func planComponents(ctx context.Context, eng helper.Engine, opts SetOptions) (co
 		}
 		return nil
 	}
-	target, err := helper.FindTarget(ctx, eng, opts.Target)
+	target, err := deployment.FindTarget(ctx, eng, opts.Target)
 	if err != nil {
 		return p, err
 	}
@@ -308,7 +307,7 @@ func planComponents(ctx context.Context, eng helper.Engine, opts SetOptions) (co
 	if target.Container.ComposeProject == "" {
 		return p, skipBoth(fmt.Sprintf("database container %s is not part of a Compose project", target.Container.Name))
 	}
-	p.dep, err = helper.FindDeployment(ctx, eng, *target.Container)
+	p.dep, err = deployment.FindDeployment(ctx, eng, *target.Container)
 	if err != nil {
 		return p, err
 	}

@@ -126,9 +126,11 @@ func TestCommunityRunCapturesEveryComponentWhileTheAppsAreStopped(t *testing.T) 
 
 	calls := eng.CallLog()
 	stopped := []string{"stop-container task-worker-id", "stop-container infrahub-server-id", "stop-container task-manager-id"}
-	started := []string{"start-container db-id", "start-container task-manager-id", "start-container infrahub-server-id", "start-container task-worker-id"}
+	// The task manager starts beside the database (docs/outage.md).
+	started := []string{"start-container db-id", "start-container infrahub-server-id", "start-container task-worker-id"}
 	for _, capture := range []string{"exec-in task-manager-db-id pg_dump", "copy-from /storage/.", "exec neo4j-admin database dump"} {
 		assertInOrder(t, calls, append(append(slices.Clone(stopped), capture), started...))
+		assertInOrder(t, calls, append(append(slices.Clone(stopped), capture), "start-container task-manager-id", "start-container infrahub-server-id"))
 	}
 	assert.Check(t, is.Equal(len(helpertest.CallsWith(calls, "stop-container task-manager-id")), 1), "one outage")
 	assert.Check(t, !hasCall(eng, "stop-container task-manager-db-id"), "the task manager's database stays up")
@@ -173,4 +175,29 @@ func TestRunSetTwiceInOneSecond(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.Len(m.RunFiles(first.RunID), 1))
 	assert.Check(t, is.Len(m.RunFiles(second.RunID), 1))
+}
+
+// The storage's helper has the lifecycle of every helper: kept and named
+// with --keep-helper-container, else removed, a failure to remove it
+// reported without failing the backup that succeeded.
+func TestStorageHelperLifecycle(t *testing.T) {
+	t.Run("kept", func(t *testing.T) {
+		eng := deploymentEngine()
+		pw := &recorder{}
+		_, err := backup.RunSet(context.Background(), eng, newFolder(t), backup.SetOptions{Components: []string{backupset.ComponentStorage},
+			Options: options(func(o *backup.Options) { o.KeepHelper = true })}, pw)
+		assert.NilError(t, err)
+		assert.Assert(t, is.Len(eng.Helpers, 1))
+		assert.Check(t, !eng.Helpers[0].Removed())
+		assert.Check(t, is.Contains(pw.text(), "kept helper container "+eng.Helpers[0].Name()+" (--keep-helper-container)"))
+	})
+	t.Run("removal fails", func(t *testing.T) {
+		eng := deploymentEngine()
+		eng.Faults["remove-helper"] = &helpertest.Fault{Err: errors.New("device or resource busy")}
+		pw := &recorder{}
+		_, err := backup.RunSet(context.Background(), eng, newFolder(t), backup.SetOptions{Components: []string{backupset.ComponentStorage}, Options: options(nil)}, pw)
+		assert.NilError(t, err)
+		assert.Assert(t, is.Len(eng.Helpers, 1))
+		assert.Check(t, is.Contains(pw.text(), "could not remove helper container "+eng.Helpers[0].Name()+": device or resource busy; remove it with 'docker rm -f "+eng.Helpers[0].Name()+"'"))
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -30,7 +31,11 @@ func (e *LockedError) Error() string {
 		who = fmt.Sprintf("%q (pid %d on host %s) since %s", e.Holder.Command, e.Holder.PID, e.Holder.Host,
 			e.Holder.Started.UTC().Format(time.RFC3339))
 	}
-	return fmt.Sprintf("backup folder is locked by %s; wait for it to finish, or if you are sure no run is active, remove %s", who, e.Path)
+	what := "backup folder"
+	if strings.Contains(e.Path, "://") {
+		what = "location" // an S3 lease: s3://bucket/prefix/locks/lock.json
+	}
+	return fmt.Sprintf("%s is locked by %s; wait for it to finish, or if you are sure no run is active, remove %s", what, who, e.Path)
 }
 
 // staleAge is how old an empty or unreadable lock file must be before it is
@@ -181,5 +186,5 @@ func (f *Folder) isAlive(pid int) bool {
 	if f.alive != nil {
 		return f.alive(pid)
 	}
-	return processAlive(pid)
+	return ProcessAlive(pid) // a zombie (killed, never reaped) holds nothing
 }

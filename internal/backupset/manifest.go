@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 )
 
 // ManifestVersion is the manifest format this package writes and reads.
@@ -62,11 +64,11 @@ type FileRecord struct {
 
 // ErrMalformedManifest is wrapped by ReadManifest's error for a manifest that
 // cannot be used.
-var ErrMalformedManifest = errors.New("malformed manifest")
+var ErrMalformedManifest = exitcode.New(exitcode.Environment, "malformed manifest")
 
 // ErrNewerManifest is wrapped by ReadManifest's error for a manifest written
 // by a newer version of the plugin, in a format this one does not know.
-var ErrNewerManifest = errors.New("manifest written by a newer docker-infrahubdb")
+var ErrNewerManifest = exitcode.New(exitcode.Environment, "manifest written by a newer docker-infrahubdb")
 
 // ReadManifest reads the folder's manifest. A missing manifest is an empty
 // one (a folder made by neo4j-admin or the old tool has none).

@@ -32,13 +32,38 @@ func SelectPruneRuns(c *Catalog, keep int) (*RunPrunePlan, error) {
 	if keep < 1 {
 		return nil, fmt.Errorf("--keep must be at least 1 (got %d): prune never deletes every backup", keep)
 	}
+	runs, restorable := sortedRuns(c)
+	cut, seen := -1, 0 // runs before cut are deleted
+	for i := len(runs) - 1; i >= 0 && cut < 0; i-- {
+		if restorable(runs[i]) {
+			if seen++; seen == keep {
+				cut = i
+			}
+		}
+	}
+	deleted := map[string]bool{}
+	var cutTime time.Time // legacy graph files before it may go
+	for i, r := range runs {
+		if cut >= 0 && i < cut {
+			deleted[r.ID] = true
+		}
+	}
+	if cut >= 0 {
+		cutTime = runs[cut].Started
+	}
+	return planRunDeletion(c, runs, deleted, cutTime)
+}
+
+// sortedRuns returns the manifest's runs by start time, and whether a run
+// is restorable: complete, with every file present.
+func sortedRuns(c *Catalog) ([]RunRecord, func(RunRecord) bool) {
 	missing := map[string]bool{}
 	for _, r := range c.Missing {
 		missing[r.Name] = true
 	}
 	runs := slices.Clone(c.Manifest.Runs)
 	slices.SortStableFunc(runs, func(a, b RunRecord) int { return a.Started.Compare(b.Started) })
-	restorable := func(r RunRecord) bool {
+	return runs, func(r RunRecord) bool {
 		if !r.Complete {
 			return false
 		}
@@ -49,25 +74,15 @@ func SelectPruneRuns(c *Catalog, keep int) (*RunPrunePlan, error) {
 		}
 		return true
 	}
-	cut, seen := -1, 0 // runs before cut are deleted
-	for i := len(runs) - 1; i >= 0 && cut < 0; i-- {
-		if restorable(runs[i]) {
-			if seen++; seen == keep {
-				cut = i
-			}
-		}
-	}
-	deleted := map[string]bool{}
+}
+
+// planRunDeletion turns the runs a policy would delete into a plan, keeping
+// every run one of whose files must stay (see SelectPruneRuns). runs are
+// sorted by start; graph files without a run go when older than cutTime.
+func planRunDeletion(c *Catalog, runs []RunRecord, deleted map[string]bool, cutTime time.Time) (*RunPrunePlan, error) {
 	known := map[string]bool{}
-	var cutTime time.Time // legacy graph files before it may go
-	for i, r := range runs {
+	for _, r := range runs {
 		known[r.ID] = true
-		if cut >= 0 && i < cut {
-			deleted[r.ID] = true
-		}
-	}
-	if cut >= 0 {
-		cutTime = runs[cut].Started
 	}
 	runOf := func(rec *FileRecord) string {
 		if rec != nil && known[rec.RunID] {

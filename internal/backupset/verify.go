@@ -73,6 +73,13 @@ func (f *Folder) VerifyContext(ctx context.Context, m *Manifest, progress func(n
 				c.Artifacts[i].Record = &r
 			}
 		}
+		for i := range c.Components {
+			present[c.Components[i].Name] = true
+			c.Components[i].Record = nil
+			if r, ok := m.Lookup(c.Components[i].Name); ok {
+				c.Components[i].Record = &r
+			}
+		}
 		for _, r := range m.Files {
 			if !present[r.Name] {
 				c.Missing = append(c.Missing, r)
@@ -94,6 +101,13 @@ func (f *Folder) VerifyContext(ctx context.Context, m *Manifest, progress func(n
 	for _, a := range c.Artifacts {
 		if a.Record == nil {
 			rep.Problems = append(rep.Problems, Problem{a.Name, ProblemExtra, "backup file not listed in the manifest"})
+		}
+	}
+	// A task-manager dump or storage archive the manifest does not record
+	// has no checksum and no run: nothing proves what it holds.
+	for _, cf := range c.Components {
+		if cf.Record == nil {
+			rep.Problems = append(rep.Problems, Problem{cf.Name, ProblemExtra, cf.Component + " file not listed in the manifest"})
 		}
 	}
 	chains := c.Chains()

@@ -2,62 +2,141 @@ package catalog
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"slices"
+	"sort"
+	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 )
 
 // ErrHasManifest is returned by verify --adopt on a folder that already has
 // a manifest: adopting would hide changes that verify must report.
-var ErrHasManifest = errors.New("the folder already has a manifest")
+var ErrHasManifest = exitcode.New(exitcode.Usage, "the folder already has a manifest")
 
-// adopt writes a manifest for a folder made by neo4j-admin or the old tool,
-// after neo4j-admin backup inspect read every artifact: types and
-// transaction ranges come from Neo4j, sizes and checksums from the files.
-// Problems (nothing written) are findings; the error is a failure to run.
-func adopt(ctx context.Context, s *helper.Session, folder *backupset.Folder, tool string) ([]string, []backupset.Problem, error) {
-	cat, err := folder.Scan()
-	if err != nil {
-		return nil, nil, err
-	}
-	if cat.HasManifest {
-		return nil, nil, fmt.Errorf("%w: %s; run verify without --adopt (move the manifest away first to rebuild it from the files)", ErrHasManifest, folder.Path(backupset.ManifestName))
-	}
-	if len(cat.Artifacts) == 0 {
-		return nil, nil, fmt.Errorf("%s holds no backup file to adopt", folder.Dir)
-	}
-	names := backupset.Names(cat.Artifacts)
-	infos, err := inspect(ctx, s, folder, names)
-	if ae, ok := neo4jbackup.AdminFailed(err); ok {
-		return nil, []backupset.Problem{{File: folder.Dir, Kind: ProblemUnreadable,
-			Detail: "neo4j-admin backup inspect failed, no manifest was written: " + neo4jbackup.LastLine(ae.Output)}}, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
+// adopt writes a manifest for a folder made by neo4j-admin, the old tool,
+// or a plugin whose manifest was lost: neo4j-admin backup inspect reads the
+// graph files (types and transaction ranges come from Neo4j); task-manager
+// and storage files pass restore's content checks; sizes and checksums come
+// from the files. Files taken together (see groupRuns) are recorded as a
+// run. cat is the folder as Verify found it (no manifest); s is nil when it
+// holds no graph file. Problems (nothing written) are findings; the error
+// is a failure to run.
+func adopt(ctx context.Context, s *helper.Session, folder *backupset.Folder, cat *backupset.Catalog, tool string) ([]string, []backupset.Problem, error) {
 	var problems []backupset.Problem
 	m := &backupset.Manifest{Version: backupset.ManifestVersion, Tool: tool}
-	for _, name := range names {
-		info, ok := infos[name]
-		if !ok {
-			problems = append(problems, backupset.Problem{File: name, Kind: ProblemUnreadable, Detail: "neo4j-admin backup inspect does not list it as a backup"})
-			continue
+	names := backupset.Names(cat.Artifacts)
+	if len(names) > 0 {
+		infos, err := inspect(ctx, s, folder, names)
+		if ae, ok := neo4jbackup.AdminFailed(err); ok {
+			return nil, []backupset.Problem{{File: folder.Dir, Kind: ProblemUnreadable,
+				Detail: "neo4j-admin backup inspect failed, no manifest was written: " + neo4jbackup.LastLine(ae.Output)}}, nil
 		}
-		rec, err := folder.Describe(name)
 		if err != nil {
 			return nil, nil, err
 		}
-		rec.Type, rec.FromTx, rec.ToTx = info.Type(), info.LowestTx, info.HighestTx
+		for _, name := range names {
+			info, ok := infos[name]
+			if !ok || info.Type() == "" {
+				problems = append(problems, backupset.Problem{File: name, Kind: ProblemUnreadable, Detail: "neo4j-admin backup inspect does not describe it as a full or differential backup"})
+				continue
+			}
+			rec, err := folder.Describe(name)
+			if err != nil {
+				return nil, nil, err
+			}
+			rec.Type, rec.FromTx, rec.ToTx = info.Type(), info.LowestTx, info.HighestTx
+			m.Upsert(rec)
+		}
+	}
+	for _, cf := range cat.Components {
+		if err := checkFileContent(folder, cf.Name, cf.Component); err != nil {
+			problems = append(problems, backupset.Problem{File: cf.Name, Kind: ProblemContent, Detail: "restore would refuse it, so it is not adopted: " + err.Error()})
+			continue
+		}
+		rec, err := folder.Describe(cf.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		rec.Component, rec.Time = cf.Component, cf.Time
 		m.Upsert(rec)
 	}
 	if len(problems) > 0 {
 		return nil, problems, nil
 	}
+	groupRuns(m)
 	if err := folder.WriteManifest(m); err != nil {
 		return nil, nil, err
 	}
-	return names, nil, nil
+	var adopted []string
+	for _, r := range m.Files {
+		adopted = append(adopted, r.Name)
+	}
+	return adopted, nil, nil
+}
+
+// runGap is the longest pause between two files of one backup run. A run
+// writes its files one after the other within minutes; backups taken by
+// cron are hours apart.
+const runGap = 15 * time.Minute
+
+// groupRuns records as runs the task-manager and storage files, and the
+// graph files taken with them: files sorted by time, a run ending at a gap
+// longer than runGap or when a component (or a database's graph) appears a
+// second time. A group without a task-manager or storage file is left to
+// the graph's chains, as a folder of Neo4j backups. The grouping is the
+// plugin's best reading of names and times, not a record of what ran: list
+// shows it, and --run or --until choose otherwise.
+func groupRuns(m *backupset.Manifest) {
+	idx := make([]int, len(m.Files))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return m.Files[idx[a]].Time.Before(m.Files[idx[b]].Time) })
+	var group []int
+	var seen []string
+	flush := func() {
+		defer func() { group, seen = nil, nil }()
+		var components []string
+		for _, i := range group {
+			c := m.Files[i].Component
+			if c == "" {
+				c = backupset.ComponentGraph
+			}
+			if !slices.Contains(components, c) {
+				components = append(components, c)
+			}
+		}
+		if !slices.ContainsFunc(components, func(c string) bool { return c != backupset.ComponentGraph }) {
+			return
+		}
+		started := m.Files[group[0]].Time
+		id := backupset.NewRunID(started)
+		for _, i := range group {
+			m.Files[i].RunID = id
+		}
+		var ordered []string
+		for _, c := range backupset.Components {
+			if slices.Contains(components, c) {
+				ordered = append(ordered, c)
+			}
+		}
+		m.UpsertRun(backupset.RunRecord{ID: id, Started: started, Components: ordered, Complete: true})
+	}
+	for _, i := range idx {
+		f := m.Files[i]
+		key := f.Component
+		if key == "" {
+			key = "graph:" + f.Database
+		}
+		if len(group) > 0 && (f.Time.Sub(m.Files[group[len(group)-1]].Time) > runGap || slices.Contains(seen, key)) {
+			flush()
+		}
+		group, seen = append(group, i), append(seen, key)
+	}
+	if len(group) > 0 {
+		flush()
+	}
 }

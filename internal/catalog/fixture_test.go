@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"archive/tar"
+	"bytes"
 	"os"
 	"testing"
 	"time"
@@ -81,4 +83,32 @@ func twoChains() []file {
 		{name: name("neo4j", 21, 11), typ: backupset.TypeDiff, from: 21, to: 25},
 		{name: name("system", 21, 10), typ: backupset.TypeFull, from: 1, to: 5},
 	}
+}
+
+// componentContent is what restore's preflight accepts for a component's
+// file: a pg_dump custom-format header, or a storage archive with one file.
+// With hostile set, the storage archive holds an entry leaving the storage
+// and the "dump" is plain text.
+func componentContent(t *testing.T, component string, hostile bool) []byte {
+	t.Helper()
+	if component == backupset.ComponentTaskManager {
+		if hostile {
+			return []byte("-- PostgreSQL database dump (plain text)\nCREATE TABLE x ();\n")
+		}
+		return []byte("PGDMP\x01\x0e\x00 custom-format dump")
+	}
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	body := []byte("object")
+	name := "./files/object"
+	if hostile {
+		name = "./../../etc/cron.d/evil"
+	}
+	assert.NilError(t, tw.WriteHeader(&tar.Header{Name: "./", Mode: 0o755, Typeflag: tar.TypeDir}))
+	assert.NilError(t, tw.WriteHeader(&tar.Header{Name: "./files/", Mode: 0o755, Typeflag: tar.TypeDir}))
+	assert.NilError(t, tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}))
+	_, err := tw.Write(body)
+	assert.NilError(t, err)
+	assert.NilError(t, tw.Close())
+	return b.Bytes()
 }

@@ -35,9 +35,15 @@ type Listing struct {
 	SafetyDirs    []string          `json:"safety_dirs"` // restore's safety backups
 	Unexpected    []string          `json:"unexpected"`  // anything else
 	Inspected     bool              `json:"inspected"`
-	InspectError  string            `json:"inspect_error,omitempty"`
+	// ManifestErr is the manifest's error (malformed, newer), for the
+	// exit code; Manifest and ManifestError say it in words.
+	ManifestErr  error  `json:"-"`
+	InspectError string `json:"inspect_error,omitempty"`
 	// Runs are the backup runs, oldest first (see runs.go).
 	Runs []RunListing `json:"runs,omitempty"`
+	// Components are the task-manager and storage files, by name; those
+	// the manifest does not record are unverified (see verify --adopt).
+	Components []FileListing `json:"components,omitempty"`
 }
 
 // DatabaseListing is the chains of one database, oldest first.
@@ -116,6 +122,7 @@ func describeFolder(cat *backupset.Catalog, infos map[string]neo4jbackup.Info) *
 	switch {
 	case cat.ManifestErr != nil:
 		l.Manifest, l.ManifestError = "malformed", cat.ManifestErr.Error()
+		l.ManifestErr = cat.ManifestErr
 	case cat.HasManifest:
 		l.Manifest = "present"
 	}
@@ -158,6 +165,16 @@ func describeFolder(cat *backupset.Catalog, infos map[string]neo4jbackup.Info) *
 		l.Databases = append(l.Databases, dl)
 	}
 	l.Runs = describeRuns(cat)
+	for _, cf := range cat.Components {
+		f := FileListing{Name: cf.Name, Time: cf.Time, Type: cf.Component, Size: cf.Size, Manifest: StateUnverified}
+		switch {
+		case cf.Record != nil && cf.Record.Size != cf.Size:
+			f.Manifest = StateSize
+		case cf.Record != nil:
+			f.Manifest = StateOK
+		}
+		l.Components = append(l.Components, f)
+	}
 	return l
 }
 

@@ -104,3 +104,24 @@ func chainNames(c ChainListing) []string {
 	}
 	return names
 }
+
+// Component files the manifest does not record are unverified, as graph
+// files are; recorded ones are ok.
+func TestListShowsComponentFiles(t *testing.T) {
+	folder := runFolder(t)
+	stray, _ := backupset.ComponentFileName(backupset.ComponentStorage, day(23, 10))
+	assert.NilError(t, os.WriteFile(folder.Path(stray), componentContent(t, backupset.ComponentStorage, false), 0o600))
+
+	l, err := List(context.Background(), nil, folder, ListOptions{}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(l.Components, 7))
+	for _, f := range l.Components {
+		want := StateOK
+		if f.Name == stray {
+			want = StateUnverified
+		}
+		assert.Check(t, is.Equal(f.Manifest, want), f.Name)
+	}
+	v := verifyOffline(t, folder)
+	assert.Check(t, hasProblem(v.Problems, stray, backupset.ProblemExtra), "%+v", v.Problems)
+}

@@ -73,6 +73,13 @@ func Prune(folder *backupset.Folder, keep int, apply bool, pw progress.Writer) (
 		}
 		res = &PruneResult{Folder: folder.Dir, Keep: keep, Kept: prunedFiles(keepFiles), Delete: prunedFiles(deleteFiles)}
 	}
+	return deletePlanned(folder, cat, res, apply, pw)
+}
+
+// deletePlanned counts what the plan res frees and, with apply, deletes its
+// files and writes the manifest (from which the caller removed the deleted
+// runs).
+func deletePlanned(folder *backupset.Folder, cat *backupset.Catalog, res *PruneResult, apply bool, pw progress.Writer) (*PruneResult, error) {
 	deleteNames := make([]string, 0, len(res.Delete))
 	for _, f := range res.Delete {
 		res.Freed += f.Size

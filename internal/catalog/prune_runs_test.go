@@ -21,7 +21,11 @@ func runFolder(t *testing.T) *backupset.Folder {
 	write := func(name string, rec func(*backupset.FileRecord)) {
 		pf, err := folder.NewFile(name)
 		assert.NilError(t, err)
-		_, err = pf.Write([]byte("content of " + name))
+		content := []byte("content of " + name)
+		if c, _, ok := backupset.ParseComponentFileName(name); ok {
+			content = componentContent(t, c, false)
+		}
+		_, err = pf.Write(content)
 		assert.NilError(t, err)
 		r, err := pf.Commit()
 		assert.NilError(t, err)

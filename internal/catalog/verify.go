@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
@@ -16,6 +17,7 @@ const (
 	ProblemNoManifest = "no manifest" // nothing to verify the files against
 	ProblemMalformed  = "malformed"   // the manifest cannot be read
 	ProblemUnreadable = "unreadable"  // neo4j-admin backup inspect rejected the artifacts
+	ProblemEmpty      = "empty"       // no complete run or chain: nothing to restore
 )
 
 // VerifyOptions of a verify run.
@@ -28,6 +30,9 @@ type VerifyOptions struct {
 	Adopt  bool
 	Tool   string // "docker-infrahubdb <version>", recorded by Adopt
 	Helper HelperOptions
+	// AllowEmpty accepts a folder with no complete run or chain (a new,
+	// empty backup location); without it such a folder fails verification.
+	AllowEmpty bool
 }
 
 // VerifyResult is what verify found.
@@ -49,22 +54,45 @@ func (r *VerifyResult) Err() error {
 	return &backupset.VerifyError{Problems: r.Problems}
 }
 
-// Verify re-hashes every file the manifest lists, checks chain continuity,
-// and with the options adopts the folder and runs neo4j-admin database
-// check. The caller holds the folder lock. Problems are in the result (see
-// VerifyResult.Err); the error is for failures to run at all.
+// Verify proves the folder restorable: it re-hashes every file the manifest
+// lists, checks chain continuity, reports every file the manifest does not
+// record, runs the restore preflight's content checks on task-manager and
+// storage files, and fails a folder that holds no complete run or chain.
+// With the options it adopts the folder and runs neo4j-admin database
+// check. It needs Docker only for --check and for adopting graph files. The
+// caller holds the folder lock. Problems are in the result (see
+// VerifyResult.Err); the error is for failures to run at all, and for a
+// malformed or newer manifest (as in every command).
 func Verify(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts VerifyOptions, pw progress.Writer) (*VerifyResult, error) {
 	res := &VerifyResult{Folder: folder.Dir, Checked: []string{}, Problems: []backupset.Problem{}, Warnings: []backupset.Problem{}}
+	cat, err := folder.Scan()
+	if err != nil {
+		return nil, err
+	}
+	if cat.ManifestErr != nil {
+		return nil, cat.ManifestErr
+	}
+	// The folder is judged before anything touches the engine: no image
+	// pull and no helper for a folder that already has a manifest or
+	// holds nothing to adopt.
+	if opts.Adopt {
+		if cat.HasManifest {
+			return nil, fmt.Errorf("%w: %s; run verify without --adopt (move the manifest away first to rebuild it from the files)", ErrHasManifest, folder.Path(backupset.ManifestName))
+		}
+		if len(cat.Artifacts) == 0 && len(cat.Components) == 0 {
+			res.Problems = append(res.Problems, emptyProblem(folder, "holds no backup file to adopt"))
+			return res, nil
+		}
+	}
 	var s *helper.Session
-	if opts.Check || opts.Adopt {
-		var err error
+	if opts.Check || (opts.Adopt && len(cat.Artifacts) > 0) {
 		if s, err = openHelper(ctx, eng, folder, opts.Helper, true, pw); err != nil {
 			return nil, err
 		}
 		defer s.Close(ctx)
 	}
 	if opts.Adopt {
-		adopted, problems, err := adopt(ctx, s, folder, opts.Tool)
+		adopted, problems, err := adopt(ctx, s, folder, cat, opts.Tool)
 		if err != nil {
 			return nil, err
 		}
@@ -77,6 +105,13 @@ func Verify(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	if err := checksums(ctx, folder, res, pw); err != nil {
 		return nil, err
 	}
+	if cat, err = folder.Scan(); err != nil { // adopt may have written the manifest
+		return nil, err
+	}
+	res.Problems = append(res.Problems, contentProblems(folder, cat.Manifest, res.Checked)...)
+	if !opts.AllowEmpty && !restorable(cat) {
+		res.Problems = append(res.Problems, emptyProblem(folder, "holds no complete backup run or chain"))
+	}
 	if opts.Check {
 		checks, problems, err := neo4jbackup.CheckNewestChains(ctx, s, folder, nil)
 		if err != nil {
@@ -86,6 +121,35 @@ func Verify(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	}
 	res.OK = len(res.Problems) == 0
 	return res, nil
+}
+
+func emptyProblem(folder *backupset.Folder, what string) backupset.Problem {
+	return backupset.Problem{File: folder.Dir, Kind: ProblemEmpty,
+		Detail: "the folder " + what + ": nothing in it can be restored (check the path and the mount; --allow-empty accepts an empty folder)"}
+}
+
+// restorable reports a complete run whose files are all in the folder, or
+// a complete chain whose files the manifest records: something restore can
+// take.
+func restorable(cat *backupset.Catalog) bool {
+	missing := map[string]bool{}
+	for _, r := range cat.Missing {
+		missing[r.Name] = true
+	}
+	for _, r := range cat.Manifest.Runs {
+		files := cat.Manifest.RunFiles(r.ID)
+		if r.Complete && len(files) > 0 && !slices.ContainsFunc(files, func(f backupset.FileRecord) bool { return missing[f.Name] }) {
+			return true
+		}
+	}
+	for _, chains := range cat.Chains() {
+		for _, c := range chains {
+			if c.Complete && !slices.ContainsFunc(c.Files, func(a backupset.Artifact) bool { return a.Record == nil || a.Missing }) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checksums runs backupset's verification of the whole folder.

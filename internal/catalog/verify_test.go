@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -83,8 +86,165 @@ func TestVerifyWithoutManifest(t *testing.T) {
 func TestVerifyMalformedManifest(t *testing.T) {
 	folder := makeFolder(t, twoChains()...)
 	assert.NilError(t, os.WriteFile(folder.Path(backupset.ManifestName), []byte("{"), 0o600))
-	res := verifyOffline(t, folder)
-	assert.Check(t, hasProblem(res.Problems, backupset.ManifestName, ProblemMalformed))
+	// Like every command: the error of the manifest, for its own exit code.
+	_, err := Verify(context.Background(), nil, folder, VerifyOptions{}, progress.Nop)
+	assert.Check(t, errors.Is(err, backupset.ErrMalformedManifest), "%v", err)
+}
+
+func TestVerifyNewerManifest(t *testing.T) {
+	folder := makeFolder(t, twoChains()...)
+	assert.NilError(t, os.WriteFile(folder.Path(backupset.ManifestName), []byte(`{"version": 999, "tool": "docker-infrahubdb 9.0.0", "files": []}`), 0o600))
+	_, err := Verify(context.Background(), nil, folder, VerifyOptions{}, progress.Nop)
+	assert.Check(t, errors.Is(err, backupset.ErrNewerManifest), "%v", err)
+}
+
+// verify means restorable: a folder with nothing restore could take fails,
+// whatever else it holds (a mistyped path, an unmounted volume in cron).
+func TestVerifyFolderWithNothingToRestore(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, f *backupset.Folder)
+		kinds []string // problems besides "empty"
+	}{
+		{name: "empty", setup: func(*testing.T, *backupset.Folder) {}},
+		{name: "junk", setup: func(t *testing.T, f *backupset.Folder) {
+			assert.NilError(t, os.WriteFile(f.Path("notes.txt"), []byte("hello"), 0o600))
+			assert.NilError(t, os.WriteFile(f.Path("neo4j.backup"), []byte("not named like one"), 0o600))
+		}},
+		{name: "component files only, unrecorded", setup: func(t *testing.T, f *backupset.Folder) {
+			for _, c := range []string{backupset.ComponentTaskManager, backupset.ComponentStorage} {
+				n, _ := backupset.ComponentFileName(c, day(20, 10))
+				assert.NilError(t, os.WriteFile(f.Path(n), componentContent(t, c, false), 0o600))
+			}
+		}, kinds: []string{backupset.ProblemExtra, backupset.ProblemExtra}},
+		{name: "only an incomplete chain", setup: func(t *testing.T, f *backupset.Folder) {
+			m := &backupset.Manifest{Version: backupset.ManifestVersion}
+			pf, err := f.NewFile(name("neo4j", 20, 11))
+			assert.NilError(t, err)
+			_, _ = pf.Write([]byte("a diff"))
+			rec, err := pf.Commit()
+			assert.NilError(t, err)
+			rec.Type, rec.FromTx, rec.ToTx = backupset.TypeDiff, 11, 12
+			m.Upsert(rec)
+			assert.NilError(t, f.WriteManifest(m))
+		}, kinds: []string{backupset.ProblemChain}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			folder := makeFolder(t)
+			tc.setup(t, folder)
+			res := verifyOffline(t, folder)
+			assert.Check(t, !res.OK)
+			var kinds []string
+			for _, p := range res.Problems {
+				if p.Kind != ProblemEmpty {
+					kinds = append(kinds, p.Kind)
+				}
+			}
+			assert.Check(t, is.DeepEqual(kinds, tc.kinds))
+			assert.Check(t, hasProblem(res.Problems, folder.Dir, ProblemEmpty), "%+v", res.Problems)
+
+			res, err := Verify(context.Background(), nil, folder, VerifyOptions{AllowEmpty: true}, progress.Nop)
+			assert.NilError(t, err)
+			assert.Check(t, !hasProblem(res.Problems, folder.Dir, ProblemEmpty))
+			assert.Check(t, is.Equal(res.OK, len(tc.kinds) == 0))
+		})
+	}
+}
+
+// The restore preflight's content checks, without the engine: files whose
+// checksums are right but whose content restore refuses fail verify too.
+func TestVerifyContentOfComponentFiles(t *testing.T) {
+	for _, hostile := range []string{backupset.ComponentTaskManager, backupset.ComponentStorage} {
+		t.Run(hostile, func(t *testing.T) {
+			folder := runFolder(t)
+			m, err := folder.ReadManifest()
+			assert.NilError(t, err)
+			victim, _ := backupset.ComponentFileName(hostile, day(22, 10))
+			// Replace the file and its checksum: only the content is wrong.
+			assert.NilError(t, os.WriteFile(folder.Path(victim), componentContent(t, hostile, true), 0o600))
+			rec, err := folder.Describe(victim)
+			assert.NilError(t, err)
+			old, _ := m.Lookup(victim)
+			old.Size, old.SHA256 = rec.Size, rec.SHA256
+			m.Upsert(old)
+			assert.NilError(t, folder.WriteManifest(m))
+
+			res := verifyOffline(t, folder)
+			assert.Check(t, !res.OK)
+			assert.Check(t, is.Len(res.Problems, 1), "%+v", res.Problems)
+			assert.Check(t, hasProblem(res.Problems, victim, ProblemContent), "%+v", res.Problems)
+			assert.Check(t, slices.Contains(res.Checked, victim), "its checksum matches")
+		})
+	}
+}
+
+// --adopt judges the folder before the engine: an existing manifest or a
+// folder with nothing to adopt is refused without any helper or image.
+func TestVerifyAdoptChecksTheFolderFirst(t *testing.T) {
+	eng := helpertest.New()
+	folder := makeFolder(t, twoChains()...)
+	_, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "absent:image"}}, progress.Nop)
+	assert.Check(t, errors.Is(err, ErrHasManifest), "%v", err)
+	assert.Check(t, is.Len(eng.CallLog(), 0), "nothing asked of the engine: %v", eng.CallLog())
+
+	empty := makeFolder(t)
+	res, err := Verify(context.Background(), eng, empty, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "absent:image"}}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, hasProblem(res.Problems, empty.Dir, ProblemEmpty))
+	assert.Check(t, is.Len(eng.CallLog(), 0), "nothing asked of the engine: %v", eng.CallLog())
+}
+
+// --adopt records component files (after restore's content checks) and the
+// runs they were taken in, not only the graph; a folder of component files
+// alone needs no engine at all.
+func TestVerifyAdoptRecordsComponentsAndRuns(t *testing.T) {
+	folder := makeFolder(t,
+		file{name: name("neo4j", 20, 10), unrecorded: true},
+		file{name: name("neo4j", 21, 10), unrecorded: true},
+	)
+	for _, d := range []int{20, 21} {
+		for _, c := range []string{backupset.ComponentTaskManager, backupset.ComponentStorage} {
+			n, _ := backupset.ComponentFileName(c, day(d, 10).Add(time.Minute))
+			assert.NilError(t, os.WriteFile(folder.Path(n), componentContent(t, c, false), 0o600))
+		}
+	}
+	eng := newEngine(inspectAdmin(map[string]string{
+		name("neo4j", 20, 10): `"full":true,"lowestTx":1,"highestTx":10`,
+		name("neo4j", 21, 10): `"full":true,"lowestTx":1,"highestTx":20`,
+	}, false))
+	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, res.OK, "%+v", res.Problems)
+	assert.Check(t, is.Len(res.Adopted, 6))
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(m.Runs, 2))
+	for i, d := range []int{20, 21} {
+		r := m.Runs[i]
+		assert.Check(t, is.Equal(r.ID, backupset.NewRunID(day(d, 10))))
+		assert.Check(t, r.Complete)
+		assert.Check(t, is.DeepEqual(r.Components, backupset.Components))
+		assert.Check(t, is.Len(m.RunFiles(r.ID), 3))
+	}
+
+	// Component files alone: no helper.
+	only := makeFolder(t)
+	n, _ := backupset.ComponentFileName(backupset.ComponentStorage, day(22, 10))
+	assert.NilError(t, os.WriteFile(only.Path(n), componentContent(t, backupset.ComponentStorage, false), 0o600))
+	bare := helpertest.New()
+	res, err = Verify(context.Background(), bare, only, VerifyOptions{Adopt: true}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, res.OK, "%+v", res.Problems)
+	assert.Check(t, is.Len(bare.CallLog(), 0))
+
+	// A hostile archive is not adopted.
+	bad := makeFolder(t)
+	assert.NilError(t, os.WriteFile(bad.Path(n), componentContent(t, backupset.ComponentStorage, true), 0o600))
+	res, err = Verify(context.Background(), nil, bad, VerifyOptions{Adopt: true}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, hasProblem(res.Problems, n, ProblemContent), "%+v", res.Problems)
+	_, err = os.Stat(bad.Path(backupset.ManifestName))
+	assert.Check(t, os.IsNotExist(err), "no manifest may be written")
 }
 
 func TestVerifyCheckAggregatesACopyAndKeepsTheReport(t *testing.T) {
@@ -181,4 +341,87 @@ func TestVerifyCheckThatCannotRunIsNotInconsistent(t *testing.T) {
 	assert.Assert(t, errors.As(err, &notRun), "%v", err)
 	assert.Check(t, is.Contains(err.Error(), "not supported for unrecovered full backups"))
 	assert.Check(t, is.Contains(err.Error(), "says nothing about the backup's consistency"))
+}
+
+// Whether and where database check writes its report is not documented in
+// detail (research NEO4J.md §7): whichever way Neo4j goes, the exit status
+// and the printed summary decide, never the report file alone.
+func TestVerifyCheckReportVariants(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// corrupt: what the fake check does on the corrupt chain; clean: on
+		// the good one. Each returns the exit code.
+		corrupt, clean func(h *helpertest.Helper, report string, stdout io.Writer) int
+		wantReport     bool
+	}{
+		{
+			name: "report only on problems",
+			corrupt: func(h *helpertest.Helper, report string, stdout io.Writer) int {
+				_ = h.WriteFile(report, []byte("ERROR: corrupt\n"))
+				fmt.Fprintf(stdout, "Inconsistencies found. See '%s' for details.\n", report)
+				return 1
+			},
+			clean:      func(*helpertest.Helper, string, io.Writer) int { return 0 },
+			wantReport: true,
+		},
+		{
+			name: "a report file always",
+			corrupt: func(h *helpertest.Helper, report string, stdout io.Writer) int {
+				_ = h.WriteFile(report, []byte("ERROR: corrupt\n"))
+				fmt.Fprintf(stdout, "Inconsistencies found. See '%s' for details.\n", report)
+				return 1
+			},
+			clean: func(h *helpertest.Helper, report string, _ io.Writer) int {
+				_ = h.WriteFile(report, nil)
+				return 0
+			},
+			wantReport: true,
+		},
+		{
+			name: "the report elsewhere",
+			corrupt: func(h *helpertest.Helper, report string, stdout io.Writer) int {
+				_ = h.WriteFile("/var/lib/neo4j/inconsistencies-2026-01-01.10.00.00.report", []byte("ERROR: corrupt\n"))
+				fmt.Fprintln(stdout, "WARN  [o.n.c.ConsistencyCheckService] Inconsistencies found: ConsistencySummaryStatistics{\n    Number of errors: 1\n}")
+				fmt.Fprintln(stdout, "Inconsistencies found. See '/var/lib/neo4j/inconsistencies-2026-01-01.10.00.00.report' for details.")
+				return 1
+			},
+			clean: func(*helpertest.Helper, string, io.Writer) int { return 0 },
+		},
+		{
+			name: "no report, summary only",
+			corrupt: func(_ *helpertest.Helper, _ string, stdout io.Writer) int {
+				fmt.Fprintln(stdout, "Inconsistencies found: ConsistencySummaryStatistics{ Number of errors: 1 }")
+				return 1
+			},
+			clean: func(*helpertest.Helper, string, io.Writer) int { return 0 },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := twoChains()
+			files[2].content = "diff with corrupt body"
+			folder := makeFolder(t, files...)
+			admin := func(h *helpertest.Helper, args []string, stdout io.Writer) int {
+				if len(args) < 2 || args[1] != "check" {
+					return checkAdmin(h, args, stdout)
+				}
+				dir := flag(args, "--from-path")
+				names := h.Files(dir)
+				data, _ := h.FileData(path.Join(dir, names[0]))
+				if strings.Contains(string(data), "corrupt") {
+					return tc.corrupt(h, flag(args, "--report-path"), stdout)
+				}
+				return tc.clean(h, flag(args, "--report-path"), stdout)
+			}
+			eng := newEngine(admin)
+			res, err := Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
+			assert.NilError(t, err)
+			assert.Assert(t, is.Len(res.Checks, 2))
+			neo4j, system := res.Checks[0], res.Checks[1]
+			assert.Check(t, !neo4j.Consistent, "the corrupt chain is inconsistent")
+			assert.Check(t, system.Consistent, "the good chain is consistent")
+			assert.Check(t, is.Equal(neo4j.Report != "", tc.wantReport))
+			assert.Check(t, hasProblem(res.Problems, name("neo4j", 21, 11), neo4jbackup.ProblemInconsistent), "%+v", res.Problems)
+			assert.Check(t, !hasProblem(res.Problems, name("system", 21, 10), neo4jbackup.ProblemInconsistent), "%+v", res.Problems)
+		})
+	}
 }

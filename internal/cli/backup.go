@@ -11,26 +11,26 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
-	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 type backupOptions struct {
 	output          outputOptions
-	databaseURL     string
-	backupPort      int
+	deployment      deploymentFlags
 	noAggregate     bool
-	hostNetwork     bool
 	databases       []string
 	backupType      string
 	includeMetadata string
 	helper          helperFlags
 	verify          bool
 	check           bool
-	offline         offlineOptions
+	outage          outageFlags
 	components      []string
 	consistent      bool
 	dryRun          bool
+	prune           bool           // --prune: apply retention after a successful run (prune_policy.go)
+	retention       retentionFlags // its rules
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -63,14 +63,14 @@ and the storage are captured in the same outage.`,
   docker infrahubdb backup ./backups --database-url 10.0.0.5:6362`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s3location.IsURL(args[0]) {
+				return errS3Direct("backup")
+			}
 			return runBackup(cmd, dockerCli, opts, args[0])
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&opts.databaseURL, "database-url", "", "Reach the database's backup port at HOST[:PORT] from a helper on the database's networks, instead of sharing the database container's network namespace (the old tool's flag; Neo4j Enterprise only)")
-	fs.IntVar(&opts.backupPort, "database-backup-port", 6362, "Backup port of the database")
 	fs.BoolVar(&opts.noAggregate, "no-aggregate", false, "Keep the full+differential chain instead of aggregating it into one file per database")
-	fs.BoolVar(&opts.hostNetwork, "host-network", false, "Run the helper container on the host network")
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to back up (repeatable; default: all)")
 	fs.StringVar(&opts.backupType, "type", neo4jbackup.TypeAuto, `Backup type: "auto" (differential when the folder has a chain), "full" or "diff"`)
 	fs.StringVar(&opts.includeMetadata, "include-metadata", "all", `Security metadata to include: "all", "users", "roles" or "none"`)
@@ -79,7 +79,10 @@ and the storage are captured in the same outage.`,
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage)
 	fs.BoolVar(&opts.consistent, "consistent", false, "Stop the Infrahub application containers during the capture so that graph, task manager and storage belong to one point in time (downtime; consent: a prompt, or --yes)")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and show which components would be taken and which containers would stop, for about how long; change nothing")
-	opts.offline.addFlags(fs)
+	opts.deployment.addFlags(fs, withProject, withDatabaseURL, withBackupPort, withHostNetwork)
+	opts.outage.addFlags(fs)
+	fs.BoolVar(&opts.prune, "prune", false, "After a successful run, delete the runs the --keep-… rules do not keep (as prune --yes)")
+	opts.retention.addKeepFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -89,7 +92,10 @@ func (o *backupOptions) validate() error {
 	if err := o.output.validate(); err != nil {
 		return err
 	}
-	if err := o.offline.validate(); err != nil {
+	if err := o.outage.validate(); err != nil {
+		return err
+	}
+	if err := o.deployment.validate(); err != nil {
 		return err
 	}
 	if err := validComponents(o.components); err != nil {
@@ -104,11 +110,8 @@ func (o *backupOptions) validate() error {
 	if err := o.helper.validate(); err != nil {
 		return err
 	}
-	if o.backupPort < 1 || o.backupPort > 65535 {
-		return usageError("--database-backup-port %d is not a port number", o.backupPort)
-	}
-	if err := helper.CheckDatabaseURL(o.databaseURL); err != nil {
-		return withCode(ExitUsage, err)
+	if err := o.checkPrune(); err != nil {
+		return err
 	}
 	return validateDatabaseNames(o.databases)
 }
@@ -133,19 +136,13 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		pw.Close()
 		return err
 	}
-	offline, err := backupOffline(cmd.Context(), dockerCli, opts.offline, pw)
+	offline, err := backupOffline(cmd.Context(), dockerCli, opts.outage, pw)
 	if err != nil {
 		pw.Close()
 		return unlock(err)
 	}
 	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Consistent: opts.consistent, Options: backup.Options{
-		Target: helper.TargetOptions{
-			DatabaseContainer: opts.helper.databaseContainer,
-			DatabaseURL:       opts.databaseURL,
-			BackupPort:        opts.backupPort,
-			HostNetwork:       opts.hostNetwork,
-			Project:           opts.offline.project,
-		},
+		Target:          opts.deployment.target(),
 		Context:         contextName(dockerCli),
 		Offline:         offline,
 		HelperImage:     opts.helper.image,
@@ -160,6 +157,10 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		Verify:          opts.verify,
 		Check:           opts.check,
 	}}, pw)
+	var pruned *policyPrune
+	if err == nil && opts.prune { // still under the run's lock
+		pruned, err = pruneAfterBackup(folder, opts, pw)
+	}
 	err = unlock(err)
 	pw.Close()
 	if err != nil {
@@ -167,7 +168,7 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	}
 	res := set.Graph
 	if opts.output.format != "table" {
-		return printFormatted(dockerCli.Out(), opts.output.format, backupOutput{res, set})
+		return printFormatted(dockerCli.Out(), opts.output.format, backupOutput{res, set, pruned})
 	}
 	if res != nil {
 		if err := printBackupTable(dockerCli, res); err != nil {
@@ -178,6 +179,9 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	if res != nil && res.Verified != nil {
 		fmt.Fprintf(dockerCli.Out(), "Verified: %d file(s) match their checksums.\n", len(res.Verified.Checked))
 		printChecks(dockerCli.Out(), res.Verified.Checks)
+	}
+	if pruned != nil {
+		return printPolicyPrune(dockerCli.Out(), pruned)
 	}
 	return nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/doctor"
-	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 )
 
@@ -39,13 +38,13 @@ func runBackupDryRun(cmd *cobra.Command, dockerCli command.Cli, opts backupOptio
 	if err != nil {
 		return err
 	}
-	creds, err := givenCredentials(opts.offline.passwordStdin, opts.offline.username, dockerCli.In())
+	creds, err := givenCredentials(opts.outage.passwordStdin, opts.outage.username, dockerCli.In())
 	if err != nil {
 		pw.Close()
 		return err
 	}
 	rep := doctor.Run(ctx, engine(dockerCli), doctor.Options{
-		Target:      helper.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, Project: opts.offline.project},
+		Target:      opts.deployment.target(),
 		HelperImage: opts.helper.image,
 		Credentials: creds,
 		Folder:      dir,
@@ -96,7 +95,7 @@ func planOutage(ctx context.Context, dockerCli command.Cli, opts backupOptions, 
 	if err != nil {
 		return nil, err
 	}
-	offline, err := backupOffline(ctx, dockerCli, opts.offline, ppw)
+	offline, err := backupOffline(ctx, dockerCli, opts.outage, ppw)
 	if err != nil {
 		return nil, unlock(err)
 	}
@@ -106,7 +105,7 @@ func planOutage(ctx context.Context, dockerCli command.Cli, opts backupOptions, 
 		return false, nil
 	}
 	_, err = backup.RunSet(ctx, engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Consistent: opts.consistent, Options: backup.Options{
-		Target:       helper.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, Project: opts.offline.project},
+		Target:       opts.deployment.target(),
 		Context:      contextName(dockerCli),
 		Offline:      offline,
 		HelperImage:  opts.helper.image,

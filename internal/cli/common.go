@@ -96,8 +96,8 @@ func printJSON(w io.Writer, v any) error {
 }
 
 // engine connects to the daemon of the selected Docker context.
-func engine(dockerCli command.Cli) helper.Engine {
-	return helper.FromDocker(docker.New(dockerCli.Client()))
+func engine(dockerCli command.Cli) *docker.Engine {
+	return docker.New(dockerCli.Client())
 }
 
 // registryAuth returns the registry credentials of the Docker config for an image.

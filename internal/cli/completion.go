@@ -8,6 +8,7 @@ import (
 	"github.com/docker/cli/cli/command/completion"
 	"github.com/spf13/cobra"
 
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
@@ -79,7 +80,7 @@ func directories(_ *cobra.Command, args []string, _ string) ([]string, cobra.She
 // infrahub-server service, the ones --project chooses between.
 func infrahubProjects(dockerCli command.Cli) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-		list, err := docker.New(dockerCli.Client()).List(cmd.Context(), map[string]string{docker.ComposeServiceLabel: helper.ServerService}, false)
+		list, err := docker.New(dockerCli.Client()).List(cmd.Context(), map[string]string{docker.ComposeServiceLabel: deployment.ServerService}, false)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveError
 		}

@@ -13,7 +13,7 @@ import (
 // docs (how-it-works.md, Credentials) document: NEO4J_AUTH in the plugin's environment, then
 // --password-stdin. nil means "find them in the deployment": the database
 // container's NEO4J_AUTH (or its file), then infrahub-server's
-// INFRAHUB_DB_USERNAME/INFRAHUB_DB_PASSWORD (helper.FindCredentials).
+// INFRAHUB_DB_USERNAME/INFRAHUB_DB_PASSWORD (deployment.FindCredentials).
 func givenCredentials(passwordStdin bool, username string, stdin io.Reader) (*neo4j.Credentials, error) {
 	if v, ok := os.LookupEnv("NEO4J_AUTH"); ok {
 		creds, err := neo4j.ParseAuth(v)

@@ -10,15 +10,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsmill/docker-infrahubdb/internal/doctor"
-	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 )
 
 type doctorOptions struct {
-	output            outputOptions
-	databaseContainer string
-	project           string
-	helperImage       string
+	output      outputOptions
+	deployment  deploymentFlags
+	helperImage string
 }
 
 func newDoctorCommand(dockerCli command.Cli) *cobra.Command {
@@ -49,8 +47,7 @@ command exits 3 when a check failed.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&opts.databaseContainer, "database-container", "", "Name or ID of the database container, when none is found or several are")
-	fs.StringVar(&opts.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
+	opts.deployment.addFlags(fs, withProject)
 	fs.StringVar(&opts.helperImage, "helper-image", helperImageDefault(), "Neo4j image of the helper container (default: as backup and restore choose it)")
 	opts.output.addFlags(fs)
 	return cmd
@@ -69,7 +66,7 @@ func runDoctor(ctx context.Context, dockerCli command.Cli, opts doctorOptions, d
 		return err
 	}
 	rep := doctor.Run(ctx, engine(dockerCli), doctor.Options{
-		Target:      helper.TargetOptions{DatabaseContainer: opts.databaseContainer, Project: opts.project},
+		Target:      opts.deployment.target(),
 		HelperImage: opts.helperImage,
 		Credentials: creds,
 		Folder:      dir,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	dockercli "github.com/docker/cli/cli"
 	"github.com/moby/moby/client"
@@ -19,6 +20,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -53,11 +55,12 @@ func TestExitCodes(t *testing.T) {
 	_, stopped := daemon.FindDatabase(ctx, "stopped")
 	// A container without an IP is no error any more: the helper joins its
 	// network namespace and reaches it on 127.0.0.1.
-	_, noIP := helper.FindTarget(ctx, helper.FromDocker(daemon), helper.TargetOptions{DatabaseContainer: "no-ip"})
+	_, noIP := deployment.FindTarget(ctx, daemon, deployment.TargetOptions{DatabaseContainer: "no-ip"})
 	assert.NilError(t, noIP)
 	newer := newerManifest(t)
 	badPort := (&backupOptions{
-		output: outputOptions{progress: "auto", format: "table"}, backupPort: 6362, databaseURL: "db:notaport",
+		output: outputOptions{progress: "auto", format: "table"}, deployment: deploymentFlags{backupPort: 6362, databaseURL: "db:notaport"},
+		outage:     outageFlags{stopTimeout: time.Minute, onlineTimeout: time.Minute},
 		backupType: neo4jbackup.TypeAuto, includeMetadata: "all", helper: helperFlags{transfer: helper.TransferAuto},
 	}).validate()
 	unreachable := fmt.Errorf("%w at unix:///x.sock: dial", docker.ErrDaemonUnreachable)

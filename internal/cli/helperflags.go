@@ -12,15 +12,13 @@ import (
 // per flag, for every command that starts one (backup, restore, list
 // --inspect, verify --check/--adopt).
 type helperFlags struct {
-	image             string
-	databaseContainer string
-	transfer          string
-	keep              bool
+	image    string
+	transfer string
+	keep     bool
 }
 
 func (o *helperFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.image, "helper-image", helperImageDefault(), "Neo4j image of the helper container, never older than the database (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database container's own image when it is Enterprise or the database runs Community, else the pinned enterprise image 'version' names)")
-	fs.StringVar(&o.databaseContainer, "database-container", "", "Name or ID of the database container, when none is found or several are (label infrahub_role=database, or the database service of an Infrahub Compose project)")
 	fs.StringVar(&o.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" (the daemon sees FOLDER) or "stream" (through the Docker API)`)
 	fs.BoolVar(&o.keep, "keep-helper-container", false, "Do not remove the helper container at the end")
 }
@@ -29,6 +27,8 @@ func (o *helperFlags) validate() error {
 	return validTransfer(o.transfer)
 }
 
-func (o *helperFlags) options(dockerCli command.Cli) catalog.HelperOptions {
-	return catalog.HelperOptions{Image: o.image, DatabaseContainer: o.databaseContainer, RegistryAuth: registryAuth(dockerCli), Transfer: o.transfer, KeepHelper: o.keep}
+// options are the catalog's helper options; databaseContainer (deployment
+// flags) gives the helper image.
+func (o *helperFlags) options(dockerCli command.Cli, databaseContainer string) catalog.HelperOptions {
+	return catalog.HelperOptions{Image: o.image, DatabaseContainer: databaseContainer, RegistryAuth: registryAuth(dockerCli), Transfer: o.transfer, KeepHelper: o.keep}
 }

@@ -7,14 +7,14 @@ import (
 	"github.com/spf13/cobra"
 	"gotest.tools/v3/assert"
 
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
-	"github.com/opsmill/docker-infrahubdb/internal/helper"
 )
 
 // "No database container" suggests --database-url only on backup, the one
 // command that has it.
 func TestNoDatabaseHintNamesOnlyFlagsTheCommandHas(t *testing.T) {
-	for _, err := range []error{docker.ErrNoDatabase, &helper.NoDatabaseError{}} {
+	for _, err := range []error{docker.ErrNoDatabase, &deployment.NoDatabaseError{}} {
 		withFlag := &cobra.Command{Use: "backup"}
 		withFlag.Flags().String("database-url", "", "")
 		assert.Assert(t, strings.Contains(finalError(withFlag, err).Error(), "--database-url"))

@@ -14,12 +14,15 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 type listOptions struct {
-	output  outputOptions
-	helper  helperFlags
-	inspect bool
+	output     outputOptions
+	location   locationFlags // FOLDER may be s3://BUCKET/PREFIX (location.go)
+	helper     helperFlags
+	deployment deploymentFlags
+	inspect    bool
 }
 
 func newListCommand(dockerCli command.Cli) *cobra.Command {
@@ -36,19 +39,31 @@ neo4j-admin or the old tool, still usable).
 
 It needs no Docker: it reads file names, sizes and the manifest (verify
 re-hashes the files). --inspect also runs "neo4j-admin backup inspect" in a
-helper container and adds Neo4j's own view and transaction ranges.`,
+helper container and adds Neo4j's own view and transaction ranges.
+
+FOLDER may be an S3 location, s3://BUCKET/PREFIX: list then shows its
+committed runs, whether they are encrypted, and leftovers of interrupted runs
+(no key needed; see docs/offsite.md).`,
 		Example: `  docker infrahubdb list ./backups
   docker infrahubdb list -q ./backups
   docker infrahubdb list ./backups --format json
   docker infrahubdb list ./backups --inspect`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s3location.IsURL(args[0]) {
+				return runListLocation(cmd.Context(), dockerCli, opts.output, opts.location, args[0])
+			}
+			if err := folderRefusesLocationFlags(cmd); err != nil {
+				return err
+			}
 			return runList(cmd.Context(), dockerCli, opts, args[0])
 		},
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.inspect, "inspect", false, "Also run neo4j-admin backup inspect in a helper container")
+	opts.deployment.addFlags(fs)
 	opts.helper.addFlags(fs)
+	opts.location.addFlags(fs)
 	opts.output.addFlags(fs)
 	// As docker's ls commands: -q prints IDs only (and no progress).
 	fs.Lookup("quiet").Usage = "Only print the IDs of the backup runs, newest first (no progress)"
@@ -64,15 +79,23 @@ func runList(ctx context.Context, dockerCli command.Cli, opts listOptions, dir s
 	if opts.inspect { // only --inspect talks to Docker
 		eng = engine(dockerCli)
 	}
-	l, err := catalog.List(ctx, eng, folder, catalog.ListOptions{Inspect: opts.inspect, Helper: opts.helper.options(dockerCli)}, pw)
+	l, err := catalog.List(ctx, eng, folder, catalog.ListOptions{Inspect: opts.inspect, Helper: opts.helper.options(dockerCli, opts.deployment.databaseContainer)}, pw)
 	pw.Close()
 	if err != nil {
 		return err
 	}
 	if opts.output.quiet {
-		return printRunIDs(dockerCli.Out(), l)
+		if err := printRunIDs(dockerCli.Out(), l); err != nil {
+			return err
+		}
+		return l.ManifestErr
 	}
-	return printResult(dockerCli.Out(), opts.output.format, l, printListing)
+	if err := printResult(dockerCli.Out(), opts.output.format, l, printListing); err != nil {
+		return err
+	}
+	// The listing shows what it can; the exit code of a malformed or newer
+	// manifest is that of every command.
+	return l.ManifestErr
 }
 
 // printRunIDs is list -q: one run ID a line, newest first, for scripts
@@ -116,7 +139,7 @@ func printListing(out io.Writer, l *catalog.Listing) error {
 		notes = append(notes, "neo4j-admin backup inspect failed (run verify --check): "+firstLine(l.InspectError))
 	}
 	if names := unverified(l); l.Manifest == "none" && len(names) > 0 {
-		notes = append(notes, fmt.Sprintf("No manifest: the %d file(s) are unverified (made by neo4j-admin or the old tool; still usable); 'docker infrahubdb verify --adopt' writes one", len(names)))
+		notes = append(notes, fmt.Sprintf("No manifest: the %d file(s) are unverified (Neo4j backups made by neo4j-admin or the old tool are still usable; restore takes task-manager and storage files only from a manifest's runs); 'docker infrahubdb verify --adopt' writes one", len(names)))
 	} else {
 		notes = appendList(notes, "Unverified files (not in the manifest)", names)
 	}
@@ -178,6 +201,11 @@ func neo4jView(i *neo4jbackup.Info) string {
 
 func unverified(l *catalog.Listing) []string {
 	var names []string
+	for _, f := range l.Components {
+		if f.Manifest == catalog.StateUnverified {
+			names = append(names, f.Name)
+		}
+	}
 	for _, db := range l.Databases {
 		for _, c := range db.Chains {
 			for _, f := range c.Files {

@@ -10,35 +10,33 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
-	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
-	"github.com/opsmill/docker-infrahubdb/internal/restore"
 )
 
-// offlineOptions are the backup flags of the Neo4j Community path (an
-// offline dump that stops the database container).
-type offlineOptions struct {
-	project       string
+// outageFlags are the flags of what a run stops (docs/outage.md): one group,
+// with one name and one help text per flag, for backup (a Neo4j Community
+// dump, --consistent) and restore.
+type outageFlags struct {
 	yes           bool
 	stopTimeout   time.Duration
 	appServices   []string
+	onlineTimeout time.Duration
 	passwordStdin bool
 	username      string
-	onlineTimeout time.Duration
 }
 
-func (o *offlineOptions) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
-	fs.BoolVarP(&o.yes, "yes", "y", false, "Agree without asking to stop the database and the application containers for a Neo4j Community dump, or the application containers for --consistent")
+func (o *outageFlags) addFlags(fs *pflag.FlagSet) {
+	fs.BoolVarP(&o.yes, "yes", "y", false, "Agree without asking to what the run stops or replaces: the database and the application containers of a Neo4j Community dump or load, the applications of --consistent and of a restore, the databases a restore replaces")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
-	fs.StringSliceVar(&o.appServices, "app-services", restore.DefaultAppServices, "Compose services of the database's project to stop during a Neo4j Community dump or a --consistent capture (task-manager is stopped too)")
-	fs.DurationVar(&o.onlineTimeout, "online-timeout", 5*time.Minute, "Neo4j Community: how long to wait for the database to be online again after the dump")
-	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin (Community: the plugin logs in to see the database back online)")
+	fs.StringSliceVar(&o.appServices, "app-services", deployment.DefaultAppServices, "Compose services of the database's project to stop while the graph is dumped, loaded or replaced, or during a --consistent capture (task-manager is stopped too, except in an online Enterprise restore of the graph alone)")
+	fs.DurationVar(&o.onlineTimeout, "online-timeout", 5*time.Minute, "How long to wait for the database to be online again after it was stopped")
+	fs.BoolVar(&o.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin (else NEO4J_AUTH, else the deployment's own: NEO4J_AUTH_FILE, NEO4J_AUTH of the database container, or infrahub-server's)")
 	fs.StringVar(&o.username, "username", "neo4j", "Neo4j user, with --password-stdin")
 }
 
-func (o *offlineOptions) validate() error {
+func (o *outageFlags) validate() error {
 	if o.onlineTimeout < time.Second {
 		return usageError("--online-timeout %s: give at least 1s", o.onlineTimeout)
 	}
@@ -52,13 +50,12 @@ func (o *offlineOptions) validate() error {
 // questions pause the progress display pw. (The last parameter is unused:
 // the display pauses itself now instead of being reopened; it goes with
 // backup.go's next edit.)
-func backupOffline(ctx context.Context, dockerCli command.Cli, o offlineOptions, pw progress.Writer) (backup.OfflineOptions, error) {
+func backupOffline(ctx context.Context, dockerCli command.Cli, o outageFlags, pw progress.Writer) (backup.OfflineOptions, error) {
 	creds, err := givenCredentials(o.passwordStdin, o.username, dockerCli.In())
 	if err != nil {
 		return backup.OfflineOptions{}, err
 	}
 	oo := backup.OfflineOptions{
-		Containers: docker.New(dockerCli.Client()),
 		Connect: func(ctx context.Context, address string, c neo4j.Credentials) (backup.Bolt, error) {
 			return neo4j.Connect(ctx, address, c)
 		},

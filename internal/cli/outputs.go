@@ -11,7 +11,8 @@ import (
 // the top, as before runs existed, and the run's components under "run".
 type backupOutput struct {
 	*backup.Result
-	Run *backup.SetResult `json:"run"`
+	Run    *backup.SetResult `json:"run"`
+	Pruned *policyPrune      `json:"pruned,omitempty"` // backup --prune
 }
 
 // restoreOutput is restore's --format json document, shaped as backup's.

@@ -12,13 +12,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 type pruneOptions struct {
-	output outputOptions
-	keep   int
-	force  bool // -f/--force, or the older -y/--yes
-	dryRun bool
+	output    outputOptions
+	location  locationFlags  // FOLDER may be s3://BUCKET/PREFIX (location.go)
+	retention retentionFlags // --keep-daily … and --dry-run (location.go)
+	keep      int
+	yes       bool // -f/--force, or -y/--yes
 }
 
 func newPruneCommand(dockerCli command.Cli) *cobra.Command {
@@ -41,26 +43,52 @@ When the manifest records backup runs (graph, task manager and storage taken
 together), N counts runs instead: prune keeps the newest N restorable runs and
 deletes whole older runs only, keeping an older run when a kept differential
 backup needs its full backup, or when it holds the newest backup of a
-component.`,
+component.
+
+Instead of --keep N, calendar rules choose the runs to keep (--keep-last,
+--keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly,
+--keep-within; restic's semantics, see docs/retention.md), with the same guards.
+
+FOLDER may be an S3 location, s3://BUCKET/PREFIX: prune then applies calendar
+rules (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly,
+--keep-yearly, --keep-within; restic's semantics), never removes the newest run
+or a base a kept run needs, and removes the objects of runs that never
+committed; --dry-run (or no --yes) prints the plan (see docs/retention.md).`,
 		Example: `  docker infrahubdb prune ./backups --keep 7 --dry-run
   docker infrahubdb prune ./backups --keep 7 --force`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s3location.IsURL(args[0]) {
+				if cmd.Flags().Changed("keep") {
+					return usageError("--keep N is for folders; an s3:// location takes --keep-last N (and --keep-daily, --keep-weekly …)")
+				}
+				return runPruneLocation(cmd.Context(), dockerCli, opts.output, opts.location, opts.retention, opts.yes, args[0])
+			}
+			if err := folderRefusesLocationFlags(cmd); err != nil {
+				return err
+			}
+			if opts.retention.set() {
+				if cmd.Flags().Changed("keep") {
+					return usageError("--keep N and the calendar rules (--keep-last, --keep-daily …) exclude each other")
+				}
+				return runPruneFolderPolicy(dockerCli, opts, args[0])
+			}
 			return runPrune(cmd.Context(), dockerCli, opts, cmd.Flags().Changed("keep"), args[0])
 		},
 	}
 	fs := cmd.Flags()
-	fs.IntVar(&opts.keep, "keep", 0, "Number of backup runs to keep (required, at least 1); in a folder without runs, complete chains per database")
-	fs.BoolVarP(&opts.force, "force", "f", false, "Delete without asking")
-	fs.BoolVarP(&opts.force, "yes", "y", false, "Same as --force (the flag of earlier versions)")
-	fs.BoolVar(&opts.dryRun, "dry-run", false, "Only print what would be deleted")
+	fs.IntVar(&opts.keep, "keep", 0, "Number of backup runs to keep (at least 1); in a folder without runs, complete chains per database")
+	fs.BoolVarP(&opts.yes, "force", "f", false, "Delete without asking")
+	fs.BoolVarP(&opts.yes, "yes", "y", false, "Same as --force (the flag of earlier versions)")
+	opts.retention.addFlags(fs)
+	opts.location.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }
 
 func runPrune(ctx context.Context, dockerCli command.Cli, opts pruneOptions, keepSet bool, dir string) error {
 	folder, pw, err := opts.output.openFolder(dockerCli, dir, func() error { return checkKeep(opts.keep, keepSet) }, func() error {
-		if opts.force && opts.dryRun {
+		if opts.yes && opts.retention.dryRun {
 			return usageError("--force and --dry-run: choose one")
 		}
 		return nil
@@ -74,8 +102,8 @@ func runPrune(ctx context.Context, dockerCli command.Cli, opts pruneOptions, kee
 		return err
 	}
 	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
-	ask := !opts.force && !opts.dryRun && interactive
-	res, err := catalog.Prune(folder, opts.keep, opts.force, pw)
+	ask := !opts.yes && !opts.retention.dryRun && interactive
+	res, err := catalog.Prune(folder, opts.keep, opts.yes, pw)
 	if err == nil && ask && len(res.Delete) > 0 {
 		// The plan, then one question; the lock is held throughout, so
 		// what is deleted is what was shown.

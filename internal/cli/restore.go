@@ -12,30 +12,23 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
-	"github.com/opsmill/docker-infrahubdb/internal/docker"
-	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 type restoreOptions struct {
 	output         outputOptions
-	cypherPort     int
+	deployment     deploymentFlags
+	outage         outageFlags
 	databases      []string
 	until          string
 	boltAddress    string
-	passwordStdin  bool
-	username       string
 	noSafetyBackup bool
 	safetyDir      string
-	appServices    []string
 	noStopApp      bool
-	yes            bool
 	dryRun         bool
 	helper         helperFlags
-	project        string
-	stopTimeout    time.Duration
-	onlineTimeout  time.Duration
 	components     []string
 }
 
@@ -73,26 +66,23 @@ INFRAHUB_DB_PASSWORD of the project's infrahub-server container.`,
   docker -c prod infrahubdb restore ./backups --database neo4j --until 2026-11-24T18:00:00Z`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s3location.IsURL(args[0]) {
+				return errS3Direct("restore")
+			}
 			return runRestore(cmd.Context(), dockerCli, opts, args[0])
 		},
 	}
 	fs := cmd.Flags()
-	fs.IntVar(&opts.cypherPort, "database-cypher-port", 7687, "Bolt port of the database")
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to restore (repeatable; default: every database in the folder but system)")
 	fs.StringVar(&opts.until, "until", "", `Restore the newest complete backup run started at or before this time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC), each component whole; in a folder without runs (the graph alone), the newest chain up to it, passed to neo4j-admin --restore-until`)
 	fs.StringVar(&opts.boltAddress, "bolt-address", "", "Connect to Bolt at HOST:PORT directly instead of tunnelling through the helper container")
-	fs.BoolVar(&opts.passwordStdin, "password-stdin", false, "Read the Neo4j password from stdin")
-	fs.StringVar(&opts.username, "username", "neo4j", "Neo4j user, with --password-stdin")
 	fs.BoolVar(&opts.noSafetyBackup, "no-safety-backup", false, "Do not back up the current databases before replacing them (no rollback possible)")
 	fs.StringVar(&opts.safetyDir, "safety-dir", "", "Where the safety backup goes (default: FOLDER/safety-<time>)")
-	fs.StringSliceVar(&opts.appServices, "app-services", restore.DefaultAppServices, "Compose services of the database's project to stop during the restore (task-manager is stopped too)")
 	fs.BoolVar(&opts.noStopApp, "no-stop-app", false, "Do not stop the Infrahub application containers")
-	fs.BoolVarP(&opts.yes, "yes", "y", false, "Do not ask for confirmation")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and print the plan, change nothing")
-	fs.StringVar(&opts.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
-	fs.DurationVar(&opts.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
-	fs.DurationVar(&opts.onlineTimeout, "online-timeout", 5*time.Minute, "How long to wait for each database to be online again after its restore, load or rollback")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage+" in the chosen backup run")
+	opts.deployment.addFlags(fs, withProject, withCypherPort)
+	opts.outage.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -105,17 +95,14 @@ func (o *restoreOptions) validate() error {
 	if err := validComponents(o.components); err != nil {
 		return err
 	}
-	if o.stopTimeout < time.Second {
-		return usageError("--stop-timeout %s: give at least 1s (Neo4j needs time to shut down cleanly; the default is 120s)", o.stopTimeout)
+	if err := o.outage.validate(); err != nil {
+		return err
 	}
-	if o.onlineTimeout < time.Second {
-		return usageError("--online-timeout %s: give at least 1s", o.onlineTimeout)
+	if err := o.deployment.validate(); err != nil {
+		return err
 	}
 	if err := o.helper.validate(); err != nil {
 		return err
-	}
-	if o.cypherPort < 1 || o.cypherPort > 65535 {
-		return usageError("--database-cypher-port %d is not a port number", o.cypherPort)
 	}
 	for _, db := range o.databases {
 		if db == restore.SystemDatabase {
@@ -134,7 +121,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		return err
 	}
 	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
-	if !opts.yes && !opts.dryRun && !interactive {
+	if !opts.outage.yes && !opts.dryRun && !interactive {
 		// The folder is checked first: a missing folder is what to fix.
 		if _, err := backupset.Open(dir); err != nil {
 			return withCode(ExitEnvironment, err)
@@ -159,9 +146,9 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		return err
 	}
 	ropts := restore.Options{
-		Target:       helper.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
-		StopTimeout:  opts.stopTimeout,
-		OnlineWait:   opts.onlineTimeout,
+		Target:       opts.deployment.target(),
+		StopTimeout:  opts.outage.stopTimeout,
+		OnlineWait:   opts.outage.onlineTimeout,
 		HelperImage:  opts.helper.image,
 		RegistryAuth: registryAuth(dockerCli),
 		Transfer:     opts.helper.transfer,
@@ -173,22 +160,22 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		SafetyBackup: !opts.noSafetyBackup,
 		SafetyDir:    opts.safetyDir,
 		StopApps:     !opts.noStopApp,
-		AppServices:  opts.appServices,
+		AppServices:  opts.outage.appServices,
 		DryRun:       opts.dryRun,
 		Tool:         toolName(),
 	}
-	if !opts.yes {
+	if !opts.outage.yes {
 		ropts.Confirm = func(p *restore.Plan) (bool, error) {
 			return pausedFor(pw, func() (bool, error) { return confirm(ctx, dockerCli, p) })
 		}
 	}
 	sopts := restore.SetOptions{Options: ropts, Components: opts.components}
-	if !opts.yes {
+	if !opts.outage.yes {
 		sopts.ConfirmSet = func(p *restore.SetPlan) (bool, error) {
 			return pausedFor(pw, func() (bool, error) { return confirmSet(ctx, dockerCli, p) })
 		}
 	}
-	set, err := restore.RunSet(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, sopts, pw)
+	set, err := restore.RunSet(ctx, engine(dockerCli), connectNeo4j, folder, sopts, pw)
 	err = unlock(err)
 	pw.Close()
 	if set != nil && opts.output.format != "table" {
@@ -216,9 +203,9 @@ func connectNeo4j(ctx context.Context, address string, creds neo4j.Credentials) 
 }
 
 // restoreCredentials reads NEO4J_AUTH or --password-stdin; nil means "find
-// them in the deployment" (helper.FindCredentials).
+// them in the deployment" (deployment.FindCredentials).
 func restoreCredentials(opts restoreOptions, stdin io.Reader) (*neo4j.Credentials, error) {
-	return givenCredentials(opts.passwordStdin, opts.username, stdin)
+	return givenCredentials(opts.outage.passwordStdin, opts.outage.username, stdin)
 }
 
 func parseUntil(s string) (time.Time, error) {

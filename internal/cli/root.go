@@ -76,6 +76,7 @@ deployment needs no configuration.`,
 		newVerifyCommand(dockerCli),
 		newPruneCommand(dockerCli),
 		newDoctorCommand(dockerCli),
+		newCopyCommand(dockerCli),
 	)
 	addCompletions(cmd, dockerCli)
 	groupFlags(cmd)
@@ -83,17 +84,21 @@ deployment needs no configuration.`,
 	return cmd
 }
 
-// cancelOnSignals makes the command context cancel on SIGINT and SIGTERM so
-// workflows can stop, start the database again and remove their helper
-// containers. One Ctrl-C in a terminal may reach the plugin twice (from the
+// cancelOnSignals makes the command context cancel on SIGINT, SIGTERM
+// (systemd's stop, timeout(1), kill) and SIGHUP (the terminal or the ssh
+// session went away: left to its default, it would kill the plugin in the
+// middle of an outage) so workflows can stop, start the database again and
+// remove their helper containers. One Ctrl-C in a terminal may reach the plugin twice (from the
 // terminal's process group and forwarded by the docker CLI), so a second
 // signal must not kill it halfway through a rollback; a third forces the
 // exit, as the docker CLI itself does ("got 3 SIGTERM/SIGINTs, forcefully
 // exiting"), for an operator who insists.
+var terminationSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 func cancelOnSignals(cmd *cobra.Command) {
 	ctx, cancel := context.WithCancel(cmd.Context())
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, terminationSignals...)
 	go func() {
 		<-sigs
 		cancel()

@@ -14,23 +14,33 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 type verifyOptions struct {
-	output outputOptions
-	helper helperFlags
-	check  bool
-	adopt  bool
+	output     outputOptions
+	location   locationFlags // FOLDER may be s3://BUCKET/PREFIX (location.go)
+	keys       keyFlags
+	helper     helperFlags
+	deployment deploymentFlags
+	check      bool
+	adopt      bool
+	allowEmpty bool
 }
 
 func newVerifyCommand(dockerCli command.Cli) *cobra.Command {
 	opts := verifyOptions{}
 	cmd := &cobra.Command{
 		Use:   "verify [OPTIONS] FOLDER",
-		Short: "Prove that the backups in a folder are intact",
-		Long: `Re-hash every file of FOLDER against the manifest and check that each
-database's chains are continuous. Missing, extra, changed and truncated files
-are reported by name, and the command exits with code 5 on any problem.
+		Short: "Prove that a folder holds backups that restore would take",
+		Long: `Re-hash every file of FOLDER against the manifest, check that each
+database's chains are continuous, and run the content checks the restore
+preflight runs on task-manager dumps and storage archives, without Docker.
+Missing, extra (any file the manifest does not record), changed and truncated
+files and refused content are reported by name. A folder with no complete run
+or chain fails too (--allow-empty accepts it). Any problem: exit code 5.
+A malformed manifest, or one written by a newer plugin: exit code 3, as in
+every command.
 
 --check also runs "neo4j-admin database check" on the newest chain of each
 database in a helper container (aggregating a copy of the chain first when it
@@ -39,19 +49,34 @@ finds inconsistencies.
 
 --adopt writes a manifest for a folder that has none (made by neo4j-admin or
 the old tool) after "neo4j-admin backup inspect" read every file, then
-verifies it.`,
+verifies it.
+
+FOLDER may be an S3 location, s3://BUCKET/PREFIX: verify then re-reads every
+stored object against its run's manifest and, with --identity (or the
+passphrase of the location key), decrypts encrypted files and checks their
+plaintext too (see docs/offsite.md, docs/encryption.md).`,
 		Example: `  docker infrahubdb verify ./backups
   docker infrahubdb verify ./backups --check
   docker infrahubdb verify ./old-backups --adopt --format json`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s3location.IsURL(args[0]) {
+				return runVerifyLocation(cmd.Context(), dockerCli, opts.output, opts.location, opts.keys, args[0])
+			}
+			if err := folderRefusesLocationFlags(cmd); err != nil {
+				return err
+			}
 			return runVerify(cmd.Context(), dockerCli, opts, args[0])
 		},
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the newest chain of each database")
 	fs.BoolVar(&opts.adopt, "adopt", false, "Write a manifest for a folder that has none, after neo4j-admin backup inspect read its files")
+	fs.BoolVar(&opts.allowEmpty, "allow-empty", false, "Accept a folder that holds no complete backup run or chain")
+	opts.deployment.addFlags(fs)
 	opts.helper.addFlags(fs)
+	opts.location.addFlags(fs)
+	opts.keys.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }
@@ -73,7 +98,7 @@ func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, d
 		eng = engine(dockerCli)
 	}
 	res, err := catalog.Verify(ctx, eng, folder, catalog.VerifyOptions{
-		Check: opts.check, Adopt: opts.adopt, Tool: toolName(), Helper: opts.helper.options(dockerCli),
+		Check: opts.check, Adopt: opts.adopt, Tool: toolName(), Helper: opts.helper.options(dockerCli, opts.deployment.databaseContainer), AllowEmpty: opts.allowEmpty,
 	}, pw)
 	err = unlock(err)
 	pw.Close()

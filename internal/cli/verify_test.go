@@ -92,3 +92,33 @@ func TestVerifyHonoursCtrlC(t *testing.T) {
 	_, err = os.Stat(folder.Path(backupset.LockName))
 	assert.Check(t, os.IsNotExist(err), "the lock is released")
 }
+
+// An empty folder (a mistyped or unmounted path in cron) fails verify with
+// exit 5 unless --allow-empty says it is expected.
+func TestVerifyEmptyFolderExits5(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "backups")
+	_, err := backupset.Create(dir)
+	assert.NilError(t, err)
+	out, err := runRoot(t, "verify", dir)
+	assert.Equal(t, statusCode(t, err), ExitVerify)
+	assert.Check(t, is.Contains(out, "empty"))
+	assert.Check(t, !strings.Contains(out, "OK:"), out)
+
+	out, err = runRoot(t, "verify", "--allow-empty", dir)
+	assert.NilError(t, err)
+	assert.Check(t, is.Contains(out, "OK: the folder passed verification."))
+}
+
+// A malformed or newer manifest exits 3 in every command that reads it.
+func TestManifestErrorsExitTheSameEverywhere(t *testing.T) {
+	for _, manifest := range []string{"{", `{"version": 999, "tool": "docker-infrahubdb 9.0.0", "files": []}`} {
+		for _, args := range [][]string{{"list"}, {"verify"}, {"prune", "--keep", "1", "--yes"}} {
+			t.Run(args[0], func(t *testing.T) {
+				folder := backupFolder(t)
+				assert.NilError(t, os.WriteFile(folder.Path(backupset.ManifestName), []byte(manifest), 0o600))
+				_, err := runRoot(t, append(args, folder.Dir)...)
+				assert.Equal(t, statusCode(t, err), ExitEnvironment, "%v", err)
+			})
+		}
+	}
+}

@@ -6,7 +6,6 @@ package docker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -14,6 +13,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 )
 
 // DatabaseRoleLabel marks the Infrahub database container (set by Infrahub's Compose file).
@@ -23,12 +24,12 @@ const (
 )
 
 // ErrNoDatabase is returned by FindDatabase when no running container is labelled as the database.
-var ErrNoDatabase = errors.New("no running container is labelled " + DatabaseRoleLabel + "=" + DatabaseRole +
-	": name the database container with --database-container, label it " + DatabaseRoleLabel + "=" + DatabaseRole +
+var ErrNoDatabase = exitcode.New(exitcode.Environment, "no running container is labelled "+DatabaseRoleLabel+"="+DatabaseRole+
+	": name the database container with --database-container, label it "+DatabaseRoleLabel+"="+DatabaseRole+
 	", or give the database address with --database-url")
 
 // ErrDaemonUnreachable is wrapped by every error that comes from not reaching the Docker daemon.
-var ErrDaemonUnreachable = errors.New("cannot reach the Docker daemon")
+var ErrDaemonUnreachable = exitcode.New(exitcode.Environment, "cannot reach the Docker daemon")
 
 // AmbiguousError is returned by FindDatabase when several running containers are labelled as the
 // database.

@@ -24,7 +24,7 @@ type ExecSpec struct {
 
 // ExecIn runs a command in any running container, like Helper.Exec.
 func (e *Engine) ExecIn(ctx context.Context, containerID string, spec ExecSpec) (int, error) {
-	return (&Helper{ID: containerID, engine: e}).Exec(ctx, spec)
+	return (&Helper{id: containerID, engine: e}).Exec(ctx, spec)
 }
 
 // Exec runs a command in the helper and returns its exit code once its output has been copied.
@@ -33,10 +33,10 @@ func (e *Engine) ExecIn(ctx context.Context, containerID string, spec ExecSpec) 
 // blocked until the reader returns.
 func (h *Helper) Exec(ctx context.Context, spec ExecSpec) (int, error) {
 	if len(spec.Cmd) == 0 {
-		return -1, fmt.Errorf("exec in %s: no command", h.Name)
+		return -1, fmt.Errorf("exec in %s: no command", h.name)
 	}
 	api := h.engine.api
-	created, err := api.ExecCreate(ctx, h.ID, client.ExecCreateOptions{
+	created, err := api.ExecCreate(ctx, h.id, client.ExecCreateOptions{
 		Cmd:          spec.Cmd,
 		Env:          spec.Env,
 		User:         spec.User,
@@ -46,11 +46,11 @@ func (h *Helper) Exec(ctx context.Context, spec ExecSpec) (int, error) {
 		AttachStderr: true,
 	})
 	if err != nil {
-		return -1, fmt.Errorf("exec %s in %s: %w", spec.Cmd[0], h.Name, h.engine.wrap(err))
+		return -1, fmt.Errorf("exec %s in %s: %w", spec.Cmd[0], h.name, h.engine.wrap(err))
 	}
 	att, err := api.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
 	if err != nil {
-		return -1, fmt.Errorf("exec %s in %s: %w", spec.Cmd[0], h.Name, h.engine.wrap(err))
+		return -1, fmt.Errorf("exec %s in %s: %w", spec.Cmd[0], h.name, h.engine.wrap(err))
 	}
 	defer att.Close()
 	// The hijacked connection ignores ctx once established; closing it unblocks the copies.
@@ -68,7 +68,7 @@ func (h *Helper) Exec(ctx context.Context, spec ExecSpec) (int, error) {
 		return -1, ctx.Err()
 	}
 	if err != nil {
-		return -1, fmt.Errorf("exec %s in %s: reading output: %w", spec.Cmd[0], h.Name, err)
+		return -1, fmt.Errorf("exec %s in %s: reading output: %w", spec.Cmd[0], h.name, err)
 	}
 	return h.exitCode(ctx, created.ID)
 }

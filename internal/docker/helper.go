@@ -45,11 +45,49 @@ type HelperSpec struct {
 	User      string
 }
 
-// Helper is a running helper container.
+// HelperContainer is a running helper container, as StartHelper returns it.
+// It is an interface rather than *Helper only because Go has no covariant
+// results: the consumers' engine interfaces (internal/helper.Engine) name it
+// as StartHelper's result, so *Engine satisfies them directly and their fakes
+// return their own helpers. Every method is part of the contract (no
+// optional capability found by type assertion); the conformance suite
+// (internal/helper/helpertest) runs the same cases against both.
+type HelperContainer interface {
+	ID() string
+	Name() string
+	Exec(ctx context.Context, spec ExecSpec) (int, error)
+	// Remove force-removes the helper; idempotent, works on a cancelled ctx.
+	Remove(ctx context.Context) error
+	// Running is false once the container was removed or stopped from
+	// outside (docker rm -f, docker kill).
+	Running(ctx context.Context) bool
+	// Stop kills what runs in the helper and stops it, keeping its files;
+	// Start starts it again (joining a restarted database's new network
+	// namespace when it shares it).
+	Stop(ctx context.Context) error
+	Start(ctx context.Context) error
+	Stat(ctx context.Context, path string) (size int64, isDir, exists bool, err error)
+	CopyTo(ctx context.Context, dir string, tarStream io.Reader) error
+	CopyFrom(ctx context.Context, path string) (io.ReadCloser, error)
+	ReadFile(ctx context.Context, path string, max int64) ([]byte, error)
+	ListFiles(ctx context.Context, dir string) ([]FileInfo, error)
+	CanReach(ctx context.Context, target string) error
+	Tunnel(ctx context.Context, target string) (*Tunnel, error)
+}
+
+// Helper is a running helper container of the engine.
 type Helper struct {
-	ID, Name string
+	id, name string
 	engine   *Engine
 }
+
+var _ HelperContainer = (*Helper)(nil)
+
+// ID is the helper's container ID.
+func (h *Helper) ID() string { return h.id }
+
+// Name is the helper's container name.
+func (h *Helper) Name() string { return h.name }
 
 // HelperName returns a fresh name for a helper of command, e.g. infrahubdb-backup-3f9a1c2e.
 func HelperName(command string) string {
@@ -60,7 +98,7 @@ func HelperName(command string) string {
 
 // StartHelper creates and starts a helper container. If anything fails after creation, the
 // container is removed before the error is returned.
-func (e *Engine) StartHelper(ctx context.Context, spec HelperSpec) (*Helper, error) {
+func (e *Engine) StartHelper(ctx context.Context, spec HelperSpec) (HelperContainer, error) {
 	opts := createOptions(spec)
 	// The create request is not cancelled midway: the daemon finishes a
 	// create whose client went away, leaving a container nobody removes.
@@ -71,14 +109,14 @@ func (e *Engine) StartHelper(ctx context.Context, spec HelperSpec) (*Helper, err
 	if err != nil {
 		return nil, fmt.Errorf("create helper container from %s: %w", spec.Image, e.wrap(err))
 	}
-	h := &Helper{ID: res.ID, Name: spec.Name, engine: e}
+	h := &Helper{id: res.ID, name: spec.Name, engine: e}
 	if err := ctx.Err(); err != nil {
 		_ = h.Remove(ctx)
 		return nil, err
 	}
-	if err := e.connectAndStart(ctx, h.ID, spec); err != nil {
+	if err := e.connectAndStart(ctx, h.id, spec); err != nil {
 		if rmErr := h.Remove(ctx); rmErr != nil {
-			return nil, errors.Join(err, fmt.Errorf("remove helper container %s: %w", h.Name, rmErr))
+			return nil, errors.Join(err, fmt.Errorf("remove helper container %s: %w", h.name, rmErr))
 		}
 		return nil, err
 	}
@@ -160,7 +198,7 @@ func createOptions(spec HelperSpec) client.ContainerCreateOptions {
 func (h *Helper) Remove(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	_, err := h.engine.api.ContainerRemove(ctx, h.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	_, err := h.engine.api.ContainerRemove(ctx, h.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	if err == nil || IsNotFound(err) || strings.Contains(err.Error(), "already in progress") {
 		return nil
 	}
@@ -172,7 +210,7 @@ func (h *Helper) Remove(ctx context.Context) error {
 func (h *Helper) Running(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	c, err := h.engine.Inspect(ctx, h.ID)
+	c, err := h.engine.Inspect(ctx, h.id)
 	if err != nil || !c.Running {
 		return false
 	}
@@ -184,7 +222,7 @@ func (h *Helper) Running(ctx context.Context) bool {
 
 // Stat reports the size and kind of a path in the helper; exists is false when it is missing.
 func (h *Helper) Stat(ctx context.Context, p string) (size int64, isDir, exists bool, err error) {
-	res, err := h.engine.api.ContainerStatPath(ctx, h.ID, client.ContainerStatPathOptions{Path: p})
+	res, err := h.engine.api.ContainerStatPath(ctx, h.id, client.ContainerStatPathOptions{Path: p})
 	if IsNotFound(err) {
 		return 0, false, false, nil
 	}
@@ -196,9 +234,9 @@ func (h *Helper) Stat(ctx context.Context, p string) (size int64, isDir, exists 
 
 // CopyTo extracts a tar stream into dir, which must exist in the helper.
 func (h *Helper) CopyTo(ctx context.Context, dir string, tarStream io.Reader) error {
-	_, err := h.engine.api.CopyToContainer(ctx, h.ID, client.CopyToContainerOptions{DestinationPath: dir, Content: tarStream})
+	_, err := h.engine.api.CopyToContainer(ctx, h.id, client.CopyToContainerOptions{DestinationPath: dir, Content: tarStream})
 	if err != nil {
-		return fmt.Errorf("copy into %s:%s: %w", h.Name, dir, h.engine.wrap(err))
+		return fmt.Errorf("copy into %s:%s: %w", h.name, dir, h.engine.wrap(err))
 	}
 	return nil
 }
@@ -206,9 +244,9 @@ func (h *Helper) CopyTo(ctx context.Context, dir string, tarStream io.Reader) er
 // CopyFrom returns a tar stream of path (a file or a directory) in the helper. The caller closes
 // it.
 func (h *Helper) CopyFrom(ctx context.Context, p string) (io.ReadCloser, error) {
-	res, err := h.engine.api.CopyFromContainer(ctx, h.ID, client.CopyFromContainerOptions{SourcePath: p})
+	res, err := h.engine.api.CopyFromContainer(ctx, h.id, client.CopyFromContainerOptions{SourcePath: p})
 	if err != nil {
-		return nil, fmt.Errorf("copy from %s:%s: %w", h.Name, p, h.engine.wrap(err))
+		return nil, fmt.Errorf("copy from %s:%s: %w", h.name, p, h.engine.wrap(err))
 	}
 	return res.Content, nil
 }
@@ -256,7 +294,7 @@ func (h *Helper) ListFiles(ctx context.Context, dir string) ([]FileInfo, error) 
 		return nil, err
 	}
 	if code != 0 {
-		return nil, fmt.Errorf("list %s in %s: find exited with %d: %s", dir, h.Name, code, strings.TrimSpace(errOut.String()))
+		return nil, fmt.Errorf("list %s in %s: find exited with %d: %s", dir, h.name, code, strings.TrimSpace(errOut.String()))
 	}
 	return parseFindOutput(out.String())
 }

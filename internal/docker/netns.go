@@ -22,16 +22,16 @@ func (e *Engine) ReadContainerFile(ctx context.Context, id, path string, max int
 // Stop stops the helper (killing what runs in it) without removing it.
 func (h *Helper) Stop(ctx context.Context) error {
 	zero := 0
-	if _, err := h.engine.api.ContainerStop(ctx, h.ID, client.ContainerStopOptions{Timeout: &zero}); err != nil {
-		return fmt.Errorf("stop helper container %s: %w", h.Name, h.engine.wrap(err))
+	if _, err := h.engine.api.ContainerStop(ctx, h.id, client.ContainerStopOptions{Timeout: &zero}); err != nil {
+		return fmt.Errorf("stop helper container %s: %w", h.name, h.engine.wrap(err))
 	}
 	return nil
 }
 
 // Start starts a stopped helper again.
 func (h *Helper) Start(ctx context.Context) error {
-	if _, err := h.engine.api.ContainerStart(ctx, h.ID, client.ContainerStartOptions{}); err != nil {
-		return fmt.Errorf("start helper container %s: %w", h.Name, h.engine.wrap(err))
+	if _, err := h.engine.api.ContainerStart(ctx, h.id, client.ContainerStartOptions{}); err != nil {
+		return fmt.Errorf("start helper container %s: %w", h.name, h.engine.wrap(err))
 	}
 	return nil
 }

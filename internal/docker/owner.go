@@ -88,5 +88,5 @@ func (e *Engine) StaleHelpers(ctx context.Context, target string) (stale, live [
 // RemoveContainer force-removes a container and its anonymous volumes; a missing container is
 // not an error. It works with a cancelled ctx, so cleanup on Ctrl-C still happens.
 func (e *Engine) RemoveContainer(ctx context.Context, id string) error {
-	return (&Helper{engine: e, ID: id}).Remove(ctx)
+	return (&Helper{engine: e, id: id}).Remove(ctx)
 }

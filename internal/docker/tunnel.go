@@ -154,7 +154,7 @@ func (t *Tunnel) untrack(c io.Closer) {
 // relay bridges one local connection to a new relay exec in the helper.
 func (t *Tunnel) relay(local net.Conn) error {
 	api := t.helper.engine.api
-	created, err := api.ExecCreate(t.ctx, t.helper.ID, client.ExecCreateOptions{
+	created, err := api.ExecCreate(t.ctx, t.helper.id, client.ExecCreateOptions{
 		Cmd:          []string{"bash", "-c", relayScript},
 		Env:          t.env,
 		AttachStdin:  true,

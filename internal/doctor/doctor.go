@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -48,12 +49,19 @@ type Report struct {
 	HelperImage string `json:"helper_image,omitempty"`
 }
 
+// Engine is what the checks need from Docker: finding the deployment, and
+// starting a helper next to it.
+type Engine interface {
+	deployment.Engine
+	helper.Engine
+}
+
 // Bolt is the login the doctor makes and closes again.
 type Bolt interface{ Close(context.Context) error }
 
 // Options of a check run.
 type Options struct {
-	Target      helper.TargetOptions
+	Target      deployment.TargetOptions
 	HelperImage string
 	Credentials *neo4j.Credentials // given by the operator; nil: found in the deployment
 	Folder      string             // the backup folder to check; "" for none
@@ -66,7 +74,7 @@ type Options struct {
 
 // Run runs every check it can and reports them all; a failed check skips
 // those that need its result.
-func Run(ctx context.Context, eng helper.Engine, opts Options, pw progress.Writer) *Report {
+func Run(ctx context.Context, eng Engine, opts Options, pw progress.Writer) *Report {
 	r := &Report{Context: opts.Context, OK: true}
 	add := func(name, status, detail string) {
 		r.Checks = append(r.Checks, Check{name, status, detail})
@@ -104,7 +112,7 @@ func Run(ctx context.Context, eng helper.Engine, opts Options, pw progress.Write
 	}
 	add(cDocker, OK, "reachable"+inContext(opts.Context))
 
-	target, err := helper.FindTarget(ctx, eng, opts.Target)
+	target, err := deployment.FindTarget(ctx, eng, opts.Target)
 	if err != nil || target.Container == nil {
 		if err == nil {
 			err = errors.New("no database container (only --database-url)")
@@ -131,7 +139,7 @@ func Run(ctx context.Context, eng helper.Engine, opts Options, pw progress.Write
 
 	checkProject(ctx, eng, db, add)
 
-	creds, source, err := helper.FindCredentials(ctx, eng, db, opts.Credentials)
+	creds, source, err := deployment.FindCredentials(ctx, eng, db, opts.Credentials)
 	if err != nil {
 		add(cCreds, Failed, err.Error())
 	} else if creds.None {
@@ -175,9 +183,9 @@ func inContext(name string) string {
 
 // checkProject names the deployment's services and which components a
 // backup would take or skip, and why.
-func checkProject(ctx context.Context, eng helper.Engine, db docker.Container, add func(string, string, string)) {
+func checkProject(ctx context.Context, eng Engine, db docker.Container, add func(string, string, string)) {
 	const name = "Compose project and components"
-	d, err := helper.FindDeployment(ctx, eng, db)
+	d, err := deployment.FindDeployment(ctx, eng, db)
 	if err != nil {
 		add(name, Failed, err.Error())
 		return
@@ -210,7 +218,7 @@ func checkProject(ctx context.Context, eng helper.Engine, db docker.Container, a
 // loginThroughHelper starts a helper next to the database, as a restore
 // does, logs in to Bolt through it and, on Enterprise, tries the backup
 // port; the helper is removed on every path.
-func loginThroughHelper(ctx context.Context, eng helper.Engine, target helper.Target, image string, creds neo4j.Credentials, community bool, opts Options, pw progress.Writer) (login, port Check) {
+func loginThroughHelper(ctx context.Context, eng Engine, target helper.Target, image string, creds neo4j.Credentials, community bool, opts Options, pw progress.Writer) (login, port Check) {
 	port = Check{Status: Skipped, Detail: "Neo4j Community has no online backup"}
 	dir, err := os.MkdirTemp("", "infrahubdb-doctor-")
 	if err != nil {

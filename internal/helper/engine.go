@@ -1,63 +1,41 @@
-// Package helper is the layer every workflow stands on: it finds the
-// database a run works on (Target), chooses and pulls the helper image,
-// starts helper containers with their locks (Session), moves files between
-// the backup folder and a helper (bind mount or tar stream, always atomic on
-// the client), runs commands in a helper with typed errors (Admin, Run) and
-// opens the Bolt tunnel. Workflows (backup, restore, catalog) and the
-// artifact packages (neo4jbackup, ...) use it; it uses only the leaves
-// (docker, backupset, progress, version).
+// Package helper is the layer the workflows and the deployment stand on: it
+// chooses and pulls the helper image, starts helper containers with their
+// locks (Session), moves files between the backup folder and a helper (bind
+// mount or tar stream, always atomic on the client), runs commands in a
+// helper with typed errors (Admin, Run) and opens the Bolt tunnel. Target
+// says how a helper reaches the database; finding the database, the
+// credentials and the services around it is internal/deployment's. It uses
+// only the leaves (docker, backupset, progress, version).
 package helper
 
 import (
 	"context"
-	"io"
 
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 )
 
-// Engine is what the workflows need from the Docker engine.
+// Engine is what the workflows need from the Docker engine. Every method a
+// workflow may call is here, reading a container's file included: a
+// capability found by type assertion is lost by any wrapper (restore once
+// lost ReadContainerFile that way), so there is none. *docker.Engine and
+// helpertest.Engine satisfy it directly.
 type Engine interface {
 	FindDatabase(ctx context.Context, nameOrID string) (docker.Container, error)
+	Inspect(ctx context.Context, nameOrID string) (docker.Container, error)
 	// List returns the containers carrying all labels (an empty value
 	// matches any), running ones only unless all.
 	List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error)
 	StaleHelpers(ctx context.Context, target string) (stale, live []docker.Container, err error)
 	RemoveContainer(ctx context.Context, id string) error
 	StartHelper(ctx context.Context, spec docker.HelperSpec) (Helper, error)
+	// ReadContainerFile reads a file of a container through the API.
+	ReadContainerFile(ctx context.Context, id, path string, max int64) ([]byte, error)
 	Images
 	ContainerExec
 }
 
-// Helper is a running helper container.
-type Helper interface {
-	Name() string
-	Exec(ctx context.Context, spec docker.ExecSpec) (int, error)
-	Remove(ctx context.Context) error
-	// Running is false once the container was removed or stopped from
-	// outside (docker rm -f, docker kill).
-	Running(ctx context.Context) bool
-	Stat(ctx context.Context, path string) (size int64, isDir, exists bool, err error)
-	CopyTo(ctx context.Context, dir string, tarStream io.Reader) error
-	CopyFrom(ctx context.Context, path string) (io.ReadCloser, error)
-	ReadFile(ctx context.Context, path string, max int64) ([]byte, error)
-	ListFiles(ctx context.Context, dir string) ([]docker.FileInfo, error)
-	CanReach(ctx context.Context, target string) error
-	Tunnel(ctx context.Context, target string) (*docker.Tunnel, error)
-}
+// Helper is a running helper container (see docker.HelperContainer for why
+// it is declared there).
+type Helper = docker.HelperContainer
 
-// FromDocker adapts internal/docker's engine to Engine.
-func FromDocker(e *docker.Engine) Engine { return dockerEngine{e} }
-
-type dockerEngine struct{ *docker.Engine }
-
-func (d dockerEngine) StartHelper(ctx context.Context, spec docker.HelperSpec) (Helper, error) {
-	h, err := d.Engine.StartHelper(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return dockerHelper{h}, nil
-}
-
-type dockerHelper struct{ *docker.Helper }
-
-func (h dockerHelper) Name() string { return h.Helper.Name }
+var _ Engine = (*docker.Engine)(nil)

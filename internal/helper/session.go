@@ -257,19 +257,11 @@ func (s *Session) Close(ctx context.Context) {
 	if s.Helper == nil {
 		return
 	}
-	if s.opts.KeepHelper {
-		s.pw.Info("kept helper container " + s.Helper.Name() + " (--keep-helper-container): remove it with 'docker rm -f " + s.Helper.Name() + "'")
-		return
-	}
-	s.removeHelper(ctx, s.Helper)
+	Release(ctx, s.Helper, s.opts.KeepHelper, s.pw)
 }
 
 func (s *Session) removeHelper(ctx context.Context, h Helper) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-	defer cancel()
-	if err := h.Remove(ctx); err != nil {
-		s.pw.Info(fmt.Sprintf("could not remove helper container %s: %v; remove it with 'docker rm -f %s'", h.Name(), err, h.Name()))
-	}
+	Release(ctx, h, false, s.pw)
 }
 
 func removeAllQuiet(path string) { _ = os.RemoveAll(path) }
@@ -301,17 +293,28 @@ func (s *Session) Run(ctx context.Context, cmd ...string) error {
 	return err
 }
 
-// CommandError is a command in a helper that exited non-zero.
+// CommandError is a command that exited non-zero in a helper, or in a
+// container of the deployment (pg_dump in task-manager-db): every artifact
+// kind reports a failed command the same way.
 type CommandError struct {
-	Cmd      []string
-	ExitCode int
-	Stderr   string
+	Cmd       []string
+	Container string // where it ran; "" is the helper
+	ExitCode  int
+	Stderr    string // what it printed on stderr, trimmed
+	Hint      string // what to do, when the output says
 }
 
 func (e *CommandError) Error() string {
-	msg := fmt.Sprintf("%s in the helper failed with exit code %d", strings.Join(e.Cmd, " "), e.ExitCode)
+	where := e.Container
+	if where == "" {
+		where = "the helper"
+	}
+	msg := fmt.Sprintf("%s in %s failed with exit code %d", strings.Join(e.Cmd, " "), where, e.ExitCode)
 	if e.Stderr != "" {
 		msg += ": " + e.Stderr
+	}
+	if e.Hint != "" {
+		msg += "; " + e.Hint
 	}
 	return msg
 }

@@ -15,6 +15,7 @@ import (
 	"gotest.tools/v3/poll"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
@@ -32,7 +33,7 @@ func session(t *testing.T, eng *helpertest.Engine, transfer string, files map[st
 	ctx := context.Background()
 	folder, err := backupset.Create(filepath.Join(t.TempDir(), "backups"))
 	assert.NilError(t, err)
-	target, err := helper.FindTarget(ctx, eng, helper.TargetOptions{})
+	target, err := deployment.FindTarget(ctx, eng, deployment.TargetOptions{})
 	assert.NilError(t, err)
 	s, err := helper.OpenSession(ctx, eng, folder, target, helper.SessionOptions{Command: "backup", Image: "neo4j:5.26.0-enterprise", Transfer: transfer}, progress.Nop)
 	assert.NilError(t, err)

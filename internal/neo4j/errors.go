@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 )
 
 // Neo4j status codes this package looks at.
@@ -21,7 +23,7 @@ const (
 
 // ErrUnauthorized matches (errors.Is) every error caused by Neo4j refusing
 // the credentials.
-var ErrUnauthorized = errors.New("neo4j refused the credentials")
+var ErrUnauthorized = exitcode.New(exitcode.Environment, "neo4j refused the credentials")
 
 // credentialSources is the next step for a refused login.
 const credentialSources = "credentials come from NEO4J_AUTH=user/password, --password-stdin, " +

@@ -54,6 +54,13 @@ func (i Info) Empty() bool {
 // parsed even when neo4j-admin then failed (it prints the rows of readable
 // artifacts before complaining about an unreadable one).
 func Inspect(ctx context.Context, s *helper.Session, dir string) (map[string]Info, error) {
+	info, _, err := inspectOutput(ctx, s, dir)
+	return info, err
+}
+
+// inspectOutput is Inspect that also returns what neo4j-admin printed, for
+// an error that says what could not be read.
+func inspectOutput(ctx context.Context, s *helper.Session, dir string) (map[string]Info, string, error) {
 	run := func(extra ...string) (string, error) {
 		args := append([]string{"backup", "inspect", "--empty"}, extra...)
 		return s.Admin(ctx, helper.AdminRun{ID: "inspect", Text: "neo4j-admin backup inspect", Args: append(args, dir)})
@@ -63,7 +70,10 @@ func Inspect(ctx context.Context, s *helper.Session, dir string) (map[string]Inf
 	if errors.As(err, &ae) && strings.Contains(strings.ToLower(ae.Output), "show-metadata") {
 		out, err = run()
 	}
-	return ParseInspect(out), err
+	if errors.As(err, &ae) && out == "" {
+		out = ae.Output
+	}
+	return ParseInspect(out), out, err
 }
 
 // ParseInspect reads the output of backup inspect: the documented table
@@ -81,7 +91,7 @@ func ParseInspect(out string) map[string]Info {
 		for k, v := range row {
 			fields[normalizeKey(k)] = v
 		}
-		file := str(first(fields, "file", "path", "backup", "artifact"))
+		file := str(first(fields, "file", "path", "uri", "backup", "artifact"))
 		if file == "" {
 			continue
 		}

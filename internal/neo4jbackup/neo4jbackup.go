@@ -94,11 +94,17 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 	if err := helper.InOrder(ctx, checks...); err != nil {
 		return f, err
 	}
-	var seeded []string
-	if spec.SeedFromFolder && spec.Type != TypeFull {
-		if seeded, err = newestChains(folder, spec.Databases); err != nil {
+	// known are the files of the newest chain of each database in the
+	// folder: seeded for a differential backup, and databases neo4j-admin
+	// must write a new artifact for even when asked for "*".
+	var seeded, known []string
+	if spec.SeedFromFolder {
+		if known, err = newestChains(folder, spec.Databases); err != nil {
 			return f, err
 		}
+	}
+	if spec.Type != TypeFull {
+		seeded = known
 		if err := s.Seed(ctx, folder, spec.Sub, seeded); err != nil {
 			return f, err
 		}
@@ -114,7 +120,7 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 	if err != nil {
 		return f, err
 	}
-	if err := everyDatabaseWritten(newArtifacts(present, seeded), spec.Databases); err != nil {
+	if err := everyDatabaseWritten(newArtifacts(present, seeded), spec.Databases, databasesOf(known)); err != nil {
 		return f, err
 	}
 	// Without a seeded chain every database has just one new full artifact:
@@ -125,7 +131,18 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 		release := neo4j.ParseRelease(f.Neo4jVersion)
 		for _, db := range databasesOf(seeded) {
 			args, text := AggregateArgs(release, dir, db)
-			if _, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate " + db, Text: text + " " + db, Args: args}); err != nil {
+			out, err := s.Admin(ctx, helper.AdminRun{ID: "aggregate " + db, Text: text + " " + db, Args: args})
+			if ae, ok := AdminFailed(err); ok && NothingToAggregate(out+"\n"+ae.Output) && ctx.Err() == nil {
+				// Neo4j's own backup job takes this failure for a success
+				// (NEO4J-OUTPUT.md §3.1): the chain stays as it is, and
+				// nothing of it is deleted unless replaced (replacedByFull).
+				s.Progress().Info(fmt.Sprintf("neo4j-admin found nothing to aggregate for database %s: its chain stays as it is", db))
+				continue
+			}
+			if err != nil {
+				return f, err
+			}
+			if err := nameAggregate(ctx, s, folder, dir, db, out); err != nil {
 				return f, err
 			}
 		}
@@ -139,12 +156,9 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 	early := newNames(present, seeded)
 	fetches := s.StartFetches(ctx, folder, spec.Sub, early, spec.KeepInHelper)
 	defer fetches.Abort()
-	info, ierr := Inspect(ctx, s, dir)
+	info, inspected, ierr := inspectOutput(ctx, s, dir)
 	if ierr != nil && ctx.Err() != nil {
 		return f, ierr
-	}
-	if ierr != nil {
-		s.Progress().Info("neo4j-admin backup inspect failed: the manifest records backup types as unknown")
 	}
 	defer func() {
 		if err != nil {
@@ -170,6 +184,14 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 		fetch[i] = fresh
 		info[fresh] = info[name]
 		replaced = append(replaced, name)
+	}
+	// What the manifest records decides every later restore: a file whose
+	// type inspect does not tell would make a chain of its own.
+	if err := described(fetch, info, inspected, ierr); err != nil {
+		return f, err
+	}
+	if err := replacedByFull(replaced, fetch, info, present); err != nil {
+		return f, err
 	}
 	f.Replaced = replaced
 	if spec.ReleaseHelper && len(fetch) == len(early) {
@@ -236,6 +258,92 @@ func judge(folder *backupset.Folder, seeded []string, present []docker.FileInfo,
 	return fetch, replaced, nil
 }
 
+// nameAggregate gives the result of aggregate an artifact name when
+// neo4j-admin printed it under a name the plugin does not parse (the name
+// is undocumented, [S5]; it is read from the output, never guessed). A
+// result that is not named in the output stays as it is: replacedByFull then
+// refuses to let the old chain go.
+func nameAggregate(ctx context.Context, s *helper.Session, folder *backupset.Folder, dir, db, out string) error {
+	name, ok := ParseAggregateOutput(out)[db]
+	if !ok {
+		return nil
+	}
+	if _, _, ok := backupset.ParseArtifactName(name); ok {
+		return nil
+	}
+	present, err := s.ListFiles(ctx, dir)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(present, func(p docker.FileInfo) bool { return p.Name == name }) {
+		return nil
+	}
+	to := backupset.ArtifactName(db, time.Now())
+	if _, err := os.Lstat(folder.Path(to)); !errors.Is(err, os.ErrNotExist) || slices.ContainsFunc(present, func(p docker.FileInfo) bool { return p.Name == to }) {
+		to = freshName(folder, present, to)
+	}
+	s.Progress().Info(fmt.Sprintf("neo4j-admin wrote the aggregate of database %s as %s: recorded as %s", db, name, to))
+	return s.Run(ctx, "mv", path.Join(dir, name), path.Join(dir, to))
+}
+
+// described fails when backup inspect did not say, for a file just written,
+// whether it is a full or a differential backup: the layout of inspect's
+// output is not documented (research NEO4J.md §7), and a record with an
+// empty type would make the next restore choose a lone differential.
+func described(fetch []string, info map[string]Info, out string, ierr error) error {
+	var unknown []string
+	for _, name := range fetch {
+		if info[name].Type() == "" {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("neo4j-admin backup inspect does not say whether %s is a full or a differential backup, so it cannot be recorded; the folder is left as it was", strings.Join(unknown, ", "))
+	if ierr != nil {
+		msg += " (inspect failed: " + ierr.Error() + ")"
+	}
+	out = strings.TrimSpace(out)
+	if out == "" {
+		out = "(nothing)"
+	}
+	return fmt.Errorf("%s. It printed:\n%s", msg, out)
+}
+
+// replacedByFull refuses to let files of a chain go unless the run fetches
+// a new full artifact of the same database: whatever name aggregate gave
+// its result ([S5], undocumented), a chain is never deleted without its
+// replacement. present names what neo4j-admin left in the helper, for the
+// error.
+func replacedByFull(replaced, fetch []string, info map[string]Info, present []docker.FileInfo) error {
+	for _, db := range databasesOf(replaced) {
+		if slices.ContainsFunc(fetch, func(name string) bool {
+			d, _, _ := backupset.ParseArtifactName(name)
+			return d == db && info[name].Type() == backupset.TypeFull
+		}) {
+			continue
+		}
+		var left []string
+		for _, p := range present {
+			left = append(left, p.Name)
+		}
+		return fmt.Errorf("neo4j-admin removed the chain of database %s (%s) but left no new full backup the plugin recognises as its replacement (the helper holds: %s); nothing was deleted from the folder. Back up with --no-aggregate until this is understood",
+			db, strings.Join(filesOf(replaced, db), ", "), orString(strings.Join(left, ", "), "nothing"))
+	}
+	return nil
+}
+
+func filesOf(names []string, db string) []string {
+	var out []string
+	for _, n := range names {
+		if d, _, _ := backupset.ParseArtifactName(n); d == db {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // freshName is name with the first "-N" suffix that neither the folder nor
 // the helper's dir has.
 func freshName(folder *backupset.Folder, present []docker.FileInfo, name string) string {
@@ -268,7 +376,9 @@ func changed(folder *backupset.Folder, m *backupset.Manifest, p docker.FileInfo,
 // everyDatabaseWritten catches a backup that neo4j-admin reported as a
 // success but that wrote nothing for a database asked for (some 5.x
 // releases exit 0 on a failed backup, neo4j/neo4j#13107).
-func everyDatabaseWritten(newDBs []string, dbs []string) error {
+// inFolder are the databases with a chain in the folder: backing up "*"
+// must give each a new artifact too.
+func everyDatabaseWritten(newDBs, dbs, inFolder []string) error {
 	if len(newDBs) == 0 {
 		return errors.New("neo4j-admin reported success but wrote no backup artifact: check its output above (with --progress plain)")
 	}
@@ -278,6 +388,11 @@ func everyDatabaseWritten(newDBs []string, dbs []string) error {
 		}
 		if !slices.Contains(newDBs, db) {
 			return fmt.Errorf("neo4j-admin reported success but wrote no backup artifact for database %s: check its output above (with --progress plain)", db)
+		}
+	}
+	for _, db := range inFolder {
+		if !slices.Contains(newDBs, db) {
+			return fmt.Errorf("neo4j-admin reported success but wrote no backup artifact for database %s, which the folder holds backups of: check its output above (with --progress plain); if the database was dropped, name the others with --database", db)
 		}
 	}
 	return nil
@@ -327,6 +442,13 @@ func Commit(folder *backupset.Folder, f Fetched, tool string) error {
 	}
 	if len(f.Replaced) == 0 {
 		return nil
+	}
+	// Take already refused this; checked again on what is now recorded,
+	// since a deletion cannot be undone.
+	for _, db := range databasesOf(f.Replaced) {
+		if !slices.ContainsFunc(f.Records, func(r backupset.FileRecord) bool { return r.Database == db && r.Type == backupset.TypeFull }) {
+			return fmt.Errorf("not deleting %s: the run recorded no new full backup of database %s", strings.Join(filesOf(f.Replaced, db), ", "), db)
+		}
 	}
 	return folder.Delete(m, f.Replaced...)
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
 )
 
 // Compose services of the task manager (Infrahub's stock compose file).
@@ -92,24 +93,19 @@ func Credentials(db docker.Container, taskManager *docker.Container) (Source, er
 	return src, nil
 }
 
-// CommandError is pg_dump or pg_restore exiting non-zero; Stderr is what it
+// CommandError is pg_dump, pg_restore or psql exiting non-zero
+// (helper.CommandError, as for every artifact kind); Stderr is what it
 // printed (PostgreSQL never prints the password).
-type CommandError struct {
-	Cmd       string
-	Container string
-	ExitCode  int
-	Stderr    string
-}
+type CommandError = helper.CommandError
 
-func (e *CommandError) Error() string {
-	msg := fmt.Sprintf("%s in %s failed with exit code %d", e.Cmd, e.Container, e.ExitCode)
-	if e.Stderr != "" {
-		msg += ": " + e.Stderr
+// commandError builds the error of cmd exiting with code in the database
+// container, with what to do when the credentials were refused.
+func (s Source) commandError(cmd string, code int, stderr string) error {
+	e := &CommandError{Cmd: []string{cmd}, Container: s.Container.Name, ExitCode: code, Stderr: stderr}
+	if strings.Contains(stderr, "password authentication failed") || strings.Contains(stderr, "no password supplied") {
+		e.Hint = "the task manager's credentials were read from the container environment: check POSTGRES_USER/POSTGRES_PASSWORD of task-manager-db"
 	}
-	if strings.Contains(e.Stderr, "password authentication failed") || strings.Contains(e.Stderr, "no password supplied") {
-		msg += "; the task manager's credentials were read from the container environment: check POSTGRES_USER/POSTGRES_PASSWORD of task-manager-db"
-	}
-	return msg
+	return e
 }
 
 // env is what every exec gets: the password, and no .psqlrc or service
@@ -155,7 +151,7 @@ func Dump(ctx context.Context, ex Exec, s Source, w io.Writer) error {
 		return errors.Join(fmt.Errorf("pg_dump in %s: %w", s.Container.Name, err), endErr)
 	}
 	if code != 0 {
-		return &CommandError{Cmd: "pg_dump", Container: s.Container.Name, ExitCode: code, Stderr: stderr.String()}
+		return s.commandError("pg_dump", code, stderr.String())
 	}
 	return nil
 }
@@ -224,7 +220,7 @@ func Restore(ctx context.Context, ex Exec, s Source, r io.Reader) error {
 		return &UnfinishedError{Container: s.Container.Name, Unchanged: unchanged && endErr == nil, Err: errors.Join(err, endErr)}
 	}
 	if code != 0 {
-		return &CommandError{Cmd: "pg_restore", Container: s.Container.Name, ExitCode: code, Stderr: stderr.String()}
+		return s.commandError("pg_restore", code, stderr.String())
 	}
 	return nil
 }
@@ -279,7 +275,7 @@ func endSession(ctx context.Context, ex Exec, s Source, tag, cmd string) (inTran
 			Stderr: &stderr,
 		})
 		if err == nil && code != 0 {
-			err = &CommandError{Cmd: "psql", Container: s.Container.Name, ExitCode: code, Stderr: stderr.String()}
+			err = s.commandError("psql", code, stderr.String())
 		}
 		var found, committing int
 		if err == nil {

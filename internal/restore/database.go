@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"strings"
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
@@ -273,7 +273,7 @@ func (r *runner) safetyBackup(ctx context.Context, db string) (string, error) {
 // the safety backup when there is one, else at least start the database.
 // It runs with a fresh context, so Ctrl-C does not leave the database down.
 func (r *runner) recover(ctx context.Context, db, safety string, cause error, res *DatabaseResult) error {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.OnlineWait+5*time.Minute)
+	cctx, cancel := context.WithTimeout(deployment.Detach(ctx), r.opts.OnlineWait+5*time.Minute)
 	defer cancel()
 	safetyPath := ""
 	if safety != "" {
@@ -318,14 +318,24 @@ func (r *runner) rollback(ctx context.Context, db, safety string, res *DatabaseR
 		// The safety backup is restored whole: --until chose what to
 		// restore, and the safety backup was taken after it.
 		err = r.replace(ctx, DatabasePlan{Name: db, Artifact: path.Base(safety)}, path.Join(helper.WorkDir, safety), nil, res)
+		// What neo4j-admin restore prints for a database in use is not
+		// documented (research NEO4J.md §7): the server's own state says
+		// whether the database came back behind the STOP.
 		var ae *helper.AdminError
-		if !errors.As(err, &ae) || !strings.Contains(ae.Output, "is in use") || ctx.Err() != nil {
+		if !errors.As(err, &ae) || ctx.Err() != nil || !r.cameBack(ctx, db) {
 			return err
 		}
 		r.pw.Info(fmt.Sprintf("database %s was started again behind the rollback's STOP (attempt %d of %d): stopping it again", db, try, r.opts.StartTries))
 		time.Sleep(r.opts.RetryPause)
 	}
 	return err
+}
+
+// cameBack reports whether SHOW DATABASES says db is anything but
+// offline (or gone): a START finished behind the rollback's STOP.
+func (r *runner) cameBack(ctx context.Context, db string) bool {
+	d, exists, err := r.admin.Database(ctx, db)
+	return err == nil && exists && d.CurrentStatus != "offline"
 }
 
 // stopForRollback stops db before the safety backup is restored into it,

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -18,23 +18,6 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jdump"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
-
-// Inspector tells whether a container runs and how it exited (the offline
-// restore checks the database's clean shutdown with it).
-type Inspector interface {
-	Inspect(ctx context.Context, nameOrID string) (docker.Container, error)
-}
-
-// Inspect of the docker engine.
-func (d dockerEngine) Inspect(ctx context.Context, nameOrID string) (docker.Container, error) {
-	return d.docker.Inspect(ctx, nameOrID)
-}
-
-// containers is an Engine that can also inspect.
-type containers struct {
-	Engine
-	Inspector
-}
 
 // isCommunity reports whether the target runs Neo4j Community: there a
 // restore is an offline load (STOP/START/CREATE DATABASE are Enterprise-only
@@ -141,24 +124,16 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	if _, ok := c.MountAt("/data"); !ok {
 		return nil, &helper.EnvironmentError{Err: fmt.Errorf("database container %s keeps /data in no volume or bind mount: a restore cannot reach its data; mount a volume at /data", c.Name)}
 	}
-	if p.credentials, _, err = helper.FindCredentials(ctx, eng, c, opts.Credentials); err != nil {
+	if p.credentials, _, err = deployment.FindCredentials(ctx, eng, c, opts.Credentials); err != nil {
 		return nil, err
 	}
 	p.Image = opts.HelperImage
 	if p.Image == "" {
 		p.Image = c.Image // the database's own image: same version, on the host
 	}
-	inspector, ok := eng.(Inspector)
-	if !ok {
-		return nil, errors.New("offline restore needs an engine that can inspect containers")
-	}
 	var apps []docker.Container
 	if opts.StopApps {
-		services := slices.Clone(opts.AppServices)
-		if !slices.Contains(services, helper.TaskManagerService) {
-			services = append(services, helper.TaskManagerService)
-		}
-		if apps, err = helper.RunningApps(ctx, eng, c, services); err != nil {
+		if apps, err = deployment.RunningApps(ctx, eng, c, deployment.WithTaskManager(opts.AppServices)); err != nil {
 			return nil, err
 		}
 		for _, a := range apps {
@@ -173,8 +148,8 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 		}
 	}
 	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: p, res: &Result{Plan: p, DryRun: opts.DryRun, Started: time.Now()}}
-	l := &loader{runner: r, outage: helper.NewOutage(containers{eng, inspector}, c, apps, opts.StopTimeout, pw)}
-	err = l.run(ctx)
+	l := &loader{runner: r, outage: deployment.NewOutage(eng, c, apps, opts.StopTimeout, pw)}
+	err = deployment.Watching(ctx, eng, c, l.run)
 	r.res.Duration = time.Since(r.res.Started)
 	r.res.AppsRestarted, r.res.AppsNotRestarted = l.outage.AppsRestarted, l.outage.AppsNotRestarted
 	r.res.Downtime = l.outage.Downtime()
@@ -188,7 +163,7 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 // loader is one offline restore.
 type loader struct {
 	*runner
-	outage  *helper.Outage
+	outage  *deployment.Outage
 	safety  map[string]string // database -> safety dump name in r.safety
 	current []string          // databases that exist now (others are new)
 }
@@ -235,6 +210,11 @@ func (l *loader) run(ctx context.Context) (err error) {
 		}
 		if !ok {
 			return ErrNotConfirmed
+		}
+	}
+	if r.plan.SafetyDir != "" {
+		if err := neo4jdump.Prepare(ctx, s, "safety", r.owner); err != nil {
+			return err
 		}
 	}
 	l.closeBolt(ctx) // the network namespace goes away with the database
@@ -345,19 +325,14 @@ func (l *loader) loadAll(ctx context.Context, rollback bool) error {
 // online, with a fresh context.
 func (l *loader) bringBack(ctx context.Context) error {
 	r := l.runner
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.OnlineWait+2*time.Minute)
+	cctx, cancel := context.WithTimeout(deployment.Detach(ctx), r.opts.OnlineWait+2*time.Minute)
 	defer cancel()
-	restartable, _ := r.session.Helper.(helper.Restartable)
-	if restartable != nil {
-		_ = restartable.Stop(cctx)
-	}
+	_ = r.session.Helper.Stop(cctx)
 	if err := l.outage.StartDatabase(cctx); err != nil {
 		return err
 	}
-	if restartable != nil {
-		if err := restartable.Start(cctx); err != nil {
-			return &helper.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
-		}
+	if err := r.session.Helper.Start(cctx); err != nil {
+		return &deployment.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
 	}
 	deadline := time.Now().Add(r.opts.OnlineWait)
 	var err error
@@ -376,7 +351,7 @@ func (l *loader) bringBack(ctx context.Context) error {
 		err = r.admin.WaitOnline(cctx, db.Name, time.Until(deadline))
 	}
 	if err != nil {
-		return &helper.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: err}
+		return &deployment.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: err}
 	}
 	for i := range r.res.Databases {
 		if n, cerr := r.admin.CountNodes(cctx, r.res.Databases[i].Name); cerr == nil {
@@ -395,7 +370,7 @@ func (l *loader) rollback(ctx context.Context, cause error) error {
 		return &DegradedError{Database: db, Err: cause, State: "loaded partly or not at all, without a safety dump (--no-safety-backup)"}
 	}
 	r.pw.Info(fmt.Sprintf("the load failed (%v): rolling back to the safety dumps in %s", firstLine(cause.Error()), r.plan.SafetyDir))
-	cctx := context.WithoutCancel(ctx)
+	cctx := deployment.Detach(ctx)
 	l.closeBolt(cctx)
 	err := l.outage.StopDatabase(cctx)
 	if err == nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -76,7 +77,7 @@ func makePlan(ctx context.Context, eng Engine, folder *backupset.Folder, opts Op
 		return nil, err
 	}
 
-	target, err := helper.FindTarget(ctx, eng, opts.Target)
+	target, err := deployment.FindTarget(ctx, eng, opts.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +89,7 @@ func makePlan(ctx context.Context, eng Engine, folder *backupset.Folder, opts Op
 		return nil, &helper.EnvironmentError{Err: fmt.Errorf("database container %s keeps /data in no volume or bind mount: a restore cannot reach its data; mount a volume at /data", c.Name)}
 	}
 	p.target, p.DatabaseContainer = target, c.Name
-	if p.credentials, _, err = helper.FindCredentials(ctx, eng, c, opts.Credentials); err != nil {
+	if p.credentials, _, err = deployment.FindCredentials(ctx, eng, c, opts.Credentials); err != nil {
 		return nil, err
 	}
 
@@ -97,7 +98,7 @@ func makePlan(ctx context.Context, eng Engine, folder *backupset.Folder, opts Op
 		return nil, err
 	}
 	if opts.StopApps {
-		if p.Apps, err = runningApps(ctx, eng, c, opts.AppServices); err != nil {
+		if p.Apps, err = deployment.RunningApps(ctx, eng, c, opts.AppServices); err != nil {
 			return nil, err
 		}
 		for _, a := range p.Apps {
@@ -214,26 +215,6 @@ type VerifyError struct{ Problems []string }
 func (e *VerifyError) Error() string {
 	return "the backup folder failed verification, nothing was changed:\n  " + strings.Join(e.Problems, "\n  ") +
 		"\nrun 'docker infrahubdb verify' on the folder for a full report"
-}
-
-// runningApps lists the running containers of the database's Compose
-// project whose service is an Infrahub application service.
-func runningApps(ctx context.Context, eng Engine, db docker.Container, services []string) ([]docker.Container, error) {
-	if db.ComposeProject == "" {
-		return nil, nil
-	}
-	cs, err := eng.List(ctx, map[string]string{"com.docker.compose.project": db.ComposeProject}, false)
-	if err != nil {
-		return nil, err
-	}
-	var apps []docker.Container
-	for _, c := range cs {
-		if c.ID != db.ID && c.Running && contains(services, c.ComposeService) {
-			apps = append(apps, c)
-		}
-	}
-	sort.Slice(apps, func(i, j int) bool { return apps[i].Name < apps[j].Name })
-	return apps, nil
 }
 
 func dbNames(m map[string][]backupset.Chain) []string {

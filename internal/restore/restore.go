@@ -17,20 +17,23 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
-// Engine is what restore needs from Docker: the backup machinery plus the
-// application containers of the Compose project.
+// Engine is what restore needs from Docker: the backup machinery plus
+// stopping and starting the deployment's containers.
 type Engine interface {
 	helper.Engine
-	List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error)
 	StopContainer(ctx context.Context, id string, timeout time.Duration) error
 	StartContainer(ctx context.Context, id string) error
 }
+
+var _ Engine = (*docker.Engine)(nil)
 
 // Admin is the administration Cypher restore runs (internal/neo4j.Admin).
 type Admin interface {
@@ -47,13 +50,9 @@ type Admin interface {
 // Connect opens an Admin on a Bolt address with the run's credentials.
 type Connect func(ctx context.Context, address string, creds neo4j.Credentials) (Admin, error)
 
-// DefaultAppServices are the Compose services of Infrahub that use the
-// database and must be quiet while it is replaced.
-var DefaultAppServices = []string{"infrahub-server", "task-worker"}
-
 // Options of one restore run.
 type Options struct {
-	Target       helper.TargetOptions
+	Target       deployment.TargetOptions
 	HelperImage  string
 	RegistryAuth func(ref string) (string, error)
 	Transfer     string
@@ -85,7 +84,7 @@ type Options struct {
 }
 
 // ErrNotConfirmed is returned when the operator declined the confirmation.
-var ErrNotConfirmed = errors.New("restore cancelled: nothing was changed")
+var ErrNotConfirmed = exitcode.New(exitcode.Declined, "restore cancelled: nothing was changed")
 
 // Run restores the databases of folder, whose lock the caller holds, into
 // the database container.
@@ -97,7 +96,7 @@ func Run(ctx context.Context, eng Engine, connect Connect, folder *backupset.Fol
 func runLocked(ctx context.Context, eng Engine, connect Connect, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
 	opts.connectFunc = connect
 	fillDefaults(&opts)
-	if target, err := helper.FindTarget(ctx, eng, opts.Target); err == nil && isCommunity(target) {
+	if target, err := deployment.FindTarget(ctx, eng, opts.Target); err == nil && isCommunity(target) {
 		return runLoad(ctx, eng, folder, target, opts, pw)
 	}
 	plan, err := makePlan(ctx, eng, folder, opts, pw)
@@ -105,7 +104,7 @@ func runLocked(ctx context.Context, eng Engine, connect Connect, folder *backups
 		return nil, err
 	}
 	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: plan, res: &Result{Plan: plan, DryRun: opts.DryRun, Started: time.Now()}}
-	err = r.run(ctx)
+	err = deployment.Watching(ctx, eng, *plan.target.Container, r.run)
 	r.res.Duration = time.Since(r.res.Started)
 	return r.res, err
 }
@@ -121,7 +120,7 @@ func fillDefaults(o *Options) {
 		o.RetryPause = 2 * time.Second
 	}
 	if len(o.AppServices) == 0 {
-		o.AppServices = DefaultAppServices
+		o.AppServices = deployment.DefaultAppServices
 	}
 	if o.StopTimeout == 0 {
 		o.StopTimeout = 120 * time.Second
@@ -163,9 +162,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 	}
 
-	stopped, err := r.stopApps(ctx)
-	defer r.startApps(ctx, stopped)
-	if err != nil {
+	outage := deployment.NewAppOutage(r.eng, r.plan.Apps, r.pw)
+	defer func() {
+		outage.StartApps(ctx)
+		r.res.AppsRestarted, r.res.AppsNotRestarted = outage.AppsRestarted, outage.AppsNotRestarted
+	}()
+	if err := outage.StopApps(ctx); err != nil {
 		return err
 	}
 	for _, db := range r.plan.Databases {
@@ -322,58 +324,7 @@ func storeOwner(ctx context.Context, s *helper.Session) (string, error) {
 // neo4jUser is the uid:gid of the neo4j user of the official images [S13a].
 const neo4jUser = "7474:7474"
 
-// stopApps stops the running Infrahub application containers of the
-// database's Compose project and returns those it stopped.
-func (r *runner) stopApps(ctx context.Context) ([]docker.Container, error) {
-	var stopped []docker.Container
-	for _, c := range r.plan.Apps {
-		step := progress.Event{ID: "app " + c.Name, Text: "Stop " + c.Name}
-		if err := progress.Run(r.pw, step, func() error { return r.eng.StopContainer(ctx, c.ID, 30*time.Second) }); err != nil {
-			return stopped, fmt.Errorf("stop application container %s: %w", c.Name, err)
-		}
-		stopped = append(stopped, c)
-	}
-	return stopped, nil
-}
-
-// startApps starts again what stopApps stopped, with a fresh context so a
-// cancelled run still does it.
-func (r *runner) startApps(ctx context.Context, stopped []docker.Container) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
-	for _, c := range stopped {
-		step := progress.Event{ID: "app " + c.Name, Text: "Start " + c.Name}
-		if err := progress.Run(r.pw, step, func() error { return r.eng.StartContainer(ctx, c.ID) }); err != nil {
-			r.res.AppsNotRestarted = append(r.res.AppsNotRestarted, c.Name)
-			continue
-		}
-		r.res.AppsRestarted = append(r.res.AppsRestarted, c.Name)
-	}
-}
-
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
-
-// FromDocker adapts internal/docker's engine to Engine.
-func FromDocker(e *docker.Engine) Engine {
-	return dockerEngine{Engine: helper.FromDocker(e), docker: e}
-}
-
-type dockerEngine struct {
-	helper.Engine
-	docker *docker.Engine
-}
-
-func (d dockerEngine) List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error) {
-	return d.docker.List(ctx, labels, all)
-}
-
-func (d dockerEngine) StopContainer(ctx context.Context, id string, timeout time.Duration) error {
-	return d.docker.StopContainer(ctx, id, timeout)
-}
-
-func (d dockerEngine) StartContainer(ctx context.Context, id string) error {
-	return d.docker.StartContainer(ctx, id)
-}
 
 // nameTunnelledAddress makes connection errors name the database's Bolt
 // address rather than the local end of the tunnel.

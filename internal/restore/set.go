@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/pgdump"
@@ -167,11 +168,13 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	}
 
 	s := &setRunner{eng: eng, folder: folder, plan: plan, pw: pw, keep: opts.KeepHelper}
+	outage := deployment.NewAppOutage(eng, plan.apps, pw)
 	defer func() {
-		res.AppsRestarted = s.startApps(ctx)
+		outage.StartApps(ctx)
+		res.AppsRestarted = outage.AppsRestarted
 		res.Duration = time.Since(started)
 	}()
-	if err := s.stopApps(ctx); err != nil {
+	if err := outage.StopApps(ctx); err != nil {
 		return res, s.rollback(ctx, "applications", err)
 	}
 	if plan.SafetyDir != "" {
@@ -279,7 +282,7 @@ func chooseRun(m *backupset.Manifest, opts SetOptions, plan *SetPlan) error {
 // prepareSet checks the run's files and finds the containers, before
 // anything changes.
 func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetOptions, plan *SetPlan, pw progress.Writer) error {
-	target, err := helper.FindTarget(ctx, eng, opts.Target)
+	target, err := deployment.FindTarget(ctx, eng, opts.Target)
 	if err != nil {
 		return err
 	}
@@ -290,7 +293,7 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 		}
 		return nil
 	}
-	dep, err := helper.FindDeployment(ctx, eng, *target.Container)
+	dep, err := deployment.FindDeployment(ctx, eng, *target.Container)
 	if err != nil {
 		return err
 	}
@@ -327,15 +330,8 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 		}
 		plan.storage = &s
 	}
-	services := slices.Clone(opts.AppServices)
-	if len(services) == 0 {
-		services = slices.Clone(DefaultAppServices)
-	}
-	if !slices.Contains(services, helper.TaskManagerService) {
-		services = append(services, helper.TaskManagerService)
-	}
 	if opts.StopApps {
-		plan.apps, err = helper.RunningApps(ctx, eng, *target.Container, services)
+		plan.apps, err = deployment.RunningApps(ctx, eng, *target.Container, deployment.WithTaskManager(opts.AppServices))
 		if err != nil {
 			return err
 		}
@@ -367,13 +363,12 @@ func checkFile(folder *backupset.Folder, rec backupset.FileRecord, check func(*o
 
 // setRunner is the state of one whole-deployment restore.
 type setRunner struct {
-	eng     Engine
-	folder  *backupset.Folder
-	safety  *backupset.Folder
-	plan    *SetPlan
-	pw      progress.Writer
-	keep    bool
-	stopped []docker.Container
+	eng    Engine
+	folder *backupset.Folder
+	safety *backupset.Folder
+	plan   *SetPlan
+	pw     progress.Writer
+	keep   bool
 	// undo puts replaced components back, most recent first.
 	undo []undoStep
 }
@@ -382,42 +377,6 @@ type undoStep struct {
 	component string
 	where     string // the safety copy, for the message when undo fails
 	do        func(ctx context.Context) error
-}
-
-func (s *setRunner) stopApps(ctx context.Context) error {
-	for _, c := range slices.Backward(s.plan.apps) {
-		s.stopped = append(s.stopped, c) // started again whatever happens
-		if err := progress.Run(s.pw, progress.Event{ID: "app " + c.Name, Text: "Stop " + c.Name}, func() error {
-			return s.eng.StopContainer(ctx, c.ID, 30*time.Second)
-		}); err != nil {
-			return fmt.Errorf("stop application container %s: %w", c.Name, err)
-		}
-	}
-	return nil
-}
-
-// startApps starts what stopApps stopped, in dependency order (task-manager
-// first, infrahub-server before its workers), on a fresh context.
-func (s *setRunner) startApps(ctx context.Context) []string {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
-	var started []string
-	for _, c := range s.plan.apps {
-		if !slices.ContainsFunc(s.stopped, func(x docker.Container) bool { return x.ID == c.ID }) {
-			continue
-		}
-		if err := progress.RunStep(s.pw, progress.Event{ID: "app " + c.Name, Text: "Start " + c.Name}, func(st *progress.Step) error {
-			err := s.eng.StartContainer(ctx, c.ID)
-			if err != nil {
-				st.End(progress.Error, err.Error()+"; start it with 'docker start "+c.Name+"'")
-			}
-			return err
-		}); err != nil {
-			continue
-		}
-		started = append(started, c.Name)
-	}
-	return started
 }
 
 func (s *setRunner) restoreTaskManager(ctx context.Context) error {
@@ -497,15 +456,11 @@ func (s *setRunner) keepUndoIfChanged(err error) (changed bool) {
 
 func (s *setRunner) restoreStorage(ctx context.Context) error {
 	st, rec := *s.plan.storage, *s.plan.Storage
-	h, err := s.eng.StartHelper(ctx, volumearchive.HelperSpec(st, "restore", true))
+	h, release, err := helper.Start(ctx, s.eng, volumearchive.HelperSpec(st, "restore", true), s.keep, s.pw)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if !s.keep {
-			_ = h.Remove(context.WithoutCancel(ctx))
-		}
-	}()
+	defer release(ctx)
 	if s.safety != nil {
 		name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
 		if err := progress.Run(s.pw, progress.Event{ID: "storage-safety", Text: "Safety archive of the storage into " + s.safety.Path(name)}, func() error {
@@ -515,11 +470,11 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 		}
 		safety := s.safety
 		s.undo = append(s.undo, undoStep{component: backupset.ComponentStorage, where: safety.Path(name), do: func(ctx context.Context) error {
-			h, err := s.eng.StartHelper(ctx, volumearchive.HelperSpec(st, "rollback", true))
+			h, release, err := helper.Start(ctx, s.eng, volumearchive.HelperSpec(st, "rollback", true), false, s.pw)
 			if err != nil {
 				return err
 			}
-			defer h.Remove(context.WithoutCancel(ctx))
+			defer release(ctx)
 			f, err := os.Open(safety.Path(name))
 			if err != nil {
 				return err

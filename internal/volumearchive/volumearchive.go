@@ -19,6 +19,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
 )
 
 // MountPoint is where the helper mounts the storage.
@@ -335,7 +336,7 @@ func Restore(ctx context.Context, h Helper, r io.Reader) error {
 		return fmt.Errorf("empty the storage in %s: %w", h.Name(), err)
 	}
 	if code != 0 {
-		return fmt.Errorf("empty the storage in %s: find exited with %d: %s", h.Name(), code, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("empty the storage in %s: %w", h.Name(), &helper.CommandError{Cmd: []string{"find", MountPoint, "-mindepth", "1", "-delete"}, Container: h.Name(), ExitCode: code, Stderr: strings.TrimSpace(stderr.String())})
 	}
 	pr, pw := io.Pipe()
 	go func() {

@@ -35,4 +35,7 @@ type Header struct {
 	ServerVersion string `json:"serverVersion,omitempty"`
 	StoreFormat   string `json:"storeFormat,omitempty"` // "aligned" or "block"
 	Corrupt       bool   `json:"corrupt"`
+	// Variants are the server's variant knobs (e2e/standin/faults), relayed
+	// to the backup helper, which has no /data of the server's.
+	Variants map[string]string `json:"variants,omitempty"`
 }

@@ -96,6 +96,7 @@ func (s *Server) snapshot(req Request) (Header, []store.RawTx) {
 		OK: true, Database: db, StoreID: storeID, Full: full,
 		FromTx: after + 1, ToTx: last, Count: len(txs),
 		ServerVersion: ServerVersion, StoreFormat: s.Store.Format(db), Corrupt: faults.Take(s.Store.Dir, "corrupt"),
+		Variants: faults.Variants(s.Store.Dir),
 	}, txs
 }
 

@@ -7,8 +7,35 @@
 //
 //	{
 //	  "delay": {"restore": "5s", "start": "2s"},   // sleep before the step
-//	  "fail":  {"restore": 1, "start": 2}           // fail the next N times
+//	  "fail":  {"restore": 1, "start": 2},          // fail the next N times
+//	  "variant": {"aggregate": "unparsable"}        // undocumented behaviours
 //	}
+//
+// Variants switch the stand-in between the plausible behaviours of what the
+// Operations Manual leaves undocumented (research NEO4J.md §7), so the e2e
+// suite can prove the plugin right whichever way real Neo4j goes:
+//
+//   - "aggregate": where aggregate puts its result: "in-place" (under the
+//     chain's newest name; the default before 2025.09), "new-name" (a new
+//     timestamped file alongside, the default from 2025.09: the manual says
+//     aggregate writes "a new, recovered backup alongside the existing
+//     one"), "unparsable" (a name that is no artifact name);
+//   - "aggregate-output": "silent" prints no line naming the result;
+//   - "aggregate-nothing": "fail" declines a chain that is one full backup
+//     (empty ones aside) with "No aggregation needed" and exit 1;
+//   - "inspect": "json-strings" prints JSON where the table was asked for,
+//     "unknown" a layout no reader knows;
+//   - "backup-skip": a database neo4j-admin database backup writes nothing
+//     for while exiting 0 (neo4j/neo4j#13107);
+//   - "check-report": "none" (no report file, only the printed summary),
+//     "always" (a report file even for a consistent store), "elsewhere" (in
+//     the working directory, not --report-path);
+//   - "restore-in-use": the message restore prints for a database in use.
+//
+// The backup helper has no /data of its own: the server relays its
+// variants to neo4j-admin database backup over the backup port, which keeps
+// them in the helper's data directory for the aggregate and inspect that
+// follow in the same helper.
 //
 // Step names used by the stand-in: "backup" (serving a backup on the backup
 // port), "aggregate", "restore" (fails after writing part of the data),
@@ -32,8 +59,41 @@ const File = "standin-faults.json"
 
 // Knobs is the content of the knob file.
 type Knobs struct {
-	Delay map[string]string `json:"delay,omitempty"`
-	Fail  map[string]int    `json:"fail,omitempty"`
+	Delay   map[string]string `json:"delay,omitempty"`
+	Fail    map[string]int    `json:"fail,omitempty"`
+	Variant map[string]string `json:"variant,omitempty"`
+}
+
+// Variant returns the variant chosen for name ("" for the default).
+func Variant(dataDir, name string) string {
+	k, _ := load(dataDir)
+	return k.Variant[name]
+}
+
+// Variants returns every variant chosen (relayed over the backup port).
+func Variants(dataDir string) map[string]string {
+	k, _ := load(dataDir)
+	return k.Variant
+}
+
+// KeepVariants records variants relayed by the server in dataDir's knob
+// file (in a backup helper), leaving its other knobs as they are.
+func KeepVariants(dataDir string, v map[string]string) error {
+	if len(v) == 0 {
+		return nil
+	}
+	k, _ := load(dataDir)
+	if k.Variant == nil {
+		k.Variant = map[string]string{}
+	}
+	for name, val := range v {
+		k.Variant[name] = val
+	}
+	b, err := json.Marshal(k)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dataDir, File), b, 0o666)
 }
 
 // Delay sleeps for the delay configured for step, if any.

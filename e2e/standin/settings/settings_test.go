@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"os"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -60,4 +61,26 @@ func TestInitAuthKeepsTheFirstPassword(t *testing.T) {
 	assert.Assert(t, again.Check(map[string]any{"scheme": "basic", "principal": "neo4j", "credentials": "first-password"}))
 	assert.Assert(t, !again.Check(map[string]any{"scheme": "basic", "principal": "neo4j", "credentials": "second-password"}))
 	assert.Assert(t, !again.Check(map[string]any{"scheme": "none"}))
+}
+
+func TestLoadSecrets(t *testing.T) {
+	files := map[string][]byte{"/run/secrets/auth": []byte("neo4j/from-file\n")}
+	read := func(p string) ([]byte, error) {
+		if d, ok := files[p]; ok {
+			return d, nil
+		}
+		return nil, os.ErrNotExist
+	}
+	env, err := LoadSecrets([]string{"NEO4J_AUTH=neo4j/plain", "NEO4J_AUTH_FILE=/run/secrets/auth", "OTHER_FILE=/nope", "PATH=/bin"}, read)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, env, []string{"NEO4J_AUTH=neo4j/from-file", "OTHER_FILE=/nope", "PATH=/bin"})
+
+	_, err = LoadSecrets([]string{"NEO4J_AUTH_FILE=/missing"}, read)
+	assert.Error(t, err, "The secret file '/missing' does not exist or is not readable. Make sure you have correctly configured docker secrets.")
+
+	auth, err := AuthFromPath("/run/secrets/auth", read)
+	assert.NilError(t, err)
+	assert.Equal(t, auth, "neo4j/from-file")
+	_, err = AuthFromPath("/missing", read)
+	assert.Error(t, err, "The password file '/missing' does not exist")
 }

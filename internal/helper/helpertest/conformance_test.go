@@ -23,3 +23,18 @@ func TestFakeHelperConformance(t *testing.T) {
 		return h
 	})
 }
+
+// The fake engine passes the same cases as Docker's (e2e/engine runs
+// EngineConformance against Docker).
+func TestFakeEngineConformance(t *testing.T) {
+	EngineConformance(t, func(t *testing.T) World {
+		e := New()
+		return World{
+			Engine:  e,
+			Project: "conformance",
+			AddContainer: func(t *testing.T, name string, labels, files map[string]string) docker.Container {
+				return e.AddContainer(name, labels, files)
+			},
+		}
+	})
+}

@@ -164,10 +164,21 @@ func (e *Engine) fault(key string) *Fault {
 
 func (e *Engine) FindDatabase(ctx context.Context, nameOrID string) (docker.Container, error) {
 	e.Record("find-database %s", nameOrID)
-	if e.Database == nil || (nameOrID != "" && nameOrID != e.Database.Name && nameOrID != e.Database.ID) {
-		return docker.Container{}, docker.ErrNoDatabase
+	if e.Database != nil && (nameOrID == "" || nameOrID == e.Database.Name || nameOrID == e.Database.ID) {
+		return *e.Database, nil
 	}
-	return *e.Database, nil
+	// A named container that is not the database, as Docker's engine finds it.
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.Others {
+		if nameOrID != "" && (c.Name == nameOrID || c.ID == nameOrID) {
+			if !c.Running {
+				return docker.Container{}, &docker.DatabaseContainerError{Err: fmt.Errorf("database container %s is not running: start it first", c.Name)}
+			}
+			return c, nil
+		}
+	}
+	return docker.Container{}, docker.ErrNoDatabase
 }
 
 // ExecIn runs a command in a container: ExecInHook's, else only
@@ -304,10 +315,12 @@ func (e *Engine) setRunning(ctx context.Context, key, id string, running bool) e
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i := range e.Apps {
-		if e.Apps[i].ID == id {
-			e.Apps[i].Running = running
-			return nil
+	for _, cs := range [][]docker.Container{e.Apps, e.Others} {
+		for i := range cs {
+			if cs[i].ID == id {
+				cs[i].Running = running
+				return nil
+			}
 		}
 	}
 	return fmt.Errorf("no container %s", id)
@@ -350,6 +363,8 @@ type Server struct {
 	// DataOwner is what stat prints for /data.
 	DataOwner string
 	Version   string
+	// Variants choose among undocumented behaviours of neo4j-admin.
+	Variants Variants
 	// stopped are the databases stopped with STOP DATABASE in a running
 	// DBMS (Enterprise): neo4j-admin dump and load may work on them.
 	stopped map[string]bool

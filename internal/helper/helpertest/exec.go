@@ -193,6 +193,10 @@ func (h *Helper) backup(args []string, stdout, stderr io.Writer) int {
 	}
 	typ := strings.ToUpper(fl["--type"])
 	for _, db := range dbs {
+		if slices.Contains(s.Variants.BackupSkips, db) {
+			fmt.Fprintf(stderr, "Backup of database '%s' failed.\n", db)
+			continue
+		}
 		tx, ok := s.Tx[db]
 		if !ok {
 			fmt.Fprintf(stderr, "Database '%s' does not exist\n", db)
@@ -219,6 +223,11 @@ func (h *Helper) backup(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Backup of database '%s' completed: %s\n", db, name)
 	}
 	s.Clock = s.Clock.Add(time.Minute)
+	for _, db := range dbs {
+		if slices.Contains(s.Variants.BackupSkips, db) {
+			return s.Variants.BackupSkipExit
+		}
+	}
 	return 0
 }
 
@@ -242,6 +251,13 @@ func (h *Helper) aggregate(args []string, stdout, stderr io.Writer) int {
 		if len(chain) < 2 {
 			continue
 		}
+		if code := h.eng.Server.Variants.AggregateNothingExit; code != 0 && !slices.ContainsFunc(chain[1:], func(a artifact) bool { return !a.empty() }) {
+			// A full backup and empty ones after it: Neo4j's own backup job
+			// expects "no aggregation needed" with a non-zero exit
+			// (NEO4J-OUTPUT.md §3.1, §3.3).
+			fmt.Fprintf(stdout, "No aggregation needed for database '%s'. Found existing full backup: '%s'.\n", db, path.Join(dir, chain[0].name))
+			return code
+		}
 		// The result's name is undocumented ([S5]); like the stand-in, it
 		// goes under the newest artifact that holds data, which may be a
 		// file of the old chain (an empty backup came after it).
@@ -250,23 +266,35 @@ func (h *Helper) aggregate(args []string, stdout, stderr io.Writer) int {
 			last = chain[i-1]
 		}
 		agg := artifact{db: db, full: true, from: 1, to: lastTx(chain), metadata: last.metadata, data: last.data}
-		if err := h.fs.write(path.Join(dir, last.name), agg.encode()); err != nil {
+		name := last.name
+		switch h.eng.Server.Variants.Aggregate {
+		case AggregateNewName, AggregateKeepOld:
+			// The time of aggregation: after every artifact of the run.
+			name = backupset.ArtifactName(db, h.eng.Server.Clock)
+			h.eng.Server.Clock = h.eng.Server.Clock.Add(time.Minute)
+		case AggregateUnparsable:
+			name = UnparsableAggregateName(db)
+		}
+		if err := h.fs.write(path.Join(dir, name), agg.encode()); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
 		for _, a := range chain {
-			if a.name != last.name {
+			if a.name != name && h.eng.Server.Variants.Aggregate != AggregateKeepOld {
 				_ = h.fs.remove(path.Join(dir, a.name))
 			}
 		}
-		fmt.Fprintf(stdout, "Aggregated backup chain of database '%s' into %s\n", db, last.name)
+		if h.eng.Server.Variants.AggregateSilent {
+			continue
+		}
+		fmt.Fprintf(stdout, "Successfully aggregated backup chain of database '%s', new artifact: '%s'.\n", db, path.Join(dir, name))
 	}
 	return 0
 }
 
-// inspect prints the documented table of backup inspect ([S6]); empty
-// backups only with --empty; like Neo4j 5.26, only the file column unless
-// --show-metadata is given.
+// inspect prints the documented table of backup inspect ([S6]), or the
+// layout Server.Variants.Inspect chooses; empty backups only with --empty;
+// like Neo4j 5.26, only the file column unless --show-metadata is given.
 func (h *Helper) inspect(args []string, stdout, stderr io.Writer) int {
 	fl, pos := flags(args)
 	if len(pos) != 1 || fl["--format"] != "" {
@@ -274,20 +302,48 @@ func (h *Helper) inspect(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	meta := fl["--show-metadata"] == "true"
-	if meta {
-		fmt.Fprintln(stdout, "| FILE | DATABASE | FULL | LOWEST TX | HIGHEST TX |")
-	} else {
-		fmt.Fprintln(stdout, "| FILE |")
-	}
+	var rows []artifact
 	for _, a := range h.chain(pos[0], "") {
-		if a.empty() && fl["--empty"] != "true" {
-			continue
+		if !a.empty() || fl["--empty"] == "true" {
+			rows = append(rows, a)
 		}
-		file := "file://" + path.Join(pos[0], a.name)
+	}
+	file := func(a artifact) string { return "file://" + path.Join(pos[0], a.name) }
+	switch h.eng.Server.Variants.Inspect {
+	case InspectJSONStrings:
+		var objs []string
+		for _, a := range rows {
+			objs = append(objs, fmt.Sprintf(`{"FILE":%q,"DATABASE":%q,"FULL":"%t","LOWEST TX":"%d","HIGHEST TX":"%d"}`, file(a), a.db, a.full, a.from, a.to))
+		}
+		fmt.Fprintf(stdout, "[%s]\n", strings.Join(objs, ","))
+	case InspectJSONTyped:
+		var objs []string
+		for _, a := range rows {
+			objs = append(objs, fmt.Sprintf(`{"path":%q,"databaseName":%q,"full":%t,"lowestTxId":%d,"highestTxId":%d}`, file(a), a.db, a.full, a.from, a.to))
+		}
+		fmt.Fprintf(stdout, "[%s]\n", strings.Join(objs, ","))
+	case InspectURIOnly:
+		var objs []string
+		for _, a := range rows {
+			objs = append(objs, fmt.Sprintf(`{"uri":%q}`, file(a)))
+		}
+		fmt.Fprintf(stdout, "[%s]\n", strings.Join(objs, ","))
+	case InspectUnknown:
+		for _, a := range rows {
+			fmt.Fprintf(stdout, "Backup: %s\n  Database: %s\n  Full: %t\n  Transactions: %d-%d\n\n", a.name, a.db, a.full, a.from, a.to)
+		}
+	default:
 		if meta {
-			fmt.Fprintf(stdout, "| %s | %s | %t | %d | %d |\n", file, a.db, a.full, a.from, a.to)
+			fmt.Fprintln(stdout, "| FILE | DATABASE | FULL | LOWEST TX | HIGHEST TX |")
 		} else {
-			fmt.Fprintf(stdout, "| %s |\n", file)
+			fmt.Fprintln(stdout, "| FILE |")
+		}
+		for _, a := range rows {
+			if meta {
+				fmt.Fprintf(stdout, "| %s | %s | %t | %d | %d |\n", file(a), a.db, a.full, a.from, a.to)
+			} else {
+				fmt.Fprintf(stdout, "| %s |\n", file(a))
+			}
 		}
 	}
 	return 0

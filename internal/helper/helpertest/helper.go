@@ -76,6 +76,7 @@ func (h *Helper) RemoveFile(p string) error {
 	return h.fs.remove(p)
 }
 
+func (h *Helper) ID() string   { return h.id }
 func (h *Helper) Name() string { return h.name }
 
 func (h *Helper) Remove(ctx context.Context) error {

@@ -78,6 +78,15 @@ func runAggregate(e *env, o options) error {
 	keep := o.on("--keep-old-backup")
 	var errs []string
 	for _, chain := range chains {
+		if len(chain) == 1 && faults.Variant(e.dataDir(), "aggregate-nothing") == "fail" {
+			// Variant "aggregate-nothing": a chain that is one full backup
+			// (empty ones aside) is declined with a non-zero exit, which
+			// Neo4j's own backup job accepts (NEO4J-OUTPUT.md §3.1).
+			abs, _ := filepath.Abs(chain[0].Path)
+			fmt.Fprintf(e.stdout, "No aggregation needed for database '%s'. Found existing full backup: '%s'.\n", chain[0].Database, abs)
+			errs = append(errs, "no aggregation needed for database '"+chain[0].Database+"'")
+			continue
+		}
 		if err := aggregateChain(e, log, work, infos, chain, keep); err != nil {
 			log.error("Aggregation of the backup chain of database '%s' failed: %v", chain[0].Database, err)
 			errs = append(errs, err.Error())
@@ -123,13 +132,20 @@ func chainsToAggregate(infos []artifact.Info, from string, isDir bool, args []st
 }
 
 // aggregateChain replaces a chain by one full, recovered artifact [S5b].
-// UNDOCUMENTED naming [S5]: without --keep-old-backup the stand-in writes
-// the result in place, under the name of the chain's NEWEST artifact (an
-// empty backup taken after the chain's last differential counts: it is the
-// chain's newest artifact), and removes the rest of the chain and the empty
-// backups recorded after its full backup; with --keep-old-backup the result
-// gets a new name and nothing is removed. A plugin must not assume any
-// name: compare content, or keep the old chain and remove it itself.
+// UNDOCUMENTED naming [S5]. From 2025.09 the manual says aggregate
+// generates "a new, recovered backup alongside the existing one"
+// (docs-operations@main backup-restore/aggregate.adoc:236-242, research
+// NEO4J-OUTPUT.md §3.2): the stand-in then writes a new file named with the
+// time of aggregation. Before 2025.09 it writes the result in place, under
+// the name of the chain's NEWEST artifact (an empty backup taken after the
+// chain's last differential counts: it is the chain's newest artifact).
+// The variant knob "aggregate" (e2e/standin/faults) chooses either, or a
+// name that is no artifact name. Without --keep-old-backup the rest of the
+// chain and the empty backups recorded after its full backup are removed;
+// with it the result always gets a new name and nothing is removed. The
+// result is printed as Neo4j's Helm chart reads it (NEO4J-OUTPUT.md §3.1),
+// unless the variant "aggregate-output" is "silent". A plugin must not
+// assume any name.
 func aggregateChain(e *env, log logger, work string, infos []artifact.Info, chain []artifact.Info, keep bool) error {
 	start := e.now()
 	db := chain[0].Database
@@ -152,8 +168,18 @@ func aggregateChain(e *env, log logger, work string, infos []artifact.Info, chai
 			last = in
 		}
 	}
+	naming := faults.Variant(e.dataDir(), "aggregate")
+	if naming == "" {
+		naming = "in-place"
+		if version.AtLeast(e.version, "2025.09") {
+			naming = "new-name"
+		}
+	}
 	dest := last.Path
-	if keep {
+	switch {
+	case naming == "unparsable":
+		dest = filepath.Join(filepath.Dir(last.Path), db+".aggregated.backup")
+	case keep || naming == "new-name":
 		dest = artifact.NewPath(filepath.Dir(last.Path), db, start)
 	}
 	if _, err := artifact.WriteRawFile(dest, h, txs, false); err != nil {
@@ -171,6 +197,10 @@ func aggregateChain(e *env, log logger, work string, infos []artifact.Info, chai
 		}
 	}
 	log.info("Finished artifact creation '%s' for database '%s', took %dms.", filepath.Base(dest), db, e.now().Sub(start).Milliseconds())
+	if faults.Variant(e.dataDir(), "aggregate-output") != "silent" {
+		abs, _ := filepath.Abs(dest)
+		fmt.Fprintf(e.stdout, "Successfully aggregated backup chain of database '%s', new artifact: '%s'.\n", db, abs)
+	}
 	return nil
 }
 

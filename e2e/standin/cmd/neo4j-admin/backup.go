@@ -14,6 +14,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/artifact"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/backupport"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
@@ -197,6 +198,17 @@ func backupDatabase(ctx context.Context, e *env, log logger, opts backupOptions,
 	hdr, txs, err := fetchFromAny(ctx, log, opts, req)
 	if err != nil {
 		return err
+	}
+	// The server's variant knobs, for the aggregate and inspect that follow
+	// in this helper (see e2e/standin/faults).
+	if err := faults.KeepVariants(e.dataDir(), hdr.Variants); err != nil {
+		log.info("[%s] stand-in: could not keep the server's variant knobs: %v", db, err)
+	}
+	if skip := faults.Variant(e.dataDir(), "backup-skip"); skip != "" && skip == db {
+		// Variant "backup-skip": some 5.x releases exit 0 although a
+		// backup failed (neo4j/neo4j#13107).
+		log.error("[%s] Backup of database '%s' failed (stand-in variant \"backup-skip\")", db, db)
+		return nil
 	}
 	if opts.backupType == "DIFF" && hdr.Full {
 		return fmt.Errorf("the store of database '%s' on the server is not the one backed up in %s (store id %s, expected %s); a differential backup is not possible", db, opts.toPath, hdr.StoreID, req.StoreID)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/artifact"
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/version"
 )
 
@@ -103,10 +104,20 @@ func runInspect(e *env, o options) error {
 	for i, in := range selected {
 		rows[i] = rowFor(in, columns)
 	}
-	if format == "JSON" {
+	// The variant knob "inspect" (e2e/standin/faults): the layout of
+	// inspect's output beyond the manual's table is undocumented.
+	switch variant := faults.Variant(e.dataDir(), "inspect"); {
+	case format == "JSON" || variant == "json-strings":
 		b, _ := json.Marshal(rows)
 		fmt.Fprintln(e.stdout, string(b))
-	} else {
+	case variant == "unknown":
+		for _, r := range rows {
+			fmt.Fprintf(e.stdout, "Backup: %s\n", r["FILE"])
+			for _, c := range columns[1:] {
+				fmt.Fprintf(e.stdout, "  %s = %s\n", strings.ToLower(c), r[c])
+			}
+		}
+	default:
 		printTable(e, rows, columns)
 	}
 	return nil

@@ -77,7 +77,12 @@ func TestAggregatePerRelease(t *testing.T) {
 	r := f.admin("database", "aggregate-backup", "--from-path="+f.backup, "neo4j")
 	assert.Equal(t, r.code, 0, r.stdout+r.stderr)
 	assert.Check(t, is.Contains(r.stderr, "deprecated"))
-	assert.Check(t, is.DeepEqual(f.artifacts(), []string{filepath.Base(newest)}), "written in place under the newest name")
+	// 2025.09+: "a new, recovered backup alongside the existing one" (the
+	// manual), then the old chain goes (no --keep-old-backup).
+	arts := f.artifacts()
+	assert.Assert(t, is.Len(arts, 1), "%v", arts)
+	assert.Check(t, arts[0] != filepath.Base(newest), "a new file, not the newest's name")
+	assert.Check(t, is.Contains(r.stdout, "new artifact: '"+filepath.Join(f.backup, arts[0])+"'"))
 	rows := f.inspect(f.backup)
 	assert.Check(t, rows[0].b("FULL") && rows[0].b("RECOVERED") && rows[0].n("HIGHEST TX") == 2)
 	left, _ := filepath.Glob(filepath.Join(f.backup, ".*"))

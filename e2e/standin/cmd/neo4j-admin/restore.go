@@ -283,6 +283,12 @@ func lockDatabase(st *store.Store, db string) (*os.File, error) {
 	f, err := store.Lock(st.DatabaseLockPath(db))
 	switch {
 	case errors.Is(err, store.ErrLocked):
+		// UNDOCUMENTED for restore (Enterprise, no public source): the
+		// variant knob "restore-in-use" (e2e/standin/faults) prints another
+		// message, so a plugin cannot rely on this text.
+		if msg := faults.Variant(st.Dir, "restore-in-use"); msg != "" {
+			return nil, errors.New(msg)
+		}
 		return nil, fmt.Errorf("The database is in use. Stop database '%s' and try again.", db)
 	case errors.Is(err, fs.ErrPermission):
 		return nil, fmt.Errorf("You do not have permission to access the database '%s' (%s).", db, st.DatabaseLockPath(db))

@@ -88,7 +88,18 @@ func (l logger) info(format string, args ...any) {
 }
 
 func run() int {
-	environ := os.Environ()
+	// Docker secrets first: a NEO4J_*_FILE variable may set any of the
+	// others, the licence's and NEO4J_AUTH included (settings.LoadSecrets).
+	environ, err := settings.LoadSecrets(os.Environ(), os.ReadFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	os.Clearenv()
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		os.Setenv(name, value)
+	}
 	edition := settings.Edition(environ)
 	if edition == "enterprise" {
 		if v := os.Getenv("NEO4J_ACCEPT_LICENSE_AGREEMENT"); v != "yes" && v != "eval" {
@@ -110,6 +121,12 @@ func run() int {
 		return 1
 	}
 	rawAuth := os.Getenv("NEO4J_AUTH")
+	if p := os.Getenv("NEO4J_AUTH_PATH"); p != "" {
+		if rawAuth, err = settings.AuthFromPath(p, os.ReadFile); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	envAuth, err := settings.ParseAuth(rawAuth, conf)
 	if err != nil {
 		var invalid *settings.InvalidAuthError

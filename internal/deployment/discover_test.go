@@ -1,4 +1,4 @@
-package helper_test
+package deployment_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
@@ -37,14 +38,14 @@ func TestDiscover(t *testing.T) {
 		noDB      bool
 		ambiguous bool
 	}{
-		{name: "label", db: labelled, want: "database", wantRule: helper.RuleLabel},
+		{name: "label", db: labelled, want: "database", wantRule: deployment.RuleLabel},
 		{
 			name: "stock compose project", others: []docker.Container{stock("infrahub", "database", true), stock("infrahub", "infrahub-server", true), stock("infrahub", "cache", true)},
-			want: "infrahub-database-1", wantRule: helper.RuleCompose,
+			want: "infrahub-database-1", wantRule: deployment.RuleCompose,
 		},
 		{
 			name: "infrahub-server stopped still marks the project", others: []docker.Container{stock("infrahub", "database", true), stock("infrahub", "infrahub-server", false)},
-			want: "infrahub-database-1", wantRule: helper.RuleCompose,
+			want: "infrahub-database-1", wantRule: deployment.RuleCompose,
 		},
 		{
 			name: "a database service without infrahub-server is not Infrahub's", others: []docker.Container{stock("other", "database", true)},
@@ -56,7 +57,7 @@ func TestDiscover(t *testing.T) {
 		},
 		{
 			name: "several projects, --project picks", project: "b", others: []docker.Container{stock("a", "database", true), stock("a", "infrahub-server", true), stock("b", "database", true), stock("b", "infrahub-server", true)},
-			want: "b-database-1", wantRule: helper.RuleCompose,
+			want: "b-database-1", wantRule: deployment.RuleCompose,
 		},
 		{
 			name: "--project unknown", project: "c", others: []docker.Container{stock("a", "database", true), stock("a", "infrahub-server", true)},
@@ -66,13 +67,13 @@ func TestDiscover(t *testing.T) {
 			name: "label and compose disagree", db: labelled, others: []docker.Container{stock("x", "database", true), stock("x", "infrahub-server", true)},
 			ambiguous: true, wantErr: []string{"database (found by label infrahub_role=database", "x-database-1 (found by Compose service database, project x)"},
 		},
-		{name: "named wins", db: labelled, others: []docker.Container{stock("x", "database", true), stock("x", "infrahub-server", true)}, named: "database", want: "database", wantRule: helper.RuleNamed},
+		{name: "named wins", db: labelled, others: []docker.Container{stock("x", "database", true), stock("x", "infrahub-server", true)}, named: "database", want: "database", wantRule: deployment.RuleNamed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			eng := helpertest.New()
 			eng.Database = tc.db
 			eng.Others = tc.others
-			found, err := helper.Discover(context.Background(), eng, tc.named, tc.project)
+			found, err := deployment.Discover(context.Background(), eng, tc.named, tc.project)
 			if tc.want != "" {
 				assert.NilError(t, err)
 				assert.Check(t, is.Equal(found.Container.Name, tc.want))
@@ -83,7 +84,7 @@ func TestDiscover(t *testing.T) {
 				assert.Check(t, is.ErrorContains(err, w))
 			}
 			assert.Check(t, is.Equal(errors.Is(err, docker.ErrNoDatabase), tc.noDB))
-			var amb *helper.AmbiguousDatabaseError
+			var amb *deployment.AmbiguousDatabaseError
 			assert.Check(t, is.Equal(errors.As(err, &amb), tc.ambiguous))
 			if tc.ambiguous {
 				var env *helper.EnvironmentError
@@ -95,18 +96,18 @@ func TestDiscover(t *testing.T) {
 
 func TestFindTargetSharesTheNetworkNamespace(t *testing.T) {
 	eng := helpertest.New()
-	target, err := helper.FindTarget(context.Background(), eng, helper.TargetOptions{})
+	target, err := deployment.FindTarget(context.Background(), eng, deployment.TargetOptions{})
 	assert.NilError(t, err)
 	assert.Check(t, target.SharedNetwork)
 	assert.Check(t, is.Equal(target.BackupAddress, "127.0.0.1:6362"))
 	assert.Check(t, is.Equal(target.BoltAddress, "127.0.0.1:7687"))
 
-	target, err = helper.FindTarget(context.Background(), eng, helper.TargetOptions{DatabaseURL: "172.18.0.2:6362"})
+	target, err = deployment.FindTarget(context.Background(), eng, deployment.TargetOptions{DatabaseURL: "172.18.0.2:6362"})
 	assert.NilError(t, err)
 	assert.Check(t, !target.SharedNetwork, "--database-url joins networks")
 	assert.Check(t, is.Equal(target.BackupAddress, "172.18.0.2:6362"))
 
-	target, err = helper.FindTarget(context.Background(), eng, helper.TargetOptions{HostNetwork: true})
+	target, err = deployment.FindTarget(context.Background(), eng, deployment.TargetOptions{HostNetwork: true})
 	assert.NilError(t, err)
 	assert.Check(t, !target.SharedNetwork, "--host-network")
 }

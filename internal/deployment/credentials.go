@@ -1,4 +1,4 @@
-package helper
+package deployment
 
 import (
 	"context"
@@ -7,14 +7,9 @@ import (
 	"strings"
 
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 )
-
-// ContainerFiles reads a file of a container through the API (the
-// docker engine has it; fakes may not).
-type ContainerFiles interface {
-	ReadContainerFile(ctx context.Context, id, path string, max int64) ([]byte, error)
-}
 
 // Credential sources, for messages (never the value).
 const (
@@ -42,24 +37,23 @@ func FindCredentials(ctx context.Context, eng Engine, db docker.Container, given
 		if !ok || file == "" {
 			continue
 		}
-		files, ok := eng.(ContainerFiles)
-		if !ok || !path.IsAbs(file) {
-			return neo4j.Credentials{}, "", &EnvironmentError{Err: fmt.Errorf("the database container %s reads its NEO4J_AUTH from %s=%s, which cannot be read: set NEO4J_AUTH=user/password or pass --password-stdin", db.Name, key, file)}
+		if !path.IsAbs(file) {
+			return neo4j.Credentials{}, "", &helper.EnvironmentError{Err: fmt.Errorf("the database container %s reads its NEO4J_AUTH from %s=%s, which cannot be read: set NEO4J_AUTH=user/password or pass --password-stdin", db.Name, key, file)}
 		}
-		data, err := files.ReadContainerFile(ctx, db.ID, file, 64<<10)
+		data, err := eng.ReadContainerFile(ctx, db.ID, file, 64<<10)
 		if err != nil {
-			return neo4j.Credentials{}, "", &EnvironmentError{Err: fmt.Errorf("read %s=%s in the database container %s: %v; set NEO4J_AUTH=user/password or pass --password-stdin", key, file, db.Name, err)}
+			return neo4j.Credentials{}, "", &helper.EnvironmentError{Err: fmt.Errorf("read %s=%s in the database container %s: %v; set NEO4J_AUTH=user/password or pass --password-stdin", key, file, db.Name, err)}
 		}
 		creds, err := neo4j.ParseAuth(strings.TrimSpace(string(data)))
 		if err != nil {
-			return neo4j.Credentials{}, "", &EnvironmentError{Err: fmt.Errorf("the file %s (%s) of container %s: %w", file, key, db.Name, err)}
+			return neo4j.Credentials{}, "", &helper.EnvironmentError{Err: fmt.Errorf("the file %s (%s) of container %s: %w", file, key, db.Name, err)}
 		}
 		return creds, fmt.Sprintf(SourceAuthFile, key), nil
 	}
 	if v, ok := db.EnvValue("NEO4J_AUTH"); ok {
 		creds, err := neo4j.ParseAuth(v)
 		if err != nil {
-			return neo4j.Credentials{}, "", &EnvironmentError{Err: fmt.Errorf("the NEO4J_AUTH of container %s: %w", db.Name, err)}
+			return neo4j.Credentials{}, "", &helper.EnvironmentError{Err: fmt.Errorf("the NEO4J_AUTH of container %s: %w", db.Name, err)}
 		}
 		return creds, SourceDatabaseEnv, nil
 	}
@@ -78,5 +72,5 @@ func FindCredentials(ctx context.Context, eng Engine, db docker.Container, given
 		}
 		return neo4j.Credentials{User: user, Password: password}, fmt.Sprintf(SourceServerEnv, s.Name), nil
 	}
-	return neo4j.Credentials{}, "", &EnvironmentError{Err: fmt.Errorf("no credentials: set NEO4J_AUTH=user/password, pass --password-stdin, or give the database container %s a NEO4J_AUTH (or its project's %s INFRAHUB_DB_USERNAME/INFRAHUB_DB_PASSWORD)", db.Name, ServerService)}
+	return neo4j.Credentials{}, "", &helper.EnvironmentError{Err: fmt.Errorf("no credentials: set NEO4J_AUTH=user/password, pass --password-stdin, or give the database container %s a NEO4J_AUTH (or its project's %s INFRAHUB_DB_USERNAME/INFRAHUB_DB_PASSWORD)", db.Name, ServerService)}
 }

@@ -1,4 +1,4 @@
-package helper
+package deployment
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
 )
 
 // Compose services of a stock Infrahub deployment (INFRAHUB.md §1).
@@ -83,7 +84,7 @@ func Discover(ctx context.Context, eng Engine, named, project string) (Found, er
 			return Found{}, err
 		}
 		if project != "" && c.ComposeProject != project {
-			return Found{}, &EnvironmentError{Err: fmt.Errorf("database container %s belongs to Compose project %q, not to --project %q", c.Name, c.ComposeProject, project)}
+			return Found{}, &helper.EnvironmentError{Err: fmt.Errorf("database container %s belongs to Compose project %q, not to --project %q", c.Name, c.ComposeProject, project)}
 		}
 		return Found{Container: c, Rule: RuleNamed}, nil
 	}
@@ -131,7 +132,7 @@ func Discover(ctx context.Context, eng Engine, named, project string) (Found, er
 		}
 	}
 	sort.Strings(inProjects)
-	return Found{}, &EnvironmentError{Err: &AmbiguousDatabaseError{Candidates: found, Projects: inProjects}}
+	return Found{}, &helper.EnvironmentError{Err: &AmbiguousDatabaseError{Candidates: found, Projects: inProjects}}
 }
 
 // infrahubProjects lists the Compose projects that have an infrahub-server

@@ -1,4 +1,4 @@
-package helper_test
+package deployment_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
@@ -27,11 +28,11 @@ func TestFindCredentials(t *testing.T) {
 		wantSource string
 		wantErr    string
 	}{
-		{name: "given wins", given: &neo4j.Credentials{User: "neo4j", Password: "given"}, env: []string{"NEO4J_AUTH=neo4j/db"}, wantPw: "given", wantSource: helper.SourceGiven},
-		{name: "database NEO4J_AUTH", env: []string{"NEO4J_AUTH=neo4j/a/b"}, server: true, wantPw: "a/b", wantSource: helper.SourceDatabaseEnv},
-		{name: "NEO4J_AUTH_FILE", env: []string{"NEO4J_AUTH=neo4j/ignored", "NEO4J_AUTH_FILE=/run/secrets/auth"}, files: map[string][]byte{"db-id:/run/secrets/auth": []byte("neo4j/secret\n")}, wantPw: "secret", wantSource: fmt.Sprintf(helper.SourceAuthFile, "NEO4J_AUTH_FILE")},
+		{name: "given wins", given: &neo4j.Credentials{User: "neo4j", Password: "given"}, env: []string{"NEO4J_AUTH=neo4j/db"}, wantPw: "given", wantSource: deployment.SourceGiven},
+		{name: "database NEO4J_AUTH", env: []string{"NEO4J_AUTH=neo4j/a/b"}, server: true, wantPw: "a/b", wantSource: deployment.SourceDatabaseEnv},
+		{name: "NEO4J_AUTH_FILE", env: []string{"NEO4J_AUTH=neo4j/ignored", "NEO4J_AUTH_FILE=/run/secrets/auth"}, files: map[string][]byte{"db-id:/run/secrets/auth": []byte("neo4j/secret\n")}, wantPw: "secret", wantSource: fmt.Sprintf(deployment.SourceAuthFile, "NEO4J_AUTH_FILE")},
 		{name: "NEO4J_AUTH_PATH unreadable", env: []string{"NEO4J_AUTH_PATH=/nope"}, wantErr: "NEO4J_AUTH_PATH=/nope"},
-		{name: "infrahub-server", server: true, wantPw: "from-server", wantSource: fmt.Sprintf(helper.SourceServerEnv, server.Name)},
+		{name: "infrahub-server", server: true, wantPw: "from-server", wantSource: fmt.Sprintf(deployment.SourceServerEnv, server.Name)},
 		{name: "none", wantErr: "no credentials: set NEO4J_AUTH=user/password, pass --password-stdin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -41,7 +42,7 @@ func TestFindCredentials(t *testing.T) {
 			if tc.server {
 				eng.Others = []docker.Container{server}
 			}
-			creds, source, err := helper.FindCredentials(context.Background(), eng, *eng.Database, tc.given)
+			creds, source, err := deployment.FindCredentials(context.Background(), eng, *eng.Database, tc.given)
 			if tc.wantErr != "" {
 				assert.Check(t, is.ErrorContains(err, tc.wantErr))
 				var env *helper.EnvironmentError

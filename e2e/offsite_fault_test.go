@@ -1,0 +1,91 @@
+package e2e
+
+// A copy to S3 killed mid-upload (issue 19): no run appears, list and
+// verify report what it left, prune removes it (taking over the dead
+// copy's lease at once: same machine, process gone), and the copy then
+// simply runs again.
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/icmd"
+
+	"github.com/opsmill/docker-infrahubdb/e2e/kit"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset/locationtest"
+)
+
+func TestOffsiteCopyKilledMidUpload(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	folder, runID := locationtest.FolderWithBigRun(t, time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC), 512<<20)
+	s3 := kit.NewS3Location(t, "killed")
+	env := append(p.Env(), s3.Env...)
+	cmd := func(args ...string) icmd.Cmd {
+		return icmd.Cmd{Command: append([]string{"docker", "infrahubdb"}, args...), Env: env, Timeout: kit.PluginTimeout}
+	}
+
+	running := p.Start(t, cmd("copy", folder.Dir, s3.URL, "--progress", "quiet"))
+	// Wait until the upload is under way: list sees it as an interrupted
+	// (incomplete) upload while it runs.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		res := icmd.RunCmd(cmd("list", s3.URL))
+		if strings.Contains(res.Stdout(), "interrupted upload") {
+			break
+		}
+		assert.Assert(t, time.Now().Before(deadline), "the upload never started: %s", res.Combined())
+		time.Sleep(20 * time.Millisecond)
+	}
+	running.Kill(t)
+	res := running.Wait()
+	assert.Check(t, res.ExitCode != 0, "killed mid-upload, yet: %s", res.Combined())
+
+	res = icmd.RunCmd(cmd("list", s3.URL))
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stdout(), "(no run)"))
+	assert.Check(t, is.Contains(res.Stdout(), "interrupted upload"))
+
+	res = icmd.RunCmd(cmd("prune", s3.URL, "--keep-last", "1", "--yes"))
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	res = icmd.RunCmd(cmd("list", s3.URL))
+	res.Assert(t, icmd.Success)
+	assert.Check(t, !strings.Contains(res.Stdout(), "interrupted upload"), res.Stdout())
+
+	res = icmd.RunCmd(cmd("copy", folder.Dir, s3.URL))
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stdout(), "copied "+runID))
+	icmd.RunCmd(cmd("verify", s3.URL)).Assert(t, icmd.Success)
+}
+
+// TestOffsiteTwoClientsOneLocation: while one copy uploads, a second one
+// into the same location is refused by the lease (exit 4, naming the
+// holder) instead of interleaving with it; the first completes.
+func TestOffsiteTwoClientsOneLocation(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	big, _ := locationtest.FolderWithBigRun(t, time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC), 512<<20)
+	small, _ := locationtest.FolderWithRuns(t, time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC))
+	s3 := kit.NewS3Location(t, "two")
+	env := append(p.Env(), s3.Env...)
+	cmd := func(args ...string) icmd.Cmd {
+		return icmd.Cmd{Command: append([]string{"docker", "infrahubdb"}, args...), Env: env, Timeout: kit.PluginTimeout}
+	}
+	first := p.Start(t, cmd("copy", big.Dir, s3.URL, "--progress", "quiet"))
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(icmd.RunCmd(cmd("list", s3.URL)).Stdout(), "interrupted upload") {
+		assert.Assert(t, time.Now().Before(deadline), "the first upload never started")
+		time.Sleep(20 * time.Millisecond)
+	}
+	res := icmd.RunCmd(cmd("copy", small.Dir, s3.URL))
+	res.Assert(t, icmd.Expected{ExitCode: 4, Err: `location is locked by "copy"`})
+	first.Wait().Assert(t, icmd.Success)
+	res = icmd.RunCmd(cmd("list", s3.URL))
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stdout(), "run-2026-12-01T03-00-00"))
+	icmd.RunCmd(cmd("copy", small.Dir, s3.URL)).Assert(t, icmd.Success)
+}

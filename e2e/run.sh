@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# make e2e: the end-to-end suite against each Neo4j release of E2E_RELEASES.
+#
+# - The first release (the one Infrahub ships) runs every test of ./e2e/...;
+#   the others run every test of ./e2e/ but those E2E_RELEASE_INDEPENDENT
+#   names (a deny-list: a new scenario runs against every release unless it
+#   is listed). An empty selection fails rather than passing with nothing run.
+# - The tests that need an engine with no other Infrahub database (E2E_ALONE:
+#   zero-flag discovery, the labelled-container counts) run first, one
+#   release at a time; then the rest of each release runs side by side with
+#   the others (they share nothing but the engine and the images), each into
+#   its own log under bin/, printed when all are done.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+go=${GO:-go}
+read -r -a releases <<<"${E2E_RELEASES:-2025.10.1 5.26.0}"
+independent=${E2E_RELEASE_INDEPENDENT:-'^Test(Postgres|Kit|Plugin|Readme[A-Za-z]*|[A-Za-z]*Runbook[A-Za-z]*)'}
+alone=${E2E_ALONE:-'^Test(BackupPicksTheSingleLabelledContainer|BackupRefusesSeveralLabelledContainers|StockCommunityBackupAndRestore|StockEnterpriseBackupAndRestore|DumpRestoresOntoEnterprise)$'}
+timeout=${E2E_TIMEOUT:-40m}
+mkdir -p bin
+
+for v in "${releases[@]}"; do
+	NEO4J_VERSION=$v ./e2e/standin/build-image.sh >/dev/null
+done
+
+all=$($go test -list '.*' ./e2e/ | grep '^Test' | grep -vx TestMain || true)
+# selection RELEASE: the ./e2e/ tests that run against RELEASE, one per line.
+selection() {
+	if [[ $1 == "${releases[0]}" ]]; then echo "$all"; else grep -Ev "$independent" <<<"$all" || true; fi
+}
+pattern() { paste -sd'|' - | sed 's/^/^(/; s/$/)$/'; }
+
+for v in "${releases[@]}"; do
+	if [[ -z "$(selection "$v")" ]]; then
+		echo "e2e: no test selected for Neo4j $v (E2E_RELEASE_INDEPENDENT='$independent')" >&2
+		exit 1
+	fi
+done
+
+for v in "${releases[@]}"; do
+	tests=$(selection "$v" | grep -E "$alone" || true)
+	[[ -n $tests ]] || continue
+	echo "== Neo4j $v: the tests that need the engine to themselves"
+	NEO4J_VERSION=$v $go test -count=1 -timeout "$timeout" ./e2e/ -run "$(pattern <<<"$tests")"
+done
+
+pids=() logs=()
+run() { # run LOG ARGS...: go test ARGS in the background, into bin/LOG.
+	local log=bin/$1
+	shift
+	logs+=("$log")
+	"$@" >"$log" 2>&1 &
+	pids+=($!)
+}
+others=$($go list ./e2e/... | grep -vx "$($go list ./e2e/)")
+run e2e-packages.log env NEO4J_VERSION="${releases[0]}" $go test -count=1 -timeout "$timeout" $others
+for v in "${releases[@]}"; do
+	tests=$(selection "$v" | grep -Ev "$alone" || true)
+	[[ -n $tests ]] || continue
+	echo "== Neo4j $v: the rest of the suite (bin/e2e-$v.log)"
+	run "e2e-$v.log" env NEO4J_VERSION="$v" $go test -count=1 -timeout "$timeout" ./e2e/ -run "$(pattern <<<"$tests")"
+done
+
+failed=0
+for i in "${!pids[@]}"; do
+	if wait "${pids[$i]}"; then
+		echo "== ${logs[$i]}: passed"
+		grep -E '^(ok|---|FAIL)' "${logs[$i]}" || true
+	else
+		failed=1
+		echo "== ${logs[$i]}: FAILED"
+		cat "${logs[$i]}"
+	fi
+done
+exit $failed

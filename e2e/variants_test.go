@@ -1,0 +1,110 @@
+package e2e
+
+// What the Operations Manual leaves undocumented (research NEO4J.md §7),
+// end to end: the stand-in is switched to each plausible behaviour (its
+// "variant" knobs, e2e/standin/faults) and the plugin must be right with
+// every one. Stand-in only.
+
+import (
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/icmd"
+
+	"github.com/opsmill/docker-infrahubdb/e2e/kit"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+)
+
+// A backup whose aggregate lands anywhere, under any name, never leaves the
+// folder without a restorable chain: either a new full artifact per
+// database is recorded and the old chain goes, or the backup fails and the
+// folder is as it was.
+func TestBackupAggregateAndInspectVariants(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	db := kit.StartDatabase(t, kit.Options{})
+	kit.RequireStandIn(t, "it switches the stand-in's variant knobs")
+	for _, tc := range []struct {
+		name    string
+		knobs   string
+		fails   bool
+		message string
+	}{
+		{name: "release default", knobs: `{}`},
+		{name: "in place", knobs: `{"variant":{"aggregate":"in-place"}}`},
+		{name: "new name alongside", knobs: `{"variant":{"aggregate":"new-name"}}`},
+		{name: "unparsable name, printed", knobs: `{"variant":{"aggregate":"unparsable"}}`},
+		{name: "unparsable name, silent", knobs: `{"variant":{"aggregate":"unparsable","aggregate-output":"silent"}}`, fails: true, message: "no new full backup"},
+		{name: "nothing to aggregate, exit 1", knobs: `{"variant":{"aggregate-nothing":"fail"}}`, message: "found nothing to aggregate for database system"},
+		{name: "inspect prints JSON", knobs: `{"variant":{"inspect":"json-strings"}}`},
+		{name: "inspect layout not seen before", knobs: `{"variant":{"inspect":"unknown"}}`, fails: true, message: "does not say whether"},
+		{name: "backup exits 0 without an artifact", knobs: `{"variant":{"backup-skip":"neo4j"}}`, fails: true, message: "wrote no backup artifact for database neo4j"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := kit.Folder(t)
+			db.SetFaults(t, `{}`)
+			db.Seed(t, "neo4j", 3)
+			runBackup(t, p, db, dir, "--no-aggregate")
+			db.Seed(t, "neo4j", 2)
+			time.Sleep(1100 * time.Millisecond) // artifact names have one-second resolution
+			before := snapshotFolder(t, dir)
+
+			db.SetFaults(t, tc.knobs)
+			res := p.Docker("infrahubdb", "backup", dir, "--database-container", db.Name, "--progress", "plain")
+			if tc.fails {
+				res.Assert(t, icmd.Expected{ExitCode: 1, Err: tc.message})
+				assert.Check(t, is.DeepEqual(snapshotFolder(t, dir), before), "the folder keeps everything")
+				assertClean(t, db, dir)
+				return
+			}
+			res.Assert(t, icmd.Success)
+			assert.Check(t, is.Contains(res.Combined(), tc.message))
+			m := readManifest(t, dir)
+			files := kit.BackupFiles(t, dir, "neo4j")
+			assert.Check(t, is.Len(files, 1), "the chain of neo4j aggregated into one file: %v", files)
+			for _, f := range files {
+				rec, ok := m.Lookup(f)
+				assert.Check(t, ok, "%s is recorded", f)
+				assert.Check(t, is.Equal(rec.Type, backupset.TypeFull), f)
+			}
+			// system had no new transaction: its empty backup stays beside
+			// its full one; every file is recorded and verify passes.
+			for _, f := range kit.BackupFiles(t, dir, "system") {
+				_, ok := m.Lookup(f)
+				assert.Check(t, ok, "%s is recorded", f)
+			}
+			verifyJSON(t, p, dir, 0)
+			assertClean(t, db, dir)
+		})
+	}
+}
+
+// Whether and where neo4j-admin database check writes its report is not
+// documented in detail: with a report only on problems, none at all, one
+// elsewhere or one always, a corrupt backup is inconsistent (exit 5) and a
+// sound one consistent. backup --check runs the check in the backup's own
+// helper, which the stand-in's variants reach over the backup port.
+func TestBackupCheckReportVariants(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	db := kit.StartDatabase(t, kit.Options{})
+	kit.RequireStandIn(t, "it switches the stand-in's variant knobs")
+	db.Seed(t, "neo4j", 5)
+	for _, variant := range []string{"", "none", "elsewhere", "always"} {
+		t.Run("report "+variant, func(t *testing.T) {
+			good := kit.Folder(t)
+			db.SetFaults(t, `{"variant":{"check-report":"`+variant+`"}}`)
+			res := p.Docker("infrahubdb", "backup", good, "--database-container", db.Name, "--database", "neo4j", "--check", "--progress", "plain")
+			res.Assert(t, icmd.Success)
+			assert.Check(t, is.Contains(res.Stdout(), "neo4j-admin database check neo4j: consistent"))
+
+			bad := kit.Folder(t)
+			db.SetFaults(t, `{"fail":{"corrupt":1},"variant":{"check-report":"`+variant+`"}}`)
+			res = p.Docker("infrahubdb", "backup", bad, "--database-container", db.Name, "--database", "neo4j", "--check", "--progress", "plain")
+			res.Assert(t, icmd.Expected{ExitCode: 5, Err: "inconsistent"})
+			assertClean(t, db, bad)
+		})
+	}
+}

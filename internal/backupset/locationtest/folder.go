@@ -1,0 +1,73 @@
+package locationtest
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+)
+
+// FolderWithRuns makes a backup folder holding one complete run of the whole
+// deployment per start time: a graph dump of about 600 kB, a task-manager
+// dump and a storage archive, with their manifest. It returns the folder and
+// the run IDs.
+func FolderWithRuns(t testing.TB, starts ...time.Time) (*backupset.Folder, []string) {
+	t.Helper()
+	f, err := backupset.Create(t.TempDir())
+	assert.NilError(t, err)
+	var ids []string
+	for _, started := range starts {
+		id := backupset.NewRunID(started)
+		ids = append(ids, id)
+		addRun(t, f, started, strings.NewReader(strings.Repeat("graph "+id, 20_000)))
+	}
+	return f, ids
+}
+
+// FolderWithBigRun is FolderWithRuns with one run whose graph dump has size
+// bytes (zeros), for tests that need a transfer to take a while.
+func FolderWithBigRun(t testing.TB, started time.Time, size int64) (*backupset.Folder, string) {
+	t.Helper()
+	f, err := backupset.Create(t.TempDir())
+	assert.NilError(t, err)
+	addRun(t, f, started, io.LimitReader(zeroReader{}, size))
+	return f, backupset.NewRunID(started)
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+func addRun(t testing.TB, f *backupset.Folder, started time.Time, graph io.Reader) {
+	t.Helper()
+	m, err := f.ReadManifest()
+	assert.NilError(t, err)
+	id := backupset.NewRunID(started)
+	all := []string{backupset.ComponentGraph, backupset.ComponentTaskManager, backupset.ComponentStorage}
+	for _, c := range all {
+		name, content := backupset.DumpName("neo4j", started), graph
+		if c != backupset.ComponentGraph {
+			name, err = backupset.ComponentFileName(c, started)
+			assert.NilError(t, err)
+			content = bytes.NewReader([]byte(c + " " + id))
+		}
+		pf, err := f.NewFile(name)
+		assert.NilError(t, err)
+		_, err = io.Copy(pf, content)
+		assert.NilError(t, err)
+		rec, err := pf.Commit()
+		assert.NilError(t, err)
+		rec.RunID, rec.Component = id, c
+		if c == backupset.ComponentGraph {
+			rec.Type = backupset.TypeDump
+		}
+		m.Upsert(rec)
+	}
+	m.UpsertRun(backupset.RunRecord{ID: id, Started: started, Complete: true, Components: all})
+	assert.NilError(t, f.WriteManifest(m))
+}

@@ -1,0 +1,8 @@
+package catalog
+
+import "github.com/opsmill/docker-infrahubdb/internal/exitcode"
+
+// Exit codes of this package's errors (internal/exitcode): the command
+// layer maps them without knowing the types.
+
+func (e *PruneRefusedError) ExitCode() int { return exitcode.Environment }

@@ -1,0 +1,341 @@
+package deployment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+)
+
+// TaskManagerService is Infrahub's Prefect server: it talks to the database
+// through the workers, so it is quiet only when stopped too.
+const TaskManagerService = "task-manager"
+
+// startRank orders Infrahub's services for start (docs/outage.md): the
+// database and the task manager first (neither uses the other: Prefect keeps
+// its state in task-manager-db), then infrahub-server (it needs both), then
+// its workers (they talk to the server), then any other service named with
+// --app-services. Containers of one rank start side by side; stops go the
+// other way, rank by rank (Infrahub's compose file, INFRAHUB.md §1).
+func startRank(service string) int {
+	switch service {
+	case DatabaseService, TaskManagerService:
+		return 0
+	case ServerService:
+		return 1
+	case TaskWorkerService:
+		return 2
+	}
+	return 3
+}
+
+// DefaultAppServices are the Compose services of Infrahub that use the
+// database and must be quiet while it is captured or replaced
+// (--app-services).
+var DefaultAppServices = []string{ServerService, TaskWorkerService}
+
+// WithTaskManager returns services (DefaultAppServices when empty) with the
+// task manager added: an outage that stops the workers stops the Prefect
+// server too, which is quiet only then.
+func WithTaskManager(services []string) []string {
+	out := slices.Clone(services)
+	if len(out) == 0 {
+		out = slices.Clone(DefaultAppServices)
+	}
+	if !slices.Contains(out, TaskManagerService) {
+		out = append(out, TaskManagerService)
+	}
+	return out
+}
+
+// databaseRank is the database's own rank: the applications of that rank
+// stop and start with it, side by side.
+const databaseRank = 0
+
+// RunningApps lists the running containers of the database's project whose
+// service is one of services, in start order.
+func RunningApps(ctx context.Context, eng Engine, db docker.Container, services []string) ([]docker.Container, error) {
+	all, err := ProjectContainers(ctx, eng, db, services)
+	if err != nil {
+		return nil, err
+	}
+	var apps []docker.Container
+	for _, c := range all {
+		if c.Running {
+			apps = append(apps, c)
+		}
+	}
+	sort.SliceStable(apps, func(i, j int) bool { return startRank(apps[i].ComposeService) < startRank(apps[j].ComposeService) })
+	return apps, nil
+}
+
+// DatabaseDownError says the database container did not come back after an
+// offline step: the message says what to do.
+type DatabaseDownError struct {
+	Container string
+	Err       error
+}
+
+func (e *DatabaseDownError) Error() string {
+	return fmt.Sprintf("the database container %s did not come back online: %v\nstart it with 'docker start %s' and look at 'docker logs %s'; the application containers were started again",
+		e.Container, e.Err, e.Container, e.Container)
+}
+func (e *DatabaseDownError) Unwrap() error { return e.Err }
+
+// Outage is the one way the plugin stops and starts the deployment's
+// containers (docs/outage.md): the applications, and for the offline steps
+// (a Community dump or load) the database container too. Containers of one
+// rank (startRank) stop and start side by side, ranks one after another:
+// stops from the last rank down, starts from the first up. Every container
+// it stopped is started again by StartDatabase and StartApps, whatever
+// happened in between.
+type Outage struct {
+	eng         Containers
+	pw          progress.Writer
+	db          *docker.Container  // nil: an outage of the applications only
+	apps        []docker.Container // running apps, in start order
+	stopTimeout time.Duration
+
+	mu          sync.Mutex
+	rankZero    sync.WaitGroup     // the apps StartDatabase started beside the database
+	stoppedApps []docker.Container // stopped (or maybe stopped) and not started again
+	dbStopped   bool
+	began, end  time.Time
+	// startedSinceEnd: a container was started since end was taken (a
+	// second StartApps with nothing to do keeps the first end).
+	startedSinceEnd bool
+
+	AppsRestarted, AppsNotRestarted []string
+}
+
+// NewOutage prepares the outage of db and apps (in start order).
+func NewOutage(eng Containers, db docker.Container, apps []docker.Container, stopTimeout time.Duration, pw progress.Writer) *Outage {
+	return &Outage{eng: eng, db: &db, apps: apps, stopTimeout: stopTimeout, pw: pw}
+}
+
+// NewAppOutage prepares the outage of the applications only (an online
+// restore, --consistent on Enterprise): StopApps stops them all.
+func NewAppOutage(eng Containers, apps []docker.Container, pw progress.Writer) *Outage {
+	return &Outage{eng: eng, apps: apps, pw: pw}
+}
+
+// ranked groups apps by rank, first rank first, keeping those keep accepts.
+func ranked(apps []docker.Container, keep func(c docker.Container, rank int) bool) [][]docker.Container {
+	var groups [][]docker.Container
+	last := -1
+	for _, c := range apps {
+		r := startRank(c.ComposeService)
+		if !keep(c, r) {
+			continue
+		}
+		if r != last || len(groups) == 0 {
+			groups = append(groups, nil)
+			last = r
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], c)
+	}
+	return groups
+}
+
+// sideBySide runs fn for each container at once and returns their errors
+// joined, in the order of cs.
+func sideBySide(cs []docker.Container, fn func(c docker.Container) error) error {
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(c)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// StopApps stops the applications, last rank first, each rank side by side.
+// All of them stop before the database does, the task manager included
+// although it ranks with the database: what runs while the database stops
+// (a task manager's pg_dump beside a Community dump) sees them all quiet.
+func (o *Outage) StopApps(ctx context.Context) error {
+	groups := ranked(o.apps, func(docker.Container, int) bool { return true })
+	for _, group := range slices.Backward(groups) {
+		if err := o.stopApps(ctx, group); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *Outage) stopApps(ctx context.Context, group []docker.Container) error {
+	return sideBySide(group, func(c docker.Container) error {
+		o.mu.Lock()
+		o.mark()
+		// Stopped, or it may have stopped anyway: start it again with the others.
+		if !slices.ContainsFunc(o.stoppedApps, func(s docker.Container) bool { return s.ID == c.ID }) {
+			o.stoppedApps = append(o.stoppedApps, c)
+		}
+		o.mu.Unlock()
+		err := progress.Run(o.pw, progress.Event{ID: "app " + c.Name, Text: "Stop " + c.Name}, func() error {
+			return o.eng.StopContainer(ctx, c.ID, 30*time.Second)
+		})
+		if err != nil {
+			return fmt.Errorf("stop application container %s: %w", c.Name, err)
+		}
+		return nil
+	})
+}
+
+func (o *Outage) mark() {
+	if o.began.IsZero() {
+		o.began = time.Now()
+	}
+}
+
+// StopDatabase stops the database container with a timeout long enough for
+// a clean shutdown, and proves it was one. docker stop sends SIGTERM, waits,
+// then SIGKILLs; Docker's default wait is 10 s [S26], too short for Neo4j to
+// checkpoint (the Debian package waits 120 s [S27]), and a killed server
+// leaves a store that dump refuses ("Active logical log detected") [S20a].
+func (o *Outage) StopDatabase(ctx context.Context) error {
+	db := *o.db
+	step := progress.Event{ID: "stop-db", Text: fmt.Sprintf("Stop database container %s (up to %s for a clean shutdown)", db.Name, o.stopTimeout)}
+	o.mu.Lock()
+	o.mark()
+	o.dbStopped = true // whatever happens now, start it again
+	o.mu.Unlock()
+	err := progress.Run(o.pw, step, func() error {
+		if err := o.eng.StopContainer(ctx, db.ID, o.stopTimeout); err != nil {
+			return err
+		}
+		c, err := o.eng.Inspect(ctx, db.ID)
+		switch {
+		case err != nil:
+			return err
+		case c.Running:
+			return errors.New("it is still running")
+		case c.ExitCode == 137:
+			// SIGKILL: the stop timeout ran out before Neo4j finished.
+			return fmt.Errorf("it did not shut down within %s and was killed (exit code 137): its store needs recovery before a dump; raise --stop-timeout", o.stopTimeout)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("stop database container %s: %w", db.Name, err)
+	}
+	return nil
+}
+
+// StartDatabase starts the database container if this outage stopped it,
+// and side by side the applications of its rank that the outage stopped
+// (the task manager: it needs no graph, and starting it while Neo4j
+// recovers takes it off the downtime).
+func (o *Outage) StartDatabase(ctx context.Context) error {
+	if !o.dbStopped {
+		return nil
+	}
+	db := *o.db
+	var withIt []docker.Container
+	for _, g := range ranked(o.apps, func(c docker.Container, rank int) bool { return rank == databaseRank }) {
+		withIt = append(withIt, g...)
+	}
+	// They start in the background: the caller waits for the database, not
+	// for them; StartApps waits for them before the next rank.
+	o.rankZero.Add(1)
+	go func() {
+		defer o.rankZero.Done()
+		o.startApps(context.WithoutCancel(ctx), withIt)
+	}()
+	step := progress.Event{ID: "start-db", Text: "Start database container " + db.Name}
+	err := progress.Run(o.pw, step, func() error { return o.eng.StartContainer(ctx, db.ID) })
+	if err != nil {
+		return &DatabaseDownError{Container: db.Name, Err: err}
+	}
+	o.dbStopped = false
+	return nil
+}
+
+// StartApps starts what StopApps (and StopDatabase) stopped and is not
+// running again, first rank first, each rank side by side, with a fresh
+// context: a cancelled run still does it.
+func (o *Outage) StartApps(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	o.rankZero.Wait()
+	for _, group := range ranked(o.apps, func(docker.Container, int) bool { return true }) {
+		o.startApps(ctx, group)
+	}
+	o.mu.Lock()
+	if o.end.IsZero() || o.startedSinceEnd {
+		o.end, o.startedSinceEnd = time.Now(), false
+	}
+	o.mu.Unlock()
+}
+
+// startApps starts the containers of group that the outage stopped, side by
+// side, and records which came back.
+func (o *Outage) startApps(ctx context.Context, group []docker.Container) {
+	o.mu.Lock()
+	var todo []docker.Container
+	for _, c := range group {
+		if slices.ContainsFunc(o.stoppedApps, func(s docker.Container) bool { return s.ID == c.ID }) {
+			todo = append(todo, c)
+		}
+	}
+	o.mu.Unlock()
+	_ = sideBySide(todo, func(c docker.Container) error {
+		step := progress.Event{ID: "app " + c.Name, Text: "Start " + c.Name}
+		err := progress.Run(o.pw, step, func() error {
+			if err := o.eng.StartContainer(ctx, c.ID); err != nil {
+				return fmt.Errorf("%w; start it with 'docker start %s'", err, c.Name)
+			}
+			return nil
+		})
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		o.stoppedApps = slices.DeleteFunc(o.stoppedApps, func(s docker.Container) bool { return s.ID == c.ID })
+		o.startedSinceEnd = true
+		if err != nil {
+			o.AppsNotRestarted = append(o.AppsNotRestarted, c.Name)
+		} else {
+			o.AppsRestarted = append(o.AppsRestarted, c.Name)
+		}
+		return err
+	})
+}
+
+// Downtime is the time from the first container stopped to the last one
+// running again (0 when nothing was stopped).
+func (o *Outage) Downtime() time.Duration {
+	if o.began.IsZero() || o.end.IsZero() {
+		return 0
+	}
+	return o.end.Sub(o.began)
+}
+
+// Names lists the containers of the outage, for the consent prompt.
+func (o *Outage) Names() []string {
+	var names []string
+	if o.db != nil {
+		names = append(names, o.db.Name)
+	}
+	for _, c := range o.apps {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+// NotRestartedError names application containers that did not start again.
+func NotRestartedError(names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("application containers not started again: %s; start them with 'docker start %s'", strings.Join(names, ", "), strings.Join(names, " "))
+}

@@ -1,0 +1,49 @@
+package exitcode_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"gotest.tools/v3/assert"
+
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
+)
+
+type coded struct{ code int }
+
+func (c *coded) Error() string { return fmt.Sprint("coded ", c.code) }
+func (c *coded) ExitCode() int { return c.code }
+
+type wrapping struct {
+	code int
+	err  error
+}
+
+func (w *wrapping) Error() string { return w.err.Error() }
+func (w *wrapping) Unwrap() error { return w.err }
+func (w *wrapping) ExitCode() int { return w.code }
+
+func TestOf(t *testing.T) {
+	sentinel := exitcode.New(exitcode.Usage, "bad")
+	for _, tc := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, exitcode.OK},
+		{"plain", errors.New("boom"), exitcode.Error},
+		{"cancelled", fmt.Errorf("step: %w", context.Canceled), exitcode.Interrupted},
+		{"wrapped sentinel", fmt.Errorf("x: %w", sentinel), exitcode.Usage},
+		{"joined", errors.Join(errors.New("a"), &coded{exitcode.Locked}), exitcode.Locked},
+		{"rolled back by Ctrl-C is an interruption", &wrapping{exitcode.RolledBack, context.Canceled}, exitcode.Interrupted},
+		{"degraded wins over everything", &wrapping{exitcode.Environment, &coded{exitcode.Degraded}}, exitcode.Degraded},
+		{"verify before environment", errors.Join(&coded{exitcode.Environment}, &coded{exitcode.Verify}), exitcode.Verify},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, exitcode.Of(tc.err), tc.want)
+		})
+	}
+	assert.Assert(t, errors.Is(fmt.Errorf("x: %w", sentinel), sentinel))
+}

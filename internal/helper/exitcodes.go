@@ -1,0 +1,9 @@
+package helper
+
+import "github.com/opsmill/docker-infrahubdb/internal/exitcode"
+
+// Exit codes of this package's errors (internal/exitcode): the command
+// layer maps them without knowing the types.
+
+func (e *HelperLockError) ExitCode() int  { return exitcode.Locked }
+func (e *EnvironmentError) ExitCode() int { return exitcode.Environment }

@@ -1,0 +1,43 @@
+package helper
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+)
+
+// HelperStarter starts helper containers (docker.Engine.StartHelper).
+type HelperStarter interface {
+	StartHelper(ctx context.Context, spec docker.HelperSpec) (Helper, error)
+}
+
+// Start starts a helper that needs no Session (the storage's, which mounts
+// the storage instead of the backup folder) with the lifecycle of a
+// Session's helper: the labels of spec (docker.HelperLabels) mark it as the
+// plugin's, and release keeps it when keep (--keep-helper-container),
+// naming it in the output, or removes it on a fresh context, reporting a
+// failure to remove it with the command that would.
+func Start(ctx context.Context, eng HelperStarter, spec docker.HelperSpec, keep bool, pw progress.Writer) (h Helper, release func(ctx context.Context), err error) {
+	h, err = eng.StartHelper(ctx, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h, func(ctx context.Context) { Release(ctx, h, keep, pw) }, nil
+}
+
+// Release ends a helper's life: kept (and named) when keep, else removed,
+// whatever ctx's state (a cancelled run still cleans up); a failure to
+// remove it is reported, not returned: the run's own result stands.
+func Release(ctx context.Context, h Helper, keep bool, pw progress.Writer) {
+	if keep {
+		pw.Info("kept helper container " + h.Name() + " (--keep-helper-container): remove it with 'docker rm -f " + h.Name() + "'")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	if err := h.Remove(ctx); err != nil {
+		pw.Info(fmt.Sprintf("could not remove helper container %s: %v; remove it with 'docker rm -f %s'", h.Name(), err, h.Name()))
+	}
+}

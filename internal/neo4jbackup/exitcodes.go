@@ -1,0 +1,8 @@
+package neo4jbackup
+
+import "github.com/opsmill/docker-infrahubdb/internal/exitcode"
+
+// Exit codes of this package's errors (internal/exitcode): the command
+// layer maps them without knowing the types.
+
+func (e *CheckNotRunError) ExitCode() int { return exitcode.Environment }

@@ -1,0 +1,376 @@
+// Package offsite moves backup runs between a backup folder and a location
+// (backupset.Location: an S3 bucket prefix, or a folder used as one), and
+// verifies a location: the copy, list, verify and prune of `s3://` FOLDER
+// arguments.
+//
+// A run copied to a location is self-contained: it carries, besides its own
+// files, the earlier files of any differential graph chain it needs, so it
+// restores without any other run (no cross-run chains on object storage).
+// Every file is checked against the folder's manifest as it is read, and
+// against the location's record as it is written; the run's manifest is
+// written last.
+package offsite
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"filippo.io/age"
+
+	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+)
+
+// CopyOptions drive a copy from a folder to a location.
+type CopyOptions struct {
+	// Runs are the folder's run IDs to copy; empty copies every restorable
+	// run the location does not have yet.
+	Runs []string
+	// Encrypt, when it has recipients, encrypts every file to them.
+	Encrypt agecrypt.Recipients
+	// AllowMixed lets encrypted and plain runs share a location.
+	AllowMixed bool
+	Tool       string
+	// Progress receives one step per file, with bytes; nil reports nothing.
+	Progress progress.Writer
+}
+
+// CopiedRun is one run a copy wrote.
+type CopiedRun struct {
+	Source string `json:"source"` // the folder's run ID
+	ID     string `json:"id"`     // the location's run ID
+	Files  int    `json:"files"`
+	Bytes  int64  `json:"bytes"` // stored bytes
+}
+
+// CopyResult reports a copy.
+type CopyResult struct {
+	Copied  []CopiedRun `json:"copied"`
+	Present []string    `json:"already_present,omitempty"` // folder runs the location already had
+}
+
+// ToLocation copies runs of a folder into a location, under both locks.
+func ToLocation(ctx context.Context, folder *backupset.Folder, loc backupset.Location, o CopyOptions) (*CopyResult, error) {
+	unlock, err := folder.Lock("copy")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	lease, err := loc.Lock(ctx, "copy")
+	if err != nil {
+		return nil, err
+	}
+	defer lease.Release(context.WithoutCancel(ctx))
+
+	cat, err := folder.Scan()
+	if err != nil {
+		return nil, err
+	}
+	if cat.ManifestErr != nil {
+		return nil, cat.ManifestErr
+	}
+	listing, err := backupset.ListRuns(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	encrypting := len(o.Encrypt.List) > 0
+	if err := agecrypt.CheckConsistent(listing.Runs, encrypting, o.AllowMixed); err != nil {
+		return nil, err
+	}
+	present := map[string]bool{}
+	for _, m := range listing.Runs {
+		present[m.CopiedFrom] = true
+		present[m.Run.ID] = true
+	}
+	missing := map[string]bool{}
+	for _, r := range cat.Missing {
+		missing[r.Name] = true
+	}
+	for _, id := range o.Runs {
+		if _, ok := cat.Manifest.Run(id); !ok {
+			return nil, fmt.Errorf("run %s is not in %s; `docker infrahubdb list %s` shows its runs", id, folder.Dir, folder.Dir)
+		}
+	}
+	res := &CopyResult{}
+	for _, run := range cat.Manifest.Runs {
+		if len(o.Runs) > 0 && !slices.Contains(o.Runs, run.ID) {
+			continue
+		}
+		if present[run.ID] {
+			res.Present = append(res.Present, run.ID)
+			continue
+		}
+		files, err := runFiles(cat, run.ID)
+		if err != nil {
+			return res, err
+		}
+		if !run.Complete || len(files) == 0 || slices.ContainsFunc(files, func(f backupset.FileRecord) bool { return missing[f.Name] }) {
+			if len(o.Runs) > 0 {
+				return res, fmt.Errorf("run %s of %s is not restorable (incomplete or missing files); run verify", run.ID, folder.Dir)
+			}
+			continue
+		}
+		c, err := copyRun(ctx, folder, loc, lease, run, files, o)
+		if err != nil {
+			return res, err
+		}
+		res.Copied = append(res.Copied, c)
+	}
+	return res, nil
+}
+
+// runFiles lists a run's files, with the earlier files of any differential
+// graph chain they continue.
+func runFiles(cat *backupset.Catalog, id string) ([]backupset.FileRecord, error) {
+	own := cat.Manifest.RunFiles(id)
+	var out []backupset.FileRecord
+	seen := map[string]bool{}
+	add := func(r backupset.FileRecord) {
+		if !seen[r.Name] {
+			seen[r.Name] = true
+			out = append(out, r)
+		}
+	}
+	chains := cat.Chains()
+	for _, f := range own {
+		if f.Type == backupset.TypeDiff {
+			found := false
+			for _, ch := range chains[f.Database] {
+				i := slices.IndexFunc(ch.Files, func(a backupset.Artifact) bool { return a.Name == f.Name })
+				if i < 0 {
+					continue
+				}
+				found = true
+				for _, a := range ch.Files[:i] {
+					if a.Record == nil {
+						return nil, fmt.Errorf("%s, in the chain of run %s, has no manifest record; run verify --adopt", a.Name, id)
+					}
+					add(*a.Record)
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("differential backup %s of run %s has no chain in the folder", f.Name, id)
+			}
+		}
+		add(f)
+	}
+	return out, nil
+}
+
+// ErrChecksum is matched when a file read for a copy differs from its record.
+var ErrChecksum = agecrypt.ErrChecksum
+
+func copyRun(ctx context.Context, folder *backupset.Folder, loc backupset.Location, lease backupset.Lease, run backupset.RunRecord, files []backupset.FileRecord, o CopyOptions) (CopiedRun, error) {
+	id := backupset.NewLocationRunID(run.Started)
+	c := CopiedRun{Source: run.ID, ID: id}
+	m := backupset.RunManifest{Tool: o.Tool, CopiedFrom: run.ID, Run: run}
+	m.Run.ID = id
+	for _, rec := range files {
+		if err := lease.Refresh(ctx); err != nil {
+			return c, err
+		}
+		rf, err := copyFile(ctx, folder, loc, id, rec, o)
+		if err != nil {
+			return c, err
+		}
+		m.Files = append(m.Files, rf)
+		c.Files++
+		c.Bytes += rf.Size
+	}
+	if err := lease.Refresh(ctx); err != nil {
+		return c, err
+	}
+	return c, backupset.CommitRun(ctx, loc, m)
+}
+
+func copyFile(ctx context.Context, folder *backupset.Folder, loc backupset.Location, runID string, rec backupset.FileRecord, o CopyOptions) (backupset.RunFile, error) {
+	src, _, err := backupset.OpenRegular(folder.Path(rec.Name))
+	if err != nil {
+		return backupset.RunFile{}, err
+	}
+	defer src.Close()
+	name := rec.Name
+	if len(o.Encrypt.List) > 0 {
+		name += agecrypt.Ext
+	}
+	obj, err := loc.Create(ctx, backupset.ArtifactKey(runID, name), backupset.CreateOptions{Size: sizeHint(rec.Size, len(o.Encrypt.List) > 0)})
+	if err != nil {
+		return backupset.RunFile{}, err
+	}
+	var (
+		w      io.Writer = obj
+		commit           = func() (backupset.RunFile, error) {
+			r, err := obj.Commit()
+			return backupset.RunFile{FileRecord: r}, err
+		}
+	)
+	if len(o.Encrypt.List) > 0 {
+		enc, err := agecrypt.NewWriter(obj, o.Encrypt)
+		if err != nil {
+			obj.Abort()
+			return backupset.RunFile{}, err
+		}
+		w, commit = enc, enc.Commit
+	}
+	defer obj.Abort()
+	h := sha256.New()
+	var n int64
+	err = progress.RunStep(orNop(o.Progress), progress.Event{ID: "upload " + rec.Name, Text: "Upload " + rec.Name + " to " + backupset.ArtifactKey(runID, name)}, func(s *progress.Step) error {
+		n, err = io.Copy(w, &counting{r: io.TeeReader(src, h), step: s, total: rec.Size})
+		return err
+	})
+	if err != nil {
+		return backupset.RunFile{}, fmt.Errorf("copy %s to %s: %w", rec.Name, loc.Describe(), err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); n != rec.Size || got != rec.SHA256 {
+		return backupset.RunFile{}, fmt.Errorf("%s in %s: %d bytes with SHA-256 %s, the manifest records %d bytes with %s; nothing of this run was committed; run verify: %w",
+			rec.Name, folder.Dir, n, got, rec.Size, rec.SHA256, ErrChecksum)
+	}
+	stored, err := commit()
+	if err != nil {
+		return backupset.RunFile{}, err
+	}
+	out := backupset.RunFile{FileRecord: rec, Encryption: stored.Encryption}
+	out.Name, out.Size, out.SHA256, out.Added = name, stored.Size, stored.SHA256, stored.Added
+	if stored.Encryption != nil {
+		out.PlainSize, out.PlainSHA256 = rec.Size, rec.SHA256
+	}
+	return out, nil
+}
+
+// sizeHint bounds the stored size, so that the location sizes its parts
+// for it: an encrypted file grows by age's header (kept under 64 KiB here:
+// a few recipients take a few hundred bytes) and 16 bytes per 64 KiB chunk.
+func sizeHint(size int64, encrypted bool) int64 {
+	if encrypted {
+		return size + (size/(64<<10)+1)*16 + 64<<10
+	}
+	return size
+}
+
+// originalName is a run file's name in a folder (without the .age suffix).
+func originalName(f backupset.RunFile) string {
+	if f.Encryption != nil {
+		return strings.TrimSuffix(f.Name, agecrypt.Ext)
+	}
+	return f.Name
+}
+
+// ToFolder copies a location's run into a folder, decrypting with ids, so
+// that `restore FOLDER` restores it. Every file is checked (stored and
+// plaintext SHA-256) before it gets its name in the folder; a file the
+// folder already holds with the same checksum is not copied again.
+func ToFolder(ctx context.Context, loc backupset.Location, runID string, folder *backupset.Folder, ids []age.Identity, pw progress.Writer) (*backupset.RunManifest, error) {
+	m, err := backupset.ReadRun(ctx, loc, runID)
+	if err != nil {
+		return nil, err
+	}
+	// Fail on keys before writing anything.
+	for _, f := range m.Files {
+		if f.Encryption != nil && len(ids) == 0 {
+			return nil, fmt.Errorf("run %s is encrypted: give --identity FILE: %w", runID, agecrypt.ErrNoIdentity)
+		}
+	}
+	unlock, err := folder.Lock("copy")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	man, err := folder.ReadManifest()
+	if err != nil {
+		return nil, err
+	}
+	var (
+		recs      []backupset.FileRecord
+		committed []string
+	)
+	for _, f := range m.Files {
+		name := originalName(f)
+		want := f.SHA256
+		if f.Encryption != nil {
+			want = f.PlainSHA256
+		}
+		if have, ok := man.Lookup(name); ok && have.SHA256 == want {
+			continue
+		}
+		var rec backupset.FileRecord
+		err := progress.RunStep(orNop(pw), progress.Event{ID: "download " + name, Text: "Download " + backupset.ArtifactKey(runID, f.Name)}, func(s *progress.Step) error {
+			var err error
+			rec, err = fetchFile(ctx, loc, runID, f, folder, name, ids, s)
+			return err
+		})
+		if err != nil {
+			// Take back what this copy put in the folder: files without
+			// manifest records would only confuse list and restore.
+			if derr := folder.Delete(man, committed...); derr != nil {
+				return nil, errors.Join(err, derr)
+			}
+			return nil, err
+		}
+		committed = append(committed, name)
+		r := f.FileRecord
+		r.Name, r.Size, r.SHA256, r.Added = name, rec.Size, rec.SHA256, rec.Added
+		recs = append(recs, r)
+	}
+	run := m.Run
+	if m.CopiedFrom != "" {
+		run.ID = m.CopiedFrom // the files' RunID
+	}
+	man.Upsert(recs...)
+	man.UpsertRun(run)
+	man.Tool = m.Tool
+	if err := folder.WriteManifest(man); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func fetchFile(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, folder *backupset.Folder, name string, ids []age.Identity, s *progress.Step) (backupset.FileRecord, error) {
+	src, err := agecrypt.Open(ctx, loc, runID, f, ids)
+	if err != nil {
+		return backupset.FileRecord{}, err
+	}
+	defer src.Close()
+	pf, err := folder.NewFile(name)
+	if err != nil {
+		return backupset.FileRecord{}, err
+	}
+	defer pf.Abort()
+	if _, err := io.Copy(pf, &counting{r: src, step: s, total: max(f.PlainSize, f.Size)}); err != nil {
+		return backupset.FileRecord{}, fmt.Errorf("copy %s from %s: %w", f.Name, loc.Describe(), err)
+	}
+	// The checks ran at EOF: only now does the file get its name.
+	return pf.Commit()
+}
+
+func orNop(w progress.Writer) progress.Writer {
+	if w == nil {
+		return progress.Nop
+	}
+	return w
+}
+
+// counting reports the bytes read through it to a progress step, every MiB.
+type counting struct {
+	r        io.Reader
+	step     *progress.Step
+	n, total int64
+	last     int64
+}
+
+func (c *counting) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.step != nil && (c.n-c.last >= 1<<20 || err != nil) {
+		c.last = c.n
+		c.step.Update("", c.n, c.total)
+	}
+	return n, err
+}

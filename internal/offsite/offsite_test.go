@@ -1,0 +1,348 @@
+package offsite_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset/locationtest"
+	"github.com/opsmill/docker-infrahubdb/internal/offsite"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location/s3test"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	s3test.StopShared()
+	os.Exit(code)
+}
+
+// sourceFolder is a folder with one complete run of three components.
+func sourceFolder(t *testing.T) (*backupset.Folder, string) {
+	f, ids := locationtest.FolderWithRuns(t, time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC))
+	return f, ids[0]
+}
+
+type target struct {
+	name string
+	open func(t *testing.T) backupset.Location
+}
+
+func targets() []target {
+	return []target{
+		{"folder", func(t *testing.T) backupset.Location {
+			loc, err := backupset.NewFolderLocation(t.TempDir())
+			assert.NilError(t, err)
+			return loc
+		}},
+		{"s3", func(t *testing.T) backupset.Location {
+			srv := s3test.ForTest(t)
+			for k, v := range srv.Env() {
+				t.Setenv(k, v)
+			}
+			bucket, err := srv.MakeBucket("offsite")
+			assert.NilError(t, err)
+			loc, err := s3location.Open(t.Context(), "s3://"+bucket+"/infrahub", s3location.Options{PartSize: s3location.MinPartSize})
+			assert.NilError(t, err)
+			return loc
+		}},
+	}
+}
+
+func TestEncryptedRoundTrip(t *testing.T) {
+	for _, tg := range targets() {
+		t.Run(tg.name, func(t *testing.T) {
+			ctx := t.Context()
+			src, runID := sourceFolder(t)
+			loc := tg.open(t)
+			key, err := age.GenerateX25519Identity()
+			assert.NilError(t, err)
+			rcp := agecrypt.Recipients{List: []age.Recipient{key.Recipient()}, Strings: []string{key.Recipient().String()}}
+
+			res, err := offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{Encrypt: rcp, Tool: "test"})
+			assert.NilError(t, err)
+			assert.Assert(t, is.Len(res.Copied, 1))
+			assert.Check(t, is.Equal(res.Copied[0].Source, runID))
+			assert.Check(t, is.Equal(res.Copied[0].Files, 3))
+
+			// Copying again finds the run there.
+			res, err = offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{Encrypt: rcp})
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(res.Copied, 0))
+			assert.Check(t, is.DeepEqual(res.Present, []string{runID}))
+			// A plain copy into this encrypted location is refused.
+			_, err = offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{})
+			assert.Check(t, errors.Is(err, agecrypt.ErrMixed), "%v", err)
+
+			// Verify: stored bytes without a key, plaintext with it; a
+			// wrong key is an error of its own.
+			vr, err := offsite.Verify(ctx, loc, nil, nil, nil)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(vr.Runs, 1))
+			assert.Check(t, vr.Runs[0].Encrypted)
+			_, err = offsite.Verify(ctx, loc, nil, []age.Identity{key}, nil)
+			assert.NilError(t, err)
+			wrong, _ := age.GenerateX25519Identity()
+			_, err = offsite.Verify(ctx, loc, nil, []age.Identity{wrong}, nil)
+			assert.Check(t, errors.Is(err, agecrypt.ErrNoIdentity), "%v", err)
+
+			// Back into an empty folder: the files as they were.
+			dst, err := backupset.Create(t.TempDir())
+			assert.NilError(t, err)
+			locRun := vr.Runs[0].ID
+			_, err = offsite.ToFolder(ctx, loc, locRun, dst, nil, nil)
+			assert.Check(t, errors.Is(err, agecrypt.ErrNoIdentity), "%v", err)
+			_, err = offsite.ToFolder(ctx, loc, locRun, dst, []age.Identity{wrong}, nil)
+			assert.Check(t, errors.Is(err, agecrypt.ErrNoIdentity), "%v", err)
+			entries, _ := os.ReadDir(dst.Dir)
+			for _, e := range entries {
+				assert.Check(t, !strings.HasSuffix(e.Name(), ".dump"), "nothing lands with a wrong key: %s", e.Name())
+			}
+			_, err = offsite.ToFolder(ctx, loc, locRun, dst, []age.Identity{key}, nil)
+			assert.NilError(t, err)
+			for _, name := range []string{"neo4j-2026-12-01T03-00-00.dump", "task-manager-2026-12-01T03-00-00.pgdump", "storage-2026-12-01T03-00-00.tar"} {
+				a, err := os.ReadFile(filepath.Join(src.Dir, name))
+				assert.NilError(t, err)
+				b, err := os.ReadFile(filepath.Join(dst.Dir, name))
+				assert.NilError(t, err)
+				assert.Check(t, string(a) == string(b), name)
+			}
+			m, err := dst.ReadManifest()
+			assert.NilError(t, err)
+			run, ok := m.Run(runID)
+			assert.Assert(t, ok, "the folder knows the run under its original id")
+			assert.Check(t, run.Complete)
+			assert.Check(t, is.Len(m.RunFiles(runID), 3))
+		})
+	}
+}
+
+func TestVerifyFindsDamage(t *testing.T) {
+	ctx := t.Context()
+	src, _ := sourceFolder(t)
+	dir := t.TempDir()
+	loc, err := backupset.NewFolderLocation(dir)
+	assert.NilError(t, err)
+	key, _ := age.GenerateX25519Identity()
+	rcp := agecrypt.Recipients{List: []age.Recipient{key.Recipient()}, Strings: []string{key.Recipient().String()}}
+	res, err := offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{Encrypt: rcp})
+	assert.NilError(t, err)
+	p := filepath.Join(dir, "runs", res.Copied[0].ID, "neo4j-2026-12-01T03-00-00.dump.age")
+	data, err := os.ReadFile(p)
+	assert.NilError(t, err)
+	data[len(data)/2] ^= 0x20
+	assert.NilError(t, os.WriteFile(p, data, 0o600))
+
+	_, err = offsite.Verify(ctx, loc, nil, nil, nil)
+	var ve *offsite.VerifyError
+	assert.Check(t, errors.As(err, &ve), "%v", err)
+	_, err = offsite.Verify(ctx, loc, nil, []age.Identity{key}, nil)
+	assert.Check(t, errors.As(err, &ve), "%v", err)
+
+	dst, err := backupset.Create(t.TempDir())
+	assert.NilError(t, err)
+	_, err = offsite.ToFolder(ctx, loc, res.Copied[0].ID, dst, []age.Identity{key}, nil)
+	assert.Check(t, errors.Is(err, agecrypt.ErrChecksum), "%v", err)
+	_, err = os.Stat(filepath.Join(dst.Dir, "neo4j-2026-12-01T03-00-00.dump"))
+	assert.Check(t, errors.Is(err, os.ErrNotExist), "a damaged file never gets its name")
+}
+
+func TestCopyChecksTheSource(t *testing.T) {
+	src, _ := sourceFolder(t)
+	assert.NilError(t, os.WriteFile(filepath.Join(src.Dir, "storage-2026-12-01T03-00-00.tar"), []byte("TAR"), 0o600))
+	loc, err := backupset.NewFolderLocation(t.TempDir())
+	assert.NilError(t, err)
+	_, err = offsite.ToLocation(t.Context(), src, loc, offsite.CopyOptions{})
+	assert.Check(t, errors.Is(err, offsite.ErrChecksum), "%v", err)
+	listing, err := backupset.ListRuns(t.Context(), loc)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(listing.Runs, 0), "no run without its manifest")
+}
+
+// failingLocation fails the nth Create, as a client killed mid-copy would
+// stop writing.
+type failingLocation struct {
+	backupset.Location
+	n int
+}
+
+func (f *failingLocation) Create(ctx context.Context, name string, o backupset.CreateOptions) (backupset.ObjectWriter, error) {
+	if f.n--; f.n == 0 {
+		return nil, errors.New("killed")
+	}
+	return f.Location.Create(ctx, name, o)
+}
+
+func TestInterruptedCopyLeavesNoRun(t *testing.T) {
+	for _, tg := range targets() {
+		t.Run(tg.name, func(t *testing.T) {
+			ctx := t.Context()
+			src, runID := sourceFolder(t)
+			loc := tg.open(t)
+			_, err := offsite.ToLocation(ctx, src, &failingLocation{Location: loc, n: 3}, offsite.CopyOptions{})
+			assert.ErrorContains(t, err, "killed")
+
+			listing, err := backupset.ListRuns(ctx, loc)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(listing.Runs, 0), "no run without its manifest")
+			assert.Check(t, is.Len(listing.Orphans, 2))
+
+			// Run again: a new run id, never the old keys.
+			res, err := offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{})
+			assert.NilError(t, err)
+			assert.Assert(t, is.Len(res.Copied, 1))
+			assert.Check(t, is.Equal(res.Copied[0].Source, runID))
+
+			pr, err := backupset.PruneLocation(ctx, loc, backupset.KeepPolicy{Last: 1}, time.Now(), false)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(pr.Removed, 0))
+			listing, err = backupset.ListRuns(ctx, loc)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(listing.Runs, 1))
+			assert.Check(t, is.Len(listing.Orphans, 0), "prune removed the dead copy's objects")
+		})
+	}
+}
+
+// TestTwoClientsOneLocation: while one client copies, a second (another
+// handle, as from another machine) is refused by the lock.
+func TestTwoClientsOneLocation(t *testing.T) {
+	ctx := t.Context()
+	srv := s3test.ForTest(t)
+	for k, v := range srv.Env() {
+		t.Setenv(k, v)
+	}
+	bucket, err := srv.MakeBucket("two")
+	assert.NilError(t, err)
+	url := "s3://" + bucket + "/x"
+	a, err := s3location.Open(ctx, url, s3location.Options{})
+	assert.NilError(t, err)
+	b, err := s3location.Open(ctx, url, s3location.Options{})
+	assert.NilError(t, err)
+	lease, err := a.Lock(ctx, "copy")
+	assert.NilError(t, err)
+	src, _ := sourceFolder(t)
+	_, err = offsite.ToLocation(ctx, src, b, offsite.CopyOptions{})
+	var locked *backupset.LockedError
+	assert.Check(t, errors.As(err, &locked), "%v", err)
+	assert.NilError(t, lease.Release(ctx))
+	_, err = offsite.ToLocation(ctx, src, b, offsite.CopyOptions{})
+	assert.NilError(t, err)
+}
+
+// droppingLocation's objects break off after limit bytes, as when the S3
+// server goes away in the middle of a download.
+type droppingLocation struct {
+	backupset.Location
+	limit int64
+}
+
+type droppingReader struct {
+	io.ReadCloser
+	left int64
+}
+
+func (d *droppingReader) Read(p []byte) (int, error) {
+	if d.left <= 0 {
+		return 0, errors.New("connection reset by peer")
+	}
+	if int64(len(p)) > d.left {
+		p = p[:d.left]
+	}
+	n, err := d.ReadCloser.Read(p)
+	d.left -= int64(n)
+	return n, err
+}
+
+func (d *droppingLocation) Open(ctx context.Context, name string) (io.ReadCloser, backupset.ObjectInfo, error) {
+	rc, info, err := d.Location.Open(ctx, name)
+	if err != nil {
+		return nil, info, err
+	}
+	return &droppingReader{ReadCloser: rc, left: d.limit}, info, nil
+}
+
+// TestServerGoneMidDownload: nothing half-downloaded gets a name in the
+// folder, no partial file stays, and the folder's manifest is untouched, so
+// restore never sees the run.
+func TestServerGoneMidDownload(t *testing.T) {
+	for _, encrypted := range []bool{false, true} {
+		ctx := t.Context()
+		src, _ := sourceFolder(t)
+		loc := targets()[0].open(t)
+		key, _ := age.GenerateX25519Identity()
+		o := offsite.CopyOptions{}
+		if encrypted {
+			o.Encrypt = agecrypt.Recipients{List: []age.Recipient{key.Recipient()}, Strings: []string{key.Recipient().String()}}
+		}
+		res, err := offsite.ToLocation(ctx, src, loc, o)
+		assert.NilError(t, err)
+		dst, err := backupset.Create(t.TempDir())
+		assert.NilError(t, err)
+		_, err = offsite.ToFolder(ctx, &droppingLocation{Location: loc, limit: 100_000}, res.Copied[0].ID, dst, []age.Identity{key}, nil)
+		assert.Check(t, is.ErrorContains(err, "connection reset"), "encrypted %v", encrypted)
+		entries, err := os.ReadDir(dst.Dir)
+		assert.NilError(t, err)
+		for _, e := range entries {
+			assert.Check(t, is.Equal(e.Name(), backupset.ManifestName), "left in the folder: %s", e.Name())
+		}
+		m, err := dst.ReadManifest()
+		assert.NilError(t, err)
+		assert.Check(t, is.Len(m.Runs, 0))
+	}
+}
+
+func TestBetweenLocations(t *testing.T) {
+	ctx := t.Context()
+	src, runID := sourceFolder(t)
+	a, s3 := targets()[0].open(t), targets()[1].open(t)
+	key, _ := age.GenerateX25519Identity()
+	rcp := agecrypt.Recipients{List: []age.Recipient{key.Recipient()}, Strings: []string{key.Recipient().String()}}
+	_, err := offsite.ToLocation(ctx, src, a, offsite.CopyOptions{Encrypt: rcp})
+	assert.NilError(t, err)
+
+	res, err := offsite.BetweenLocations(ctx, a, s3, nil, false, nil)
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(res.Copied, 1))
+	vr, err := offsite.Verify(ctx, s3, nil, []age.Identity{key}, nil)
+	assert.NilError(t, err)
+	assert.Check(t, vr.Runs[0].Encrypted)
+	m, err := backupset.ReadRun(ctx, s3, vr.Runs[0].ID)
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(m.CopiedFrom, runID), "the run keeps its origin")
+
+	// Again: already there, also when copied from the folder directly.
+	res, err = offsite.BetweenLocations(ctx, a, s3, nil, false, nil)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(res.Copied, 0))
+	r2, err := offsite.ToLocation(ctx, src, s3, offsite.CopyOptions{Encrypt: rcp})
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(r2.Present, []string{runID}))
+
+	// A damaged source object is not copied, and no run appears.
+	dir := a.(*backupset.FolderLocation).Dir
+	listing, err := backupset.ListRuns(ctx, a)
+	assert.NilError(t, err)
+	p := filepath.Join(dir, "runs", listing.Runs[0].Run.ID, "storage-2026-12-01T03-00-00.tar.age")
+	data, err := os.ReadFile(p)
+	assert.NilError(t, err)
+	data[len(data)-1] ^= 1
+	assert.NilError(t, os.WriteFile(p, data, 0o600))
+	c := targets()[0].open(t)
+	_, err = offsite.BetweenLocations(ctx, a, c, nil, false, nil)
+	assert.Check(t, errors.Is(err, offsite.ErrChecksum), "%v", err)
+	listing, err = backupset.ListRuns(ctx, c)
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(listing.Runs, 0))
+}

@@ -1,0 +1,248 @@
+package s3location
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+)
+
+// putSmall sends data as one PUT with its exact size and Content-MD5 (a size
+// of -1 would make minio-go start a multipart upload even for 20 bytes).
+func (l *Location) putSmall(ctx context.Context, key string, data []byte, cond func(*minio.PutObjectOptions)) (minio.UploadInfo, error) {
+	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
+	if cond != nil {
+		cond(&opts)
+	}
+	info, err := l.core.PutObject(ctx, l.bucket, key, bytes.NewReader(data), int64(len(data)), md5Base64(data), "", opts)
+	return info, l.describeErr("write", strings.TrimPrefix(key, l.prefix), err)
+}
+
+func md5Base64(b []byte) string {
+	s := md5.Sum(b)
+	return base64.StdEncoding.EncodeToString(s[:])
+}
+
+// Create starts a create-only upload. Up to one part it stays in memory and
+// goes out as one PUT; beyond, as a multipart upload, one part at a time.
+func (l *Location) Create(ctx context.Context, name string, o backupset.CreateOptions) (backupset.ObjectWriter, error) {
+	key, err := l.key(name)
+	if err != nil {
+		return nil, err
+	}
+	if key == l.prefix+LeaseName || key == l.prefix+MarkerName {
+		return nil, fmt.Errorf("%s is reserved for the location itself", name)
+	}
+	partSize := l.partSize
+	if o.Size > 0 {
+		// Sized from the artifact: never more than 10 000 parts.
+		partSize = max(partSize, (o.Size+maxParts-1)/maxParts)
+	}
+	bufSize := partSize
+	if o.Size >= 0 && o.Size < partSize {
+		bufSize = o.Size
+	}
+	return &writer{l: l, ctx: ctx, name: name, key: key, partSize: partSize, buf: make([]byte, 0, bufSize), sum: sha256.New()}, nil
+}
+
+type writer struct {
+	l        *Location
+	ctx      context.Context
+	name     string
+	key      string
+	partSize int64
+	buf      []byte
+	sum      hash.Hash
+	size     int64
+	uploadID string
+	parts    []minio.CompletePart
+	done     bool
+	err      error
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errors.New("write after commit or abort")
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	n := len(p)
+	w.sum.Write(p)
+	w.size += int64(n)
+	for len(p) > 0 {
+		if int64(len(w.buf)) == w.partSize {
+			if w.err = w.flushPart(); w.err != nil {
+				return 0, w.err
+			}
+		}
+		k := min(int(w.partSize)-len(w.buf), len(p))
+		if len(w.buf)+k > cap(w.buf) {
+			// Grown past the announced size: take a whole part buffer.
+			w.buf = append(make([]byte, 0, w.partSize), w.buf...)
+		}
+		w.buf = append(w.buf, p[:k]...)
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// flushPart uploads the buffer as the next part, starting the upload first.
+func (w *writer) flushPart() error {
+	if w.uploadID == "" {
+		id, err := w.l.core.NewMultipartUpload(w.ctx, w.l.bucket, w.key, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+		if err != nil {
+			return w.l.describeErr("start upload of", w.name, err)
+		}
+		w.uploadID = id
+	}
+	num := len(w.parts) + 1
+	if num > maxParts {
+		return fmt.Errorf("upload of %s to %s: more than %d parts of %d bytes; raise --s3-part-size", w.name, w.l.Describe(), maxParts, w.partSize)
+	}
+	part, err := w.l.core.PutObjectPart(w.ctx, w.l.bucket, w.key, w.uploadID, num, bytes.NewReader(w.buf), int64(len(w.buf)),
+		minio.PutObjectPartOptions{Md5Base64: md5Base64(w.buf)})
+	if err != nil {
+		return w.l.describeErr(fmt.Sprintf("upload part %d of", num), w.name, err)
+	}
+	w.parts = append(w.parts, minio.CompletePart{PartNumber: num, ETag: part.ETag})
+	w.buf = w.buf[:0]
+	return nil
+}
+
+func (w *writer) Commit() (backupset.FileRecord, error) {
+	if w.done {
+		return backupset.FileRecord{}, fmt.Errorf("%s: already committed or aborted", w.name)
+	}
+	if w.err != nil {
+		w.Abort()
+		return backupset.FileRecord{}, w.err
+	}
+	var err error
+	if w.uploadID == "" {
+		_, err = w.l.putSmall(w.ctx, w.key, w.buf, func(o *minio.PutObjectOptions) { o.SetMatchETagExcept("*") })
+	} else {
+		if len(w.buf) > 0 {
+			err = w.flushPart()
+		}
+		if err == nil {
+			opts := minio.PutObjectOptions{}
+			opts.SetMatchETagExcept("*") // minio-go's PutObject would drop this
+			_, err = w.l.core.CompleteMultipartUpload(w.ctx, w.l.bucket, w.key, w.uploadID, w.parts, opts)
+			err = w.l.describeErr("complete upload of", w.name, err)
+		}
+	}
+	if err != nil {
+		w.Abort()
+		return backupset.FileRecord{}, err
+	}
+	w.done = true
+	w.buf = nil
+	return backupset.FileRecord{
+		Name:   w.name,
+		Size:   w.size,
+		SHA256: hex.EncodeToString(w.sum.Sum(nil)),
+		Added:  time.Now().UTC(),
+	}, nil
+}
+
+// Abort drops the buffer and the multipart upload, with a context of its own
+// (the run's may be cancelled: that is often why we abort).
+func (w *writer) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.buf = nil
+	if w.uploadID != "" {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 30*time.Second)
+		defer cancel()
+		_ = w.l.core.AbortMultipartUpload(ctx, w.l.bucket, w.key, w.uploadID) // else a leftover for prune
+	}
+}
+
+// Open streams a committed object.
+func (l *Location) Open(ctx context.Context, name string) (io.ReadCloser, backupset.ObjectInfo, error) {
+	key, err := l.key(name)
+	if err != nil {
+		return nil, backupset.ObjectInfo{}, err
+	}
+	rc, info, _, err := l.core.GetObject(ctx, l.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, backupset.ObjectInfo{}, l.describeErr("read", name, err)
+	}
+	return rc, backupset.ObjectInfo{Name: name, Size: info.Size, Modified: info.LastModified.UTC()}, nil
+}
+
+// Stat describes a committed object.
+func (l *Location) Stat(ctx context.Context, name string) (backupset.ObjectInfo, error) {
+	key, err := l.key(name)
+	if err != nil {
+		return backupset.ObjectInfo{}, err
+	}
+	info, err := l.client.StatObject(ctx, l.bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return backupset.ObjectInfo{}, l.describeErr("stat", name, err)
+	}
+	return backupset.ObjectInfo{Name: name, Size: info.Size, Modified: info.LastModified.UTC()}, nil
+}
+
+// List lists committed objects under prefix, leaving out the lease and marker.
+func (l *Location) List(ctx context.Context, prefix string) ([]backupset.ObjectInfo, error) {
+	var out []backupset.ObjectInfo
+	for o := range l.client.ListObjects(ctx, l.bucket, minio.ListObjectsOptions{Prefix: l.prefix + prefix, Recursive: true}) {
+		if o.Err != nil {
+			return nil, l.describeErr("list", "", o.Err)
+		}
+		name := strings.TrimPrefix(o.Key, l.prefix)
+		if name == LeaseName || name == MarkerName || backupset.CheckObjectName(name) != nil {
+			continue
+		}
+		out = append(out, backupset.ObjectInfo{Name: name, Size: o.Size, Modified: o.LastModified.UTC()})
+	}
+	slices.SortFunc(out, func(a, b backupset.ObjectInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// Delete removes an object; S3 answers a delete of a missing key with success.
+func (l *Location) Delete(ctx context.Context, name string) error {
+	key, err := l.key(name)
+	if err != nil {
+		return err
+	}
+	return l.describeErr("delete", name, l.client.RemoveObject(ctx, l.bucket, key, minio.RemoveObjectOptions{}))
+}
+
+// Leftovers lists the incomplete multipart uploads under the prefix.
+func (l *Location) Leftovers(ctx context.Context) ([]backupset.Leftover, error) {
+	var out []backupset.Leftover
+	for u := range l.client.ListIncompleteUploads(ctx, l.bucket, l.prefix, true) {
+		if u.Err != nil {
+			return nil, l.describeErr("list incomplete uploads in", "", u.Err)
+		}
+		out = append(out, backupset.Leftover{Name: strings.TrimPrefix(u.Key, l.prefix), Kind: "incomplete upload", Started: u.Initiated.UTC(), ID: u.UploadID})
+	}
+	return out, nil
+}
+
+// RemoveLeftover aborts an incomplete upload.
+func (l *Location) RemoveLeftover(ctx context.Context, lo backupset.Leftover) error {
+	key, err := l.key(lo.Name)
+	if err != nil {
+		return err
+	}
+	return l.describeErr("abort upload of", lo.Name, l.core.AbortMultipartUpload(ctx, l.bucket, key, lo.ID))
+}

@@ -38,7 +38,8 @@ func cronCommand(t *testing.T) string {
 func TestSchedulingRunbookCronLine(t *testing.T) {
 	t.Parallel()
 	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
-	c.Database(t).Seed(t, "neo4j", 3)
+	db := c.Database(t)
+	db.Seed(t, "neo4j", 3)
 	p := kit.InstallPlugin(t)
 
 	var mu sync.Mutex
@@ -69,7 +70,7 @@ func TestSchedulingRunbookCronLine(t *testing.T) {
 	ids := strings.Fields(p.Docker("infrahubdb", "list", "-q", dir).Assert(t, icmd.Success).Stdout())
 	assert.Check(t, is.Len(ids, 1))
 	assert.Check(t, is.Len(c.Running(t), len(kit.StockServices)), "everything runs again")
-	c.Database(t).Reconnect(t)
+	db.Reconnect(t) // Community: the dump stopped and started the database
 
 	// A night that fails (the folder is a file): /fail is pinged.
 	notAFolder := filepath.Join(t.TempDir(), "file")
@@ -108,13 +109,13 @@ func TestDisasterRecoveryRunbook(t *testing.T) {
 	// 4. Check, see the plan, restore.
 	run("doctor", dir).Assert(t, icmd.Success)
 	run("restore", dir, "--dry-run").Assert(t, icmd.Expected{Out: "Dry run: nothing was changed."})
-	assert.Check(t, is.Equal(fresh.Database(t).Count(t, "neo4j"), int64(0)))
+	db := fresh.Database(t)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(0)))
 	res := run("restore", dir, "--yes")
 	res.Assert(t, icmd.Success)
 	assert.Check(t, is.Contains(res.Stdout(), "Restored: task-manager, storage, graph."), res.Stdout())
 
 	// 5. What to check after: the data, every service, the safety copy.
-	db := fresh.Database(t)
 	db.Reconnect(t)
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(6)))
 	assert.Check(t, is.Len(fresh.Running(t), len(kit.StockServices)))

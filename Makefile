@@ -7,7 +7,7 @@ COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 PLUGINDIR := $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
 
-.PHONY: all build install test e2e e2e-image lint bench clean versitygw
+.PHONY: all build install test e2e e2e-image lint bench clean docs release versitygw
 
 all: build
 
@@ -18,6 +18,20 @@ install: build
 	mkdir -p '$(PLUGINDIR)'
 	install -m 0755 $(BIN) '$(PLUGINDIR)/docker-infrahubdb'
 	@echo "installed $(PLUGINDIR)/docker-infrahubdb"
+
+# The command reference (docs/reference: Markdown, and man pages in
+# docs/reference/man), generated from the cobra commands with cli-docs-tool,
+# and the JSON Schemas of the --format json documents (docs/schema).
+# TestReferenceIsUpToDate (internal/docsgen) fails until it is run after a
+# change of a command, a flag or a help text.
+docs:
+	$(GO) run ./cmd/docsgen -dir docs/reference
+
+# Release binaries for linux, darwin and windows on amd64 and arm64, with the
+# version stamped in and a SHA256SUMS file, in dist/ (RELEASE_DIR).
+RELEASE_DIR ?= dist
+release:
+	VERSION='$(VERSION)' COMMIT='$(COMMIT)' GO='$(GO)' ./scripts/release.sh '$(RELEASE_DIR)'
 
 # The S3 server of the off-site tests (internal/s3location/s3test):
 # versitygw, built once from the Go module proxy into a cache (1-6 minutes
@@ -48,7 +62,7 @@ e2e: versitygw
 	INFRAHUBDB_REQUIRE_S3=1 GO='$(GO)' E2E_RELEASES='$(E2E_RELEASES)' ./e2e/run.sh
 
 # Benchmark, not part of the tests: seeds a >1 GiB database in the stand-in and
-# prints one markdown table (README "Performance"). The kit builds the plugin.
+# prints one markdown table (docs/performance.md). The kit builds the plugin.
 bench: e2e-image
 	$(GO) test -tags bench -count=1 -run '^TestTunnelMeasure$$' -v ./e2e/engine/ | grep -E '^\s+measure_bench_test.go' || true
 	$(GO) test -c -tags bench -o bin/bench.test ./e2e/bench
@@ -61,7 +75,7 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
 
 # Images for Compose projects shaped like Infrahub's (the kit builds them on
 # demand too): Debian's PostgreSQL 15 (task-manager-db) and a tiny app image

@@ -74,6 +74,13 @@ type ComposeOptions struct {
 	// NoWait returns once `docker-compose up -d` is done, without waiting
 	// for the database (and task-manager-db) to answer.
 	NoWait bool
+	// File is a compose file of Infrahub's shape to run as it is (e.g.
+	// examples/compose.yaml) instead of the one the kit writes: its
+	// services are StockServices, its credentials the stock neo4j/admin
+	// and postgres/postgres/prefect, and Env gives its variables (image
+	// references). The other options do not apply.
+	File string
+	Env  []string
 }
 
 // Compose is a Compose project shaped like Infrahub's stock
@@ -95,6 +102,7 @@ type Compose struct {
 	db   *Database
 	pg   *Postgres
 	down bool
+	env  []string // the compose file's variables (ComposeOptions.Env)
 }
 
 // ComposeEnv names the Compose command to run instead of ComposeTool, e.g.
@@ -137,7 +145,14 @@ func StartCompose(t testing.TB, opts ComposeOptions) *Compose {
 	if len(services) == 0 {
 		services = CoreServices
 	}
-	file, err := composeFile(t, c, opts, services)
+	var file []byte
+	var err error
+	if opts.File != "" {
+		services, c.Auth, c.env = StockServices, "neo4j/admin", opts.Env
+		file, err = os.ReadFile(opts.File)
+	} else {
+		file, err = composeFile(t, c, opts, services)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,6 +335,7 @@ func composeFile(t testing.TB, c *Compose, opts ComposeOptions, services []strin
 func (c *Compose) Cmd(args ...string) icmd.Cmd {
 	return icmd.Cmd{
 		Command: append(append(composeCommand(), "--ansi", "never", "-p", c.Project, "-f", c.File), args...),
+		Env:     append(os.Environ(), c.env...),
 		Dir:     filepath.Dir(c.File),
 		Timeout: DockerTimeout,
 	}

@@ -67,7 +67,7 @@ type DumpPlan struct {
 
 // ErrNotConfirmed is returned when the operator declined, or gave no
 // consent without a terminal. Nothing was changed.
-var ErrNotConfirmed = exitcode.New(exitcode.Interrupted, "offline backup not confirmed: nothing was changed")
+var ErrNotConfirmed = exitcode.New(exitcode.Declined, "offline backup not confirmed: nothing was changed")
 
 // estimate is a rough downtime for dumping size bytes: neo4j-admin reads and
 // compresses the store at some 50 MiB/s on modest disks, plus a shutdown

@@ -24,17 +24,19 @@ const (
 // Listing is what a backup folder holds.
 type Listing struct {
 	Folder string `json:"folder"`
-	// Manifest is "present", "none" or "malformed: <why>".
-	Manifest   string            `json:"manifest"`
-	Locked     bool              `json:"locked"`
-	Databases  []DatabaseListing `json:"databases"`
-	Partials   []string          `json:"partials"`    // leftovers of interrupted runs
-	Reports    []string          `json:"reports"`     // kept by verify --check
-	SafetyDirs []string          `json:"safety_dirs"` // restore's safety backups
-	Unexpected []string          `json:"unexpected"`  // anything else
-	Inspected  bool              `json:"inspected"`
+	// Manifest is "present", "none" or "malformed" (ManifestError says
+	// why): one of three words a script can compare.
+	Manifest      string            `json:"manifest"`
+	ManifestError string            `json:"manifest_error,omitempty"`
+	Locked        bool              `json:"locked"`
+	Databases     []DatabaseListing `json:"databases"`
+	Partials      []string          `json:"partials"`    // leftovers of interrupted runs
+	Reports       []string          `json:"reports"`     // kept by verify --check
+	SafetyDirs    []string          `json:"safety_dirs"` // restore's safety backups
+	Unexpected    []string          `json:"unexpected"`  // anything else
+	Inspected     bool              `json:"inspected"`
 	// ManifestErr is the manifest's error (malformed, newer), for the
-	// exit code; Manifest says it in words.
+	// exit code; Manifest and ManifestError say it in words.
 	ManifestErr  error  `json:"-"`
 	InspectError string `json:"inspect_error,omitempty"`
 	// Runs are the backup runs, oldest first (see runs.go).
@@ -119,7 +121,7 @@ func describeFolder(cat *backupset.Catalog, infos map[string]neo4jbackup.Info) *
 	l := &Listing{Folder: cat.Dir, Manifest: "none", Locked: cat.Locked, SafetyDirs: cat.SafetyDirs, Partials: cat.Partials}
 	switch {
 	case cat.ManifestErr != nil:
-		l.Manifest = "malformed: " + cat.ManifestErr.Error()
+		l.Manifest, l.ManifestError = "malformed", cat.ManifestErr.Error()
 		l.ManifestErr = cat.ManifestErr
 	case cat.HasManifest:
 		l.Manifest = "present"

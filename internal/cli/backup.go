@@ -28,6 +28,7 @@ type backupOptions struct {
 	outage          outageFlags
 	components      []string
 	consistent      bool
+	dryRun          bool
 	prune           bool           // --prune: apply retention after a successful run (prune_policy.go)
 	retention       retentionFlags // its rules
 }
@@ -77,6 +78,7 @@ and the storage are captured in the same outage.`,
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage)
 	fs.BoolVar(&opts.consistent, "consistent", false, "Stop the Infrahub application containers during the capture so that graph, task manager and storage belong to one point in time (downtime; consent: a prompt, or --yes)")
+	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and show which components would be taken and which containers would stop, for about how long; change nothing")
 	opts.deployment.addFlags(fs, withProject, withDatabaseURL, withBackupPort, withHostNetwork)
 	opts.outage.addFlags(fs)
 	fs.BoolVar(&opts.prune, "prune", false, "After a successful run, delete the runs the --keep-… rules do not keep (as prune --yes)")
@@ -117,6 +119,9 @@ func (o *backupOptions) validate() error {
 func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, dir string) error {
 	if err := opts.validate(); err != nil {
 		return err
+	}
+	if opts.dryRun {
+		return runBackupDryRun(cmd, dockerCli, opts, dir)
 	}
 	folder, err := backupset.Create(dir)
 	if err != nil {
@@ -162,12 +167,8 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		return err
 	}
 	res := set.Graph
-	if opts.output.format == "json" {
-		return printJSON(dockerCli.Out(), struct {
-			*backup.Result
-			Run    *backup.SetResult `json:"run"`
-			Pruned *policyPrune      `json:"pruned,omitempty"`
-		}{res, set, pruned})
+	if opts.output.format != "table" {
+		return printFormatted(dockerCli.Out(), opts.output.format, backupOutput{res, set, pruned})
 	}
 	if res != nil {
 		if err := printBackupTable(dockerCli, res); err != nil {

@@ -26,15 +26,19 @@ type outputOptions struct {
 
 func (o *outputOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.progress, "progress", "auto", `Progress output on stderr: "auto", "tty", "plain", "json" or "quiet"`)
-	fs.StringVar(&o.format, "format", "table", `Result output on stdout: "table" or "json"`)
+	fs.StringVar(&o.format, "format", "table", `Result output on stdout: "table", "json", or a Go template ('{{.Folder}}'; see docs/output.md)`)
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, `Print no progress (same as --progress quiet)`)
 }
 
 func (o *outputOptions) validate() error {
-	switch o.format {
-	case "table", "json":
+	switch {
+	case o.format == "table", o.format == "json":
+	case isTemplate(o.format):
+		if _, err := parseFormat(o.format); err != nil {
+			return err
+		}
 	default:
-		return usageError("unknown --format %q: use \"table\" or \"json\"", o.format)
+		return usageError("unknown --format %q: use \"table\", \"json\" or a Go template such as '{{json .}}'", o.format)
 	}
 	switch o.progress {
 	case "auto", "tty", "plain", "json", "quiet":
@@ -77,14 +81,15 @@ func (o *outputOptions) openFolder(dockerCli command.Cli, dir string, checks ...
 // printResult prints a command's result on stdout: indented JSON with
 // --format json, else what table writes.
 func printResult[T any](out io.Writer, format string, res T, table func(io.Writer, T) error) error {
-	if format == "json" {
-		return printJSON(out, res)
+	if format != "table" {
+		return printFormatted(out, format, res)
 	}
 	return table(out, res)
 }
 
 // printJSON writes v as indented JSON.
 func printJSON(w io.Writer, v any) error {
+	emptyLists(v)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)

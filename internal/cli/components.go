@@ -112,7 +112,7 @@ func printRuns(out io.Writer, l *catalog.Listing) {
 	}
 	fmt.Fprintln(out)
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "RUN\tSTARTED\tCOMPONENTS\tSIZE\tSTATE")
+	fmt.Fprintln(w, "RUN\tSTARTED\tCOMPONENTS\tINFRAHUB\tNEO4J\tSIZE\tSTATE")
 	for _, r := range l.Runs {
 		state := "complete"
 		if r.Problem != "" {
@@ -124,9 +124,17 @@ func printRuns(out io.Writer, l *catalog.Listing) {
 		for _, s := range r.Skipped {
 			comps += fmt.Sprintf(" (no %s)", s.Component)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.Format(time.RFC3339), comps, humanSize(r.Size), state)
+		neo4j := strings.TrimSpace(r.Neo4jVersion + " " + r.Neo4jEdition)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Started.Format(time.RFC3339), comps, orDash(r.InfrahubVersion), orDash(neo4j), humanSize(r.Size), state)
 	}
 	w.Flush()
+	for _, r := range l.Runs {
+		var names []string
+		for _, f := range r.Files {
+			names = append(names, f.Name)
+		}
+		fmt.Fprintf(out, "%s files: %s\n", r.ID, orNone(names))
+	}
 	for _, r := range l.Runs {
 		for _, s := range r.Skipped {
 			fmt.Fprintf(out, "%s skipped %s: %s\n", r.ID, s.Component, s.Reason)

@@ -10,7 +10,7 @@ import (
 )
 
 // givenCredentials are the credentials the operator gave, in the order the
-// README documents: NEO4J_AUTH in the plugin's environment, then
+// docs (how-it-works.md, Credentials) document: NEO4J_AUTH in the plugin's environment, then
 // --password-stdin. nil means "find them in the deployment": the database
 // container's NEO4J_AUTH (or its file), then infrahub-server's
 // INFRAHUB_DB_USERNAME/INFRAHUB_DB_PASSWORD (deployment.FindCredentials).

@@ -33,7 +33,7 @@ const (
 )
 
 func (o *deploymentFlags) addFlags(fs *pflag.FlagSet, with ...deploymentFlag) {
-	fs.StringVar(&o.databaseContainer, "database-container", "", "Name or ID of the database container, when none or several are labelled infrahub_role=database (list and verify take the helper image from it)")
+	fs.StringVar(&o.databaseContainer, "database-container", "", "Name or ID of the database container, when none is found or several are (label infrahub_role=database, or the database service of an Infrahub Compose project)")
 	o.registered = map[deploymentFlag]bool{}
 	for _, f := range with {
 		o.registered[f] = true
@@ -41,7 +41,7 @@ func (o *deploymentFlags) addFlags(fs *pflag.FlagSet, with ...deploymentFlag) {
 		case withProject:
 			fs.StringVar(&o.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
 		case withDatabaseURL:
-			fs.StringVar(&o.databaseURL, "database-url", "", "Reach the database at HOST[:PORT] instead of the labelled container's IP")
+			fs.StringVar(&o.databaseURL, "database-url", "", "Reach the database's backup port at HOST[:PORT] from a helper on the database's networks, instead of sharing the database container's network namespace (the old tool's flag; Neo4j Enterprise only)")
 		case withBackupPort:
 			fs.IntVar(&o.backupPort, "database-backup-port", 6362, "Backup port of the database")
 		case withCypherPort:

@@ -11,7 +11,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 )
 
-// Exit codes (internal/exitcode, documented in the README).
+// Exit codes (internal/exitcode, documented in docs/exit-codes.md).
 const (
 	ExitOK          = exitcode.OK
 	ExitError       = exitcode.Error
@@ -21,6 +21,7 @@ const (
 	ExitVerify      = exitcode.Verify
 	ExitRolledBack  = exitcode.RolledBack
 	ExitDegraded    = exitcode.Degraded
+	ExitDeclined    = exitcode.Declined
 	ExitInterrupted = exitcode.Interrupted
 )
 

@@ -17,6 +17,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
@@ -104,7 +105,8 @@ func TestExitCodes(t *testing.T) {
 
 		{"interrupted", fmt.Errorf("step: %w", context.Canceled), ExitInterrupted},
 		{"interrupted while locked", errors.Join(context.Canceled, &backupset.LockedError{}), ExitInterrupted},
-		{"confirmation refused", restore.ErrNotConfirmed, ExitInterrupted},
+		{"confirmation refused", restore.ErrNotConfirmed, ExitDeclined},
+		{"offline backup declined", backup.ErrNotConfirmed, ExitDeclined},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Assert(t, tc.err != nil)

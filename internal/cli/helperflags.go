@@ -18,7 +18,7 @@ type helperFlags struct {
 }
 
 func (o *helperFlags) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.image, "helper-image", helperImageDefault(), "Neo4j Enterprise image for the helper container (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database container's enterprise image, else a pinned neo4j enterprise image)")
+	fs.StringVar(&o.image, "helper-image", helperImageDefault(), "Neo4j image of the helper container, never older than the database (default: $NEO4J_BACKUP_DOCKER_IMAGE, else the database container's own image when it is Enterprise or the database runs Community, else the pinned enterprise image 'version' names)")
 	fs.StringVar(&o.transfer, "transfer", helper.TransferAuto, `How files move: "auto", "bind" (the daemon sees FOLDER) or "stream" (through the Docker API)`)
 	fs.BoolVar(&o.keep, "keep-helper-container", false, "Do not remove the helper container at the end")
 }

@@ -45,6 +45,7 @@ FOLDER may be an S3 location, s3://BUCKET/PREFIX: list then shows its
 committed runs, whether they are encrypted, and leftovers of interrupted runs
 (no key needed; see docs/offsite.md).`,
 		Example: `  docker infrahubdb list ./backups
+  docker infrahubdb list -q ./backups
   docker infrahubdb list ./backups --format json
   docker infrahubdb list ./backups --inspect`,
 		Args: exactlyOneFolder,
@@ -64,6 +65,8 @@ committed runs, whether they are encrypted, and leftovers of interrupted runs
 	opts.helper.addFlags(fs)
 	opts.location.addFlags(fs)
 	opts.output.addFlags(fs)
+	// As docker's ls commands: -q prints IDs only (and no progress).
+	fs.Lookup("quiet").Usage = "Only print the IDs of the backup runs, newest first (no progress)"
 	return cmd
 }
 
@@ -81,6 +84,12 @@ func runList(ctx context.Context, dockerCli command.Cli, opts listOptions, dir s
 	if err != nil {
 		return err
 	}
+	if opts.output.quiet {
+		if err := printRunIDs(dockerCli.Out(), l); err != nil {
+			return err
+		}
+		return l.ManifestErr
+	}
 	if err := printResult(dockerCli.Out(), opts.output.format, l, printListing); err != nil {
 		return err
 	}
@@ -89,8 +98,22 @@ func runList(ctx context.Context, dockerCli command.Cli, opts listOptions, dir s
 	return l.ManifestErr
 }
 
+// printRunIDs is list -q: one run ID a line, newest first, for scripts
+// (restore --until takes a run's start time).
+func printRunIDs(out io.Writer, l *catalog.Listing) error {
+	for i := len(l.Runs) - 1; i >= 0; i-- {
+		if _, err := fmt.Fprintln(out, l.Runs[i].ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func printListing(out io.Writer, l *catalog.Listing) error {
 	fmt.Fprintf(out, "Folder %s (manifest: %s", l.Folder, l.Manifest)
+	if l.ManifestError != "" {
+		fmt.Fprintf(out, ": %s", l.ManifestError)
+	}
 	if l.Locked {
 		fmt.Fprintf(out, ", locked by a run: see %s", backupset.LockName)
 	}

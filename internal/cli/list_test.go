@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"os"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/golden"
 
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
 )
 
@@ -37,4 +39,29 @@ func TestListMissingFolder(t *testing.T) {
 	_, err := runRoot(t, "list", t.TempDir()+"/nope")
 	assert.ErrorContains(t, err, "does not exist")
 	assert.Equal(t, statusCode(t, err), ExitEnvironment)
+}
+
+// list shows each run with its Infrahub and Neo4j versions and its files;
+// list -q prints the run IDs alone, newest first.
+func TestListRuns(t *testing.T) {
+	folder := backupFolder(t)
+	cat, err := folder.Scan()
+	assert.NilError(t, err)
+	m := cat.Manifest
+	for i, id := range []string{"run-2026-11-20T10-00-00", "run-2026-11-21T10-00-00"} {
+		m.UpsertRun(backupset.RunRecord{ID: id, Started: time.Date(2026, 11, 20+i, 10, 0, 0, 0, time.UTC), Components: []string{"graph"}, Complete: true,
+			InfrahubVersion: "1.9.3", Neo4jEdition: "community", Neo4jVersion: "2025.10.1"})
+	}
+	assert.NilError(t, folder.WriteManifest(m))
+
+	out, err := runRoot(t, "list", "-q", folder.Dir)
+	assert.NilError(t, err)
+	assert.Equal(t, out, "run-2026-11-21T10-00-00\nrun-2026-11-20T10-00-00\n")
+
+	out, err = runRoot(t, "list", folder.Dir)
+	assert.NilError(t, err)
+	assert.Assert(t, is.Contains(out, "INFRAHUB"))
+	assert.Assert(t, is.Contains(out, "1.9.3"))
+	assert.Assert(t, is.Contains(out, "2025.10.1 community"))
+	assert.Assert(t, is.Contains(out, "run-2026-11-21T10-00-00 files: "))
 }

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,9 +18,9 @@ import (
 type pruneOptions struct {
 	output    outputOptions
 	location  locationFlags  // FOLDER may be s3://BUCKET/PREFIX (location.go)
-	retention retentionFlags // --keep-daily … (s3:// locations)
+	retention retentionFlags // --keep-daily … and --dry-run (location.go)
 	keep      int
-	yes       bool
+	yes       bool // -f/--force, or -y/--yes
 }
 
 func newPruneCommand(dockerCli command.Cli) *cobra.Command {
@@ -27,8 +29,10 @@ func newPruneCommand(dockerCli command.Cli) *cobra.Command {
 		Use:   "prune [OPTIONS] FOLDER --keep N",
 		Short: "Delete old backups, keeping the newest N runs (or chains per database)",
 		Long: `Keep the newest N complete chains (a full backup and its differential backups)
-of each database in FOLDER and delete the older ones. Without --yes it only
-prints what it would delete.
+of each database in FOLDER and delete the older ones. As docker's prune
+commands: -f/--force deletes without asking; --dry-run only prints what would
+go; with neither, prune prints the plan and asks on a terminal, and without a
+terminal only prints it.
 
 Prune deletes whole chains only: never the newest chain, never a full backup
 whose differential backups stay, never a file whose type the manifest does not
@@ -50,8 +54,8 @@ rules (--keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly,
 --keep-yearly, --keep-within; restic's semantics), never removes the newest run
 or a base a kept run needs, and removes the objects of runs that never
 committed; --dry-run (or no --yes) prints the plan (see docs/retention.md).`,
-		Example: `  docker infrahubdb prune ./backups --keep 7
-  docker infrahubdb prune ./backups --keep 7 --yes`,
+		Example: `  docker infrahubdb prune ./backups --keep 7 --dry-run
+  docker infrahubdb prune ./backups --keep 7 --force`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if s3location.IsURL(args[0]) {
@@ -69,20 +73,26 @@ committed; --dry-run (or no --yes) prints the plan (see docs/retention.md).`,
 				}
 				return runPruneFolderPolicy(dockerCli, opts, args[0])
 			}
-			return runPrune(dockerCli, opts, cmd.Flags().Changed("keep"), args[0])
+			return runPrune(cmd.Context(), dockerCli, opts, cmd.Flags().Changed("keep"), args[0])
 		},
 	}
 	fs := cmd.Flags()
-	fs.IntVar(&opts.keep, "keep", 0, "Number of chains to keep per database (required, at least 1)")
-	fs.BoolVarP(&opts.yes, "yes", "y", false, "Delete; without it prune only prints what it would delete")
+	fs.IntVar(&opts.keep, "keep", 0, "Number of backup runs to keep (at least 1); in a folder without runs, complete chains per database")
+	fs.BoolVarP(&opts.yes, "force", "f", false, "Delete without asking")
+	fs.BoolVarP(&opts.yes, "yes", "y", false, "Same as --force (the flag of earlier versions)")
 	opts.retention.addFlags(fs)
 	opts.location.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }
 
-func runPrune(dockerCli command.Cli, opts pruneOptions, keepSet bool, dir string) error {
-	folder, pw, err := opts.output.openFolder(dockerCli, dir, func() error { return checkKeep(opts.keep, keepSet) })
+func runPrune(ctx context.Context, dockerCli command.Cli, opts pruneOptions, keepSet bool, dir string) error {
+	folder, pw, err := opts.output.openFolder(dockerCli, dir, func() error { return checkKeep(opts.keep, keepSet) }, func() error {
+		if opts.yes && opts.retention.dryRun {
+			return usageError("--force and --dry-run: choose one")
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -91,7 +101,27 @@ func runPrune(dockerCli command.Cli, opts pruneOptions, keepSet bool, dir string
 		pw.Close()
 		return err
 	}
+	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
+	ask := !opts.yes && !opts.retention.dryRun && interactive
 	res, err := catalog.Prune(folder, opts.keep, opts.yes, pw)
+	if err == nil && ask && len(res.Delete) > 0 {
+		// The plan, then one question; the lock is held throughout, so
+		// what is deleted is what was shown.
+		var yes bool
+		yes, err = pausedFor(pw, func() (bool, error) {
+			if err := printPrune(dockerCli.Err(), res); err != nil {
+				return false, err
+			}
+			return askContinue(ctx, dockerCli)
+		})
+		switch {
+		case err != nil:
+		case !yes:
+			err = withCode(ExitDeclined, errors.New("prune cancelled: nothing was deleted"))
+		default:
+			res, err = catalog.Prune(folder, opts.keep, true, pw)
+		}
+	}
 	err = unlock(err)
 	pw.Close()
 	if err != nil {
@@ -142,7 +172,7 @@ func printPrune(out io.Writer, res *catalog.PruneResult) error {
 	if res.Deleted {
 		fmt.Fprintf(out, "\nDeleted %d file(s), %s; the manifest was updated.\n", len(res.Delete), humanSize(res.Freed))
 	} else {
-		fmt.Fprintf(out, "\nDry run: %d file(s), %s, would be deleted; run again with --yes to delete them.\n", len(res.Delete), humanSize(res.Freed))
+		fmt.Fprintf(out, "\nDry run: %d file(s), %s, would be deleted; run again with --force to delete them.\n", len(res.Delete), humanSize(res.Freed))
 	}
 	return nil
 }

@@ -47,3 +47,23 @@ func TestPruneRefusesUnverifiedFiles(t *testing.T) {
 	assert.Check(t, is.Equal(statusCode(t, err), ExitEnvironment))
 	assert.Check(t, is.ErrorContains(err, "verify --adopt"))
 }
+
+// prune follows docker's prune commands: -f/--force deletes, --dry-run only
+// shows, the two together are a usage error.
+func TestPruneForceAndDryRun(t *testing.T) {
+	folder := backupFolder(t)
+	old := "neo4j-2026-11-20T10-00-00.backup"
+	_, err := runRoot(t, "prune", "--keep", "1", "--force", "--dry-run", folder.Dir)
+	assert.Check(t, is.Equal(statusCode(t, err), ExitUsage))
+
+	out, err := runRoot(t, "prune", "--keep", "1", "--dry-run", folder.Dir)
+	assert.NilError(t, err)
+	assert.Check(t, is.Contains(out, "would delete"))
+	_, err = os.Stat(folder.Path(old))
+	assert.NilError(t, err)
+
+	_, err = runRoot(t, "prune", "--keep", "1", "-f", folder.Dir)
+	assert.NilError(t, err)
+	_, err = os.Stat(folder.Path(old))
+	assert.Check(t, os.IsNotExist(err))
+}

@@ -57,8 +57,10 @@ current data dumped as the safety copy, the dump loaded with neo4j-admin
 database load, and the container started again. A dump restores onto Neo4j
 Enterprise too (STOP DATABASE, load, START, no container stop).
 
-Credentials: NEO4J_AUTH=user/password, --password-stdin, or else the database
-container's own NEO4J_AUTH.`,
+Credentials, in this order: NEO4J_AUTH=user/password in the environment,
+--password-stdin, the database container's NEO4J_AUTH (or the file its
+NEO4J_AUTH_FILE or NEO4J_AUTH_PATH names), then INFRAHUB_DB_USERNAME and
+INFRAHUB_DB_PASSWORD of the project's infrahub-server container.`,
 		Example: `  NEO4J_AUTH=neo4j/secret docker infrahubdb restore ./backups --yes
   docker infrahubdb restore ./backups --dry-run
   docker -c prod infrahubdb restore ./backups --database neo4j --until 2026-11-24T18:00:00Z`,
@@ -72,7 +74,7 @@ container's own NEO4J_AUTH.`,
 	}
 	fs := cmd.Flags()
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to restore (repeatable; default: every database in the folder but system)")
-	fs.StringVar(&opts.until, "until", "", `Restore the newest chain up to this time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC), passed to neo4j-admin --restore-until`)
+	fs.StringVar(&opts.until, "until", "", `Restore the newest complete backup run started at or before this time (RFC 3339 or "YYYY-MM-DD HH:MM:SS", UTC), each component whole; in a folder without runs (the graph alone), the newest chain up to it, passed to neo4j-admin --restore-until`)
 	fs.StringVar(&opts.boltAddress, "bolt-address", "", "Connect to Bolt at HOST:PORT directly instead of tunnelling through the helper container")
 	fs.BoolVar(&opts.noSafetyBackup, "no-safety-backup", false, "Do not back up the current databases before replacing them (no rollback possible)")
 	fs.StringVar(&opts.safetyDir, "safety-dir", "", "Where the safety backup goes (default: FOLDER/safety-<time>)")
@@ -120,6 +122,10 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	}
 	interactive := dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()
 	if !opts.outage.yes && !opts.dryRun && !interactive {
+		// The folder is checked first: a missing folder is what to fix.
+		if _, err := backupset.Open(dir); err != nil {
+			return withCode(ExitEnvironment, err)
+		}
 		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
 	}
 	creds, err := restoreCredentials(opts, dockerCli.In())
@@ -172,14 +178,11 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	set, err := restore.RunSet(ctx, engine(dockerCli), connectNeo4j, folder, sopts, pw)
 	err = unlock(err)
 	pw.Close()
-	if set != nil && opts.output.format == "json" {
+	if set != nil && opts.output.format != "table" {
 		// The graph's result stays at the top, as before runs existed; the
 		// run's components are under "run".
-		out := struct {
-			*restore.Result
-			Run *restore.SetResult `json:"run"`
-		}{set.Graph, set}
-		if perr := printJSON(dockerCli.Out(), out); perr != nil && err == nil {
+		out := restoreOutput{set.Graph, set}
+		if perr := printFormatted(dockerCli.Out(), opts.output.format, out); perr != nil && err == nil {
 			err = perr
 		}
 		return err
@@ -241,8 +244,8 @@ func confirm(ctx context.Context, dockerCli command.Cli, p *restore.Plan) (bool,
 }
 
 func printRestore(dockerCli command.Cli, format string, res *restore.Result) error {
-	if format == "json" {
-		return printJSON(dockerCli.Out(), res)
+	if format != "table" {
+		return printFormatted(dockerCli.Out(), format, res)
 	}
 	out := dockerCli.Out()
 	p := res.Plan

@@ -58,7 +58,7 @@ deployment needs no configuration.`,
 				}
 			}
 			cancelOnSignals(cmd)
-			return nil
+			return finalError(cmd, applyEnv(cmd))
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if showVersion {
@@ -75,8 +75,11 @@ deployment needs no configuration.`,
 		newListCommand(dockerCli),
 		newVerifyCommand(dockerCli),
 		newPruneCommand(dockerCli),
+		newDoctorCommand(dockerCli),
 		newCopyCommand(dockerCli),
 	)
+	addCompletions(cmd, dockerCli)
+	groupFlags(cmd)
 	wrapErrors(cmd)
 	return cmd
 }
@@ -126,6 +129,10 @@ func wrapErrors(root *cobra.Command) {
 			}
 		}
 		c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+			// Parsing stopped at the bad flag: a --progress json after it
+			// was not read, and the error's shape must not depend on the
+			// order of the flags.
+			progressFromArgs(cmd, os.Args[1:])
 			return finalError(cmd, usageError("%v\nSee '%s --help'.", err, c.CommandPath()))
 		})
 		for _, sub := range c.Commands() {
@@ -150,6 +157,7 @@ func finalError(cmd *cobra.Command, err error) error {
 	if !errors.As(err, &se) {
 		se = toStatusError(err).(dockercli.StatusError)
 	}
+	se.Status = withoutForeignHints(cmd, se.Status)
 	if msg, ok := strings.CutPrefix(se.Status, "Error: "); ok && jsonProgress(cmd) {
 		se.Status = progress.ErrorLine(msg, se.StatusCode)
 	}
@@ -166,6 +174,33 @@ func jsonProgress(cmd *cobra.Command) bool {
 		return ""
 	}
 	return flag("progress") == progress.ModeJSON && flag("quiet") != "true"
+}
+
+// progressFromArgs sets --progress and --quiet from INFRAHUBDB_PROGRESS and
+// the raw command line args, for an error met before the flag parser
+// reached them (and before the INFRAHUBDB_* variables are applied).
+func progressFromArgs(cmd *cobra.Command, args []string) {
+	fs := cmd.Flags()
+	if fs.Lookup("progress") == nil {
+		return
+	}
+	if v := os.Getenv(EnvName("progress")); v != "" && !fs.Changed("progress") {
+		_ = fs.Set("progress", v)
+	}
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return
+		case a == "--progress" && i+1 < len(args):
+			_ = fs.Set("progress", args[i+1])
+		case strings.HasPrefix(a, "--progress="):
+			_ = fs.Set("progress", strings.TrimPrefix(a, "--progress="))
+		case a == "-q", a == "--quiet", a == "--quiet=true":
+			if fs.Lookup("quiet") != nil {
+				_ = fs.Set("quiet", "true")
+			}
+		}
+	}
 }
 
 // noArgs rejects unknown subcommands with a message and the usage exit code.

@@ -35,7 +35,7 @@ func newVersionCommand(dockerCli command.Cli) *cobra.Command {
 			return runVersion(dockerCli, opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "table", `Output format: "table" or "json"`)
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "table", `Output format: "table", "json", or a Go template ('{{.Version}}')`)
 	return cmd
 }
 
@@ -58,6 +58,9 @@ func runVersion(dockerCli command.Cli, opts versionOptions) error {
 			info.Version, info.Commit, info.GoVersion, info.OS, info.Arch, info.DefaultHelperImage)
 		return err
 	default:
-		return usageError("unknown --format %q: use \"table\" or \"json\"", opts.format)
+		if isTemplate(opts.format) {
+			return printFormatted(out, opts.format, info)
+		}
+		return usageError("unknown --format %q: use \"table\", \"json\" or a Go template such as '{{.Version}}'", opts.format)
 	}
 }

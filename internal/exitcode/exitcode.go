@@ -6,7 +6,7 @@ package exitcode
 import "context"
 
 // Exit codes. They are part of the interface for scripts and documented in
-// the README; change them only with a note there.
+// docs/exit-codes.md; change them only with a note there.
 const (
 	OK          = 0
 	Error       = 1   // unexpected failure; the message says what failed
@@ -16,7 +16,8 @@ const (
 	Verify      = 5   // the backup folder failed verification (checksums, chains, neo4j-admin check)
 	RolledBack  = 6   // restore failed and was rolled back: the database runs with its previous data
 	Degraded    = 7   // restore failed and could not be rolled back, or the database did not come back after an offline step
-	Interrupted = 130 // interrupted (Ctrl-C or SIGTERM) after cleaning up, or not confirmed
+	Declined    = 8   // a question was answered "no" (restore, Community dump, --consistent, prune): nothing was changed
+	Interrupted = 130 // interrupted (Ctrl-C or SIGTERM) after cleaning up
 )
 
 // Coder is an error that carries its exit code.
@@ -27,7 +28,7 @@ type Coder interface {
 // precedence decides between the codes of one error tree (a rollback caused
 // by Ctrl-C is an interruption; a failed rollback is degraded whatever
 // caused it): the first code found in this list wins.
-var precedence = []int{Degraded, Interrupted, RolledBack, Verify, Usage, Locked, Environment}
+var precedence = []int{Degraded, Interrupted, Declined, RolledBack, Verify, Usage, Locked, Environment}
 
 // Of returns the exit code of err: the most severe code (precedence) that
 // an error of its tree carries (Unwrap, errors.Join), Interrupted for a

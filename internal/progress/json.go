@@ -10,7 +10,7 @@ import (
 // and {"info":...} lines. Byte progress of a working step is printed at most
 // once a second, so a multi-GiB download does not flood a log. A run that
 // fails ends with an {"error":...} line (ErrorLine). These shapes are
-// documented in the README (Output) and kept stable for scripts.
+// documented in docs/output.md (with a JSON schema) and kept stable for scripts.
 type jsonWriter struct {
 	lineOutput
 	steps *steps

@@ -84,7 +84,7 @@ type Options struct {
 }
 
 // ErrNotConfirmed is returned when the operator declined the confirmation.
-var ErrNotConfirmed = exitcode.New(exitcode.Interrupted, "restore cancelled: nothing was changed")
+var ErrNotConfirmed = exitcode.New(exitcode.Declined, "restore cancelled: nothing was changed")
 
 // Run restores the databases of folder, whose lock the caller holds, into
 // the database container.

@@ -62,8 +62,9 @@ func Watch(ctx context.Context, eng Inspector, db docker.Container) (context.Con
 			_, err := eng.Inspect(ictx, db.ID)
 			icancel()
 			if docker.IsNotFound(err) {
-				cancel(w.cause)
+				// gone first: whoever sees ctx cancelled must find it closed.
 				close(w.gone)
+				cancel(w.cause)
 				return
 			}
 		}
@@ -97,6 +98,13 @@ func Detach(ctx context.Context) context.Context {
 		case <-w.gone:
 			cancel(w.cause)
 		case <-w.stopped:
+			// A watch that ends because the container went (the run gave
+			// up on it) still cancels what was detached.
+			select {
+			case <-w.gone:
+				cancel(w.cause)
+			default:
+			}
 		}
 	}()
 	return dctx

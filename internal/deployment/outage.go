@@ -103,11 +103,14 @@ type Outage struct {
 	apps        []docker.Container // running apps, in start order
 	stopTimeout time.Duration
 
-	mu          sync.Mutex
-	rankZero    sync.WaitGroup     // the apps StartDatabase started beside the database
-	stoppedApps []docker.Container // stopped (or maybe stopped) and not started again
-	dbStopped   bool
-	began, end  time.Time
+	mu       sync.Mutex
+	rankZero sync.WaitGroup // the apps StartDatabase started beside the database
+	// withDatabase: the apps of the database\'s rank stop with it
+	// (StopWithDatabase).
+	withDatabase bool
+	stoppedApps  []docker.Container // stopped (or maybe stopped) and not started again
+	dbStopped    bool
+	began, end   time.Time
 	// startedSinceEnd: a container was started since end was taken (a
 	// second StartApps with nothing to do keeps the first end).
 	startedSinceEnd bool
@@ -160,12 +163,22 @@ func sideBySide(cs []docker.Container, fn func(c docker.Container) error) error 
 	return errors.Join(errs...)
 }
 
+// StopWithDatabase makes the applications of the database's rank (the task
+// manager) stop side by side with the database instead of before it: for
+// the outages where nothing runs while the database stops that needs them
+// quiet (a graph-only dump, a load). It returns o.
+func (o *Outage) StopWithDatabase() *Outage {
+	o.withDatabase = true
+	return o
+}
+
 // StopApps stops the applications, last rank first, each rank side by side.
 // All of them stop before the database does, the task manager included
 // although it ranks with the database: what runs while the database stops
-// (a task manager's pg_dump beside a Community dump) sees them all quiet.
+// (a task manager's pg_dump beside a Community dump) sees them all quiet;
+// unless StopWithDatabase, when those of its rank stop with it.
 func (o *Outage) StopApps(ctx context.Context) error {
-	groups := ranked(o.apps, func(docker.Container, int) bool { return true })
+	groups := ranked(o.apps, func(c docker.Container, rank int) bool { return !o.withDatabase || rank != databaseRank })
 	for _, group := range slices.Backward(groups) {
 		if err := o.stopApps(ctx, group); err != nil {
 			return err
@@ -211,6 +224,14 @@ func (o *Outage) StopDatabase(ctx context.Context) error {
 	o.mark()
 	o.dbStopped = true // whatever happens now, start it again
 	o.mu.Unlock()
+	var withIt []docker.Container
+	if o.withDatabase {
+		for _, g := range ranked(o.apps, func(c docker.Container, rank int) bool { return rank == databaseRank }) {
+			withIt = append(withIt, g...)
+		}
+	}
+	appsErr := make(chan error, 1)
+	go func() { appsErr <- o.stopApps(ctx, withIt) }()
 	err := progress.Run(o.pw, step, func() error {
 		if err := o.eng.StopContainer(ctx, db.ID, o.stopTimeout); err != nil {
 			return err
@@ -228,9 +249,9 @@ func (o *Outage) StopDatabase(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("stop database container %s: %w", db.Name, err)
+		return errors.Join(fmt.Errorf("stop database container %s: %w", db.Name, err), <-appsErr)
 	}
-	return nil
+	return <-appsErr
 }
 
 // StartDatabase starts the database container if this outage stopped it,

@@ -164,3 +164,23 @@ func (f *failingStop) StopContainer(ctx context.Context, id string, timeout time
 	}
 	return err
 }
+
+// With StopWithDatabase (nothing runs beside the database's stop), the task
+// manager stops side by side with the database, after the server.
+func TestOutageStopsTheTaskManagerWithTheDatabase(t *testing.T) {
+	db := docker.Container{ID: "db", Name: "infrahub-database-1", ComposeService: "database", Running: true}
+	apps := []docker.Container{app("tm", "task-manager"), app("server", "infrahub-server")}
+	eng := newBarrierEngine([]string{"db", "tm"})
+	o := deployment.NewOutage(eng, db, apps, time.Minute, progress.Nop).StopWithDatabase()
+	ctx := context.Background()
+
+	assert.NilError(t, o.StopApps(ctx))
+	assert.Check(t, eng.index("stop tm") < 0, "the task manager waits for the database's stop")
+	assert.NilError(t, o.StopDatabase(ctx))
+	assert.Check(t, eng.index("stop server") < eng.index("stop tm") && eng.index("stop server") < eng.index("stop db"))
+
+	eng.groups = map[string]*barrier{}
+	assert.NilError(t, o.StartDatabase(ctx))
+	o.StartApps(ctx)
+	assert.Check(t, is.Len(o.AppsRestarted, 2))
+}

@@ -254,26 +254,16 @@ func (o *Outage) StopDatabase(ctx context.Context) error {
 	return <-appsErr
 }
 
-// StartDatabase starts the database container if this outage stopped it,
-// and side by side the applications of its rank that the outage stopped
-// (the task manager: it needs no graph, and starting it while Neo4j
-// recovers takes it off the downtime).
+// StartDatabase starts the database container if this outage stopped it.
+// It starts alone: Docker 20.10 serialises container starts (two started
+// together both end when the second would have), and the database's start
+// is on the downtime's critical path; the applications of its rank start
+// with StartBesideDatabase, while Neo4j boots.
 func (o *Outage) StartDatabase(ctx context.Context) error {
 	if !o.dbStopped {
 		return nil
 	}
 	db := *o.db
-	var withIt []docker.Container
-	for _, g := range ranked(o.apps, func(c docker.Container, rank int) bool { return rank == databaseRank }) {
-		withIt = append(withIt, g...)
-	}
-	// They start in the background: the caller waits for the database, not
-	// for them; StartApps waits for them before the next rank.
-	o.rankZero.Add(1)
-	go func() {
-		defer o.rankZero.Done()
-		o.startApps(context.WithoutCancel(ctx), withIt)
-	}()
 	step := progress.Event{ID: "start-db", Text: "Start database container " + db.Name}
 	err := progress.Run(o.pw, step, func() error { return o.eng.StartContainer(ctx, db.ID) })
 	if err != nil {
@@ -281,6 +271,23 @@ func (o *Outage) StartDatabase(ctx context.Context) error {
 	}
 	o.dbStopped = false
 	return nil
+}
+
+// StartBesideDatabase starts, in the background, the applications of the
+// database's rank that the outage stopped (the task manager: it needs no
+// graph), for the caller to wait for Neo4j meanwhile; StartApps waits for
+// them before the next rank, and starts them itself when this was not
+// called.
+func (o *Outage) StartBesideDatabase(ctx context.Context) {
+	var withIt []docker.Container
+	for _, g := range ranked(o.apps, func(c docker.Container, rank int) bool { return rank == databaseRank }) {
+		withIt = append(withIt, g...)
+	}
+	o.rankZero.Add(1)
+	go func() {
+		defer o.rankZero.Done()
+		o.startApps(context.WithoutCancel(ctx), withIt)
+	}()
 }
 
 // StartApps starts what StopApps (and StopDatabase) stopped and is not

@@ -255,8 +255,8 @@ func (o *Outage) StopDatabase(ctx context.Context) error {
 }
 
 // StartDatabase starts the database container if this outage stopped it.
-// It starts alone: Docker 20.10 serialises container starts (two started
-// together both end when the second would have), and the database's start
+// It starts alone: on Docker 20.10, two containers started together both
+// end when the second would have (make bench, 2026-12), and the database's start
 // is on the downtime's critical path; the applications of its rank start
 // with StartBesideDatabase, while Neo4j boots.
 func (o *Outage) StartDatabase(ctx context.Context) error {

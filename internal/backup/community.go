@@ -346,9 +346,6 @@ func (o *offline) bringBack(ctx context.Context, outage *deployment.Outage, oo O
 		}
 		o.spare, o.session = spare, spare
 	}
-	// The database container runs and the helper is back: the task
-	// manager starts while Neo4j boots.
-	outage.StartBesideDatabase(cctx)
 	wctx, wcancel := context.WithTimeout(cctx, oo.OnlineWait)
 	defer wcancel()
 	err := o.connect(wctx, oo.OnlineWait)

@@ -116,9 +116,9 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 	// The task manager ranks with the database: with nothing captured
 	// beside the dump it stops beside it, after the server, before the dump;
 	assertInOrder(t, calls, []string{"stop-container infrahub-server-id", "stop-container task-manager-id", "exec neo4j-admin database dump"})
-	// it starts beside it,
-	// whatever the wait for the graph, before the server (docs/outage.md).
-	assertInOrder(t, calls, []string{"stop-helper ", "start-container task-manager-id", "start-container infrahub-server-id"})
+	// it starts once the graph is online, first of the applications
+	// (docs/outage.md).
+	assertInOrder(t, calls, []string{"wait-online system", "start-container task-manager-id", "start-container infrahub-server-id"})
 	assert.Check(t, !hasCall(eng, "stop-container cache-id"), "only application services stop")
 	assert.Check(t, eng.DatabaseRunning())
 	for _, a := range eng.Apps {

@@ -103,8 +103,7 @@ type Outage struct {
 	apps        []docker.Container // running apps, in start order
 	stopTimeout time.Duration
 
-	mu       sync.Mutex
-	rankZero sync.WaitGroup // the apps StartDatabase started beside the database
+	mu sync.Mutex
 	// withDatabase: the apps of the database\'s rank stop with it
 	// (StopWithDatabase).
 	withDatabase bool
@@ -255,10 +254,11 @@ func (o *Outage) StopDatabase(ctx context.Context) error {
 }
 
 // StartDatabase starts the database container if this outage stopped it.
-// It starts alone: on Docker 20.10, two containers started together both
-// end when the second would have (make bench, 2026-12), and the database's start
-// is on the downtime's critical path; the applications of its rank start
-// with StartBesideDatabase, while Neo4j boots.
+// The applications start after it is online (StartApps), the task manager
+// included although it ranks with the database: on Docker 20.10, a
+// container started beside another, or beside the execs of the Bolt login
+// that waits for Neo4j, makes both slower (make bench, 2026-12), and the
+// database's start and login are what the downtime waits for.
 func (o *Outage) StartDatabase(ctx context.Context) error {
 	if !o.dbStopped {
 		return nil
@@ -273,30 +273,12 @@ func (o *Outage) StartDatabase(ctx context.Context) error {
 	return nil
 }
 
-// StartBesideDatabase starts, in the background, the applications of the
-// database's rank that the outage stopped (the task manager: it needs no
-// graph), for the caller to wait for Neo4j meanwhile; StartApps waits for
-// them before the next rank, and starts them itself when this was not
-// called.
-func (o *Outage) StartBesideDatabase(ctx context.Context) {
-	var withIt []docker.Container
-	for _, g := range ranked(o.apps, func(c docker.Container, rank int) bool { return rank == databaseRank }) {
-		withIt = append(withIt, g...)
-	}
-	o.rankZero.Add(1)
-	go func() {
-		defer o.rankZero.Done()
-		o.startApps(context.WithoutCancel(ctx), withIt)
-	}()
-}
-
 // StartApps starts what StopApps (and StopDatabase) stopped and is not
 // running again, first rank first, each rank side by side, with a fresh
 // context: a cancelled run still does it.
 func (o *Outage) StartApps(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	o.rankZero.Wait()
 	for _, group := range ranked(o.apps, func(docker.Container, int) bool { return true }) {
 		o.startApps(ctx, group)
 	}

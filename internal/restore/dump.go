@@ -335,8 +335,6 @@ func (l *loader) bringBack(ctx context.Context) error {
 	if err := r.session.Helper.Start(cctx); err != nil {
 		return &deployment.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
 	}
-	// The task manager starts while Neo4j boots.
-	l.outage.StartBesideDatabase(cctx)
 	deadline := time.Now().Add(r.opts.OnlineWait)
 	var err error
 	for {

@@ -159,6 +159,11 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 	o.closeBolt(ctx) // the database's network namespace goes away with it
 
 	outage := deployment.NewOutage(eng, c, apps, oo.StopTimeout, pw)
+	if oo.WhileStopped == nil {
+		// Nothing is captured beside the dump: the task manager need not be
+		// quiet before the database stops.
+		outage.StopWithDatabase()
+	}
 	at := time.Now().UTC()
 	var stopped time.Time // the point in time the dumps hold
 	broughtBack := false

@@ -104,7 +104,7 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 	calls := eng.CallLog()
 	order := []string{
 		"connect 127.0.0.1:17687 neo4j",
-		"stop-container task-worker-id", "stop-container infrahub-server-id", "stop-container task-manager-id",
+		"stop-container task-worker-id", "stop-container infrahub-server-id",
 		"stop-container db-id",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/dump neo4j (user 7474:7474)",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/dump system (user 7474:7474)",
@@ -113,9 +113,12 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 		"start-container infrahub-server-id", "start-container task-worker-id",
 	}
 	assertInOrder(t, calls, order)
-	// The task manager ranks with the database: it starts beside it,
-	// whatever the wait for the graph, before the server (docs/outage.md).
-	assertInOrder(t, calls, []string{"stop-helper ", "start-container task-manager-id", "start-container infrahub-server-id"})
+	// The task manager ranks with the database: with nothing captured
+	// beside the dump it stops beside it, after the server, before the dump;
+	assertInOrder(t, calls, []string{"stop-container infrahub-server-id", "stop-container task-manager-id", "exec neo4j-admin database dump"})
+	// it starts once the graph is online, first of the applications
+	// (docs/outage.md).
+	assertInOrder(t, calls, []string{"wait-online system", "start-container task-manager-id", "start-container infrahub-server-id"})
 	assert.Check(t, !hasCall(eng, "stop-container cache-id"), "only application services stop")
 	assert.Check(t, eng.DatabaseRunning())
 	for _, a := range eng.Apps {

@@ -220,7 +220,7 @@ func TestConsistentCommunityBackupCapturesDuringTheDump(t *testing.T) {
 		"exec-in task-manager-db-id pg_dump",
 		"start-container db-id", "start-container infrahub-server-id", "start-container task-worker-id",
 	})
-	// The task manager starts beside the database (docs/outage.md).
+	// The task manager starts first of the applications (docs/outage.md).
 	assertInOrder(t, eng.CallLog(), []string{"exec-in task-manager-db-id pg_dump", "start-container task-manager-id", "start-container infrahub-server-id"})
 	assert.Check(t, is.Equal(len(helpertest.CallsWith(eng.CallLog(), "stop-container task-manager-id")), 1), "one outage")
 	m, err := folder.ReadManifest()

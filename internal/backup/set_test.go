@@ -126,7 +126,7 @@ func TestCommunityRunCapturesEveryComponentWhileTheAppsAreStopped(t *testing.T) 
 
 	calls := eng.CallLog()
 	stopped := []string{"stop-container task-worker-id", "stop-container infrahub-server-id", "stop-container task-manager-id"}
-	// The task manager starts beside the database (docs/outage.md).
+	// The task manager starts first of the applications (docs/outage.md).
 	started := []string{"start-container db-id", "start-container infrahub-server-id", "start-container task-worker-id"}
 	for _, capture := range []string{"exec-in task-manager-db-id pg_dump", "copy-from /storage/.", "exec neo4j-admin database dump"} {
 		assertInOrder(t, calls, append(append(slices.Clone(stopped), capture), started...))

@@ -103,11 +103,13 @@ type Outage struct {
 	apps        []docker.Container // running apps, in start order
 	stopTimeout time.Duration
 
-	mu          sync.Mutex
-	rankZero    sync.WaitGroup     // the apps StartDatabase started beside the database
-	stoppedApps []docker.Container // stopped (or maybe stopped) and not started again
-	dbStopped   bool
-	began, end  time.Time
+	mu sync.Mutex
+	// withDatabase: the apps of the database\'s rank stop with it
+	// (StopWithDatabase).
+	withDatabase bool
+	stoppedApps  []docker.Container // stopped (or maybe stopped) and not started again
+	dbStopped    bool
+	began, end   time.Time
 	// startedSinceEnd: a container was started since end was taken (a
 	// second StartApps with nothing to do keeps the first end).
 	startedSinceEnd bool
@@ -160,12 +162,22 @@ func sideBySide(cs []docker.Container, fn func(c docker.Container) error) error 
 	return errors.Join(errs...)
 }
 
+// StopWithDatabase makes the applications of the database's rank (the task
+// manager) stop side by side with the database instead of before it: for
+// the outages where nothing runs while the database stops that needs them
+// quiet (a graph-only dump, a load). It returns o.
+func (o *Outage) StopWithDatabase() *Outage {
+	o.withDatabase = true
+	return o
+}
+
 // StopApps stops the applications, last rank first, each rank side by side.
 // All of them stop before the database does, the task manager included
 // although it ranks with the database: what runs while the database stops
-// (a task manager's pg_dump beside a Community dump) sees them all quiet.
+// (a task manager's pg_dump beside a Community dump) sees them all quiet;
+// unless StopWithDatabase, when those of its rank stop with it.
 func (o *Outage) StopApps(ctx context.Context) error {
-	groups := ranked(o.apps, func(docker.Container, int) bool { return true })
+	groups := ranked(o.apps, func(c docker.Container, rank int) bool { return !o.withDatabase || rank != databaseRank })
 	for _, group := range slices.Backward(groups) {
 		if err := o.stopApps(ctx, group); err != nil {
 			return err
@@ -211,6 +223,14 @@ func (o *Outage) StopDatabase(ctx context.Context) error {
 	o.mark()
 	o.dbStopped = true // whatever happens now, start it again
 	o.mu.Unlock()
+	var withIt []docker.Container
+	if o.withDatabase {
+		for _, g := range ranked(o.apps, func(c docker.Container, rank int) bool { return rank == databaseRank }) {
+			withIt = append(withIt, g...)
+		}
+	}
+	appsErr := make(chan error, 1)
+	go func() { appsErr <- o.stopApps(ctx, withIt) }()
 	err := progress.Run(o.pw, step, func() error {
 		if err := o.eng.StopContainer(ctx, db.ID, o.stopTimeout); err != nil {
 			return err
@@ -228,31 +248,22 @@ func (o *Outage) StopDatabase(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("stop database container %s: %w", db.Name, err)
+		return errors.Join(fmt.Errorf("stop database container %s: %w", db.Name, err), <-appsErr)
 	}
-	return nil
+	return <-appsErr
 }
 
-// StartDatabase starts the database container if this outage stopped it,
-// and side by side the applications of its rank that the outage stopped
-// (the task manager: it needs no graph, and starting it while Neo4j
-// recovers takes it off the downtime).
+// StartDatabase starts the database container if this outage stopped it.
+// The applications start after it is online (StartApps), the task manager
+// included although it ranks with the database: on Docker 20.10, a
+// container started beside another, or beside the execs of the Bolt login
+// that waits for Neo4j, makes both slower (make bench, 2026-12), and the
+// database's start and login are what the downtime waits for.
 func (o *Outage) StartDatabase(ctx context.Context) error {
 	if !o.dbStopped {
 		return nil
 	}
 	db := *o.db
-	var withIt []docker.Container
-	for _, g := range ranked(o.apps, func(c docker.Container, rank int) bool { return rank == databaseRank }) {
-		withIt = append(withIt, g...)
-	}
-	// They start in the background: the caller waits for the database, not
-	// for them; StartApps waits for them before the next rank.
-	o.rankZero.Add(1)
-	go func() {
-		defer o.rankZero.Done()
-		o.startApps(context.WithoutCancel(ctx), withIt)
-	}()
 	step := progress.Event{ID: "start-db", Text: "Start database container " + db.Name}
 	err := progress.Run(o.pw, step, func() error { return o.eng.StartContainer(ctx, db.ID) })
 	if err != nil {
@@ -268,7 +279,6 @@ func (o *Outage) StartDatabase(ctx context.Context) error {
 func (o *Outage) StartApps(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	o.rankZero.Wait()
 	for _, group := range ranked(o.apps, func(docker.Container, int) bool { return true }) {
 		o.startApps(ctx, group)
 	}

@@ -98,8 +98,9 @@ func app(id, service string) docker.Container {
 }
 
 // Stock Infrahub: workers stop first and together, then the server, then the
-// task manager, then the database; the database and the task manager start
-// together, then the server, then the workers together (docs/outage.md).
+// task manager, then the database; the database starts alone, then (once
+// online) the task manager, the server, the workers together
+// (docs/outage.md).
 func TestOutageFollowsTheDependencyOrderSideBySide(t *testing.T) {
 	db := docker.Container{ID: "db", Name: "infrahub-database-1", ComposeService: "database", Running: true}
 	apps := []docker.Container{app("tm", "task-manager"), app("server", "infrahub-server"), app("w1", "task-worker"), app("w2", "task-worker")}
@@ -113,15 +114,12 @@ func TestOutageFollowsTheDependencyOrderSideBySide(t *testing.T) {
 	assert.Check(t, eng.index("stop server") < eng.index("stop tm"))
 	assert.Check(t, eng.index("stop tm") < eng.index("stop db"), "every application is quiet before the database stops")
 
-	eng.groups = map[string]*barrier{}
-	for _, g := range [][]string{{"db", "tm"}, {"w1", "w2"}} {
-		b := &barrier{n: len(g), done: make(chan struct{})}
-		for _, id := range g {
-			eng.groups[id] = b
-		}
-	}
+	b := &barrier{n: 2, done: make(chan struct{})}
+	eng.groups = map[string]*barrier{"w1": b, "w2": b}
 	assert.NilError(t, o.StartDatabase(ctx))
+	assert.Check(t, is.Equal(eng.index("start tm"), -1), "the database starts alone")
 	o.StartApps(ctx)
+	assert.Check(t, eng.index("start db") < eng.index("start tm"))
 	assert.Check(t, eng.index("start tm") < eng.index("start server"))
 	assert.Check(t, eng.index("start server") < eng.index("start w1") && eng.index("start server") < eng.index("start w2"))
 	assert.Check(t, is.DeepEqual(o.AppsRestarted[:2], []string{"infrahub-tm", "infrahub-server"}))
@@ -163,4 +161,24 @@ func (f *failingStop) StopContainer(ctx context.Context, id string, timeout time
 		return errors.New("permission denied")
 	}
 	return err
+}
+
+// With StopWithDatabase (nothing runs beside the database's stop), the task
+// manager stops side by side with the database, after the server.
+func TestOutageStopsTheTaskManagerWithTheDatabase(t *testing.T) {
+	db := docker.Container{ID: "db", Name: "infrahub-database-1", ComposeService: "database", Running: true}
+	apps := []docker.Container{app("tm", "task-manager"), app("server", "infrahub-server")}
+	eng := newBarrierEngine([]string{"db", "tm"})
+	o := deployment.NewOutage(eng, db, apps, time.Minute, progress.Nop).StopWithDatabase()
+	ctx := context.Background()
+
+	assert.NilError(t, o.StopApps(ctx))
+	assert.Check(t, eng.index("stop tm") < 0, "the task manager waits for the database's stop")
+	assert.NilError(t, o.StopDatabase(ctx))
+	assert.Check(t, eng.index("stop server") < eng.index("stop tm") && eng.index("stop server") < eng.index("stop db"))
+
+	eng.groups = map[string]*barrier{}
+	assert.NilError(t, o.StartDatabase(ctx))
+	o.StartApps(ctx)
+	assert.Check(t, is.Len(o.AppsRestarted, 2))
 }

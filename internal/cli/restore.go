@@ -36,6 +36,8 @@ type restoreOptions struct {
 	project        string
 	stopTimeout    time.Duration
 	components     []string
+	run            string
+	newDeployID    bool
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -44,8 +46,11 @@ func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
 		Use:   "restore [OPTIONS] FOLDER",
 		Short: "Restore an Infrahub deployment from a backup folder",
 		Long: `Restore what FOLDER holds into the Infrahub deployment: by default the newest
-complete backup run, every component of it (graph, task manager, storage);
---until and --component choose. The order is task manager, storage, graph;
+complete backup run that holds every component the deployment has (graph,
+task manager, storage), so Infrahub comes back whole; a newer run that holds
+less (backup --component graph) is restored only when named with --run (or
+--run latest, or --component graph), and the restore then says what stays as
+it is. --until and --component choose too. The order is task manager, storage, graph;
 each component keeps a safety copy, and a failure in any of them rolls back
 those already replaced.
 
@@ -89,6 +94,8 @@ container's own NEO4J_AUTH.`,
 	fs.StringVar(&opts.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
 	fs.DurationVar(&opts.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage+" in the chosen backup run")
+	fs.StringVar(&opts.run, "run", "", `Backup run to restore: its ID (see list), or "latest" for the newest complete run whatever it holds (default: the newest complete run holding every component the deployment has)`)
+	fs.BoolVar(&opts.newDeployID, "new-deployment-id", false, "Give the restored graph a new deployment identity (a new id on its Root node): for a copy of production in staging")
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -100,6 +107,12 @@ func (o *restoreOptions) validate() error {
 	}
 	if err := validComponents(o.components); err != nil {
 		return err
+	}
+	if o.run != "" && o.run != restore.RunLatest && !strings.HasPrefix(o.run, "run-") {
+		return usageError("--run %q: give a run ID as `docker infrahubdb list` shows it (run-YYYY-MM-DDTHH-MM-SS), or latest", o.run)
+	}
+	if o.run != "" && o.until != "" {
+		return usageError("--run and --until both choose the run: give one")
 	}
 	if o.stopTimeout < time.Second {
 		return usageError("--stop-timeout %s: give at least 1s (Neo4j needs time to shut down cleanly; the default is 120s)", o.stopTimeout)
@@ -170,7 +183,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 			return pausedFor(pw, func() (bool, error) { return confirm(ctx, dockerCli, p) })
 		}
 	}
-	sopts := restore.SetOptions{Options: ropts, Components: opts.components}
+	sopts := restore.SetOptions{Options: ropts, Components: opts.components, Run: opts.run}
 	if !opts.yes {
 		sopts.ConfirmSet = func(p *restore.SetPlan) (bool, error) {
 			return pausedFor(pw, func() (bool, error) { return confirmSet(ctx, dockerCli, p) })

@@ -84,11 +84,15 @@ func recordedVersion(cat *backupset.Catalog, name string) string {
 // database is of a newer version than the current binaries. Downgrade is
 // not supported." (NEO4J.md §5.8, [S3], neo4j/neo4j#13494), and it is not
 // documented whether it says so before or after deleting the database
-// [S20d]. An unknown version on either side is let through.
+// [S20d]. The same holds for an online backup restored with neo4j-admin
+// database restore (§5.8): every file of the chain is checked. An unknown
+// version on either side is let through.
 func notNewer(db DatabasePlan, cat *backupset.Catalog, server neo4j.Release) error {
-	written := neo4j.ParseRelease(recordedVersion(cat, db.Artifact))
-	if written.Known && server.Known && server.Less(written) {
-		return &helper.EnvironmentError{Err: fmt.Errorf("database %s: %s was written by Neo4j %s, newer than the database's Neo4j %s: Neo4j cannot load a newer store (downgrade is not supported); upgrade the database container to %s or later; nothing was changed", db.Name, db.Artifact, written, server, written)}
+	for _, name := range append([]string{db.Artifact}, db.Files...) {
+		written := neo4j.ParseRelease(recordedVersion(cat, name))
+		if written.Known && server.Known && server.Less(written) {
+			return &helper.EnvironmentError{Err: fmt.Errorf("database %s: %s was written by Neo4j %s, newer than the database's Neo4j %s: Neo4j cannot open a newer store (downgrade is not supported); upgrade the database container to %s or later; nothing was changed", db.Name, name, written, server, written)}
+		}
 	}
 	return nil
 }

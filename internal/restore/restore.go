@@ -186,6 +186,9 @@ func (r *runner) preflight(ctx context.Context) error {
 	r.session = s
 	r.res.Transfer = s.Mode
 	server := helper.ServerRelease(ctx, r.eng, *r.plan.target.Container)
+	if err := notNewerThan(r.folder, r.plan.Databases, server); err != nil {
+		return err
+	}
 	if _, err := s.CheckHelperRelease(ctx, server); err != nil {
 		return err
 	}

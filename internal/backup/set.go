@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
@@ -98,7 +97,7 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	}
 	res.Skipped, res.Project = plan.skipped, plan.dep.Project
 	if plan.dep.Server != nil {
-		res.InfrahubVersion = imageTag(plan.dep.Server.Image)
+		res.InfrahubVersion = helper.InfrahubVersion(*plan.dep.Server)
 	}
 	for _, s := range plan.skipped {
 		pw.Info(fmt.Sprintf("component %s skipped: %s", s.Component, s.Reason))
@@ -342,15 +341,4 @@ func planComponents(ctx context.Context, eng helper.Engine, opts SetOptions) (co
 // backup is an offline dump.
 func isCommunity(t helper.Target) bool {
 	return t.Container != nil && helper.Edition(*t.Container) == "community"
-}
-
-// imageTag is the tag of an image reference ("" without one): Infrahub's
-// image is tagged with its version (registry.opsmill.io/opsmill/infrahub:1.9.3).
-func imageTag(ref string) string {
-	ref, _, _ = strings.Cut(ref, "@")
-	i := strings.LastIndexByte(ref, ':')
-	if i < 0 || strings.Contains(ref[i:], "/") {
-		return ""
-	}
-	return ref[i+1:]
 }

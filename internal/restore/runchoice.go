@@ -18,30 +18,70 @@ import (
 // RunLatest is --run latest: the newest complete run, whatever it holds.
 const RunLatest = "latest"
 
-// deploymentComponents lists the components the deployment has, found as
-// a backup finds them: the graph always; the task manager and the storage
-// when the database's Compose project has them. A restore that brings back
-// fewer leaves the others as they are, which the operator must ask for.
-func deploymentComponents(ctx context.Context, eng Engine, opts Options) ([]string, error) {
-	have := []string{backupset.ComponentGraph}
+// deploymentFacts is what a restore must know of the running deployment
+// to choose and check a run.
+type deploymentFacts struct {
+	// components the deployment has, found as a backup finds them: the
+	// graph always; the task manager and the storage when the database's
+	// Compose project has them. A restore that brings back fewer leaves
+	// the others as they are, which the operator must ask for.
+	components []string
+	// infrahub is the version infrahub-server runs ("" unknown), server
+	// its container's name.
+	infrahub, server string
+}
+
+func findDeploymentFacts(ctx context.Context, eng Engine, opts Options) (deploymentFacts, error) {
+	f := deploymentFacts{components: []string{backupset.ComponentGraph}}
 	target, err := helper.FindTarget(ctx, eng, opts.Target)
 	if err != nil {
-		return have, err
+		return f, err
 	}
 	if target.Container == nil || target.Container.ComposeProject == "" {
-		return have, nil
+		return f, nil
 	}
 	dep, err := helper.FindDeployment(ctx, eng, *target.Container)
 	if err != nil {
-		return have, err
+		return f, err
 	}
 	if _, skip, err := pgdump.Find(dep.TaskManagerDB, dep.TaskManager); err == nil && skip == "" {
-		have = append(have, backupset.ComponentTaskManager)
+		f.components = append(f.components, backupset.ComponentTaskManager)
 	}
 	if _, skip := volumearchive.Find(dep.Server, target.Container.Image); skip == "" {
-		have = append(have, backupset.ComponentStorage)
+		f.components = append(f.components, backupset.ComponentStorage)
 	}
-	return inRestoreOrder(have), nil
+	f.components = inRestoreOrder(f.components)
+	if dep.Server != nil {
+		f.infrahub, f.server = helper.InfrahubVersion(*dep.Server), dep.Server.Name
+	}
+	return f, nil
+}
+
+// upgradeStep is Infrahub's own step after its data changed version
+// (docs.infrahub.app, deploy-manage/maintain-upgrade/upgrade, 1.2 and
+// later).
+const upgradeStep = "docker compose run infrahub-server infrahub upgrade"
+
+// checkInfrahubVersion refuses, before anything stops, a run taken from a
+// newer Infrahub than the server runs: its graph and task manager hold
+// schema and migrations the older code does not know, and Infrahub has no
+// downgrade. A run from an older Infrahub is restored, with a note that
+// Infrahub's upgrade step must run on it.
+func checkInfrahubVersion(run backupset.RunRecord, f deploymentFacts, plan *SetPlan) error {
+	plan.InfrahubVersion = run.InfrahubVersion
+	if run.InfrahubVersion == "" || f.server == "" {
+		return nil
+	}
+	cmp, ok := helper.CompareInfrahubVersions(run.InfrahubVersion, f.infrahub)
+	switch {
+	case !ok:
+		plan.Notes = append(plan.Notes, fmt.Sprintf("run %s was taken from Infrahub %s; the version %s runs could not be told: if it is newer, run Infrahub's upgrade step after the restore (%s)", run.ID, run.InfrahubVersion, f.server, upgradeStep))
+	case cmp > 0:
+		return &helper.EnvironmentError{Err: fmt.Errorf("run %s was taken from Infrahub %s, newer than the Infrahub %s that %s runs: Infrahub cannot go back to an older version; upgrade the deployment to %s or later first, or restore an older run; nothing was changed", run.ID, run.InfrahubVersion, f.infrahub, f.server, run.InfrahubVersion)}
+	case cmp < 0:
+		plan.Notes = append(plan.Notes, fmt.Sprintf("run %s was taken from Infrahub %s and %s runs %s: run Infrahub's upgrade step on the restored data before using it (%s)", run.ID, run.InfrahubVersion, f.server, f.infrahub, upgradeStep))
+	}
+	return nil
 }
 
 func inRestoreOrder(list []string) []string {

@@ -47,6 +47,8 @@ type SetPlan struct {
 	// Notes are what the operator must know or do after the restore (an
 	// older Infrahub's upgrade step).
 	Notes []string `json:"notes,omitempty"`
+	// InfrahubVersion is the Infrahub the run was taken from ("" unknown).
+	InfrahubVersion string `json:"infrahub_version,omitempty"`
 
 	tm      *pgdump.Source
 	storage *volumearchive.Storage
@@ -122,7 +124,8 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	}
 	plan := &SetPlan{}
 	res := &SetResult{Plan: plan}
-	have, haveErr := deploymentComponents(ctx, eng, opts.Options)
+	facts, factsErr := findDeploymentFacts(ctx, eng, opts.Options)
+	have := facts.components
 	if opts.Run == "" && graphOnly(cat.Manifest, opts.Components) {
 		if slices.ContainsFunc(opts.Components, func(c string) bool { return c != backupset.ComponentGraph }) {
 			return nil, &helper.EnvironmentError{Err: fmt.Errorf("%s holds no backup run (its backups were taken before runs existed, or by neo4j-admin): only the graph can be restored from it; drop --component or use --component graph", folder.Dir)}
@@ -139,14 +142,22 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 		}
 		return res, err
 	}
-	if haveErr != nil {
-		return nil, haveErr
+	if factsErr != nil {
+		return nil, factsErr
 	}
 	if err := chooseRun(cat.Manifest, opts, have, plan); err != nil {
 		return nil, err
 	}
 	if len(plan.Unchanged) > 0 {
 		pw.Info(unchangedStatement(plan.Unchanged, "run "+plan.RunID+" restores "+strings.Join(plan.Components, ", ")))
+	}
+	if run, ok := cat.Manifest.Run(plan.RunID); ok {
+		if err := checkInfrahubVersion(run, facts, plan); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range plan.Notes {
+		pw.Info(n)
 	}
 	if err := prepareSet(ctx, eng, folder, opts, plan, pw); err != nil {
 		return nil, err

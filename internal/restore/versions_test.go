@@ -49,3 +49,51 @@ func TestOnlineBackupFromTheSameOrAnOlderNeo4jIsRestored(t *testing.T) {
 	_, err := f.run(context.Background())
 	assert.NilError(t, err)
 }
+
+// setInfrahubVersions makes the run's record say it was taken from
+// Infrahub taken, and infrahub-server run Infrahub running.
+func (f *fixture) setInfrahubVersions(t *testing.T, taken, running string) {
+	t.Helper()
+	m, err := f.folder.ReadManifest()
+	assert.NilError(t, err)
+	for i := range m.Runs {
+		m.Runs[i].InfrahubVersion = taken
+	}
+	assert.NilError(t, f.folder.WriteManifest(m))
+	for i := range f.eng.Apps {
+		if f.eng.Apps[i].ID == "server-id" {
+			f.eng.Apps[i].Image = "registry.opsmill.io/opsmill/infrahub:" + running
+		}
+	}
+	f.before = helpertest.FolderState(t, f.folder)
+}
+
+func TestRunFromANewerInfrahubIsRefusedBeforeAnythingStops(t *testing.T) {
+	f, pg := setFixture(t)
+	f.setInfrahubVersions(t, "1.10.0", "1.9.3")
+	_, err := f.runSet(context.Background())
+	var env *helper.EnvironmentError
+	assert.Assert(t, errors.As(err, &env), "exit 3, got %v", err)
+	assert.Check(t, is.ErrorContains(err, "taken from Infrahub 1.10.0, newer than the Infrahub 1.9.3 that infrahub-server-1 runs"))
+	assert.Check(t, !f.hasCall("stop-container"), "nothing stopped")
+	assert.Check(t, is.Len(f.eng.Helpers, 0), "no helper started")
+	assert.Check(t, is.Equal(pg.rows, "rows damaged"))
+	f.assertUntouched(t)
+}
+
+func TestRunFromAnOlderInfrahubIsRestoredWithTheUpgradeNote(t *testing.T) {
+	f, pg := setFixture(t)
+	f.setInfrahubVersions(t, "1.8.0", "1.9.3")
+	res, err := f.runSet(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(pg.rows, "rows at backup"))
+	assert.Assert(t, is.Len(res.Plan.Notes, 1))
+	assert.Check(t, is.Contains(res.Plan.Notes[0], "infrahub upgrade"))
+	assert.Check(t, is.Equal(res.Plan.InfrahubVersion, "1.8.0"))
+
+	f, _ = setFixture(t)
+	f.setInfrahubVersions(t, "1.9.3", "1.9.3")
+	res, err = f.runSet(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(res.Plan.Notes, 0))
+}

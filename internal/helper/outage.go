@@ -36,11 +36,14 @@ func (h dockerHelper) Start(ctx context.Context) error { return h.Helper.Start(c
 // through the workers, so it is quiet only when stopped too.
 const TaskManagerService = "task-manager"
 
-// startRank orders Infrahub's services for start: the task manager before
-// the server, the server before its workers (Infrahub's compose file,
-// INFRAHUB.md §1). Stops go the other way.
+// startRank orders Infrahub's services for start: the cache and the
+// message queue first, the task manager before the server, the server
+// before its workers (Infrahub's compose file, INFRAHUB.md §1). Stops go the
+// other way.
 func startRank(service string) int {
 	switch service {
+	case "cache", "message-queue": // every Infrahub service needs them
+		return -1
 	case TaskManagerService:
 		return 0
 	case ServerService:

@@ -162,7 +162,7 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 		if !slices.Contains(services, helper.TaskManagerService) {
 			services = append(services, helper.TaskManagerService)
 		}
-		if apps, err = helper.RunningApps(ctx, eng, c, services); err != nil {
+		if apps, err = helper.RunningApps(ctx, eng, c, withTransient(services)); err != nil {
 			return nil, err
 		}
 		for _, a := range apps {
@@ -253,6 +253,9 @@ func (l *loader) run(ctx context.Context) (err error) {
 		}
 	}()
 	if err := l.outage.StopApps(ctx); err != nil {
+		return err
+	}
+	if err := emptyTransient(ctx, r.eng, r.plan.target.Container.Image, r.plan.Apps, r.pw); err != nil {
 		return err
 	}
 	if err := l.outage.StopDatabase(ctx); err != nil {

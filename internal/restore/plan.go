@@ -97,7 +97,7 @@ func makePlan(ctx context.Context, eng Engine, folder *backupset.Folder, opts Op
 		return nil, err
 	}
 	if opts.StopApps {
-		if p.Apps, err = runningApps(ctx, eng, c, opts.AppServices); err != nil {
+		if p.Apps, err = helper.RunningApps(ctx, eng, c, withTransient(opts.AppServices)); err != nil {
 			return nil, err
 		}
 		for _, a := range p.Apps {
@@ -214,26 +214,6 @@ type VerifyError struct{ Problems []string }
 func (e *VerifyError) Error() string {
 	return "the backup folder failed verification, nothing was changed:\n  " + strings.Join(e.Problems, "\n  ") +
 		"\nrun 'docker infrahubdb verify' on the folder for a full report"
-}
-
-// runningApps lists the running containers of the database's Compose
-// project whose service is an Infrahub application service.
-func runningApps(ctx context.Context, eng Engine, db docker.Container, services []string) ([]docker.Container, error) {
-	if db.ComposeProject == "" {
-		return nil, nil
-	}
-	cs, err := eng.List(ctx, map[string]string{"com.docker.compose.project": db.ComposeProject}, false)
-	if err != nil {
-		return nil, err
-	}
-	var apps []docker.Container
-	for _, c := range cs {
-		if c.ID != db.ID && c.Running && contains(services, c.ComposeService) {
-			apps = append(apps, c)
-		}
-	}
-	sort.Slice(apps, func(i, j int) bool { return apps[i].Name < apps[j].Name })
-	return apps, nil
 }
 
 func dbNames(m map[string][]backupset.Chain) []string {

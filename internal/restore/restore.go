@@ -168,6 +168,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := emptyTransient(ctx, r.eng, r.plan.target.Container.Image, stopped, r.pw); err != nil {
+		return err
+	}
 	for _, db := range r.plan.Databases {
 		if err := r.restoreDatabase(ctx, db); err != nil {
 			return err
@@ -326,10 +329,11 @@ func storeOwner(ctx context.Context, s *helper.Session) (string, error) {
 const neo4jUser = "7474:7474"
 
 // stopApps stops the running Infrahub application containers of the
-// database's Compose project and returns those it stopped.
+// database's Compose project, last started first, and returns those it
+// stopped.
 func (r *runner) stopApps(ctx context.Context) ([]docker.Container, error) {
 	var stopped []docker.Container
-	for _, c := range r.plan.Apps {
+	for _, c := range slices.Backward(r.plan.Apps) {
 		step := progress.Event{ID: "app " + c.Name, Text: "Stop " + c.Name}
 		if err := progress.Run(r.pw, step, func() error { return r.eng.StopContainer(ctx, c.ID, 30*time.Second) }); err != nil {
 			return stopped, fmt.Errorf("stop application container %s: %w", c.Name, err)
@@ -339,12 +343,13 @@ func (r *runner) stopApps(ctx context.Context) ([]docker.Container, error) {
 	return stopped, nil
 }
 
-// startApps starts again what stopApps stopped, with a fresh context so a
-// cancelled run still does it.
+// startApps starts again what stopApps stopped, in start order (the
+// reverse of the stops), with a fresh context so a cancelled run still does
+// it.
 func (r *runner) startApps(ctx context.Context, stopped []docker.Container) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	for _, c := range stopped {
+	for _, c := range slices.Backward(stopped) {
 		step := progress.Event{ID: "app " + c.Name, Text: "Start " + c.Name}
 		if err := progress.Run(r.pw, step, func() error { return r.eng.StartContainer(ctx, c.ID) }); err != nil {
 			r.res.AppsNotRestarted = append(r.res.AppsNotRestarted, c.Name)

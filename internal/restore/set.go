@@ -206,6 +206,11 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	if err := s.stopApps(ctx); err != nil {
 		return res, s.rollback(ctx, "applications", err)
 	}
+	if plan.target.Container != nil {
+		if err := emptyTransient(ctx, eng, plan.target.Container.Image, s.stopped, pw); err != nil {
+			return res, s.rollback(ctx, "applications", err)
+		}
+	}
 	if plan.SafetyDir != "" {
 		if s.safety, err = backupset.Create(plan.SafetyDir); err != nil {
 			return res, err
@@ -308,7 +313,7 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 		services = append(services, helper.TaskManagerService)
 	}
 	if opts.StopApps {
-		plan.apps, err = helper.RunningApps(ctx, eng, *target.Container, services)
+		plan.apps, err = helper.RunningApps(ctx, eng, *target.Container, withTransient(services))
 		if err != nil {
 			return err
 		}

@@ -38,9 +38,12 @@ type SetResult struct {
 	// Files are the task-manager and storage artifacts.
 	Files           []backupset.FileRecord `json:"files"`
 	InfrahubVersion string                 `json:"infrahub_version,omitempty"`
-	Project         string                 `json:"compose_project,omitempty"`
-	Folder          string                 `json:"folder"`
-	Duration        time.Duration          `json:"duration_ns"`
+	// Volumes says, for each named volume of the deployment, the component
+	// that captured it or why none did.
+	Volumes  []backupset.VolumeRecord `json:"volumes,omitempty"`
+	Project  string                   `json:"compose_project,omitempty"`
+	Folder   string                   `json:"folder"`
+	Duration time.Duration            `json:"duration_ns"`
 	// Consistent: the applications were stopped for the capture; Downtime
 	// is from the first one stopped to the last one running again.
 	Consistent       bool          `json:"consistent,omitempty"`
@@ -102,7 +105,15 @@ func RunSet(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	for _, s := range plan.skipped {
 		pw.Info(fmt.Sprintf("component %s skipped: %s", s.Component, s.Reason))
 	}
-	run := backupset.RunRecord{ID: res.RunID, Started: started, Skipped: plan.skipped, InfrahubVersion: res.InfrahubVersion, Project: plan.dep.Project}
+	if res.Volumes, err = accountVolumes(ctx, eng, plan); err != nil {
+		return nil, err
+	}
+	for _, v := range res.Volumes {
+		if v.Skipped != "" {
+			pw.Info(fmt.Sprintf("volume %s not in this run: %s", v.Name, v.Skipped))
+		}
+	}
+	run := backupset.RunRecord{ID: res.RunID, Started: started, Skipped: plan.skipped, InfrahubVersion: res.InfrahubVersion, Project: plan.dep.Project, Volumes: res.Volumes}
 	var outage *helper.Outage // --consistent on Enterprise
 	startApps := func() {
 		if outage != nil {

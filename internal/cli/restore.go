@@ -161,22 +161,23 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		return err
 	}
 	ropts := restore.Options{
-		Target:       helper.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
-		StopTimeout:  opts.stopTimeout,
-		HelperImage:  opts.helper.image,
-		RegistryAuth: registryAuth(dockerCli),
-		Transfer:     opts.helper.transfer,
-		KeepHelper:   opts.helper.keep,
-		Databases:    opts.databases,
-		Until:        until,
-		Credentials:  creds,
-		BoltAddress:  opts.boltAddress,
-		SafetyBackup: !opts.noSafetyBackup,
-		SafetyDir:    opts.safetyDir,
-		StopApps:     !opts.noStopApp,
-		AppServices:  opts.appServices,
-		DryRun:       opts.dryRun,
-		Tool:         toolName(),
+		Target:          helper.TargetOptions{DatabaseContainer: opts.helper.databaseContainer, BoltPort: opts.cypherPort, Project: opts.project},
+		StopTimeout:     opts.stopTimeout,
+		HelperImage:     opts.helper.image,
+		RegistryAuth:    registryAuth(dockerCli),
+		Transfer:        opts.helper.transfer,
+		KeepHelper:      opts.helper.keep,
+		Databases:       opts.databases,
+		Until:           until,
+		Credentials:     creds,
+		BoltAddress:     opts.boltAddress,
+		SafetyBackup:    !opts.noSafetyBackup,
+		SafetyDir:       opts.safetyDir,
+		NewDeploymentID: opts.newDeployID,
+		StopApps:        !opts.noStopApp,
+		AppServices:     opts.appServices,
+		DryRun:          opts.dryRun,
+		Tool:            toolName(),
 	}
 	if !opts.yes {
 		ropts.Confirm = func(p *restore.Plan) (bool, error) {
@@ -306,6 +307,9 @@ func printRestore(dockerCli command.Cli, format string, res *restore.Result) err
 	}
 	if len(res.AppsNotRestarted) > 0 {
 		fmt.Fprintf(out, "App containers NOT restarted (start them with docker start): %s\n", strings.Join(res.AppsNotRestarted, ", "))
+	}
+	if res.DeploymentID != "" {
+		fmt.Fprintf(out, "New deployment id (Root node): %s\n", res.DeploymentID)
 	}
 	if res.Helper != "" {
 		fmt.Fprintf(out, "Helper container kept: %s\n", res.Helper)

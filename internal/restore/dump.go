@@ -272,6 +272,13 @@ func (l *loader) run(ctx context.Context) (err error) {
 	started = true
 	err = l.bringBack(ctx)
 	if loadErr == nil && err == nil {
+		for _, db := range r.res.Databases {
+			if err = r.resetDeploymentID(ctx, db.Name); err != nil {
+				break
+			}
+		}
+	}
+	if loadErr == nil && err == nil {
 		if cerr := ctx.Err(); cerr == nil {
 			return nil
 		}

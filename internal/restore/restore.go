@@ -41,6 +41,7 @@ type Admin interface {
 	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
 	RunScript(ctx context.Context, statements []string, params map[string]any) (int, error)
 	CountNodes(ctx context.Context, db string) (int64, error)
+	ResetDeploymentID(ctx context.Context, db, id, updatedAt string) (int64, error)
 	Close(ctx context.Context) error
 }
 
@@ -68,6 +69,9 @@ type Options struct {
 	BoltAddress  string // connect here instead of tunnelling through the helper
 	SafetyBackup bool
 	SafetyDir    string // "" : a safety-<time> folder inside the backup folder
+	// NewDeploymentID gives the restored graph a new deployment identity
+	// (the Root node's uuid), before the applications start.
+	NewDeploymentID bool
 	StopApps     bool
 	AppServices  []string
 	DryRun       bool

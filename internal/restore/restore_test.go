@@ -643,6 +643,7 @@ type fakeAdmin struct {
 	mu     sync.Mutex
 	status map[string]string
 
+	rootIDs map[string]string // Root uuid per database, set by ResetDeploymentID
 	startFailures  int // START fails this many times
 	waitFailures   int // WaitOnline fails this many times
 	scriptErr      error
@@ -726,6 +727,17 @@ func (a *fakeAdmin) RunScript(ctx context.Context, statements []string, params m
 func (a *fakeAdmin) CountNodes(ctx context.Context, db string) (int64, error) {
 	a.eng.Record("cypher COUNT %s", db)
 	return 42, nil
+}
+
+func (a *fakeAdmin) ResetDeploymentID(ctx context.Context, db, id, updatedAt string) (int64, error) {
+	a.eng.Record("cypher ROOT %s", db)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.rootIDs == nil {
+		a.rootIDs = map[string]string{}
+	}
+	a.rootIDs[db] = id
+	return 1, nil
 }
 
 func (a *fakeAdmin) Close(ctx context.Context) error {

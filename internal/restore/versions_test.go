@@ -3,6 +3,7 @@ package restore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -96,4 +97,23 @@ func TestRunFromAnOlderInfrahubIsRestoredWithTheUpgradeNote(t *testing.T) {
 	res, err = f.runSet(context.Background())
 	assert.NilError(t, err)
 	assert.Check(t, is.Len(res.Plan.Notes, 0))
+}
+
+// --new-deployment-id sets a new Root id in the restored graph while the
+// applications are still stopped, so none caches the old one.
+func TestNewDeploymentIDIsSetBeforeTheApplicationsStart(t *testing.T) {
+	f := newFixture(t)
+	f.opts.NewDeploymentID = true
+	res, err := f.run(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(res.DeploymentID, 36))
+	assert.Check(t, is.Equal(f.admin.rootIDs["neo4j"], res.DeploymentID))
+	steps := f.steps()
+	assert.Check(t, slices.Index(steps, "cypher ROOT neo4j") >= 0)
+	assert.Check(t, slices.Index(steps, "cypher ROOT neo4j") < slices.Index(steps, "start-container server-id"), "%v", steps)
+
+	f = newFixture(t)
+	_, err = f.run(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, !f.hasCall("cypher ROOT"), "not without the flag")
 }

@@ -72,9 +72,9 @@ type Options struct {
 	// NewDeploymentID gives the restored graph a new deployment identity
 	// (the Root node's uuid), before the applications start.
 	NewDeploymentID bool
-	StopApps     bool
-	AppServices  []string
-	DryRun       bool
+	StopApps        bool
+	AppServices     []string
+	DryRun          bool
 	// Confirm is asked once, after every check passed and before anything
 	// changes; false cancels the run.
 	Confirm    func(p *Plan) (bool, error)

@@ -643,9 +643,9 @@ type fakeAdmin struct {
 	mu     sync.Mutex
 	status map[string]string
 
-	rootIDs map[string]string // Root uuid per database, set by ResetDeploymentID
-	startFailures  int // START fails this many times
-	waitFailures   int // WaitOnline fails this many times
+	rootIDs        map[string]string // Root uuid per database, set by ResetDeploymentID
+	startFailures  int               // START fails this many times
+	waitFailures   int               // WaitOnline fails this many times
 	scriptErr      error
 	scriptFailures int // RunScript fails this many times with scriptErr
 	scripts        [][]string

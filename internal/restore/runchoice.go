@@ -104,7 +104,10 @@ func unchanged(have, restored []string) []string {
 // leaves as it is: a graph from one day with a task manager and storage of
 // another is a deployment whose parts disagree.
 func unchangedStatement(left []string, what string) string {
-	return fmt.Sprintf("%s: the deployment's %s stay(s) as it is now, not as it was at the backup", what, strings.Join(left, ", "))
+	if len(left) == 1 {
+		return fmt.Sprintf("%s: the deployment's %s stays as it is now, not as it was at the backup", what, left[0])
+	}
+	return fmt.Sprintf("%s: the deployment's %s and %s stay as they are now, not as they were at the backup", what, strings.Join(left[:len(left)-1], ", "), left[len(left)-1])
 }
 
 // chooseRun picks the run to restore:

@@ -58,6 +58,10 @@ type FileRecord struct {
 	RunID     string    `json:"run_id,omitempty"`
 	Component string    `json:"component,omitempty"`
 	Captured  time.Time `json:"captured,omitzero"`
+	// Figures are counts of what the artifact holds, recorded when the
+	// capture was consistent ("rows:<table>" of the task manager): a drill
+	// checks the restored data against them.
+	Figures map[string]int64 `json:"figures,omitempty"`
 }
 
 // ErrMalformedManifest is wrapped by ReadManifest's error for a manifest that

@@ -21,6 +21,7 @@ type verifyOptions struct {
 	helper helperFlags
 	check  bool
 	adopt  bool
+	drill  drillOptions
 }
 
 func newVerifyCommand(dockerCli command.Cli) *cobra.Command {
@@ -39,10 +40,22 @@ finds inconsistencies.
 
 --adopt writes a manifest for a folder that has none (made by neo4j-admin or
 the old tool) after "neo4j-admin backup inspect" read every file, then
-verifies it.`,
+verifies it.
+
+--drill restores a backup run for real, beside the deployment: the newest
+complete run (or --run ID) goes into throwaway containers started from the
+deployment's own images (its Neo4j, its task-manager-db PostgreSQL), with no
+network, random credentials and scratch volumes. Each must start and answer;
+the storage's files and bytes must match its archive, and the task manager's
+row counts those recorded by a consistent backup. The report (verdict, time
+to restore, peak memory of the throwaway Neo4j) is printed and written into
+the folder as drill-<run>.json. Every container and volume of the drill is
+removed, Ctrl-C included; the deployment is never stopped. Exit code 5 when
+the run does not restore, answer or match.`,
 		Example: `  docker infrahubdb verify ./backups
   docker infrahubdb verify ./backups --check
-  docker infrahubdb verify ./old-backups --adopt --format json`,
+  docker infrahubdb verify ./old-backups --adopt --format json
+  docker infrahubdb verify ./backups --drill --project infrahub`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runVerify(cmd.Context(), dockerCli, opts, args[0])
@@ -51,12 +64,19 @@ verifies it.`,
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the newest chain of each database")
 	fs.BoolVar(&opts.adopt, "adopt", false, "Write a manifest for a folder that has none, after neo4j-admin backup inspect read its files")
+	opts.drill.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
 }
 
 func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, dir string) error {
+	if opts.drill.enabled {
+		return runDrill(ctx, dockerCli, opts, dir)
+	}
+	if err := opts.drill.validate(opts); err != nil {
+		return err
+	}
 	folder, pw, err := opts.output.openFolder(dockerCli, dir, opts.helper.validate)
 	if err != nil {
 		return err

@@ -129,3 +129,39 @@ func TestDrillCatchesAnArtifactThatDoesNotLoad(t *testing.T) {
 	assert.Check(t, is.Len(drillLeftovers(t), 0))
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(3)), "the deployment is untouched")
 }
+
+// A drill of an Enterprise project: the graph is a chain of online backups,
+// restored with neo4j-admin database restore into a throwaway Neo4j
+// Enterprise of the database's image, its restore_metadata.cypher replayed.
+func TestDrillEnterpriseProject(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices, Neo4jImage: kit.Image(t)})
+	db, _ := seedDeployment(t, c)
+	dir := t.TempDir()
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--progress", "quiet").Assert(t, icmd.Success)
+	db.Seed(t, "neo4j", 2)
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--consistent", "--yes", "--progress", "quiet").Assert(t, icmd.Success)
+	m := readManifest(t, dir)
+	assert.Assert(t, is.Len(m.Runs, 2))
+	before := projectStarts(t, c)
+
+	res := p.Docker("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--format", "json", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	r := drillReport(t, res)
+	assert.Check(t, is.Equal(r.Verdict, drill.VerdictPass), "%+v", r)
+	assert.Check(t, is.Equal(r.RunID, m.Runs[1].ID))
+	for _, cr := range r.Components {
+		assert.Check(t, cr.OK, "%+v", cr)
+		switch cr.Component {
+		case backupset.ComponentGraph:
+			assert.Check(t, is.Equal(cr.Figures["nodes:neo4j"], int64(7)))
+		case backupset.ComponentTaskManager:
+			assert.Check(t, is.Equal(cr.Expected["rows:flow_run"], int64(7)), "recorded by the --consistent backup")
+		}
+	}
+	assert.Check(t, is.Len(drillLeftovers(t), 0))
+	assert.Check(t, is.DeepEqual(projectStarts(t, c), before), "the deployment was never stopped")
+	assertNoHelpers(t, c)
+}

@@ -139,6 +139,9 @@ func printRuns(out io.Writer, l *catalog.Listing) {
 		} else if r.Newest {
 			state += " (restore default)"
 		}
+		if d := r.LastDrill; d != nil {
+			state += fmt.Sprintf("; last drill %s: %s", d.Started.Format(time.RFC3339), d.Verdict)
+		}
 		comps := strings.Join(r.Components, ",")
 		for _, s := range r.Skipped {
 			comps += fmt.Sprintf(" (no %s)", s.Component)

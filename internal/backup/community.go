@@ -22,6 +22,7 @@ type Bolt interface {
 	ServerInfo(ctx context.Context) (version, edition string, err error)
 	Databases(ctx context.Context) ([]neo4j.Database, error)
 	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
+	CountNodes(ctx context.Context, db string) (int64, error)
 	Close(ctx context.Context) error
 }
 
@@ -152,8 +153,6 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	if err := askConsent(oo.Confirm, plan); err != nil {
 		return nil, err
 	}
-	o.closeBolt(ctx) // the database's network namespace goes away with it
-
 	outage := helper.NewOutage(oo.Containers, c, apps, oo.StopTimeout, pw)
 	at := time.Now().UTC()
 	var stopped time.Time // the point in time the dumps hold
@@ -171,6 +170,13 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 		}
 	}()
 	err = outage.StopApps(ctx)
+	var figures map[string]int64
+	if err == nil {
+		// Nothing writes once the applications are stopped: the node
+		// counts are those the dumps will hold, for a drill to check.
+		figures = o.countNodes(ctx)
+	}
+	o.closeBolt(ctx) // the database's network namespace goes away with it
 	if err == nil {
 		// The other components are captured while the database shuts down
 		// and is dumped: the outage lasts no longer than the longer of the
@@ -204,6 +210,9 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 			return nil, err
 		}
 		rec.Captured = stopped
+		if n, ok := figures["nodes:"+db]; ok {
+			rec.Figures = map[string]int64{"nodes:" + db: n}
+		}
 		written = append(written, rec)
 	}
 	if err := neo4jbackup.Commit(folder, neo4jbackup.Fetched{Records: written}, opts.Tool); err != nil {
@@ -414,4 +423,23 @@ func orString(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// countNodes counts the nodes of each database to dump but system, as
+// figures keyed "nodes:<db>"; a count that fails is left out (said on the
+// progress output): the dump does not depend on it.
+func (o *offline) countNodes(ctx context.Context) map[string]int64 {
+	figures := map[string]int64{}
+	for _, db := range o.dbs {
+		if db == "system" || o.bolt == nil {
+			continue
+		}
+		n, err := o.bolt.CountNodes(ctx, db)
+		if err != nil {
+			o.pw.Info(fmt.Sprintf("the node count of %s could not be recorded (a drill will not compare it): %v", db, err))
+			continue
+		}
+		figures["nodes:"+db] = n
+	}
+	return figures
 }

@@ -56,6 +56,11 @@ func (b *fakeBolt) WaitOnline(ctx context.Context, name string, timeout time.Dur
 	return nil
 }
 
+func (b *fakeBolt) CountNodes(ctx context.Context, db string) (int64, error) {
+	b.eng.Record("count-nodes %s", db)
+	return 42, nil
+}
+
 func (b *fakeBolt) Close(context.Context) error { return nil }
 
 // communityEngine is a stock Infrahub project: a Community database with no
@@ -105,6 +110,7 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 	order := []string{
 		"connect 127.0.0.1:17687 neo4j",
 		"stop-container task-worker-id", "stop-container infrahub-server-id", "stop-container task-manager-id",
+		"count-nodes neo4j", // the applications are stopped: what the dump holds
 		"stop-container db-id",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/dump neo4j (user 7474:7474)",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/dump system (user 7474:7474)",
@@ -114,13 +120,21 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 	}
 	assertInOrder(t, calls, order)
 	assert.Check(t, !hasCall(eng, "stop-container cache-id"), "only application services stop")
+	assert.Check(t, !hasCall(eng, "count-nodes system"))
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	for _, r := range m.Files {
+		if r.Database == "neo4j" {
+			assert.Check(t, is.DeepEqual(r.Figures, map[string]int64{"nodes:neo4j": 42}), "recorded for a drill")
+		}
+	}
 	assert.Check(t, eng.DatabaseRunning())
 	for _, a := range eng.Apps {
 		assert.Check(t, a.Running, a.Name)
 	}
 	assert.Check(t, is.Len(eng.Running(), 0), "helper removed")
 
-	m, err := folder.ReadManifest()
+	m, err = folder.ReadManifest()
 	assert.NilError(t, err)
 	assert.Assert(t, is.Len(m.Files, 2))
 	for _, rec := range m.Files {

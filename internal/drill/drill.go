@@ -160,6 +160,9 @@ func (d *drill) plan(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := d.removeStale(ctx); err != nil {
+		return err
+	}
 	d.report = &Report{RunID: run.ID, Neo4jImage: target.Container.Image, MemoryLimit: d.opts.Memory, Tool: d.opts.Tool}
 	if slices.Contains(run.Components, backupset.ComponentTaskManager) {
 		if d.dep.TaskManagerDB == nil {
@@ -212,9 +215,30 @@ func (d *drill) fileOf(component string) (backupset.FileRecord, bool) {
 // stale helpers are) and Label; never a Compose label, never
 // infrahub_role.
 func (d *drill) labels(what string) map[string]string {
-	l := docker.HelperLabels("drill", "drill:"+d.id+":"+what, time.Now())
+	l := docker.HelperLabels("drill", lockKey, time.Now())
 	l[Label] = d.run.ID
+	l[Label+".part"] = d.id + ":" + what
 	return l
+}
+
+// lockKey is the helper target of every drill's containers: the containers
+// of a drill whose client died (kill -9, a lost ssh link) are stale helpers
+// of it, removed by the next drill.
+const lockKey = "drill"
+
+// removeStale removes the containers of drills whose client is gone.
+func (d *drill) removeStale(ctx context.Context) error {
+	stale, _, err := d.eng.StaleHelpers(ctx, lockKey)
+	if err != nil {
+		return err
+	}
+	for _, c := range stale {
+		if err := d.eng.RemoveContainer(ctx, c.ID); err != nil {
+			return fmt.Errorf("remove container %s left by a drill that did not finish: %w", c.Name, err)
+		}
+		d.pw.Info(fmt.Sprintf("removed container %s left by a drill that did not finish (owner %s)", c.Name, c.Labels[docker.LabelOwner]))
+	}
+	return nil
 }
 
 // volume makes a scratch volume for what.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -31,11 +32,12 @@ func projectStarts(t *testing.T, c *kit.Compose) map[string]string {
 	return out
 }
 
-// drillLeftovers lists the containers and volumes a drill left.
-func drillLeftovers(t *testing.T) []string {
+// drillLeftovers lists the containers and volumes a drill of dir left.
+func drillLeftovers(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
-	for _, kind := range [][]string{{"ps", "-aq", "--filter", "label=" + drill.Label}, {"volume", "ls", "-q", "--filter", "label=" + drill.Label}} {
+	filter := "label=" + drill.FolderLabel + "=" + dir
+	for _, kind := range [][]string{{"ps", "-aq", "--filter", filter}, {"volume", "ls", "-q", "--filter", filter}} {
 		out = append(out, strings.Fields(kit.MustDocker(t, kind...))...)
 	}
 	return out
@@ -88,7 +90,7 @@ func TestDrillCommunityProject(t *testing.T) {
 
 	_, err := os.Stat(filepath.Join(dir, backupset.DrillReportName(run)))
 	assert.Check(t, err, "the report is in the folder")
-	assert.Check(t, is.Len(drillLeftovers(t), 0))
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
 	assert.Check(t, is.DeepEqual(projectStarts(t, c), before), "the deployment was never stopped")
 	assertNoHelpers(t, c)
 	p.Docker("infrahubdb", "verify", dir).Assert(t, icmd.Success)
@@ -127,7 +129,7 @@ func TestDrillCatchesAnArtifactThatDoesNotLoad(t *testing.T) {
 	res.Assert(t, icmd.Expected{ExitCode: 5, Err: "does not restore"})
 	r := drillReport(t, res)
 	assert.Check(t, is.Equal(r.Verdict, drill.VerdictFail))
-	assert.Check(t, is.Len(drillLeftovers(t), 0))
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(3)), "the deployment is untouched")
 }
 
@@ -162,7 +164,31 @@ func TestDrillEnterpriseProject(t *testing.T) {
 			assert.Check(t, is.Equal(cr.Expected["rows:flow_run"], int64(7)), "recorded by the --consistent backup")
 		}
 	}
-	assert.Check(t, is.Len(drillLeftovers(t), 0))
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
 	assert.Check(t, is.DeepEqual(projectStarts(t, c), before), "the deployment was never stopped")
+	assertNoHelpers(t, c)
+}
+
+// Ctrl-C while the drill's PostgreSQL starts: exit 130, and every
+// container and volume of the drill is removed.
+func TestDrillInterruptedRemovesEverything(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
+	db, _ := seedDeployment(t, c)
+	dir := t.TempDir()
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet").Assert(t, icmd.Success)
+	db.Reconnect(t)
+
+	run := p.Start(t, p.Cmd("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--progress", "plain"))
+	run.WaitForOutput(t, "Start the drill's PostgreSQL", time.Minute)
+	assert.Check(t, len(drillLeftovers(t, dir)) > 0, "the drill made its containers")
+	run.Interrupt(t)
+	res := run.Wait()
+	t.Log(res.Combined())
+	assert.Check(t, is.Equal(res.ExitCode, 130), res.Combined())
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
+	_, err := os.Stat(filepath.Join(dir, backupset.LockName))
+	assert.Check(t, os.IsNotExist(err), "lock file left behind")
 	assertNoHelpers(t, c)
 }

@@ -67,6 +67,9 @@ type Options struct {
 // drills), so that a drill left by a crash is recognised as such.
 const Label = "org.opsmill.infrahubdb.drill"
 
+// FolderLabel names the backup folder a drill container or volume serves.
+const FolderLabel = Label + ".folder"
+
 // Drill is one drill in progress: what it made is removed by cleanup.
 type drill struct {
 	eng     Engine
@@ -218,6 +221,7 @@ func (d *drill) labels(what string) map[string]string {
 	l := docker.HelperLabels("drill", lockKey, time.Now())
 	l[Label] = d.run.ID
 	l[Label+".part"] = d.id + ":" + what
+	l[FolderLabel] = d.folder.Dir
 	return l
 }
 

@@ -35,7 +35,7 @@ e2e-image:
 # differs between releases (backup, restore, catalog, faults, the stand-in
 # itself) against the others.
 E2E_RELEASES    ?= 2025.10.1 5.26.0
-E2E_PER_RELEASE ?= Standin|Backup|Restore|Catalog|Fault|Infrahub|Community|Symlink
+E2E_PER_RELEASE ?= Standin|Backup|Restore|Catalog|Fault|Infrahub|Community|Symlink|Drill
 e2e:
 	@set -e; first=1; for v in $(E2E_RELEASES); do \
 	  echo "== end-to-end tests against Neo4j $$v"; \

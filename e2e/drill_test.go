@@ -59,11 +59,7 @@ func drillReport(t *testing.T, res *icmd.Result) drill.Report {
 func TestDrillCommunityProject(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)
-	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
-	db, _ := seedDeployment(t, c)
-	dir := t.TempDir()
-	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet").Assert(t, icmd.Success)
-	db.Reconnect(t)
+	c, _, _, dir := backedUpStock(t, p, "")
 	run := readManifest(t, dir).Runs[0].ID
 	before := projectStarts(t, c)
 
@@ -139,10 +135,7 @@ func TestDrillCatchesAnArtifactThatDoesNotLoad(t *testing.T) {
 func TestDrillEnterpriseProject(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)
-	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices, Neo4jImage: kit.Image(t)})
-	db, _ := seedDeployment(t, c)
-	dir := t.TempDir()
-	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--progress", "quiet").Assert(t, icmd.Success)
+	c, db, _, dir := backedUpStock(t, p, kit.Image(t))
 	db.Seed(t, "neo4j", 2)
 	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--consistent", "--yes", "--progress", "quiet").Assert(t, icmd.Success)
 	m := readManifest(t, dir)
@@ -174,11 +167,7 @@ func TestDrillEnterpriseProject(t *testing.T) {
 func TestDrillInterruptedRemovesEverything(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)
-	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
-	db, _ := seedDeployment(t, c)
-	dir := t.TempDir()
-	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet").Assert(t, icmd.Success)
-	db.Reconnect(t)
+	c, _, _, dir := backedUpStock(t, p, "")
 
 	run := p.Start(t, p.Cmd("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--progress", "plain"))
 	run.WaitForOutput(t, "Start the drill's PostgreSQL", time.Minute)

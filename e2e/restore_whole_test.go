@@ -54,17 +54,26 @@ func putTransient(t *testing.T, c *kit.Compose, service string) {
 	res.Assert(t, icmd.Success)
 }
 
+// backedUpStock is a stock-shaped project (Neo4j Community unless image
+// names another), seeded (seedDeployment) and backed up once into a new
+// folder.
+func backedUpStock(t *testing.T, p *kit.Plugin, image string) (*kit.Compose, *kit.Database, *kit.Postgres, string) {
+	t.Helper()
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices, Neo4jImage: image})
+	db, pg := seedDeployment(t, c)
+	dir := t.TempDir()
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet").Assert(t, icmd.Success)
+	db.Reconnect(t) // Community: the dump stopped and started the database
+	return c, db, pg, dir
+}
+
 // A restore stops the cache and the message queue with the applications,
 // empties their data (cached schema and queued messages describe the graph
 // it replaces) and starts them again before the applications.
 func TestRestoreEmptiesTheCacheAndTheMessageQueue(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)
-	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
-	db, _ := seedDeployment(t, c)
-	dir := t.TempDir()
-	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet").Assert(t, icmd.Success)
-	db.Reconnect(t)
+	c, db, _, dir := backedUpStock(t, p, "")
 	for _, s := range []string{kit.ServiceCache, kit.ServiceMessageQueue} {
 		putTransient(t, c, s)
 		assert.Check(t, is.Len(transientFiles(t, c, s), 2), s)
@@ -91,11 +100,7 @@ func TestRestoreEmptiesTheCacheAndTheMessageQueue(t *testing.T) {
 func TestRestoreDefaultRunHoldsEveryComponent(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)
-	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
-	db, pg := seedDeployment(t, c)
-	dir := t.TempDir()
-	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet").Assert(t, icmd.Success)
-	db.Reconnect(t)
+	c, db, pg, dir := backedUpStock(t, p, "")
 	whole := readManifest(t, dir).Runs[0].ID
 	changeDeployment(t, c) // 8 nodes, 5 flow runs
 	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--component", "graph", "--progress", "quiet").Assert(t, icmd.Success)

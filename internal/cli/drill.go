@@ -36,8 +36,8 @@ func (o *drillOptions) addFlags(fs *pflag.FlagSet) {
 
 func (o *drillOptions) validate(v verifyOptions) error {
 	if !o.enabled {
-		if o.run != "" {
-			return usageError("--run goes with --drill")
+		if o.run != "" || o.project != "" {
+			return usageError("--run and --project go with --drill")
 		}
 		return nil
 	}

@@ -77,6 +77,8 @@ func TestDrillCommunityProject(t *testing.T) {
 	}
 	assert.Check(t, is.Equal(byName[backupset.ComponentGraph].Figures["nodes:neo4j"], int64(5)))
 	assert.Check(t, is.Equal(byName[backupset.ComponentGraph].Expected["nodes:neo4j"], int64(5)), "recorded by the Community backup while the applications were stopped")
+	assert.Check(t, is.Equal(byName[backupset.ComponentGraph].Expected["nodes:neo4j:Seed"], int64(5)), "per label")
+	assert.Check(t, is.Equal(byName[backupset.ComponentGraph].Figures["nodes:neo4j:Seed"], int64(5)))
 	assert.Check(t, is.Equal(byName[backupset.ComponentTaskManager].Figures["rows:flow_run"], int64(7)))
 	assert.Check(t, is.Equal(byName[backupset.ComponentTaskManager].Expected["rows:flow_run"], int64(7)), "recorded by the Community backup, whose capture is consistent")
 	assert.Check(t, is.Equal(byName[backupset.ComponentStorage].Figures["files"], int64(2)))

@@ -23,6 +23,7 @@ type Bolt interface {
 	Databases(ctx context.Context) ([]neo4j.Database, error)
 	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
 	CountNodes(ctx context.Context, db string) (int64, error)
+	CountByLabel(ctx context.Context, db string) (map[string]int64, error)
 	Close(ctx context.Context) error
 }
 
@@ -170,7 +171,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 		}
 	}()
 	err = outage.StopApps(ctx)
-	var figures map[string]int64
+	var figures map[string]map[string]int64
 	if err == nil {
 		// Nothing writes once the applications are stopped: the node
 		// counts are those the dumps will hold, for a drill to check.
@@ -210,9 +211,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 			return nil, err
 		}
 		rec.Captured = stopped
-		if n, ok := figures["nodes:"+db]; ok {
-			rec.Figures = map[string]int64{"nodes:" + db: n}
-		}
+		rec.Figures = figures[db]
 		written = append(written, rec)
 	}
 	if err := neo4jbackup.Commit(folder, neo4jbackup.Fetched{Records: written}, opts.Tool); err != nil {
@@ -425,21 +424,25 @@ func orString(v, def string) string {
 	return v
 }
 
-// countNodes counts the nodes of each database to dump but system, as
-// figures keyed "nodes:<db>"; a count that fails is left out (said on the
-// progress output): the dump does not depend on it.
-func (o *offline) countNodes(ctx context.Context) map[string]int64 {
-	figures := map[string]int64{}
+// countNodes counts the nodes of each database to dump but system, in all
+// and per label (neo4j.Figures); a count that fails is left out (said on
+// the progress output): the dump does not depend on it.
+func (o *offline) countNodes(ctx context.Context) map[string]map[string]int64 {
+	figures := map[string]map[string]int64{}
 	for _, db := range o.dbs {
 		if db == "system" || o.bolt == nil {
 			continue
 		}
 		n, err := o.bolt.CountNodes(ctx, db)
+		var byLabel map[string]int64
+		if err == nil {
+			byLabel, err = o.bolt.CountByLabel(ctx, db)
+		}
 		if err != nil {
-			o.pw.Info(fmt.Sprintf("the node count of %s could not be recorded (a drill will not compare it): %v", db, err))
+			o.pw.Info(fmt.Sprintf("the node counts of %s could not be recorded (a drill will not compare them): %v", db, err))
 			continue
 		}
-		figures["nodes:"+db] = n
+		figures[db] = neo4j.Figures(db, n, byLabel)
 	}
 	return figures
 }

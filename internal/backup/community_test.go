@@ -61,6 +61,10 @@ func (b *fakeBolt) CountNodes(ctx context.Context, db string) (int64, error) {
 	return 42, nil
 }
 
+func (b *fakeBolt) CountByLabel(ctx context.Context, db string) (map[string]int64, error) {
+	return map[string]int64{"Root": 1, "Branch": 41}, nil
+}
+
 func (b *fakeBolt) Close(context.Context) error { return nil }
 
 // communityEngine is a stock Infrahub project: a Community database with no
@@ -125,7 +129,7 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 	assert.NilError(t, err)
 	for _, r := range m.Files {
 		if r.Database == "neo4j" {
-			assert.Check(t, is.DeepEqual(r.Figures, map[string]int64{"nodes:neo4j": 42}), "recorded for a drill")
+			assert.Check(t, is.DeepEqual(r.Figures, map[string]int64{"nodes:neo4j": 42, "nodes:neo4j:Root": 1, "nodes:neo4j:Branch": 41}), "recorded for a drill")
 		}
 	}
 	assert.Check(t, eng.DatabaseRunning())

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"strconv"
 	"strings"
@@ -129,8 +130,15 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 				}
 			}
 			n, err := admin.CountNodes(ctx, db)
-			cr.Figures["nodes:"+db] = n
-			return err
+			if err != nil {
+				return err
+			}
+			byLabel, err := admin.CountByLabel(ctx, db)
+			if err != nil {
+				return err
+			}
+			maps.Copy(cr.Figures, neo4j.Figures(db, n, byLabel))
+			return nil
 		}); err != nil {
 			return fmt.Errorf("database %s does not answer: %w", db, err)
 		}

@@ -41,6 +41,7 @@ type Admin interface {
 	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
 	RunScript(ctx context.Context, statements []string, params map[string]any) (int, error)
 	CountNodes(ctx context.Context, db string) (int64, error)
+	CountByLabel(ctx context.Context, db string) (map[string]int64, error)
 	Close(ctx context.Context) error
 }
 

@@ -3,6 +3,7 @@ package cypher
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
@@ -19,6 +20,7 @@ type node struct {
 //	CREATE (:L {k: v}), ...
 //	UNWIND range(a, b[, step]) AS i CREATE (:L {i: i}), ...
 //	MATCH (n[:L]) RETURN count(n|*) [AS name]
+//	MATCH (n) UNWIND labels(n) AS l RETURN l, count(*) [AS name]
 //	MATCH (n) [DETACH] DELETE n
 func (p *parser) dataStatement() (func(*execCtx) (*Result, error), error) {
 	switch {
@@ -50,6 +52,9 @@ func (p *parser) dataStatement() (func(*execCtx) (*Result, error), error) {
 	}
 	if err := p.expectPunct(")"); err != nil {
 		return nil, err
+	}
+	if label == "" && p.acceptKw("UNWIND") {
+		return p.countByLabel(variable)
 	}
 	if p.isKw("DETACH") || p.isKw("DELETE") {
 		if label != "" {
@@ -261,4 +266,75 @@ func (x *execCtx) counts() (int64, map[string]int64, error) {
 			Message: fmt.Sprintf("Database '%s' is unavailable.", x.db)}
 	}
 	return store.ReplayOnto(total, byLabel, []store.Tx{{Ops: x.pending}})
+}
+
+// countByLabel is the rest of MATCH (n) UNWIND labels(n) AS l RETURN l,
+// count(*) [AS name]: one row per label, from the store's counts.
+func (p *parser) countByLabel(variable string) (func(*execCtx) (*Result, error), error) {
+	if !p.acceptKw("labels") {
+		return nil, p.fail("labels(...) (the stand-in unwinds only the labels of the matched node)")
+	}
+	if err := p.expectPunct("("); err != nil {
+		return nil, err
+	}
+	if t := p.next(); (t.kind != tIdent && t.kind != tQuoted) || t.text != variable {
+		p.i--
+		return nil, p.fail("the matched variable")
+	}
+	if err := p.expectPunct(")"); err != nil {
+		return nil, err
+	}
+	if err := p.expectKw("AS"); err != nil {
+		return nil, err
+	}
+	name, err := p.name()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expectKw("RETURN"); err != nil {
+		return nil, err
+	}
+	if t := p.next(); (t.kind != tIdent && t.kind != tQuoted) || t.text != name {
+		p.i--
+		return nil, p.fail("the unwound variable")
+	}
+	if err := p.expectPunct(","); err != nil {
+		return nil, err
+	}
+	start := p.peek().pos
+	if !p.acceptKw("count") {
+		return nil, p.fail("count(*)")
+	}
+	for _, s := range []string{"(", "*", ")"} {
+		if err := p.expectPunct(s); err != nil {
+			return nil, err
+		}
+	}
+	field := strings.TrimSpace(p.q[start:p.peek().pos])
+	if p.acceptKw("AS") {
+		if field, err = p.name(); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.end(); err != nil {
+		return nil, err
+	}
+	return func(x *execCtx) (*Result, error) {
+		_, byLabel, err := x.counts()
+		if err != nil {
+			return nil, err
+		}
+		labels := make([]string, 0, len(byLabel))
+		for l, n := range byLabel {
+			if n > 0 {
+				labels = append(labels, l)
+			}
+		}
+		sort.Strings(labels)
+		res := &Result{Fields: []string{name, field}, Records: [][]any{}, Type: "r"}
+		for _, l := range labels {
+			res.Records = append(res.Records, []any{l, byLabel[l]})
+		}
+		return res, nil
+	}, nil
 }

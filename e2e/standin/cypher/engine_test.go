@@ -147,3 +147,15 @@ func TestQuarantineOnBrokenStore(t *testing.T) {
 	assert.Equal(t, info.CurrentStatus, "quarantined")
 	assert.Assert(t, info.StatusMessage != "")
 }
+
+func TestCountByLabel(t *testing.T) {
+	e := newEngine(t)
+	res, err := e.Run("neo4j", "UNWIND range(1, 3) AS i CREATE (:A:B), (:Root {uuid: 'r1'})", nil, nil)
+	assert.NilError(t, err)
+	_, err = e.Commit("neo4j", res.Ops)
+	assert.NilError(t, err)
+	res, err = e.Run("neo4j", "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS count", nil, nil)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, res.Fields, []string{"label", "count"})
+	assert.DeepEqual(t, res.Records, [][]any{{"A", int64(3)}, {"B", int64(3)}, {"Root", int64(3)}})
+}

@@ -1,0 +1,39 @@
+package neo4j
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
+)
+
+// CountByLabel counts the nodes of db per label.
+func (a *Admin) CountByLabel(ctx context.Context, db string) (map[string]int64, error) {
+	db, err := Normalize(db)
+	if err != nil {
+		return nil, err
+	}
+	records, err := a.run(ctx, db, neo4j.AccessModeRead, "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS count", nil)
+	if err != nil {
+		return nil, fmt.Errorf("counting nodes per label in %s: %w", Quote(db), err)
+	}
+	out := map[string]int64{}
+	for _, r := range records {
+		count, ok := value(r, "count").(int64)
+		if !ok {
+			return nil, fmt.Errorf("counting nodes per label in %s: count is %T, want an integer", Quote(db), value(r, "count"))
+		}
+		out[str(r, "label")] = count
+	}
+	return out, nil
+}
+
+// Figures are the counts of a graph a backup records and a drill checks:
+// "nodes:<db>" the nodes of db, "nodes:<db>:<label>" those of each label.
+func Figures(db string, total int64, byLabel map[string]int64) map[string]int64 {
+	f := map[string]int64{"nodes:" + db: total}
+	for l, n := range byLabel {
+		f["nodes:"+db+":"+l] = n
+	}
+	return f
+}

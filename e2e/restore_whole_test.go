@@ -17,6 +17,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 )
 
 // transientFiles lists what the cache or the message queue holds in its
@@ -150,4 +151,54 @@ func TestRestoreRefusesABackupOfANewerNeo4j(t *testing.T) {
 	assert.Check(t, is.Equal(older.Count(t, "neo4j"), int64(2)))
 	assert.Check(t, is.Len(older.Helpers(t), 0))
 	assert.Check(t, is.Len(safetyDirs(t, dir), 0), "no safety backup taken")
+}
+
+// rootID reads the uuid of the Root node of the neo4j database.
+func rootID(t *testing.T, db *kit.Database) string {
+	t.Helper()
+	recs := db.Run(t, "neo4j", "MATCH (n:Root) RETURN n.uuid AS uuid", nil)
+	assert.Assert(t, is.Len(recs, 1))
+	v, _ := recs[0].Get("uuid")
+	s, _ := v.(string)
+	return s
+}
+
+// The Root node's id (the deployment identity) is recorded by the backup
+// and checked by a drill; restore --new-deployment-id gives the restored
+// graph a new one before the applications start.
+func TestRestoreNewDeploymentID(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: []string{kit.ServiceDatabase, kit.ServiceServer}})
+	db := c.Database(t)
+	db.Run(t, "neo4j", "CREATE (:Root {uuid: 'production-id'})", nil)
+	db.Seed(t, "neo4j", 3)
+	dir := t.TempDir()
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet").Assert(t, icmd.Success)
+	db.Reconnect(t)
+	for _, f := range readManifest(t, dir).Files {
+		if f.Database == "neo4j" {
+			assert.Check(t, is.Equal(f.RootID, "production-id"))
+			assert.Check(t, is.Equal(f.Figures["nodes:neo4j:Root"], int64(1)))
+		}
+	}
+
+	res := p.Docker("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--format", "json")
+	res.Assert(t, icmd.Success)
+	r := drillReport(t, res)
+	for _, cr := range r.Components {
+		if cr.Component == backupset.ComponentGraph {
+			assert.Check(t, is.DeepEqual(cr.RootIDs, map[string]string{"neo4j": "production-id"}))
+			assert.Check(t, is.DeepEqual(cr.ExpectedRootIDs, map[string]string{"neo4j": "production-id"}))
+		}
+	}
+
+	res = p.Docker("infrahubdb", "restore", dir, "--project", c.Project, "--yes", "--new-deployment-id", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	db.Reconnect(t)
+	id := rootID(t, db)
+	assert.Check(t, id != "production-id" && len(id) == 36, id)
+	assert.Check(t, is.Contains(res.Stdout(), "New deployment id (Root node): "+id))
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(4)))
 }

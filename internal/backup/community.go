@@ -24,6 +24,7 @@ type Bolt interface {
 	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
 	CountNodes(ctx context.Context, db string) (int64, error)
 	CountByLabel(ctx context.Context, db string) (map[string]int64, error)
+	RootID(ctx context.Context, db string) (id string, found bool, err error)
 	Close(ctx context.Context) error
 }
 
@@ -172,10 +173,11 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 	}()
 	err = outage.StopApps(ctx)
 	var figures map[string]map[string]int64
+	var rootIDs map[string]string
 	if err == nil {
 		// Nothing writes once the applications are stopped: the node
 		// counts are those the dumps will hold, for a drill to check.
-		figures = o.countNodes(ctx)
+		figures, rootIDs = o.countNodes(ctx)
 	}
 	o.closeBolt(ctx) // the database's network namespace goes away with it
 	if err == nil {
@@ -211,7 +213,7 @@ func runOffline(ctx context.Context, eng helper.Engine, folder *backupset.Folder
 			return nil, err
 		}
 		rec.Captured = stopped
-		rec.Figures = figures[db]
+		rec.Figures, rec.RootID = figures[db], rootIDs[db]
 		written = append(written, rec)
 	}
 	if err := neo4jbackup.Commit(folder, neo4jbackup.Fetched{Records: written}, opts.Tool); err != nil {
@@ -425,10 +427,11 @@ func orString(v, def string) string {
 }
 
 // countNodes counts the nodes of each database to dump but system, in all
-// and per label (neo4j.Figures); a count that fails is left out (said on
-// the progress output): the dump does not depend on it.
-func (o *offline) countNodes(ctx context.Context) map[string]map[string]int64 {
-	figures := map[string]map[string]int64{}
+// and per label (neo4j.Figures), and reads its Root node's id; a count that
+// fails is left out (said on the progress output): the dump does not
+// depend on it.
+func (o *offline) countNodes(ctx context.Context) (map[string]map[string]int64, map[string]string) {
+	figures, rootIDs := map[string]map[string]int64{}, map[string]string{}
 	for _, db := range o.dbs {
 		if db == "system" || o.bolt == nil {
 			continue
@@ -438,11 +441,14 @@ func (o *offline) countNodes(ctx context.Context) map[string]map[string]int64 {
 		if err == nil {
 			byLabel, err = o.bolt.CountByLabel(ctx, db)
 		}
+		if err == nil && byLabel["Root"] > 0 {
+			rootIDs[db], _, err = o.bolt.RootID(ctx, db)
+		}
 		if err != nil {
 			o.pw.Info(fmt.Sprintf("the node counts of %s could not be recorded (a drill will not compare them): %v", db, err))
 			continue
 		}
 		figures[db] = neo4j.Figures(db, n, byLabel)
 	}
-	return figures
+	return figures, rootIDs
 }

@@ -62,6 +62,9 @@ type FileRecord struct {
 	// capture was consistent ("rows:<table>" of the task manager): a drill
 	// checks the restored data against them.
 	Figures map[string]int64 `json:"figures,omitempty"`
+	// RootID is the uuid of Infrahub's Root node in the graph artifact (its
+	// deployment identity), recorded with Figures.
+	RootID string `json:"root_id,omitempty"`
 }
 
 // ErrMalformedManifest is wrapped by ReadManifest's error for a manifest that

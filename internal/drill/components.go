@@ -94,8 +94,12 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 		}
 		for _, f := range chain.Files {
 			if f.Record != nil {
-				for k, v := range f.Record.Figures {
-					cr.Expected[k] = v
+				maps.Copy(cr.Expected, f.Record.Figures)
+				if f.Record.RootID != "" {
+					if cr.ExpectedRootIDs == nil {
+						cr.ExpectedRootIDs = map[string]string{}
+					}
+					cr.ExpectedRootIDs[db] = f.Record.RootID
 				}
 			}
 		}
@@ -138,6 +142,16 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 				return err
 			}
 			maps.Copy(cr.Figures, neo4j.Figures(db, n, byLabel))
+			if byLabel["Root"] > 0 {
+				id, _, err := admin.RootID(ctx, db)
+				if err != nil {
+					return err
+				}
+				if cr.RootIDs == nil {
+					cr.RootIDs = map[string]string{}
+				}
+				cr.RootIDs[db] = id
+			}
 			return nil
 		}); err != nil {
 			return fmt.Errorf("database %s does not answer: %w", db, err)

@@ -42,6 +42,7 @@ type Admin interface {
 	RunScript(ctx context.Context, statements []string, params map[string]any) (int, error)
 	CountNodes(ctx context.Context, db string) (int64, error)
 	CountByLabel(ctx context.Context, db string) (map[string]int64, error)
+	RootID(ctx context.Context, db string) (id string, found bool, err error)
 	Close(ctx context.Context) error
 }
 

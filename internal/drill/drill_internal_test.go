@@ -64,3 +64,12 @@ func TestCompareAndVerdict(t *testing.T) {
 	assert.Check(t, is.ErrorContains(err, "graph: neo4j.dump does not restore"))
 	assert.Check(t, is.ErrorContains(err, "rows:flow_run: expected 7, restored 6"))
 }
+
+func TestCompareRootIDs(t *testing.T) {
+	c := ComponentReport{Component: "graph", RootIDs: map[string]string{"neo4j": "b"}, ExpectedRootIDs: map[string]string{"neo4j": "a"}}
+	c.compare()
+	assert.Check(t, is.DeepEqual(c.Mismatches, []string{`Root node of neo4j: expected id "a", restored "b"`}))
+	c = ComponentReport{Component: "graph", RootIDs: map[string]string{"neo4j": "a"}, ExpectedRootIDs: map[string]string{"neo4j": "a"}}
+	c.compare()
+	assert.Check(t, is.Len(c.Mismatches, 0))
+}

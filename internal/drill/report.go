@@ -41,6 +41,10 @@ type ComponentReport struct {
 	Expected     map[string]int64 `json:"expected,omitempty"`
 	ExpectedFrom string           `json:"expected_from,omitempty"`
 	Mismatches   []string         `json:"mismatches,omitempty"`
+	// RootIDs are the uuid of Infrahub's Root node per database (the
+	// deployment identity), restored and recorded by the backup.
+	RootIDs         map[string]string `json:"root_ids,omitempty"`
+	ExpectedRootIDs map[string]string `json:"expected_root_ids,omitempty"`
 	Duration     time.Duration    `json:"duration_ns"`
 }
 
@@ -54,6 +58,11 @@ func (c *ComponentReport) compare() {
 			c.Mismatches = append(c.Mismatches, fmt.Sprintf("%s: expected %d, the restored %s has none", k, want, c.Component))
 		case got != want:
 			c.Mismatches = append(c.Mismatches, fmt.Sprintf("%s: expected %d, restored %d", k, want, got))
+		}
+	}
+	for db, want := range c.ExpectedRootIDs {
+		if got := c.RootIDs[db]; got != want {
+			c.Mismatches = append(c.Mismatches, fmt.Sprintf("Root node of %s: expected id %q, restored %q", db, want, got))
 		}
 	}
 }

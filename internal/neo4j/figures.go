@@ -37,3 +37,20 @@ func Figures(db string, total int64, byLabel map[string]int64) map[string]int64 
 	}
 	return f
 }
+
+// RootID is the uuid of Infrahub's Root node in db: the deployment's
+// identity. found is false when db has no Root node (not Infrahub's graph).
+func (a *Admin) RootID(ctx context.Context, db string) (id string, found bool, err error) {
+	db, err = Normalize(db)
+	if err != nil {
+		return "", false, err
+	}
+	records, err := a.run(ctx, db, neo4j.AccessModeRead, "MATCH (n:Root) RETURN n.uuid AS uuid", nil)
+	if err != nil {
+		return "", false, fmt.Errorf("reading the Root node of %s: %w", Quote(db), err)
+	}
+	if len(records) == 0 {
+		return "", false, nil
+	}
+	return str(records[0], "uuid"), true, nil
+}

@@ -21,6 +21,8 @@ type node struct {
 //	UNWIND range(a, b[, step]) AS i CREATE (:L {i: i}), ...
 //	MATCH (n[:L]) RETURN count(n|*) [AS name]
 //	MATCH (n) UNWIND labels(n) AS l RETURN l, count(*) [AS name]
+//	MATCH (n:L) SET n.k = v, ... RETURN count(n|*) [AS name]
+//	MATCH (n:L) RETURN n.k [AS name]
 //	MATCH (n) [DETACH] DELETE n
 func (p *parser) dataStatement() (func(*execCtx) (*Result, error), error) {
 	switch {
@@ -55,6 +57,12 @@ func (p *parser) dataStatement() (func(*execCtx) (*Result, error), error) {
 	}
 	if label == "" && p.acceptKw("UNWIND") {
 		return p.countByLabel(variable)
+	}
+	if label != "" && p.acceptKw("SET") {
+		return p.setProps(variable, label)
+	}
+	if label != "" && p.isKw("RETURN") && variable != "" && strings.HasPrefix(p.toks[p.i+1].text, variable+".") {
+		return p.returnProp(variable, label)
 	}
 	if p.isKw("DETACH") || p.isKw("DELETE") {
 		if label != "" {
@@ -334,6 +342,85 @@ func (p *parser) countByLabel(variable string) (func(*execCtx) (*Result, error),
 		res := &Result{Fields: []string{name, field}, Records: [][]any{}, Type: "r"}
 		for _, l := range labels {
 			res.Records = append(res.Records, []any{l, byLabel[l]})
+		}
+		return res, nil
+	}, nil
+}
+
+// setProps is the rest of MATCH (n:L) SET n.k = v, ... RETURN count(n)
+// [AS name]: Infrahub's deployment id reset on its Root node. The values
+// are set on every node of L (see store.LabelProps).
+func (p *parser) setProps(variable, label string) (func(*execCtx) (*Result, error), error) {
+	props := map[string]any{}
+	for {
+		// The lexer reads n.k as one name (as it reads dbms.components).
+		t := p.next()
+		key, ok := strings.CutPrefix(t.text, variable+".")
+		if t.kind != tIdent || !ok || key == "" {
+			p.i--
+			return nil, p.fail("a property of the matched variable")
+		}
+		if err := p.expectPunct("="); err != nil {
+			return nil, err
+		}
+		v, err := p.literal(nil)
+		if err != nil {
+			return nil, err
+		}
+		props[key] = v
+		if !p.acceptPunct(",") {
+			break
+		}
+	}
+	count, err := p.returnCount(variable, label)
+	if err != nil {
+		return nil, err
+	}
+	return func(x *execCtx) (*Result, error) {
+		res, err := count(x)
+		if err != nil {
+			return nil, err
+		}
+		res.Type = "rw"
+		if n := res.Records[0][0].(int64); n > 0 {
+			res.Ops = []store.Op{{Kind: "set", Labels: []string{label}, Props: props}}
+			res.Stats = map[string]int64{"properties-set": n * int64(len(props))}
+		}
+		return res, nil
+	}, nil
+}
+
+// returnProp is the rest of MATCH (n:L) RETURN n.k [AS name]: one row per
+// node of L, with the property the stand-in keeps (store.LabelProps).
+func (p *parser) returnProp(variable, label string) (func(*execCtx) (*Result, error), error) {
+	p.next() // RETURN
+	start := p.peek().pos
+	key := strings.TrimPrefix(p.next().text, variable+".")
+	field := strings.TrimSpace(p.q[start:p.peek().pos])
+	var err error
+	if p.acceptKw("AS") {
+		if field, err = p.name(); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.end(); err != nil {
+		return nil, err
+	}
+	return func(x *execCtx) (*Result, error) {
+		_, byLabel, err := x.counts()
+		if err != nil {
+			return nil, err
+		}
+		res := &Result{Fields: []string{field}, Records: [][]any{}, Type: "r"}
+		if byLabel[label] == 0 {
+			return res, nil
+		}
+		props, err := x.e.Store.LabelProps(x.db, label, x.pending)
+		if err != nil {
+			return nil, err
+		}
+		for i := int64(0); i < byLabel[label]; i++ {
+			res.Records = append(res.Records, []any{props[key]})
 		}
 		return res, nil
 	}, nil

@@ -45,7 +45,7 @@ type ComponentReport struct {
 	// deployment identity), restored and recorded by the backup.
 	RootIDs         map[string]string `json:"root_ids,omitempty"`
 	ExpectedRootIDs map[string]string `json:"expected_root_ids,omitempty"`
-	Duration     time.Duration    `json:"duration_ns"`
+	Duration        time.Duration     `json:"duration_ns"`
 }
 
 // compare fills Mismatches from Figures and Expected: every expected

@@ -171,7 +171,7 @@ func TestRestoreNewDeploymentID(t *testing.T) {
 	p := kit.InstallPlugin(t)
 	c := kit.StartCompose(t, kit.ComposeOptions{Services: []string{kit.ServiceDatabase, kit.ServiceServer}})
 	db := c.Database(t)
-	db.Run(t, "neo4j", "CREATE (:Root {uuid: 'production-id'})", nil)
+	db.Run(t, "neo4j", "CREATE (:Root {uuid: 'production-id'}), (:Branch {name: 'main'})", nil)
 	db.Seed(t, "neo4j", 3)
 	dir := t.TempDir()
 	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet").Assert(t, icmd.Success)
@@ -180,6 +180,7 @@ func TestRestoreNewDeploymentID(t *testing.T) {
 		if f.Database == "neo4j" {
 			assert.Check(t, is.Equal(f.RootID, "production-id"))
 			assert.Check(t, is.Equal(f.Figures["nodes:neo4j:Root"], int64(1)))
+			assert.Check(t, is.Equal(f.Figures["branch:neo4j:main"], int64(1)), "the main branch was found")
 		}
 	}
 
@@ -190,6 +191,7 @@ func TestRestoreNewDeploymentID(t *testing.T) {
 		if cr.Component == backupset.ComponentGraph {
 			assert.Check(t, is.DeepEqual(cr.RootIDs, map[string]string{"neo4j": "production-id"}))
 			assert.Check(t, is.DeepEqual(cr.ExpectedRootIDs, map[string]string{"neo4j": "production-id"}))
+			assert.Check(t, is.Equal(cr.Figures["branch:neo4j:main"], int64(1)))
 		}
 	}
 
@@ -200,5 +202,5 @@ func TestRestoreNewDeploymentID(t *testing.T) {
 	id := rootID(t, db)
 	assert.Check(t, id != "production-id" && len(id) == 36, id)
 	assert.Check(t, is.Contains(res.Stdout(), "New deployment id (Root node): "+id))
-	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(4)))
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(5)))
 }

@@ -25,6 +25,7 @@ type Bolt interface {
 	CountNodes(ctx context.Context, db string) (int64, error)
 	CountByLabel(ctx context.Context, db string) (map[string]int64, error)
 	RootID(ctx context.Context, db string) (id string, found bool, err error)
+	BranchNames(ctx context.Context, db string) ([]string, error)
 	Close(ctx context.Context) error
 }
 
@@ -444,11 +445,18 @@ func (o *offline) countNodes(ctx context.Context) (map[string]map[string]int64, 
 		if err == nil && byLabel["Root"] > 0 {
 			rootIDs[db], _, err = o.bolt.RootID(ctx, db)
 		}
+		var branches []string
+		if err == nil && byLabel["Branch"] > 0 {
+			branches, err = o.bolt.BranchNames(ctx, db)
+		}
 		if err != nil {
 			o.pw.Info(fmt.Sprintf("the node counts of %s could not be recorded (a drill will not compare them): %v", db, err))
 			continue
 		}
 		figures[db] = neo4j.Figures(db, n, byLabel)
+		if slices.Contains(branches, "main") {
+			figures[db][neo4j.MainBranchFigure(db)] = 1
+		}
 	}
 	return figures, rootIDs
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,6 +152,15 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 					cr.RootIDs = map[string]string{}
 				}
 				cr.RootIDs[db] = id
+			}
+			if byLabel["Branch"] > 0 {
+				branches, err := admin.BranchNames(ctx, db)
+				if err != nil {
+					return err
+				}
+				if slices.Contains(branches, "main") {
+					cr.Figures[neo4j.MainBranchFigure(db)] = 1
+				}
 			}
 			return nil
 		}); err != nil {

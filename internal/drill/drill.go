@@ -43,6 +43,7 @@ type Admin interface {
 	CountNodes(ctx context.Context, db string) (int64, error)
 	CountByLabel(ctx context.Context, db string) (map[string]int64, error)
 	RootID(ctx context.Context, db string) (id string, found bool, err error)
+	BranchNames(ctx context.Context, db string) ([]string, error)
 	Close(ctx context.Context) error
 }
 

@@ -54,3 +54,25 @@ func (a *Admin) RootID(ctx context.Context, db string) (id string, found bool, e
 	}
 	return str(records[0], "uuid"), true, nil
 }
+
+// BranchNames are the names of Infrahub's branches in db (its Branch
+// nodes).
+func (a *Admin) BranchNames(ctx context.Context, db string) ([]string, error) {
+	db, err := Normalize(db)
+	if err != nil {
+		return nil, err
+	}
+	records, err := a.run(ctx, db, neo4j.AccessModeRead, "MATCH (n:Branch) RETURN n.name AS name", nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading the branches of %s: %w", Quote(db), err)
+	}
+	var names []string
+	for _, r := range records {
+		names = append(names, str(r, "name"))
+	}
+	return names, nil
+}
+
+// MainBranchFigure is the figure a graph whose main branch was found has
+// (1): a restore that lost it does not match.
+func MainBranchFigure(db string) string { return "branch:" + db + ":main" }

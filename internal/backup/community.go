@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"time"
@@ -26,6 +27,7 @@ type Bolt interface {
 	CountByLabel(ctx context.Context, db string) (map[string]int64, error)
 	RootID(ctx context.Context, db string) (id string, found bool, err error)
 	BranchNames(ctx context.Context, db string) ([]string, error)
+	CountRelationshipsByType(ctx context.Context, db string) (map[string]int64, error)
 	Close(ctx context.Context) error
 }
 
@@ -449,11 +451,16 @@ func (o *offline) countNodes(ctx context.Context) (map[string]map[string]int64, 
 		if err == nil && byLabel["Branch"] > 0 {
 			branches, err = o.bolt.BranchNames(ctx, db)
 		}
+		var byType map[string]int64
+		if err == nil {
+			byType, err = o.bolt.CountRelationshipsByType(ctx, db)
+		}
 		if err != nil {
 			o.pw.Info(fmt.Sprintf("the node counts of %s could not be recorded (a drill will not compare them): %v", db, err))
 			continue
 		}
 		figures[db] = neo4j.Figures(db, n, byLabel)
+		maps.Copy(figures[db], neo4j.RelationshipFigures(db, byType))
 		if slices.Contains(branches, "main") {
 			figures[db][neo4j.MainBranchFigure(db)] = 1
 		}

@@ -73,6 +73,10 @@ func (b *fakeBolt) BranchNames(ctx context.Context, db string) ([]string, error)
 	return []string{"feature", "main"}, nil
 }
 
+func (b *fakeBolt) CountRelationshipsByType(ctx context.Context, db string) (map[string]int64, error) {
+	return map[string]int64{"IS_PART_OF": 7}, nil
+}
+
 func (b *fakeBolt) Close(context.Context) error { return nil }
 
 // communityEngine is a stock Infrahub project: a Community database with no
@@ -137,7 +141,7 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 	assert.NilError(t, err)
 	for _, r := range m.Files {
 		if r.Database == "neo4j" {
-			assert.Check(t, is.DeepEqual(r.Figures, map[string]int64{"nodes:neo4j": 42, "nodes:neo4j:Root": 1, "nodes:neo4j:Branch": 41, "branch:neo4j:main": 1}), "recorded for a drill")
+			assert.Check(t, is.DeepEqual(r.Figures, map[string]int64{"nodes:neo4j": 42, "nodes:neo4j:Root": 1, "nodes:neo4j:Branch": 41, "branch:neo4j:main": 1, "relationships:neo4j:IS_PART_OF": 7}), "recorded for a drill")
 			assert.Check(t, is.Equal(r.RootID, "root-of-neo4j"))
 		}
 	}

@@ -143,6 +143,11 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 				return err
 			}
 			maps.Copy(cr.Figures, neo4j.Figures(db, n, byLabel))
+			byType, err := admin.CountRelationshipsByType(ctx, db)
+			if err != nil {
+				return err
+			}
+			maps.Copy(cr.Figures, neo4j.RelationshipFigures(db, byType))
 			if byLabel["Root"] > 0 {
 				id, _, err := admin.RootID(ctx, db)
 				if err != nil {

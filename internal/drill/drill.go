@@ -44,6 +44,7 @@ type Admin interface {
 	CountByLabel(ctx context.Context, db string) (map[string]int64, error)
 	RootID(ctx context.Context, db string) (id string, found bool, err error)
 	BranchNames(ctx context.Context, db string) ([]string, error)
+	CountRelationshipsByType(ctx context.Context, db string) (map[string]int64, error)
 	Close(ctx context.Context) error
 }
 

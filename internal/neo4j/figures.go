@@ -76,3 +76,33 @@ func (a *Admin) BranchNames(ctx context.Context, db string) ([]string, error) {
 // MainBranchFigure is the figure a graph whose main branch was found has
 // (1): a restore that lost it does not match.
 func MainBranchFigure(db string) string { return "branch:" + db + ":main" }
+
+// CountRelationshipsByType counts the relationships of db per type.
+func (a *Admin) CountRelationshipsByType(ctx context.Context, db string) (map[string]int64, error) {
+	db, err := Normalize(db)
+	if err != nil {
+		return nil, err
+	}
+	records, err := a.run(ctx, db, neo4j.AccessModeRead, "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS count", nil)
+	if err != nil {
+		return nil, fmt.Errorf("counting relationships per type in %s: %w", Quote(db), err)
+	}
+	out := map[string]int64{}
+	for _, r := range records {
+		count, ok := value(r, "count").(int64)
+		if !ok {
+			return nil, fmt.Errorf("counting relationships per type in %s: count is %T, want an integer", Quote(db), value(r, "count"))
+		}
+		out[str(r, "type")] = count
+	}
+	return out, nil
+}
+
+// RelationshipFigures are "relationships:<db>:<type>" counts.
+func RelationshipFigures(db string, byType map[string]int64) map[string]int64 {
+	f := map[string]int64{}
+	for t, n := range byType {
+		f["relationships:"+db+":"+t] = n
+	}
+	return f
+}

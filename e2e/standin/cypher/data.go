@@ -24,6 +24,7 @@ type node struct {
 //	MATCH (n:L) SET n.k = v, ... RETURN count(n|*) [AS name]
 //	MATCH (n:L) RETURN n.k [AS name]
 //	MATCH (n) [DETACH] DELETE n
+//	MATCH ()-[r]->() RETURN type(r) [AS t], count(*) [AS c]  (no rows: no relationships)
 func (p *parser) dataStatement() (func(*execCtx) (*Result, error), error) {
 	switch {
 	case p.acceptKw("CREATE"):
@@ -54,6 +55,9 @@ func (p *parser) dataStatement() (func(*execCtx) (*Result, error), error) {
 	}
 	if err := p.expectPunct(")"); err != nil {
 		return nil, err
+	}
+	if variable == "" && label == "" && p.isPunct("-") {
+		return p.countRelationships()
 	}
 	if label == "" && p.acceptKw("UNWIND") {
 		return p.countByLabel(variable)
@@ -423,5 +427,74 @@ func (p *parser) returnProp(variable, label string) (func(*execCtx) (*Result, er
 			res.Records = append(res.Records, []any{props[key]})
 		}
 		return res, nil
+	}, nil
+}
+
+// countRelationships is the rest of MATCH ()-[r]->() RETURN type(r) [AS t],
+// count(*) [AS c]. The stand-in has no relationships: no rows.
+func (p *parser) countRelationships() (func(*execCtx) (*Result, error), error) {
+	for _, s := range []string{"-", "["} {
+		if err := p.expectPunct(s); err != nil {
+			return nil, err
+		}
+	}
+	r, err := p.name()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range []string{"]", "-", ">", "(", ")"} {
+		if err := p.expectPunct(s); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.expectKw("RETURN"); err != nil {
+		return nil, err
+	}
+	start := p.peek().pos
+	if !p.acceptKw("type") {
+		return nil, p.fail("type(...)")
+	}
+	if err := p.expectPunct("("); err != nil {
+		return nil, err
+	}
+	if t := p.next(); t.text != r {
+		p.i--
+		return nil, p.fail("the relationship variable")
+	}
+	if err := p.expectPunct(")"); err != nil {
+		return nil, err
+	}
+	typeField := strings.TrimSpace(p.q[start:p.peek().pos])
+	if p.acceptKw("AS") {
+		if typeField, err = p.name(); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.expectPunct(","); err != nil {
+		return nil, err
+	}
+	start = p.peek().pos
+	if !p.acceptKw("count") {
+		return nil, p.fail("count(*)")
+	}
+	for _, s := range []string{"(", "*", ")"} {
+		if err := p.expectPunct(s); err != nil {
+			return nil, err
+		}
+	}
+	countField := strings.TrimSpace(p.q[start:p.peek().pos])
+	if p.acceptKw("AS") {
+		if countField, err = p.name(); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.end(); err != nil {
+		return nil, err
+	}
+	return func(x *execCtx) (*Result, error) {
+		if _, _, err := x.counts(); err != nil {
+			return nil, err
+		}
+		return &Result{Fields: []string{typeField, countField}, Records: [][]any{}, Type: "r"}, nil
 	}, nil
 }

@@ -190,3 +190,11 @@ func TestRootUUIDSetAndRead(t *testing.T) {
 	assert.NilError(t, err)
 	assert.DeepEqual(t, res.Records, [][]any{})
 }
+
+func TestCountRelationshipsHasNone(t *testing.T) {
+	e := newEngine(t)
+	res, err := e.Run("neo4j", "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS count", nil, nil)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, res.Fields, []string{"type", "count"})
+	assert.DeepEqual(t, res.Records, [][]any{})
+}

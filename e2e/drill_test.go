@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,4 +184,40 @@ func TestDrillInterruptedRemovesEverything(t *testing.T) {
 	_, err := os.Stat(filepath.Join(dir, backupset.LockName))
 	assert.Check(t, os.IsNotExist(err), "lock file left behind")
 	assertNoHelpers(t, c)
+}
+
+// A drill killed outright (kill -9 of the plugin: no cleanup can run)
+// leaves its containers and volumes; the next drill removes them.
+func TestDrillKilledIsCleanedUpByTheNext(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c, _, _, dir := backedUpStock(t, p, "")
+
+	run := p.Start(t, p.Cmd("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--progress", "plain"))
+	run.WaitForOutput(t, "Start the drill's PostgreSQL", time.Minute)
+	pid := run.Result.Cmd.Process.Pid
+	for _, f := range must(filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "children"))) {
+		b, _ := os.ReadFile(f)
+		for _, s := range strings.Fields(string(b)) {
+			if child, err := strconv.Atoi(s); err == nil {
+				_ = syscall.Kill(child, syscall.SIGKILL)
+			}
+		}
+	}
+	_ = run.Result.Cmd.Process.Kill()
+	run.Wait()
+	assert.Assert(t, len(drillLeftovers(t, dir)) > 0, "a killed drill cannot clean up")
+
+	res := p.Docker("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stderr(), "left by a drill that did not finish"))
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -29,3 +29,25 @@ func (e *Engine) RemoveVolume(ctx context.Context, name string) error {
 	}
 	return fmt.Errorf("remove volume %s: %w", name, e.wrap(err))
 }
+
+// StaleVolumes lists the volumes made for helpers serving target (a
+// drill's scratch volumes) whose owner is a process of this host that no
+// longer exists: left by a run killed before its cleanup. Volumes of runs
+// on other hosts are presumed live.
+func (e *Engine) StaleVolumes(ctx context.Context, target string) ([]string, error) {
+	filters := client.Filters{}
+	filters.Add("label", LabelHelper)
+	filters.Add("label", LabelTarget+"="+target)
+	res, err := e.api.VolumeList(ctx, client.VolumeListOptions{Filters: filters})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	host, _, _ := parseOwner(Owner())
+	var out []string
+	for _, v := range res.Items {
+		if isStale(Container{Running: true, Labels: v.Labels}, host, processAlive) {
+			out = append(out, v.Name)
+		}
+	}
+	return out, nil
+}

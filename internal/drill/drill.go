@@ -34,6 +34,7 @@ type Engine interface {
 	helper.Engine
 	CreateVolume(ctx context.Context, name string, labels map[string]string) (string, error)
 	RemoveVolume(ctx context.Context, name string) error
+	StaleVolumes(ctx context.Context, target string) ([]string, error)
 }
 
 // Admin is the Cypher a drill runs on its throwaway Neo4j.
@@ -234,7 +235,8 @@ func (d *drill) labels(what string) map[string]string {
 // of it, removed by the next drill.
 const lockKey = "drill"
 
-// removeStale removes the containers of drills whose client is gone.
+// removeStale removes the containers, then the volumes, of drills whose
+// client is gone.
 func (d *drill) removeStale(ctx context.Context) error {
 	stale, _, err := d.eng.StaleHelpers(ctx, lockKey)
 	if err != nil {
@@ -245,6 +247,16 @@ func (d *drill) removeStale(ctx context.Context) error {
 			return fmt.Errorf("remove container %s left by a drill that did not finish: %w", c.Name, err)
 		}
 		d.pw.Info(fmt.Sprintf("removed container %s left by a drill that did not finish (owner %s)", c.Name, c.Labels[docker.LabelOwner]))
+	}
+	vols, err := d.eng.StaleVolumes(ctx, lockKey)
+	if err != nil {
+		return err
+	}
+	for _, v := range vols {
+		if err := d.eng.RemoveVolume(ctx, v); err != nil {
+			return fmt.Errorf("remove volume %s left by a drill that did not finish: %w", v, err)
+		}
+		d.pw.Info(fmt.Sprintf("removed volume %s left by a drill that did not finish", v))
 	}
 	return nil
 }
@@ -340,4 +352,8 @@ func (d dockerEngine) CreateVolume(ctx context.Context, name string, labels map[
 
 func (d dockerEngine) RemoveVolume(ctx context.Context, name string) error {
 	return d.docker.RemoveVolume(ctx, name)
+}
+
+func (d dockerEngine) StaleVolumes(ctx context.Context, target string) ([]string, error) {
+	return d.docker.StaleVolumes(ctx, target)
 }

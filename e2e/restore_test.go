@@ -243,21 +243,26 @@ func TestRestoreStopsOnlyRunningAppsAndRestartsThem(t *testing.T) {
 	db := kit.StartDatabase(t, kit.Options{})
 	server := kit.StartApp(t, db, "infrahub-server", true)
 	worker := kit.StartApp(t, db, "task-worker", false)
-	cache := kit.StartApp(t, db, "cache", true) // not an app service: left alone
+	// The cache is stopped with the applications and started first (its
+	// data, emptied when it has a volume, describes the graph replaced).
+	cache := kit.StartApp(t, db, "cache", true)
+	other := kit.StartApp(t, db, "infrahub-grafana", true) // not an Infrahub service: left alone
 	dir := kit.Folder(t)
 	db.Seed(t, "neo4j", 10)
 	backupNow(t, p, db, dir)
-	serverStarted, cacheStarted := server.StartedAt(t), cache.StartedAt(t)
+	serverStarted, cacheStarted, otherStarted := server.StartedAt(t), cache.StartedAt(t), other.StartedAt(t)
 
 	res := icmd.RunCmd(restoreCmd(p, db, nil, "--format", "json", dir))
 	res.Assert(t, icmd.Success)
 
 	out := parseRestore(t, res)
-	assert.Check(t, is.DeepEqual(out.AppsRestarted, []string{server.Name}))
+	assert.Check(t, is.DeepEqual(out.AppsRestarted, []string{cache.Name, server.Name}))
 	assert.Check(t, server.Running(t))
 	assert.Check(t, server.StartedAt(t) != serverStarted, "infrahub-server was not stopped during the restore")
+	assert.Check(t, cache.Running(t))
+	assert.Check(t, cache.StartedAt(t) != cacheStarted, "the cache was not stopped during the restore")
 	assert.Check(t, !worker.Running(t), "task-worker was stopped before and must stay stopped")
-	assert.Check(t, is.Equal(cache.StartedAt(t), cacheStarted), "a non-app service was restarted")
+	assert.Check(t, is.Equal(other.StartedAt(t), otherStarted), "a non-Infrahub service was restarted")
 }
 
 func TestRestoreUntilPointInTime(t *testing.T) {

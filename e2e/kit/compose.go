@@ -24,13 +24,17 @@ const (
 	ServiceCache         = "cache"
 )
 
+// TransientDataDir is where the cache (redis) and the message queue
+// (rabbitmq) keep their data: the VOLUME of their official images.
+var TransientDataDir = map[string]string{ServiceCache: "/data", ServiceMessageQueue: "/var/lib/rabbitmq"}
+
 // CoreServices is the smallest Infrahub-shaped project: the graph database,
 // the server that holds the object storage volume, and a worker.
 var CoreServices = []string{ServiceDatabase, ServiceServer, ServiceTaskWorker}
 
 // StockServices is every service of the stock docker-compose.yml: with the
 // task manager and its PostgreSQL, and (as app containers) the message
-// queue and the cache, which hold no volumes.
+// queue and the cache, which hold only their images' anonymous volumes.
 var StockServices = []string{ServiceDatabase, ServiceServer, ServiceTaskWorker,
 	ServiceTaskManager, ServiceTaskManagerDB, ServiceMessageQueue, ServiceCache}
 
@@ -313,7 +317,11 @@ func composeFile(t testing.TB, c *Compose, opts ComposeOptions, services []strin
 				Labels:      labels()}
 			vols["workflow_db"] = labelled{run}
 		case ServiceMessageQueue, ServiceCache:
-			svc[s] = composeService{Image: app(), Command: []string{s}, Restart: restart, Labels: labels()}
+			// The official rabbitmq and redis images declare their data
+			// directory a VOLUME: each container gets an anonymous volume
+			// there, as here.
+			svc[s] = composeService{Image: app(), Command: []string{s}, Restart: restart, Labels: labels(),
+				Volumes: []string{TransientDataDir[s]}}
 		default:
 			return nil, fmt.Errorf("kit: unknown Infrahub service %q", s)
 		}

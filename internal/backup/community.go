@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"time"
@@ -24,6 +25,11 @@ type Bolt interface {
 	ServerInfo(ctx context.Context) (version, edition string, err error)
 	Databases(ctx context.Context) ([]neo4j.Database, error)
 	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
+	CountNodes(ctx context.Context, db string) (int64, error)
+	CountByLabel(ctx context.Context, db string) (map[string]int64, error)
+	RootID(ctx context.Context, db string) (id string, found bool, err error)
+	BranchNames(ctx context.Context, db string) ([]string, error)
+	CountRelationshipsByType(ctx context.Context, db string) (map[string]int64, error)
 	Close(ctx context.Context) error
 }
 
@@ -156,8 +162,6 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 	if err := neo4jdump.Prepare(ctx, s, "dump", owner); err != nil {
 		return nil, err
 	}
-	o.closeBolt(ctx) // the database's network namespace goes away with it
-
 	outage := deployment.NewOutage(eng, c, apps, oo.StopTimeout, pw)
 	if oo.WhileStopped == nil {
 		// Nothing is captured beside the dump: the task manager need not be
@@ -180,6 +184,14 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 		}
 	}()
 	err = outage.StopApps(ctx)
+	var figures map[string]map[string]int64
+	var rootIDs map[string]string
+	if err == nil {
+		// Nothing writes once the applications are stopped: the node
+		// counts are those the dumps will hold, for a drill to check.
+		figures, rootIDs = o.countNodes(ctx)
+	}
+	o.closeBolt(ctx) // the database's network namespace goes away with it
 	if err == nil {
 		// The other components are captured while the database shuts down
 		// and is dumped: the outage lasts no longer than the longer of the
@@ -213,6 +225,7 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 			return nil, err
 		}
 		rec.Captured = stopped
+		rec.Figures, rec.RootID = figures[db], rootIDs[db]
 		written = append(written, rec)
 	}
 	if err := neo4jbackup.Commit(folder, neo4jbackup.Fetched{Records: written}, opts.Tool); err != nil {
@@ -418,4 +431,43 @@ func orString(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// countNodes counts the nodes of each database to dump but system, in all
+// and per label (neo4j.Figures), and reads its Root node's id; a count that
+// fails is left out (said on the progress output): the dump does not
+// depend on it.
+func (o *offline) countNodes(ctx context.Context) (map[string]map[string]int64, map[string]string) {
+	figures, rootIDs := map[string]map[string]int64{}, map[string]string{}
+	for _, db := range o.dbs {
+		if db == "system" || o.bolt == nil {
+			continue
+		}
+		n, err := o.bolt.CountNodes(ctx, db)
+		var byLabel map[string]int64
+		if err == nil {
+			byLabel, err = o.bolt.CountByLabel(ctx, db)
+		}
+		if err == nil && byLabel["Root"] > 0 {
+			rootIDs[db], _, err = o.bolt.RootID(ctx, db)
+		}
+		var branches []string
+		if err == nil && byLabel["Branch"] > 0 {
+			branches, err = o.bolt.BranchNames(ctx, db)
+		}
+		var byType map[string]int64
+		if err == nil {
+			byType, err = o.bolt.CountRelationshipsByType(ctx, db)
+		}
+		if err != nil {
+			o.pw.Info(fmt.Sprintf("the node counts of %s could not be recorded (a drill will not compare them): %v", db, err))
+			continue
+		}
+		figures[db] = neo4j.Figures(db, n, byLabel)
+		maps.Copy(figures[db], neo4j.RelationshipFigures(db, byType))
+		if slices.Contains(branches, "main") {
+			figures[db][neo4j.MainBranchFigure(db)] = 1
+		}
+	}
+	return figures, rootIDs
 }

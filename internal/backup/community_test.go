@@ -56,6 +56,27 @@ func (b *fakeBolt) WaitOnline(ctx context.Context, name string, timeout time.Dur
 	return nil
 }
 
+func (b *fakeBolt) CountNodes(ctx context.Context, db string) (int64, error) {
+	b.eng.Record("count-nodes %s", db)
+	return 42, nil
+}
+
+func (b *fakeBolt) CountByLabel(ctx context.Context, db string) (map[string]int64, error) {
+	return map[string]int64{"Root": 1, "Branch": 41}, nil
+}
+
+func (b *fakeBolt) RootID(ctx context.Context, db string) (string, bool, error) {
+	return "root-of-" + db, true, nil
+}
+
+func (b *fakeBolt) BranchNames(ctx context.Context, db string) ([]string, error) {
+	return []string{"feature", "main"}, nil
+}
+
+func (b *fakeBolt) CountRelationshipsByType(ctx context.Context, db string) (map[string]int64, error) {
+	return map[string]int64{"IS_PART_OF": 7}, nil
+}
+
 func (b *fakeBolt) Close(context.Context) error { return nil }
 
 // communityEngine is a stock Infrahub project: a Community database with no
@@ -105,6 +126,7 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 	order := []string{
 		"connect 127.0.0.1:17687 neo4j",
 		"stop-container task-worker-id", "stop-container infrahub-server-id",
+		"count-nodes neo4j", // the applications are stopped: what the dump holds
 		"stop-container db-id",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/dump neo4j (user 7474:7474)",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/dump system (user 7474:7474)",
@@ -120,13 +142,22 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 	// (docs/outage.md).
 	assertInOrder(t, calls, []string{"wait-online system", "start-container task-manager-id", "start-container infrahub-server-id"})
 	assert.Check(t, !hasCall(eng, "stop-container cache-id"), "only application services stop")
+	assert.Check(t, !hasCall(eng, "count-nodes system"))
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	for _, r := range m.Files {
+		if r.Database == "neo4j" {
+			assert.Check(t, is.DeepEqual(r.Figures, map[string]int64{"nodes:neo4j": 42, "nodes:neo4j:Root": 1, "nodes:neo4j:Branch": 41, "branch:neo4j:main": 1, "relationships:neo4j:IS_PART_OF": 7}), "recorded for a drill")
+			assert.Check(t, is.Equal(r.RootID, "root-of-neo4j"))
+		}
+	}
 	assert.Check(t, eng.DatabaseRunning())
 	for _, a := range eng.Apps {
 		assert.Check(t, a.Running, a.Name)
 	}
 	assert.Check(t, is.Len(eng.Running(), 0), "helper removed")
 
-	m, err := folder.ReadManifest()
+	m, err = folder.ReadManifest()
 	assert.NilError(t, err)
 	assert.Assert(t, is.Len(m.Files, 2))
 	for _, rec := range m.Files {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
@@ -40,9 +39,12 @@ type SetResult struct {
 	// Files are the task-manager and storage artifacts.
 	Files           []backupset.FileRecord `json:"files"`
 	InfrahubVersion string                 `json:"infrahub_version,omitempty"`
-	Project         string                 `json:"compose_project,omitempty"`
-	Folder          string                 `json:"folder"`
-	Duration        time.Duration          `json:"duration_ns"`
+	// Volumes says, for each named volume of the deployment, the component
+	// that captured it or why none did.
+	Volumes  []backupset.VolumeRecord `json:"volumes,omitempty"`
+	Project  string                   `json:"compose_project,omitempty"`
+	Folder   string                   `json:"folder"`
+	Duration time.Duration            `json:"duration_ns"`
 	// Consistent: the applications were stopped for the capture; Downtime
 	// is from the first one stopped to the last one running again.
 	Consistent       bool          `json:"consistent,omitempty"`
@@ -99,12 +101,20 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 	}
 	res.Skipped, res.Project = plan.skipped, plan.dep.Project
 	if plan.dep.Server != nil {
-		res.InfrahubVersion = imageTag(plan.dep.Server.Image)
+		res.InfrahubVersion = helper.InfrahubVersion(*plan.dep.Server)
 	}
 	for _, s := range plan.skipped {
 		pw.Info(fmt.Sprintf("component %s skipped: %s", s.Component, s.Reason))
 	}
-	run := backupset.RunRecord{ID: res.RunID, Started: started, Skipped: plan.skipped, InfrahubVersion: res.InfrahubVersion, Project: plan.dep.Project}
+	if res.Volumes, err = accountVolumes(ctx, eng, plan); err != nil {
+		return nil, err
+	}
+	for _, v := range res.Volumes {
+		if v.Skipped != "" {
+			pw.Info(fmt.Sprintf("volume %s not in this run: %s", v.Name, v.Skipped))
+		}
+	}
+	run := backupset.RunRecord{ID: res.RunID, Started: started, Skipped: plan.skipped, InfrahubVersion: res.InfrahubVersion, Project: plan.dep.Project, Volumes: res.Volumes}
 	var outage *deployment.Outage // --consistent on Enterprise
 	startApps := func() {
 		if outage != nil {
@@ -217,6 +227,15 @@ func takeTaskManager(ctx context.Context, eng Engine, folder *backupset.Folder, 
 		return err
 	}); err != nil {
 		return fmt.Errorf("task manager backup: %w", err)
+	}
+	if res.Consistent {
+		// Nothing writes while the applications are stopped: the row
+		// counts are those of the dump, for a drill to check against.
+		if figures, err := pgdump.CountRows(ctx, eng, *plan.taskManager); err == nil {
+			rec.Figures = figures
+		} else {
+			pw.Info("the task manager's row counts could not be recorded (a drill will not compare them): " + err.Error())
+		}
 	}
 	*recs = append(*recs, rec)
 	res.Files = append(res.Files, rec)
@@ -341,15 +360,4 @@ func planComponents(ctx context.Context, eng Engine, opts SetOptions) (component
 // backup is an offline dump.
 func isCommunity(t helper.Target) bool {
 	return t.Container != nil && helper.Edition(*t.Container) == "community"
-}
-
-// imageTag is the tag of an image reference ("" without one): Infrahub's
-// image is tagged with its version (registry.opsmill.io/opsmill/infrahub:1.9.3).
-func imageTag(ref string) string {
-	ref, _, _ = strings.Cut(ref, "@")
-	i := strings.LastIndexByte(ref, ':')
-	if i < 0 || strings.Contains(ref[i:], "/") {
-		return ""
-	}
-	return ref[i+1:]
 }

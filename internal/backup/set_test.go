@@ -201,3 +201,40 @@ func TestStorageHelperLifecycle(t *testing.T) {
 		assert.Check(t, is.Contains(pw.text(), "could not remove helper container "+eng.Helpers[0].Name()+": device or resource busy; remove it with 'docker rm -f "+eng.Helpers[0].Name()+"'"))
 	})
 }
+
+// Every named volume of the deployment is captured by a component or
+// recorded as skipped with its reason (stock compose: workflow_data on
+// infrahub-server, database_logs); anonymous volumes are left out.
+func TestRunSetAccountsForEveryNamedVolume(t *testing.T) {
+	eng := deploymentEngine()
+	for i := range eng.Apps {
+		switch eng.Apps[i].ComposeService {
+		case "infrahub-server":
+			eng.Apps[i].Mounts = append(eng.Apps[i].Mounts, docker.Mount{Type: docker.MountVolume, Name: "infrahub_workflow_data", Destination: "/opt/infrahub/workflow", RW: true})
+		case "task-manager-db":
+			eng.Apps[i].Mounts = []docker.Mount{{Type: docker.MountVolume, Name: "infrahub_workflow_db", Destination: "/var/lib/postgresql/18/docker", RW: true}}
+		case "cache":
+			eng.Apps[i].Mounts = []docker.Mount{{Type: docker.MountVolume, Name: "4f2a6c0e4f2a6c0e4f2a6c0e4f2a6c0e4f2a6c0e4f2a6c0e4f2a6c0e4f2a6c0e", Destination: "/data", RW: true}}
+		}
+	}
+	eng.Database.Mounts = append(eng.Database.Mounts, docker.Mount{Type: docker.MountVolume, Name: "infrahub_database_logs", Destination: "/logs", RW: true})
+	folder := newFolder(t)
+	res, err := backup.RunSet(context.Background(), eng, folder, backup.SetOptions{Options: options(nil)}, progress.Nop)
+	assert.NilError(t, err)
+	byName := map[string]backupset.VolumeRecord{}
+	for _, v := range res.Volumes {
+		byName[v.Name] = v
+	}
+	assert.Check(t, is.Equal(byName["database_data"].Component, backupset.ComponentGraph))
+	assert.Check(t, is.Contains(byName["infrahub_database_logs"].Skipped, "logs"))
+	assert.Check(t, is.Equal(byName["infrahub_storage_data"].Component, backupset.ComponentStorage))
+	assert.Check(t, is.Equal(byName["infrahub_workflow_db"].Component, backupset.ComponentTaskManager))
+	wf := byName["infrahub_workflow_data"]
+	assert.Check(t, is.Equal(wf.Component, ""))
+	assert.Check(t, is.Contains(wf.Skipped, "no component captures it (/opt/infrahub/workflow of infrahub-server)"))
+	assert.Check(t, is.Len(res.Volumes, 5), "the anonymous volume is left out: %v", res.Volumes)
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	run, _ := m.Run(res.RunID)
+	assert.Check(t, is.DeepEqual(run.Volumes, res.Volumes))
+}

@@ -91,6 +91,20 @@ type RunRecord struct {
 	Neo4jEdition    string `json:"neo4j_edition,omitempty"`
 	Neo4jVersion    string `json:"neo4j_version,omitempty"`
 	Project         string `json:"compose_project,omitempty"`
+	// Volumes are the named volumes of the deployment's services, each
+	// captured by a component or skipped with its reason.
+	Volumes []VolumeRecord `json:"volumes,omitempty"`
+}
+
+// VolumeRecord says what a run did with one named volume of the
+// deployment.
+type VolumeRecord struct {
+	Name    string `json:"name"`
+	Service string `json:"service"`
+	Path    string `json:"path"` // where the service mounts it
+	// Component that captures its content; "" when skipped.
+	Component string `json:"component,omitempty"`
+	Skipped   string `json:"skipped,omitempty"` // why not captured
 }
 
 // NewRunID returns the ID of a run started at t.

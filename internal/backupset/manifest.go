@@ -60,6 +60,13 @@ type FileRecord struct {
 	RunID     string    `json:"run_id,omitempty"`
 	Component string    `json:"component,omitempty"`
 	Captured  time.Time `json:"captured,omitzero"`
+	// Figures are counts of what the artifact holds, recorded when the
+	// capture was consistent ("rows:<table>" of the task manager): a drill
+	// checks the restored data against them.
+	Figures map[string]int64 `json:"figures,omitempty"`
+	// RootID is the uuid of Infrahub's Root node in the graph artifact (its
+	// deployment identity), recorded with Figures.
+	RootID string `json:"root_id,omitempty"`
 }
 
 // ErrMalformedManifest is wrapped by ReadManifest's error for a manifest that

@@ -49,6 +49,8 @@ type Catalog struct {
 	Locked      bool         // the lock file exists
 	SafetyDirs  []string     // restore's safety backups (see SafetyDirName)
 	Unexpected  []string     // anything else
+	// DrillReports are the reports verify --drill wrote (DrillReportName).
+	DrillReports []string
 	// Components are the task-manager and storage artifacts (see
 	// ComponentFileName), sorted by name.
 	Components []ComponentFile
@@ -81,6 +83,8 @@ func (f *Folder) Scan() (*Catalog, error) {
 			c.SafetyDirs = append(c.SafetyDirs, name)
 		case strings.HasSuffix(name, PartialExt):
 			c.Partials = append(c.Partials, name)
+		case IsDrillReportName(name) && e.Type().IsRegular():
+			c.DrillReports = append(c.DrillReports, name)
 		case f.componentFile(name, c):
 		default:
 			a, ok := f.artifact(name, c.Manifest)

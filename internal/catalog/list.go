@@ -107,6 +107,7 @@ func List(ctx context.Context, eng helper.Engine, folder *backupset.Folder, opts
 		}
 	}
 	l := describeFolder(cat, infos)
+	addDrills(folder, l.Runs)
 	l.Inspected = opts.Inspect
 	if inspectErr != nil {
 		l.InspectError = inspectErr.Error()

@@ -25,6 +25,8 @@ type RunListing struct {
 	Newest bool `json:"newest"`
 	// Problem says why the run cannot be restored ("" when it can).
 	Problem string `json:"problem,omitempty"`
+	// LastDrill is the last verify --drill of the run, nil if none.
+	LastDrill *DrillSummary `json:"last_drill,omitempty"`
 }
 
 // RunFile is one file of a run.
@@ -62,10 +64,26 @@ func describeRuns(cat *backupset.Catalog) []RunListing {
 		if !r.Complete && rl.Problem == "" {
 			rl.Problem = "the run did not finish"
 		}
-		if rl.Problem == "" {
-			newest = len(out)
-		}
 		out = append(out, rl)
+	}
+	// Restore takes the newest complete run holding every component of the
+	// deployment, passing over newer runs that hold less (backup
+	// --component graph). The deployment is not asked here: its components
+	// are taken to be every one a restorable run holds.
+	var all []string
+	for _, r := range out {
+		if r.Problem == "" {
+			for _, c := range r.Components {
+				if !slices.Contains(all, c) {
+					all = append(all, c)
+				}
+			}
+		}
+	}
+	for i, r := range out {
+		if r.Problem == "" && !slices.ContainsFunc(all, func(c string) bool { return !slices.Contains(r.Components, c) }) {
+			newest = i
+		}
 	}
 	if newest >= 0 {
 		out[newest].Newest = true

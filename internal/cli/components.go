@@ -68,7 +68,11 @@ func graphResult(set *restore.SetResult) *restore.Result {
 // printSet prints what a whole-deployment restore did.
 func printSet(out io.Writer, set *restore.SetResult) {
 	p := set.Plan
-	if p == nil || p.RunID == "" {
+	if p == nil {
+		return
+	}
+	if p.RunID == "" {
+		printUnchangedAndNotes(out, p)
 		return
 	}
 	fmt.Fprintf(out, "Run %s (%s): %s.\n", p.RunID, p.RunStarted.Format(time.RFC3339), strings.Join(p.Components, ", "))
@@ -77,6 +81,18 @@ func printSet(out io.Writer, set *restore.SetResult) {
 	}
 	if len(set.AppsRestarted) > 0 {
 		fmt.Fprintf(out, "App containers restarted: %s\n", strings.Join(set.AppsRestarted, ", "))
+	}
+	printUnchangedAndNotes(out, p)
+}
+
+// printUnchangedAndNotes says what a restore left as it is, and what the
+// operator must do next.
+func printUnchangedAndNotes(out io.Writer, p *restore.SetPlan) {
+	if len(p.Unchanged) > 0 {
+		fmt.Fprintf(out, "Left as it is (not restored): %s.\n", strings.Join(p.Unchanged, ", "))
+	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(out, "NOTE: %s\n", n)
 	}
 }
 
@@ -96,6 +112,9 @@ func confirmSet(ctx context.Context, dockerCli command.Cli, p *restore.SetPlan) 
 	}
 	if len(p.Apps) > 0 {
 		fmt.Fprintf(out, "Application containers stopped meanwhile: %s\n", strings.Join(p.Apps, ", "))
+	}
+	if len(p.Unchanged) > 0 {
+		fmt.Fprintf(out, "NOT restored, left as it is now: %s.\n", strings.Join(p.Unchanged, ", "))
 	}
 	if p.SafetyDir != "" {
 		fmt.Fprintf(out, "A safety copy of each component goes to %s.\n", p.SafetyDir)
@@ -119,6 +138,9 @@ func printRuns(out io.Writer, l *catalog.Listing) {
 			state = "not restorable: " + r.Problem
 		} else if r.Newest {
 			state += " (restore default)"
+		}
+		if d := r.LastDrill; d != nil {
+			state += fmt.Sprintf("; last drill %s: %s", d.Started.Format(time.RFC3339), d.Verdict)
 		}
 		comps := strings.Join(r.Components, ",")
 		for _, s := range r.Skipped {

@@ -30,6 +30,8 @@ type restoreOptions struct {
 	dryRun         bool
 	helper         helperFlags
 	components     []string
+	run            string
+	newDeployID    bool
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -38,8 +40,11 @@ func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
 		Use:   "restore [OPTIONS] FOLDER",
 		Short: "Restore an Infrahub deployment from a backup folder",
 		Long: `Restore what FOLDER holds into the Infrahub deployment: by default the newest
-complete backup run, every component of it (graph, task manager, storage);
---until and --component choose. The order is task manager, storage, graph;
+complete backup run that holds every component the deployment has (graph,
+task manager, storage), so Infrahub comes back whole; a newer run that holds
+less (backup --component graph) is restored only when named with --run (or
+--run latest, or --component graph), and the restore then says what stays as
+it is. --until and --component choose too. The order is task manager, storage, graph;
 each component keeps a safety copy, and a failure in any of them rolls back
 those already replaced.
 
@@ -83,6 +88,8 @@ INFRAHUB_DB_PASSWORD of the project's infrahub-server container.`,
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage+" in the chosen backup run")
 	opts.deployment.addFlags(fs, withProject, withCypherPort)
 	opts.outage.addFlags(fs)
+	fs.StringVar(&opts.run, "run", "", `Backup run to restore: its ID (see list), or "latest" for the newest complete run whatever it holds (default: the newest complete run holding every component the deployment has)`)
+	fs.BoolVar(&opts.newDeployID, "new-deployment-id", false, "Give the restored graph a new deployment identity (a new id on its Root node): for a copy of production in staging")
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -94,6 +101,12 @@ func (o *restoreOptions) validate() error {
 	}
 	if err := validComponents(o.components); err != nil {
 		return err
+	}
+	if o.run != "" && o.run != restore.RunLatest && !strings.HasPrefix(o.run, "run-") {
+		return usageError("--run %q: give a run ID as `docker infrahubdb list` shows it (run-YYYY-MM-DDTHH-MM-SS), or latest", o.run)
+	}
+	if o.run != "" && o.until != "" {
+		return usageError("--run and --until both choose the run: give one")
 	}
 	if err := o.outage.validate(); err != nil {
 		return err
@@ -146,30 +159,31 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		return err
 	}
 	ropts := restore.Options{
-		Target:       opts.deployment.target(),
-		StopTimeout:  opts.outage.stopTimeout,
-		OnlineWait:   opts.outage.onlineTimeout,
-		HelperImage:  opts.helper.image,
-		RegistryAuth: registryAuth(dockerCli),
-		Transfer:     opts.helper.transfer,
-		KeepHelper:   opts.helper.keep,
-		Databases:    opts.databases,
-		Until:        until,
-		Credentials:  creds,
-		BoltAddress:  opts.boltAddress,
-		SafetyBackup: !opts.noSafetyBackup,
-		SafetyDir:    opts.safetyDir,
-		StopApps:     !opts.noStopApp,
-		AppServices:  opts.outage.appServices,
-		DryRun:       opts.dryRun,
-		Tool:         toolName(),
+		Target:          opts.deployment.target(),
+		StopTimeout:     opts.outage.stopTimeout,
+		OnlineWait:      opts.outage.onlineTimeout,
+		HelperImage:     opts.helper.image,
+		RegistryAuth:    registryAuth(dockerCli),
+		Transfer:        opts.helper.transfer,
+		KeepHelper:      opts.helper.keep,
+		Databases:       opts.databases,
+		Until:           until,
+		Credentials:     creds,
+		BoltAddress:     opts.boltAddress,
+		SafetyBackup:    !opts.noSafetyBackup,
+		SafetyDir:       opts.safetyDir,
+		StopApps:        !opts.noStopApp,
+		AppServices:     opts.outage.appServices,
+		DryRun:          opts.dryRun,
+		Tool:            toolName(),
+		NewDeploymentID: opts.newDeployID,
 	}
 	if !opts.outage.yes {
 		ropts.Confirm = func(p *restore.Plan) (bool, error) {
 			return pausedFor(pw, func() (bool, error) { return confirm(ctx, dockerCli, p) })
 		}
 	}
-	sopts := restore.SetOptions{Options: ropts, Components: opts.components}
+	sopts := restore.SetOptions{Options: ropts, Components: opts.components, Run: opts.run}
 	if !opts.outage.yes {
 		sopts.ConfirmSet = func(p *restore.SetPlan) (bool, error) {
 			return pausedFor(pw, func() (bool, error) { return confirmSet(ctx, dockerCli, p) })
@@ -289,6 +303,9 @@ func printRestore(dockerCli command.Cli, format string, res *restore.Result) err
 	}
 	if len(res.AppsNotRestarted) > 0 {
 		fmt.Fprintf(out, "App containers NOT restarted (start them with docker start): %s\n", strings.Join(res.AppsNotRestarted, ", "))
+	}
+	if res.DeploymentID != "" {
+		fmt.Fprintf(out, "New deployment id (Root node): %s\n", res.DeploymentID)
 	}
 	if res.Helper != "" {
 		fmt.Fprintf(out, "Helper container kept: %s\n", res.Helper)

@@ -26,6 +26,7 @@ type verifyOptions struct {
 	check      bool
 	adopt      bool
 	allowEmpty bool
+	drill      drillOptions
 }
 
 func newVerifyCommand(dockerCli command.Cli) *cobra.Command {
@@ -54,10 +55,22 @@ verifies it.
 FOLDER may be an S3 location, s3://BUCKET/PREFIX: verify then re-reads every
 stored object against its run's manifest and, with --identity (or the
 passphrase of the location key), decrypts encrypted files and checks their
-plaintext too (see docs/offsite.md, docs/encryption.md).`,
+plaintext too (see docs/offsite.md, docs/encryption.md).
+
+--drill restores a backup run for real, beside the deployment: the newest
+complete run (or --run ID) goes into throwaway containers started from the
+deployment's own images (its Neo4j, its task-manager-db PostgreSQL), with no
+network, random credentials and scratch volumes. Each must start and answer;
+the storage's files and bytes must match its archive, and the task manager's
+row counts those recorded by a consistent backup. The report (verdict, time
+to restore, peak memory of the throwaway Neo4j) is printed and written into
+the folder as drill-<run>.json. Every container and volume of the drill is
+removed, Ctrl-C included; the deployment is never stopped. Exit code 5 when
+the run does not restore, answer or match.`,
 		Example: `  docker infrahubdb verify ./backups
   docker infrahubdb verify ./backups --check
-  docker infrahubdb verify ./old-backups --adopt --format json`,
+  docker infrahubdb verify ./old-backups --adopt --format json
+  docker infrahubdb verify ./backups --drill --project infrahub`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if s3location.IsURL(args[0]) {
@@ -74,6 +87,7 @@ plaintext too (see docs/offsite.md, docs/encryption.md).`,
 	fs.BoolVar(&opts.adopt, "adopt", false, "Write a manifest for a folder that has none, after neo4j-admin backup inspect read its files")
 	fs.BoolVar(&opts.allowEmpty, "allow-empty", false, "Accept a folder that holds no complete backup run or chain")
 	opts.deployment.addFlags(fs)
+	opts.drill.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.location.addFlags(fs)
 	opts.keys.addFlags(fs)
@@ -82,6 +96,12 @@ plaintext too (see docs/offsite.md, docs/encryption.md).`,
 }
 
 func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, dir string) error {
+	if opts.drill.enabled {
+		return runDrill(ctx, dockerCli, opts, dir)
+	}
+	if err := opts.drill.validate(opts); err != nil {
+		return err
+	}
 	folder, pw, err := opts.output.openFolder(dockerCli, dir, opts.helper.validate)
 	if err != nil {
 		return err

@@ -19,13 +19,16 @@ import (
 const TaskManagerService = "task-manager"
 
 // startRank orders Infrahub's services for start (docs/outage.md): the
-// database and the task manager first (neither uses the other: Prefect keeps
+// cache and the message queue before everything (every Infrahub service
+// needs them), the database and the task manager next (neither uses the other: Prefect keeps
 // its state in task-manager-db), then infrahub-server (it needs both), then
 // its workers (they talk to the server), then any other service named with
 // --app-services. Containers of one rank start side by side; stops go the
 // other way, rank by rank (Infrahub's compose file, INFRAHUB.md §1).
 func startRank(service string) int {
 	switch service {
+	case "cache", "message-queue": // every Infrahub service needs them
+		return -1
 	case DatabaseService, TaskManagerService:
 		return 0
 	case ServerService:

@@ -43,6 +43,11 @@ type HelperSpec struct {
 	Mounts    []Mount
 	Env       []string // never secrets: they show in docker inspect; pass those to Exec
 	User      string
+	// Server runs the image's own entrypoint and command instead of
+	// sleep: a throwaway server (verify --drill).
+	Server bool
+	// Memory limits the container's memory in bytes (0: no limit).
+	Memory int64
 }
 
 // HelperContainer is a running helper container, as StartHelper returns it.
@@ -164,7 +169,11 @@ func createOptions(spec HelperSpec) client.ContainerCreateOptions {
 		Labels:     labels,
 		User:       spec.User,
 	}
+	if spec.Server {
+		cfg.Entrypoint, cfg.Cmd = nil, nil
+	}
 	host := &container.HostConfig{}
+	host.Resources.Memory = spec.Memory
 	for _, m := range spec.Mounts {
 		src := m.Source
 		if m.Type == MountVolume && m.Name != "" {

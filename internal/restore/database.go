@@ -27,6 +27,8 @@ type Result struct {
 	Downtime         time.Duration    `json:"downtime_ns,omitempty"` // offline load: first stop to last start
 	Started          time.Time        `json:"started"`
 	Duration         time.Duration    `json:"duration_ns"`
+	// DeploymentID is the graph's new deployment id (--new-deployment-id).
+	DeploymentID string `json:"new_deployment_id,omitempty"`
 }
 
 // DatabaseResult is the outcome for one database.
@@ -156,13 +158,18 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 	return r.countNodes(ctx, db.Name, res)
 }
 
-// countNodes proves the database answers, and records its node count.
+// countNodes proves the database answers, and records its node count; then
+// it gives the graph a new deployment id when asked.
 func (r *runner) countNodes(ctx context.Context, db string, res *DatabaseResult) error {
-	return progress.Run(r.pw, progress.Event{ID: "count " + db, Text: "Check database " + db + " answers"}, func() error {
+	err := progress.Run(r.pw, progress.Event{ID: "count " + db, Text: "Check database " + db + " answers"}, func() error {
 		count, err := r.admin.CountNodes(ctx, db)
 		res.Nodes = count
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	return r.resetDeploymentID(ctx, db)
 }
 
 // prepareRestore readies the helper for a neo4j-admin restore run as the

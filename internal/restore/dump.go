@@ -67,11 +67,15 @@ func recordedVersion(cat *backupset.Catalog, name string) string {
 // database is of a newer version than the current binaries. Downgrade is
 // not supported." (NEO4J.md §5.8, [S3], neo4j/neo4j#13494), and it is not
 // documented whether it says so before or after deleting the database
-// [S20d]. An unknown version on either side is let through.
+// [S20d]. The same holds for an online backup restored with neo4j-admin
+// database restore (§5.8): every file of the chain is checked. An unknown
+// version on either side is let through.
 func notNewer(db DatabasePlan, cat *backupset.Catalog, server neo4j.Release) error {
-	written := neo4j.ParseRelease(recordedVersion(cat, db.Artifact))
-	if written.Known && server.Known && server.Less(written) {
-		return &helper.EnvironmentError{Err: fmt.Errorf("database %s: %s was written by Neo4j %s, newer than the database's Neo4j %s: Neo4j cannot load a newer store (downgrade is not supported); upgrade the database container to %s or later; nothing was changed", db.Name, db.Artifact, written, server, written)}
+	for _, name := range append([]string{db.Artifact}, db.Files...) {
+		written := neo4j.ParseRelease(recordedVersion(cat, name))
+		if written.Known && server.Known && server.Less(written) {
+			return &helper.EnvironmentError{Err: fmt.Errorf("database %s: %s was written by Neo4j %s, newer than the database's Neo4j %s: Neo4j cannot open a newer store (downgrade is not supported); upgrade the database container to %s or later; nothing was changed", db.Name, name, written, server, written)}
+		}
 	}
 	return nil
 }
@@ -133,7 +137,7 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	}
 	var apps []docker.Container
 	if opts.StopApps {
-		if apps, err = deployment.RunningApps(ctx, eng, c, deployment.WithTaskManager(opts.AppServices)); err != nil {
+		if apps, err = deployment.RunningApps(ctx, eng, c, withTransient(deployment.WithTaskManager(opts.AppServices))); err != nil {
 			return nil, err
 		}
 		for _, a := range apps {
@@ -232,6 +236,9 @@ func (l *loader) run(ctx context.Context) (err error) {
 	if err := l.outage.StopApps(ctx); err != nil {
 		return err
 	}
+	if err := emptyTransient(ctx, r.eng, r.plan.target.Container.Image, r.plan.Apps, r.pw); err != nil {
+		return err
+	}
 	if err := l.outage.StopDatabase(ctx); err != nil {
 		return err
 	}
@@ -245,6 +252,13 @@ func (l *loader) run(ctx context.Context) (err error) {
 	loadErr := l.loadAll(ctx, false)
 	started = true
 	err = l.bringBack(ctx)
+	if loadErr == nil && err == nil {
+		for _, db := range r.res.Databases {
+			if err = r.resetDeploymentID(ctx, db.Name); err != nil {
+				break
+			}
+		}
+	}
 	if loadErr == nil && err == nil {
 		if cerr := ctx.Err(); cerr == nil {
 			return nil

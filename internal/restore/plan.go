@@ -98,7 +98,7 @@ func makePlan(ctx context.Context, eng Engine, folder *backupset.Folder, opts Op
 		return nil, err
 	}
 	if opts.StopApps {
-		if p.Apps, err = deployment.RunningApps(ctx, eng, c, opts.AppServices); err != nil {
+		if p.Apps, err = deployment.RunningApps(ctx, eng, c, withTransient(opts.AppServices)); err != nil {
 			return nil, err
 		}
 		for _, a := range p.Apps {

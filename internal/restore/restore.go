@@ -44,6 +44,7 @@ type Admin interface {
 	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
 	RunScript(ctx context.Context, statements []string, params map[string]any) (int, error)
 	CountNodes(ctx context.Context, db string) (int64, error)
+	ResetDeploymentID(ctx context.Context, db, id, updatedAt string) (int64, error)
 	Close(ctx context.Context) error
 }
 
@@ -67,9 +68,12 @@ type Options struct {
 	BoltAddress  string // connect here instead of tunnelling through the helper
 	SafetyBackup bool
 	SafetyDir    string // "" : a safety-<time> folder inside the backup folder
-	StopApps     bool
-	AppServices  []string
-	DryRun       bool
+	// NewDeploymentID gives the restored graph a new deployment identity
+	// (the Root node's uuid), before the applications start.
+	NewDeploymentID bool
+	StopApps        bool
+	AppServices     []string
+	DryRun          bool
 	// Confirm is asked once, after every check passed and before anything
 	// changes; false cancels the run.
 	Confirm    func(p *Plan) (bool, error)
@@ -170,6 +174,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 	if err := outage.StopApps(ctx); err != nil {
 		return err
 	}
+	if err := emptyTransient(ctx, r.eng, r.plan.target.Container.Image, r.plan.Apps, r.pw); err != nil {
+		return err
+	}
 	for _, db := range r.plan.Databases {
 		if err := r.restoreDatabase(ctx, db); err != nil {
 			return err
@@ -188,6 +195,9 @@ func (r *runner) preflight(ctx context.Context) error {
 	r.session = s
 	r.res.Transfer = s.Mode
 	server := helper.ServerRelease(ctx, r.eng, *r.plan.target.Container)
+	if err := notNewerThan(r.folder, r.plan.Databases, server); err != nil {
+		return err
+	}
 	if _, err := s.CheckHelperRelease(ctx, server); err != nil {
 		return err
 	}

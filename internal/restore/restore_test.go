@@ -48,6 +48,8 @@ func TestRestoreStepOrder(t *testing.T) {
 			assert.Check(t, is.DeepEqual(f.steps(), []string{
 				"connect 127.0.0.1:17687 neo4j",
 				"stop-container server-id",
+				"stop-container cache-id", // stopped last, started first
+				"remove-helper " + f.eng.Helpers[1].Name(),
 				"exec neo4j-admin database backup --from=127.0.0.1:6362 --to-path=/backups/safety/neo4j --type=FULL --include-metadata=all neo4j",
 				"cypher STOP neo4j",
 				"exec neo4j-admin database restore --from-path=/backups/" + neo4j1 + " --overwrite-destination=true --temp-path=/backups/.restore-tmp-neo4j neo4j (user 7474:7474)",
@@ -56,6 +58,7 @@ func TestRestoreStepOrder(t *testing.T) {
 				"cypher WAIT neo4j",
 				"cypher SCRIPT 2 statements database=neo4j",
 				"cypher COUNT neo4j",
+				"start-container cache-id",
 				"start-container server-id",
 				"remove-helper " + f.eng.Helpers[0].Name(),
 			}))
@@ -68,10 +71,13 @@ func TestRestoreStepOrder(t *testing.T) {
 
 			assert.Check(t, is.DeepEqual(res.Plan.Skipped, []string{"system"}))
 			assert.Check(t, !f.hasCall("cypher STOP system"), "system is never restored")
-			assert.Check(t, is.DeepEqual(res.AppsRestarted, []string{"infrahub-server-1"}))
+			assert.Check(t, is.DeepEqual(res.AppsRestarted, []string{"infrahub-cache-1", "infrahub-server-1"}))
 			assert.Check(t, f.eng.AppRunning("server-id"))
 			assert.Check(t, !f.hasCall("start-container worker-id"), "an app that was not running stays stopped")
-			assert.Check(t, !f.hasCall("stop-container cache-id"), "not an Infrahub app service")
+			// The cache is emptied while stopped, through its volume.
+			assert.Check(t, f.hasCall("exec find /transient -mindepth 1 -delete"))
+			assert.Check(t, is.Contains(f.eng.Helpers[1].Spec().Mounts, docker.Mount{Type: docker.MountVolume, Name: "3f1c0a9e", Destination: "/transient", RW: true}))
+			assert.Check(t, f.eng.Helpers[1].Spec().NoNetwork)
 			assert.Check(t, is.Len(f.eng.Running(), 0), "helper removed")
 			assert.Check(t, f.admin.closed)
 			spec := f.eng.Helpers[0].Spec()
@@ -262,7 +268,7 @@ func TestHelperRemovedFromOutsideIsReplacedForTheRollback(t *testing.T) {
 	var rb *restore.RolledBackError
 	assert.Assert(t, errors.As(err, &rb), "got %v", err)
 	assert.Check(t, is.ErrorContains(err, "was removed or stopped from outside while neo4j-admin database restore ran"))
-	assert.Check(t, is.Len(f.eng.Helpers, 2), "a new helper for the rollback")
+	assert.Check(t, is.Len(f.eng.Helpers, 3), "the cache's helper, then a new helper for the rollback")
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"), "rolled back to the data before the restore")
 	assert.Check(t, is.Equal(f.admin.status["neo4j"], "online"))
 	assert.Check(t, f.eng.AppRunning("server-id"))
@@ -360,7 +366,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	assert.Check(t, res.DryRun)
 	assert.Assert(t, is.Len(res.Plan.Databases, 1))
 	assert.Check(t, is.DeepEqual(res.Plan.Databases[0].Files, []string{neo4j1}))
-	assert.Check(t, is.DeepEqual(res.Plan.AppNames, []string{"infrahub-server-1"}))
+	assert.Check(t, is.DeepEqual(res.Plan.AppNames, []string{"infrahub-cache-1", "infrahub-server-1"}))
 	assert.Check(t, strings.HasPrefix(res.Plan.SafetyDir, f.folder.Dir+string(filepath.Separator)+"safety-"), res.Plan.SafetyDir)
 	// The dry run proves the helper starts and the credentials log in, then
 	// removes the helper and changes nothing.
@@ -468,6 +474,7 @@ func TestAppStopFailureRestartsWhatWasStopped(t *testing.T) {
 	assert.Check(t, is.DeepEqual(res.AppsRestarted, []string{"infrahub-server-1", "infrahub-task-worker-2"}))
 	assert.Check(t, f.eng.AppRunning("server-id"))
 	assert.Check(t, f.eng.AppRunning("worker2-id"))
+	assert.Check(t, !f.hasCall("exec find /transient"), "nothing emptied")
 	assert.Check(t, !f.hasCall("cypher STOP"))
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"))
 }
@@ -537,7 +544,8 @@ func newFixture(t *testing.T, extraDBs ...string) *fixture {
 	eng.Apps = []docker.Container{
 		{ID: "server-id", Name: "infrahub-server-1", ComposeProject: "infrahub", ComposeService: "infrahub-server", Running: true},
 		{ID: "worker-id", Name: "infrahub-task-worker-1", ComposeProject: "infrahub", ComposeService: "task-worker", Running: false},
-		{ID: "cache-id", Name: "infrahub-cache-1", ComposeProject: "infrahub", ComposeService: "cache", Running: true},
+		{ID: "cache-id", Name: "infrahub-cache-1", ComposeProject: "infrahub", ComposeService: "cache", Running: true,
+			Mounts: []docker.Mount{{Type: docker.MountVolume, Name: "3f1c0a9e", Destination: "/data", RW: true}}},
 		{ID: "other-id", Name: "other-server-1", ComposeProject: "other", ComposeService: "infrahub-server", Running: true},
 	}
 	for _, db := range extraDBs {
@@ -658,8 +666,9 @@ type fakeAdmin struct {
 	mu     sync.Mutex
 	status map[string]string
 
-	startFailures  int // START fails this many times
-	waitFailures   int // WaitOnline fails this many times
+	rootIDs        map[string]string // Root uuid per database, set by ResetDeploymentID
+	startFailures  int               // START fails this many times
+	waitFailures   int               // WaitOnline fails this many times
 	scriptErr      error
 	scriptFailures int // RunScript fails this many times with scriptErr
 	scripts        [][]string
@@ -741,6 +750,17 @@ func (a *fakeAdmin) RunScript(ctx context.Context, statements []string, params m
 func (a *fakeAdmin) CountNodes(ctx context.Context, db string) (int64, error) {
 	a.eng.Record("cypher COUNT %s", db)
 	return 42, nil
+}
+
+func (a *fakeAdmin) ResetDeploymentID(ctx context.Context, db, id, updatedAt string) (int64, error) {
+	a.eng.Record("cypher ROOT %s", db)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.rootIDs == nil {
+		a.rootIDs = map[string]string{}
+	}
+	a.rootIDs[db] = id
+	return 1, nil
 }
 
 func (a *fakeAdmin) Close(ctx context.Context) error {

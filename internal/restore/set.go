@@ -23,6 +23,10 @@ type SetOptions struct {
 	Options
 	// Components to restore; empty: every component of the chosen run.
 	Components []string
+	// Run names the backup run to restore ("latest": the newest complete
+	// one, whatever it holds); empty: the newest complete run that holds
+	// every component the deployment has (chooseRun).
+	Run string
 	// ConfirmSet is asked once, after every check passed and before
 	// anything changes; false cancels the run. nil confirms.
 	ConfirmSet func(p *SetPlan) (bool, error)
@@ -38,6 +42,14 @@ type SetPlan struct {
 	Graph       []string              `json:"graph_files,omitempty"`
 	Apps        []string              `json:"app_containers_to_stop,omitempty"`
 	SafetyDir   string                `json:"safety_dir,omitempty"`
+	// Unchanged are the deployment's components this restore leaves as
+	// they are (the run does not hold them, or --component left them out).
+	Unchanged []string `json:"unchanged,omitempty"`
+	// Notes are what the operator must know or do after the restore (an
+	// older Infrahub's upgrade step).
+	Notes []string `json:"notes,omitempty"`
+	// InfrahubVersion is the Infrahub the run was taken from ("" unknown).
+	InfrahubVersion string `json:"infrahub_version,omitempty"`
 
 	tm      *pgdump.Source
 	storage *volumearchive.Storage
@@ -113,11 +125,17 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	}
 	plan := &SetPlan{}
 	res := &SetResult{Plan: plan}
-	if graphOnly(cat.Manifest, opts.Components) {
+	facts, factsErr := findDeploymentFacts(ctx, eng, opts.Options)
+	have := facts.components
+	if opts.Run == "" && graphOnly(cat.Manifest, opts.Components) {
 		if slices.ContainsFunc(opts.Components, func(c string) bool { return c != backupset.ComponentGraph }) {
 			return nil, &helper.EnvironmentError{Err: fmt.Errorf("%s holds no backup run (its backups were taken before runs existed, or by neo4j-admin): only the graph can be restored from it; drop --component or use --component graph", folder.Dir)}
 		}
 		plan.Components = []string{backupset.ComponentGraph}
+		plan.Unchanged = unchanged(have, plan.Components)
+		if len(plan.Unchanged) > 0 {
+			pw.Info(unchangedStatement(plan.Unchanged, "this restore brings back the graph alone"))
+		}
 		g, err := runLocked(ctx, eng, connect, folder, opts.Options, pw)
 		res.Graph = g
 		if err == nil && !opts.DryRun {
@@ -125,8 +143,22 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 		}
 		return res, err
 	}
-	if err := chooseRun(cat.Manifest, opts, plan); err != nil {
+	if factsErr != nil {
+		return nil, factsErr
+	}
+	if err := chooseRun(cat.Manifest, opts, have, plan); err != nil {
 		return nil, err
+	}
+	if len(plan.Unchanged) > 0 {
+		pw.Info(unchangedStatement(plan.Unchanged, "run "+plan.RunID+" restores "+strings.Join(plan.Components, ", ")))
+	}
+	if run, ok := cat.Manifest.Run(plan.RunID); ok {
+		if err := checkInfrahubVersion(run, facts, plan); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range plan.Notes {
+		pw.Info(n)
 	}
 	if err := prepareSet(ctx, eng, folder, opts, plan, pw); err != nil {
 		return nil, err
@@ -177,6 +209,11 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	if err := outage.StopApps(ctx); err != nil {
 		return res, s.rollback(ctx, "applications", err)
 	}
+	if plan.target.Container != nil {
+		if err := emptyTransient(ctx, eng, plan.target.Container.Image, plan.apps, pw); err != nil {
+			return res, s.rollback(ctx, "applications", err)
+		}
+	}
 	if plan.SafetyDir != "" {
 		if s.safety, err = backupset.Create(plan.SafetyDir); err != nil {
 			return res, err
@@ -218,65 +255,6 @@ func graphOnly(m *backupset.Manifest, asked []string) bool {
 		return !slices.ContainsFunc(asked, func(c string) bool { return c != backupset.ComponentGraph })
 	}
 	return !m.HasComponentRuns()
-}
-
-// chooseRun picks the newest complete run (before --until) holding every
-// component asked for.
-func chooseRun(m *backupset.Manifest, opts SetOptions, plan *SetPlan) error {
-	var chosen *backupset.RunRecord
-	var why []string
-	for i := len(m.Runs) - 1; i >= 0; i-- {
-		r := m.Runs[i]
-		switch {
-		case !opts.Until.IsZero() && r.Started.After(opts.Until):
-			continue
-		case !r.Complete:
-			why = append(why, r.ID+" is incomplete")
-			continue
-		}
-		if missing := slices.DeleteFunc(slices.Clone(opts.Components), func(c string) bool { return slices.Contains(r.Components, c) }); len(missing) > 0 {
-			why = append(why, fmt.Sprintf("%s has no %s", r.ID, strings.Join(missing, ", ")))
-			continue
-		}
-		chosen = &r
-		break
-	}
-	if chosen == nil {
-		msg := "no complete backup run"
-		if !opts.Until.IsZero() {
-			msg += " taken before " + opts.Until.UTC().Format(time.RFC3339)
-		}
-		if len(opts.Components) > 0 {
-			msg += " with " + strings.Join(opts.Components, ", ")
-		}
-		if len(why) > 0 {
-			msg += " (" + strings.Join(why, "; ") + ")"
-		}
-		return &helper.EnvironmentError{Err: errors.New(msg + ": see `docker infrahubdb list`, and choose with --until or --component")}
-	}
-	plan.RunID, plan.RunStarted = chosen.ID, chosen.Started
-	for _, c := range backupset.Components {
-		if slices.Contains(chosen.Components, c) && (len(opts.Components) == 0 || slices.Contains(opts.Components, c)) {
-			plan.Components = append(plan.Components, c)
-		}
-	}
-	for _, f := range m.RunFiles(chosen.ID) {
-		switch f.Component {
-		case backupset.ComponentTaskManager:
-			plan.TaskManager = &f
-		case backupset.ComponentStorage:
-			plan.Storage = &f
-		default:
-			plan.Graph = append(plan.Graph, f.Name)
-			if f.Time.After(plan.until) {
-				plan.until = f.Time
-			}
-		}
-	}
-	if plan.has(backupset.ComponentTaskManager) && plan.TaskManager == nil || plan.has(backupset.ComponentStorage) && plan.Storage == nil {
-		return &helper.EnvironmentError{Err: fmt.Errorf("the manifest's run %s lists a component without its file: run `docker infrahubdb verify`", chosen.ID)}
-	}
-	return nil
 }
 
 // prepareSet checks the run's files and finds the containers, before
@@ -331,7 +309,7 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 		plan.storage = &s
 	}
 	if opts.StopApps {
-		plan.apps, err = deployment.RunningApps(ctx, eng, *target.Container, deployment.WithTaskManager(opts.AppServices))
+		plan.apps, err = deployment.RunningApps(ctx, eng, *target.Container, withTransient(deployment.WithTaskManager(opts.AppServices)))
 		if err != nil {
 			return err
 		}

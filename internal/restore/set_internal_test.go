@@ -10,6 +10,7 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
@@ -38,19 +39,83 @@ func runsManifest() *backupset.Manifest {
 	return m
 }
 
-func TestChooseRunTakesTheNewestCompleteRun(t *testing.T) {
+var (
+	graphOnlyDeployment = []string{backupset.ComponentGraph}
+	wholeDeployment     = []string{backupset.ComponentTaskManager, backupset.ComponentStorage, backupset.ComponentGraph}
+)
+
+func TestChooseRunTakesTheNewestCompleteRunHoldingWhatTheDeploymentHas(t *testing.T) {
 	plan := &SetPlan{}
-	assert.NilError(t, chooseRun(runsManifest(), SetOptions{}, plan))
+	assert.NilError(t, chooseRun(runsManifest(), SetOptions{}, graphOnlyDeployment, plan))
 	assert.Check(t, is.Equal(plan.RunID, "run-2026-01-01T01-00-00"))
 	// Restore order: task manager, then graph.
 	assert.Check(t, is.DeepEqual(plan.Components, []string{backupset.ComponentTaskManager, backupset.ComponentGraph}))
 	assert.Check(t, plan.Storage == nil)
 	assert.Check(t, is.Equal(plan.until, time.Date(2026, 1, 1, 1, 0, 0, 0, time.UTC)))
+	assert.Check(t, is.Len(plan.Unchanged, 0))
+
+	// The deployment has storage too: the newer run without it is passed
+	// over for the older whole one.
+	plan = &SetPlan{}
+	assert.NilError(t, chooseRun(runsManifest(), SetOptions{}, wholeDeployment, plan))
+	assert.Check(t, is.Equal(plan.RunID, "run-2026-01-01T00-00-00"))
+	assert.Check(t, is.DeepEqual(plan.Components, wholeDeployment))
+	assert.Check(t, is.Len(plan.Unchanged, 0))
+}
+
+// A graph-only run (backup --component graph) is never the default on a
+// deployment with more: restored when named with --run, with what stays
+// as it is said.
+func TestChooseRunPassesOverAGraphOnlyRun(t *testing.T) {
+	m := runsManifest()
+	at := time.Date(2026, 1, 1, 3, 0, 0, 0, time.UTC)
+	id := backupset.NewRunID(at)
+	m.Upsert(backupset.FileRecord{Name: backupset.DumpName("neo4j", at), Database: "neo4j", SHA256: zeroSum, RunID: id, Component: backupset.ComponentGraph, Time: at})
+	m.UpsertRun(backupset.RunRecord{ID: id, Started: at, Components: []string{backupset.ComponentGraph}, Complete: true})
+
+	plan := &SetPlan{}
+	assert.NilError(t, chooseRun(m, SetOptions{}, wholeDeployment, plan))
+	assert.Check(t, is.Equal(plan.RunID, "run-2026-01-01T00-00-00"))
+
+	for _, run := range []string{id, RunLatest} {
+		plan = &SetPlan{}
+		assert.NilError(t, chooseRun(m, SetOptions{Run: run}, wholeDeployment, plan), run)
+		assert.Check(t, is.Equal(plan.RunID, id))
+		assert.Check(t, is.DeepEqual(plan.Components, []string{backupset.ComponentGraph}))
+		assert.Check(t, is.DeepEqual(plan.Unchanged, []string{backupset.ComponentTaskManager, backupset.ComponentStorage}))
+	}
+
+	plan = &SetPlan{}
+	assert.NilError(t, chooseRun(m, SetOptions{Components: []string{backupset.ComponentGraph}}, wholeDeployment, plan))
+	assert.Check(t, is.Equal(plan.RunID, id))
+	assert.Check(t, is.DeepEqual(plan.Unchanged, []string{backupset.ComponentTaskManager, backupset.ComponentStorage}))
+}
+
+func TestChooseRunRefusesToLeaveComponentsBehindUnasked(t *testing.T) {
+	m := runsManifest()
+	m.Runs = m.Runs[1:] // no run holds the storage
+	err := chooseRun(m, SetOptions{}, wholeDeployment, &SetPlan{})
+	assert.Check(t, is.ErrorContains(err, "pass --run run-2026-01-01T01-00-00"))
+	assert.Check(t, is.ErrorContains(err, "leave its storage as it is"))
+	var env *helper.EnvironmentError
+	assert.Check(t, errors.As(err, &env), "exit 3")
+}
+
+func TestChooseRunByID(t *testing.T) {
+	err := chooseRun(runsManifest(), SetOptions{Run: "run-2026-01-01T02-00-00"}, wholeDeployment, &SetPlan{})
+	assert.Check(t, is.ErrorContains(err, "is incomplete"))
+	err = chooseRun(runsManifest(), SetOptions{Run: "run-2020-01-01T02-00-00"}, wholeDeployment, &SetPlan{})
+	assert.Check(t, is.ErrorContains(err, "has no backup run run-2020-01-01T02-00-00"))
+	err = chooseRun(runsManifest(), SetOptions{Run: "run-2026-01-01T01-00-00", Components: []string{backupset.ComponentStorage}}, wholeDeployment, &SetPlan{})
+	assert.Check(t, is.ErrorContains(err, "has no storage"))
+	plan := &SetPlan{}
+	assert.NilError(t, chooseRun(runsManifest(), SetOptions{Run: "run-2026-01-01T01-00-00"}, wholeDeployment, plan))
+	assert.Check(t, is.DeepEqual(plan.Unchanged, []string{backupset.ComponentStorage}))
 }
 
 func TestChooseRunWithComponentsAndUntil(t *testing.T) {
 	plan := &SetPlan{}
-	assert.NilError(t, chooseRun(runsManifest(), SetOptions{Components: []string{backupset.ComponentStorage}}, plan))
+	assert.NilError(t, chooseRun(runsManifest(), SetOptions{Components: []string{backupset.ComponentStorage}}, graphOnlyDeployment, plan))
 	assert.Check(t, is.Equal(plan.RunID, "run-2026-01-01T00-00-00"))
 	assert.Check(t, is.DeepEqual(plan.Components, []string{backupset.ComponentStorage}))
 	assert.Check(t, plan.Storage != nil)
@@ -58,11 +123,11 @@ func TestChooseRunWithComponentsAndUntil(t *testing.T) {
 	plan = &SetPlan{}
 	opts := SetOptions{}
 	opts.Until = time.Date(2026, 1, 1, 0, 30, 0, 0, time.UTC)
-	assert.NilError(t, chooseRun(runsManifest(), opts, plan))
+	assert.NilError(t, chooseRun(runsManifest(), opts, graphOnlyDeployment, plan))
 	assert.Check(t, is.Equal(plan.RunID, "run-2026-01-01T00-00-00"))
 
 	opts.Until = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	err := chooseRun(runsManifest(), opts, &SetPlan{})
+	err := chooseRun(runsManifest(), opts, graphOnlyDeployment, &SetPlan{})
 	assert.Check(t, is.ErrorContains(err, "no complete backup run taken before 2025-01-01T00:00:00Z"))
 }
 

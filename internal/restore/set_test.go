@@ -138,7 +138,10 @@ func TestRunSetRestoresEveryComponentInOrder(t *testing.T) {
 	for _, c := range helpertest.CallsWith(calls, "exec neo4j-admin database restore") {
 		assert.Check(t, !strings.Contains(c, "--restore-until"), "the run's graph files are restored whole: %s", c)
 	}
-	assert.Check(t, is.DeepEqual(res.AppsRestarted, []string{"infrahub-task-manager-1", "infrahub-server-1"}))
+	assert.Check(t, is.DeepEqual(res.AppsRestarted, []string{"infrahub-cache-1", "infrahub-task-manager-1", "infrahub-server-1"}))
+	// The cache is emptied after the applications stopped, before any
+	// component is replaced.
+	assertOrder(t, calls, "stop-container cache-id", "exec find /transient -mindepth 1 -delete", "exec-in task-manager-db-id pg_restore", "start-container cache-id")
 	// The safety copies are recorded in the safety folder's manifest:
 	// `verify` checks them like any backup.
 	safety, err := backupset.Open(res.Plan.SafetyDir)

@@ -147,3 +147,54 @@ func TestQuarantineOnBrokenStore(t *testing.T) {
 	assert.Equal(t, info.CurrentStatus, "quarantined")
 	assert.Assert(t, info.StatusMessage != "")
 }
+
+func TestCountByLabel(t *testing.T) {
+	e := newEngine(t)
+	res, err := e.Run("neo4j", "UNWIND range(1, 3) AS i CREATE (:A:B), (:Root {uuid: 'r1'})", nil, nil)
+	assert.NilError(t, err)
+	_, err = e.Commit("neo4j", res.Ops)
+	assert.NilError(t, err)
+	res, err = e.Run("neo4j", "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*) AS count", nil, nil)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, res.Fields, []string{"label", "count"})
+	assert.DeepEqual(t, res.Records, [][]any{{"A", int64(3)}, {"B", int64(3)}, {"Root", int64(3)}})
+}
+
+// Infrahub's deployment id: the uuid of its Root node, read and reset.
+func TestRootUUIDSetAndRead(t *testing.T) {
+	e := newEngine(t)
+	res, err := e.Run("neo4j", "CREATE (:Root {uuid: 'r1'}), (:Branch {name: 'main'})", nil, nil)
+	assert.NilError(t, err)
+	_, err = e.Commit("neo4j", res.Ops)
+	assert.NilError(t, err)
+	res, err = e.Run("neo4j", "MATCH (n:Root) RETURN n.uuid AS uuid", nil, nil)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, res.Records, [][]any{{"r1"}})
+
+	res, err = e.Run("neo4j", "MATCH (n:Root) SET n.uuid = $new_uuid, n.updated_at = $updated_at RETURN count(n) AS count",
+		map[string]any{"new_uuid": "r2", "updated_at": "2026-01-01T00:00:00Z"}, nil)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, res.Records, [][]any{{int64(1)}})
+	_, err = e.Commit("neo4j", res.Ops)
+	assert.NilError(t, err)
+	res, err = e.Run("neo4j", "MATCH (n:Root) RETURN n.uuid", nil, nil)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, res.Fields, []string{"n.uuid"})
+	assert.DeepEqual(t, res.Records, [][]any{{"r2"}})
+
+	res, err = e.Run("neo4j", "MATCH (n:Nothing) SET n.uuid = 'x' RETURN count(n) AS count", nil, nil)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, res.Records, [][]any{{int64(0)}})
+	assert.Check(t, len(res.Ops) == 0)
+	res, err = e.Run("neo4j", "MATCH (n:Nothing) RETURN n.uuid", nil, nil)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, res.Records, [][]any{})
+}
+
+func TestCountRelationshipsHasNone(t *testing.T) {
+	e := newEngine(t)
+	res, err := e.Run("neo4j", "MATCH ()-[r]->() RETURN type(r) AS type, count(*) AS count", nil, nil)
+	assert.NilError(t, err)
+	assert.DeepEqual(t, res.Fields, []string{"type", "count"})
+	assert.DeepEqual(t, res.Records, [][]any{})
+}

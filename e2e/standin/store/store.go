@@ -25,6 +25,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"syscall"
@@ -33,8 +34,8 @@ import (
 
 // Op is one change inside a transaction.
 type Op struct {
-	// Kind is "create" (Count nodes with Labels and Props; Count 0 means 1)
-	// or "deleteAll".
+	// Kind is "create" (Count nodes with Labels and Props; Count 0 means 1),
+	// "set" (Props set on every node of Labels[0]) or "deleteAll".
 	Kind   string         `json:"kind"`
 	Labels []string       `json:"labels,omitempty"`
 	Props  map[string]any `json:"props,omitempty"`
@@ -435,6 +436,7 @@ func replayOnto(total int64, byLabel map[string]int64, txs []Tx) (int64, map[str
 			case "deleteAll":
 				total = 0
 				byLabel = map[string]int64{}
+			case "set": // properties only: no count changes
 			default:
 				return 0, nil, &ReplayError{TxID: tx.ID, Kind: op.Kind}
 			}
@@ -546,4 +548,39 @@ func lockFile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
+// LabelProps are the properties of the nodes of label in db, as the
+// stand-in keeps them: those of the last node created with the label,
+// updated by every "set" since (enough for a node that is unique by its
+// label, such as Infrahub's Root). pending are the caller's uncommitted
+// changes. nil when no node has the label.
+func (s *Store) LabelProps(db, label string, pending []Op) (map[string]any, error) {
+	txs, _, _, err := s.ReadTxs(db, 0)
+	if err != nil {
+		return nil, err
+	}
+	var props map[string]any
+	apply := func(op Op) {
+		switch {
+		case op.Kind == "deleteAll":
+			props = nil
+		case op.Kind == "create" && slices.Contains(op.Labels, label):
+			props = maps.Clone(op.Props)
+			if props == nil {
+				props = map[string]any{}
+			}
+		case op.Kind == "set" && len(op.Labels) > 0 && op.Labels[0] == label && props != nil:
+			maps.Copy(props, op.Props)
+		}
+	}
+	for _, tx := range txs {
+		for _, op := range tx.Ops {
+			apply(op)
+		}
+	}
+	for _, op := range pending {
+		apply(op)
+	}
+	return props, nil
 }

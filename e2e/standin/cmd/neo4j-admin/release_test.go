@@ -10,6 +10,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/artifact"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
 )
 
@@ -230,4 +231,24 @@ func TestConfigurationComesFromTheConfFile(t *testing.T) {
 	// NEO4J_* settings in the environment are ignored by neo4j-admin [S8].
 	r := f.adminEnv([]string{"NEO4J_CONF=" + f.conf, "NEO4J_server_directories_data=" + other}, "database", "dump", "--to-path="+t.TempDir(), "neo4j")
 	assert.Equal(t, r.code, 0, r.stderr)
+}
+
+// [S3] §5.8: an online backup of a newer release is refused by restore,
+// as load refuses a newer dump, and nothing is written.
+func TestRestoreRefusesANewerReleasesBackup(t *testing.T) {
+	f := newFixture(t)
+	f.seed("neo4j", 2)
+	assert.Equal(t, f.admin("database", "backup", "--from="+f.addr, "--to-path="+f.backup, "neo4j").code, 0)
+	// As written by a server of a later release than this neo4j-admin.
+	h, txs, err := artifact.ReadRaw(f.newest("neo4j"))
+	assert.NilError(t, err)
+	h.Neo4jVersion = "2026.01.0"
+	_, err = artifact.WriteRawFile(f.newest("neo4j"), h, txs, false)
+	assert.NilError(t, err)
+	f.version = "2025.10.1"
+	r := f.admin("database", "restore", "--from-path="+f.newest("neo4j"), "copy")
+	assert.Check(t, is.Equal(r.code, exitFailed))
+	assert.Check(t, is.Contains(r.stdout+r.stderr, "The loaded database is of a newer version than the current binaries. Downgrade is not supported."))
+	_, err = os.Stat(f.st.DatabaseDir("copy"))
+	assert.Check(t, os.IsNotExist(err), "nothing written: %v", err)
 }

@@ -177,6 +177,14 @@ func restoreOne(e *env, log logger, st *store.Store, work string, j restoreJob, 
 	if (registered || logErr == nil) && !overwrite {
 		return fmt.Errorf("Database with name [%s] already exists at %s. Use --overwrite-destination=true to replace it.", j.db, st.DatabaseDir(j.db))
 	}
+	// [S3] §5.8: no downgrade; restore opens (recovers) the store, so an
+	// artifact of a newer release is refused as load refuses it
+	// (neo4j/neo4j#13494), before the destination is touched.
+	for _, a := range j.chain {
+		if v := a.Header.Neo4jVersion; v != "" && !version.AtLeast(e.version, v) {
+			return fmt.Errorf("The loaded database is of a newer version than the current binaries. Downgrade is not supported. (%s was written by Neo4j %s)", a.Path, v)
+		}
+	}
 	log.info("Restoring database '%s' from %s", j.db, j.chain[len(j.chain)-1].Path)
 	last, txs, err := artifact.ReadRawChain(j.chain)
 	if err != nil {

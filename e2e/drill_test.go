@@ -1,0 +1,223 @@
+package e2e
+
+// verify --drill (issue 18 item 4): a real restore of a run into throwaway
+// containers beside the deployment, which is never stopped.
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/icmd"
+
+	"github.com/opsmill/docker-infrahubdb/e2e/kit"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/drill"
+)
+
+// projectStarts records when each container of the project last started.
+func projectStarts(t *testing.T, c *kit.Compose) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for s, ctr := range c.Containers {
+		out[s] = ctr.Inspect(t, "{{.State.StartedAt}} {{.State.Running}}")
+	}
+	return out
+}
+
+// drillLeftovers lists the containers and volumes a drill of dir left.
+func drillLeftovers(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filter := "label=" + drill.FolderLabel + "=" + dir
+	for _, kind := range [][]string{{"ps", "-aq", "--filter", filter}, {"volume", "ls", "-q", "--filter", filter}} {
+		out = append(out, strings.Fields(kit.MustDocker(t, kind...))...)
+	}
+	return out
+}
+
+func drillReport(t *testing.T, res *icmd.Result) drill.Report {
+	t.Helper()
+	var r drill.Report
+	assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &r), res.Combined())
+	return r
+}
+
+// A drill of a stock-shaped Community project: the graph dump loads into a
+// throwaway Neo4j of the database's image, the task manager's dump into a
+// throwaway PostgreSQL of task-manager-db's image, the storage archive into
+// a scratch volume; each answers with the figures recorded, the report is
+// written into the folder, nothing is left, and the deployment was never
+// stopped.
+func TestDrillCommunityProject(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c, _, _, dir := backedUpStock(t, p, "")
+	run := readManifest(t, dir).Runs[0].ID
+	before := projectStarts(t, c)
+
+	res := p.Docker("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--format", "json", "--progress", "plain")
+	t.Log(res.Stderr())
+	res.Assert(t, icmd.Success)
+	r := drillReport(t, res)
+	assert.Check(t, is.Equal(r.Verdict, drill.VerdictPass), "%+v", r)
+	assert.Check(t, is.Equal(r.RunID, run))
+	assert.Assert(t, is.Len(r.Components, 3))
+	byName := map[string]drill.ComponentReport{}
+	for _, cr := range r.Components {
+		byName[cr.Component] = cr
+		assert.Check(t, cr.OK, "%+v", cr)
+	}
+	assert.Check(t, is.Equal(byName[backupset.ComponentGraph].Figures["nodes:neo4j"], int64(5)))
+	assert.Check(t, is.Equal(byName[backupset.ComponentGraph].Expected["nodes:neo4j"], int64(5)), "recorded by the Community backup while the applications were stopped")
+	assert.Check(t, is.Equal(byName[backupset.ComponentGraph].Expected["nodes:neo4j:Seed"], int64(5)), "per label")
+	assert.Check(t, is.Equal(byName[backupset.ComponentGraph].Figures["nodes:neo4j:Seed"], int64(5)))
+	assert.Check(t, is.Equal(byName[backupset.ComponentTaskManager].Figures["rows:flow_run"], int64(7)))
+	assert.Check(t, is.Equal(byName[backupset.ComponentTaskManager].Expected["rows:flow_run"], int64(7)), "recorded by the Community backup, whose capture is consistent")
+	assert.Check(t, is.Equal(byName[backupset.ComponentStorage].Figures["files"], int64(2)))
+	assert.Check(t, is.Equal(byName[backupset.ComponentStorage].Figures["bytes"], int64(70000+len(`{"config": "router"}`))))
+	assert.Check(t, r.RTO > 0)
+	assert.Check(t, r.PeakMemory > 0, "peak memory of the throwaway Neo4j")
+
+	_, err := os.Stat(filepath.Join(dir, backupset.DrillReportName(run)))
+	assert.Check(t, err, "the report is in the folder")
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
+	assert.Check(t, is.DeepEqual(projectStarts(t, c), before), "the deployment was never stopped")
+	assertNoHelpers(t, c)
+	p.Docker("infrahubdb", "verify", dir).Assert(t, icmd.Success)
+}
+
+// A dump whose checksum is right (the manifest records the damaged bytes)
+// but whose content does not load: verify alone passes, the drill fails
+// with exit 5, and leaves nothing behind.
+func TestDrillCatchesAnArtifactThatDoesNotLoad(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: []string{kit.ServiceDatabase, kit.ServiceServer}})
+	db := c.Database(t)
+	db.Seed(t, "neo4j", 3)
+	dir := t.TempDir()
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet").Assert(t, icmd.Success)
+	db.Reconnect(t)
+
+	m := readManifest(t, dir)
+	for i, f := range m.Files {
+		if f.Database != "neo4j" {
+			continue
+		}
+		junk := []byte(strings.Repeat("not a Neo4j dump\n", 64))
+		assert.NilError(t, os.WriteFile(filepath.Join(dir, f.Name), junk, 0o600))
+		sum := sha256.Sum256(junk)
+		m.Files[i].SHA256, m.Files[i].Size = hex.EncodeToString(sum[:]), int64(len(junk))
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, backupset.ManifestName), data, 0o600))
+	p.Docker("infrahubdb", "verify", dir).Assert(t, icmd.Success) // the checksums are right
+
+	res := p.Docker("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--format", "json", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Expected{ExitCode: 5, Err: "does not restore"})
+	r := drillReport(t, res)
+	assert.Check(t, is.Equal(r.Verdict, drill.VerdictFail))
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(3)), "the deployment is untouched")
+}
+
+// A drill of an Enterprise project: the graph is a chain of online backups,
+// restored with neo4j-admin database restore into a throwaway Neo4j
+// Enterprise of the database's image, its restore_metadata.cypher replayed.
+func TestDrillEnterpriseProject(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c, db, _, dir := backedUpStock(t, p, kit.Image(t))
+	db.Seed(t, "neo4j", 2)
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--consistent", "--yes", "--progress", "quiet").Assert(t, icmd.Success)
+	m := readManifest(t, dir)
+	assert.Assert(t, is.Len(m.Runs, 2))
+	before := projectStarts(t, c)
+
+	res := p.Docker("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--format", "json", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	r := drillReport(t, res)
+	assert.Check(t, is.Equal(r.Verdict, drill.VerdictPass), "%+v", r)
+	assert.Check(t, is.Equal(r.RunID, m.Runs[1].ID))
+	for _, cr := range r.Components {
+		assert.Check(t, cr.OK, "%+v", cr)
+		switch cr.Component {
+		case backupset.ComponentGraph:
+			assert.Check(t, is.Equal(cr.Figures["nodes:neo4j"], int64(7)))
+		case backupset.ComponentTaskManager:
+			assert.Check(t, is.Equal(cr.Expected["rows:flow_run"], int64(7)), "recorded by the --consistent backup")
+		}
+	}
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
+	assert.Check(t, is.DeepEqual(projectStarts(t, c), before), "the deployment was never stopped")
+	assertNoHelpers(t, c)
+}
+
+// Ctrl-C while the drill's PostgreSQL starts: exit 130, and every
+// container and volume of the drill is removed.
+func TestDrillInterruptedRemovesEverything(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c, _, _, dir := backedUpStock(t, p, "")
+
+	run := p.Start(t, p.Cmd("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--progress", "plain"))
+	run.WaitForOutput(t, "Start the drill's PostgreSQL", time.Minute)
+	assert.Check(t, len(drillLeftovers(t, dir)) > 0, "the drill made its containers")
+	run.Interrupt(t)
+	res := run.Wait()
+	t.Log(res.Combined())
+	assert.Check(t, is.Equal(res.ExitCode, 130), res.Combined())
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
+	_, err := os.Stat(filepath.Join(dir, backupset.LockName))
+	assert.Check(t, os.IsNotExist(err), "lock file left behind")
+	assertNoHelpers(t, c)
+}
+
+// A drill killed outright (kill -9 of the plugin: no cleanup can run)
+// leaves its containers and volumes; the next drill removes them.
+func TestDrillKilledIsCleanedUpByTheNext(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c, _, _, dir := backedUpStock(t, p, "")
+
+	run := p.Start(t, p.Cmd("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--progress", "plain"))
+	run.WaitForOutput(t, "Start the drill's PostgreSQL", time.Minute)
+	pid := run.Result.Cmd.Process.Pid
+	for _, f := range must(filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "children"))) {
+		b, _ := os.ReadFile(f)
+		for _, s := range strings.Fields(string(b)) {
+			if child, err := strconv.Atoi(s); err == nil {
+				_ = syscall.Kill(child, syscall.SIGKILL)
+			}
+		}
+	}
+	_ = run.Result.Cmd.Process.Kill()
+	run.Wait()
+	assert.Assert(t, len(drillLeftovers(t, dir)) > 0, "a killed drill cannot clean up")
+
+	res := p.Docker("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stderr(), "left by a drill that did not finish"))
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

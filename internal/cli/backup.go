@@ -11,6 +11,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 )
@@ -30,6 +31,7 @@ type backupOptions struct {
 	offline         offlineOptions
 	components      []string
 	consistent      bool
+	guardian        guardianOptions
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -78,6 +80,7 @@ and the storage are captured in the same outage.`,
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage)
 	fs.BoolVar(&opts.consistent, "consistent", false, "Stop the Infrahub application containers during the capture so that graph, task manager and storage belong to one point in time (downtime; consent: a prompt, or --yes)")
 	opts.offline.addFlags(fs)
+	opts.guardian.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -133,14 +136,23 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		pw.Close()
 		return unlock(err)
 	}
+	target := helper.TargetOptions{
+		DatabaseContainer: opts.helper.databaseContainer,
+		DatabaseURL:       opts.databaseURL,
+		BackupPort:        opts.backupPort,
+		HostNetwork:       opts.hostNetwork,
+		Project:           opts.offline.project,
+	}
+	own, err := ownDeployment(cmd.Context(), dockerCli, "backup", target, opts.guardian, opts.offline.yes, pw, unlock)
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	dockerCli, unlock = own.cli, own.unlock
+	offline.Containers = docker.New(dockerCli.Client())
+	offline.Confirm = warnUnguarded(offline.Confirm, own.unguarded, pw)
 	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Consistent: opts.consistent, Options: backup.Options{
-		Target: helper.TargetOptions{
-			DatabaseContainer: opts.helper.databaseContainer,
-			DatabaseURL:       opts.databaseURL,
-			BackupPort:        opts.backupPort,
-			HostNetwork:       opts.hostNetwork,
-			Project:           opts.offline.project,
-		},
+		Target:          target,
 		Context:         contextName(dockerCli),
 		Offline:         offline,
 		HelperImage:     opts.helper.image,

@@ -36,6 +36,7 @@ type restoreOptions struct {
 	project        string
 	stopTimeout    time.Duration
 	components     []string
+	guardian       guardianOptions
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -89,6 +90,7 @@ container's own NEO4J_AUTH.`,
 	fs.StringVar(&opts.project, "project", "", "Compose project of the Infrahub deployment (when several run on the Docker host)")
 	fs.DurationVar(&opts.stopTimeout, "stop-timeout", 120*time.Second, "Neo4j Community: how long the database container may take to shut down cleanly before Docker kills it")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage+" in the chosen backup run")
+	opts.guardian.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -176,6 +178,14 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 			return pausedFor(pw, func() (bool, error) { return confirmSet(ctx, dockerCli, p) })
 		}
 	}
+	own, err := ownDeployment(ctx, dockerCli, "restore", ropts.Target, opts.guardian, opts.yes, pw, unlock)
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	dockerCli, unlock = own.cli, own.unlock
+	sopts.Confirm = warnUnguarded(sopts.Confirm, own.unguarded, pw)
+	sopts.ConfirmSet = warnUnguarded(sopts.ConfirmSet, own.unguarded, pw)
 	set, err := restore.RunSet(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, sopts, pw)
 	err = unlock(err)
 	pw.Close()

@@ -1,0 +1,135 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/icmd"
+
+	"github.com/opsmill/docker-infrahubdb/e2e/kit"
+)
+
+// The deployment comes back when the client dies (README "Reliability"):
+// kill -9 of the plugin in the middle of a Community outage, and the
+// guardian on the Docker host starts the database and the applications
+// again; the next run says so first and succeeds.
+
+// guardianBack bounds the wait for a guardian to bring a deployment back:
+// the helpers' stop (10 s), the database's stop timeout, its start, the
+// applications' starts. It is a test timeout, not a measured threshold.
+const guardianBack = 3 * time.Minute
+
+// allBack waits until every container of the project runs and the run's
+// guardian is gone.
+func allBack(t *testing.T, c *kit.Compose, db *kit.Database) {
+	t.Helper()
+	kit.WaitUntil(t, guardianBack, "the guardian bringing the deployment back", func() (bool, string) {
+		var down []string
+		for s, ctr := range c.Containers {
+			if !ctr.Running(t) {
+				down = append(down, s)
+			}
+		}
+		g := db.Guardians(t)
+		return len(down) == 0 && len(g) == 0, fmt.Sprintf("not running: %v; guardian containers: %v", down, g)
+	})
+}
+
+func TestGuardianKill9(t *testing.T) {
+	t.Parallel()
+	kit.RequireStandIn(t, "it holds the dump and the load open with the stand-in's fault knobs")
+	for _, tc := range []struct {
+		name, knobs, line, data string
+		command                 func(p *kit.Plugin, c *kit.Compose, dir string) icmd.Cmd
+	}{
+		{
+			name: "community dump", knobs: `{"delay": {"dump": "60s"}}`, line: "neo4j-admin database dump neo4j", data: "old",
+			command: func(p *kit.Plugin, c *kit.Compose, dir string) icmd.Cmd {
+				return p.Cmd("infrahubdb", "backup", dir, "--yes", "--project", c.Project, "--progress", "plain")
+			},
+		},
+		{
+			name: "community load", knobs: `{"delay": {"load": "60s"}}`, line: "neo4j-admin database load", data: "unknown",
+			command: func(p *kit.Plugin, c *kit.Compose, dir string) icmd.Cmd {
+				return p.Cmd("infrahubdb", "restore", dir, "--yes", "--project", c.Project, "--progress", "plain", "--component", "graph")
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := kit.InstallPlugin(t)
+			c := kit.StartCompose(t, kit.ComposeOptions{Services: []string{kit.ServiceDatabase, kit.ServiceServer, kit.ServiceTaskWorker, kit.ServiceTaskManager}})
+			db := c.Database(t)
+			db.Seed(t, "neo4j", 3)
+			dir := kit.Folder(t)
+			if strings.HasPrefix(tc.name, "community load") {
+				p.Docker("infrahubdb", "backup", dir, "--yes", "--project", c.Project, "--component", "graph").Assert(t, icmd.Success)
+				db.Reconnect(t)
+				db.Wait(t)
+			}
+			db.SetFaults(t, tc.knobs)
+
+			r := p.Start(t, tc.command(p, c, dir))
+			r.WaitForOutput(t, tc.line, 2*time.Minute)
+			assert.Check(t, is.Contains(r.Result.Combined(), "guardian"))
+			assert.Check(t, !c.Containers[kit.ServiceDatabase].Running(t), "the database container is stopped when the client dies")
+			r.Kill(t)
+			r.Wait()
+
+			allBack(t, c, db)
+			assert.Check(t, is.Len(db.Records(t), 1), "the guardian left one record")
+			db.SetFaults(t, `{}`)
+			db.Reconnect(t)
+			db.Wait(t)
+			if tc.data == "old" {
+				assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(3)))
+			}
+
+			// The next backup reports the interrupted run first, cleans up
+			// after it, and succeeds.
+			res := p.Docker("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--progress", "plain")
+			res.Assert(t, icmd.Success)
+			for _, want := range []string{"INTERRUPTED RUN", "guardian started", c.Containers[kit.ServiceDatabase].Name, "Data: " + tc.data} {
+				assert.Check(t, is.Contains(res.Stderr(), want))
+			}
+			assertAllRunning(t, c, db)
+			assert.Check(t, is.Len(db.Records(t), 0), "the record was reported once")
+			assert.Check(t, is.Len(db.Guardians(t), 0), "the guardian is removed on the normal path")
+		})
+	}
+}
+
+// Two backups from two folders at once on one deployment: the second
+// refuses with exit code 4 naming the holder, or waits with --wait.
+func TestGuardianRunLock(t *testing.T) {
+	t.Parallel()
+	kit.RequireStandIn(t, "it holds the dump open with the stand-in's fault knobs")
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{})
+	db := c.Database(t)
+	db.Seed(t, "neo4j", 2)
+	db.SetFaults(t, `{"delay": {"dump": "5s"}}`)
+
+	first := p.Start(t, p.Cmd("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--progress", "plain"))
+	first.WaitForOutput(t, "guardian", time.Minute)
+
+	res := p.Docker("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project)
+	res.Assert(t, icmd.Expected{ExitCode: 4, Err: "another backup run holds this deployment"})
+	assert.Check(t, is.Contains(res.Stderr(), "--wait"))
+	host, _ := os.Hostname()
+	assert.Check(t, is.Contains(res.Stderr(), "pid "))
+	assert.Check(t, is.Contains(res.Stderr(), "on "+host))
+
+	second := p.Docker("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--wait", "5m", "--progress", "plain")
+	second.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(second.Stderr(), "waiting up to"))
+	first.Wait().Assert(t, icmd.Success)
+	db.SetFaults(t, `{}`)
+	assertAllRunning(t, c, db)
+	assert.Check(t, is.Len(db.Guardians(t), 0))
+}

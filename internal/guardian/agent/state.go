@@ -1,0 +1,85 @@
+package agent
+
+import (
+	"slices"
+	"time"
+)
+
+// Stopped is a container the run stopped (or was about to stop).
+type Stopped struct {
+	ID, Name, Role string
+	StopTimeout    time.Duration
+}
+
+// State is what the guardian knows of the run it guards.
+type State struct {
+	Hello   Message
+	Stopped []Stopped // in stop order
+}
+
+// Apply records one message of the run.
+func (s *State) Apply(m Message) {
+	switch m.Op {
+	case OpHello:
+		s.Hello = m
+	case OpStopping:
+		if slices.ContainsFunc(s.Stopped, func(c Stopped) bool { return c.ID == m.ID }) {
+			return
+		}
+		s.Stopped = append(s.Stopped, Stopped{ID: m.ID, Name: m.Name, Role: m.Role, StopTimeout: m.StopTimeout})
+	case OpStarted:
+		s.Stopped = slices.DeleteFunc(s.Stopped, func(c Stopped) bool { return c.ID == m.ID })
+	}
+}
+
+// Action kinds of a recovery.
+const (
+	ActStopHelpers = "stop-helpers" // stop the run's helpers: a dump or load in them holds the store lock
+	ActStop        = "stop"         // finish a stop the run began (docker stop waits for one in progress)
+	ActStart       = "start"        // start and wait until running (healthy, with a healthcheck)
+)
+
+// Action is one step of a recovery.
+type Action struct {
+	Kind    string
+	Target  Stopped
+	Timeout time.Duration
+}
+
+// Recovery is what the guardian does when the run is lost: nothing when
+// the run stopped nothing; else stop the run's helpers, let every stop
+// the run began finish (a container the run was about to stop may still
+// be stopping, and a start now would be undone by it), then start the
+// containers in the reverse of their stop order: the database before the
+// applications, the applications in dependency order.
+func (s *State) Recovery() []Action {
+	if len(s.Stopped) == 0 {
+		return nil
+	}
+	acts := []Action{{Kind: ActStopHelpers}}
+	for _, c := range s.Stopped {
+		acts = append(acts, Action{Kind: ActStop, Target: c, Timeout: c.StopTimeout})
+	}
+	for _, c := range slices.Backward(s.Stopped) {
+		acts = append(acts, Action{Kind: ActStart, Target: c})
+	}
+	return acts
+}
+
+// DataState says what the database holds after a recovery.
+func (s *State) DataState() string {
+	if s.Hello.Command != "restore" {
+		return "old: a " + orWord(s.Hello.Command, "run") + " does not change the data"
+	}
+	if !slices.ContainsFunc(s.Stopped, func(c Stopped) bool { return c.Role == RoleDatabase }) {
+		return "unknown: the restore was lost while the database container ran; check the databases with SHOW DATABASES and the data, and restore again"
+	}
+	return "unknown: the restore was lost while the database container was stopped, possibly while its data was being replaced; restore again (the safety copy, when the run got to write it, is in its folder's safety directory)"
+}
+
+func orWord(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -31,6 +31,7 @@ type owned struct {
 	cli       command.Cli       // the Cli the run must use: its container stops and starts are told to the guardian first
 	unlock    func(error) error // releases the deployment, then what the caller's unlock released
 	unguarded string            // why no guardian watches the run; "" when one does
+	guard     *guardian.Run     // nil when the run holds no lock
 }
 
 // ownDeployment takes the run lock on the deployment that target finds and
@@ -62,7 +63,7 @@ func ownDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, t
 	} else if !o.noGuardian && yes {
 		return owned{}, release(withCode(ExitEnvironment, fmt.Errorf("no guardian can watch this run (%s): if the client died during an outage, the deployment would stay stopped; nothing was changed: add --no-guardian to run without one", why)))
 	}
-	return owned{cli: docker.WatchCli(dockerCli, run), unlock: release, unguarded: why}, nil
+	return owned{cli: docker.WatchCli(dockerCli, run), unlock: release, unguarded: why, guard: run}, nil
 }
 
 // warnUnguarded wraps a consent question: without a guardian, the operator

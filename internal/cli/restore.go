@@ -186,6 +186,9 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	dockerCli, unlock = own.cli, own.unlock
 	sopts.Confirm = warnUnguarded(sopts.Confirm, own.unguarded, pw)
 	sopts.ConfirmSet = warnUnguarded(sopts.ConfirmSet, own.unguarded, pw)
+	if own.guard != nil {
+		sopts.Options.Guard = own.guard
+	}
 	set, err := restore.RunSet(ctx, restore.FromDocker(docker.New(dockerCli.Client())), connectNeo4j, folder, sopts, pw)
 	err = unlock(err)
 	pw.Close()

@@ -343,3 +343,25 @@ func (r *Run) Close(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Replacing tells the guardian that a restore is about to replace data
+// with helper's help: if the run dies before Replaced, the guardian lets
+// what runs in helper end, then runs putBack there (loads of the safety
+// copy; none without one) before it starts anything.
+func (r *Run) Replacing(ctx context.Context, helper string, putBack []agent.Command) error {
+	if !r.armed {
+		return nil
+	}
+	if _, err := r.send(context.WithoutCancel(ctx), agent.Message{Op: agent.OpReplacing, Helper: helper, PutBack: putBack}); err != nil {
+		return fmt.Errorf("the guardian %s is gone (%v): nothing was replaced", r.g.Name, err)
+	}
+	return nil
+}
+
+// Replaced tells the guardian the replacement ended: new data, or the old
+// put back by the run itself.
+func (r *Run) Replaced(ctx context.Context) {
+	if r.armed {
+		_, _ = r.send(context.WithoutCancel(ctx), agent.Message{Op: agent.OpReplaced})
+	}
+}

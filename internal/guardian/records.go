@@ -29,7 +29,7 @@ func reportRecords(ctx context.Context, eng Engine, db docker.Container, pw prog
 			continue
 		}
 		pw.Info(Describe(rec))
-		removed := removeHelpers(ctx, eng, db, rec.Owner)
+		removed := removeHelpers(ctx, eng, rec.Owner)
 		if len(removed) > 0 {
 			pw.Info(fmt.Sprintf("removed the helper container(s) of that run: %s", strings.Join(removed, ", ")))
 		}
@@ -39,11 +39,11 @@ func reportRecords(ctx context.Context, eng Engine, db docker.Container, pw prog
 	}
 }
 
-func removeHelpers(ctx context.Context, eng Engine, db docker.Container, owner string) []string {
+func removeHelpers(ctx context.Context, eng Engine, owner string) []string {
 	if owner == "" {
 		return nil
 	}
-	hs, err := eng.List(ctx, map[string]string{docker.LabelTarget: db.ID, docker.LabelOwner: owner}, true)
+	hs, err := eng.List(ctx, map[string]string{docker.LabelHelper: "", docker.LabelOwner: owner}, true)
 	if err != nil {
 		return nil
 	}
@@ -73,6 +73,9 @@ func Describe(rec agent.Record) string {
 	}
 	if len(rec.Helpers) > 0 {
 		fmt.Fprintf(&b, " It stopped the run's helper container(s) %s.", strings.Join(rec.Helpers, ", "))
+	}
+	if rec.PutBack != "" {
+		fmt.Fprintf(&b, " Safety copy: %s.", rec.PutBack)
 	}
 	fmt.Fprintf(&b, " Data: %s.", rec.Data)
 	return b.String()

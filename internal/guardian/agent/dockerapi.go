@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -73,7 +74,8 @@ type containerState struct {
 		Running bool
 		Health  *struct{ Status string }
 	}
-	Config struct{ Labels map[string]string }
+	Config  struct{ Labels map[string]string }
+	ExecIDs []string
 }
 
 func (d *dockerAPI) inspect(ctx context.Context, id string) (containerState, error) {
@@ -111,4 +113,74 @@ func (d *dockerAPI) listIDs(ctx context.Context, labels ...string) ([]string, er
 
 func (d *dockerAPI) createVolume(ctx context.Context, name string, labels map[string]string) error {
 	return d.do(ctx, http.MethodPost, "/volumes/create", nil, map[string]any{"Name": name, "Labels": labels}, nil)
+}
+
+// execState reports whether an exec still runs, its exit code and its
+// program.
+func (d *dockerAPI) execState(ctx context.Context, id string) (running bool, code int, program string, err error) {
+	var e struct {
+		Running       bool
+		ExitCode      int
+		ProcessConfig struct {
+			Entrypoint string `json:"entrypoint"`
+		}
+	}
+	err = d.do(ctx, http.MethodGet, "/exec/"+url.PathEscape(id)+"/json", nil, nil, &e)
+	return e.Running, e.ExitCode, e.ProcessConfig.Entrypoint, err
+}
+
+// execRun runs cmd in a running container as user, waits for its end and
+// returns its exit code and the tail of its output.
+func (d *dockerAPI) execRun(ctx context.Context, container string, cmd []string, user string) (int, string, error) {
+	var created struct {
+		ID string `json:"Id"`
+	}
+	body := map[string]any{"Cmd": cmd, "User": user, "AttachStdout": true, "AttachStderr": true}
+	if err := d.do(ctx, http.MethodPost, "/containers/"+url.PathEscape(container)+"/exec", nil, body, &created); err != nil {
+		return -1, "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://docker/exec/"+url.PathEscape(created.ID)+"/start", strings.NewReader(`{"Detach":false,"Tty":false}`))
+	if err != nil {
+		return -1, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := d.http.Do(req)
+	if err != nil {
+		return -1, "", err
+	}
+	out := demuxTail(res.Body, 2048)
+	res.Body.Close()
+	for {
+		running, code, _, err := d.execState(ctx, created.ID)
+		if err != nil || !running {
+			return code, out, err
+		}
+		select {
+		case <-ctx.Done():
+			return -1, out, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// demuxTail reads Docker's multiplexed stream (8-byte frame headers) to
+// its end and keeps the last max bytes of its payload.
+func demuxTail(r io.Reader, max int) string {
+	var tail []byte
+	hdr := make([]byte, 8)
+	for {
+		if _, err := io.ReadFull(r, hdr); err != nil {
+			break
+		}
+		n := int(hdr[4])<<24 | int(hdr[5])<<16 | int(hdr[6])<<8 | int(hdr[7])
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			break
+		}
+		tail = append(tail, buf...)
+		if len(tail) > max {
+			tail = tail[len(tail)-max:]
+		}
+	}
+	return strings.TrimSpace(string(tail))
 }

@@ -27,7 +27,13 @@ type Engine interface {
 	start(ctx context.Context, id string) error
 	listIDs(ctx context.Context, labels ...string) ([]string, error)
 	createVolume(ctx context.Context, name string, labels map[string]string) error
+	execState(ctx context.Context, id string) (running bool, code int, program string, err error)
+	execRun(ctx context.Context, container string, cmd []string, user string) (code int, output string, err error)
 }
+
+// putBackWait bounds the wait for a load under way in the restore's helper
+// and for each load of the safety copy: a store of many GiB loads slowly.
+const putBackWait = 2 * time.Hour
 
 // Main runs the guardian on the process's stdin and stdout; the exit code
 // is 0 whether or not it had to act (what it did is in its record).
@@ -128,7 +134,7 @@ func recoverRun(eng Engine, st *State, cause string) error {
 	}
 	rec := Record{
 		Target: st.Hello.Target, Command: st.Hello.Command, Owner: st.Hello.Owner,
-		RunStarted: st.Hello.Started, Lost: time.Now().UTC(), Cause: cause, Data: st.DataState(),
+		RunStarted: st.Hello.Started, Lost: time.Now().UTC(), Cause: cause,
 	}
 	for _, c := range st.Stopped {
 		rec.Stopped = append(rec.Stopped, c.Name)
@@ -136,6 +142,7 @@ func recoverRun(eng Engine, st *State, cause string) error {
 	for _, a := range acts {
 		run(eng, st, a, &rec)
 	}
+	rec.Data = st.DataState()
 	return writeRecord(eng, rec)
 }
 
@@ -143,8 +150,25 @@ func run(eng Engine, st *State, a Action, rec *Record) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.Timeout+startWait)
 	defer cancel()
 	switch a.Kind {
+	case ActWaitHelper:
+		c, err := eng.inspect(ctx, st.Replacing.Helper)
+		if err != nil {
+			rec.Failed = append(rec.Failed, "find the restore's helper "+st.Replacing.Helper+": "+err.Error())
+			return
+		}
+		// A neo4j-admin load killed midway tears the store: let it end.
+		// Other execs (a Bolt relay) do not matter.
+		for _, id := range c.ExecIDs {
+			if _, _, program, err := eng.execState(ctx, id); err == nil && program == "neo4j-admin" {
+				_, _ = waitExec(eng, id)
+			}
+		}
+	case ActPutBack:
+		rec.PutBack = putBack(eng, st)
 	case ActStopHelpers:
-		ids, err := eng.listIDs(ctx, LabelTarget+"="+st.Hello.Target, LabelOwner+"="+st.Hello.Owner)
+		// Every helper of the run: the graph's (which may hold the store
+		// lock) and the other components' (which hold their volumes).
+		ids, err := eng.listIDs(ctx, LabelHelper, LabelOwner+"="+st.Hello.Owner)
 		if err != nil {
 			rec.Failed = append(rec.Failed, "list the run's helper containers: "+err.Error())
 		}
@@ -170,6 +194,55 @@ func run(eng Engine, st *State, a Action, rec *Record) {
 		}
 		rec.Started = append(rec.Started, a.Target.Name)
 	}
+}
+
+// putBack loads the safety copy in the restore's helper and says how it went.
+func putBack(eng Engine, st *State) string {
+	r := st.Replacing
+	if len(r.PutBack) == 0 {
+		return "no safety copy to put back (--no-safety-backup)"
+	}
+	for _, c := range r.PutBack {
+		ctx, cancel := context.WithTimeout(context.Background(), putBackWait)
+		code, out, err := eng.execRun(ctx, r.Helper, c.Cmd, c.User)
+		cancel()
+		if err != nil || code != 0 {
+			return fmt.Sprintf("FAILED: %s in %s: exit code %d %s %s", strings.Join(c.Cmd, " "), r.Helper, code, errOrEmpty(err), lastLine(out))
+		}
+	}
+	st.PutBackDone = true
+	return "put back from the safety copy in " + r.Helper
+}
+
+// waitExec waits until an exec ends and returns its exit code.
+func waitExec(eng Engine, id string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), putBackWait)
+	defer cancel()
+	for {
+		running, code, _, err := eng.execState(ctx, id)
+		if err != nil || !running {
+			return code, err
+		}
+		select {
+		case <-ctx.Done():
+			return -1, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func lastLine(s string) string {
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func errOrEmpty(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // startAndWait starts a container and waits until it runs, and is

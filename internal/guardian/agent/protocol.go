@@ -23,7 +23,7 @@ const (
 	// LabelOwner and LabelTarget are those of internal/docker's helpers:
 	// the guardian stops the helpers of the run it guards.
 	LabelOwner  = "org.opsmill.infrahubdb.owner"
-	LabelTarget = "org.opsmill.infrahubdb.target"
+	LabelHelper = "org.opsmill.infrahubdb.helper"
 )
 
 // Ops of the messages from the plugin.
@@ -33,6 +33,11 @@ const (
 	OpStarted   = "started"   // the run started that container again
 	OpHeartbeat = "heartbeat" // the run is alive
 	OpDone      = "done"      // the run ends normally: exit without acting
+	// OpReplacing: a restore is about to replace data; if the run is lost
+	// before OpReplaced, the guardian waits for what runs in Helper and
+	// then runs PutBack there (loads of the safety copy).
+	OpReplacing = "replacing"
+	OpReplaced  = "replaced" // the replacement ended (new data, or the old put back by the run)
 )
 
 // Roles of stopped containers.
@@ -57,6 +62,15 @@ type Message struct {
 	Name        string        `json:"name,omitempty"`
 	Role        string        `json:"role,omitempty"`
 	StopTimeout time.Duration `json:"stop_timeout,omitempty"`
+	// replacing
+	Helper  string    `json:"helper,omitempty"`
+	PutBack []Command `json:"put_back,omitempty"`
+}
+
+// Command is a program to run in a container as a user.
+type Command struct {
+	User string   `json:"user"`
+	Cmd  []string `json:"cmd"`
 }
 
 // Reply answers each message (Seq); the answer to hello says whether the
@@ -84,6 +98,9 @@ type Record struct {
 	// Helpers are the run's helper containers the guardian stopped (they
 	// may hold the store's lock); the next run removes them.
 	Helpers []string `json:"helpers,omitempty"`
+	// PutBack says what became of the safety copy of a restore whose
+	// replacement was under way ("" when none was).
+	PutBack string `json:"put_back,omitempty"`
 	// Data says whether the database holds the old or the new data.
 	Data string `json:"data"`
 }

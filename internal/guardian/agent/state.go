@@ -15,6 +15,11 @@ type Stopped struct {
 type State struct {
 	Hello   Message
 	Stopped []Stopped // in stop order
+	// Replacing is the OpReplacing of a replacement under way; nil when
+	// none is.
+	Replacing *Message
+	// PutBackDone is set by the recovery once the safety copy is back.
+	PutBackDone bool
 }
 
 // Apply records one message of the run.
@@ -29,11 +34,17 @@ func (s *State) Apply(m Message) {
 		s.Stopped = append(s.Stopped, Stopped{ID: m.ID, Name: m.Name, Role: m.Role, StopTimeout: m.StopTimeout})
 	case OpStarted:
 		s.Stopped = slices.DeleteFunc(s.Stopped, func(c Stopped) bool { return c.ID == m.ID })
+	case OpReplacing:
+		s.Replacing = &m
+	case OpReplaced:
+		s.Replacing = nil
 	}
 }
 
 // Action kinds of a recovery.
 const (
+	ActWaitHelper  = "wait-helper"  // let what runs in the restore's helper end: a load killed midway tears the store
+	ActPutBack     = "put-back"     // load the safety copy in the restore's helper
 	ActStopHelpers = "stop-helpers" // stop the run's helpers: a dump or load in them holds the store lock
 	ActStop        = "stop"         // finish a stop the run began (docker stop waits for one in progress)
 	ActStart       = "start"        // start and wait until running (healthy, with a healthcheck)
@@ -56,7 +67,11 @@ func (s *State) Recovery() []Action {
 	if len(s.Stopped) == 0 {
 		return nil
 	}
-	acts := []Action{{Kind: ActStopHelpers}}
+	var acts []Action
+	if s.Replacing != nil {
+		acts = append(acts, Action{Kind: ActWaitHelper}, Action{Kind: ActPutBack})
+	}
+	acts = append(acts, Action{Kind: ActStopHelpers})
 	for _, c := range s.Stopped {
 		acts = append(acts, Action{Kind: ActStop, Target: c, Timeout: c.StopTimeout})
 	}
@@ -71,10 +86,19 @@ func (s *State) DataState() string {
 	if s.Hello.Command != "restore" {
 		return "old: a " + orWord(s.Hello.Command, "run") + " does not change the data"
 	}
+	if s.PutBackDone {
+		return "old: the guardian put the safety copy back (the restore did not finish)"
+	}
+	if s.Replacing != nil && len(s.Replacing.PutBack) == 0 {
+		return "unknown: the restore was lost while it replaced the data, without a safety copy (--no-safety-backup); restore again"
+	}
+	if s.Replacing != nil {
+		return "unknown: the restore was lost while it replaced the data and the guardian could not put the safety copy back; restore the safety copy from the restore folder's safety directory"
+	}
 	if !slices.ContainsFunc(s.Stopped, func(c Stopped) bool { return c.Role == RoleDatabase }) {
 		return "unknown: the restore was lost while the database container ran; check the databases with SHOW DATABASES and the data, and restore again"
 	}
-	return "unknown: the restore was lost while the database container was stopped, possibly while its data was being replaced; restore again (the safety copy, when the run got to write it, is in its folder's safety directory)"
+	return "old: the restore was lost before it replaced any data"
 }
 
 func orWord(s, def string) string {

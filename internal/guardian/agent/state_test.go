@@ -46,12 +46,6 @@ func TestRecoveryForgetsWhatTheRunStartedAgain(t *testing.T) {
 	assert.Check(t, is.Len(s.Recovery(), 0), "nothing stopped: nothing to do")
 }
 
-func TestDataStateOfARestore(t *testing.T) {
-	s := State{Hello: Message{Command: "restore"}}
-	s.Apply(Message{Op: OpStopping, ID: "db", Role: RoleDatabase})
-	assert.Check(t, is.Contains(s.DataState(), "unknown"))
-}
-
 // fakeEngine records the guardian's calls.
 type fakeEngine struct {
 	mu      sync.Mutex
@@ -85,6 +79,15 @@ func (f *fakeEngine) createVolume(_ context.Context, name string, labels map[str
 	return nil
 }
 
+func (f *fakeEngine) execState(_ context.Context, id string) (bool, int, string, error) {
+	f.log("wait " + id)
+	return false, 0, "neo4j-admin", nil
+}
+func (f *fakeEngine) execRun(_ context.Context, c string, cmd []string, user string) (int, string, error) {
+	f.log("exec " + c + " as " + user + ": " + strings.Join(cmd, " "))
+	return 0, "", nil
+}
+
 func lines(ms ...Message) io.Reader {
 	var b bytes.Buffer
 	for _, m := range ms {
@@ -105,7 +108,7 @@ func TestGuardActsWhenTheInputEnds(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.Contains(out.String(), `"armed":true`))
 	assert.DeepEqual(t, f.calls, []string{
-		"list " + LabelTarget + "=db," + LabelOwner + "=h:1", "stop helper1",
+		"list " + LabelHelper + "," + LabelOwner + "=h:1", "stop helper1",
 		"stop app", "stop db", "start db", "start app",
 	})
 	assert.Assert(t, is.Len(f.volumes, 1))
@@ -117,6 +120,35 @@ func TestGuardActsWhenTheInputEnds(t *testing.T) {
 		assert.Check(t, is.DeepEqual(rec.Helpers, []string{"helper1"}))
 		assert.Check(t, is.Contains(rec.Cause, "connection"))
 	}
+}
+
+func TestGuardPutsTheSafetyCopyBackFirst(t *testing.T) {
+	f := &fakeEngine{}
+	load := Command{User: "7474:7474", Cmd: []string{"neo4j-admin", "database", "load", "--from-path=/backups/keep/neo4j", "neo4j"}}
+	in := lines(
+		Message{Op: OpHello, Seq: 1, Target: "db", Owner: "h:1", Command: "restore", Socket: "/s"},
+		Message{Op: OpStopping, Seq: 2, ID: "db", Name: "database", Role: RoleDatabase},
+		Message{Op: OpReplacing, Seq: 3, Helper: "helper1", PutBack: []Command{load}},
+	)
+	assert.NilError(t, Guard(in, io.Discard, func(string) Engine { return f }, "self"))
+	assert.Assert(t, len(f.calls) > 2)
+	assert.DeepEqual(t, f.calls[:1], []string{"exec helper1 as 7474:7474: " + strings.Join(load.Cmd, " ")})
+	assert.Check(t, is.Equal(f.calls[len(f.calls)-1], "start db"))
+	for _, labels := range f.volumes {
+		assert.Check(t, is.Contains(labels[LabelRecordJSON], "old: the guardian put the safety copy back"))
+	}
+}
+
+func TestRestoreDataStates(t *testing.T) {
+	s := State{Hello: Message{Command: "restore"}}
+	s.Apply(Message{Op: OpStopping, ID: "db", Role: RoleDatabase})
+	assert.Check(t, is.Contains(s.DataState(), "old: the restore was lost before it replaced"))
+	s.Apply(Message{Op: OpReplacing, Helper: "h"})
+	assert.Check(t, is.Contains(s.DataState(), "without a safety copy"))
+	s.Apply(Message{Op: OpReplacing, Helper: "h", PutBack: []Command{{Cmd: []string{"load"}}}})
+	assert.Check(t, is.Contains(s.DataState(), "could not put the safety copy back"))
+	s.PutBackDone = true
+	assert.Check(t, is.Contains(s.DataState(), "old: the guardian put"))
 }
 
 func TestGuardDoesNothingWhenDone(t *testing.T) {

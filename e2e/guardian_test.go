@@ -121,7 +121,7 @@ func TestGuardianRunLock(t *testing.T) {
 	first.WaitForOutput(t, "guardian", time.Minute)
 
 	res := p.Docker("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project)
-	res.Assert(t, icmd.Expected{ExitCode: 4, Err: "another backup run holds this deployment"})
+	res.Assert(t, icmd.Expected{ExitCode: 4, Err: "another docker infrahubdb run holds this deployment: backup"})
 	assert.Check(t, is.Contains(res.Stderr(), "--wait"))
 	host, _ := os.Hostname()
 	assert.Check(t, is.Contains(res.Stderr(), "pid "))

@@ -38,7 +38,7 @@ func (e *LockedError) Error() string {
 	if !h.Running {
 		how = "it has no guardian: if that run is gone, remove the lock with 'docker rm -f " + h.Name + "'"
 	}
-	return fmt.Sprintf("another %s run holds this deployment (%s; lock %s): wait for it, or give --wait DURATION to wait (%s)", h.Command, h.describe(), h.Name, how)
+	return fmt.Sprintf("another docker infrahubdb run holds this deployment: %s (%s; lock %s); wait for it, or give --wait DURATION to wait (%s)", h.Command, h.describe(), h.Name, how)
 }
 
 // verdict on a lock found in place.

@@ -36,7 +36,7 @@ func TestLockedErrorNamesTheHolder(t *testing.T) {
 		docker.LabelOwner: "laptop:4242", docker.LabelCommand: "backup", docker.LabelStarted: "2026-12-06T10:00:00Z",
 	}}
 	msg := (&LockedError{Holder: holderOf(c)}).Error()
-	for _, want := range []string{"another backup run", "pid 4242 on laptop", "2026-12-06T10:00:00Z", "--wait", "infrahubdb-guardian-abc"} {
+	for _, want := range []string{"another docker infrahubdb run holds this deployment: backup", "pid 4242 on laptop", "2026-12-06T10:00:00Z", "--wait", "infrahubdb-guardian-abc"} {
 		assert.Check(t, is.Contains(msg, want))
 	}
 	c.Running = false

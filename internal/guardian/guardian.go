@@ -53,6 +53,7 @@ type Run struct {
 	g     *docker.Guardian
 	armed bool
 	why   string // why the guardian is not armed
+	from  string // where the guardian's binary came from
 
 	mu      sync.Mutex
 	seq     int
@@ -91,7 +92,7 @@ func Begin(ctx context.Context, eng Engine, db docker.Container, opts Options, p
 		}
 	}
 	if r.armed {
-		pw.Info(fmt.Sprintf("guardian %s armed: if this run dies during an outage, it starts the stopped containers again", r.g.Name))
+		pw.Info(fmt.Sprintf("guardian %s armed (%s): if this run dies during an outage, it starts the stopped containers again", r.g.Name, r.from))
 	} else {
 		pw.Info(fmt.Sprintf("run lock %s taken; no guardian: %s", r.g.Name, r.why))
 	}
@@ -119,12 +120,12 @@ func (r *Run) spec(ctx context.Context, opts Options) (docker.GuardianSpec, erro
 	if err != nil {
 		return spec, err
 	}
-	bin, _, err := Binary(daemonOS, arch)
+	bin, from, err := Binary(daemonOS, arch)
 	if err != nil {
 		r.why = err.Error()
 		return spec, nil
 	}
-	spec.Binary, spec.BinaryPath, spec.Args = bin, binaryPath, []string{agent.Arg}
+	spec.Binary, spec.BinaryPath, spec.Args, r.from = bin, binaryPath, []string{agent.Arg}, from
 	spec.Socket, r.why = socketPath(r.eng.DaemonHost(), rootless)
 	return spec, nil
 }

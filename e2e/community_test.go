@@ -55,6 +55,7 @@ func assertAllRunning(t *testing.T, c *kit.Compose, db *kit.Database) {
 	}
 	assert.Check(t, is.Len(c.Running(t), len(want)), "running: %v", c.Running(t))
 	assert.Check(t, is.Len(c.Database(t).Helpers(t), 0), "helper containers left behind")
+	assert.Check(t, is.Len(c.Database(t).Guardians(t), 0), "guardian (run lock) containers left behind")
 }
 
 func TestStockCommunityBackupAndRestore(t *testing.T) {

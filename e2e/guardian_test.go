@@ -135,3 +135,33 @@ func TestGuardianRunLock(t *testing.T) {
 	assertAllRunning(t, c, db)
 	assert.Check(t, is.Len(db.Guardians(t), 0))
 }
+
+// backup --consistent on Enterprise stops only the applications; killed
+// while they are stopped (the online backup held open), the guardian
+// starts them again and the database never stopped.
+func TestGuardianKill9Consistent(t *testing.T) {
+	t.Parallel()
+	kit.RequireStandIn(t, "it holds the online backup open with the stand-in's fault knobs")
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices, Neo4jImage: kit.Image(t)})
+	db := c.Database(t)
+	db.Seed(t, "neo4j", 3)
+	dbStarted := c.Containers[kit.ServiceDatabase].StartedAt(t)
+	db.SetFaults(t, `{"delay": {"backup": "60s"}}`)
+
+	r := p.Start(t, p.Cmd("infrahubdb", "backup", kit.Folder(t), "--consistent", "--yes", "--project", c.Project, "--progress", "plain"))
+	r.WaitForOutput(t, "neo4j-admin database backup", 2*time.Minute)
+	assert.Check(t, !c.Containers[kit.ServiceServer].Running(t), "the applications are stopped when the client dies")
+	r.Kill(t)
+	r.Wait()
+
+	allBack(t, c, db)
+	assert.Check(t, is.Equal(c.Containers[kit.ServiceDatabase].StartedAt(t), dbStarted), "the database was never stopped")
+	db.SetFaults(t, `{}`)
+	res := p.Docker("infrahubdb", "backup", kit.Folder(t), "--project", c.Project, "--progress", "plain")
+	res.Assert(t, icmd.Success)
+	for _, want := range []string{"INTERRUPTED RUN", "guardian started", c.Containers[kit.ServiceServer].Name, "Data: old"} {
+		assert.Check(t, is.Contains(res.Stderr(), want))
+	}
+	assertAllRunning(t, c, db)
+}

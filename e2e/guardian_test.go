@@ -165,3 +165,39 @@ func TestGuardianKill9Consistent(t *testing.T) {
 	}
 	assertAllRunning(t, c, db)
 }
+
+// kill -9 of an online restore on Enterprise after STOP DATABASE, while
+// neo4j-admin restore runs: the guardian lets it end, restores the safety
+// backup, starts the database with cypher-shell and the applications.
+func TestGuardianKill9OnlineRestore(t *testing.T) {
+	t.Parallel()
+	kit.RequireStandIn(t, "it holds neo4j-admin restore open with the stand-in's fault knobs")
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: []string{kit.ServiceDatabase, kit.ServiceServer, kit.ServiceTaskWorker}, Neo4jImage: kit.Image(t)})
+	db := c.Database(t)
+	db.Seed(t, "neo4j", 3)
+	dir := kit.Folder(t)
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--component", "graph").Assert(t, icmd.Success)
+	db.Seed(t, "neo4j", 4) // the old data, which the restore replaces: 7 nodes
+	db.SetFaults(t, `{"delay": {"restore": "20s"}}`)
+
+	r := p.Start(t, p.Cmd("infrahubdb", "restore", dir, "--yes", "--project", c.Project, "--component", "graph", "--progress", "plain"))
+	r.WaitForOutput(t, "neo4j-admin database restore neo4j", 2*time.Minute)
+	r.Kill(t)
+	r.Wait()
+
+	allBack(t, c, db)
+	db.SetFaults(t, `{}`)
+	db.Reconnect(t)
+	kit.WaitUntil(t, guardianBack, "database neo4j online", func() (bool, string) {
+		st := db.Statuses(t)
+		return st["neo4j"] == "online", fmt.Sprint(st, kit.Docker(append([]string{"volume", "inspect", "-f", "{{json .Labels}}"}, db.Records(t)...)...).Combined())
+	})
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(7)), "the old data, put back from the safety backup")
+	res := p.Docker("infrahubdb", "backup", kit.Folder(t), "--project", c.Project, "--component", "graph", "--progress", "plain")
+	res.Assert(t, icmd.Success)
+	for _, want := range []string{"INTERRUPTED RUN", "a restore run", "Safety copy: put back", "Data: old"} {
+		assert.Check(t, is.Contains(res.Stderr(), want))
+	}
+	assertAllRunning(t, c, db)
+}

@@ -131,11 +131,11 @@ func (d *dockerAPI) execState(ctx context.Context, id string) (running bool, cod
 
 // execRun runs cmd in a running container as user, waits for its end and
 // returns its exit code and the tail of its output.
-func (d *dockerAPI) execRun(ctx context.Context, container string, cmd []string, user string) (int, string, error) {
+func (d *dockerAPI) execRun(ctx context.Context, container string, c Command) (int, string, error) {
 	var created struct {
 		ID string `json:"Id"`
 	}
-	body := map[string]any{"Cmd": cmd, "User": user, "AttachStdout": true, "AttachStderr": true}
+	body := map[string]any{"Cmd": c.Cmd, "User": c.User, "Env": c.Env, "AttachStdout": true, "AttachStderr": true}
 	if err := d.do(ctx, http.MethodPost, "/containers/"+url.PathEscape(container)+"/exec", nil, body, &created); err != nil {
 		return -1, "", err
 	}

@@ -28,7 +28,7 @@ type Engine interface {
 	listIDs(ctx context.Context, labels ...string) ([]string, error)
 	createVolume(ctx context.Context, name string, labels map[string]string) error
 	execState(ctx context.Context, id string) (running bool, code int, program string, err error)
-	execRun(ctx context.Context, container string, cmd []string, user string) (code int, output string, err error)
+	execRun(ctx context.Context, container string, c Command) (code int, output string, err error)
 }
 
 // putBackWait bounds the wait for a load under way in the restore's helper
@@ -204,7 +204,7 @@ func putBack(eng Engine, st *State) string {
 	}
 	for _, c := range r.PutBack {
 		ctx, cancel := context.WithTimeout(context.Background(), putBackWait)
-		code, out, err := eng.execRun(ctx, r.Helper, c.Cmd, c.User)
+		code, out, err := eng.execRun(ctx, r.Helper, c)
 		cancel()
 		if err != nil || code != 0 {
 			return fmt.Sprintf("FAILED: %s in %s: exit code %d %s %s", strings.Join(c.Cmd, " "), r.Helper, code, errOrEmpty(err), lastLine(out))

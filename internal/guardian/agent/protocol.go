@@ -71,6 +71,9 @@ type Message struct {
 type Command struct {
 	User string   `json:"user"`
 	Cmd  []string `json:"cmd"`
+	// Env reaches the process only: secrets (a password for cypher-shell)
+	// go here, never into Cmd, and never into the guardian's own config.
+	Env []string `json:"env,omitempty"`
 }
 
 // Reply answers each message (Seq); the answer to hello says whether the

@@ -58,13 +58,13 @@ type Action struct {
 }
 
 // Recovery is what the guardian does when the run is lost: nothing when
-// the run stopped nothing; else stop the run's helpers, let every stop
+// the run stopped nothing and replaced nothing; else stop the run's helpers, let every stop
 // the run began finish (a container the run was about to stop may still
 // be stopping, and a start now would be undone by it), then start the
 // containers in the reverse of their stop order: the database before the
 // applications, the applications in dependency order.
 func (s *State) Recovery() []Action {
-	if len(s.Stopped) == 0 {
+	if len(s.Stopped) == 0 && s.Replacing == nil {
 		return nil
 	}
 	var acts []Action

@@ -83,8 +83,8 @@ func (f *fakeEngine) execState(_ context.Context, id string) (bool, int, string,
 	f.log("wait " + id)
 	return false, 0, "neo4j-admin", nil
 }
-func (f *fakeEngine) execRun(_ context.Context, c string, cmd []string, user string) (int, string, error) {
-	f.log("exec " + c + " as " + user + ": " + strings.Join(cmd, " "))
+func (f *fakeEngine) execRun(_ context.Context, container string, c Command) (int, string, error) {
+	f.log("exec " + container + " as " + c.User + ": " + strings.Join(c.Cmd, " "))
 	return 0, "", nil
 }
 

@@ -209,6 +209,7 @@ func TestCommunityBackupFaults(t *testing.T) {
 				assert.Check(t, ctr.Running(t), "%s runs again", s)
 			}
 			assert.Check(t, is.Len(db.Helpers(t), 0), "no helper left")
+			assert.Check(t, is.Len(db.Guardians(t), 0), "no guardian left, Ctrl-C included")
 			for _, f := range kit.Files(t, dir) {
 				assert.Check(t, !strings.HasSuffix(f, ".dump") && !strings.HasSuffix(f, ".partial"), f)
 			}

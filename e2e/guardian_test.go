@@ -122,6 +122,10 @@ func TestGuardianRunLock(t *testing.T) {
 
 	res := p.Docker("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project)
 	res.Assert(t, icmd.Expected{ExitCode: 4, Err: "another docker infrahubdb run holds this deployment: backup"})
+	// A restore from another folder is refused the same way, before it
+	// stops anything.
+	restore := p.Docker("infrahubdb", "restore", kit.Folder(t), "--yes", "--project", c.Project)
+	restore.Assert(t, icmd.Expected{ExitCode: 4, Err: "another docker infrahubdb run holds this deployment: backup"})
 	assert.Check(t, is.Contains(res.Stderr(), "--wait"))
 	host, _ := os.Hostname()
 	assert.Check(t, is.Contains(res.Stderr(), "pid "))

@@ -138,13 +138,12 @@ func errOr(err, def error) error {
 	return def
 }
 
-// Close ends the attach (the guardian sees its stdin close) and removes
-// the container, whatever its state.
-func (g *Guardian) Close(ctx context.Context) error {
+// Detach ends the attach: the guardian sees its stdin close. The caller
+// then removes the container.
+func (g *Guardian) Detach() {
 	if g.attach != nil {
 		g.attach.Close()
 	}
-	return g.engine.RemoveContainer(ctx, g.ID)
 }
 
 // DaemonPlatform is the OS and Go architecture of the daemon's host, and

@@ -87,7 +87,7 @@ func Begin(ctx context.Context, eng Engine, db docker.Container, opts Options, p
 	}
 	if spec.Binary != nil {
 		if err := r.hello(ctx, spec, opts); err != nil {
-			_ = r.g.Close(ctx)
+			_ = r.release(ctx)
 			return nil, err
 		}
 	}
@@ -339,10 +339,16 @@ func (r *Run) Close(ctx context.Context) error {
 		<-r.hbDone
 		_, _ = r.send(ctx, agent.Message{Op: agent.OpDone})
 	}
-	if err := r.g.Close(ctx); err != nil {
+	if err := r.release(ctx); err != nil {
 		return fmt.Errorf("remove the run lock %s: %w; remove it with 'docker rm -f %s'", r.g.Name, err, r.g.Name)
 	}
 	return nil
+}
+
+// release ends the attach and removes the lock container.
+func (r *Run) release(ctx context.Context) error {
+	r.g.Detach()
+	return r.eng.RemoveContainer(ctx, r.g.ID)
 }
 
 // Replacing tells the guardian that a restore is about to replace data

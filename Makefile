@@ -7,12 +7,24 @@ COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 PLUGINDIR := $(or $(DOCKER_CONFIG),$(HOME)/.docker)/cli-plugins
 
-.PHONY: all build install test e2e e2e-image lint bench clean docs release versitygw
+.PHONY: all build guardian install test e2e e2e-image lint bench clean docs release versitygw
 
 all: build
 
-build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/docker-infrahubdb
+# The guardian (internal/guardian/agent), a small static binary per
+# architecture that the plugin embeds (build tag guardian_embed) and copies
+# into a container on the Docker host. A plain `go build` works without
+# them: the plugin then runs its own binary as the guardian when the daemon
+# has the client's architecture.
+GUARDIAN_ARCHES := amd64 arm64
+GUARDIAN_DIR    := internal/guardian/bin
+guardian:
+	@for a in $(GUARDIAN_ARCHES); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$a $(GO) build -trimpath -ldflags '-s -w' -o $(GUARDIAN_DIR)/guardian-linux-$$a ./cmd/infrahubdb-guardian || exit 1; \
+	done
+
+build: guardian
+	CGO_ENABLED=0 $(GO) build -trimpath -tags guardian_embed -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/docker-infrahubdb
 
 install: build
 	mkdir -p '$(PLUGINDIR)'
@@ -75,7 +87,7 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf bin dist
+	rm -rf bin dist $(GUARDIAN_DIR)
 
 # Images for Compose projects shaped like Infrahub's (the kit builds them on
 # demand too): Debian's PostgreSQL 15 (task-manager-db) and a tiny app image

@@ -54,6 +54,7 @@ func assertAllRunning(t *testing.T, c *kit.Compose, db *kit.Database) {
 	}
 	assert.Check(t, is.Len(c.Running(t), len(want)), "running: %v", c.Running(t))
 	assert.Check(t, is.Len(c.Database(t).Helpers(t), 0), "helper containers left behind")
+	assert.Check(t, is.Len(c.Database(t).Guardians(t), 0), "guardian (run lock) containers left behind")
 }
 
 func TestStockCommunityBackupAndRestore(t *testing.T) {
@@ -207,6 +208,7 @@ func TestCommunityBackupFaults(t *testing.T) {
 				assert.Check(t, ctr.Running(t), "%s runs again", s)
 			}
 			assert.Check(t, is.Len(db.Helpers(t), 0), "no helper left")
+			assert.Check(t, is.Len(db.Guardians(t), 0), "no guardian left, Ctrl-C included")
 			for _, f := range kit.Files(t, dir) {
 				assert.Check(t, !strings.HasSuffix(f, ".dump") && !strings.HasSuffix(f, ".partial"), f)
 			}

@@ -5,11 +5,19 @@
 package main
 
 import (
+	"os"
+
 	"github.com/docker/cli/cli-plugins/plugin"
 
 	"github.com/opsmill/docker-infrahubdb/internal/cli"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian/agent"
 )
 
 func main() {
+	// In a guardian container, the plugin's own binary is the guardian
+	// (internal/guardian.Binary).
+	if len(os.Args) > 1 && os.Args[1] == agent.Arg {
+		os.Exit(agent.Main())
+	}
 	plugin.Run(cli.NewRootCommand, cli.Metadata())
 }

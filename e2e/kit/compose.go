@@ -515,6 +515,7 @@ func (c *Compose) cleanup(t testing.TB) {
 	var extra []string
 	for _, ctr := range c.Containers {
 		extra = append(extra, strings.Fields(Docker("ps", "-aq", "--no-trunc", "--filter", "label="+TargetLabel+"="+ctr.ID).Stdout())...)
+		removeGuardians(t, ctr.ID)
 	}
 	for _, id := range strings.Fields(Docker("network", "inspect", "-f", "{{range $id, $c := .Containers}}{{$id}} {{end}}", c.Network()).Stdout()) {
 		if !c.owns(id) {

@@ -31,6 +31,7 @@ type backupOptions struct {
 	dryRun          bool
 	prune           bool           // --prune: apply retention after a successful run (prune_policy.go)
 	retention       retentionFlags // its rules
+	guardian        guardianOptions
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -83,6 +84,7 @@ and the storage are captured in the same outage.`,
 	opts.outage.addFlags(fs)
 	fs.BoolVar(&opts.prune, "prune", false, "After a successful run, delete the runs the --keep-… rules do not keep (as prune --yes)")
 	opts.retention.addKeepFlags(fs)
+	opts.guardian.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -141,8 +143,18 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 		pw.Close()
 		return unlock(err)
 	}
+	target := opts.deployment.target()
+	// The run lock and the guardian: from here on every container stop and
+	// start goes through own.cli, so the guardian is told first.
+	own, err := ownDeployment(cmd.Context(), dockerCli, "backup", target, opts.guardian, opts.outage.yes, pw, unlock)
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	dockerCli, unlock = own.cli, own.unlock
+	offline.Confirm = warnUnguarded(offline.Confirm, own.unguarded, pw)
 	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Consistent: opts.consistent, Options: backup.Options{
-		Target:          opts.deployment.target(),
+		Target:          target,
 		Context:         contextName(dockerCli),
 		Offline:         offline,
 		HelperImage:     opts.helper.image,

@@ -32,6 +32,7 @@ type restoreOptions struct {
 	components     []string
 	run            string
 	newDeployID    bool
+	guardian       guardianOptions
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -90,6 +91,7 @@ INFRAHUB_DB_PASSWORD of the project's infrahub-server container.`,
 	opts.outage.addFlags(fs)
 	fs.StringVar(&opts.run, "run", "", `Backup run to restore: its ID (see list), or "latest" for the newest complete run whatever it holds (default: the newest complete run holding every component the deployment has)`)
 	fs.BoolVar(&opts.newDeployID, "new-deployment-id", false, "Give the restored graph a new deployment identity (a new id on its Root node): for a copy of production in staging")
+	opts.guardian.addFlags(fs)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -188,6 +190,17 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		sopts.ConfirmSet = func(p *restore.SetPlan) (bool, error) {
 			return pausedFor(pw, func() (bool, error) { return confirmSet(ctx, dockerCli, p) })
 		}
+	}
+	own, err := ownDeployment(ctx, dockerCli, "restore", ropts.Target, opts.guardian, opts.outage.yes, pw, unlock)
+	if err != nil {
+		pw.Close()
+		return err
+	}
+	dockerCli, unlock = own.cli, own.unlock
+	sopts.Confirm = warnUnguarded(sopts.Confirm, own.unguarded, pw)
+	sopts.ConfirmSet = warnUnguarded(sopts.ConfirmSet, own.unguarded, pw)
+	if own.guard != nil {
+		sopts.Options.Guard = own.guard
 	}
 	set, err := restore.RunSet(ctx, engine(dockerCli), connectNeo4j, folder, sopts, pw)
 	err = unlock(err)

@@ -130,7 +130,9 @@ func TestIsStale(t *testing.T) {
 		c     Container
 		stale bool
 	}{
-		{"stopped", helper(false, "me:100"), true},
+		{"stopped, owner alive: it stopped its own helper", helper(false, "me:100"), false},
+		{"stopped, owner dead", helper(false, "me:200"), true},
+		{"stopped, other host", helper(false, "them:200"), true},
 		{"owner alive", helper(true, "me:100"), false},
 		{"owner dead", helper(true, "me:200"), true},
 		{"other host", helper(true, "them:200"), false},

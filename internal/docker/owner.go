@@ -52,18 +52,18 @@ func parseOwner(owner string) (host string, pid int, ok bool) {
 	return owner[:i], pid, true
 }
 
-// isStale decides whether a helper was left behind: it is not running, or its owner is a process
-// of this host that no longer exists. A running helper owned by another host is presumed live,
-// since its owner cannot be checked from here.
+// isStale decides whether a helper was left behind: its owner is a process of this host that no
+// longer exists, or it is stopped and its owner cannot be checked from here. A stopped helper of
+// a live owner is not stale: the Community backup and the offline restore stop their own helper
+// while the database restarts. A stopped helper of another host's run is stale only because the
+// run lock on the deployment (internal/guardian) is held by whoever checks: a live run of another
+// host would hold it.
 func isStale(c Container, thisHost string, alive func(pid int) bool) bool {
-	if !c.Running {
-		return true
-	}
 	host, pid, ok := parseOwner(c.Labels[LabelOwner])
-	if !ok {
-		return false
+	if ok && host == thisHost {
+		return !alive(pid)
 	}
-	return host == thisHost && !alive(pid)
+	return !c.Running
 }
 
 // StaleHelpers returns the helper containers serving the database container target, split into

@@ -16,6 +16,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian/agent"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 )
 
@@ -156,9 +157,43 @@ func Stage(ctx context.Context, s *helper.Session, folder *backupset.Folder, sub
 // --overwrite-destination deletes the database and its transaction logs
 // before extracting [S20d]: callers take and check a safety dump first.
 func Load(ctx context.Context, s *helper.Session, sub, db, owner string) error {
-	args := []string{"database", "load", "--overwrite-destination=true", "--from-path=" + workDir(sub), db}
+	args := loadArgs(sub, db)
 	_, err := s.Admin(ctx, helper.AdminRun{ID: "load " + db, Text: "neo4j-admin database load " + db, Args: args, User: owner})
 	return err
+}
+
+func loadArgs(sub, db string) []string {
+	return []string{"database", "load", "--overwrite-destination=true", "--from-path=" + workDir(sub), db}
+}
+
+// Keep links the dump WorkDir/sub/<db>.dump that Dump wrote into
+// WorkDir/keep/<db>/, where it outlives Fetch (which moves the file away)
+// until the helper goes, and returns the commands that load it back: a
+// guardian on the Docker host runs them in the helper if the client dies
+// while the database is replaced. They load a copy owned by the store's
+// owner: a bind transfer makes the fetched file (the same inode as the
+// kept one) the operator's, and the operator's file stays as it is.
+func Keep(ctx context.Context, s *helper.Session, sub, keep, db, owner string) ([]agent.Command, error) {
+	dir := workDir(path.Join(keep, db))
+	if err := mkdirOwned(ctx, s, dir, owner); err != nil {
+		return nil, err
+	}
+	var stderr strings.Builder
+	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"ln", "-f", path.Join(workDir(sub), db+".dump"), path.Join(dir, db+".dump")}, Stderr: &stderr})
+	if err == nil && code != 0 {
+		err = fmt.Errorf("keep the safety dump of %s in the helper: %s", db, strings.TrimSpace(stderr.String()))
+	}
+	if err != nil {
+		return nil, err
+	}
+	sub = path.Join(keep, db, "load")
+	load := workDir(sub)
+	return []agent.Command{
+		{User: "0:0", Cmd: []string{"mkdir", "-p", load}},
+		{User: "0:0", Cmd: []string{"cp", "-f", path.Join(dir, db+".dump"), path.Join(load, db+".dump")}},
+		{User: "0:0", Cmd: []string{"chown", "-R", owner, load}},
+		{User: owner, Cmd: append([]string{"neo4j-admin"}, loadArgs(sub, db)...)},
+	}, nil
 }
 
 func mkdirOwned(ctx context.Context, s *helper.Session, dir, owner string) error {

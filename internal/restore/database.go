@@ -9,6 +9,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian/agent"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
@@ -94,6 +95,15 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 	}
 
 	stoppedAt := time.Now()
+	if exists && r.opts.Guard != nil {
+		// Until the database runs again, a guardian puts the safety backup
+		// back and starts it if this run dies. The run's own recovery
+		// covers every other path.
+		if err := r.opts.Guard.Replacing(ctx, r.session.Helper.Name(), r.putBackOnline(db.Name, safety)); err != nil {
+			return err
+		}
+		defer r.opts.Guard.Replaced(ctx)
+	}
 	if exists {
 		if err := progress.Run(r.pw, progress.Event{ID: "stop " + db.Name, Text: "STOP DATABASE " + db.Name}, func() error { return r.admin.Stop(ctx, db.Name) }); err != nil {
 			return r.recover(ctx, db.Name, safety, err, &res)
@@ -274,6 +284,30 @@ func (r *runner) safetyBackup(ctx context.Context, db string) (string, error) {
 	}
 	name := fetched.Records[len(fetched.Records)-1].Name
 	return path.Join(safetySub, db, name), nil
+}
+
+// putBackOnline is what a guardian runs in the helper if this run dies
+// after STOP DATABASE db: restore the safety backup (kept in the helper)
+// when there is one, then START DATABASE with cypher-shell, whose password
+// reaches it through its environment only.
+func (r *runner) putBackOnline(db, safety string) []agent.Command {
+	var cmds []agent.Command
+	if safety != "" {
+		// As prepareRestore does: neo4j-admin needs a temp dir it owns.
+		dir := path.Join(helper.WorkDir, safety)
+		tmp := path.Join(helper.WorkDir, ".guardian-restore-tmp-"+db)
+		for _, c := range [][]string{{"chmod", "-R", "a+rX", path.Dir(dir)}, {"rm", "-rf", tmp}, {"mkdir", "-p", tmp}, {"chown", r.owner, tmp}, {"chmod", "0700", tmp}} {
+			cmds = append(cmds, agent.Command{User: "0:0", Cmd: c})
+		}
+		cmds = append(cmds, agent.Command{User: r.owner, Cmd: []string{"neo4j-admin", "database", "restore", "--from-path=" + dir, "--overwrite-destination=true", "--temp-path=" + tmp, db}})
+	}
+	c := r.plan.credentials
+	start := agent.Command{Cmd: []string{"cypher-shell", "-a", "bolt://" + r.plan.target.BoltAddress, "-d", "system", "START DATABASE " + neo4j.Quote(db) + " WAIT"}}
+	if !c.None {
+		start.Cmd = append(start.Cmd[:3], append([]string{"-u", c.User}, start.Cmd[3:]...)...)
+		start.Env = []string{"NEO4J_PASSWORD=" + c.Password}
+	}
+	return append(cmds, start)
 }
 
 // recover runs after a failure once db may have been stopped: roll back to

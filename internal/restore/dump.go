@@ -12,6 +12,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian/agent"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
@@ -171,6 +172,22 @@ type loader struct {
 	outage  *deployment.Outage
 	safety  map[string]string // database -> safety dump name in r.safety
 	current []string          // databases that exist now (others are new)
+	putBack []agent.Command   // the commands that load the safety dumps kept in the helper
+}
+
+// guardReplacing tells the guardian, if any, how to put the safety dumps
+// back should this run die before guardReplaced.
+func (l *loader) guardReplacing(ctx context.Context) error {
+	if g := l.opts.Guard; g != nil {
+		return g.Replacing(ctx, l.session.Helper.Name(), l.putBack)
+	}
+	return nil
+}
+
+func (l *loader) guardReplaced(ctx context.Context) {
+	if g := l.opts.Guard; g != nil {
+		g.Replaced(ctx)
+	}
 }
 
 func (l *loader) run(ctx context.Context) (err error) {
@@ -249,7 +266,13 @@ func (l *loader) run(ctx context.Context) (err error) {
 	}
 
 	// From here on the old databases are gone as soon as a load starts.
+	if err := l.guardReplacing(ctx); err != nil {
+		return err
+	}
 	loadErr := l.loadAll(ctx, false)
+	if loadErr == nil {
+		l.guardReplaced(ctx)
+	}
 	started = true
 	err = l.bringBack(ctx)
 	if loadErr == nil && err == nil {
@@ -284,6 +307,16 @@ func (l *loader) safetyDumps(ctx context.Context) error {
 	r.safety = f
 	if err := neo4jdump.Dump(ctx, r.session, "safety", l.current, r.owner); err != nil {
 		return err
+	}
+	for _, db := range l.current {
+		if r.opts.Guard == nil {
+			break
+		}
+		cmd, err := neo4jdump.Keep(ctx, r.session, "safety", "guardian", db, r.owner)
+		if err != nil {
+			return err
+		}
+		l.putBack = append(l.putBack, cmd...)
 	}
 	at := time.Now().UTC()
 	var recs []backupset.FileRecord
@@ -389,7 +422,9 @@ func (l *loader) rollback(ctx context.Context, cause error) error {
 	l.closeBolt(cctx)
 	err := l.outage.StopDatabase(cctx)
 	if err == nil {
-		err = l.loadAll(cctx, true)
+		if err = l.loadAll(cctx, true); err == nil {
+			l.guardReplaced(cctx)
+		}
 	}
 	if berr := l.bringBack(cctx); berr != nil {
 		err = errors.Join(err, berr)

@@ -20,6 +20,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian/agent"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
@@ -52,7 +53,16 @@ type Admin interface {
 type Connect func(ctx context.Context, address string, creds neo4j.Credentials) (Admin, error)
 
 // Options of one restore run.
+// Guard is a guardian on the Docker host that puts the safety copy back
+// if this run dies while it replaces data.
+type Guard interface {
+	Replacing(ctx context.Context, helper string, putBack []agent.Command) error
+	Replaced(ctx context.Context)
+}
+
 type Options struct {
+	// Guard, when set, is told while data is replaced (internal/guardian.Run).
+	Guard        Guard
 	Target       deployment.TargetOptions
 	HelperImage  string
 	RegistryAuth func(ref string) (string, error)

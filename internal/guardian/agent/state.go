@@ -1,0 +1,109 @@
+package agent
+
+import (
+	"slices"
+	"time"
+)
+
+// Stopped is a container the run stopped (or was about to stop).
+type Stopped struct {
+	ID, Name, Role string
+	StopTimeout    time.Duration
+}
+
+// State is what the guardian knows of the run it guards.
+type State struct {
+	Hello   Message
+	Stopped []Stopped // in stop order
+	// Replacing is the OpReplacing of a replacement under way; nil when
+	// none is.
+	Replacing *Message
+	// PutBackDone is set by the recovery once the safety copy is back.
+	PutBackDone bool
+}
+
+// Apply records one message of the run.
+func (s *State) Apply(m Message) {
+	switch m.Op {
+	case OpHello:
+		s.Hello = m
+	case OpStopping:
+		if slices.ContainsFunc(s.Stopped, func(c Stopped) bool { return c.ID == m.ID }) {
+			return
+		}
+		s.Stopped = append(s.Stopped, Stopped{ID: m.ID, Name: m.Name, Role: m.Role, StopTimeout: m.StopTimeout})
+	case OpStarted:
+		s.Stopped = slices.DeleteFunc(s.Stopped, func(c Stopped) bool { return c.ID == m.ID })
+	case OpReplacing:
+		s.Replacing = &m
+	case OpReplaced:
+		s.Replacing = nil
+	}
+}
+
+// Action kinds of a recovery.
+const (
+	ActWaitHelper  = "wait-helper"  // let what runs in the restore's helper end: a load killed midway tears the store
+	ActPutBack     = "put-back"     // load the safety copy in the restore's helper
+	ActStopHelpers = "stop-helpers" // stop the run's helpers: a dump or load in them holds the store lock
+	ActStop        = "stop"         // finish a stop the run began (docker stop waits for one in progress)
+	ActStart       = "start"        // start and wait until running (healthy, with a healthcheck)
+)
+
+// Action is one step of a recovery.
+type Action struct {
+	Kind    string
+	Target  Stopped
+	Timeout time.Duration
+}
+
+// Recovery is what the guardian does when the run is lost: nothing when
+// the run stopped nothing and replaced nothing; else stop the run's helpers, let every stop
+// the run began finish (a container the run was about to stop may still
+// be stopping, and a start now would be undone by it), then start the
+// containers in the reverse of their stop order: the database before the
+// applications, the applications in dependency order.
+func (s *State) Recovery() []Action {
+	if len(s.Stopped) == 0 && s.Replacing == nil {
+		return nil
+	}
+	var acts []Action
+	if s.Replacing != nil {
+		acts = append(acts, Action{Kind: ActWaitHelper}, Action{Kind: ActPutBack})
+	}
+	acts = append(acts, Action{Kind: ActStopHelpers})
+	for _, c := range s.Stopped {
+		acts = append(acts, Action{Kind: ActStop, Target: c, Timeout: c.StopTimeout})
+	}
+	for _, c := range slices.Backward(s.Stopped) {
+		acts = append(acts, Action{Kind: ActStart, Target: c})
+	}
+	return acts
+}
+
+// DataState says what the database holds after a recovery.
+func (s *State) DataState() string {
+	if s.Hello.Command != "restore" {
+		return "old: a " + orWord(s.Hello.Command, "run") + " does not change the data"
+	}
+	if s.PutBackDone {
+		return "old: the guardian put the safety copy back (the restore did not finish)"
+	}
+	if s.Replacing != nil && len(s.Replacing.PutBack) == 0 {
+		return "unknown: the restore was lost while it replaced the data, without a safety copy (--no-safety-backup); restore again"
+	}
+	if s.Replacing != nil {
+		return "unknown: the restore was lost while it replaced the data and the guardian could not put the safety copy back; restore the safety copy from the restore folder's safety directory"
+	}
+	if !slices.ContainsFunc(s.Stopped, func(c Stopped) bool { return c.Role == RoleDatabase }) {
+		return "unknown: the restore was lost while the database container ran; check the databases with SHOW DATABASES and the data, and restore again"
+	}
+	return "old: the restore was lost before it replaced any data"
+}
+
+func orWord(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

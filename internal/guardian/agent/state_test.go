@@ -1,0 +1,185 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+)
+
+func TestRecoveryStartsInReverseStopOrder(t *testing.T) {
+	var s State
+	for _, m := range []Message{
+		{Op: OpHello, Target: "db", Owner: "h:1", Command: "backup"},
+		{Op: OpStopping, ID: "w", Name: "task-worker", Role: RoleApp, StopTimeout: 30 * time.Second},
+		{Op: OpStopping, ID: "s", Name: "infrahub-server", Role: RoleApp},
+		{Op: OpStopping, ID: "s", Name: "infrahub-server", Role: RoleApp}, // told twice: once
+		{Op: OpStopping, ID: "db", Name: "database", Role: RoleDatabase, StopTimeout: 2 * time.Minute},
+	} {
+		s.Apply(m)
+	}
+	var got []string
+	for _, a := range s.Recovery() {
+		got = append(got, a.Kind+" "+a.Target.Name)
+	}
+	assert.DeepEqual(t, got, []string{
+		"stop-helpers ",
+		"stop task-worker", "stop infrahub-server", "stop database",
+		"start database", "start infrahub-server", "start task-worker",
+	})
+	assert.Check(t, is.Contains(s.DataState(), "old"))
+}
+
+func TestRecoveryForgetsWhatTheRunStartedAgain(t *testing.T) {
+	var s State
+	s.Apply(Message{Op: OpStopping, ID: "a", Name: "app"})
+	s.Apply(Message{Op: OpStopping, ID: "db", Name: "database", Role: RoleDatabase})
+	s.Apply(Message{Op: OpStarted, ID: "db"})
+	s.Apply(Message{Op: OpStarted, ID: "a"})
+	assert.Check(t, is.Len(s.Recovery(), 0), "nothing stopped: nothing to do")
+}
+
+// fakeEngine records the guardian's calls.
+type fakeEngine struct {
+	mu      sync.Mutex
+	calls   []string
+	volumes map[string]map[string]string
+}
+
+func (f *fakeEngine) log(s string) { f.mu.Lock(); f.calls = append(f.calls, s); f.mu.Unlock() }
+func (f *fakeEngine) inspect(_ context.Context, id string) (containerState, error) {
+	var c containerState
+	c.Name = "/" + id
+	c.State.Running = true
+	return c, nil
+}
+func (f *fakeEngine) stop(_ context.Context, id string, _ time.Duration) error {
+	f.log("stop " + id)
+	return nil
+}
+func (f *fakeEngine) start(_ context.Context, id string) error { f.log("start " + id); return nil }
+func (f *fakeEngine) listIDs(_ context.Context, labels ...string) ([]string, error) {
+	f.log("list " + strings.Join(labels, ","))
+	return []string{"helper1"}, nil
+}
+func (f *fakeEngine) createVolume(_ context.Context, name string, labels map[string]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.volumes == nil {
+		f.volumes = map[string]map[string]string{}
+	}
+	f.volumes[name] = labels
+	return nil
+}
+
+func (f *fakeEngine) execState(_ context.Context, id string) (bool, int, string, error) {
+	f.log("wait " + id)
+	return false, 0, "neo4j-admin", nil
+}
+func (f *fakeEngine) execRun(_ context.Context, container string, c Command) (int, string, error) {
+	f.log("exec " + container + " as " + c.User + ": " + strings.Join(c.Cmd, " "))
+	return 0, "", nil
+}
+
+func lines(ms ...Message) io.Reader {
+	var b bytes.Buffer
+	for _, m := range ms {
+		_ = json.NewEncoder(&b).Encode(m)
+	}
+	return &b
+}
+
+func TestGuardActsWhenTheInputEnds(t *testing.T) {
+	f := &fakeEngine{}
+	in := lines(
+		Message{Op: OpHello, Seq: 1, Target: "db", Owner: "h:1", Command: "backup", Socket: "/var/run/docker.sock"},
+		Message{Op: OpStopping, Seq: 2, ID: "app", Name: "app"},
+		Message{Op: OpStopping, Seq: 3, ID: "db", Name: "database", Role: RoleDatabase},
+	)
+	var out bytes.Buffer
+	err := Guard(in, &out, func(string) Engine { return f }, "self")
+	assert.NilError(t, err)
+	assert.Check(t, is.Contains(out.String(), `"armed":true`))
+	assert.DeepEqual(t, f.calls, []string{
+		"list " + LabelHelper + "," + LabelOwner + "=h:1", "stop helper1",
+		"stop app", "stop db", "start db", "start app",
+	})
+	assert.Assert(t, is.Len(f.volumes, 1))
+	for _, labels := range f.volumes {
+		var rec Record
+		assert.NilError(t, json.Unmarshal([]byte(labels[LabelRecordJSON]), &rec))
+		assert.Check(t, is.Equal(labels[LabelRecord], "db"))
+		assert.Check(t, is.DeepEqual(rec.Started, []string{"database", "app"}))
+		assert.Check(t, is.DeepEqual(rec.Helpers, []string{"helper1"}))
+		assert.Check(t, is.Contains(rec.Cause, "connection"))
+	}
+}
+
+func TestGuardPutsTheSafetyCopyBackFirst(t *testing.T) {
+	f := &fakeEngine{}
+	load := Command{User: "7474:7474", Cmd: []string{"neo4j-admin", "database", "load", "--from-path=/backups/keep/neo4j", "neo4j"}}
+	in := lines(
+		Message{Op: OpHello, Seq: 1, Target: "db", Owner: "h:1", Command: "restore", Socket: "/s"},
+		Message{Op: OpStopping, Seq: 2, ID: "db", Name: "database", Role: RoleDatabase},
+		Message{Op: OpReplacing, Seq: 3, Helper: "helper1", PutBack: []Command{load}},
+	)
+	assert.NilError(t, Guard(in, io.Discard, func(string) Engine { return f }, "self"))
+	assert.Assert(t, len(f.calls) > 2)
+	assert.DeepEqual(t, f.calls[:1], []string{"exec helper1 as 7474:7474: " + strings.Join(load.Cmd, " ")})
+	assert.Check(t, is.Equal(f.calls[len(f.calls)-1], "start db"))
+	for _, labels := range f.volumes {
+		assert.Check(t, is.Contains(labels[LabelRecordJSON], "old: the guardian put the safety copy back"))
+	}
+}
+
+func TestRestoreDataStates(t *testing.T) {
+	s := State{Hello: Message{Command: "restore"}}
+	s.Apply(Message{Op: OpStopping, ID: "db", Role: RoleDatabase})
+	assert.Check(t, is.Contains(s.DataState(), "old: the restore was lost before it replaced"))
+	s.Apply(Message{Op: OpReplacing, Helper: "h"})
+	assert.Check(t, is.Contains(s.DataState(), "without a safety copy"))
+	s.Apply(Message{Op: OpReplacing, Helper: "h", PutBack: []Command{{Cmd: []string{"load"}}}})
+	assert.Check(t, is.Contains(s.DataState(), "could not put the safety copy back"))
+	s.PutBackDone = true
+	assert.Check(t, is.Contains(s.DataState(), "old: the guardian put"))
+}
+
+func TestGuardDoesNothingWhenDone(t *testing.T) {
+	f := &fakeEngine{}
+	in := lines(
+		Message{Op: OpHello, Seq: 1, Target: "db", Socket: "/s"},
+		Message{Op: OpStopping, Seq: 2, ID: "db", Role: RoleDatabase},
+		Message{Op: OpDone, Seq: 3},
+	)
+	assert.NilError(t, Guard(in, io.Discard, func(string) Engine { return f }, "self"))
+	assert.Check(t, is.Len(f.calls, 0))
+	assert.Check(t, is.Len(f.volumes, 0))
+}
+
+func TestGuardWithoutSocketIsOnlyALock(t *testing.T) {
+	in := lines(Message{Op: OpHello, Seq: 1, Target: "db"}, Message{Op: OpStopping, Seq: 2, ID: "db"})
+	var out bytes.Buffer
+	assert.NilError(t, Guard(in, &out, func(string) Engine { t.Fatal("no socket: no engine"); return nil }, "self"))
+	assert.Check(t, !strings.Contains(out.String(), `"armed":true`))
+}
+
+func TestGuardActsWhenTheHeartbeatStops(t *testing.T) {
+	f := &fakeEngine{}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	done := make(chan error, 1)
+	go func() { done <- Guard(pr, io.Discard, func(string) Engine { return f }, "self") }()
+	enc := json.NewEncoder(pw)
+	assert.NilError(t, enc.Encode(Message{Op: OpHello, Seq: 1, Target: "db", Socket: "/s", Grace: 50 * time.Millisecond}))
+	assert.NilError(t, enc.Encode(Message{Op: OpStopping, Seq: 2, ID: "db", Name: "database", Role: RoleDatabase}))
+	// Then silence, with the connection open (a frozen client).
+	assert.NilError(t, <-done)
+	assert.Check(t, is.Contains(strings.Join(f.calls, ";"), "start db"))
+}

@@ -1,0 +1,374 @@
+// Package guardian owns a deployment for the length of one plugin run: the
+// run lock on the Docker host (a container named after the database
+// container, whose creation is atomic) and, in that same container, the
+// guardian (package agent) that brings the deployment back when the client
+// dies mid-outage. It also reports what earlier runs left: records of
+// guardians that acted, locks and helpers of dead runs.
+package guardian
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian/agent"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+)
+
+// Engine is what a run's owner needs from the Docker engine.
+type Engine interface {
+	Inspect(ctx context.Context, nameOrID string) (docker.Container, error)
+	List(ctx context.Context, labels map[string]string, all bool) ([]docker.Container, error)
+	RemoveContainer(ctx context.Context, id string) error
+	CreateGuardian(ctx context.Context, spec docker.GuardianSpec) (*docker.Guardian, error)
+	DaemonPlatform(ctx context.Context) (os, arch string, rootless bool, err error)
+	DaemonHost() string
+	VolumesWithLabel(ctx context.Context, label, value string) ([]docker.Volume, error)
+	RemoveVolume(ctx context.Context, name string) error
+}
+
+// Options of a run.
+type Options struct {
+	Command string        // backup, restore, verify
+	Wait    time.Duration // how long to wait for another run's lock; 0 refuses at once
+	Grace   time.Duration // how long the guardian waits for a lost client; 0: agent.DefaultGrace
+}
+
+// heartbeat is how often the plugin tells the guardian it is alive.
+const heartbeat = 2 * time.Second
+
+// binaryPath is where the guardian's binary lands in its container.
+const binaryPath = "/infrahubdb-guardian"
+
+// Run is one run's hold on a deployment.
+type Run struct {
+	eng   Engine
+	db    docker.Container
+	g     *docker.Guardian
+	armed bool
+	why   string // why the guardian is not armed
+	from  string // where the guardian's binary came from
+
+	mu      sync.Mutex
+	seq     int
+	replies chan agent.Reply
+	lost    error           // the guardian stopped answering
+	told    map[string]bool // containers the guardian was told about
+	stopHB  chan struct{}
+	hbDone  chan struct{}
+}
+
+// LockName is the name of the lock (and guardian) container of a database
+// container: one per deployment, whatever the folder or the client.
+func LockName(db docker.Container) string {
+	id := db.ID
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return "infrahubdb-guardian-" + id
+}
+
+// Begin takes the run lock on the deployment of db, arms the guardian in
+// it where it can, and reports what earlier runs left. Close releases it.
+func Begin(ctx context.Context, eng Engine, db docker.Container, opts Options, pw progress.Writer) (*Run, error) {
+	r := &Run{eng: eng, db: db, told: map[string]bool{}}
+	spec, err := r.spec(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.acquire(ctx, spec, opts.Wait, pw); err != nil {
+		return nil, err
+	}
+	if spec.Binary != nil {
+		if err := r.hello(ctx, spec, opts); err != nil {
+			_ = r.release(ctx)
+			return nil, err
+		}
+	}
+	if r.armed {
+		pw.Info(fmt.Sprintf("guardian %s armed (%s): if this run dies during an outage, it starts the stopped containers again", r.g.Name, r.from))
+	} else {
+		pw.Info(fmt.Sprintf("run lock %s taken; no guardian: %s", r.g.Name, r.why))
+	}
+	reportRecords(ctx, eng, db, pw)
+	return r, nil
+}
+
+// Armed says whether a guardian watches the run, and why not.
+func (r *Run) Armed() (bool, string) { return r.armed, r.why }
+
+// spec prepares the guardian container: its binary and the daemon's socket
+// when they can be had, else a plain lock and the reason.
+func (r *Run) spec(ctx context.Context, opts Options) (docker.GuardianSpec, error) {
+	spec := docker.GuardianSpec{
+		Name:  LockName(r.db),
+		Image: r.db.Image,
+		Labels: map[string]string{
+			docker.LabelGuardian: r.db.ID,
+			docker.LabelOwner:    docker.Owner(),
+			docker.LabelCommand:  opts.Command,
+			docker.LabelStarted:  time.Now().UTC().Format(time.RFC3339),
+		},
+	}
+	daemonOS, arch, rootless, err := r.eng.DaemonPlatform(ctx)
+	if err != nil {
+		return spec, err
+	}
+	bin, from, err := Binary(daemonOS, arch)
+	if err != nil {
+		r.why = err.Error()
+		return spec, nil
+	}
+	spec.Binary, spec.BinaryPath, spec.Args, r.from = bin, binaryPath, []string{agent.Arg}, from
+	spec.Socket, r.why = socketPath(r.eng.DaemonHost(), rootless)
+	return spec, nil
+}
+
+// socketPath is where the daemon's socket is on its own host: the path of
+// a unix-socket context, /var/run/docker.sock behind ssh:// or tcp://
+// (the daemon's default; the guardian proves it by finding itself there).
+// A rootless daemon's socket lives in its user's runtime directory, which
+// the daemon may not see at the same path: it is not guessed.
+func socketPath(daemonHost string, rootless bool) (path, why string) {
+	if rootless {
+		return "", "the Docker daemon runs rootless: its socket cannot be mounted into a container"
+	}
+	if p, ok := strings.CutPrefix(daemonHost, "unix://"); ok {
+		return p, ""
+	}
+	if strings.HasPrefix(daemonHost, "npipe://") {
+		return "", "the Docker daemon is reached through a Windows named pipe"
+	}
+	return "/var/run/docker.sock", ""
+}
+
+// acquire creates the lock container, waiting for a live holder up to
+// wait, removing the lock of a run that is provably gone.
+func (r *Run) acquire(ctx context.Context, spec docker.GuardianSpec, wait time.Duration, pw progress.Writer) error {
+	deadline := time.Now().Add(wait)
+	told := false
+	for {
+		g, err := r.eng.CreateGuardian(ctx, spec)
+		if err == nil {
+			r.g = g
+			return nil
+		}
+		if !errors.Is(err, docker.ErrNameTaken) {
+			if spec.Socket != "" && strings.Contains(err.Error(), spec.Socket) {
+				// The socket is not at that path on the daemon's host.
+				r.why = fmt.Sprintf("the daemon's socket is not at %s on its host: %v", spec.Socket, err)
+				spec.Socket = ""
+				continue
+			}
+			return err
+		}
+		c, err := r.eng.Inspect(ctx, spec.Name)
+		if docker.IsNotFound(err) {
+			continue // released meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		h := holderOf(c)
+		switch judge(c, docker.OwnerGone) {
+		case stale:
+			if err := r.eng.RemoveContainer(ctx, c.ID); err != nil {
+				return fmt.Errorf("remove the lock %s of a dead run: %w", c.Name, err)
+			}
+			pw.Info(fmt.Sprintf("a previous %s run died without finishing (%s); its lock %s was removed: check that the deployment runs", h.Command, h.describe(), c.Name))
+			continue
+		case finishing:
+			if !told {
+				pw.Info(fmt.Sprintf("the previous %s run died (%s); its guardian %s is bringing the deployment back: waiting for it", h.Command, h.describe(), c.Name))
+				told = true
+			}
+		case live:
+			if !time.Now().Before(deadline) {
+				return &LockedError{Holder: h}
+			}
+			if !told {
+				pw.Info(fmt.Sprintf("waiting up to %s for the %s run %s to finish", time.Until(deadline).Round(time.Second), h.Command, h.describe()))
+				told = true
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// hello tells the guardian who the run is and waits for it to say
+// whether it is armed.
+func (r *Run) hello(ctx context.Context, spec docker.GuardianSpec, opts Options) error {
+	r.replies = make(chan agent.Reply, 1)
+	go func() {
+		dec := json.NewDecoder(r.g.Stdout)
+		for {
+			var rep agent.Reply
+			if err := dec.Decode(&rep); err != nil {
+				close(r.replies)
+				return
+			}
+			r.replies <- rep
+		}
+	}()
+	rep, err := r.send(ctx, agent.Message{
+		Op: agent.OpHello, Target: r.db.ID, Owner: spec.Labels[docker.LabelOwner], Command: opts.Command,
+		Started: time.Now().UTC(), Grace: opts.Grace, Socket: spec.Socket,
+	})
+	if err != nil {
+		return fmt.Errorf("the guardian %s did not answer: %w", r.g.Name, err)
+	}
+	r.armed = rep.Armed
+	if !rep.Armed && r.why == "" {
+		r.why = rep.Error
+	}
+	r.stopHB, r.hbDone = make(chan struct{}), make(chan struct{})
+	go r.heartbeats()
+	return nil
+}
+
+func (r *Run) heartbeats() {
+	defer close(r.hbDone)
+	t := time.NewTicker(heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stopHB:
+			return
+		case <-t.C:
+			_, _ = r.send(context.Background(), agent.Message{Op: agent.OpHeartbeat})
+		}
+	}
+}
+
+// send writes one message and waits for its reply.
+func (r *Run) send(ctx context.Context, m agent.Message) (agent.Reply, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lost != nil {
+		return agent.Reply{}, r.lost
+	}
+	r.seq++
+	m.Seq = r.seq
+	b, _ := json.Marshal(m)
+	_ = r.g.Conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	if _, err := r.g.Conn.Write(append(b, '\n')); err != nil {
+		r.lost = err
+		return agent.Reply{}, err
+	}
+	timer := time.NewTimer(30 * time.Second)
+	defer timer.Stop()
+	for {
+		select {
+		case rep, ok := <-r.replies:
+			if !ok {
+				r.lost = io.ErrUnexpectedEOF
+				return agent.Reply{}, r.lost
+			}
+			if rep.Seq == m.Seq {
+				return rep, nil
+			}
+		case <-timer.C:
+			r.lost = errors.New("no answer within 30s")
+			return agent.Reply{}, r.lost
+		case <-ctx.Done():
+			return agent.Reply{}, ctx.Err()
+		}
+	}
+}
+
+// Stopping tells the guardian, before a container of the deployment stops,
+// that it must start it again if the run dies; helper containers are the
+// run's own and not told. A guardian that no longer answers stops the
+// outage before it begins.
+func (r *Run) Stopping(ctx context.Context, id string, timeout time.Duration) error {
+	if !r.armed {
+		return nil
+	}
+	c, err := r.eng.Inspect(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, isHelper := c.Labels[docker.LabelHelper]; isHelper {
+		return nil
+	}
+	role := agent.RoleApp
+	if c.ID == r.db.ID {
+		role = agent.RoleDatabase
+	}
+	if timeout < 0 {
+		timeout = 10 * time.Second
+	}
+	if _, err := r.send(context.WithoutCancel(ctx), agent.Message{Op: agent.OpStopping, ID: c.ID, Name: c.Name, Role: role, StopTimeout: timeout}); err != nil {
+		return fmt.Errorf("the guardian %s is gone (%v): %s is not stopped", r.g.Name, err, c.Name)
+	}
+	r.mu.Lock()
+	r.told[id], r.told[c.ID] = true, true
+	r.mu.Unlock()
+	return nil
+}
+
+// Started tells the guardian a container it was told about runs again.
+func (r *Run) Started(ctx context.Context, id string) {
+	r.mu.Lock()
+	told := r.told[id]
+	r.mu.Unlock()
+	if told {
+		_, _ = r.send(context.WithoutCancel(ctx), agent.Message{Op: agent.OpStarted, ID: id})
+	}
+}
+
+// Close ends the run: the guardian is told it is done (it then exits
+// without acting) and the lock container is removed.
+func (r *Run) Close(ctx context.Context) error {
+	if r == nil || r.g == nil {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	if r.stopHB != nil {
+		close(r.stopHB)
+		<-r.hbDone
+		_, _ = r.send(ctx, agent.Message{Op: agent.OpDone})
+	}
+	if err := r.release(ctx); err != nil {
+		return fmt.Errorf("remove the run lock %s: %w; remove it with 'docker rm -f %s'", r.g.Name, err, r.g.Name)
+	}
+	return nil
+}
+
+// release ends the attach and removes the lock container.
+func (r *Run) release(ctx context.Context) error {
+	r.g.Detach()
+	return r.eng.RemoveContainer(ctx, r.g.ID)
+}
+
+// Replacing tells the guardian that a restore is about to replace data
+// with helper's help: if the run dies before Replaced, the guardian lets
+// what runs in helper end, then runs putBack there (loads of the safety
+// copy; none without one) before it starts anything.
+func (r *Run) Replacing(ctx context.Context, helper string, putBack []agent.Command) error {
+	if !r.armed {
+		return nil
+	}
+	if _, err := r.send(context.WithoutCancel(ctx), agent.Message{Op: agent.OpReplacing, Helper: helper, PutBack: putBack}); err != nil {
+		return fmt.Errorf("the guardian %s is gone (%v): nothing was replaced", r.g.Name, err)
+	}
+	return nil
+}
+
+// Replaced tells the guardian the replacement ended: new data, or the old
+// put back by the run itself.
+func (r *Run) Replaced(ctx context.Context) {
+	if r.armed {
+		_, _ = r.send(context.WithoutCancel(ctx), agent.Message{Op: agent.OpReplaced})
+	}
+}

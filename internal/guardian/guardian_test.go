@@ -1,0 +1,108 @@
+package guardian
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+)
+
+// fakeEngine holds one lock container by name; the daemon runs Windows
+// containers, so no guardian binary fits and every lock is a plain one.
+type fakeEngine struct {
+	mu      sync.Mutex
+	holder  *docker.Container
+	removed []string
+}
+
+func (f *fakeEngine) Inspect(_ context.Context, name string) (docker.Container, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.holder == nil {
+		return docker.Container{}, errors.New("not found")
+	}
+	return *f.holder, nil
+}
+func (f *fakeEngine) List(context.Context, map[string]string, bool) ([]docker.Container, error) {
+	return nil, nil
+}
+func (f *fakeEngine) RemoveContainer(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = append(f.removed, id)
+	f.holder = nil
+	return nil
+}
+func (f *fakeEngine) CreateGuardian(_ context.Context, spec docker.GuardianSpec) (*docker.Guardian, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.holder != nil {
+		return nil, docker.ErrNameTaken
+	}
+	f.holder = &docker.Container{ID: "lock1", Name: spec.Name, Labels: spec.Labels}
+	return &docker.Guardian{ID: "lock1", Name: spec.Name}, nil
+}
+func (f *fakeEngine) DaemonPlatform(context.Context) (string, string, bool, error) {
+	return "windows", "amd64", false, nil
+}
+func (f *fakeEngine) DaemonHost() string { return "npipe:////./pipe/docker_engine" }
+func (f *fakeEngine) VolumesWithLabel(context.Context, string, string) ([]docker.Volume, error) {
+	return nil, nil
+}
+func (f *fakeEngine) RemoveVolume(context.Context, string) error { return nil }
+
+type infos struct{ lines []string }
+
+func (i *infos) Event(progress.Event) {}
+func (i *infos) Log(string, string)   {}
+func (i *infos) Info(msg string)      { i.lines = append(i.lines, msg) }
+func (i *infos) Close()               {}
+
+var db = docker.Container{ID: "0123456789abcdef", Name: "database", Image: "neo4j:5"}
+
+func TestBeginWithoutAGuardianTakesAPlainLock(t *testing.T) {
+	f := &fakeEngine{}
+	pw := &infos{}
+	r, err := Begin(context.Background(), f, db, Options{Command: "backup"}, pw)
+	assert.NilError(t, err)
+	armed, why := r.Armed()
+	assert.Check(t, !armed)
+	assert.Check(t, is.Contains(why, "windows"))
+	assert.Check(t, is.Equal(f.holder.Name, "infrahubdb-guardian-0123456789ab"))
+	assert.Check(t, is.Equal(f.holder.Labels[docker.LabelCommand], "backup"))
+	assert.Check(t, is.Equal(f.holder.Labels[docker.LabelOwner], docker.Owner()))
+	assert.Check(t, is.Contains(strings.Join(pw.lines, "\n"), "no guardian"))
+	// Not armed: stops are not told to anyone and are not refused.
+	assert.NilError(t, r.Stopping(context.Background(), "app", 0))
+	assert.NilError(t, r.Close(context.Background()))
+	assert.Check(t, is.DeepEqual(f.removed, []string{"lock1"}))
+}
+
+func TestBeginRefusesALiveHolder(t *testing.T) {
+	f := &fakeEngine{holder: &docker.Container{ID: "other", Name: "infrahubdb-guardian-0123456789ab", Running: true,
+		Labels: map[string]string{docker.LabelOwner: "elsewhere:1", docker.LabelCommand: "restore"}}}
+	_, err := Begin(context.Background(), f, db, Options{Command: "backup"}, &infos{})
+	var locked *LockedError
+	assert.Assert(t, errors.As(err, &locked), "%v", err)
+	assert.Check(t, is.Contains(err.Error(), "restore (pid 1 on elsewhere"))
+	assert.Check(t, is.Len(f.removed, 0))
+}
+
+func TestBeginRemovesTheLockOfADeadRun(t *testing.T) {
+	host := strings.Split(docker.Owner(), ":")[0]
+	f := &fakeEngine{holder: &docker.Container{ID: "dead", Name: "infrahubdb-guardian-0123456789ab",
+		Labels: map[string]string{docker.LabelOwner: host + ":999999999", docker.LabelCommand: "backup"}}}
+	pw := &infos{}
+	r, err := Begin(context.Background(), f, db, Options{Command: "restore"}, pw)
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(f.removed, []string{"dead"}))
+	assert.Check(t, is.Contains(strings.Join(pw.lines, "\n"), "a previous backup run died without finishing"))
+	assert.NilError(t, r.Close(context.Background()))
+}

@@ -63,7 +63,12 @@ else
   commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
   pkg=github.com/opsmill/docker-infrahubdb/internal/version
   mkdir -p bin
-  CGO_ENABLED=0 go build -trimpath \
+  # The guardian binaries the plugin embeds (make guardian does the same).
+  for arch in amd64 arm64; do
+    CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags '-s -w' \
+      -o internal/guardian/bin/guardian-linux-$arch ./cmd/infrahubdb-guardian
+  done
+  CGO_ENABLED=0 go build -trimpath -tags guardian_embed \
     -ldflags "-s -w -X $pkg.Version=$version -X $pkg.Commit=$commit" \
     -o bin/docker-infrahubdb ./cmd/docker-infrahubdb
   src=bin/docker-infrahubdb

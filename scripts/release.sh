@@ -16,12 +16,18 @@ pkg=github.com/opsmill/docker-infrahubdb/internal/version
 
 rm -rf "$dir"
 mkdir -p "$dir"
+# The guardian each binary embeds: a macOS or Windows client (or a Linux one
+# of another architecture) cannot copy itself into the Linux Docker host.
+for arch in amd64 arm64; do
+  CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$go" build -trimpath -ldflags '-s -w' \
+    -o internal/guardian/bin/guardian-linux-$arch ./cmd/infrahubdb-guardian
+done
 for p in $platforms; do
   os=${p%/*} arch=${p#*/}
   out="$dir/docker-infrahubdb-$os-$arch"
   [[ $os == windows ]] && out+=.exe
   echo "building $out ($version)"
-  CGO_ENABLED=0 GOOS=$os GOARCH=$arch "$go" build -trimpath \
+  CGO_ENABLED=0 GOOS=$os GOARCH=$arch "$go" build -trimpath -tags guardian_embed \
     -ldflags "-s -w -X $pkg.Version=$version -X $pkg.Commit=$commit" \
     -o "$out" ./cmd/docker-infrahubdb
 done

@@ -30,6 +30,7 @@ type backupOptions struct {
 	consistent      bool
 	prune           bool           // --prune: apply retention after a successful run (prune_policy.go)
 	retention       retentionFlags // its rules
+	direct          directFlags    // s3:// FOLDER (s3direct.go)
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -63,7 +64,10 @@ and the storage are captured in the same outage.`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if s3location.IsURL(args[0]) {
-				return errS3Direct("backup")
+				return runBackupToLocation(cmd, dockerCli, opts, args[0])
+			}
+			if err := folderRefusesDirectFlags(cmd); err != nil {
+				return err
 			}
 			return runBackup(cmd, dockerCli, opts, args[0])
 		},
@@ -81,6 +85,7 @@ and the storage are captured in the same outage.`,
 	opts.outage.addFlags(fs)
 	fs.BoolVar(&opts.prune, "prune", false, "After a successful run, delete the runs the --keep-… rules do not keep (as prune --yes)")
 	opts.retention.addKeepFlags(fs)
+	opts.direct.addFlags(fs, true)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd

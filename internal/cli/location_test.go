@@ -49,8 +49,21 @@ func TestLocationUsage(t *testing.T) {
 		{"prune", folder.Dir, "--keep", "1", "--passphrase-file", "p"},
 		{"backup", folder.Dir, "--prune"},
 		{"backup", folder.Dir, "--prune", "--keep-within", "soon"},
-		{"backup", "s3://bucket/p"},
+		// backup and restore s3:// stage on this machine: they refuse
+		// encryption (plaintext would touch its disk) and what they cannot
+		// do yet, before any connection.
+		{"backup", "s3://bucket/p", "--encrypt-to", "ops.recipients"},
+		{"backup", "s3://bucket/p", "--encrypt-with-passphrase"},
+		{"backup", "s3://bucket/p", "--type", "diff"},
+		{"backup", "s3://bucket/p", "--format", "json"},
+		{"backup", "s3://bucket/p", "--prune"},
+		{"backup", folder.Dir, "--encrypt-to", "ops.recipients"},
+		{"backup", folder.Dir, "--s3-staging-dir", "/tmp"},
+		{"backup", folder.Dir, "--s3-endpoint", "https://x"},
 		{"restore", "s3://bucket/p"},
+		{"restore", "s3://bucket/p", "--yes", "--format", "json"},
+		{"restore", folder.Dir, "--run", "run-x", "--yes"},
+		{"restore", folder.Dir, "--identity", "key", "--yes"},
 	} {
 		_, err := runRoot(t, args...)
 		assert.Check(t, is.Equal(statusCode(t, err), ExitUsage), "%v: %v", args, err)

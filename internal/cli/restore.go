@@ -30,6 +30,8 @@ type restoreOptions struct {
 	dryRun         bool
 	helper         helperFlags
 	components     []string
+	run            string      // --run: the run of an s3:// location
+	direct         directFlags // s3:// FOLDER (s3direct.go)
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -65,7 +67,13 @@ container's own NEO4J_AUTH.`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if s3location.IsURL(args[0]) {
-				return errS3Direct("restore")
+				return runRestoreFromLocation(cmd.Context(), dockerCli, opts, args[0])
+			}
+			if err := folderRefusesDirectFlags(cmd); err != nil {
+				return err
+			}
+			if opts.run != "" {
+				return usageError("--run picks a run of an s3:// location; a folder restores its newest run (--until chooses)")
 			}
 			return runRestore(cmd.Context(), dockerCli, opts, args[0])
 		},
@@ -81,6 +89,8 @@ container's own NEO4J_AUTH.`,
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage+" in the chosen backup run")
 	opts.deployment.addFlags(fs, withProject, withCypherPort)
 	opts.outage.addFlags(fs)
+	fs.StringVar(&opts.run, "run", "", "For s3:// locations: the run to restore (default: the newest)")
+	opts.direct.addFlags(fs, false)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd

@@ -1,0 +1,250 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/offsite"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location"
+)
+
+// backup s3://… and restore s3://… run the folder workflow against a staging
+// folder on this machine and copy the run up (or down first). This is the
+// interim path: the streamed one (helper → plugin → age → S3 parts, no file
+// on the client) is not built, so plaintext touches the client's disk, and
+// both commands refuse encryption rather than put decrypted or
+// not-yet-encrypted backups there behind the operator's back.
+
+// directFlags are the flags backup and restore take for an s3:// location.
+type directFlags struct {
+	location   locationFlags
+	keys       keyFlags
+	encrypt    encryptFlags
+	stagingDir string
+}
+
+func (o *directFlags) addFlags(fs *pflag.FlagSet, withEncrypt bool) {
+	o.location.addFlags(fs)
+	o.keys.addFlags(fs)
+	if withEncrypt {
+		o.encrypt.addFlags(fs)
+	}
+	fs.StringVar(&o.stagingDir, "s3-staging-dir", "", "For s3:// locations: the directory on this machine where the run is staged (default: the user cache directory's infrahubdb/)")
+}
+
+// directFlagNames are the flags that apply only to s3:// locations.
+var directFlagNames = []string{"encrypt-to", "encrypt-with-passphrase", "allow-mixed-encryption", "s3-staging-dir"}
+
+// folderRefusesDirectFlags refuses s3:// flags given with a folder.
+func folderRefusesDirectFlags(cmd *cobra.Command) error {
+	if err := folderRefusesLocationFlags(cmd); err != nil {
+		return err
+	}
+	for _, name := range directFlagNames {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+			return usageError("--%s applies to s3:// locations, not to a folder", name)
+		}
+	}
+	return nil
+}
+
+// errStreamedEncryption is why encryption is refused on the staged path.
+func errStreamedEncryption(command string) error {
+	return usageError("%s s3:// with encryption is not supported yet: this version stages the run in a folder on this machine, which would put plaintext on its disk; the streamed path through the helper is not built (docs/offsite.md)", command)
+}
+
+// stage makes a private staging directory under the chosen root.
+func (o *directFlags) stage(prefix string) (root, dir string, err error) {
+	root = o.stagingDir
+	if root == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", "", withCode(ExitEnvironment, fmt.Errorf("no staging directory: %w; give --s3-staging-dir", err))
+		}
+		root = filepath.Join(cache, "infrahubdb")
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return "", "", withCode(ExitEnvironment, fmt.Errorf("staging directory %s: %w", root, err))
+	}
+	dir, err = os.MkdirTemp(root, prefix)
+	if err != nil {
+		return "", "", withCode(ExitEnvironment, fmt.Errorf("staging directory %s: %w", root, err))
+	}
+	return root, dir, nil
+}
+
+// runBackupToLocation is `backup s3://…`: the run is taken into a staging
+// folder, copied into the location (checked at both ends), and the staging
+// folder removed; --prune then applies retention to the location.
+func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, url string) error {
+	ctx := cmd.Context()
+	d := opts.direct
+	switch {
+	case len(d.encrypt.to) > 0 || d.encrypt.usePassphrase:
+		return errStreamedEncryption("backup")
+	case len(d.keys.identities) > 0:
+		return usageError("--identity decrypts: backup takes --encrypt-to")
+	case opts.output.format == "json":
+		return usageError("backup s3:// prints a table only, so far; use list s3://… --format json for the run")
+	case opts.backupType == neo4jbackup.TypeDiff:
+		return usageError("--type diff: backup s3:// takes full backups only, so far (the chain is not seeded from the location)")
+	}
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	// Open (and probe) the location before anything runs: a wrong endpoint,
+	// bucket or credential fails before any outage.
+	loc, err := d.location.open(ctx, url, false)
+	if err != nil {
+		return err
+	}
+	listing, err := backupset.ListRuns(ctx, loc)
+	if err != nil {
+		return offsiteExit(withCode(ExitEnvironment, err))
+	}
+	if err := checkPlainLocation(listing, d.encrypt.allowMixed); err != nil {
+		return err
+	}
+	_, dir, err := d.stage("backup-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Fprintf(dockerCli.Err(), "Staging the run in %s on this machine, then copying it to %s (removed afterwards).\n", dir, loc.Describe())
+
+	inner := opts
+	inner.prune = false // applied to the location below
+	inner.type2full()
+	if err := runBackup(cmd, dockerCli, inner, dir); err != nil {
+		return err
+	}
+	folder, err := backupset.Open(dir)
+	if err != nil {
+		return withCode(ExitEnvironment, err)
+	}
+	pw, err := opts.output.progressWriter(dockerCli)
+	if err != nil {
+		return err
+	}
+	res, err := offsite.ToLocation(ctx, folder, loc, offsite.CopyOptions{AllowMixed: d.encrypt.allowMixed, Tool: toolName(), Progress: pw})
+	pw.Close()
+	if res != nil {
+		_ = printCopy(url)(dockerCli.Out(), res)
+	}
+	if err != nil {
+		return offsiteExit(fmt.Errorf("the backup succeeded but its copy to %s failed (the staged run is removed; run the backup again): %w", loc.Describe(), err))
+	}
+	if !opts.prune {
+		return nil
+	}
+	if err := runPruneLocation(ctx, dockerCli, opts.output, d.location, opts.retention, true, url); err != nil {
+		return fmt.Errorf("the backup succeeded, but --prune failed: %w", err)
+	}
+	return nil
+}
+
+// type2full: a staging folder is empty, so auto means full.
+func (o *backupOptions) type2full() {
+	if o.backupType == neo4jbackup.TypeAuto {
+		o.backupType = neo4jbackup.TypeFull
+	}
+}
+
+// checkPlainLocation refuses a plain run into a location whose newest run
+// is encrypted, unless mixing is allowed.
+func checkPlainLocation(listing *backupset.RunListing, allowMixed bool) error {
+	if allowMixed || len(listing.Runs) == 0 {
+		return nil
+	}
+	newest := listing.Runs[len(listing.Runs)-1]
+	for _, f := range newest.Files {
+		if f.Encryption != nil {
+			return withCode(ExitEnvironment, fmt.Errorf("the newest run of the location (%s) is encrypted, and backup s3:// cannot encrypt yet (it would stage plaintext on this machine): back up into a folder and `copy FOLDER s3://… --encrypt-to FILE`, or pass --allow-mixed-encryption", newest.Run.ID))
+		}
+	}
+	return nil
+}
+
+// runRestoreFromLocation is `restore s3://…`: the newest run (or --run) is
+// checked against its manifest while it is copied into a staging folder,
+// then restored from there with every check of a folder restore before
+// anything stops. An encrypted run is refused before anything is
+// downloaded: decrypting it would put plaintext on this machine's disk.
+func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts restoreOptions, url string) error {
+	d := opts.direct
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	if opts.output.format == "json" {
+		return usageError("restore s3:// prints a table only, so far")
+	}
+	if !opts.outage.yes && !opts.dryRun && !(dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()) {
+		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
+	}
+	loc, err := d.location.open(ctx, url, true)
+	if err != nil {
+		return err
+	}
+	runID := opts.run
+	if runID == "" {
+		listing, err := backupset.ListRuns(ctx, loc)
+		if err != nil {
+			return offsiteExit(withCode(ExitEnvironment, err))
+		}
+		if len(listing.Runs) == 0 {
+			return withCode(ExitEnvironment, fmt.Errorf("%s holds no committed run", loc.Describe()))
+		}
+		runID = listing.Runs[len(listing.Runs)-1].Run.ID
+	}
+	m, err := backupset.ReadRun(ctx, loc, runID)
+	if err != nil {
+		return offsiteExit(withCode(ExitEnvironment, err))
+	}
+	for _, f := range m.Files {
+		if f.Encryption != nil {
+			return errStreamedEncryption("restore")
+		}
+	}
+	root, dir, err := d.stage("restore-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if !opts.noSafetyBackup && opts.safetyDir == "" {
+		// The staging folder goes away: the safety copy must not.
+		opts.safetyDir = filepath.Join(root, backupset.SafetyDirName(time.Now()))
+	}
+	fmt.Fprintf(dockerCli.Err(), "Staging run %s of %s in %s on this machine (removed afterwards).\n", runID, loc.Describe(), dir)
+	folder, err := backupset.Create(dir)
+	if err != nil {
+		return withCode(ExitEnvironment, err)
+	}
+	pw, err := opts.output.progressWriter(dockerCli)
+	if err != nil {
+		return err
+	}
+	_, err = offsite.ToFolder(ctx, loc, runID, folder, nil, pw)
+	pw.Close()
+	if err != nil {
+		return offsiteExit(err)
+	}
+	err = runRestore(ctx, dockerCli, opts, dir)
+	if !opts.noSafetyBackup && !opts.dryRun {
+		if st, serr := os.Stat(opts.safetyDir); serr == nil && st.IsDir() {
+			fmt.Fprintf(dockerCli.Err(), "The safety copy of the replaced data is in %s.\n", opts.safetyDir)
+		}
+	}
+	return err
+}
+
+// isLocation says whether FOLDER is an s3:// location.
+func isLocation(arg string) bool { return s3location.IsURL(arg) }

@@ -122,7 +122,7 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	fmt.Fprintf(dockerCli.Err(), "Staging the run in %s on this machine, then copying it to %s (removed afterwards).\n", dir, loc.Describe())
 
 	inner := opts
-	inner.prune = false // applied to the location below
+	inner.prune, inner.retention = false, retentionFlags{} // applied to the location below
 	inner.type2full()
 	if err := runBackup(cmd, dockerCli, inner, dir); err != nil {
 		return err

@@ -118,7 +118,12 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	keep := false // a run that could not be copied stays for `copy`
+	defer func() {
+		if !keep {
+			os.RemoveAll(dir)
+		}
+	}()
 	fmt.Fprintf(dockerCli.Err(), "Staging the run in %s on this machine, then copying it to %s (removed afterwards).\n", dir, loc.Describe())
 
 	inner := opts
@@ -141,7 +146,8 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		_ = printCopy(url)(dockerCli.Out(), res)
 	}
 	if err != nil {
-		return offsiteExit(fmt.Errorf("the backup succeeded but its copy to %s failed (the staged run is removed; run the backup again): %w", loc.Describe(), err))
+		keep = true
+		return offsiteExit(fmt.Errorf("the backup succeeded but its copy to %s failed; the run is kept in %s: `docker infrahubdb copy %s %s` finishes it (then remove the folder): %w", loc.Describe(), dir, dir, url, err))
 	}
 	if !opts.prune {
 		return nil

@@ -88,6 +88,14 @@ func TestOffsiteDirect(t *testing.T) {
 			icmd.RunCmd(icmd.Cmd{Command: []string{"docker", "infrahubdb", "restore", enc.URL, "--project", c.Project, "--yes", "--identity", identity, "--s3-staging-dir", staging}, Env: encEnv, Timeout: kit.PluginTimeout}).
 				Assert(t, icmd.Expected{ExitCode: 2, Err: "plaintext"})
 			assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)), "nothing stopped or restored")
+
+			// One flipped byte in a stored object: restore s3:// refuses the
+			// run (exit 5) before anything stops.
+			objs := runObjects(t, s3, func(name string) bool { return strings.Contains(name, ".dump") || strings.Contains(name, ".backup") })
+			assert.Assert(t, len(objs) > 0)
+			s3.FlipByte(t, objs[0], 100)
+			run("restore", s3.URL, "--project", c.Project, "--yes", "--s3-staging-dir", staging).Assert(t, icmd.Expected{ExitCode: 5})
+			assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)), "nothing stopped or restored")
 		})
 	}
 }

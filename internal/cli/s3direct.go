@@ -11,10 +11,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/internal/offsite"
-	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 )
 
 // backup s3://… and restore s3://… run the folder workflow against a staging
@@ -166,16 +166,10 @@ func (o *backupOptions) type2full() {
 }
 
 // checkPlainLocation refuses a plain run into a location whose newest run
-// is encrypted, unless mixing is allowed.
+// is encrypted (agecrypt.CheckConsistent), unless mixing is allowed.
 func checkPlainLocation(listing *backupset.RunListing, allowMixed bool) error {
-	if allowMixed || len(listing.Runs) == 0 {
-		return nil
-	}
-	newest := listing.Runs[len(listing.Runs)-1]
-	for _, f := range newest.Files {
-		if f.Encryption != nil {
-			return withCode(ExitEnvironment, fmt.Errorf("the newest run of the location (%s) is encrypted, and backup s3:// cannot encrypt yet (it would stage plaintext on this machine): back up into a folder and `copy FOLDER s3://… --encrypt-to FILE`, or pass --allow-mixed-encryption", newest.Run.ID))
-		}
+	if err := agecrypt.CheckConsistent(listing.Runs, false, allowMixed); err != nil {
+		return withCode(ExitEnvironment, fmt.Errorf("%w (backup s3:// cannot encrypt yet: back up into a folder, then copy FOLDER s3://… --encrypt-to FILE)", err))
 	}
 	return nil
 }
@@ -251,6 +245,3 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 	}
 	return err
 }
-
-// isLocation says whether FOLDER is an s3:// location.
-func isLocation(arg string) bool { return s3location.IsURL(arg) }

@@ -56,7 +56,13 @@ Neo4j Community (Infrahub's default): an offline dump. The application container
 and the database container are stopped (consent: a prompt, or --yes), a helper
 from the database's own image dumps neo4j and system as <database>-<time>.dump,
 and everything is started again, also on errors and Ctrl-C; the task manager
-and the storage are captured in the same outage.`,
+and the storage are captured in the same outage.
+
+FOLDER may be an S3 location, s3://BUCKET/PREFIX (docs/offsite.md): the run is
+staged in a private folder on this machine (--s3-staging-dir), copied into the
+location after everything runs again, and the staging folder removed; --prune
+then applies the --keep-… rules to the location. Encryption (--encrypt-to) is
+refused there for now: staging would put plaintext on this machine's disk.`,
 		Example: `  docker infrahubdb backup ./backups
   docker infrahubdb backup ./backups --yes --component graph --component storage
   docker -c prod infrahubdb backup ./backups --database neo4j --format json

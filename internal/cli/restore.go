@@ -60,7 +60,15 @@ database load, and the container started again. A dump restores onto Neo4j
 Enterprise too (STOP DATABASE, load, START, no container stop).
 
 Credentials: NEO4J_AUTH=user/password, --password-stdin, or else the database
-container's own NEO4J_AUTH.`,
+container's own NEO4J_AUTH.
+
+FOLDER may be an S3 location, s3://BUCKET/PREFIX (docs/offsite.md): its newest
+run (or --run) is downloaded into a private staging folder on this machine
+(--s3-staging-dir), every file checked against the run's manifest, then
+restored from there; the safety copy goes to --safety-dir, else next to the
+staging folder. Encrypted runs are refused for now (decrypting them would put
+plaintext on this machine's disk): copy s3://… FOLDER --identity FILE, then
+restore FOLDER.`,
 		Example: `  NEO4J_AUTH=neo4j/secret docker infrahubdb restore ./backups --yes
   docker infrahubdb restore ./backups --dry-run
   docker -c prod infrahubdb restore ./backups --database neo4j --until 2026-11-24T18:00:00Z`,

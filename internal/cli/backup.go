@@ -133,6 +133,12 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	if err != nil {
 		return withCode(ExitEnvironment, err)
 	}
+	return runBackupIn(cmd, dockerCli, opts, folder)
+}
+
+// runBackupIn backs up into an opened (and, for backup s3://, perhaps
+// sealed) folder.
+func runBackupIn(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, folder *backupset.Folder) error {
 	pw, err := opts.output.progressWriter(dockerCli)
 	if err != nil {
 		return err

@@ -49,11 +49,13 @@ func TestLocationUsage(t *testing.T) {
 		{"prune", folder.Dir, "--keep", "1", "--passphrase-file", "p"},
 		{"backup", folder.Dir, "--prune"},
 		{"backup", folder.Dir, "--prune", "--keep-within", "soon"},
-		// backup and restore s3:// stage on this machine: they refuse
-		// encryption (plaintext would touch its disk) and what they cannot
-		// do yet, before any connection.
-		{"backup", "s3://bucket/p", "--encrypt-to", "ops.recipients"},
-		{"backup", "s3://bucket/p", "--encrypt-with-passphrase"},
+		// backup and restore s3:// stage on this machine: an encrypted
+		// backup refuses what would put plaintext on its disk (bind
+		// mounts, --verify), and both refuse what they cannot do yet,
+		// before any connection.
+		{"backup", "s3://bucket/p", "--encrypt-to", "ops.recipients", "--transfer", "bind"},
+		{"backup", "s3://bucket/p", "--encrypt-to", "ops.recipients", "--verify"},
+		{"backup", "s3://bucket/p", "--encrypt-with-passphrase", "--check"},
 		{"backup", "s3://bucket/p", "--type", "diff"},
 		{"backup", "s3://bucket/p", "--format", "json"},
 		{"backup", "s3://bucket/p", "--prune"},

@@ -13,16 +13,18 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/internal/offsite"
 )
 
 // backup s3://… and restore s3://… run the folder workflow against a staging
 // folder on this machine and copy the run up (or down first). This is the
-// interim path: the streamed one (helper → plugin → age → S3 parts, no file
-// on the client) is not built, so plaintext touches the client's disk, and
-// both commands refuse encryption rather than put decrypted or
-// not-yet-encrypted backups there behind the operator's back.
+// interim path; the streamed one (helper → plugin → age → S3 parts, no file
+// on the client) is not built. With encryption, backup seals the staging
+// folder (every file is encrypted as it arrives from the helper, transfer
+// stream), so no plaintext artifact touches the client's disk; restore of an
+// encrypted run is refused, since it would have to decrypt onto the disk.
 
 // directFlags are the flags backup and restore take for an s3:// location.
 type directFlags struct {
@@ -57,9 +59,9 @@ func folderRefusesDirectFlags(cmd *cobra.Command) error {
 	return nil
 }
 
-// errStreamedEncryption is why encryption is refused on the staged path.
-func errStreamedEncryption(command string) error {
-	return usageError("%s s3:// with encryption is not supported yet: this version stages the run in a folder on this machine, which would put plaintext on its disk; the streamed path through the helper is not built (docs/offsite.md)", command)
+// errEncryptedRestore is why restore s3:// refuses an encrypted run.
+func errEncryptedRestore() error {
+	return usageError("restore s3:// of an encrypted run is not supported yet: this version stages the run in a folder on this machine, which would put the decrypted plaintext on its disk; the streamed path into the helper is not built. Use copy s3://… FOLDER --identity FILE (onto an encrypted disk), then restore FOLDER (docs/offsite.md)")
 }
 
 // stage makes a private staging directory under the chosen root.
@@ -88,9 +90,12 @@ func (o *directFlags) stage(prefix string) (root, dir string, err error) {
 func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, url string) error {
 	ctx := cmd.Context()
 	d := opts.direct
+	encrypting := len(d.encrypt.to) > 0 || d.encrypt.usePassphrase
 	switch {
-	case len(d.encrypt.to) > 0 || d.encrypt.usePassphrase:
-		return errStreamedEncryption("backup")
+	case encrypting && opts.helper.transfer == helper.TransferBind:
+		return usageError("--transfer bind with encryption: bind mounts would put plaintext artifacts on this machine's disk; drop --transfer")
+	case encrypting && (opts.verify || opts.check):
+		return usageError("--verify and --check read the staged plaintext, which an encrypted backup s3:// never keeps on this machine: run verify s3://… --identity FILE afterwards")
 	case len(d.keys.identities) > 0:
 		return usageError("--identity decrypts: backup takes --encrypt-to")
 	case opts.output.format == "json":
@@ -111,7 +116,15 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	if err != nil {
 		return offsiteExit(withCode(ExitEnvironment, err))
 	}
-	if err := checkPlainLocation(listing, d.encrypt.allowMixed); err != nil {
+	var rcp agecrypt.Recipients
+	if encrypting {
+		if rcp, err = d.encrypt.recipients(ctx, loc, d.keys.passphraseFile); err != nil {
+			return err
+		}
+		if err := agecrypt.CheckConsistent(listing.Runs, true, d.encrypt.allowMixed); err != nil {
+			return offsiteExit(err)
+		}
+	} else if err := checkPlainLocation(listing, d.encrypt.allowMixed); err != nil {
 		return err
 	}
 	_, dir, err := d.stage("backup-")
@@ -124,26 +137,39 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 			os.RemoveAll(dir)
 		}
 	}()
-	fmt.Fprintf(dockerCli.Err(), "Staging the run in %s on this machine, then copying it to %s (removed afterwards).\n", dir, loc.Describe())
-
+	folder, err := backupset.Create(dir)
+	if err != nil {
+		return withCode(ExitEnvironment, err)
+	}
 	inner := opts
 	inner.prune, inner.retention = false, retentionFlags{} // applied to the location below
 	inner.type2full()
-	if err := runBackup(cmd, dockerCli, inner, dir); err != nil {
-		return err
+	if encrypting {
+		// Every file is encrypted as it arrives from the helper: the
+		// staging folder holds ciphertext only. Bind mounts would have
+		// neo4j-admin write the plaintext into a folder on this machine.
+		folder.Seal(agecrypt.Sealer(rcp))
+		inner.helper.transfer = helper.TransferStream
+		fmt.Fprintf(dockerCli.Err(), "Encrypting to %d recipient(s) as the files arrive: the run is staged in %s on this machine as ciphertext only (transfer stream: bind mounts would put plaintext on this machine's disk), then copied to %s (removed afterwards).\n", len(rcp.List), dir, loc.Describe())
+	} else {
+		fmt.Fprintf(dockerCli.Err(), "Staging the run in %s on this machine, then copying it to %s (removed afterwards).\n", dir, loc.Describe())
 	}
-	folder, err := backupset.Open(dir)
-	if err != nil {
-		return withCode(ExitEnvironment, err)
+	if err := runBackupIn(cmd, dockerCli, inner, folder); err != nil {
+		return err
 	}
 	pw, err := opts.output.progressWriter(dockerCli)
 	if err != nil {
 		return err
 	}
-	res, err := offsite.ToLocation(ctx, folder, loc, offsite.CopyOptions{AllowMixed: d.encrypt.allowMixed, Tool: toolName(), Progress: pw})
+	res, err := offsite.ToLocation(ctx, folder, loc, offsite.CopyOptions{Encrypt: rcp, AllowMixed: d.encrypt.allowMixed, Tool: toolName(), Progress: pw})
 	pw.Close()
 	if res != nil {
 		_ = printCopy(url)(dockerCli.Out(), res)
+	}
+	if err != nil && encrypting {
+		// Its ciphertext is described by this process only: nothing could
+		// copy it later.
+		return offsiteExit(fmt.Errorf("the backup succeeded but its copy to %s failed (the staged ciphertext is removed; run the backup again): %w", loc.Describe(), err))
 	}
 	if err != nil {
 		keep = true
@@ -211,7 +237,7 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 	}
 	for _, f := range m.Files {
 		if f.Encryption != nil {
-			return errStreamedEncryption("restore")
+			return errEncryptedRestore()
 		}
 	}
 	root, dir, err := d.stage("restore-")

@@ -29,6 +29,18 @@ func FolderWithRuns(t testing.TB, starts ...time.Time) (*backupset.Folder, []str
 	return f, ids
 }
 
+// SealedFolderWithRun is FolderWithRuns with one run, written through seal
+// (a staging folder of backup s3://… --encrypt-to).
+func SealedFolderWithRun(t testing.TB, started time.Time, seal backupset.Sealer) (*backupset.Folder, string) {
+	t.Helper()
+	f, err := backupset.Create(t.TempDir())
+	assert.NilError(t, err)
+	f.Seal(seal)
+	id := backupset.NewRunID(started)
+	addRun(t, f, started, strings.NewReader(strings.Repeat("graph "+id, 20_000)))
+	return f, id
+}
+
 // FolderWithBigRun is FolderWithRuns with one run whose graph dump has size
 // bytes (zeros), for tests that need a transfer to take a while.
 func FolderWithBigRun(t testing.TB, started time.Time, size int64) (*backupset.Folder, string) {

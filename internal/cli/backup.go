@@ -61,8 +61,9 @@ and the storage are captured in the same outage.
 FOLDER may be an S3 location, s3://BUCKET/PREFIX (docs/offsite.md): the run is
 staged in a private folder on this machine (--s3-staging-dir), copied into the
 location after everything runs again, and the staging folder removed; --prune
-then applies the --keep-… rules to the location. Encryption (--encrypt-to) is
-refused there for now: staging would put plaintext on this machine's disk.`,
+then applies the --keep-… rules to the location. With --encrypt-to every file
+is encrypted as it arrives from the helper (transfer stream), so the staging
+folder holds ciphertext only.`,
 		Example: `  docker infrahubdb backup ./backups
   docker infrahubdb backup ./backups --yes --component graph --component storage
   docker -c prod infrahubdb backup ./backups --database neo4j --format json

@@ -1,6 +1,7 @@
 package locationtest
 
 import (
+	"archive/tar"
 	"bytes"
 	"io"
 	"strings"
@@ -51,6 +52,24 @@ func FolderWithBigRun(t testing.TB, started time.Time, size int64) (*backupset.F
 	return f, backupset.NewRunID(started)
 }
 
+// componentContent is a small task-manager dump or storage archive that
+// passes restore's content checks (a PGDMP header; a tar of a directory).
+func componentContent(t testing.TB, component, id string) io.Reader {
+	t.Helper()
+	if component == backupset.ComponentTaskManager {
+		return strings.NewReader("PGDMP " + component + " " + id)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	body := component + " " + id
+	assert.NilError(t, tw.WriteHeader(&tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755}))
+	assert.NilError(t, tw.WriteHeader(&tar.Header{Name: "./run.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}))
+	_, err := tw.Write([]byte(body))
+	assert.NilError(t, err)
+	assert.NilError(t, tw.Close())
+	return &buf
+}
+
 type zeroReader struct{}
 
 func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
@@ -66,7 +85,7 @@ func addRun(t testing.TB, f *backupset.Folder, started time.Time, graph io.Reade
 		if c != backupset.ComponentGraph {
 			name, err = backupset.ComponentFileName(c, started)
 			assert.NilError(t, err)
-			content = bytes.NewReader([]byte(c + " " + id))
+			content = componentContent(t, c, id)
 		}
 		pf, err := f.NewFile(name)
 		assert.NilError(t, err)

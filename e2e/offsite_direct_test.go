@@ -109,7 +109,12 @@ func TestOffsiteDirect(t *testing.T) {
 			// Restoring an encrypted run directly is refused before anything
 			// is downloaded or stopped (it would decrypt onto the client's
 			// disk); copy back and restore the folder instead.
+			// A missing or wrong key exits 3 first.
 			changeDeployment(t, c)
+			runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--s3-staging-dir", staging).
+				Assert(t, icmd.Expected{ExitCode: 3, Err: "--identity"})
+			runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--identity", wrongIdentity, "--s3-staging-dir", staging).
+				Assert(t, icmd.Expected{ExitCode: 3, Err: "none of the keys of --identity opens it"})
 			runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--identity", identity, "--s3-staging-dir", staging).
 				Assert(t, icmd.Expected{ExitCode: 2, Err: "plaintext"})
 			assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)), "nothing stopped or restored")

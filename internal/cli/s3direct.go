@@ -235,10 +235,25 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 	if err != nil {
 		return offsiteExit(withCode(ExitEnvironment, err))
 	}
-	for _, f := range m.Files {
-		if f.Encryption != nil {
-			return errEncryptedRestore()
+	if encrypted(m) {
+		// The keys are checked first (a missing or wrong --identity
+		// exits 3, a damaged header 5), so a restore drill learns about
+		// its key before it learns that this path is not built.
+		ids, err := d.keys.load(ctx, loc)
+		if err != nil {
+			return err
 		}
+		for _, f := range m.Files {
+			if f.Encryption == nil {
+				continue
+			}
+			rc, err := agecrypt.Open(ctx, loc, runID, f, ids) // reads the age header only
+			if err != nil {
+				return offsiteExit(err)
+			}
+			rc.Close()
+		}
+		return errEncryptedRestore()
 	}
 	root, dir, err := d.stage("restore-")
 	if err != nil {
@@ -270,4 +285,14 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 		}
 	}
 	return err
+}
+
+// encrypted says whether any file of the run is encrypted.
+func encrypted(m *backupset.RunManifest) bool {
+	for _, f := range m.Files {
+		if f.Encryption != nil {
+			return true
+		}
+	}
+	return false
 }

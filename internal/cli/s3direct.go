@@ -121,11 +121,10 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		if rcp, err = d.encrypt.recipients(ctx, loc, d.keys.passphraseFile); err != nil {
 			return err
 		}
-		if err := agecrypt.CheckConsistent(listing.Runs, true, d.encrypt.allowMixed); err != nil {
-			return offsiteExit(err)
-		}
-	} else if err := checkPlainLocation(listing, d.encrypt.allowMixed); err != nil {
-		return err
+	}
+	// Plain into an encrypted location, or the reverse: exit 3.
+	if err := agecrypt.CheckConsistent(listing.Runs, encrypting, d.encrypt.allowMixed); err != nil {
+		return offsiteExit(err)
 	}
 	_, dir, err := d.stage("backup-")
 	if err != nil {
@@ -143,7 +142,7 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	}
 	inner := opts
 	inner.prune, inner.retention = false, retentionFlags{} // applied to the location below
-	inner.type2full()
+	inner.fullWhenAuto()
 	if encrypting {
 		// Every file is encrypted as it arrives from the helper: the
 		// staging folder holds ciphertext only. Bind mounts would have
@@ -184,20 +183,11 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	return nil
 }
 
-// type2full: a staging folder is empty, so auto means full.
-func (o *backupOptions) type2full() {
+// fullWhenAuto: a staging folder is empty, so auto means full.
+func (o *backupOptions) fullWhenAuto() {
 	if o.backupType == neo4jbackup.TypeAuto {
 		o.backupType = neo4jbackup.TypeFull
 	}
-}
-
-// checkPlainLocation refuses a plain run into a location whose newest run
-// is encrypted (agecrypt.CheckConsistent), unless mixing is allowed.
-func checkPlainLocation(listing *backupset.RunListing, allowMixed bool) error {
-	if err := agecrypt.CheckConsistent(listing.Runs, false, allowMixed); err != nil {
-		return withCode(ExitEnvironment, fmt.Errorf("%w (backup s3:// cannot encrypt yet: back up into a folder, then copy FOLDER s3://… --encrypt-to FILE)", err))
-	}
-	return nil
 }
 
 // runRestoreFromLocation is `restore s3://…`: the newest run (or --run) is

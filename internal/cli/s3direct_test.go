@@ -7,21 +7,7 @@ import (
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
-
-	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 )
-
-func TestCheckPlainLocation(t *testing.T) {
-	plain := &backupset.RunManifest{Run: backupset.RunRecord{ID: "run-1"}, Files: []backupset.RunFile{{}}}
-	enc := &backupset.RunManifest{Run: backupset.RunRecord{ID: "run-2"}, Files: []backupset.RunFile{{Encryption: &backupset.Encryption{}}}}
-
-	assert.NilError(t, checkPlainLocation(&backupset.RunListing{}, false), "an empty location takes a plain run")
-	assert.NilError(t, checkPlainLocation(&backupset.RunListing{Runs: []*backupset.RunManifest{enc, plain}}, false), "the newest run decides")
-	err := checkPlainLocation(&backupset.RunListing{Runs: []*backupset.RunManifest{plain, enc}}, false)
-	assert.Check(t, is.Equal(exitCode(err), ExitEnvironment))
-	assert.Check(t, is.ErrorContains(err, "run-2"))
-	assert.NilError(t, checkPlainLocation(&backupset.RunListing{Runs: []*backupset.RunManifest{enc}}, true), "--allow-mixed-encryption")
-}
 
 // The staging folder is private and under the chosen root.
 func TestStage(t *testing.T) {

@@ -127,15 +127,21 @@ func TestOffsiteEncryptedRoundTrip(t *testing.T) {
 	}
 }
 
-// storedObjects lists the artifact objects of the location's runs (not the
-// manifests), relative to the location.
+// storedObjects lists the encrypted artifact objects of the location's runs,
+// relative to the location.
 func storedObjects(t *testing.T, s3 *kit.S3Location) []string {
+	return runObjects(t, s3, func(name string) bool { return strings.HasSuffix(name, ".age") })
+}
+
+// runObjects lists the objects of the location's runs that keep takes,
+// relative to the location.
+func runObjects(t *testing.T, s3 *kit.S3Location, keep func(name string) bool) []string {
 	t.Helper()
 	root := filepath.Dir(s3.ObjectPath("x"))
 	var out []string
 	err := filepath.WalkDir(filepath.Join(root, "runs"), func(path string, d os.DirEntry, err error) error {
 		assert.NilError(t, err)
-		if d.Type().IsRegular() && strings.HasSuffix(path, ".age") {
+		if d.Type().IsRegular() && keep(path) {
 			rel, err := filepath.Rel(root, path)
 			assert.NilError(t, err)
 			out = append(out, filepath.ToSlash(rel))

@@ -143,3 +143,14 @@ func (c *checkingReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Sealer encrypts the files of a sealed backup folder to r, so that a run
+// staged on the client holds only ciphertext (see backupset.Sealer).
+func Sealer(r Recipients) backupset.Sealer {
+	return func(disk io.Writer) (io.WriteCloser, error) {
+		if len(r.List) == 0 {
+			return nil, errors.New("no recipient to encrypt to")
+		}
+		return age.Encrypt(disk, r.List...)
+	}
+}

@@ -13,6 +13,8 @@ import (
 type Folder struct {
 	Dir string
 
+	sealing *sealing // nil: files hold what is written (sealed.go)
+
 	// Hooks for tests; nil means the real thing.
 	clock    func() time.Time
 	hostname func() (string, error)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"os"
 	"strings"
 )
@@ -23,6 +24,9 @@ type PartialFile struct {
 	flushed   int64 // bytes whose writeback was started
 	committed bool
 	closed    bool
+
+	sealed io.WriteCloser // the Sealer's writer, in a sealed folder
+	disk   *diskCounter   // what reaches the disk under it
 }
 
 // NewFile creates "<name>.partial" (mode 0600). It fails when name or its
@@ -46,7 +50,15 @@ func (f *Folder) NewFile(name string) (*PartialFile, error) {
 	if err != nil {
 		return nil, diskFull(path, err)
 	}
-	return &PartialFile{folder: f, name: name, file: file, sum: sha256.New()}, nil
+	p := &PartialFile{folder: f, name: name, file: file, sum: sha256.New()}
+	if f.sealing != nil {
+		p.disk = newDiskCounter(file)
+		if p.sealed, err = f.sealing.seal(p.disk); err != nil {
+			p.Abort()
+			return nil, fmt.Errorf("seal %s: %w", name, err)
+		}
+	}
+	return p, nil
 }
 
 // Name is the final name of the file.
@@ -60,12 +72,20 @@ func (p *PartialFile) Size() int64 { return p.size }
 const writebackEvery = 8 << 20
 
 func (p *PartialFile) Write(b []byte) (int, error) {
-	n, err := p.file.Write(b)
+	var w io.Writer = p.file
+	if p.sealed != nil {
+		w = p.sealed
+	}
+	n, err := w.Write(b)
 	p.sum.Write(b[:n])
 	p.size += int64(n)
-	if p.size-p.flushed >= writebackEvery {
-		startWriteback(p.file, p.flushed, p.size-p.flushed)
-		p.flushed = p.size
+	onDisk := p.size
+	if p.disk != nil {
+		onDisk = p.disk.n
+	}
+	if onDisk-p.flushed >= writebackEvery {
+		startWriteback(p.file, p.flushed, onDisk-p.flushed)
+		p.flushed = onDisk
 	}
 	return n, diskFull(p.file.Name(), err)
 }
@@ -77,6 +97,12 @@ func (p *PartialFile) Commit() (FileRecord, error) {
 		return FileRecord{}, fmt.Errorf("%s: already committed or aborted", p.name)
 	}
 	partial := p.file.Name()
+	if p.sealed != nil {
+		if err := p.sealed.Close(); err != nil { // the sealed stream's end
+			p.Abort()
+			return FileRecord{}, diskFull(partial, fmt.Errorf("seal %s: %w", p.name, err))
+		}
+	}
 	if err := p.file.Sync(); err != nil {
 		p.Abort()
 		return FileRecord{}, diskFull(partial, fmt.Errorf("sync %s: %w", partial, err))
@@ -96,6 +122,9 @@ func (p *PartialFile) Commit() (FileRecord, error) {
 		return FileRecord{}, err
 	}
 	p.committed = true
+	if p.disk != nil {
+		p.folder.recordSealed(p.name, p.disk.record())
+	}
 	if err := p.folder.syncDir(); err != nil {
 		return FileRecord{}, err
 	}

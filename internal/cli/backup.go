@@ -32,6 +32,7 @@ type backupOptions struct {
 	prune           bool           // --prune: apply retention after a successful run (prune_policy.go)
 	retention       retentionFlags // its rules
 	guardian        guardianOptions
+	direct          directFlags // s3:// FOLDER (s3direct.go)
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -57,7 +58,14 @@ Neo4j Community (Infrahub's default): an offline dump. The application container
 and the database container are stopped (consent: a prompt, or --yes), a helper
 from the database's own image dumps neo4j and system as <database>-<time>.dump,
 and everything is started again, also on errors and Ctrl-C; the task manager
-and the storage are captured in the same outage.`,
+and the storage are captured in the same outage.
+
+FOLDER may be an S3 location, s3://BUCKET/PREFIX (docs/offsite.md): the run is
+staged in a private folder on this machine (--s3-staging-dir), copied into the
+location after everything runs again, and the staging folder removed; --prune
+then applies the --keep-… rules to the location. With --encrypt-to every file
+is encrypted as it arrives from the helper (transfer stream), so the staging
+folder holds ciphertext only.`,
 		Example: `  docker infrahubdb backup ./backups
   docker infrahubdb backup ./backups --yes --component graph --component storage
   docker -c prod infrahubdb backup ./backups --database neo4j --format json
@@ -65,7 +73,10 @@ and the storage are captured in the same outage.`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if s3location.IsURL(args[0]) {
-				return errS3Direct("backup")
+				return runBackupToLocation(cmd, dockerCli, opts, args[0])
+			}
+			if err := folderRefusesDirectFlags(cmd); err != nil {
+				return err
 			}
 			return runBackup(cmd, dockerCli, opts, args[0])
 		},
@@ -85,6 +96,7 @@ and the storage are captured in the same outage.`,
 	fs.BoolVar(&opts.prune, "prune", false, "After a successful run, delete the runs the --keep-… rules do not keep (as prune --yes)")
 	opts.retention.addKeepFlags(fs)
 	opts.guardian.addFlags(fs)
+	opts.direct.addFlags(fs, true)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -129,6 +141,12 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	if err != nil {
 		return withCode(ExitEnvironment, err)
 	}
+	return runBackupIn(cmd, dockerCli, opts, folder)
+}
+
+// runBackupIn backs up into an opened (and, for backup s3://, perhaps
+// sealed) folder.
+func runBackupIn(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, folder *backupset.Folder) error {
 	pw, err := opts.output.progressWriter(dockerCli)
 	if err != nil {
 		return err

@@ -49,8 +49,24 @@ func TestLocationUsage(t *testing.T) {
 		{"prune", folder.Dir, "--keep", "1", "--passphrase-file", "p"},
 		{"backup", folder.Dir, "--prune"},
 		{"backup", folder.Dir, "--prune", "--keep-within", "soon"},
-		{"backup", "s3://bucket/p"},
+		// backup and restore s3:// stage on this machine: an encrypted
+		// backup refuses what would put plaintext on its disk (bind
+		// mounts, --verify), and both refuse what they cannot do yet,
+		// before any connection.
+		{"backup", "s3://bucket/p", "--encrypt-to", "ops.recipients", "--transfer", "bind"},
+		{"backup", "s3://bucket/p", "--encrypt-to", "ops.recipients", "--verify"},
+		{"backup", "s3://bucket/p", "--encrypt-with-passphrase", "--check"},
+		{"backup", "s3://bucket/p", "--type", "diff"},
+		{"backup", "s3://bucket/p", "--format", "json"},
+		{"backup", "s3://bucket/p", "--prune"},
+		{"backup", folder.Dir, "--encrypt-to", "ops.recipients"},
+		{"backup", folder.Dir, "--s3-staging-dir", "/tmp"},
+		{"backup", folder.Dir, "--s3-endpoint", "https://x"},
 		{"restore", "s3://bucket/p"},
+		{"restore", "s3://bucket/p", "--yes", "--format", "json"},
+		{"restore", folder.Dir, "--run", "x", "--yes"},
+		{"restore", folder.Dir, "--run", "latest", "--until", "2026-01-01T00:00:00Z", "--yes"},
+		{"restore", folder.Dir, "--identity", "key", "--yes"},
 	} {
 		_, err := runRoot(t, args...)
 		assert.Check(t, is.Equal(statusCode(t, err), ExitUsage), "%v: %v", args, err)

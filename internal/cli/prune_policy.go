@@ -47,15 +47,6 @@ func pruneAfterBackup(folder *backupset.Folder, o backupOptions, pw progress.Wri
 	return res, nil
 }
 
-// errS3Direct says what to do instead of backup or restore on s3:// (not
-// built: the helper streams to and from a folder only, so far).
-func errS3Direct(command string) error {
-	if command == "backup" {
-		return usageError("backup into an s3:// location directly is not supported yet: back up into a folder, then `docker infrahubdb copy FOLDER s3://…` (docs/offsite.md)")
-	}
-	return usageError("restore from an s3:// location directly is not supported yet: `docker infrahubdb copy s3://… FOLDER`, then restore FOLDER (docs/offsite.md)")
-}
-
 // runPruneFolderPolicy is `prune FOLDER --keep-daily …`.
 func runPruneFolderPolicy(dockerCli command.Cli, opts pruneOptions, dir string) error {
 	p, err := opts.retention.policy()

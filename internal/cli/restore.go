@@ -33,6 +33,7 @@ type restoreOptions struct {
 	run            string
 	newDeployID    bool
 	guardian       guardianOptions
+	direct         directFlags // s3:// FOLDER (s3direct.go)
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -66,14 +67,25 @@ Enterprise too (STOP DATABASE, load, START, no container stop).
 Credentials, in this order: NEO4J_AUTH=user/password in the environment,
 --password-stdin, the database container's NEO4J_AUTH (or the file its
 NEO4J_AUTH_FILE or NEO4J_AUTH_PATH names), then INFRAHUB_DB_USERNAME and
-INFRAHUB_DB_PASSWORD of the project's infrahub-server container.`,
+INFRAHUB_DB_PASSWORD of the project's infrahub-server container.
+
+FOLDER may be an S3 location, s3://BUCKET/PREFIX (docs/offsite.md): its newest
+run (or --run) is downloaded into a private staging folder on this machine
+(--s3-staging-dir), every file checked against the run's manifest, then
+restored from there; the safety copy goes to --safety-dir, else next to the
+staging folder. Encrypted runs are refused for now (decrypting them would put
+plaintext on this machine's disk): copy s3://… FOLDER --identity FILE, then
+restore FOLDER.`,
 		Example: `  NEO4J_AUTH=neo4j/secret docker infrahubdb restore ./backups --yes
   docker infrahubdb restore ./backups --dry-run
   docker -c prod infrahubdb restore ./backups --database neo4j --until 2026-11-24T18:00:00Z`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if s3location.IsURL(args[0]) {
-				return errS3Direct("restore")
+				return runRestoreFromLocation(cmd.Context(), dockerCli, opts, args[0])
+			}
+			if err := folderRefusesDirectFlags(cmd); err != nil {
+				return err
 			}
 			return runRestore(cmd.Context(), dockerCli, opts, args[0])
 		},
@@ -92,6 +104,7 @@ INFRAHUB_DB_PASSWORD of the project's infrahub-server container.`,
 	fs.StringVar(&opts.run, "run", "", `Backup run to restore: its ID (see list), or "latest" for the newest complete run whatever it holds (default: the newest complete run holding every component the deployment has)`)
 	fs.BoolVar(&opts.newDeployID, "new-deployment-id", false, "Give the restored graph a new deployment identity (a new id on its Root node): for a copy of production in staging")
 	opts.guardian.addFlags(fs)
+	opts.direct.addFlags(fs, false)
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd

@@ -196,11 +196,22 @@ func copyFile(ctx context.Context, folder *backupset.Folder, loc backupset.Locat
 		return backupset.RunFile{}, err
 	}
 	defer src.Close()
-	name := rec.Name
+	// A sealed folder's file (backup s3://… --encrypt-to) is age
+	// ciphertext already: its bytes go up as they are, checked against the
+	// record of what was written to disk.
+	sealed, isSealed := folder.Sealed(rec.Name)
+	if isSealed && len(o.Encrypt.List) == 0 {
+		return backupset.RunFile{}, fmt.Errorf("%s in %s is sealed, but the copy names no recipients for its manifest", rec.Name, folder.Dir)
+	}
+	encrypt := len(o.Encrypt.List) > 0 && !isSealed
+	name, hint, wantSize, wantSHA := rec.Name, sizeHint(rec.Size, encrypt), rec.Size, rec.SHA256
+	if isSealed {
+		hint, wantSize, wantSHA = sealed.Size, sealed.Size, sealed.SHA256
+	}
 	if len(o.Encrypt.List) > 0 {
 		name += agecrypt.Ext
 	}
-	obj, err := loc.Create(ctx, backupset.ArtifactKey(runID, name), backupset.CreateOptions{Size: sizeHint(rec.Size, len(o.Encrypt.List) > 0)})
+	obj, err := loc.Create(ctx, backupset.ArtifactKey(runID, name), backupset.CreateOptions{Size: hint})
 	if err != nil {
 		return backupset.RunFile{}, err
 	}
@@ -208,10 +219,14 @@ func copyFile(ctx context.Context, folder *backupset.Folder, loc backupset.Locat
 		w      io.Writer = obj
 		commit           = func() (backupset.RunFile, error) {
 			r, err := obj.Commit()
-			return backupset.RunFile{FileRecord: r}, err
+			out := backupset.RunFile{FileRecord: r}
+			if isSealed {
+				out.Encryption = &backupset.Encryption{Scheme: "age", Recipients: o.Encrypt.Strings}
+			}
+			return out, err
 		}
 	)
-	if len(o.Encrypt.List) > 0 {
+	if encrypt {
 		enc, err := agecrypt.NewWriter(obj, o.Encrypt)
 		if err != nil {
 			obj.Abort()
@@ -223,15 +238,15 @@ func copyFile(ctx context.Context, folder *backupset.Folder, loc backupset.Locat
 	h := sha256.New()
 	var n int64
 	err = progress.RunStep(orNop(o.Progress), progress.Event{ID: "upload " + rec.Name, Text: "Upload " + rec.Name + " to " + backupset.ArtifactKey(runID, name)}, func(s *progress.Step) error {
-		n, err = io.Copy(w, &counting{r: io.TeeReader(src, h), step: s, total: rec.Size})
+		n, err = io.Copy(w, &counting{r: io.TeeReader(src, h), step: s, total: wantSize})
 		return err
 	})
 	if err != nil {
 		return backupset.RunFile{}, fmt.Errorf("copy %s to %s: %w", rec.Name, loc.Describe(), err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); n != rec.Size || got != rec.SHA256 {
+	if got := hex.EncodeToString(h.Sum(nil)); n != wantSize || got != wantSHA {
 		return backupset.RunFile{}, fmt.Errorf("%s in %s: %d bytes with SHA-256 %s, the manifest records %d bytes with %s; nothing of this run was committed; run verify: %w",
-			rec.Name, folder.Dir, n, got, rec.Size, rec.SHA256, ErrChecksum)
+			rec.Name, folder.Dir, n, got, wantSize, wantSHA, ErrChecksum)
 	}
 	stored, err := commit()
 	if err != nil {

@@ -346,3 +346,52 @@ func TestBetweenLocations(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.Len(listing.Runs, 0))
 }
+
+// A sealed staging folder (backup s3://… --encrypt-to) holds ciphertext
+// only; its files go up as they are, with the manifest of an encrypted copy,
+// and come back as the plaintext the folder was given.
+func TestSealedFolderToLocation(t *testing.T) {
+	for _, tg := range targets() {
+		t.Run(tg.name, func(t *testing.T) {
+			ctx := t.Context()
+			key, err := age.GenerateX25519Identity()
+			assert.NilError(t, err)
+			rcp := agecrypt.Recipients{List: []age.Recipient{key.Recipient()}, Strings: []string{key.Recipient().String()}}
+			started := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+			src, runID := locationtest.SealedFolderWithRun(t, started, agecrypt.Sealer(rcp))
+			plain, _ := locationtest.FolderWithRuns(t, started)
+			names := []string{"neo4j-2026-12-01T03-00-00.dump", "task-manager-2026-12-01T03-00-00.pgdump", "storage-2026-12-01T03-00-00.tar"}
+			for _, name := range names {
+				disk, err := os.ReadFile(filepath.Join(src.Dir, name))
+				assert.NilError(t, err)
+				want, err := os.ReadFile(filepath.Join(plain.Dir, name))
+				assert.NilError(t, err)
+				assert.Check(t, !strings.Contains(string(disk), string(want[:20])), "plaintext on disk: %s", name)
+			}
+
+			loc := tg.open(t)
+			_, err = offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{})
+			assert.Check(t, is.ErrorContains(err, "sealed"), "a sealed file needs the recipients for its manifest")
+			res, err := offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{Encrypt: rcp, Tool: "test"})
+			assert.NilError(t, err)
+			assert.Assert(t, is.Len(res.Copied, 1))
+			assert.Check(t, is.Equal(res.Copied[0].Source, runID))
+
+			vr, err := offsite.Verify(ctx, loc, nil, []age.Identity{key}, nil)
+			assert.NilError(t, err)
+			assert.Assert(t, is.Len(vr.Runs, 1))
+			assert.Check(t, vr.Runs[0].Encrypted)
+			dst, err := backupset.Create(t.TempDir())
+			assert.NilError(t, err)
+			_, err = offsite.ToFolder(ctx, loc, vr.Runs[0].ID, dst, []age.Identity{key}, nil)
+			assert.NilError(t, err)
+			for _, name := range names {
+				a, err := os.ReadFile(filepath.Join(plain.Dir, name))
+				assert.NilError(t, err)
+				b, err := os.ReadFile(filepath.Join(dst.Dir, name))
+				assert.NilError(t, err)
+				assert.Check(t, string(a) == string(b), name)
+			}
+		})
+	}
+}

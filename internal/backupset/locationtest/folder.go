@@ -1,6 +1,7 @@
 package locationtest
 
 import (
+	"archive/tar"
 	"bytes"
 	"io"
 	"strings"
@@ -29,6 +30,18 @@ func FolderWithRuns(t testing.TB, starts ...time.Time) (*backupset.Folder, []str
 	return f, ids
 }
 
+// SealedFolderWithRun is FolderWithRuns with one run, written through seal
+// (a staging folder of backup s3://… --encrypt-to).
+func SealedFolderWithRun(t testing.TB, started time.Time, seal backupset.Sealer) (*backupset.Folder, string) {
+	t.Helper()
+	f, err := backupset.Create(t.TempDir())
+	assert.NilError(t, err)
+	f.Seal(seal)
+	id := backupset.NewRunID(started)
+	addRun(t, f, started, strings.NewReader(strings.Repeat("graph "+id, 20_000)))
+	return f, id
+}
+
 // FolderWithBigRun is FolderWithRuns with one run whose graph dump has size
 // bytes (zeros), for tests that need a transfer to take a while.
 func FolderWithBigRun(t testing.TB, started time.Time, size int64) (*backupset.Folder, string) {
@@ -37,6 +50,24 @@ func FolderWithBigRun(t testing.TB, started time.Time, size int64) (*backupset.F
 	assert.NilError(t, err)
 	addRun(t, f, started, io.LimitReader(zeroReader{}, size))
 	return f, backupset.NewRunID(started)
+}
+
+// componentContent is a small task-manager dump or storage archive that
+// passes restore's content checks (a PGDMP header; a tar of a directory).
+func componentContent(t testing.TB, component, id string) io.Reader {
+	t.Helper()
+	if component == backupset.ComponentTaskManager {
+		return strings.NewReader("PGDMP " + component + " " + id)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	body := component + " " + id
+	assert.NilError(t, tw.WriteHeader(&tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755}))
+	assert.NilError(t, tw.WriteHeader(&tar.Header{Name: "./run.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}))
+	_, err := tw.Write([]byte(body))
+	assert.NilError(t, err)
+	assert.NilError(t, tw.Close())
+	return &buf
 }
 
 type zeroReader struct{}
@@ -54,7 +85,7 @@ func addRun(t testing.TB, f *backupset.Folder, started time.Time, graph io.Reade
 		if c != backupset.ComponentGraph {
 			name, err = backupset.ComponentFileName(c, started)
 			assert.NilError(t, err)
-			content = bytes.NewReader([]byte(c + " " + id))
+			content = componentContent(t, c, id)
 		}
 		pf, err := f.NewFile(name)
 		assert.NilError(t, err)

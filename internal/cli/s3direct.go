@@ -1,0 +1,292 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/offsite"
+	"github.com/opsmill/docker-infrahubdb/internal/restore"
+)
+
+// backup s3://… and restore s3://… run the folder workflow against a staging
+// folder on this machine and copy the run up (or down first). This is the
+// interim path; the streamed one (helper → plugin → age → S3 parts, no file
+// on the client) is not built. With encryption, backup seals the staging
+// folder (every file is encrypted as it arrives from the helper, transfer
+// stream), so no plaintext artifact touches the client's disk; restore of an
+// encrypted run is refused, since it would have to decrypt onto the disk.
+
+// directFlags are the flags backup and restore take for an s3:// location.
+type directFlags struct {
+	location   locationFlags
+	keys       keyFlags
+	encrypt    encryptFlags
+	stagingDir string
+}
+
+func (o *directFlags) addFlags(fs *pflag.FlagSet, withEncrypt bool) {
+	o.location.addFlags(fs)
+	o.keys.addFlags(fs)
+	if withEncrypt {
+		o.encrypt.addFlags(fs)
+	}
+	fs.StringVar(&o.stagingDir, "s3-staging-dir", "", "For s3:// locations: the directory on this machine where the run is staged (default: the user cache directory's infrahubdb/)")
+}
+
+// directFlagNames are the flags that apply only to s3:// locations.
+var directFlagNames = []string{"encrypt-to", "encrypt-with-passphrase", "allow-mixed-encryption", "s3-staging-dir"}
+
+// folderRefusesDirectFlags refuses s3:// flags given with a folder.
+func folderRefusesDirectFlags(cmd *cobra.Command) error {
+	if err := folderRefusesLocationFlags(cmd); err != nil {
+		return err
+	}
+	for _, name := range directFlagNames {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+			return usageError("--%s applies to s3:// locations, not to a folder", name)
+		}
+	}
+	return nil
+}
+
+// errEncryptedRestore is why restore s3:// refuses an encrypted run.
+func errEncryptedRestore() error {
+	return usageError("restore s3:// of an encrypted run is not supported yet: this version stages the run in a folder on this machine, which would put the decrypted plaintext on its disk; the streamed path into the helper is not built. Use copy s3://… FOLDER --identity FILE (onto an encrypted disk), then restore FOLDER (docs/offsite.md)")
+}
+
+// stage makes a private staging directory under the chosen root.
+func (o *directFlags) stage(prefix string) (root, dir string, err error) {
+	root = o.stagingDir
+	if root == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", "", withCode(ExitEnvironment, fmt.Errorf("no staging directory: %w; give --s3-staging-dir", err))
+		}
+		root = filepath.Join(cache, "infrahubdb")
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return "", "", withCode(ExitEnvironment, fmt.Errorf("staging directory %s: %w", root, err))
+	}
+	dir, err = os.MkdirTemp(root, prefix)
+	if err != nil {
+		return "", "", withCode(ExitEnvironment, fmt.Errorf("staging directory %s: %w", root, err))
+	}
+	return root, dir, nil
+}
+
+// runBackupToLocation is `backup s3://…`: the run is taken into a staging
+// folder, copied into the location (checked at both ends), and the staging
+// folder removed; --prune then applies retention to the location.
+func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, url string) error {
+	ctx := cmd.Context()
+	d := opts.direct
+	encrypting := len(d.encrypt.to) > 0 || d.encrypt.usePassphrase
+	switch {
+	case encrypting && opts.helper.transfer == helper.TransferBind:
+		return usageError("--transfer bind with encryption: bind mounts would put plaintext artifacts on this machine's disk; drop --transfer")
+	case encrypting && (opts.verify || opts.check):
+		return usageError("--verify and --check read the staged plaintext, which an encrypted backup s3:// never keeps on this machine: run verify s3://… --identity FILE afterwards")
+	case len(d.keys.identities) > 0:
+		return usageError("--identity decrypts: backup takes --encrypt-to")
+	case opts.output.format == "json":
+		return usageError("backup s3:// prints a table only, so far; use list s3://… --format json for the run")
+	case opts.backupType == neo4jbackup.TypeDiff:
+		return usageError("--type diff: backup s3:// takes full backups only, so far (the chain is not seeded from the location)")
+	}
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	// Open (and probe) the location before anything runs: a wrong endpoint,
+	// bucket or credential fails before any outage.
+	loc, err := d.location.open(ctx, url, false)
+	if err != nil {
+		return err
+	}
+	listing, err := backupset.ListRuns(ctx, loc)
+	if err != nil {
+		return offsiteExit(withCode(ExitEnvironment, err))
+	}
+	var rcp agecrypt.Recipients
+	if encrypting {
+		if rcp, err = d.encrypt.recipients(ctx, loc, d.keys.passphraseFile); err != nil {
+			return err
+		}
+	}
+	// Plain into an encrypted location, or the reverse: exit 3.
+	if err := agecrypt.CheckConsistent(listing.Runs, encrypting, d.encrypt.allowMixed); err != nil {
+		return offsiteExit(err)
+	}
+	_, dir, err := d.stage("backup-")
+	if err != nil {
+		return err
+	}
+	keep := false // a run that could not be copied stays for `copy`
+	defer func() {
+		if !keep {
+			os.RemoveAll(dir)
+		}
+	}()
+	folder, err := backupset.Create(dir)
+	if err != nil {
+		return withCode(ExitEnvironment, err)
+	}
+	inner := opts
+	inner.prune, inner.retention = false, retentionFlags{} // applied to the location below
+	inner.fullWhenAuto()
+	if encrypting {
+		// Every file is encrypted as it arrives from the helper: the
+		// staging folder holds ciphertext only. Bind mounts would have
+		// neo4j-admin write the plaintext into a folder on this machine.
+		folder.Seal(agecrypt.Sealer(rcp))
+		inner.helper.transfer = helper.TransferStream
+		fmt.Fprintf(dockerCli.Err(), "Encrypting to %d recipient(s) as the files arrive: the run is staged in %s on this machine as ciphertext only (transfer stream: bind mounts would put plaintext on this machine's disk), then copied to %s (removed afterwards).\n", len(rcp.List), dir, loc.Describe())
+	} else {
+		fmt.Fprintf(dockerCli.Err(), "Staging the run in %s on this machine, then copying it to %s (removed afterwards).\n", dir, loc.Describe())
+	}
+	if err := runBackupIn(cmd, dockerCli, inner, folder); err != nil {
+		return err
+	}
+	pw, err := opts.output.progressWriter(dockerCli)
+	if err != nil {
+		return err
+	}
+	res, err := offsite.ToLocation(ctx, folder, loc, offsite.CopyOptions{Encrypt: rcp, AllowMixed: d.encrypt.allowMixed, Tool: toolName(), Progress: pw})
+	pw.Close()
+	if res != nil {
+		_ = printCopy(url)(dockerCli.Out(), res)
+	}
+	if err != nil && encrypting {
+		// Its ciphertext is described by this process only: nothing could
+		// copy it later.
+		return offsiteExit(fmt.Errorf("the backup succeeded but its copy to %s failed (the staged ciphertext is removed; run the backup again): %w", loc.Describe(), err))
+	}
+	if err != nil {
+		keep = true
+		return offsiteExit(fmt.Errorf("the backup succeeded but its copy to %s failed; the run is kept in %s: `docker infrahubdb copy %s %s` finishes it (then remove the folder): %w", loc.Describe(), dir, dir, url, err))
+	}
+	if !opts.prune {
+		return nil
+	}
+	if err := runPruneLocation(ctx, dockerCli, opts.output, d.location, opts.retention, true, url); err != nil {
+		return fmt.Errorf("the backup succeeded, but --prune failed: %w", err)
+	}
+	return nil
+}
+
+// fullWhenAuto: a staging folder is empty, so auto means full.
+func (o *backupOptions) fullWhenAuto() {
+	if o.backupType == neo4jbackup.TypeAuto {
+		o.backupType = neo4jbackup.TypeFull
+	}
+}
+
+// runRestoreFromLocation is `restore s3://…`: the newest run (or --run) is
+// checked against its manifest while it is copied into a staging folder,
+// then restored from there with every check of a folder restore before
+// anything stops. An encrypted run is refused before anything is
+// downloaded: decrypting it would put plaintext on this machine's disk.
+func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts restoreOptions, url string) error {
+	d := opts.direct
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	if opts.output.format == "json" {
+		return usageError("restore s3:// prints a table only, so far")
+	}
+	if !opts.outage.yes && !opts.dryRun && !(dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()) {
+		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
+	}
+	loc, err := d.location.open(ctx, url, true)
+	if err != nil {
+		return err
+	}
+	runID := opts.run
+	if runID == "" || runID == restore.RunLatest {
+		listing, err := backupset.ListRuns(ctx, loc)
+		if err != nil {
+			return offsiteExit(withCode(ExitEnvironment, err))
+		}
+		if len(listing.Runs) == 0 {
+			return withCode(ExitEnvironment, fmt.Errorf("%s holds no committed run", loc.Describe()))
+		}
+		runID = listing.Runs[len(listing.Runs)-1].Run.ID
+	}
+	m, err := backupset.ReadRun(ctx, loc, runID)
+	if err != nil {
+		return offsiteExit(withCode(ExitEnvironment, err))
+	}
+	if encrypted(m) {
+		// The keys are checked first (a missing or wrong --identity
+		// exits 3, a damaged header 5), so a restore drill learns about
+		// its key before it learns that this path is not built.
+		ids, err := d.keys.load(ctx, loc)
+		if err != nil {
+			return err
+		}
+		for _, f := range m.Files {
+			if f.Encryption == nil {
+				continue
+			}
+			rc, err := agecrypt.Open(ctx, loc, runID, f, ids) // reads the age header only
+			if err != nil {
+				return offsiteExit(err)
+			}
+			rc.Close()
+		}
+		return errEncryptedRestore()
+	}
+	root, dir, err := d.stage("restore-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if !opts.noSafetyBackup && opts.safetyDir == "" {
+		// The staging folder goes away: the safety copy must not.
+		opts.safetyDir = filepath.Join(root, backupset.SafetyDirName(time.Now()))
+	}
+	fmt.Fprintf(dockerCli.Err(), "Staging run %s of %s in %s on this machine (removed afterwards).\n", runID, loc.Describe(), dir)
+	folder, err := backupset.Create(dir)
+	if err != nil {
+		return withCode(ExitEnvironment, err)
+	}
+	pw, err := opts.output.progressWriter(dockerCli)
+	if err != nil {
+		return err
+	}
+	_, err = offsite.ToFolder(ctx, loc, runID, folder, nil, pw)
+	pw.Close()
+	if err != nil {
+		return offsiteExit(err)
+	}
+	// The staging folder holds this run alone: restore it whatever it holds
+	// (the run was chosen above).
+	opts.run = restore.RunLatest
+	err = runRestore(ctx, dockerCli, opts, dir)
+	if !opts.noSafetyBackup && !opts.dryRun {
+		if st, serr := os.Stat(opts.safetyDir); serr == nil && st.IsDir() {
+			fmt.Fprintf(dockerCli.Err(), "The safety copy of the replaced data is in %s.\n", opts.safetyDir)
+		}
+	}
+	return err
+}
+
+// encrypted says whether any file of the run is encrypted.
+func encrypted(m *backupset.RunManifest) bool {
+	for _, f := range m.Files {
+		if f.Encryption != nil {
+			return true
+		}
+	}
+	return false
+}

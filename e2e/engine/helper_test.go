@@ -265,13 +265,19 @@ func TestStaleHelpers(t *testing.T) {
 	live := startHelper(t, e, spec(docker.Owner()))
 	dead := startHelper(t, e, spec(host+":999999999")) // no such pid
 	remote := startHelper(t, e, spec("some-other-host:1"))
+	// A run stops its own helper on purpose while the database restarts
+	// (Community backup, offline restore): stopped, with its owner alive,
+	// it is not stale. A stopped helper of another host's run is (whoever
+	// asks holds the deployment's run lock).
 	stopped := startHelper(t, e, spec(docker.Owner()))
 	assert.NilError(t, e.StopContainer(context.Background(), stopped.ID(), 0))
+	remoteStopped := startHelper(t, e, spec("some-other-host:2"))
+	assert.NilError(t, e.StopContainer(context.Background(), remoteStopped.ID(), 0))
 
 	staleC, liveC, err := e.StaleHelpers(context.Background(), target)
 	assert.NilError(t, err)
-	assert.DeepEqual(t, ids(staleC), sortedIDs(dead.ID(), stopped.ID()))
-	assert.DeepEqual(t, ids(liveC), sortedIDs(live.ID(), remote.ID()))
+	assert.DeepEqual(t, ids(staleC), sortedIDs(dead.ID(), remoteStopped.ID()))
+	assert.DeepEqual(t, ids(liveC), sortedIDs(live.ID(), remote.ID(), stopped.ID()))
 }
 
 func TestFindDatabase(t *testing.T) {

@@ -2,27 +2,15 @@ package backupset
 
 import (
 	"os"
-	"strconv"
 	"strings"
+
+	"github.com/opsmill/docker-infrahubdb/internal/process"
 )
 
-// ProcessAlive reports whether pid exists on this host (for the locks of
-// other locations, which record their holder like the folder lock does). A
-// zombie, a killed process its parent has not reaped yet (or never will,
-// under a PID 1 that reaps nothing), is gone.
-func ProcessAlive(pid int) bool { return processAlive(pid) && !zombie(pid) }
-
-// zombie reads the state field of /proc/PID/stat (Linux); elsewhere it
-// cannot tell and says no.
-func zombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// "pid (comm) S ...": comm may hold spaces and parentheses.
-	i := strings.LastIndexByte(string(b), ')')
-	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
-}
+// ProcessAlive reports whether pid is alive on this host (for the locks of
+// other locations, which record their holder like the folder lock does);
+// a zombie is gone (internal/process).
+func ProcessAlive(pid int) bool { return process.Alive(pid) }
 
 // MachineID identifies this machine beyond its host name, which two
 // machines may share: the systemd/D-Bus machine id, else "" (unknown).

@@ -151,6 +151,6 @@ func TestRemoveStaleRace(t *testing.T) {
 }
 
 func TestProcessAlive(t *testing.T) {
-	assert.Assert(t, processAlive(os.Getpid()))
-	assert.Assert(t, !processAlive(1<<22+12345)) // above Linux's pid_max
+	assert.Assert(t, ProcessAlive(os.Getpid()))
+	assert.Assert(t, !ProcessAlive(1<<22+12345)) // above Linux's pid_max
 }

@@ -36,8 +36,11 @@ func (o *drillOptions) addFlags(fs *pflag.FlagSet) {
 
 func (o *drillOptions) validate(v verifyOptions) error {
 	if !o.enabled {
-		if o.run != "" || o.project != "" {
-			return usageError("--run and --project go with --drill")
+		// --project alone is harmless (it only picks the deployment a
+		// drill takes its images from) and may come from INFRAHUBDB_PROJECT,
+		// which a scheduled job sets for every command.
+		if o.run != "" {
+			return usageError("--run goes with --drill")
 		}
 		return nil
 	}

@@ -13,7 +13,7 @@ func TestDrillFlagsAreChecked(t *testing.T) {
 		args []string
 		err  string
 	}{
-		{[]string{"--run", "run-2026-01-01T00-00-00"}, "--run and --project go with --drill"},
+		{[]string{"--run", "run-2026-01-01T00-00-00"}, "--run goes with --drill"},
 		{[]string{"--drill", "--check"}, "run --check and --adopt on their own"},
 		{[]string{"--drill", "--drill-memory", "lots"}, `--drill-memory "lots"`},
 	} {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opsmill/docker-infrahubdb/internal/process"
 )
 
 // Labels on helper containers. They say what a helper is for and which run owns it, so a later
@@ -90,3 +92,7 @@ func (e *Engine) StaleHelpers(ctx context.Context, target string) (stale, live [
 func (e *Engine) RemoveContainer(ctx context.Context, id string) error {
 	return (&Helper{engine: e, id: id}).Remove(ctx)
 }
+
+// processAlive is whether an owner's process is alive on this host (a
+// zombie is not: a client killed under a PID 1 that reaps nothing).
+var processAlive = process.Alive

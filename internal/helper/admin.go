@@ -19,6 +19,9 @@ type AdminError struct {
 	ExitCode int
 	Output   string // the last lines it printed
 	Hint     string // what to do, when the output says
+	// Stderr is all it wrote to stderr (bounded): a summary printed early
+	// (check's "Inconsistencies found") may be long gone from Output.
+	Stderr string
 }
 
 func (e *AdminError) Error() string {
@@ -46,11 +49,11 @@ type AdminRun struct {
 // Admin runs neo4j-admin in the helper. Its output goes line by line to the
 // progress display; stdout is also returned (for --format=JSON commands).
 func (s *Session) Admin(ctx context.Context, run AdminRun) (string, error) {
-	var stdout bytes.Buffer
+	var stdout, stderr bytes.Buffer
 	err := progress.Run(s.pw, progress.Event{ID: run.ID, Text: run.Text}, func() error {
 		tail := &tailLines{max: 15}
 		out := &lineLogger{pw: s.pw, id: run.ID, also: io.MultiWriter(&Limited{W: &stdout, N: 8 << 20}, tail)}
-		errOut := &lineLogger{pw: s.pw, id: run.ID, also: tail}
+		errOut := &lineLogger{pw: s.pw, id: run.ID, also: io.MultiWriter(&Limited{W: &stderr, N: 8 << 20}, tail)}
 		code, err := s.Helper.Exec(ctx, docker.ExecSpec{
 			Cmd:    append([]string{"neo4j-admin"}, run.Args...),
 			User:   run.User,
@@ -60,7 +63,7 @@ func (s *Session) Admin(ctx context.Context, run AdminRun) (string, error) {
 		out.flush()
 		errOut.flush()
 		if err == nil && code != 0 {
-			err = &AdminError{Command: "neo4j-admin " + commandName(run.Args), ExitCode: code, Output: tail.String(), Hint: adminHint(tail.String())}
+			err = &AdminError{Command: "neo4j-admin " + commandName(run.Args), ExitCode: code, Output: tail.String(), Hint: adminHint(tail.String()), Stderr: stderr.String()}
 		}
 		if err != nil && ctx.Err() == nil && !s.Helper.Running(ctx) {
 			// Exit 137 or a broken exec stream say little: name the cause.

@@ -117,7 +117,8 @@ func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder
 		return cr, err
 	}
 	if failed {
-		out += "\n" + ae.Output
+		// The summary may be on either stream, early or late: all of it.
+		out += "\n" + ae.Stderr + "\n" + ae.Output
 	}
 	// Whether and where Neo4j writes a report is not documented in detail
 	// (research NEO4J.md §7): the exit status and the printed summary

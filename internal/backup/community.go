@@ -353,6 +353,9 @@ func (o *offline) bringBack(ctx context.Context, outage *deployment.Outage, oo O
 	if err := o.session.Helper.Start(cctx); err != nil {
 		// Removed from outside: another helper waits for the database.
 		o.pw.Info(fmt.Sprintf("the helper container %s is gone (%v): starting a new one to wait for the database", o.session.Helper.Name(), err))
+		if rerr := helper.RemoveLost(cctx, o.eng, o.session.Helper.ID()); rerr != nil {
+			return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: %w", rerr)}
+		}
 		spare, serr := helper.OpenSession(cctx, o.eng, nil, o.target, helper.SessionOptions{Command: "backup", Image: o.image, Transfer: helper.TransferStream}, o.pw)
 		if serr != nil {
 			return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: no helper container: %w", serr)}

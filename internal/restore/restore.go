@@ -256,8 +256,15 @@ func (r *runner) replaceLostHelper(ctx context.Context, safety string) error {
 		return nil
 	}
 	r.pw.Info(fmt.Sprintf("the helper container %s is gone (removed or stopped from outside): starting a new one to bring the database back", r.session.Helper.Name()))
+	lost := r.session.Helper.ID()
 	r.closeSession(ctx)
 	r.admin, r.tunnel, r.session = nil, nil, nil
+	// What is left of it (stopped, or its removal from outside still under
+	// way) belongs to this run, which is alive: the new session would take
+	// it for another run's helper. It goes first.
+	if err := helper.RemoveLost(ctx, r.eng, lost); err != nil {
+		return err
+	}
 	s, err := helper.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
 	if err != nil {
 		return err

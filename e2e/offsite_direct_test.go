@@ -16,26 +16,13 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
-	"github.com/opsmill/docker-infrahubdb/internal/s3location/s3test"
 )
 
 func TestOffsiteDirect(t *testing.T) {
 	for _, edition := range []string{"community", "enterprise"} {
 		t.Run(edition, func(t *testing.T) {
 			t.Parallel()
-			p := kit.InstallPlugin(t)
-			opts := kit.ComposeOptions{Services: kit.StockServices}
-			if edition == "enterprise" {
-				opts.Neo4jImage = kit.Image(t)
-			}
-			c := kit.StartCompose(t, opts)
-			s3 := kit.NewS3Location(t, "infrahub/direct")
-			env := append(p.Env(), s3.Env...)
-			run := func(args ...string) *icmd.Result {
-				res := icmd.RunCmd(icmd.Cmd{Command: append([]string{"docker", "infrahubdb"}, args...), Env: env, Timeout: kit.PluginTimeout})
-				assert.Check(t, !strings.Contains(res.Combined(), s3test.SecretKey), "the S3 secret never shows")
-				return res
-			}
+			p, c, s3, run := offsiteDeployment(t, edition, "infrahub/direct")
 			db, pg := seedDeployment(t, c)
 			wantStorage := storageState(t, c)
 			wantRows := pg.Psql(t, "SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM flow_run")

@@ -33,23 +33,32 @@ func ageKey(t *testing.T) (recipients, identity string) {
 	return recipients, identity
 }
 
+// offsiteDeployment starts a stock-shaped deployment of the edition and an
+// S3 location under prefix; run runs the plugin with the location's
+// credentials in its environment and checks the secret never shows.
+func offsiteDeployment(t *testing.T, edition, prefix string) (*kit.Plugin, *kit.Compose, *kit.S3Location, func(args ...string) *icmd.Result) {
+	t.Helper()
+	p := kit.InstallPlugin(t)
+	opts := kit.ComposeOptions{Services: kit.StockServices}
+	if edition == "enterprise" {
+		opts.Neo4jImage = kit.Image(t)
+	}
+	c := kit.StartCompose(t, opts)
+	s3 := kit.NewS3Location(t, prefix)
+	env := append(p.Env(), s3.Env...)
+	run := func(args ...string) *icmd.Result {
+		res := icmd.RunCmd(icmd.Cmd{Command: append([]string{"docker", "infrahubdb"}, args...), Env: env, Timeout: kit.PluginTimeout})
+		assert.Check(t, !strings.Contains(res.Combined(), s3test.SecretKey), "the S3 secret never shows")
+		return res
+	}
+	return p, c, s3, run
+}
+
 func TestOffsiteEncryptedRoundTrip(t *testing.T) {
 	for _, edition := range []string{"community", "enterprise"} {
 		t.Run(edition, func(t *testing.T) {
 			t.Parallel()
-			p := kit.InstallPlugin(t)
-			opts := kit.ComposeOptions{Services: kit.StockServices}
-			if edition == "enterprise" {
-				opts.Neo4jImage = kit.Image(t)
-			}
-			c := kit.StartCompose(t, opts)
-			s3 := kit.NewS3Location(t, "infrahub/prod")
-			env := append(p.Env(), s3.Env...)
-			run := func(args ...string) *icmd.Result {
-				res := icmd.RunCmd(icmd.Cmd{Command: append([]string{"docker", "infrahubdb"}, args...), Env: env, Timeout: kit.PluginTimeout})
-				assert.Check(t, !strings.Contains(res.Combined(), s3test.SecretKey), "the S3 secret never shows")
-				return res
-			}
+			_, c, s3, run := offsiteDeployment(t, edition, "infrahub/prod")
 			db, pg := seedDeployment(t, c)
 			wantStorage := storageState(t, c)
 			wantRows := pg.Psql(t, "SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM flow_run")

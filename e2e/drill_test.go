@@ -157,6 +157,8 @@ func TestDrillEnterpriseProject(t *testing.T) {
 		switch cr.Component {
 		case backupset.ComponentGraph:
 			assert.Check(t, is.Equal(cr.Figures["nodes:neo4j"], int64(7)))
+			assert.Check(t, is.Equal(cr.Expected["nodes:neo4j"], int64(7)), "counted by the --consistent backup while the applications were stopped")
+			assert.Check(t, is.Len(cr.Mismatches, 0))
 		case backupset.ComponentTaskManager:
 			assert.Check(t, is.Equal(cr.Expected["rows:flow_run"], int64(7)), "recorded by the --consistent backup")
 		}

@@ -436,34 +436,43 @@ func orString(v, def string) string {
 	return v
 }
 
-// countNodes counts the nodes of each database to dump but system, in all
-// and per label (neo4j.Figures), and reads its Root node's id; a count that
-// fails is left out (said on the progress output): the dump does not
-// depend on it.
+// countNodes counts the databases to dump (countGraph).
 func (o *offline) countNodes(ctx context.Context) (map[string]map[string]int64, map[string]string) {
+	if o.bolt == nil {
+		return nil, nil
+	}
+	return countGraph(ctx, o.bolt, o.dbs, o.pw)
+}
+
+// countGraph counts the nodes of each database but system, in all and per
+// label (neo4j.Figures), and its relationships per type, and reads its Root
+// node's id; a count that fails is left out (said on the progress output):
+// the backup does not depend on it. Callers count only while nothing writes
+// (the applications stopped), so the figures are those of the backup.
+func countGraph(ctx context.Context, b Bolt, dbs []string, pw progress.Writer) (map[string]map[string]int64, map[string]string) {
 	figures, rootIDs := map[string]map[string]int64{}, map[string]string{}
-	for _, db := range o.dbs {
-		if db == "system" || o.bolt == nil {
+	for _, db := range dbs {
+		if db == "system" {
 			continue
 		}
-		n, err := o.bolt.CountNodes(ctx, db)
+		n, err := b.CountNodes(ctx, db)
 		var byLabel map[string]int64
 		if err == nil {
-			byLabel, err = o.bolt.CountByLabel(ctx, db)
+			byLabel, err = b.CountByLabel(ctx, db)
 		}
 		if err == nil && byLabel["Root"] > 0 {
-			rootIDs[db], _, err = o.bolt.RootID(ctx, db)
+			rootIDs[db], _, err = b.RootID(ctx, db)
 		}
 		var branches []string
 		if err == nil && byLabel["Branch"] > 0 {
-			branches, err = o.bolt.BranchNames(ctx, db)
+			branches, err = b.BranchNames(ctx, db)
 		}
 		var byType map[string]int64
 		if err == nil {
-			byType, err = o.bolt.CountRelationshipsByType(ctx, db)
+			byType, err = b.CountRelationshipsByType(ctx, db)
 		}
 		if err != nil {
-			o.pw.Info(fmt.Sprintf("the node counts of %s could not be recorded (a drill will not compare them): %v", db, err))
+			pw.Info(fmt.Sprintf("the node counts of %s could not be recorded (a drill will not compare them): %v", db, err))
 			continue
 		}
 		figures[db] = neo4j.Figures(db, n, byLabel)

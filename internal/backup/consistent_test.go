@@ -14,6 +14,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
@@ -253,4 +254,60 @@ func TestConsistentBackupPullsTheHelperImageFirst(t *testing.T) {
 	_, err = backup.RunSet(context.Background(), eng, newFolder(t), o, progress.Nop)
 	assert.Check(t, is.ErrorContains(err, "registry unreachable"))
 	assert.Check(t, !hasCall(eng, "stop-container"))
+}
+
+// With --consistent on Enterprise the applications are stopped while the
+// online backup runs: nothing writes, so the graph's counts are those of the
+// backup and are recorded with its files, for a drill to compare.
+func TestConsistentEnterpriseBackupRecordsTheGraphFigures(t *testing.T) {
+	eng := deploymentEngine()
+	folder := newFolder(t)
+	opts := consistentOptions(eng, []string{"graph"}, nil)
+	bolt := &fakeBolt{eng: eng}
+	opts.Offline.Connect, opts.Offline.BoltAddress = bolt.connect, "127.0.0.1:17687"
+	opts.Offline.Credentials = &neo4j.Credentials{User: "neo4j", Password: "admin"}
+	res, err := backup.RunSet(context.Background(), eng, folder, opts, progress.Nop)
+	assert.NilError(t, err)
+
+	assertInOrder(t, eng.CallLog(), []string{
+		"stop-container infrahub-server-id",
+		"count-nodes neo4j",
+		"exec neo4j-admin database backup",
+		"start-container infrahub-server-id",
+	})
+	assert.Check(t, !hasCall(eng, "count-nodes system"), "system holds no Infrahub data")
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	var graph int
+	for _, f := range m.Files {
+		if f.RunID != res.RunID || f.Component != backupset.ComponentGraph || f.Database != "neo4j" {
+			continue
+		}
+		graph++
+		assert.Check(t, is.Equal(f.Figures["nodes:neo4j"], int64(42)), "%+v", f)
+		assert.Check(t, is.Equal(f.Figures["relationships:neo4j:IS_PART_OF"], int64(7)), "%+v", f.Figures)
+		assert.Check(t, is.Equal(f.RootID, "root-of-neo4j"))
+	}
+	assert.Check(t, graph > 0, "%+v", m.Files)
+}
+
+// Figures are a help for the drill, not a condition of the backup: a
+// wrong password records none, says so, and the backup succeeds.
+func TestConsistentEnterpriseBackupWithoutALoginRecordsNoFigures(t *testing.T) {
+	eng := deploymentEngine()
+	folder := newFolder(t)
+	opts := consistentOptions(eng, []string{"graph"}, nil)
+	bolt := &fakeBolt{eng: eng}
+	opts.Offline.Connect, opts.Offline.BoltAddress = bolt.connect, "127.0.0.1:17687"
+	opts.Offline.Credentials = &neo4j.Credentials{User: "neo4j", Password: "wrong"}
+	pw := &recorder{}
+	res, err := backup.RunSet(context.Background(), eng, folder, opts, pw)
+	assert.NilError(t, err)
+	assert.Check(t, is.Contains(pw.text(), "the graph's figures could not be recorded"))
+	for _, f := range res.Files {
+		assert.Check(t, is.Len(f.Figures, 0), "%+v", f)
+	}
+	for _, a := range eng.Apps {
+		assert.Check(t, a.Running, a.Name)
+	}
 }

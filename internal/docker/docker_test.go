@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/netip"
 	"strings"
 	"testing"
@@ -257,4 +258,25 @@ func TestDaemonUnreachable(t *testing.T) {
 	assert.Check(t, errors.Is(err, ErrDaemonUnreachable))
 	assert.ErrorContains(t, err, "cannot reach the Docker daemon at unix:///nonexistent/docker.sock (check the Docker context: `docker context ls`, DOCKER_HOST)")
 	assert.Check(t, !IsNotFound(err))
+}
+
+// The guardian's program is streamed into a one-file tar: exactly its
+// size, executable; a file that changed size meanwhile fails the copy.
+func TestProgramTar(t *testing.T) {
+	body := []byte("\x7fELF a static program")
+	p := &Program{Size: int64(len(body)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }}
+	tr := tar.NewReader(programTar("/infrahubdb-guardian", p))
+	h, err := tr.Next()
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(h.Name, "infrahubdb-guardian"))
+	assert.Check(t, is.Equal(h.Mode, int64(0o755)))
+	got, err := io.ReadAll(tr)
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(got, body))
+	_, err = tr.Next()
+	assert.Check(t, is.Equal(err, io.EOF))
+
+	shrunk := &Program{Size: int64(len(body)) + 10, Open: p.Open}
+	_, err = io.ReadAll(programTar("/infrahubdb-guardian", shrunk))
+	assert.Check(t, is.ErrorContains(err, "was it replaced?"))
 }

@@ -2,7 +2,6 @@ package docker
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -33,12 +32,20 @@ type GuardianSpec struct {
 	Labels map[string]string
 	// Binary is the static guardian program, copied to BinaryPath; nil
 	// creates a container that never starts (a lock without a guardian).
-	Binary     []byte
+	Binary     *Program
 	BinaryPath string
 	Args       []string
 	// Socket is the daemon's socket on the host, mounted at the same path;
 	// "" mounts none (the guardian can then only hold the lock).
 	Socket string
+}
+
+// Program is a file to copy into a container, opened when it is copied and
+// streamed: the plugin's own executable (some 35 MB) is never held in
+// memory.
+type Program struct {
+	Size int64
+	Open func() (io.ReadCloser, error)
 }
 
 // Guardian is a guardian container with its attached stdin and stdout.
@@ -97,20 +104,8 @@ func (e *Engine) CreateGuardian(ctx context.Context, spec GuardianSpec) (*Guardi
 }
 
 func (g *Guardian) start(ctx context.Context, spec GuardianSpec) error {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	name := strings.TrimPrefix(spec.BinaryPath, "/")
-	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(spec.Binary)), Typeflag: tar.TypeReg, ModTime: time.Now()}); err != nil {
-		return err
-	}
-	if _, err := tw.Write(spec.Binary); err != nil {
-		return err
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
 	api := g.engine.api
-	if _, err := api.CopyToContainer(ctx, g.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: &buf}); err != nil {
+	if _, err := api.CopyToContainer(ctx, g.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: programTar(spec.BinaryPath, spec.Binary)}); err != nil {
 		return fmt.Errorf("copy the guardian into %s: %w", g.Name, g.engine.wrap(err))
 	}
 	att, err := api.ContainerAttach(ctx, g.ID, client.ContainerAttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
@@ -261,3 +256,32 @@ type watchedCli struct {
 }
 
 func (c watchedCli) Client() client.APIClient { return c.api }
+
+// programTar streams a tar archive of one executable file, p at path.
+func programTar(path string, p *Program) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(writeProgramTar(pw, path, p))
+	}()
+	return pr
+}
+
+func writeProgramTar(w io.Writer, path string, p *Program) error {
+	f, err := p.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tw := tar.NewWriter(w)
+	if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(path, "/"), Mode: 0o755, Size: p.Size, Typeflag: tar.TypeReg, ModTime: time.Now()}); err != nil {
+		return err
+	}
+	// Exactly Size bytes, or the copy fails: a binary replaced while the
+	// run starts must not be copied half.
+	if n, err := io.Copy(tw, io.LimitReader(f, p.Size)); err != nil {
+		return err
+	} else if n != p.Size {
+		return fmt.Errorf("%s: %d bytes, expected %d (was it replaced?)", path, n, p.Size)
+	}
+	return tw.Close()
+}

@@ -1,10 +1,14 @@
 package guardian
 
 import (
+	"bytes"
 	"debug/elf"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
 )
 
 // embedded returns the guardian binary built for linux/arch, or nil; it is
@@ -16,13 +20,13 @@ var embedded func(arch string) []byte
 // where it comes from: the one embedded by make build, else the plugin's
 // own executable (which runs as the guardian with agent.Arg) when it is a
 // static binary of that very platform.
-func Binary(daemonOS, arch string) (bin []byte, source string, err error) {
+func Binary(daemonOS, arch string) (bin *docker.Program, source string, err error) {
 	if daemonOS != "linux" {
 		return nil, "", fmt.Errorf("the Docker daemon runs %s containers; the guardian is a Linux program", daemonOS)
 	}
 	if embedded != nil {
 		if b := embedded(arch); b != nil {
-			return b, "embedded", nil
+			return &docker.Program{Size: int64(len(b)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}, "embedded", nil
 		}
 	}
 	if runtime.GOOS != "linux" || runtime.GOARCH != arch {
@@ -35,11 +39,12 @@ func Binary(daemonOS, arch string) (bin []byte, source string, err error) {
 	if err := static(exe); err != nil {
 		return nil, "", err
 	}
-	b, err := os.ReadFile(exe)
+	st, err := os.Stat(exe)
 	if err != nil {
 		return nil, "", fmt.Errorf("read the plugin's own binary: %w", err)
 	}
-	return b, "plugin binary", nil
+	// Opened when it is copied, and streamed: never held in memory.
+	return &docker.Program{Size: st.Size(), Open: func() (io.ReadCloser, error) { return os.Open(exe) }}, "plugin binary", nil
 }
 
 // static fails unless the ELF file at path needs no dynamic loader: the

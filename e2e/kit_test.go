@@ -74,3 +74,19 @@ func TestKitInterruptsCommand(t *testing.T) {
 	assert.Check(t, !res.Timeout)
 	assert.Check(t, events.Exited())
 }
+
+// The kit's ssh:// context: the real OpenSSH client, with the test's key
+// and the server's host key only, reaches the kit's SSH server, which runs
+// the docker CLI's transport command against this machine's engine.
+func TestKitSSHContext(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	sc := kit.NewSSHContext(t, p)
+	assert.Check(t, strings.HasPrefix(sc.Host, "ssh://"+kit.SSHUser+"@127.0.0.1:"), sc.Host)
+	sc.Docker("context", "inspect", "-f", "{{.Endpoints.docker.Host}}", sc.Name).Assert(t, icmd.Expected{Out: sc.Host})
+
+	res := sc.Docker("version", "--format", "{{.Server.Version}}")
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Equal(strings.TrimSpace(res.Stdout()), kit.MustDocker(t, "version", "--format", "{{.Server.Version}}")))
+	assert.Check(t, is.Contains(sc.Commands(), "docker system dial-stdio"))
+}

@@ -205,7 +205,7 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 		}, oo.WhileStopped)
 	}
 	if backErr := bringBack(); backErr != nil {
-		return nil, errors.Join(backErr, err)
+		return nil, errors.Join(backErr, deployment.NotRestartedError(res.AppsNotRestarted), err)
 	}
 	if err != nil {
 		return nil, withCancel(ctx, err)

@@ -194,10 +194,14 @@ func TestCommunityBackupFaultsBringEverythingBack(t *testing.T) {
 		cancel   bool
 		want     string
 		wantDBUp bool
+		// wantAppsDown: the applications cannot be started either, and
+		// the message does not say they were.
+		wantAppsDown bool
 	}{
 		{name: "dump fails", fault: "database dump", f: &helpertest.Fault{Code: 1, Stderr: "Active logical log detected"}, want: "Active logical log detected", wantDBUp: true},
 		{name: "ctrl-c during the dump", fault: "database dump", f: &helpertest.Fault{Block: true}, cancel: true, want: "context canceled", wantDBUp: true},
 		{name: "database does not start", fault: "start-database", f: &helpertest.Fault{Err: errors.New("port is already allocated")}, want: "did not come back online"},
+		{name: "nothing starts (the Docker host is out of reach)", fault: "start-container", f: &helpertest.Fault{Err: errors.New("ssh: connect to host: Connection refused")}, want: "application containers not started again", wantAppsDown: true},
 		{name: "helper gone", fault: "helper-start", f: &helpertest.Fault{Err: errors.New("No such container")}, want: "removed from outside", wantDBUp: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -216,8 +220,18 @@ func TestCommunityBackupFaultsBringEverythingBack(t *testing.T) {
 			assert.Check(t, is.ErrorContains(err, tc.want))
 			assert.Check(t, is.Equal(eng.DatabaseRunning(), tc.wantDBUp))
 			assert.Check(t, hasCall(eng, "start-container db-id"), "database started again")
+			down := 0
 			for _, a := range eng.Apps {
+				if tc.wantAppsDown && !a.Running {
+					down++
+					assert.Check(t, is.ErrorContains(err, a.Name), "the stopped application is named")
+					continue
+				}
 				assert.Check(t, a.Running, "%s started again", a.Name)
+			}
+			if tc.wantAppsDown {
+				assert.Check(t, down > 0)
+				assert.Check(t, !strings.Contains(err.Error(), "were started again"), err.Error())
 			}
 			assert.Check(t, is.Len(eng.Running(), 0), "no helper left")
 			for _, f := range helpertest.FolderFiles(t, folder) {

@@ -87,7 +87,7 @@ type DatabaseDownError struct {
 }
 
 func (e *DatabaseDownError) Error() string {
-	return fmt.Sprintf("the database container %s did not come back online: %v\nstart it with 'docker start %s' and look at 'docker logs %s'; the application containers were started again",
+	return fmt.Sprintf("the database container %s did not come back online: %v\nstart it with 'docker start %s' and look at 'docker logs %s'",
 		e.Container, e.Err, e.Container, e.Container)
 }
 func (e *DatabaseDownError) Unwrap() error { return e.Err }

@@ -12,11 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 	"github.com/opsmill/docker-infrahubdb/internal/guardian/agent"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
@@ -60,8 +62,16 @@ type Run struct {
 	replies chan agent.Reply
 	lost    error           // the guardian stopped answering
 	told    map[string]bool // containers the guardian was told about
+	down    []stopped       // those not started again since, in stop order
 	stopHB  chan struct{}
 	hbDone  chan struct{}
+}
+
+// stopped is a container the guardian was told about: the IDs it goes by
+// (the one the stop was asked with, the full one) and its name.
+type stopped struct {
+	ids  [2]string
+	name string
 }
 
 // LockName is the name of the lock (and guardian) container of a database
@@ -313,6 +323,7 @@ func (r *Run) Stopping(ctx context.Context, id string, timeout time.Duration) er
 	}
 	r.mu.Lock()
 	r.told[id], r.told[c.ID] = true, true
+	r.down = append(r.down, stopped{ids: [2]string{id, c.ID}, name: strings.TrimPrefix(c.Name, "/")})
 	r.mu.Unlock()
 	return nil
 }
@@ -321,6 +332,7 @@ func (r *Run) Stopping(ctx context.Context, id string, timeout time.Duration) er
 func (r *Run) Started(ctx context.Context, id string) {
 	r.mu.Lock()
 	told := r.told[id]
+	r.down = slices.DeleteFunc(r.down, func(s stopped) bool { return s.ids[0] == id || s.ids[1] == id })
 	r.mu.Unlock()
 	if told {
 		_, _ = r.send(context.WithoutCancel(ctx), agent.Message{Op: agent.OpStarted, ID: id})
@@ -337,13 +349,56 @@ func (r *Run) Close(ctx context.Context) error {
 	if r.stopHB != nil {
 		close(r.stopHB)
 		<-r.hbDone
-		_, _ = r.send(ctx, agent.Message{Op: agent.OpDone})
+		if _, err := r.send(ctx, agent.Message{Op: agent.OpDone}); err != nil {
+			if down := r.stillDown(); len(down) > 0 {
+				// The guardian never heard the end (the link to the Docker
+				// host dropped): it starts what is still stopped and removes
+				// itself; removing it now would stop it doing so.
+				r.g.Detach()
+				return &LeftToGuardianError{Guardian: r.g.Name, Containers: down, Err: err}
+			}
+		}
 	}
 	if err := r.release(ctx); err != nil {
 		return fmt.Errorf("remove the run lock %s: %w; remove it with 'docker rm -f %s'", r.g.Name, err, r.g.Name)
 	}
 	return nil
 }
+
+// stillDown names the containers the guardian was told were stopping and
+// that the run did not start again.
+func (r *Run) stillDown() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var names []string
+	for _, s := range r.down {
+		if !slices.Contains(names, s.name) {
+			names = append(names, s.name)
+		}
+	}
+	return names
+}
+
+// LeftToGuardianError says that a run ended with containers stopped that
+// it could not start again, and that its guardian did not hear the run
+// end: the guardian starts them (the client lost the Docker host, as when
+// an ssh link drops). The lock is the guardian: it is left in place.
+type LeftToGuardianError struct {
+	Guardian   string
+	Containers []string
+	Err        error // why the guardian was not told
+}
+
+func (e *LeftToGuardianError) Error() string {
+	return fmt.Sprintf("the guardian %s on the Docker host did not hear this run end (%v): it starts %s again by itself, then removes itself; do not remove it. "+
+		"Once the Docker host answers, 'docker ps' shows them running and the next backup or restore reports what the guardian did "+
+		"(if the guardian is gone and they are still stopped: 'docker start %s')",
+		e.Guardian, e.Err, strings.Join(e.Containers, ", "), strings.Join(e.Containers, " "))
+}
+func (e *LeftToGuardianError) Unwrap() error { return e.Err }
+
+// ExitCode: the deployment is not running yet.
+func (e *LeftToGuardianError) ExitCode() int { return exitcode.Degraded }
 
 // release ends the attach and removes the lock container.
 func (r *Run) release(ctx context.Context) error {

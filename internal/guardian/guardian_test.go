@@ -2,7 +2,10 @@ package guardian
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +14,8 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian/agent"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
@@ -105,4 +110,102 @@ func TestBeginRemovesTheLockOfADeadRun(t *testing.T) {
 	assert.Check(t, is.DeepEqual(f.removed, []string{"dead"}))
 	assert.Check(t, is.Contains(strings.Join(pw.lines, "\n"), "a previous backup run died without finishing"))
 	assert.NilError(t, r.Close(context.Background()))
+}
+
+// inspectByID is fakeEngine whose Inspect finds the deployment's
+// containers by ID.
+type inspectByID struct {
+	*fakeEngine
+	containers map[string]docker.Container
+}
+
+func (f inspectByID) Inspect(_ context.Context, id string) (docker.Container, error) {
+	c, ok := f.containers[id]
+	if !ok {
+		return docker.Container{}, errors.New("not found")
+	}
+	return c, nil
+}
+
+// fakeAgent answers every message on conn (armed), and hangs up (the link
+// to the Docker host drops) when told to.
+func fakeAgent(t *testing.T, conn net.Conn, out io.WriteCloser, hangUp <-chan struct{}) {
+	t.Helper()
+	lines := make(chan agent.Message)
+	go func() {
+		defer close(lines)
+		dec := json.NewDecoder(conn)
+		for {
+			var m agent.Message
+			if dec.Decode(&m) != nil {
+				return
+			}
+			lines <- m
+		}
+	}()
+	go func() {
+		for {
+			select {
+			case m, ok := <-lines:
+				if !ok {
+					return
+				}
+				b, _ := json.Marshal(agent.Reply{Seq: m.Seq, Armed: true})
+				_, _ = out.Write(append(b, '\n'))
+			case <-hangUp:
+				_ = conn.Close()
+				_ = out.Close()
+				return
+			}
+		}
+	}()
+}
+
+// The link to the Docker host drops during an outage (an ssh context whose
+// connection is cut): the run cannot start the application again and its
+// guardian does not hear "done". Close must leave the guardian in place
+// (it starts the application and removes itself) and say so, not remove it
+// or tell the operator to.
+func TestCloseLeavesTheGuardianWhenTheLinkDropped(t *testing.T) {
+	app := docker.Container{ID: "app-full-id", Name: "/infrahub-server"}
+	f := inspectByID{&fakeEngine{}, map[string]docker.Container{db.ID: db, app.ID: app}}
+	plugin, guardian := net.Pipe()
+	stdoutR, stdoutW := io.Pipe()
+	hangUp := make(chan struct{})
+	fakeAgent(t, guardian, stdoutW, hangUp)
+	r := &Run{eng: f, db: db, told: map[string]bool{}, g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab", Conn: plugin, Stdout: stdoutR}}
+	ctx := context.Background()
+	assert.NilError(t, r.hello(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "backup"}))
+	assert.Check(t, r.armed)
+
+	assert.NilError(t, r.Stopping(ctx, app.ID, 0))
+	assert.NilError(t, r.Stopping(ctx, db.ID, 0))
+	r.Started(ctx, db.ID) // the database came back; the application did not
+	close(hangUp)
+
+	err := r.Close(ctx)
+	var left *LeftToGuardianError
+	assert.Assert(t, errors.As(err, &left), "%v", err)
+	assert.Check(t, is.DeepEqual(left.Containers, []string{"infrahub-server"}))
+	assert.Check(t, is.Equal(exitcode.Of(err), exitcode.Degraded))
+	assert.Check(t, is.ErrorContains(err, "it starts infrahub-server again by itself"))
+	assert.Check(t, is.ErrorContains(err, "do not remove it"))
+	assert.Check(t, !strings.Contains(err.Error(), "docker rm"), err.Error())
+	assert.Check(t, is.Len(f.removed, 0), "the guardian was removed while it brings the deployment back")
+}
+
+// On the normal path the guardian hears "done" and the lock is removed,
+// even with a container still stopped (the run reports it itself).
+func TestCloseRemovesTheGuardianThatHeardTheEnd(t *testing.T) {
+	app := docker.Container{ID: "app-full-id", Name: "/infrahub-server"}
+	f := inspectByID{&fakeEngine{}, map[string]docker.Container{app.ID: app}}
+	plugin, guardian := net.Pipe()
+	stdoutR, stdoutW := io.Pipe()
+	fakeAgent(t, guardian, stdoutW, make(chan struct{}))
+	r := &Run{eng: f, db: db, told: map[string]bool{}, g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab", Conn: plugin, Stdout: stdoutR}}
+	ctx := context.Background()
+	assert.NilError(t, r.hello(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "backup"}))
+	assert.NilError(t, r.Stopping(ctx, app.ID, 0))
+	assert.NilError(t, r.Close(ctx))
+	assert.Check(t, is.DeepEqual(f.removed, []string{"lock1"}))
 }

@@ -75,7 +75,7 @@ e2e: versitygw
 
 # Benchmark, not part of the tests: seeds a >1 GiB database in the stand-in and
 # prints one markdown table (docs/performance.md). The kit builds the plugin.
-bench: e2e-image
+bench: e2e-image versitygw
 	$(GO) test -tags bench -count=1 -run '^TestTunnelMeasure$$' -v ./e2e/engine/ | grep -E '^\s+measure_bench_test.go' || true
 	$(GO) test -c -tags bench -o bin/bench.test ./e2e/bench
 	cd e2e/bench && ../../bin/bench.test -test.run '^TestBench$$' -test.timeout 40m -test.v >../../bin/bench.log 2>&1 || { tail -60 ../../bin/bench.log; exit 1; }

@@ -47,7 +47,7 @@ func envInt(name string, def int) int {
 func parts() map[string]bool {
 	v := os.Getenv("INFRAHUBDB_BENCH_PARTS")
 	if v == "" {
-		v = "startup,graph,community,components"
+		v = "startup,graph,community,components,offsite"
 	}
 	out := map[string]bool{}
 	for _, p := range strings.Split(v, ",") {
@@ -75,13 +75,16 @@ func TestBench(t *testing.T) {
 	if want["graph"] || want["bind"] {
 		b.graphRows(&tbl, want["graph"])
 	}
-	if want["community"] || want["components"] {
+	if want["community"] || want["components"] || want["offsite"] {
 		c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
 		if want["community"] {
 			b.communityRows(&tbl, c)
 		}
 		if want["components"] {
 			b.componentRows(&tbl, c)
+		}
+		if want["offsite"] {
+			b.offsiteRows(&tbl, c)
 		}
 	}
 

@@ -121,6 +121,7 @@ type run struct {
 	result []byte
 	bytes  int64   // moved by the transfer step measured (see throughputRow)
 	events []event // of the project's containers during the run (projectRun)
+	other  *run    // the run this one is compared with (pair)
 }
 
 type step struct {

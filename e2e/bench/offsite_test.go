@@ -1,0 +1,208 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/opsmill/docker-infrahubdb/e2e/kit"
+	"github.com/opsmill/docker-infrahubdb/internal/s3location/s3test"
+)
+
+// offsiteRows are the S3 rows of issue 19: backup s3:// of the object
+// storage against the same bytes put to the same server (versitygw on
+// 127.0.0.1) by a minimal minio-go multipart upload, the download against a
+// minimal GetObject, what age adds, and the plugin's peak memory with S3
+// and encryption on at a small and a big size. The storage is the
+// component measured: its archive is as big as the files seeded, with no
+// database between the plugin and the bytes.
+//
+// backup s3:// stages the run in a folder on this machine and then copies
+// it up (docs/offsite.md): these rows show what that costs against the
+// floor, which the streamed path of the issue would approach.
+func (b *bench) offsiteRows(tbl *table, c *kit.Compose) {
+	t, runs := b.t, b.runs
+	small := int64(envInt("INFRAHUBDB_BENCH_OFFSITE_SMALL_MIB", 64))
+	big := int64(envInt("INFRAHUBDB_BENCH_OFFSITE_MIB", 256))
+	server := c.Service(t, kit.ServiceServer)
+	ctr := c.Service(t, kit.ServiceDatabase).Name
+	loc := kit.NewS3Location(t, "bench")
+	recipients := writeRecipients(t)
+	st := &storageSeeder{b: b, container: server.ID, rng: newRNG("offsite")}
+
+	backupS3 := func(prefix string, encrypt bool) run {
+		args := []string{"infrahubdb", "backup", loc.URL + "/" + prefix, "--component", "storage", "--database-container", ctr, "--progress", "json"}
+		if encrypt {
+			args = append(args, "--encrypt-to", recipients)
+		}
+		return b.plugin(loc.Env, args...)
+	}
+
+	st.seed(small)
+	var smallEnc []run
+	for i := 0; i < runs; i++ {
+		smallEnc = append(smallEnc, backupS3(fmt.Sprintf("small-enc-%d", i), true))
+	}
+
+	st.seed(big)
+	// The archive the plugin stores, for the floors: a folder backup of the
+	// same storage.
+	dir := b.folder()
+	b.plugin(nil, "infrahubdb", "backup", dir, "--component", "storage", "--database-container", ctr, "--progress", "quiet")
+	archiveName, size := b.largest(dir, "*.tar")
+	archive := filepath.Join(dir, archiveName)
+
+	cl := floorClient(t, loc)
+	var plain, enc, down []run
+	var upFloor, downFloor []float64
+	// Each plugin run right before its floor: the machine's load changes
+	// from minute to minute.
+	for i := 0; i < runs; i++ {
+		prefix := fmt.Sprintf("big-%d", i)
+		r := backupS3(prefix, false)
+		r.bytes = size
+		plain = append(plain, r)
+		upFloor = append(upFloor, b.floorPut(cl, loc.Bucket, fmt.Sprintf("floor/%d.tar", i), archive))
+
+		r = backupS3(fmt.Sprintf("big-enc-%d", i), true)
+		r.bytes = size
+		enc = append(enc, r)
+
+		into := b.folder()
+		r = b.plugin(loc.Env, "infrahubdb", "copy", loc.URL+"/"+prefix, into, "--progress", "json")
+		r.bytes = size
+		down = append(down, r)
+		b.removeFolder(into)
+		downFloor = append(downFloor, b.floorGet(cl, loc.Bucket, fmt.Sprintf("floor/%d.tar", i)))
+	}
+	b.removeFolder(dir)
+
+	tbl.section(fmt.Sprintf("Off-site: the object storage (%d MiB archive) to and from S3 (versitygw on 127.0.0.1, posix backend on the same disk)", size/mib))
+	tbl.add(wallThroughputRow("backup s3:// --component storage vs minio-go PutObject (16 MiB parts) of the archive", plain, upFloor))
+	tbl.add(pairedThroughputRow("  its upload step alone (the staged archive to S3, checked)", plain, "upload ", upFloor))
+	tbl.add(pairedThroughputRow("  its upload step alone, --encrypt-to (the staged ciphertext)", enc, "upload ", upFloor))
+	tbl.add(overheadRow("backup s3:// --encrypt-to (age X25519): wall vs unencrypted", pair(enc, plain), wall, pairedWall))
+	tbl.add(wallThroughputRow("copy s3://… FOLDER (download, checked) vs minio-go GetObject into a file, then sync", down, downFloor))
+	tbl.add(pairedThroughputRow("  its download step alone", down, "download ", downFloor))
+	tbl.add(memoryRow(fmt.Sprintf("backup s3:// --encrypt-to, %d MiB vs %d MiB", big, small), smallEnc, enc))
+}
+
+// newRNG is a reproducible source of incompressible bytes.
+func newRNG(seed string) *rand.ChaCha8 {
+	var s [32]byte
+	copy(s[:], seed)
+	return rand.NewChaCha8(s)
+}
+
+// pair stores each run of b in its a counterpart, for overheadRow.
+func pair(a, b []run) []run {
+	out := make([]run, len(a))
+	for i := range a {
+		out[i] = a[i]
+		out[i].other = &b[i]
+	}
+	return out
+}
+
+func pairedWall(r run) time.Duration { return r.other.wall }
+
+// wallThroughputRow compares bytes per second of wall time with a floor
+// measured right after each run; the ratio is the median of the pairs'.
+func wallThroughputRow(label string, runs []run, floor []float64) row {
+	var f, ratios []float64
+	for i, r := range runs {
+		v := float64(r.bytes) / r.wall.Seconds()
+		f = append(f, v)
+		if i < len(floor) && floor[i] > 0 {
+			ratios = append(ratios, v/floor[i])
+		}
+	}
+	return row{label: label, figure: spread(f, mibPerSec), floor: spread(floor, mibPerSec),
+		ratio: fmt.Sprintf("%.2f", median(ratios)), overhead: "—"}
+}
+
+// floorClient is the minimal minio-go client of the floors: path-style, the
+// test server's static credentials.
+func floorClient(t interface{ Fatal(...any) }, loc *kit.S3Location) *minio.Client {
+	host := strings.TrimPrefix(loc.Server.Endpoint, "http://")
+	cl, err := minio.New(host, &minio.Options{
+		Creds: credentials.NewStaticV4(s3test.AccessKey, s3test.SecretKey, ""), Region: "us-east-1", BucketLookup: minio.BucketLookupPath,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+// floorPut uploads file as key in 16 MiB parts and returns bytes/s.
+func (b *bench) floorPut(cl *minio.Client, bucket, key, file string) float64 {
+	t := b.t
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	start := time.Now()
+	if _, err := cl.PutObject(context.Background(), bucket, key, f, st.Size(), minio.PutObjectOptions{PartSize: 16 * mib}); err != nil {
+		t.Fatalf("bench: floor upload: %v", err)
+	}
+	d := time.Since(start)
+	t.Logf("floor minio-go PutObject: %d MiB in %s", st.Size()/mib, d.Round(time.Millisecond))
+	return float64(st.Size()) / d.Seconds()
+}
+
+// floorGet downloads key into a file, synced as the plugin syncs its
+// files, and returns bytes/s.
+func (b *bench) floorGet(cl *minio.Client, bucket, key string) float64 {
+	t := b.t
+	file := filepath.Join(b.folder(), "floor")
+	defer b.removeFolder(filepath.Dir(file))
+	start := time.Now()
+	obj, err := cl.GetObject(context.Background(), bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatalf("bench: floor download: %v", err)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(f, obj)
+	obj.Close()
+	f.Close()
+	if err != nil {
+		t.Fatalf("bench: floor download: %v", err)
+	}
+	syncFile(t, file)
+	d := time.Since(start)
+	t.Logf("floor minio-go GetObject: %d MiB in %s", n/mib, d.Round(time.Millisecond))
+	return float64(n) / d.Seconds()
+}
+
+// writeRecipients writes a fresh age X25519 recipient into a file, as an
+// operator's --encrypt-to file.
+func writeRecipients(t interface {
+	Fatal(...any)
+	TempDir() string
+}) string {
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "ops.recipients")
+	if err := os.WriteFile(file, []byte(id.Recipient().String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}

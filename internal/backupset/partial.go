@@ -171,3 +171,12 @@ func (f *Folder) RemovePartials() ([]string, error) {
 	}
 	return removed, nil
 }
+
+// ReadFrom copies r into the file with reading and writing overlapped
+// (pipelinedCopy), so io.Copy into a PartialFile reads the next MiB (from
+// S3, through its own checks) while the previous one is hashed and written.
+// r is read from another goroutine until ReadFrom returns.
+func (p *PartialFile) ReadFrom(r io.Reader) (int64, error) { return pipelinedCopy(writerOnly{p}, r) }
+
+// writerOnly hides ReadFrom, so nothing copies through it twice.
+type writerOnly struct{ io.Writer }

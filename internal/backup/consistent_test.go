@@ -256,16 +256,23 @@ func TestConsistentBackupPullsTheHelperImageFirst(t *testing.T) {
 	assert.Check(t, !hasCall(eng, "stop-container"))
 }
 
+// countingOptions are those of backup --consistent --component graph on
+// Enterprise, with a Bolt login that takes the password "admin".
+func countingOptions(eng *helpertest.Engine, password string) backup.SetOptions {
+	opts := consistentOptions(eng, []string{"graph"}, nil)
+	bolt := &fakeBolt{eng: eng}
+	opts.Offline.Connect, opts.Offline.BoltAddress = bolt.connect, "127.0.0.1:17687"
+	opts.Offline.Credentials = &neo4j.Credentials{User: "neo4j", Password: password}
+	return opts
+}
+
 // With --consistent on Enterprise the applications are stopped while the
 // online backup runs: nothing writes, so the graph's counts are those of the
 // backup and are recorded with its files, for a drill to compare.
 func TestConsistentEnterpriseBackupRecordsTheGraphFigures(t *testing.T) {
 	eng := deploymentEngine()
 	folder := newFolder(t)
-	opts := consistentOptions(eng, []string{"graph"}, nil)
-	bolt := &fakeBolt{eng: eng}
-	opts.Offline.Connect, opts.Offline.BoltAddress = bolt.connect, "127.0.0.1:17687"
-	opts.Offline.Credentials = &neo4j.Credentials{User: "neo4j", Password: "admin"}
+	opts := countingOptions(eng, "admin")
 	res, err := backup.RunSet(context.Background(), eng, folder, opts, progress.Nop)
 	assert.NilError(t, err)
 
@@ -296,10 +303,7 @@ func TestConsistentEnterpriseBackupRecordsTheGraphFigures(t *testing.T) {
 func TestConsistentEnterpriseBackupWithoutALoginRecordsNoFigures(t *testing.T) {
 	eng := deploymentEngine()
 	folder := newFolder(t)
-	opts := consistentOptions(eng, []string{"graph"}, nil)
-	bolt := &fakeBolt{eng: eng}
-	opts.Offline.Connect, opts.Offline.BoltAddress = bolt.connect, "127.0.0.1:17687"
-	opts.Offline.Credentials = &neo4j.Credentials{User: "neo4j", Password: "wrong"}
+	opts := countingOptions(eng, "wrong")
 	pw := &recorder{}
 	res, err := backup.RunSet(context.Background(), eng, folder, opts, pw)
 	assert.NilError(t, err)

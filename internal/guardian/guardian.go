@@ -420,6 +420,21 @@ func (r *Run) Replacing(ctx context.Context, helper string, putBack []agent.Comm
 	return nil
 }
 
+// Component tells the guardian the state of a component a whole-deployment
+// restore replaces (agent.ComponentReplacing, ComponentNew, ComponentOld)
+// and where its safety copy is: if the run dies, the record says which
+// data each component holds. Told that a replacement begins, a guardian
+// that does not answer fails the run before anything is replaced.
+func (r *Run) Component(ctx context.Context, component, state, safety string) error {
+	if !r.armed {
+		return nil
+	}
+	if _, err := r.send(context.WithoutCancel(ctx), agent.Message{Op: agent.OpComponent, Component: component, State: state, Safety: safety}); err != nil {
+		return fmt.Errorf("the guardian %s is gone (%v): the %s was not replaced", r.g.Name, err, component)
+	}
+	return nil
+}
+
 // Replaced tells the guardian the replacement ended: new data, or the old
 // put back by the run itself.
 func (r *Run) Replaced(ctx context.Context) {

@@ -78,6 +78,9 @@ func Describe(rec agent.Record) string {
 		fmt.Fprintf(&b, " Safety copy: %s.", rec.PutBack)
 	}
 	fmt.Fprintf(&b, " Data: %s.", rec.Data)
+	for _, c := range rec.Components {
+		fmt.Fprintf(&b, " Component %s.", c)
+	}
 	return b.String()
 }
 

@@ -58,6 +58,10 @@ type Connect func(ctx context.Context, address string, creds neo4j.Credentials) 
 type Guard interface {
 	Replacing(ctx context.Context, helper string, putBack []agent.Command) error
 	Replaced(ctx context.Context)
+	// Component tells the state of a component a whole-deployment restore
+	// replaces (agent.ComponentReplacing, ComponentNew, ComponentOld) and
+	// where its safety copy is; an error before a replacement stops it.
+	Component(ctx context.Context, component, state, safety string) error
 }
 
 type Options struct {

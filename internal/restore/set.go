@@ -12,6 +12,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian/agent"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/pgdump"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
@@ -199,7 +200,7 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 		}
 	}
 
-	s := &setRunner{eng: eng, folder: folder, plan: plan, pw: pw, keep: opts.KeepHelper}
+	s := &setRunner{eng: eng, folder: folder, plan: plan, pw: pw, keep: opts.KeepHelper, guard: opts.Guard}
 	outage := deployment.NewAppOutage(eng, plan.apps, pw)
 	defer func() {
 		outage.StartApps(ctx)
@@ -347,8 +348,19 @@ type setRunner struct {
 	plan   *SetPlan
 	pw     progress.Writer
 	keep   bool
+	// guard is told the state of each component (nil: no guardian).
+	guard Guard
 	// undo puts replaced components back, most recent first.
 	undo []undoStep
+}
+
+// tell tells the guardian a component's state; an error is the guardian
+// gone, before a replacement.
+func (s *setRunner) tell(ctx context.Context, component, state, safety string) error {
+	if s.guard == nil {
+		return nil
+	}
+	return s.guard.Component(ctx, component, state, safety)
 }
 
 type undoStep struct {
@@ -367,6 +379,9 @@ func (s *setRunner) restoreTaskManager(ctx context.Context) error {
 			return fmt.Errorf("safety dump of the task manager failed, nothing was changed: %w", err)
 		}
 		safety := s.safety
+		if err := s.tell(ctx, backupset.ComponentTaskManager, agent.ComponentReplacing, safety.Path(name)); err != nil {
+			return err
+		}
 		s.undo = append(s.undo, undoStep{component: backupset.ComponentTaskManager, where: safety.Path(name), do: func(ctx context.Context) error {
 			f, err := os.Open(safety.Path(name))
 			if err != nil {
@@ -375,9 +390,11 @@ func (s *setRunner) restoreTaskManager(ctx context.Context) error {
 			defer f.Close()
 			return pgdump.Restore(ctx, s.eng, src, f)
 		}})
+	} else if err := s.tell(ctx, backupset.ComponentTaskManager, agent.ComponentReplacing, ""); err != nil {
+		return err
 	}
 	text := fmt.Sprintf("pg_restore %s into %s", rec.Name, src.Container.Name)
-	return progress.Run(s.pw, progress.Event{ID: "tm", Text: text}, func() error {
+	return s.told(ctx, backupset.ComponentTaskManager, progress.Run(s.pw, progress.Event{ID: "tm", Text: text}, func() error {
 		f, err := s.folder.OpenChecked(rec)
 		if err == nil {
 			err = pgdump.Restore(ctx, s.eng, src, f)
@@ -390,7 +407,24 @@ func (s *setRunner) restoreTaskManager(ctx context.Context) error {
 			}
 		}
 		return err
-	})
+	}))
+}
+
+// told tells the guardian how a component's replacement ended: new when
+// err is nil; old when it failed without a change (the task manager, whose
+// pg_restore runs in one transaction: keepUndoIfChanged left no undo step
+// for it); else nothing yet (the rollback tells, or the state stays
+// "replacing": torn).
+func (s *setRunner) told(ctx context.Context, component string, err error) error {
+	unchanged := component == backupset.ComponentTaskManager &&
+		!slices.ContainsFunc(s.undo, func(u undoStep) bool { return u.component == component })
+	switch {
+	case err == nil:
+		_ = s.tell(ctx, component, agent.ComponentNew, "")
+	case unchanged:
+		_ = s.tell(ctx, component, agent.ComponentOld, "")
+	}
+	return err
 }
 
 // takeSafety writes a safety copy with take and records it in the safety
@@ -447,6 +481,9 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 			return fmt.Errorf("safety archive of the storage failed, nothing was changed: %w", err)
 		}
 		safety := s.safety
+		if err := s.tell(ctx, backupset.ComponentStorage, agent.ComponentReplacing, safety.Path(name)); err != nil {
+			return err
+		}
 		s.undo = append(s.undo, undoStep{component: backupset.ComponentStorage, where: safety.Path(name), do: func(ctx context.Context) error {
 			h, release, err := helper.Start(ctx, s.eng, volumearchive.HelperSpec(st, "rollback", true), false, s.pw)
 			if err != nil {
@@ -460,16 +497,18 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 			defer f.Close()
 			return volumearchive.Restore(ctx, h, f)
 		}})
+	} else if err := s.tell(ctx, backupset.ComponentStorage, agent.ComponentReplacing, ""); err != nil {
+		return err
 	}
 	text := fmt.Sprintf("Restore %s into %s", rec.Name, st.Name())
-	return progress.Run(s.pw, progress.Event{ID: "storage", Text: text}, func() error {
+	return s.told(ctx, backupset.ComponentStorage, progress.Run(s.pw, progress.Event{ID: "storage", Text: text}, func() error {
 		f, err := s.folder.OpenChecked(rec)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
 		return volumearchive.Restore(ctx, h, f)
-	})
+	}))
 }
 
 // rollback puts back the components already replaced, most recent first,
@@ -492,6 +531,7 @@ func (s *setRunner) rollback(ctx context.Context, component string, cause error)
 			continue
 		}
 		done = append(done, u.component)
+		_ = s.tell(ctx, u.component, agent.ComponentOld, "")
 	}
 	s.undo = nil
 	var degraded *DegradedError

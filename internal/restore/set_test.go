@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian/agent"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -299,4 +301,67 @@ func TestRunSetInterruptedPgRestore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// guardLog is a restore.Guard that records what it is told.
+type guardLog struct {
+	mu   sync.Mutex
+	told []string
+}
+
+func (g *guardLog) Replacing(ctx context.Context, helper string, putBack []agent.Command) error {
+	g.add("graph replacing")
+	return nil
+}
+func (g *guardLog) Replaced(ctx context.Context) { g.add("graph replaced") }
+func (g *guardLog) Component(ctx context.Context, component, state, safety string) error {
+	if safety != "" {
+		state += " (safety " + filepath.Ext(safety) + ")"
+	}
+	g.add(component + " " + state)
+	return nil
+}
+func (g *guardLog) add(s string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.told = append(g.told, s)
+}
+
+// The guardian is told each component's state, so that a run lost between
+// two components leaves a record of which holds new, old or torn data.
+func TestRunSetTellsTheGuardianEachComponentsState(t *testing.T) {
+	f, _ := setFixture(t)
+	g := &guardLog{}
+	f.opts.Guard = g
+	_, err := f.runSet(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(g.told, []string{
+		"task-manager replacing (safety .pgdump)", "task-manager new",
+		"storage replacing (safety .tar)", "storage new",
+		"graph replacing", "graph replaced",
+	}))
+}
+
+func TestRunSetTellsTheGuardianWhatTheRollbackPutBack(t *testing.T) {
+	f, _ := setFixture(t)
+	f.eng.Faults["restore"] = &helpertest.Fault{Code: 1, Stderr: "restore failed", Times: 1}
+	g := &guardLog{}
+	f.opts.Guard = g
+	_, err := f.runSet(context.Background())
+	assert.Assert(t, err != nil)
+	told := strings.Join(g.told, ", ")
+	assert.Check(t, is.Contains(told, "storage new, graph replacing"), told)
+	assert.Check(t, is.Contains(told, "storage old, task-manager old"), "rolled back, most recent first: %s", told)
+}
+
+// A pg_restore that fails inside its transaction changed nothing: the
+// guardian hears "old" at once.
+func TestRunSetTellsTheGuardianAFailedPgRestoreChangedNothing(t *testing.T) {
+	f, pg := setFixture(t)
+	pg.restoreErr = true
+	g := &guardLog{}
+	f.opts.Guard = g
+	_, err := f.runSet(context.Background())
+	assert.Assert(t, err != nil)
+	assert.Check(t, is.DeepEqual(g.told, []string{"task-manager replacing (safety .pgdump)", "task-manager old"}))
 }

@@ -143,6 +143,7 @@ func recoverRun(eng Engine, st *State, cause string) error {
 		run(eng, st, a, &rec)
 	}
 	rec.Data = st.DataState()
+	rec.Components = st.ComponentStates()
 	return writeRecord(eng, rec)
 }
 

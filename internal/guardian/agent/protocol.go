@@ -38,6 +38,18 @@ const (
 	// then runs PutBack there (loads of the safety copy).
 	OpReplacing = "replacing"
 	OpReplaced  = "replaced" // the replacement ended (new data, or the old put back by the run)
+	// OpComponent: the state of a component (task-manager, storage) that a
+	// whole-deployment restore replaces; the guardian does not put those
+	// back, but its record says which hold new, old or partial data and
+	// where their safety copies are.
+	OpComponent = "component"
+)
+
+// States of a component in OpComponent.
+const (
+	ComponentReplacing = "replacing" // its replacement is under way
+	ComponentNew       = "new"       // replaced: it holds the backup's data
+	ComponentOld       = "old"       // put back from its safety copy by the run
 )
 
 // Roles of stopped containers.
@@ -65,6 +77,10 @@ type Message struct {
 	// replacing
 	Helper  string    `json:"helper,omitempty"`
 	PutBack []Command `json:"put_back,omitempty"`
+	// component
+	Component string `json:"component,omitempty"`
+	State     string `json:"state,omitempty"`
+	Safety    string `json:"safety,omitempty"` // its safety copy, on the client's disk; "" without one
 }
 
 // Command is a program to run in a container as a user.
@@ -106,4 +122,7 @@ type Record struct {
 	PutBack string `json:"put_back,omitempty"`
 	// Data says whether the database holds the old or the new data.
 	Data string `json:"data"`
+	// Components says, for each component a whole-deployment restore had
+	// begun to replace, which data it holds ("storage: …").
+	Components []string `json:"components,omitempty"`
 }

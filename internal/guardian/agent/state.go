@@ -2,6 +2,7 @@ package agent
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -20,6 +21,8 @@ type State struct {
 	Replacing *Message
 	// PutBackDone is set by the recovery once the safety copy is back.
 	PutBackDone bool
+	// Components are the OpComponent states, in the order first told.
+	Components []Message
 }
 
 // Apply records one message of the run.
@@ -38,6 +41,14 @@ func (s *State) Apply(m Message) {
 		s.Replacing = &m
 	case OpReplaced:
 		s.Replacing = nil
+	case OpComponent:
+		for i := range s.Components {
+			if s.Components[i].Component == m.Component {
+				s.Components[i] = m
+				return
+			}
+		}
+		s.Components = append(s.Components, m)
 	}
 }
 
@@ -64,7 +75,7 @@ type Action struct {
 // containers in the reverse of their stop order: the database before the
 // applications, the applications in dependency order.
 func (s *State) Recovery() []Action {
-	if len(s.Stopped) == 0 && s.Replacing == nil {
+	if len(s.Stopped) == 0 && s.Replacing == nil && len(s.Components) == 0 {
 		return nil
 	}
 	var acts []Action
@@ -99,6 +110,49 @@ func (s *State) DataState() string {
 		return "unknown: the restore was lost while the database container ran; check the databases with SHOW DATABASES and the data, and restore again"
 	}
 	return "old: the restore was lost before it replaced any data"
+}
+
+// ComponentStates says what each component a whole-deployment restore had
+// begun to replace holds now, and how to put a torn one back.
+func (s *State) ComponentStates() []string {
+	var out []string
+	for _, c := range s.Components {
+		var what string
+		switch c.State {
+		case ComponentNew:
+			what = "new: replaced from the backup before the run was lost"
+		case ComponentOld:
+			what = "old: put back from its safety copy by the run"
+		default:
+			what = replacingState(c)
+		}
+		out = append(out, c.Component+": "+what)
+	}
+	return out
+}
+
+// replacingState is what a component lost mid-replacement holds.
+func replacingState(c Message) string {
+	var what string
+	switch c.Component {
+	case "task-manager":
+		// pg_restore runs in one transaction: cut off, it commits nothing.
+		what = "most likely old (pg_restore runs in one transaction and commits nothing when it is cut off), new only if it had received the whole dump"
+	default:
+		what = "PARTIAL: the run was lost while its content was replaced"
+	}
+	if c.Safety == "" {
+		return what + "; there is no safety copy (--no-safety-backup): restore it from a backup"
+	}
+	return what + "; its safety copy is " + c.Safety + " on the machine that ran the restore (restore it with: docker infrahubdb restore " + safetyFolder(c.Safety) + " --component " + c.Component + ")"
+}
+
+// safetyFolder is the folder of a safety copy's path.
+func safetyFolder(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i > 0 {
+		return path[:i]
+	}
+	return path
 }
 
 func orWord(s, def string) string {

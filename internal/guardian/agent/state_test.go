@@ -183,3 +183,31 @@ func TestGuardActsWhenTheHeartbeatStops(t *testing.T) {
 	assert.NilError(t, <-done)
 	assert.Check(t, is.Contains(strings.Join(f.calls, ";"), "start db"))
 }
+
+// A whole-deployment restore lost while it replaced the storage, after the
+// task manager: the record says the task manager holds the backup's data
+// and the storage is torn, with the command that puts its safety copy back.
+func TestComponentStatesOfALostWholeRestore(t *testing.T) {
+	var s State
+	s.Apply(Message{Op: OpHello, Command: "restore"})
+	s.Apply(Message{Op: OpComponent, Component: "task-manager", State: ComponentReplacing, Safety: "/b/safety-1/task-manager-1.pgdump"})
+	s.Apply(Message{Op: OpComponent, Component: "task-manager", State: ComponentNew})
+	s.Apply(Message{Op: OpComponent, Component: "storage", State: ComponentReplacing, Safety: "/b/safety-1/storage-1.tar"})
+	assert.Check(t, len(s.Recovery()) > 0, "a torn component is a recovery to record, even with nothing stopped")
+	got := s.ComponentStates()
+	assert.Assert(t, is.Len(got, 2))
+	assert.Check(t, is.Equal(got[0], "task-manager: new: replaced from the backup before the run was lost"))
+	assert.Check(t, is.Contains(got[1], "storage: PARTIAL"))
+	assert.Check(t, is.Contains(got[1], "docker infrahubdb restore /b/safety-1 --component storage"))
+
+	s.Apply(Message{Op: OpComponent, Component: "storage", State: ComponentOld})
+	assert.Check(t, is.Equal(s.ComponentStates()[1], "storage: old: put back from its safety copy by the run"))
+}
+
+func TestComponentStateWithoutASafetyCopy(t *testing.T) {
+	var s State
+	s.Apply(Message{Op: OpComponent, Component: "task-manager", State: ComponentReplacing})
+	got := s.ComponentStates()
+	assert.Check(t, is.Contains(got[0], "most likely old"))
+	assert.Check(t, is.Contains(got[0], "there is no safety copy (--no-safety-backup)"))
+}

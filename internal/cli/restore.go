@@ -156,13 +156,19 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		}
 		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
 	}
-	creds, err := restoreCredentials(opts, dockerCli.In())
-	if err != nil {
-		return err
-	}
 	folder, err := backupset.Open(dir)
 	if err != nil {
 		return withCode(ExitEnvironment, err)
+	}
+	return runRestoreIn(ctx, dockerCli, opts, folder, until)
+}
+
+// runRestoreIn restores from an open folder (restore s3:// passes its
+// staging folder, which may decrypt what it reads).
+func runRestoreIn(ctx context.Context, dockerCli command.Cli, opts restoreOptions, folder *backupset.Folder, until time.Time) error {
+	creds, err := restoreCredentials(opts, dockerCli.In())
+	if err != nil {
+		return err
 	}
 	pw, err := opts.output.progressWriter(dockerCli)
 	if err != nil {

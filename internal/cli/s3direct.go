@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"filippo.io/age"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -25,7 +26,8 @@ import (
 // on the client) is not built. With encryption, backup seals the staging
 // folder (every file is encrypted as it arrives from the helper, transfer
 // stream), so no plaintext artifact touches the client's disk; restore of an
-// encrypted run is refused, since it would have to decrypt onto the disk.
+// encrypted run stages its ciphertext and reads it through a decrypting
+// (unsealed) folder, the mirror image.
 
 // directFlags are the flags backup and restore take for an s3:// location.
 type directFlags struct {
@@ -58,11 +60,6 @@ func folderRefusesDirectFlags(cmd *cobra.Command) error {
 		}
 	}
 	return nil
-}
-
-// errEncryptedRestore is why restore s3:// refuses an encrypted run.
-func errEncryptedRestore() error {
-	return usageError("restore s3:// of an encrypted run is not supported yet: this version stages the run in a folder on this machine, which would put the decrypted plaintext on its disk; the streamed path into the helper is not built. Use copy s3://… FOLDER --identity FILE (onto an encrypted disk), then restore FOLDER (docs/offsite.md)")
 }
 
 // stage makes a private staging directory under the chosen root.
@@ -194,12 +191,19 @@ func (o *backupOptions) fullWhenAuto() {
 // runRestoreFromLocation is `restore s3://…`: the newest run (or --run) is
 // checked against its manifest while it is copied into a staging folder,
 // then restored from there with every check of a folder restore before
-// anything stops. An encrypted run is refused before anything is
-// downloaded: decrypting it would put plaintext on this machine's disk.
+// anything stops. An encrypted run is staged as its ciphertext, as stored:
+// each file is decrypted once while it downloads, for the checks (stored
+// and plaintext SHA-256; a wrong key or a damaged byte refuses it there),
+// and the staging folder decrypts it again whenever the restore reads it
+// (the preflight's checks, the stream into the helper): its plaintext is
+// never on this machine's disk.
 func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts restoreOptions, url string) error {
 	d := opts.direct
 	if err := opts.validate(); err != nil {
 		return err
+	}
+	if opts.until != "" {
+		return usageError("--until: restore s3:// chooses its run with --run (list s3://… shows them)")
 	}
 	if opts.output.format == "json" {
 		return usageError("restore s3:// prints a table only, so far")
@@ -226,12 +230,15 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 	if err != nil {
 		return offsiteExit(withCode(ExitEnvironment, err))
 	}
+	var ids []age.Identity
 	if encrypted(m) {
-		// The keys are checked first (a missing or wrong --identity
-		// exits 3, a damaged header 5), so a restore drill learns about
-		// its key before it learns that this path is not built.
-		ids, err := d.keys.load(ctx, loc)
-		if err != nil {
+		if opts.helper.transfer == helper.TransferBind {
+			return usageError("--transfer bind with an encrypted run: bind mounts would put its plaintext on this machine's disk; drop --transfer")
+		}
+		// The keys are checked first, on every file's header: a missing
+		// or wrong --identity exits 3, a damaged header 5, before
+		// anything is downloaded.
+		if ids, err = d.keys.load(ctx, loc); err != nil {
 			return err
 		}
 		for _, f := range m.Files {
@@ -244,7 +251,8 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 			}
 			rc.Close()
 		}
-		return errEncryptedRestore()
+	} else if len(d.keys.identities) > 0 || d.keys.passphraseFile != "" {
+		fmt.Fprintf(dockerCli.Err(), "Note: run %s is not encrypted; the keys given are not used.\n", runID)
 	}
 	root, dir, err := d.stage("restore-")
 	if err != nil {
@@ -255,16 +263,25 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 		// The staging folder goes away: the safety copy must not.
 		opts.safetyDir = filepath.Join(root, backupset.SafetyDirName(time.Now()))
 	}
-	fmt.Fprintf(dockerCli.Err(), "Staging run %s of %s in %s on this machine (removed afterwards).\n", runID, loc.Describe(), dir)
 	folder, err := backupset.Create(dir)
 	if err != nil {
 		return withCode(ExitEnvironment, err)
+	}
+	if ids != nil {
+		// The folder keeps the ciphertext and decrypts what the restore
+		// reads; bind mounts would have neo4j-admin read the plaintext
+		// from this machine's disk.
+		folder.Unseal(agecrypt.Unsealer(ids))
+		opts.helper.transfer = helper.TransferStream
+		fmt.Fprintf(dockerCli.Err(), "Staging encrypted run %s of %s in %s on this machine as ciphertext only (removed afterwards): every file is decrypted and checked while it downloads, and decrypted again as a stream into the helper (transfer stream: bind mounts would put plaintext on this machine's disk).\n", runID, loc.Describe(), dir)
+	} else {
+		fmt.Fprintf(dockerCli.Err(), "Staging run %s of %s in %s on this machine (removed afterwards).\n", runID, loc.Describe(), dir)
 	}
 	pw, err := opts.output.progressWriter(dockerCli)
 	if err != nil {
 		return err
 	}
-	_, err = offsite.ToFolder(ctx, loc, runID, folder, nil, pw)
+	_, err = offsite.ToFolder(ctx, loc, runID, folder, ids, pw)
 	pw.Close()
 	if err != nil {
 		return offsiteExit(err)
@@ -272,10 +289,10 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 	// The staging folder holds this run alone: restore it whatever it holds
 	// (the run was chosen above).
 	opts.run = restore.RunLatest
-	err = runRestore(ctx, dockerCli, opts, dir)
+	err = runRestoreIn(ctx, dockerCli, opts, folder, time.Time{})
 	if !opts.noSafetyBackup && !opts.dryRun {
 		if st, serr := os.Stat(opts.safetyDir); serr == nil && st.IsDir() {
-			fmt.Fprintf(dockerCli.Err(), "The safety copy of the replaced data is in %s.\n", opts.safetyDir)
+			fmt.Fprintf(dockerCli.Err(), "The safety copy of the replaced data is in %s (the deployment's data as it was, not encrypted).\n", opts.safetyDir)
 		}
 	}
 	return err

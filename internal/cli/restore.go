@@ -73,9 +73,12 @@ FOLDER may be an S3 location, s3://BUCKET/PREFIX (docs/offsite.md): its newest
 run (or --run) is downloaded into a private staging folder on this machine
 (--s3-staging-dir), every file checked against the run's manifest, then
 restored from there; the safety copy goes to --safety-dir, else next to the
-staging folder. Encrypted runs are refused for now (decrypting them would put
-plaintext on this machine's disk): copy s3://… FOLDER --identity FILE, then
-restore FOLDER.`,
+staging folder. An encrypted run needs --identity FILE (or the passphrase of
+the location key): it is staged as ciphertext only, decrypted once while it
+downloads to check it (a wrong key: exit 3, a damaged file: exit 5, before
+anything stops), and decrypted again as the restore reads it, streamed into
+the helper (transfer stream); its plaintext never reaches this machine's
+disk. The safety copy is the deployment's current data, not encrypted.`,
 		Example: `  NEO4J_AUTH=neo4j/secret docker infrahubdb restore ./backups --yes
   docker infrahubdb restore ./backups --dry-run
   docker -c prod infrahubdb restore ./backups --database neo4j --until 2026-11-24T18:00:00Z`,

@@ -215,7 +215,7 @@ func (c *checkingReader) Read(p []byte) (int, error) {
 		if got := hex.EncodeToString(c.h.Sum(nil)); c.n != c.size || got != c.want {
 			return n, fmt.Errorf("%s: %d bytes with SHA-256 %s, the manifest records %d bytes with %s: %w", c.what, c.n, got, c.size, c.want, ErrChecksum)
 		}
-	} else if err != nil && c.tail != nil {
+	} else if err != nil && c.tail != nil && !errors.Is(err, ErrChecksum) {
 		// An age error (a flipped byte, a truncation) is damage.
 		return n, fmt.Errorf("%s: %v: %w", c.what, err, ErrChecksum)
 	}

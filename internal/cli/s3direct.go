@@ -191,14 +191,8 @@ func (o *backupOptions) fullWhenAuto() {
 // runRestoreFromLocation is `restore s3://…`: the newest run (or --run) is
 // checked against its manifest while it is copied into a staging folder,
 // then restored from there with every check of a folder restore before
-// anything stops. An encrypted run is staged as its ciphertext, as stored:
-// each file is decrypted once while it downloads, for the checks (stored
-// and plaintext SHA-256; a wrong key or a damaged byte refuses it there),
-// and the staging folder decrypts it again whenever the restore reads it
-// (the preflight's checks, the stream into the helper): its plaintext is
-// never on this machine's disk.
+// anything stops (stageRun says how an encrypted run is staged).
 func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts restoreOptions, url string) error {
-	d := opts.direct
 	if err := opts.validate(); err != nil {
 		return err
 	}
@@ -211,35 +205,77 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 	if !opts.outage.yes && !opts.dryRun && !(dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()) {
 		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
 	}
-	loc, err := d.location.open(ctx, url, true)
+	runID := opts.run
+	if runID == restore.RunLatest {
+		runID = ""
+	}
+	st, err := stageRun(ctx, dockerCli, opts.direct, opts.output, url, runID, opts.helper.transfer, "restore")
 	if err != nil {
 		return err
 	}
-	runID := opts.run
-	if runID == "" || runID == restore.RunLatest {
+	defer os.RemoveAll(st.dir)
+	if st.encrypted {
+		opts.helper.transfer = helper.TransferStream
+	}
+	if !opts.noSafetyBackup && opts.safetyDir == "" {
+		// The staging folder goes away: the safety copy must not.
+		opts.safetyDir = filepath.Join(st.root, backupset.SafetyDirName(time.Now()))
+	}
+	// The staging folder holds this run alone: restore it whatever it holds
+	// (the run was chosen above).
+	opts.run = restore.RunLatest
+	err = runRestoreIn(ctx, dockerCli, opts, st.folder, time.Time{})
+	if !opts.noSafetyBackup && !opts.dryRun {
+		if fi, serr := os.Stat(opts.safetyDir); serr == nil && fi.IsDir() {
+			fmt.Fprintf(dockerCli.Err(), "The safety copy of the replaced data is in %s (the deployment's data as it was, not encrypted).\n", opts.safetyDir)
+		}
+	}
+	return err
+}
+
+// staged is a location's run staged in a folder on this machine.
+type staged struct {
+	root, dir string // the staging root, and the run's folder in it (the caller removes it)
+	folder    *backupset.Folder
+	encrypted bool
+}
+
+// stageRun copies run runID of the location (the newest when "") into a
+// private staging folder, every file checked against the run's manifest.
+// An encrypted run is staged as its ciphertext, as stored: the keys are
+// tried on every file's header first (no key or a wrong one: exit 3,
+// before anything is downloaded), each file is decrypted once while it
+// downloads, for the checks (stored and plaintext SHA-256: a damaged byte
+// exits 5), and the staging folder decrypts it again whenever it is read
+// (backupset.Folder.Unseal): its plaintext is never on this machine's disk,
+// and its files go to a helper as a stream only (transfer, when bind, is
+// refused). what names the command, for the messages.
+func stageRun(ctx context.Context, dockerCli command.Cli, d directFlags, out outputOptions, url, runID, transfer, what string) (*staged, error) {
+	loc, err := d.location.open(ctx, url, true)
+	if err != nil {
+		return nil, err
+	}
+	if runID == "" {
 		listing, err := backupset.ListRuns(ctx, loc)
 		if err != nil {
-			return offsiteExit(withCode(ExitEnvironment, err))
+			return nil, offsiteExit(withCode(ExitEnvironment, err))
 		}
 		if len(listing.Runs) == 0 {
-			return withCode(ExitEnvironment, fmt.Errorf("%s holds no committed run", loc.Describe()))
+			return nil, withCode(ExitEnvironment, fmt.Errorf("%s holds no committed run", loc.Describe()))
 		}
 		runID = listing.Runs[len(listing.Runs)-1].Run.ID
 	}
 	m, err := backupset.ReadRun(ctx, loc, runID)
 	if err != nil {
-		return offsiteExit(withCode(ExitEnvironment, err))
+		return nil, offsiteExit(withCode(ExitEnvironment, err))
 	}
 	var ids []age.Identity
 	if encrypted(m) {
-		if opts.helper.transfer == helper.TransferBind {
-			return usageError("--transfer bind with an encrypted run: bind mounts would put its plaintext on this machine's disk; drop --transfer")
+		if transfer == helper.TransferBind {
+			return nil, usageError("--transfer bind with an encrypted run: bind mounts would put its plaintext on this machine's disk; drop --transfer")
 		}
-		// The keys are checked first, on every file's header: a missing
-		// or wrong --identity exits 3, a damaged header 5, before
-		// anything is downloaded.
 		if ids, err = d.keys.load(ctx, loc); err != nil {
-			return err
+			return nil, err
 		}
 		for _, f := range m.Files {
 			if f.Encryption == nil {
@@ -247,55 +283,47 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 			}
 			rc, err := agecrypt.Open(ctx, loc, runID, f, ids) // reads the age header only
 			if err != nil {
-				return offsiteExit(err)
+				return nil, offsiteExit(err)
 			}
 			rc.Close()
 		}
 	} else if len(d.keys.identities) > 0 || d.keys.passphraseFile != "" {
 		fmt.Fprintf(dockerCli.Err(), "Note: run %s is not encrypted; the keys given are not used.\n", runID)
 	}
-	root, dir, err := d.stage("restore-")
+	root, dir, err := d.stage(what + "-")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	if !opts.noSafetyBackup && opts.safetyDir == "" {
-		// The staging folder goes away: the safety copy must not.
-		opts.safetyDir = filepath.Join(root, backupset.SafetyDirName(time.Now()))
+	st := &staged{root: root, dir: dir, encrypted: ids != nil}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(dir)
+		}
+	}()
+	if st.folder, err = backupset.Create(dir); err != nil {
+		return nil, withCode(ExitEnvironment, err)
 	}
-	folder, err := backupset.Create(dir)
-	if err != nil {
-		return withCode(ExitEnvironment, err)
-	}
-	if ids != nil {
-		// The folder keeps the ciphertext and decrypts what the restore
-		// reads; bind mounts would have neo4j-admin read the plaintext
-		// from this machine's disk.
-		folder.Unseal(agecrypt.Unsealer(ids))
-		opts.helper.transfer = helper.TransferStream
-		fmt.Fprintf(dockerCli.Err(), "Staging encrypted run %s of %s in %s on this machine as ciphertext only (removed afterwards): every file is decrypted and checked while it downloads, and decrypted again as a stream into the helper (transfer stream: bind mounts would put plaintext on this machine's disk).\n", runID, loc.Describe(), dir)
+	if st.encrypted {
+		// The folder keeps the ciphertext and decrypts what is read;
+		// bind mounts would have neo4j-admin read the plaintext from
+		// this machine's disk.
+		st.folder.Unseal(agecrypt.Unsealer(ids))
+		fmt.Fprintf(dockerCli.Err(), "Staging encrypted run %s of %s in %s on this machine as ciphertext only (removed afterwards): every file is decrypted and checked while it downloads, and decrypted again as the %s reads it, as a stream into the helper (transfer stream: bind mounts would put plaintext on this machine's disk).\n", runID, loc.Describe(), dir, what)
 	} else {
 		fmt.Fprintf(dockerCli.Err(), "Staging run %s of %s in %s on this machine (removed afterwards).\n", runID, loc.Describe(), dir)
 	}
-	pw, err := opts.output.progressWriter(dockerCli)
+	pw, err := out.progressWriter(dockerCli)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = offsite.ToFolder(ctx, loc, runID, folder, ids, pw)
+	_, err = offsite.ToFolder(ctx, loc, runID, st.folder, ids, pw)
 	pw.Close()
 	if err != nil {
-		return offsiteExit(err)
+		return nil, offsiteExit(err)
 	}
-	// The staging folder holds this run alone: restore it whatever it holds
-	// (the run was chosen above).
-	opts.run = restore.RunLatest
-	err = runRestoreIn(ctx, dockerCli, opts, folder, time.Time{})
-	if !opts.noSafetyBackup && !opts.dryRun {
-		if st, serr := os.Stat(opts.safetyDir); serr == nil && st.IsDir() {
-			fmt.Fprintf(dockerCli.Err(), "The safety copy of the replaced data is in %s (the deployment's data as it was, not encrypted).\n", opts.safetyDir)
-		}
-	}
-	return err
+	ok = true
+	return st, nil
 }
 
 // encrypted says whether any file of the run is encrypted.

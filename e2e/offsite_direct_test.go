@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/drill"
 )
 
 func TestOffsiteDirect(t *testing.T) {
@@ -76,10 +78,31 @@ func TestOffsiteDirect(t *testing.T) {
 			}
 			runEnc("backup", enc.URL, "--project", c.Project, "--yes", "--encrypt-to", recipients, "--transfer", "bind").
 				Assert(t, icmd.Expected{ExitCode: 2, Err: "plaintext"})
-			res = runEnc("backup", enc.URL, "--project", c.Project, "--yes", "--progress", "quiet", "--encrypt-to", recipients, "--s3-staging-dir", staging)
+			// --format json: the folder command's document, plus where it
+			// went in the location.
+			res = runEnc("backup", enc.URL, "--project", c.Project, "--yes", "--progress", "quiet", "--encrypt-to", recipients, "--s3-staging-dir", staging, "--format", "json")
 			t.Log(res.Combined())
 			res.Assert(t, icmd.Success)
 			assert.Check(t, is.Contains(res.Stderr(), "ciphertext only (transfer stream"))
+			var backupDoc struct {
+				Transfer string `json:"transfer"`
+				Run      struct {
+					Components []string `json:"components"`
+				} `json:"run"`
+				Location struct {
+					Location  string `json:"location"`
+					RunID     string `json:"run_id"`
+					Encrypted bool   `json:"encrypted"`
+					Files     int    `json:"files"`
+				} `json:"location"`
+			}
+			assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &backupDoc), res.Stdout())
+			assert.Check(t, is.Equal(backupDoc.Transfer, "stream"))
+			assert.Check(t, is.DeepEqual(backupDoc.Run.Components, []string{"task-manager", "storage", "graph"}))
+			assert.Check(t, is.Contains(backupDoc.Location.Location, strings.TrimSuffix(enc.URL, "/")))
+			assert.Check(t, strings.HasPrefix(backupDoc.Location.RunID, "run-"), backupDoc.Location.RunID)
+			assert.Check(t, backupDoc.Location.Encrypted)
+			assert.Check(t, backupDoc.Location.Files >= 3)
 			db.Reconnect(t)
 			res = runEnc("list", enc.URL)
 			res.Assert(t, icmd.Success)
@@ -115,11 +138,21 @@ func TestOffsiteDirect(t *testing.T) {
 			// holds its ciphertext only, from the download to the end of
 			// the restore (watched meanwhile), and decrypts it as it is
 			// read: into the helper as a stream.
-			watch := watchStaging(t, staging)
-			res = runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--progress", "plain", "--identity", identity, "--s3-staging-dir", staging)
+			watch := watchStaging(t, staging, "restore-*")
+			res = runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--progress", "plain", "--identity", identity, "--s3-staging-dir", staging, "--format", "json")
 			seen, plain := watch()
 			t.Log(res.Combined())
 			res.Assert(t, icmd.Success)
+			var restoreDoc struct {
+				Transfer string `json:"transfer"`
+				Location struct {
+					RunID     string `json:"run_id"`
+					Encrypted bool   `json:"encrypted"`
+				} `json:"location"`
+			}
+			assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &restoreDoc), res.Stdout())
+			assert.Check(t, is.Equal(restoreDoc.Location.RunID, backupDoc.Location.RunID))
+			assert.Check(t, restoreDoc.Location.Encrypted)
 			assert.Check(t, is.Contains(res.Stderr(), "as ciphertext only"))
 			assert.Check(t, is.Contains(res.Stderr(), "transfer stream: bind mounts would put plaintext"))
 			assert.Check(t, is.Contains(res.Stderr(), "not encrypted"), "the safety copy is said to be plain")
@@ -131,6 +164,25 @@ func TestOffsiteDirect(t *testing.T) {
 			assert.Check(t, is.DeepEqual(storageState(t, c), wantStorage))
 			assertNoHelpers(t, c)
 			assertOnlySafetyCopies(t, staging)
+
+			// The drill of the encrypted run, from the location: staged
+			// the same way, restored beside the deployment, which is
+			// never stopped.
+			before := projectStarts(t, c)
+			watch = watchStaging(t, staging, "drill-*")
+			res = runEnc("verify", enc.URL, "--drill", "--project", c.Project, "--identity", identity, "--s3-staging-dir", staging, "--format", "json", "--progress", "plain")
+			seen, plain = watch()
+			t.Log(res.Stderr())
+			res.Assert(t, icmd.Success)
+			r := drillReport(t, res)
+			assert.Check(t, is.Equal(r.Verdict, drill.VerdictPass), "%+v", r)
+			assert.Check(t, is.Len(r.Components, 3))
+			assert.Check(t, seen > 0, "the watch saw the staged artifacts")
+			assert.Check(t, is.Len(plain, 0), "plaintext in the staging folder: %v", plain)
+			assert.Check(t, is.DeepEqual(projectStarts(t, c), before), "the deployment was never stopped")
+			assertOnlySafetyCopies(t, staging)
+			runEnc("verify", enc.URL, "--drill", "--project", c.Project, "--identity", wrongIdentity, "--s3-staging-dir", staging).
+				Assert(t, icmd.Expected{ExitCode: 3, Err: "none of the keys of --identity opens it"})
 			changeDeployment(t, c)
 
 			// One flipped byte in the ciphertext of the graph's object:
@@ -171,10 +223,10 @@ func assertOnlySafetyCopies(t *testing.T, staging string) {
 }
 
 // watchStaging looks, until the returned stop is called, at every file
-// of the staging folders of restores under staging (restore-*), and
+// of the staging folders under staging that match pattern, and
 // reports how many artifact files it saw and those that did not start as
 // age ciphertext does (the manifest, the lock and empty files aside).
-func watchStaging(t *testing.T, staging string) (stop func() (seen int, plain []string)) {
+func watchStaging(t *testing.T, staging, pattern string) (stop func() (seen int, plain []string)) {
 	t.Helper()
 	header := []byte("age-encryption.org/v1\n")
 	done := make(chan struct{})
@@ -182,7 +234,7 @@ func watchStaging(t *testing.T, staging string) (stop func() (seen int, plain []
 	seenNames := map[string]bool{}
 	clearNames := map[string]bool{}
 	look := func() {
-		files, _ := filepath.Glob(filepath.Join(staging, "restore-*", "*"))
+		files, _ := filepath.Glob(filepath.Join(staging, pattern, "*"))
 		for _, f := range files {
 			name := filepath.Base(f)
 			if name == backupset.ManifestName || strings.HasPrefix(name, backupset.LockName) || strings.HasPrefix(name, ".") || strings.HasPrefix(name, backupset.ManifestName) {

@@ -33,7 +33,8 @@ type restoreOptions struct {
 	run            string
 	newDeployID    bool
 	guardian       guardianOptions
-	direct         directFlags // s3:// FOLDER (s3direct.go)
+	direct         directFlags  // s3:// FOLDER (s3direct.go)
+	fromLocation   *locationRun // the run restore s3:// staged, for --format json
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -230,7 +231,7 @@ func runRestoreIn(ctx context.Context, dockerCli command.Cli, opts restoreOption
 	if set != nil && opts.output.format != "table" {
 		// The graph's result stays at the top, as before runs existed; the
 		// run's components are under "run".
-		out := restoreOutput{set.Graph, set}
+		out := restoreOutput{set.Graph, set, opts.fromLocation}
 		if perr := printFormatted(dockerCli.Out(), opts.output.format, out); perr != nil && err == nil {
 			err = perr
 		}

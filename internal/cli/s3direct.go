@@ -96,8 +96,6 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		return usageError("--verify and --check read the staged plaintext, which an encrypted backup s3:// never keeps on this machine: run verify s3://… --identity FILE afterwards")
 	case len(d.keys.identities) > 0:
 		return usageError("--identity decrypts: backup takes --encrypt-to")
-	case opts.output.format == "json":
-		return usageError("backup s3:// prints a table only, so far; use list s3://… --format json for the run")
 	case opts.backupType == neo4jbackup.TypeDiff:
 		return usageError("--type diff: backup s3:// takes full backups only, so far (the chain is not seeded from the location)")
 	}
@@ -151,8 +149,16 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	} else {
 		fmt.Fprintf(dockerCli.Err(), "Staging the run in %s on this machine, then copying it to %s (removed afterwards).\n", dir, loc.Describe())
 	}
-	if err := runBackupIn(cmd, dockerCli, inner, folder); err != nil {
+	doc, err := takeBackup(cmd, dockerCli, inner, folder)
+	if err != nil {
 		return err
+	}
+	table := opts.output.format == "table"
+	if table {
+		// The backup's tables come first; a document waits for the copy.
+		if err := printBackup(dockerCli, opts.output.format, doc); err != nil {
+			return err
+		}
 	}
 	pw, err := opts.output.progressWriter(dockerCli)
 	if err != nil {
@@ -160,7 +166,7 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	}
 	res, err := offsite.ToLocation(ctx, folder, loc, offsite.CopyOptions{Encrypt: rcp, AllowMixed: d.encrypt.allowMixed, Tool: toolName(), Progress: pw})
 	pw.Close()
-	if res != nil {
+	if res != nil && table {
 		_ = printCopy(url)(dockerCli.Out(), res)
 	}
 	if err != nil && encrypting {
@@ -172,11 +178,36 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		keep = true
 		return offsiteExit(fmt.Errorf("the backup succeeded but its copy to %s failed; the run is kept in %s: `docker infrahubdb copy %s %s` finishes it (then remove the folder): %w", loc.Describe(), dir, dir, url, err))
 	}
-	if !opts.prune {
-		return nil
+	doc.Location = &locationRun{Location: loc.Describe(), Encrypted: encrypting}
+	for _, c := range res.Copied {
+		doc.Location.RunID, doc.Location.Files, doc.Location.Bytes = c.ID, c.Files, c.Bytes
 	}
-	if err := runPruneLocation(ctx, dockerCli, opts.output, d.location, opts.retention, true, url); err != nil {
-		return fmt.Errorf("the backup succeeded, but --prune failed: %w", err)
+	var pruneErr error
+	switch {
+	case !opts.prune:
+	case table:
+		pruneErr = runPruneLocation(ctx, dockerCli, opts.output, d.location, opts.retention, true, url)
+	default:
+		var pr *backupset.PruneResult
+		var policy string
+		pr, policy, pruneErr = pruneLocation(ctx, dockerCli, opts.output, d.location, opts.retention, true, url)
+		if pr != nil {
+			doc.Location.Pruned = &locationPruned{Policy: policy, Removed: pr.Removed}
+			if pr.Plan != nil {
+				for _, k := range pr.Plan.Keep {
+					doc.Location.Pruned.Kept = append(doc.Location.Pruned.Kept, k.Run.Run.ID)
+				}
+			}
+		}
+		pruneErr = offsiteExit(pruneErr)
+	}
+	if !table {
+		if err := printBackup(dockerCli, opts.output.format, doc); err != nil {
+			return err
+		}
+	}
+	if pruneErr != nil {
+		return fmt.Errorf("the backup succeeded, but --prune failed: %w", pruneErr)
 	}
 	return nil
 }
@@ -199,9 +230,6 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 	if opts.until != "" {
 		return usageError("--until: restore s3:// chooses its run with --run (list s3://… shows them)")
 	}
-	if opts.output.format == "json" {
-		return usageError("restore s3:// prints a table only, so far")
-	}
 	if !opts.outage.yes && !opts.dryRun && !(dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()) {
 		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
 	}
@@ -217,6 +245,7 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 	if st.encrypted {
 		opts.helper.transfer = helper.TransferStream
 	}
+	opts.fromLocation = &locationRun{Location: st.location, RunID: st.runID, Encrypted: st.encrypted}
 	if !opts.noSafetyBackup && opts.safetyDir == "" {
 		// The staging folder goes away: the safety copy must not.
 		opts.safetyDir = filepath.Join(st.root, backupset.SafetyDirName(time.Now()))
@@ -238,6 +267,8 @@ type staged struct {
 	root, dir string // the staging root, and the run's folder in it (the caller removes it)
 	folder    *backupset.Folder
 	encrypted bool
+	location  string // described
+	runID     string // the location's ID of the run
 }
 
 // stageRun copies run runID of the location (the newest when "") into a
@@ -294,7 +325,7 @@ func stageRun(ctx context.Context, dockerCli command.Cli, d directFlags, out out
 	if err != nil {
 		return nil, err
 	}
-	st := &staged{root: root, dir: dir, encrypted: ids != nil}
+	st := &staged{root: root, dir: dir, encrypted: ids != nil, location: loc.Describe(), runID: runID}
 	ok := false
 	defer func() {
 		if !ok {

@@ -98,7 +98,7 @@ func TestOffsiteDirect(t *testing.T) {
 			}
 			assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &backupDoc), res.Stdout())
 			assert.Check(t, is.Equal(backupDoc.Transfer, "stream"))
-			assert.Check(t, is.DeepEqual(backupDoc.Run.Components, []string{"task-manager", "storage", "graph"}))
+			assert.Check(t, is.DeepEqual(backupDoc.Run.Components, []string{"graph", "task-manager", "storage"}))
 			assert.Check(t, is.Contains(backupDoc.Location.Location, strings.TrimSuffix(enc.URL, "/")))
 			assert.Check(t, strings.HasPrefix(backupDoc.Location.RunID, "run-"), backupDoc.Location.RunID)
 			assert.Check(t, backupDoc.Location.Encrypted)

@@ -1,14 +1,20 @@
 package e2e
 
 // backup s3:// and restore s3:// (issue 19 item 4, interim): the run is
-// staged in a folder on the client and copied up, or down first. An
-// encrypted backup stages ciphertext only; restore refuses an encrypted run
-// (it would decrypt onto the client's disk) before anything stops.
+// staged in a folder on the client and copied up, or down first. Encrypted,
+// both stage ciphertext only: backup encrypts as the files arrive, restore
+// keeps the ciphertext as stored and decrypts as it reads; a wrong key or a
+// damaged object is refused before anything stops.
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -16,6 +22,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/drill"
 )
 
 func TestOffsiteDirect(t *testing.T) {
@@ -71,10 +78,31 @@ func TestOffsiteDirect(t *testing.T) {
 			}
 			runEnc("backup", enc.URL, "--project", c.Project, "--yes", "--encrypt-to", recipients, "--transfer", "bind").
 				Assert(t, icmd.Expected{ExitCode: 2, Err: "plaintext"})
-			res = runEnc("backup", enc.URL, "--project", c.Project, "--yes", "--progress", "quiet", "--encrypt-to", recipients, "--s3-staging-dir", staging)
+			// --format json: the folder command's document, plus where it
+			// went in the location.
+			res = runEnc("backup", enc.URL, "--project", c.Project, "--yes", "--progress", "quiet", "--encrypt-to", recipients, "--s3-staging-dir", staging, "--format", "json")
 			t.Log(res.Combined())
 			res.Assert(t, icmd.Success)
 			assert.Check(t, is.Contains(res.Stderr(), "ciphertext only (transfer stream"))
+			var backupDoc struct {
+				Transfer string `json:"transfer"`
+				Run      struct {
+					Components []string `json:"components"`
+				} `json:"run"`
+				Location struct {
+					Location  string `json:"location"`
+					RunID     string `json:"run_id"`
+					Encrypted bool   `json:"encrypted"`
+					Files     int    `json:"files"`
+				} `json:"location"`
+			}
+			assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &backupDoc), res.Stdout())
+			assert.Check(t, is.Equal(backupDoc.Transfer, "stream"))
+			assert.Check(t, is.DeepEqual(backupDoc.Run.Components, []string{"graph", "task-manager", "storage"}))
+			assert.Check(t, is.Contains(backupDoc.Location.Location, strings.TrimSuffix(enc.URL, "/")))
+			assert.Check(t, strings.HasPrefix(backupDoc.Location.RunID, "run-"), backupDoc.Location.RunID)
+			assert.Check(t, backupDoc.Location.Encrypted)
+			assert.Check(t, backupDoc.Location.Files >= 3)
 			db.Reconnect(t)
 			res = runEnc("list", enc.URL)
 			res.Assert(t, icmd.Success)
@@ -93,41 +121,162 @@ func TestOffsiteDirect(t *testing.T) {
 			// A plain backup into the encrypted location is refused.
 			runEnc("backup", enc.URL, "--project", c.Project, "--yes", "--s3-staging-dir", staging).Assert(t, icmd.Expected{ExitCode: 3, Err: "is encrypted"})
 
-			// Restoring an encrypted run directly is refused before anything
-			// is downloaded or stopped (it would decrypt onto the client's
-			// disk); copy back and restore the folder instead.
-			// A missing or wrong key exits 3 first.
+			// Restoring the encrypted run: a missing or wrong key exits 3
+			// before anything is downloaded or stopped; bind transfer is
+			// refused (it would put plaintext on this machine's disk).
 			changeDeployment(t, c)
 			runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--s3-staging-dir", staging).
 				Assert(t, icmd.Expected{ExitCode: 3, Err: "--identity"})
 			runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--identity", wrongIdentity, "--s3-staging-dir", staging).
 				Assert(t, icmd.Expected{ExitCode: 3, Err: "none of the keys of --identity opens it"})
-			runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--identity", identity, "--s3-staging-dir", staging).
+			runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--identity", identity, "--transfer", "bind", "--s3-staging-dir", staging).
 				Assert(t, icmd.Expected{ExitCode: 2, Err: "plaintext"})
 			assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)), "nothing stopped or restored")
-			entries, err = os.ReadDir(staging)
-			assert.NilError(t, err)
-			for _, e := range entries {
-				assert.Check(t, strings.HasPrefix(e.Name(), "safety-"), "left in the staging directory: %s", e.Name())
-			}
-			back := t.TempDir()
-			runEnc("copy", enc.URL, back, "--identity", identity).Assert(t, icmd.Success)
-			res = runEnc("restore", back, "--project", c.Project, "--yes", "--progress", "quiet")
+			assertOnlySafetyCopies(t, staging)
+
+			// With the key, the run comes back whole; the staging folder
+			// holds its ciphertext only, from the download to the end of
+			// the restore (watched meanwhile), and decrypts it as it is
+			// read: into the helper as a stream.
+			watch := watchStaging(t, staging, "restore-*")
+			res = runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--progress", "plain", "--identity", identity, "--s3-staging-dir", staging, "--format", "json")
+			seen, plain := watch()
 			t.Log(res.Combined())
 			res.Assert(t, icmd.Success)
+			var restoreDoc struct {
+				Transfer string `json:"transfer"`
+				Location struct {
+					RunID     string `json:"run_id"`
+					Encrypted bool   `json:"encrypted"`
+				} `json:"location"`
+			}
+			assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &restoreDoc), res.Stdout())
+			assert.Check(t, is.Equal(restoreDoc.Location.RunID, backupDoc.Location.RunID))
+			assert.Check(t, restoreDoc.Location.Encrypted)
+			assert.Check(t, is.Contains(res.Stderr(), "as ciphertext only"))
+			assert.Check(t, is.Contains(res.Stderr(), "transfer stream: bind mounts would put plaintext"))
+			assert.Check(t, is.Contains(res.Stderr(), "not encrypted"), "the safety copy is said to be plain")
+			assert.Check(t, seen > 0, "the watch saw the staged artifacts")
+			assert.Check(t, is.Len(plain, 0), "plaintext in the staging folder: %v", plain)
 			db.Reconnect(t)
 			assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(5)))
 			assert.Check(t, is.Equal(pg.Psql(t, "SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM flow_run"), wantRows))
 			assert.Check(t, is.DeepEqual(storageState(t, c), wantStorage))
+			assertNoHelpers(t, c)
+			assertOnlySafetyCopies(t, staging)
+
+			// The drill of the encrypted run, from the location: staged
+			// the same way, restored beside the deployment, which is
+			// never stopped.
+			before := projectStarts(t, c)
+			watch = watchStaging(t, staging, "drill-*")
+			res = runEnc("verify", enc.URL, "--drill", "--project", c.Project, "--identity", identity, "--s3-staging-dir", staging, "--format", "json", "--progress", "plain")
+			seen, plain = watch()
+			t.Log(res.Stderr())
+			res.Assert(t, icmd.Success)
+			r := drillReport(t, res)
+			assert.Check(t, is.Equal(r.Verdict, drill.VerdictPass), "%+v", r)
+			assert.Check(t, is.Len(r.Components, 3))
+			assert.Check(t, seen > 0, "the watch saw the staged artifacts")
+			assert.Check(t, is.Len(plain, 0), "plaintext in the staging folder: %v", plain)
+			assert.Check(t, is.DeepEqual(projectStarts(t, c), before), "the deployment was never stopped")
+			assertOnlySafetyCopies(t, staging)
+			runEnc("verify", enc.URL, "--drill", "--project", c.Project, "--identity", wrongIdentity, "--s3-staging-dir", staging).
+				Assert(t, icmd.Expected{ExitCode: 3, Err: "none of the keys of --identity opens it"})
 			changeDeployment(t, c)
+
+			// One flipped byte in the ciphertext of the graph's object:
+			// refused (exit 5) before anything stops, nothing left staged.
+			objs := runObjects(t, enc, func(name string) bool {
+				return strings.Contains(name, ".dump.age") || strings.Contains(name, ".backup.age")
+			})
+			assert.Assert(t, len(objs) > 0)
+			st, err := os.Stat(enc.ObjectPath(objs[0]))
+			assert.NilError(t, err)
+			enc.FlipByte(t, objs[0], st.Size()/2)
+			res = runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--identity", identity, "--s3-staging-dir", staging)
+			t.Log(res.Combined())
+			res.Assert(t, icmd.Expected{ExitCode: 5})
+			assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)), "nothing stopped or restored")
+			assertOnlySafetyCopies(t, staging)
 
 			// One flipped byte in a stored object: restore s3:// refuses the
 			// run (exit 5) before anything stops.
-			objs := runObjects(t, s3, func(name string) bool { return strings.Contains(name, ".dump") || strings.Contains(name, ".backup") })
+			objs = runObjects(t, s3, func(name string) bool { return strings.Contains(name, ".dump") || strings.Contains(name, ".backup") })
 			assert.Assert(t, len(objs) > 0)
 			s3.FlipByte(t, objs[0], 100)
 			run("restore", s3.URL, "--project", c.Project, "--yes", "--s3-staging-dir", staging).Assert(t, icmd.Expected{ExitCode: 5})
 			assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)), "nothing stopped or restored")
 		})
+	}
+}
+
+// assertOnlySafetyCopies checks that the staging directory holds nothing
+// but the safety copies of restores.
+func assertOnlySafetyCopies(t *testing.T, staging string) {
+	t.Helper()
+	entries, err := os.ReadDir(staging)
+	assert.NilError(t, err)
+	for _, e := range entries {
+		assert.Check(t, strings.HasPrefix(e.Name(), "safety-"), "left in the staging directory: %s", e.Name())
+	}
+}
+
+// watchStaging looks, until the returned stop is called, at every file
+// of the staging folders under staging that match pattern, and
+// reports how many artifact files it saw and those that did not start as
+// age ciphertext does (the manifest, the lock, a drill's report and empty
+// files aside).
+func watchStaging(t *testing.T, staging, pattern string) (stop func() (seen int, plain []string)) {
+	t.Helper()
+	header := []byte("age-encryption.org/v1\n")
+	done := make(chan struct{})
+	result := make(chan struct{})
+	seenNames := map[string]bool{}
+	clearNames := map[string]bool{}
+	look := func() {
+		files, _ := filepath.Glob(filepath.Join(staging, pattern, "*"))
+		for _, f := range files {
+			name := filepath.Base(f)
+			// The manifest, the lock and a drill's report (its verdict
+			// and counts) are the folder's own, not the run's content.
+			if strings.HasPrefix(name, backupset.ManifestName) || strings.HasPrefix(name, backupset.LockName) || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "drill-") {
+				continue
+			}
+			fh, err := os.Open(f)
+			if err != nil {
+				continue // gone meanwhile
+			}
+			head := make([]byte, len(header))
+			n, _ := io.ReadFull(fh, head)
+			fh.Close()
+			if n == 0 {
+				continue
+			}
+			seenNames[name] = true
+			if !bytes.HasPrefix(header, head[:n]) {
+				clearNames[name] = true
+			}
+		}
+	}
+	go func() {
+		defer close(result)
+		for {
+			look()
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	return func() (int, []string) {
+		close(done)
+		<-result
+		var plain []string
+		for n := range clearNames {
+			plain = append(plain, n)
+		}
+		return len(seenNames), plain
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 )
 
 // Ext is appended to the name of an encrypted artifact.
@@ -69,11 +70,13 @@ func (w *Writer) Commit() (backupset.RunFile, error) {
 // Abort drops the object.
 func (w *Writer) Abort() { w.obj.Abort() }
 
-// ErrChecksum is matched when stored or decrypted bytes differ from the manifest.
-var ErrChecksum = errors.New("checksum mismatch")
+// ErrChecksum is matched when stored or decrypted bytes differ from the
+// manifest, or do not decrypt (exit code 5).
+var ErrChecksum = exitcode.New(exitcode.Verify, "checksum mismatch")
 
-// ErrNoIdentity is matched when none of the given identities opens an artifact.
-var ErrNoIdentity = errors.New("no identity matches")
+// ErrNoIdentity is matched when none of the given identities opens an
+// artifact, or none is given (exit code 3).
+var ErrNoIdentity = exitcode.New(exitcode.Environment, "no identity matches")
 
 // Open streams the plaintext of a run's artifact, checking the SHA-256 and
 // size of the stored bytes and, for an encrypted one, of the plaintext. The
@@ -81,29 +84,104 @@ var ErrNoIdentity = errors.New("no identity matches")
 // Read returned io.EOF (a restore stages first, then checks, then stops).
 // A plain artifact needs no identity.
 func Open(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, ids []age.Identity) (io.ReadCloser, error) {
+	return OpenKeeping(ctx, loc, runID, f, ids, nil)
+}
+
+// OpenKeeping is Open that also writes the stored bytes to keep as they
+// are read (when keep is not nil): reading the plaintext to its end puts
+// the whole ciphertext, as stored, into keep, and proves both it and the
+// plaintext against the manifest (restore s3:// of an encrypted run stages
+// the ciphertext so, never the plaintext). An error writing to keep is
+// returned as it is (a full disk is not damage).
+func OpenKeeping(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, ids []age.Identity, keep io.Writer) (io.ReadCloser, error) {
+	if f.Encryption != nil && len(ids) == 0 {
+		return nil, fmt.Errorf("%s is encrypted: give --identity FILE with a key it was encrypted to (%d recipient(s) in the manifest): %w", f.Name, len(f.Encryption.Recipients), ErrNoIdentity)
+	}
 	rc, _, err := loc.Open(ctx, backupset.ArtifactKey(runID, f.Name))
 	if err != nil {
 		return nil, err
 	}
-	stored := &checkingReader{r: rc, h: sha256.New(), want: f.SHA256, size: f.Size, what: "stored bytes of " + f.Name}
-	if f.Encryption == nil {
-		return readCloser{stored, rc}, nil
+	var (
+		src  io.Reader = rc
+		kept *keeping
+	)
+	if keep != nil {
+		kept = &keeping{w: keep}
+		src = io.TeeReader(rc, kept)
 	}
-	if len(ids) == 0 {
-		rc.Close()
-		return nil, fmt.Errorf("%s is encrypted: give --identity FILE with a key it was encrypted to (%d recipient(s) in the manifest): %w", f.Name, len(f.Encryption.Recipients), ErrNoIdentity)
+	stored := &checkingReader{r: src, h: sha256.New(), want: f.SHA256, size: f.Size, what: "stored bytes of " + f.Name}
+	if f.Encryption == nil {
+		return readCloser{keptErr{stored, kept}, rc}, nil
 	}
 	dec, err := age.Decrypt(stored, ids...)
 	if err != nil {
 		rc.Close()
-		var nomatch *age.NoIdentityMatchError
-		if errors.As(err, &nomatch) {
-			return nil, fmt.Errorf("%s: none of the keys of --identity opens it; it was encrypted to %d other recipient(s): %w", f.Name, len(f.Encryption.Recipients), ErrNoIdentity)
+		if kept != nil && kept.err != nil {
+			return nil, kept.err
 		}
-		return nil, fmt.Errorf("%s: cannot read its age header (damaged?): %v: %w", f.Name, err, ErrChecksum)
+		return nil, decryptError(f, err)
 	}
 	plain := &checkingReader{r: dec, h: sha256.New(), want: f.PlainSHA256, size: f.PlainSize, what: "decrypted " + f.Name, tail: stored}
-	return readCloser{plain, rc}, nil
+	return readCloser{keptErr{plain, kept}, rc}, nil
+}
+
+// decryptError says why age.Decrypt refused an artifact's header.
+func decryptError(f backupset.RunFile, err error) error {
+	var nomatch *age.NoIdentityMatchError
+	if errors.As(err, &nomatch) {
+		return fmt.Errorf("%s: none of the keys of --identity opens it; it was encrypted to %d other recipient(s): %w", f.Name, len(f.Encryption.Recipients), ErrNoIdentity)
+	}
+	return fmt.Errorf("%s: cannot read its age header (damaged?): %v: %w", f.Name, err, ErrChecksum)
+}
+
+// keeping is the writer a TeeReader copies the stored bytes to; it keeps
+// its first error, so that a full disk is not reported as damage.
+type keeping struct {
+	w   io.Writer
+	err error
+}
+
+func (k *keeping) Write(p []byte) (int, error) {
+	n, err := k.w.Write(p)
+	if err != nil && k.err == nil {
+		k.err = err
+	}
+	return n, err
+}
+
+// keptErr returns the error of the kept copy in place of what the reader
+// made of it.
+type keptErr struct {
+	r    io.Reader
+	kept *keeping
+}
+
+func (k keptErr) Read(p []byte) (int, error) {
+	n, err := k.r.Read(p)
+	if err != nil && err != io.EOF && k.kept != nil && k.kept.err != nil {
+		return n, k.kept.err
+	}
+	return n, err
+}
+
+// Unsealer decrypts the sealed files of a staging folder with ids (see
+// backupset.Unsealer): `restore s3://` of an encrypted run keeps the
+// ciphertext on disk and reads the plaintext as a stream.
+func Unsealer(ids []age.Identity) backupset.Unsealer {
+	return func(disk io.Reader) (io.Reader, error) {
+		if len(ids) == 0 {
+			return nil, fmt.Errorf("encrypted: give --identity FILE: %w", ErrNoIdentity)
+		}
+		dec, err := age.Decrypt(disk, ids...)
+		if err != nil {
+			var nomatch *age.NoIdentityMatchError
+			if errors.As(err, &nomatch) {
+				return nil, fmt.Errorf("none of the keys of --identity opens it: %w", ErrNoIdentity)
+			}
+			return nil, fmt.Errorf("cannot read its age header (damaged?): %v: %w", err, ErrChecksum)
+		}
+		return dec, nil
+	}
 }
 
 type readCloser struct {
@@ -137,7 +215,7 @@ func (c *checkingReader) Read(p []byte) (int, error) {
 		if got := hex.EncodeToString(c.h.Sum(nil)); c.n != c.size || got != c.want {
 			return n, fmt.Errorf("%s: %d bytes with SHA-256 %s, the manifest records %d bytes with %s: %w", c.what, c.n, got, c.size, c.want, ErrChecksum)
 		}
-	} else if err != nil && c.tail != nil {
+	} else if err != nil && c.tail != nil && !errors.Is(err, ErrChecksum) {
 		// An age error (a flipped byte, a truncation) is damage.
 		return n, fmt.Errorf("%s: %v: %w", c.what, err, ErrChecksum)
 	}

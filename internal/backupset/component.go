@@ -171,7 +171,7 @@ func (f *Folder) componentFile(name string, c *Catalog) bool {
 	if err != nil || !st.Mode().IsRegular() {
 		return false
 	}
-	cf := ComponentFile{Name: name, Component: component, Time: t, Size: st.Size()}
+	cf := ComponentFile{Name: name, Component: component, Time: t, Size: f.readSize(name, st.Size())}
 	if r, ok := c.Manifest.Lookup(name); ok {
 		cf.Record = &r
 	}
@@ -179,38 +179,40 @@ func (f *Folder) componentFile(name string, c *Catalog) bool {
 	return true
 }
 
-// OpenChecked re-hashes the named file against its record and, when it
-// matches, returns it open for reading from its start.
-func (f *Folder) OpenChecked(rec FileRecord) (*os.File, error) {
-	if err := checkBaseName(rec.Name); err != nil {
-		return nil, err
-	}
-	file, err := os.Open(f.Path(rec.Name))
+// OpenChecked reads the named file whole against its record and, when it
+// matches, returns it open for reading from its start (through OpenFile: a
+// sealed file is unsealed on both reads, and checked again at the end of
+// the second).
+func (f *Folder) OpenChecked(rec FileRecord) (io.ReadCloser, error) {
+	file, size, err := f.OpenFile(rec.Name)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", rec.Name, err)
 	}
-	st, err := file.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = fmt.Errorf("%s is not a regular file", rec.Name)
+	h := sha256.New()
+	n, err := io.Copy(h, file)
+	switch {
+	case err != nil:
+		err = fmt.Errorf("read %s: %w", rec.Name, err)
+	case n != rec.Size || size != rec.Size:
+		err = fmt.Errorf("%s has %d bytes, the manifest records %d: run `docker infrahubdb verify`", rec.Name, n, rec.Size)
+	case hex.EncodeToString(h.Sum(nil)) != rec.SHA256:
+		err = fmt.Errorf("%s does not match its SHA-256 in the manifest: the file changed since the backup; run `docker infrahubdb verify`", rec.Name)
 	}
-	if err == nil {
-		h := sha256.New()
-		var n int64
-		n, err = io.Copy(h, file)
-		switch {
-		case err != nil:
-		case n != rec.Size:
-			err = fmt.Errorf("%s has %d bytes, the manifest records %d: run `docker infrahubdb verify`", rec.Name, n, rec.Size)
-		case hex.EncodeToString(h.Sum(nil)) != rec.SHA256:
-			err = fmt.Errorf("%s does not match its SHA-256 in the manifest: the file changed since the backup; run `docker infrahubdb verify`", rec.Name)
+	if plain, ok := file.(*os.File); ok && err == nil {
+		// The very file that was hashed, from its start.
+		if _, err = plain.Seek(0, io.SeekStart); err == nil {
+			return plain, nil
 		}
 	}
-	if err == nil {
-		_, err = file.Seek(0, io.SeekStart)
-	}
+	file.Close()
 	if err != nil {
-		file.Close()
 		return nil, err
+	}
+	// A sealed file is unsealed again; its second read is checked at its
+	// end against the record the first one matched.
+	file, _, err = f.OpenFile(rec.Name)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", rec.Name, err)
 	}
 	return file, nil
 }

@@ -14,7 +14,7 @@ func (f *Folder) Describe(name string) (FileRecord, error) {
 	if err := checkBaseName(name); err != nil {
 		return FileRecord{}, err
 	}
-	file, _, err := OpenRegular(f.Path(name))
+	file, _, err := f.OpenFile(name)
 	if err != nil {
 		return FileRecord{}, err
 	}

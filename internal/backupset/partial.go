@@ -51,7 +51,7 @@ func (f *Folder) NewFile(name string) (*PartialFile, error) {
 		return nil, diskFull(path, err)
 	}
 	p := &PartialFile{folder: f, name: name, file: file, sum: sha256.New()}
-	if f.sealing != nil {
+	if f.sealing != nil && f.sealing.seal != nil {
 		p.disk = newDiskCounter(file)
 		if p.sealed, err = f.sealing.seal(p.disk); err != nil {
 			p.Abort()
@@ -122,8 +122,11 @@ func (p *PartialFile) Commit() (FileRecord, error) {
 		return FileRecord{}, err
 	}
 	p.committed = true
+	sum := hex.EncodeToString(p.sum.Sum(nil))
 	if p.disk != nil {
-		p.folder.recordSealed(p.name, p.disk.record())
+		r := p.disk.record()
+		r.PlainSize, r.PlainSHA256 = p.size, sum
+		p.folder.recordSealed(p.name, r)
 	}
 	if err := p.folder.syncDir(); err != nil {
 		return FileRecord{}, err
@@ -131,13 +134,38 @@ func (p *PartialFile) Commit() (FileRecord, error) {
 	rec := FileRecord{
 		Name:   p.name,
 		Size:   p.size,
-		SHA256: hex.EncodeToString(p.sum.Sum(nil)),
+		SHA256: sum,
 		Added:  p.folder.now().UTC(),
 	}
 	if db, t, ok := ParseArtifactName(p.name); ok {
 		rec.Database, rec.Time = db, t
 	}
 	return rec, nil
+}
+
+// CommitSealed commits a file whose bytes were sealed elsewhere (the
+// ciphertext of an encrypted run, as stored in a location) into a folder
+// that unseals (Folder.Unseal), and records it as sealed: reads of it give
+// the plaintext of plainSize bytes with SHA-256 plainSHA256, checked at
+// their end. It returns the record of the bytes on disk; the manifest gets
+// the plaintext's, from the caller, who proved it while the file came in.
+func (p *PartialFile) CommitSealed(plainSize int64, plainSHA256 string) (SealedRecord, error) {
+	s := p.folder.sealing
+	if s == nil || s.unseal == nil || s.seal != nil {
+		p.Abort()
+		return SealedRecord{}, fmt.Errorf("%s: a sealed file comes only into a folder that unseals what it reads and seals nothing itself", p.name)
+	}
+	if !isSHA256(plainSHA256) || plainSize < 0 {
+		p.Abort()
+		return SealedRecord{}, fmt.Errorf("%s: invalid plaintext record", p.name)
+	}
+	rec, err := p.Commit()
+	if err != nil {
+		return SealedRecord{}, err
+	}
+	r := SealedRecord{Size: rec.Size, SHA256: rec.SHA256, PlainSize: plainSize, PlainSHA256: plainSHA256}
+	p.folder.recordSealed(p.name, r)
+	return r, nil
 }
 
 // Abort closes and removes the partial file. It does nothing after Commit, so

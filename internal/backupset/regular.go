@@ -82,6 +82,11 @@ func (f *Folder) Stage(name, dst string, link bool, mode os.FileMode) error {
 	if err := checkBaseName(name); err != nil {
 		return err
 	}
+	if _, sealed := f.Sealed(name); sealed {
+		// A link or copy would hand the helper ciphertext, and its
+		// plaintext may not be put on this machine's disk: SendTar.
+		return fmt.Errorf("%s is sealed (encrypted) in %s: it goes to the helper as a stream only (transfer stream)", name, f.Dir)
+	}
 	in, _, err := OpenRegular(f.Path(name))
 	if err != nil {
 		return err

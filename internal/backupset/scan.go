@@ -115,7 +115,7 @@ func (f *Folder) artifact(name string, m *Manifest) (Artifact, bool) {
 	if err != nil || !st.Mode().IsRegular() {
 		return Artifact{}, false
 	}
-	a := Artifact{Name: name, Database: db, Time: t, Seq: seq, Size: st.Size()}
+	a := Artifact{Name: name, Database: db, Time: t, Seq: seq, Size: f.readSize(name, st.Size())}
 	if r, ok := m.Lookup(name); ok {
 		a.Record = &r
 	}

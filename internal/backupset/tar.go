@@ -138,29 +138,44 @@ func (f *Folder) sendFile(tw *tar.Writer, name string, progress func(string, int
 	if err := checkBaseName(name); err != nil {
 		return err
 	}
-	file, st, err := OpenRegular(f.Path(name))
+	// What the folder holds: a sealed file goes out unsealed, as a
+	// stream, and is checked at its end.
+	file, size, err := f.OpenFile(name)
 	if err != nil {
 		return err
 	}
 	defer file.Close()
+	modTime := f.now()
+	if st, err := os.Lstat(f.Path(name)); err == nil {
+		modTime = st.ModTime()
+	}
 	hdr := &tar.Header{
 		Typeflag: tar.TypeReg,
 		Name:     name,
-		Size:     st.Size(),
+		Size:     size,
 		Mode:     0o644,
-		ModTime:  st.ModTime().Truncate(1e9),
+		ModTime:  modTime.Truncate(1e9),
 	}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
 	var dst io.Writer = tw
 	if progress != nil {
-		dst = &progressWriter{w: tw, name: name, total: st.Size(), report: progress}
-		progress(name, 0, st.Size())
+		dst = &progressWriter{w: tw, name: name, total: size, report: progress}
+		progress(name, 0, size)
 	}
 	// CopyN: a file that grows while sent must not break the tar stream.
-	if _, err := io.CopyN(dst, file, st.Size()); err != nil {
+	if _, err := io.CopyN(dst, file, size); err != nil {
 		return fmt.Errorf("sending %s: %w", name, err)
+	}
+	if _, sealed := f.Sealed(name); sealed {
+		// Its checks run at its end: read it (nothing more) to EOF.
+		if n, err := io.Copy(io.Discard, io.LimitReader(file, 1)); err != nil || n != 0 {
+			if err == nil {
+				err = fmt.Errorf("more than %d bytes: %w", size, ErrSealed)
+			}
+			return fmt.Errorf("sending %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -183,27 +183,34 @@ func (e *VerifyError) Error() string {
 
 // checkFile compares one file with its record.
 func (f *Folder) checkFile(ctx context.Context, rec FileRecord, progress func(string, int64, int64)) *Problem {
-	file, st, err := OpenRegular(f.Path(rec.Name))
+	// Through OpenFile: a sealed file is checked as what it unseals to
+	// (and its bytes on disk against their own record).
+	file, size, err := f.OpenFile(rec.Name)
 	if errors.Is(err, os.ErrNotExist) {
 		return &Problem{rec.Name, ProblemMissing, "listed in the manifest but not in the folder"}
+	}
+	if errors.Is(err, ErrSealed) {
+		return &Problem{rec.Name, ProblemChanged, err.Error()}
 	}
 	if err != nil {
 		return &Problem{rec.Name, ProblemUnreadable, err.Error()}
 	}
 	defer file.Close()
-	if st.Size() < rec.Size {
-		return &Problem{rec.Name, ProblemTruncated, fmt.Sprintf("%d bytes, the manifest records %d", st.Size(), rec.Size)}
+	if size < rec.Size {
+		return &Problem{rec.Name, ProblemTruncated, fmt.Sprintf("%d bytes, the manifest records %d", size, rec.Size)}
 	}
-	if st.Size() > rec.Size {
-		return &Problem{rec.Name, ProblemChanged, fmt.Sprintf("%d bytes, the manifest records %d", st.Size(), rec.Size)}
+	if size > rec.Size {
+		return &Problem{rec.Name, ProblemChanged, fmt.Sprintf("%d bytes, the manifest records %d", size, rec.Size)}
 	}
 	h := sha256.New()
 	var w io.Writer = h
 	if progress != nil {
-		w = &progressWriter{w: h, name: rec.Name, total: st.Size(), report: progress}
-		progress(rec.Name, 0, st.Size())
+		w = &progressWriter{w: h, name: rec.Name, total: size, report: progress}
+		progress(rec.Name, 0, size)
 	}
-	if _, err := io.Copy(w, ctxReader{ctx, file}); err != nil {
+	if _, err := io.Copy(w, ctxReader{ctx, file}); errors.Is(err, ErrSealed) {
+		return &Problem{rec.Name, ProblemChanged, err.Error()}
+	} else if err != nil {
 		return &Problem{rec.Name, ProblemUnreadable, err.Error()}
 	}
 	if sum := hex.EncodeToString(h.Sum(nil)); sum != rec.SHA256 {

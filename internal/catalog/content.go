@@ -63,7 +63,7 @@ func contentProblems(folder *backupset.Folder, m *backupset.Manifest, checked []
 }
 
 func checkFileContent(folder *backupset.Folder, name, component string) error {
-	f, _, err := backupset.OpenRegular(folder.Path(name))
+	f, _, err := folder.OpenFile(name)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", name, err)
 	}

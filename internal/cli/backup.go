@@ -144,22 +144,31 @@ func runBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, di
 	return runBackupIn(cmd, dockerCli, opts, folder)
 }
 
-// runBackupIn backs up into an opened (and, for backup s3://, perhaps
-// sealed) folder.
+// runBackupIn backs up into an opened folder and prints the result.
 func runBackupIn(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, folder *backupset.Folder) error {
-	pw, err := opts.output.progressWriter(dockerCli)
+	doc, err := takeBackup(cmd, dockerCli, opts, folder)
 	if err != nil {
 		return err
+	}
+	return printBackup(dockerCli, opts.output.format, doc)
+}
+
+// takeBackup backs up into an opened (and, for backup s3://, perhaps
+// sealed) folder and returns the result, printed by printBackup.
+func takeBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, folder *backupset.Folder) (*backupOutput, error) {
+	pw, err := opts.output.progressWriter(dockerCli)
+	if err != nil {
+		return nil, err
 	}
 	unlock, err := lockFolder(folder, "backup", pw)
 	if err != nil {
 		pw.Close()
-		return err
+		return nil, err
 	}
 	offline, err := backupOffline(cmd.Context(), dockerCli, opts.outage, pw)
 	if err != nil {
 		pw.Close()
-		return unlock(err)
+		return nil, unlock(err)
 	}
 	target := opts.deployment.target()
 	// The run lock and the guardian: from here on every container stop and
@@ -167,7 +176,7 @@ func runBackupIn(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, 
 	own, err := ownDeployment(cmd.Context(), dockerCli, "backup", target, opts.guardian, opts.outage.yes, pw, unlock)
 	if err != nil {
 		pw.Close()
-		return err
+		return nil, err
 	}
 	dockerCli, unlock = own.cli, own.unlock
 	offline.Confirm = warnUnguarded(offline.Confirm, own.unguarded, pw)
@@ -194,11 +203,17 @@ func runBackupIn(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, 
 	err = unlock(err)
 	pw.Close()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	res := set.Graph
-	if opts.output.format != "table" {
-		return printFormatted(dockerCli.Out(), opts.output.format, backupOutput{res, set, pruned})
+	return &backupOutput{set.Graph, set, pruned, nil}, nil
+}
+
+// printBackup prints backup's result: the document with --format json (or
+// a template), else the tables.
+func printBackup(dockerCli command.Cli, format string, doc *backupOutput) error {
+	res, set, pruned := doc.Result, doc.Run, doc.Pruned
+	if format != "table" {
+		return printFormatted(dockerCli.Out(), format, doc)
 	}
 	if res != nil {
 		if err := printBackupTable(dockerCli, res); err != nil {

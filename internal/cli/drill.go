@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -13,10 +14,12 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/pflag"
 
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/drill"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
 // drillOptions are verify's --drill flags.
@@ -59,6 +62,36 @@ func runDrill(ctx context.Context, dockerCli command.Cli, opts verifyOptions, di
 	if err != nil {
 		return err
 	}
+	return runDrillIn(ctx, dockerCli, opts, folder, pw)
+}
+
+// runDrillFromLocation is verify --drill s3://…: the run (--run, else the
+// newest) is staged on this machine as restore s3:// stages it (an
+// encrypted one as ciphertext, decrypted as it is read: --identity), and
+// drilled from there; the drill's report is printed (it is not written
+// into the location).
+func runDrillFromLocation(ctx context.Context, dockerCli command.Cli, opts verifyOptions, url string) error {
+	for _, check := range []func() error{opts.output.validate, opts.helper.validate, func() error { return opts.drill.validate(opts) }} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	d := directFlags{location: opts.location, keys: opts.keys, stagingDir: opts.stagingDir}
+	st, err := stageRun(ctx, dockerCli, d, opts.output, url, opts.drill.run, "", "drill")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(st.dir)
+	pw, err := opts.output.progressWriter(dockerCli)
+	if err != nil {
+		return err
+	}
+	// The staging folder holds that run alone.
+	opts.drill.run = ""
+	return runDrillIn(ctx, dockerCli, opts, st.folder, pw)
+}
+
+func runDrillIn(ctx context.Context, dockerCli command.Cli, opts verifyOptions, folder *backupset.Folder, pw progress.Writer) error {
 	unlock, err := lockFolder(folder, "verify", pw)
 	if err != nil {
 		pw.Close()

@@ -338,14 +338,7 @@ func runPruneLocation(ctx context.Context, dockerCli command.Cli, out outputOpti
 	if err != nil {
 		return err
 	}
-	loc, err := lf.open(ctx, url, false)
-	if err != nil {
-		return err
-	}
-	res, err := backupset.PruneLocation(ctx, loc, p, time.Now(), rf.dryRun || !yes)
-	if loc.Capabilities().Versioned && out.format == "table" {
-		fmt.Fprintln(dockerCli.Err(), "Note: the bucket keeps object versions: a deletion only adds a delete marker; space is freed when your lifecycle rule expires noncurrent versions.")
-	}
+	res, _, err := pruneLocation(ctx, dockerCli, out, lf, rf, yes, url)
 	if res != nil {
 		if perr := printResult(dockerCli.Out(), out.format, res, func(w io.Writer, r *backupset.PruneResult) error {
 			return printLocationPrune(w, r, p, rf.dryRun || !yes)
@@ -354,6 +347,24 @@ func runPruneLocation(ctx context.Context, dockerCli command.Cli, out outputOpti
 		}
 	}
 	return offsiteExit(err)
+}
+
+// pruneLocation applies the retention flags to the location and returns
+// what it did, and the policy as text; nothing is printed on stdout.
+func pruneLocation(ctx context.Context, dockerCli command.Cli, out outputOptions, lf locationFlags, rf retentionFlags, yes bool, url string) (*backupset.PruneResult, string, error) {
+	p, err := rf.policy()
+	if err != nil {
+		return nil, "", err
+	}
+	loc, err := lf.open(ctx, url, false)
+	if err != nil {
+		return nil, "", err
+	}
+	res, err := backupset.PruneLocation(ctx, loc, p, time.Now(), rf.dryRun || !yes)
+	if loc.Capabilities().Versioned && out.format == "table" {
+		fmt.Fprintln(dockerCli.Err(), "Note: the bucket keeps object versions: a deletion only adds a delete marker; space is freed when your lifecycle rule expires noncurrent versions.")
+	}
+	return res, p.String(), err
 }
 
 func printLocationPrune(out io.Writer, r *backupset.PruneResult, p backupset.KeepPolicy, dry bool) error {

@@ -33,7 +33,8 @@ type restoreOptions struct {
 	run            string
 	newDeployID    bool
 	guardian       guardianOptions
-	direct         directFlags // s3:// FOLDER (s3direct.go)
+	direct         directFlags  // s3:// FOLDER (s3direct.go)
+	fromLocation   *locationRun // the run restore s3:// staged, for --format json
 }
 
 func newRestoreCommand(dockerCli command.Cli) *cobra.Command {
@@ -73,9 +74,12 @@ FOLDER may be an S3 location, s3://BUCKET/PREFIX (docs/offsite.md): its newest
 run (or --run) is downloaded into a private staging folder on this machine
 (--s3-staging-dir), every file checked against the run's manifest, then
 restored from there; the safety copy goes to --safety-dir, else next to the
-staging folder. Encrypted runs are refused for now (decrypting them would put
-plaintext on this machine's disk): copy s3://… FOLDER --identity FILE, then
-restore FOLDER.`,
+staging folder. An encrypted run needs --identity FILE (or the passphrase of
+the location key): it is staged as ciphertext only, decrypted once while it
+downloads to check it (a wrong key: exit 3, a damaged file: exit 5, before
+anything stops), and decrypted again as the restore reads it, streamed into
+the helper (transfer stream); its plaintext never reaches this machine's
+disk. The safety copy is the deployment's current data, not encrypted.`,
 		Example: `  NEO4J_AUTH=neo4j/secret docker infrahubdb restore ./backups --yes
   docker infrahubdb restore ./backups --dry-run
   docker -c prod infrahubdb restore ./backups --database neo4j --until 2026-11-24T18:00:00Z`,
@@ -156,13 +160,19 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 		}
 		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
 	}
-	creds, err := restoreCredentials(opts, dockerCli.In())
-	if err != nil {
-		return err
-	}
 	folder, err := backupset.Open(dir)
 	if err != nil {
 		return withCode(ExitEnvironment, err)
+	}
+	return runRestoreIn(ctx, dockerCli, opts, folder, until)
+}
+
+// runRestoreIn restores from an open folder (restore s3:// passes its
+// staging folder, which may decrypt what it reads).
+func runRestoreIn(ctx context.Context, dockerCli command.Cli, opts restoreOptions, folder *backupset.Folder, until time.Time) error {
+	creds, err := restoreCredentials(opts, dockerCli.In())
+	if err != nil {
+		return err
 	}
 	pw, err := opts.output.progressWriter(dockerCli)
 	if err != nil {
@@ -221,7 +231,7 @@ func runRestore(ctx context.Context, dockerCli command.Cli, opts restoreOptions,
 	if set != nil && opts.output.format != "table" {
 		// The graph's result stays at the top, as before runs existed; the
 		// run's components are under "run".
-		out := restoreOutput{set.Graph, set}
+		out := restoreOutput{set.Graph, set, opts.fromLocation}
 		if perr := printFormatted(dockerCli.Out(), opts.output.format, out); perr != nil && err == nil {
 			err = perr
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"filippo.io/age"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -25,7 +26,8 @@ import (
 // on the client) is not built. With encryption, backup seals the staging
 // folder (every file is encrypted as it arrives from the helper, transfer
 // stream), so no plaintext artifact touches the client's disk; restore of an
-// encrypted run is refused, since it would have to decrypt onto the disk.
+// encrypted run stages its ciphertext and reads it through a decrypting
+// (unsealed) folder, the mirror image.
 
 // directFlags are the flags backup and restore take for an s3:// location.
 type directFlags struct {
@@ -58,11 +60,6 @@ func folderRefusesDirectFlags(cmd *cobra.Command) error {
 		}
 	}
 	return nil
-}
-
-// errEncryptedRestore is why restore s3:// refuses an encrypted run.
-func errEncryptedRestore() error {
-	return usageError("restore s3:// of an encrypted run is not supported yet: this version stages the run in a folder on this machine, which would put the decrypted plaintext on its disk; the streamed path into the helper is not built. Use copy s3://… FOLDER --identity FILE (onto an encrypted disk), then restore FOLDER (docs/offsite.md)")
 }
 
 // stage makes a private staging directory under the chosen root.
@@ -99,8 +96,6 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		return usageError("--verify and --check read the staged plaintext, which an encrypted backup s3:// never keeps on this machine: run verify s3://… --identity FILE afterwards")
 	case len(d.keys.identities) > 0:
 		return usageError("--identity decrypts: backup takes --encrypt-to")
-	case opts.output.format == "json":
-		return usageError("backup s3:// prints a table only, so far; use list s3://… --format json for the run")
 	case opts.backupType == neo4jbackup.TypeDiff:
 		return usageError("--type diff: backup s3:// takes full backups only, so far (the chain is not seeded from the location)")
 	}
@@ -154,8 +149,16 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	} else {
 		fmt.Fprintf(dockerCli.Err(), "Staging the run in %s on this machine, then copying it to %s (removed afterwards).\n", dir, loc.Describe())
 	}
-	if err := runBackupIn(cmd, dockerCli, inner, folder); err != nil {
+	doc, err := takeBackup(cmd, dockerCli, inner, folder)
+	if err != nil {
 		return err
+	}
+	table := opts.output.format == "table"
+	if table {
+		// The backup's tables come first; a document waits for the copy.
+		if err := printBackup(dockerCli, opts.output.format, doc); err != nil {
+			return err
+		}
 	}
 	pw, err := opts.output.progressWriter(dockerCli)
 	if err != nil {
@@ -163,7 +166,7 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	}
 	res, err := offsite.ToLocation(ctx, folder, loc, offsite.CopyOptions{Encrypt: rcp, AllowMixed: d.encrypt.allowMixed, Tool: toolName(), Progress: pw})
 	pw.Close()
-	if res != nil {
+	if res != nil && table {
 		_ = printCopy(url)(dockerCli.Out(), res)
 	}
 	if err != nil && encrypting {
@@ -175,11 +178,36 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		keep = true
 		return offsiteExit(fmt.Errorf("the backup succeeded but its copy to %s failed; the run is kept in %s: `docker infrahubdb copy %s %s` finishes it (then remove the folder): %w", loc.Describe(), dir, dir, url, err))
 	}
-	if !opts.prune {
-		return nil
+	doc.Location = &locationRun{Location: loc.Describe(), Encrypted: encrypting}
+	for _, c := range res.Copied {
+		doc.Location.RunID, doc.Location.Files, doc.Location.Bytes = c.ID, c.Files, c.Bytes
 	}
-	if err := runPruneLocation(ctx, dockerCli, opts.output, d.location, opts.retention, true, url); err != nil {
-		return fmt.Errorf("the backup succeeded, but --prune failed: %w", err)
+	var pruneErr error
+	switch {
+	case !opts.prune:
+	case table:
+		pruneErr = runPruneLocation(ctx, dockerCli, opts.output, d.location, opts.retention, true, url)
+	default:
+		var pr *backupset.PruneResult
+		var policy string
+		pr, policy, pruneErr = pruneLocation(ctx, dockerCli, opts.output, d.location, opts.retention, true, url)
+		if pr != nil {
+			doc.Location.Pruned = &locationPruned{Policy: policy, Removed: pr.Removed}
+			if pr.Plan != nil {
+				for _, k := range pr.Plan.Keep {
+					doc.Location.Pruned.Kept = append(doc.Location.Pruned.Kept, k.Run.Run.ID)
+				}
+			}
+		}
+		pruneErr = offsiteExit(pruneErr)
+	}
+	if !table {
+		if err := printBackup(dockerCli, opts.output.format, doc); err != nil {
+			return err
+		}
+	}
+	if pruneErr != nil {
+		return fmt.Errorf("the backup succeeded, but --prune failed: %w", pruneErr)
 	}
 	return nil
 }
@@ -194,45 +222,91 @@ func (o *backupOptions) fullWhenAuto() {
 // runRestoreFromLocation is `restore s3://…`: the newest run (or --run) is
 // checked against its manifest while it is copied into a staging folder,
 // then restored from there with every check of a folder restore before
-// anything stops. An encrypted run is refused before anything is
-// downloaded: decrypting it would put plaintext on this machine's disk.
+// anything stops (stageRun says how an encrypted run is staged).
 func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts restoreOptions, url string) error {
-	d := opts.direct
 	if err := opts.validate(); err != nil {
 		return err
 	}
-	if opts.output.format == "json" {
-		return usageError("restore s3:// prints a table only, so far")
+	if opts.until != "" {
+		return usageError("--until: restore s3:// chooses its run with --run (list s3://… shows them)")
 	}
 	if !opts.outage.yes && !opts.dryRun && !(dockerCli.In().IsTerminal() && dockerCli.Err().IsTerminal()) {
 		return usageError("restore replaces databases and needs confirmation: add --yes to confirm when there is no terminal (or --dry-run to see the plan)")
 	}
-	loc, err := d.location.open(ctx, url, true)
+	runID := opts.run
+	if runID == restore.RunLatest {
+		runID = ""
+	}
+	st, err := stageRun(ctx, dockerCli, opts.direct, opts.output, url, runID, opts.helper.transfer, "restore")
 	if err != nil {
 		return err
 	}
-	runID := opts.run
-	if runID == "" || runID == restore.RunLatest {
+	defer os.RemoveAll(st.dir)
+	if st.encrypted {
+		opts.helper.transfer = helper.TransferStream
+	}
+	opts.fromLocation = &locationRun{Location: st.location, RunID: st.runID, Encrypted: st.encrypted}
+	if !opts.noSafetyBackup && opts.safetyDir == "" {
+		// The staging folder goes away: the safety copy must not.
+		opts.safetyDir = filepath.Join(st.root, backupset.SafetyDirName(time.Now()))
+	}
+	// The staging folder holds this run alone: restore it whatever it holds
+	// (the run was chosen above).
+	opts.run = restore.RunLatest
+	err = runRestoreIn(ctx, dockerCli, opts, st.folder, time.Time{})
+	if !opts.noSafetyBackup && !opts.dryRun {
+		if fi, serr := os.Stat(opts.safetyDir); serr == nil && fi.IsDir() {
+			fmt.Fprintf(dockerCli.Err(), "The safety copy of the replaced data is in %s (the deployment's data as it was, not encrypted).\n", opts.safetyDir)
+		}
+	}
+	return err
+}
+
+// staged is a location's run staged in a folder on this machine.
+type staged struct {
+	root, dir string // the staging root, and the run's folder in it (the caller removes it)
+	folder    *backupset.Folder
+	encrypted bool
+	location  string // described
+	runID     string // the location's ID of the run
+}
+
+// stageRun copies run runID of the location (the newest when "") into a
+// private staging folder, every file checked against the run's manifest.
+// An encrypted run is staged as its ciphertext, as stored: the keys are
+// tried on every file's header first (no key or a wrong one: exit 3,
+// before anything is downloaded), each file is decrypted once while it
+// downloads, for the checks (stored and plaintext SHA-256: a damaged byte
+// exits 5), and the staging folder decrypts it again whenever it is read
+// (backupset.Folder.Unseal): its plaintext is never on this machine's disk,
+// and its files go to a helper as a stream only (transfer, when bind, is
+// refused). what names the command, for the messages.
+func stageRun(ctx context.Context, dockerCli command.Cli, d directFlags, out outputOptions, url, runID, transfer, what string) (*staged, error) {
+	loc, err := d.location.open(ctx, url, true)
+	if err != nil {
+		return nil, err
+	}
+	if runID == "" {
 		listing, err := backupset.ListRuns(ctx, loc)
 		if err != nil {
-			return offsiteExit(withCode(ExitEnvironment, err))
+			return nil, offsiteExit(withCode(ExitEnvironment, err))
 		}
 		if len(listing.Runs) == 0 {
-			return withCode(ExitEnvironment, fmt.Errorf("%s holds no committed run", loc.Describe()))
+			return nil, withCode(ExitEnvironment, fmt.Errorf("%s holds no committed run", loc.Describe()))
 		}
 		runID = listing.Runs[len(listing.Runs)-1].Run.ID
 	}
 	m, err := backupset.ReadRun(ctx, loc, runID)
 	if err != nil {
-		return offsiteExit(withCode(ExitEnvironment, err))
+		return nil, offsiteExit(withCode(ExitEnvironment, err))
 	}
+	var ids []age.Identity
 	if encrypted(m) {
-		// The keys are checked first (a missing or wrong --identity
-		// exits 3, a damaged header 5), so a restore drill learns about
-		// its key before it learns that this path is not built.
-		ids, err := d.keys.load(ctx, loc)
-		if err != nil {
-			return err
+		if transfer == helper.TransferBind {
+			return nil, usageError("--transfer bind with an encrypted run: bind mounts would put its plaintext on this machine's disk; drop --transfer")
+		}
+		if ids, err = d.keys.load(ctx, loc); err != nil {
+			return nil, err
 		}
 		for _, f := range m.Files {
 			if f.Encryption == nil {
@@ -240,45 +314,47 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 			}
 			rc, err := agecrypt.Open(ctx, loc, runID, f, ids) // reads the age header only
 			if err != nil {
-				return offsiteExit(err)
+				return nil, offsiteExit(err)
 			}
 			rc.Close()
 		}
-		return errEncryptedRestore()
+	} else if len(d.keys.identities) > 0 || d.keys.passphraseFile != "" {
+		fmt.Fprintf(dockerCli.Err(), "Note: run %s is not encrypted; the keys given are not used.\n", runID)
 	}
-	root, dir, err := d.stage("restore-")
+	root, dir, err := d.stage(what + "-")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	if !opts.noSafetyBackup && opts.safetyDir == "" {
-		// The staging folder goes away: the safety copy must not.
-		opts.safetyDir = filepath.Join(root, backupset.SafetyDirName(time.Now()))
+	st := &staged{root: root, dir: dir, encrypted: ids != nil, location: loc.Describe(), runID: runID}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(dir)
+		}
+	}()
+	if st.folder, err = backupset.Create(dir); err != nil {
+		return nil, withCode(ExitEnvironment, err)
 	}
-	fmt.Fprintf(dockerCli.Err(), "Staging run %s of %s in %s on this machine (removed afterwards).\n", runID, loc.Describe(), dir)
-	folder, err := backupset.Create(dir)
+	if st.encrypted {
+		// The folder keeps the ciphertext and decrypts what is read;
+		// bind mounts would have neo4j-admin read the plaintext from
+		// this machine's disk.
+		st.folder.Unseal(agecrypt.Unsealer(ids))
+		fmt.Fprintf(dockerCli.Err(), "Staging encrypted run %s of %s in %s on this machine as ciphertext only (removed afterwards): every file is decrypted and checked while it downloads, and decrypted again as the %s reads it, as a stream into the helper (transfer stream: bind mounts would put plaintext on this machine's disk).\n", runID, loc.Describe(), dir, what)
+	} else {
+		fmt.Fprintf(dockerCli.Err(), "Staging run %s of %s in %s on this machine (removed afterwards).\n", runID, loc.Describe(), dir)
+	}
+	pw, err := out.progressWriter(dockerCli)
 	if err != nil {
-		return withCode(ExitEnvironment, err)
+		return nil, err
 	}
-	pw, err := opts.output.progressWriter(dockerCli)
-	if err != nil {
-		return err
-	}
-	_, err = offsite.ToFolder(ctx, loc, runID, folder, nil, pw)
+	_, err = offsite.ToFolder(ctx, loc, runID, st.folder, ids, pw)
 	pw.Close()
 	if err != nil {
-		return offsiteExit(err)
+		return nil, offsiteExit(err)
 	}
-	// The staging folder holds this run alone: restore it whatever it holds
-	// (the run was chosen above).
-	opts.run = restore.RunLatest
-	err = runRestore(ctx, dockerCli, opts, dir)
-	if !opts.noSafetyBackup && !opts.dryRun {
-		if st, serr := os.Stat(opts.safetyDir); serr == nil && st.IsDir() {
-			fmt.Fprintf(dockerCli.Err(), "The safety copy of the replaced data is in %s.\n", opts.safetyDir)
-		}
-	}
-	return err
+	ok = true
+	return st, nil
 }
 
 // encrypted says whether any file of the run is encrypted.

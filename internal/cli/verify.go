@@ -27,6 +27,7 @@ type verifyOptions struct {
 	adopt      bool
 	allowEmpty bool
 	drill      drillOptions
+	stagingDir string // --drill of an s3:// location
 }
 
 func newVerifyCommand(dockerCli command.Cli) *cobra.Command {
@@ -66,7 +67,11 @@ row counts those recorded by a consistent backup. The report (verdict, time
 to restore, peak memory of the throwaway Neo4j) is printed and written into
 the folder as drill-<run>.json. Every container and volume of the drill is
 removed, Ctrl-C included; the deployment is never stopped. Exit code 5 when
-the run does not restore, answer or match.`,
+the run does not restore, answer or match. verify --drill s3://BUCKET/PREFIX
+stages the run (--run: the location's run ID) on this machine as restore
+s3:// does (--s3-staging-dir; an encrypted run needs --identity, is staged as
+ciphertext only and decrypted as it is read) and prints the report without
+writing it anywhere.`,
 		Example: `  docker infrahubdb verify ./backups
   docker infrahubdb verify ./backups --check
   docker infrahubdb verify ./old-backups --adopt --format json
@@ -74,10 +79,22 @@ the run does not restore, answer or match.`,
 		Args: exactlyOneFolder,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if s3location.IsURL(args[0]) {
+				if opts.check || opts.adopt {
+					return usageError("--check and --adopt work on a folder; for s3:// locations, verify --drill restores a run for real")
+				}
+				if opts.drill.enabled {
+					return runDrillFromLocation(cmd.Context(), dockerCli, opts, args[0])
+				}
+				if cmd.Flags().Changed("s3-staging-dir") {
+					return usageError("--s3-staging-dir goes with --drill")
+				}
 				return runVerifyLocation(cmd.Context(), dockerCli, opts.output, opts.location, opts.keys, args[0])
 			}
 			if err := folderRefusesLocationFlags(cmd); err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("s3-staging-dir") {
+				return usageError("--s3-staging-dir applies to s3:// locations, not to a folder")
 			}
 			return runVerify(cmd.Context(), dockerCli, opts, args[0])
 		},
@@ -91,6 +108,7 @@ the run does not restore, answer or match.`,
 	opts.helper.addFlags(fs)
 	opts.location.addFlags(fs)
 	opts.keys.addFlags(fs)
+	fs.StringVar(&opts.stagingDir, "s3-staging-dir", "", "With --drill of an s3:// location: the directory on this machine where the run is staged (default: the user cache directory's infrahubdb/)")
 	opts.output.addFlags(fs)
 	return cmd
 }

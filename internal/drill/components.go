@@ -397,15 +397,19 @@ func (d *drill) storage(ctx context.Context, cr *ComponentReport) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	stats, err := volumearchive.Check(f)
+	f.Close()
 	if err != nil {
 		return fmt.Errorf("%s: %w", rec.Name, err)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
 	if err := progress.Run(d.pw, progress.Event{ID: "drill-storage", Text: "Extract " + rec.Name + " into a scratch volume"}, func() error {
+		// Opened again (a sealed file is a stream, read once): checked
+		// again against its record.
+		f, err := d.folder.OpenChecked(rec)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
 		return volumearchive.Restore(ctx, h, f)
 	}); err != nil {
 		return fmt.Errorf("%s does not restore: %w", rec.Name, err)

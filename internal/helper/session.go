@@ -127,6 +127,15 @@ func (s *Session) checkHelperLock(ctx context.Context, self string) error {
 }
 
 func (s *Session) start(ctx context.Context, folder *backupset.Folder) error {
+	if folder != nil && folder.IsSealed() {
+		// Its files are ciphertext on disk, their plaintext a stream
+		// only: a bind mount would have neo4j-admin read the one and
+		// write the other onto this machine's disk.
+		if s.opts.Transfer == TransferBind {
+			return fmt.Errorf("transfer bind: %s holds encrypted files, whose plaintext must not be written on this machine's disk; use --transfer stream or auto", folder.Dir)
+		}
+		return s.startStream(ctx)
+	}
 	if s.opts.Transfer != TransferStream && folder != nil {
 		err := s.startBind(ctx, folder)
 		switch {

@@ -20,6 +20,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 
@@ -282,6 +283,11 @@ func originalName(f backupset.RunFile) string {
 // that `restore FOLDER` restores it. Every file is checked (stored and
 // plaintext SHA-256) before it gets its name in the folder; a file the
 // folder already holds with the same checksum is not copied again.
+//
+// Into a sealed folder (backupset.Folder.Unseal: the staging folder of
+// restore s3://), an encrypted file is kept as stored, ciphertext, while it
+// is decrypted once end to end for the checks: the folder decrypts it again
+// whenever it is read, and no plaintext reaches the disk.
 func ToFolder(ctx context.Context, loc backupset.Location, runID string, folder *backupset.Folder, ids []age.Identity, pw progress.Writer) (*backupset.RunManifest, error) {
 	m, err := backupset.ReadRun(ctx, loc, runID)
 	if err != nil {
@@ -348,6 +354,9 @@ func ToFolder(ctx context.Context, loc backupset.Location, runID string, folder 
 }
 
 func fetchFile(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, folder *backupset.Folder, name string, ids []age.Identity, s *progress.Step) (backupset.FileRecord, error) {
+	if folder.IsSealed() && f.Encryption != nil {
+		return fetchSealed(ctx, loc, runID, f, folder, name, ids, s)
+	}
 	src, err := agecrypt.Open(ctx, loc, runID, f, ids)
 	if err != nil {
 		return backupset.FileRecord{}, err
@@ -363,6 +372,31 @@ func fetchFile(ctx context.Context, loc backupset.Location, runID string, f back
 	}
 	// The checks ran at EOF: only now does the file get its name.
 	return pf.Commit()
+}
+
+// fetchSealed keeps the ciphertext of f in the folder as it is downloaded,
+// and decrypts it on the way, for nothing but the checks: the file gets its
+// name once both the stored bytes and the plaintext matched the manifest.
+func fetchSealed(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, folder *backupset.Folder, name string, ids []age.Identity, s *progress.Step) (backupset.FileRecord, error) {
+	pf, err := folder.NewFile(name)
+	if err != nil {
+		return backupset.FileRecord{}, err
+	}
+	defer pf.Abort()
+	plain, err := agecrypt.OpenKeeping(ctx, loc, runID, f, ids, pf)
+	if err != nil {
+		return backupset.FileRecord{}, err
+	}
+	defer plain.Close()
+	if _, err := io.Copy(io.Discard, &counting{r: plain, step: s, total: f.PlainSize}); err != nil {
+		return backupset.FileRecord{}, fmt.Errorf("copy %s from %s: %w", f.Name, loc.Describe(), err)
+	}
+	if _, err := pf.CommitSealed(f.PlainSize, f.PlainSHA256); err != nil {
+		return backupset.FileRecord{}, err
+	}
+	rec := f.FileRecord
+	rec.Name, rec.Size, rec.SHA256, rec.Added = name, f.PlainSize, f.PlainSHA256, time.Now().UTC()
+	return rec, nil
 }
 
 func orNop(w progress.Writer) progress.Writer {

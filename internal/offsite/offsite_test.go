@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset/locationtest"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 	"github.com/opsmill/docker-infrahubdb/internal/offsite"
 	"github.com/opsmill/docker-infrahubdb/internal/s3location"
 	"github.com/opsmill/docker-infrahubdb/internal/s3location/s3test"
@@ -393,5 +395,72 @@ func TestSealedFolderToLocation(t *testing.T) {
 				assert.Check(t, string(a) == string(b), name)
 			}
 		})
+	}
+}
+
+// Into a folder that unseals (restore s3:// of an encrypted run), the
+// ciphertext is kept as stored and checked, decrypted, on the way: the
+// folder then reads the plaintext; a wrong key or a flipped byte refuses
+// the file before it gets its name.
+func TestToUnsealedFolder(t *testing.T) {
+	ctx := t.Context()
+	src, runID := sourceFolder(t)
+	dir := t.TempDir()
+	loc, err := backupset.NewFolderLocation(dir)
+	assert.NilError(t, err)
+	key, _ := age.GenerateX25519Identity()
+	rcp := agecrypt.Recipients{List: []age.Recipient{key.Recipient()}, Strings: []string{key.Recipient().String()}}
+	res, err := offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{Encrypt: rcp})
+	assert.NilError(t, err)
+	locRun := res.Copied[0].ID
+	names := []string{"neo4j-2026-12-01T03-00-00.dump", "task-manager-2026-12-01T03-00-00.pgdump", "storage-2026-12-01T03-00-00.tar"}
+	unsealed := func(ids ...age.Identity) *backupset.Folder {
+		f, err := backupset.Create(t.TempDir())
+		assert.NilError(t, err)
+		f.Unseal(agecrypt.Unsealer(ids))
+		return f
+	}
+
+	dst := unsealed(key)
+	_, err = offsite.ToFolder(ctx, loc, locRun, dst, []age.Identity{key}, nil)
+	assert.NilError(t, err)
+	for _, name := range names {
+		disk, err := os.ReadFile(dst.Path(name))
+		assert.NilError(t, err)
+		assert.Check(t, strings.HasPrefix(string(disk), "age-encryption.org/v1\n"), "ciphertext on disk: %s", name)
+		want, err := os.ReadFile(src.Path(name))
+		assert.NilError(t, err)
+		rc, _, err := dst.OpenFile(name)
+		assert.NilError(t, err)
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		assert.NilError(t, err)
+		assert.Check(t, string(got) == string(want), name)
+	}
+	rep, err := dst.Verify(nil)
+	assert.NilError(t, err)
+	assert.Check(t, rep.OK(), "%v", rep.Problems)
+	m, err := dst.ReadManifest()
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(m.RunFiles(runID), 3), "the manifest records the plaintext")
+
+	wrong, _ := age.GenerateX25519Identity()
+	dst = unsealed(wrong)
+	_, err = offsite.ToFolder(ctx, loc, locRun, dst, []age.Identity{wrong}, nil)
+	assert.Check(t, errors.Is(err, agecrypt.ErrNoIdentity), "%v", err)
+	assert.Check(t, is.Equal(exitcode.Of(err), exitcode.Environment))
+
+	p := filepath.Join(dir, "runs", locRun, "storage-2026-12-01T03-00-00.tar.age")
+	data, err := os.ReadFile(p)
+	assert.NilError(t, err)
+	data[len(data)-20] ^= 0x01
+	assert.NilError(t, os.WriteFile(p, data, 0o600))
+	dst = unsealed(key)
+	_, err = offsite.ToFolder(ctx, loc, locRun, dst, []age.Identity{key}, nil)
+	assert.Check(t, errors.Is(err, agecrypt.ErrChecksum), "%v", err)
+	assert.Check(t, is.Equal(exitcode.Of(err), exitcode.Verify))
+	entries, _ := os.ReadDir(dst.Dir)
+	for _, e := range entries {
+		assert.Check(t, !slices.Contains(names, e.Name()), "nothing of a damaged run stays: %s", e.Name())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -277,9 +278,9 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 		return err
 	}
 	if plan.has(backupset.ComponentTaskManager) {
-		if err := checkFile(folder, *plan.TaskManager, func(f *os.File) error {
+		if err := checkFile(folder, *plan.TaskManager, func(f io.Reader) error {
 			head := make([]byte, 5)
-			_, err := f.Read(head)
+			_, err := io.ReadFull(f, head)
 			if err == nil {
 				err = pgdump.CheckHeader(head)
 			}
@@ -297,7 +298,7 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 		plan.tm = &src
 	}
 	if plan.has(backupset.ComponentStorage) {
-		if err := checkFile(folder, *plan.Storage, func(f *os.File) error {
+		if err := checkFile(folder, *plan.Storage, func(f io.Reader) error {
 			_, err := volumearchive.Check(f)
 			return err
 		}); err != nil {
@@ -328,7 +329,7 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 }
 
 // checkFile proves the file matches the manifest, then runs check on it.
-func checkFile(folder *backupset.Folder, rec backupset.FileRecord, check func(*os.File) error) error {
+func checkFile(folder *backupset.Folder, rec backupset.FileRecord, check func(io.Reader) error) error {
 	f, err := folder.OpenChecked(rec)
 	if err != nil {
 		return &VerifyError{Problems: []string{err.Error()}}

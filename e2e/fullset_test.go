@@ -270,6 +270,13 @@ func TestInfrahubFullSetBackupVerify(t *testing.T) {
 	assert.Check(t, is.Len(m.RunFiles(m.Runs[2].ID), 4), "its files stay")
 	assertAllRunning(t, c, db)
 	assertNoHelpers(t, c)
+
+	// verify --check reads the Community dumps the same way, in a helper
+	// of the database's own image.
+	res = p.Docker("infrahubdb", "verify", dir, "--check", "--database-container", c.Database(t).Name)
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Regexp(`(?m)^neo4j-admin database check neo4j: consistent: neo4j-\S+\.dump$`, res.Stdout()))
+	assertNoHelpers(t, c)
 }
 
 // backupVerification is backup --verify's result in --format json.

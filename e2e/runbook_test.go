@@ -112,6 +112,11 @@ func TestDisasterRecoveryRunbook(t *testing.T) {
 		return icmd.RunCmd(cmd)
 	}
 
+	// The page's check of the context: the project's containers are there.
+	ps := p.Docker("-c", "newhost", "ps", "--format", "{{.Names}}")
+	ps.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(ps.Stdout(), fresh.Database(t).Name))
+
 	// 4. Check, see the plan, restore.
 	run("doctor", dir).Assert(t, icmd.Success)
 	run("restore", dir, "--dry-run").Assert(t, icmd.Expected{Out: "Dry run: nothing was changed."})
@@ -126,6 +131,15 @@ func TestDisasterRecoveryRunbook(t *testing.T) {
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(6)))
 	assert.Check(t, is.Len(fresh.Running(t), len(kit.StockServices)))
 	run("list", dir).Assert(t, icmd.Expected{Out: "Safety backups of restore"})
+	// The page's ps, its project name replaced by the test's: every
+	// service Up.
+	ps = p.Docker("-c", "newhost", "ps", "--filter", "label=com.docker.compose.project="+fresh.Project, "--format", "{{.Names}} {{.Status}}")
+	ps.Assert(t, icmd.Success)
+	up := strings.Split(strings.TrimSpace(ps.Stdout()), "\n")
+	assert.Check(t, is.Len(up, len(kit.StockServices)), ps.Stdout())
+	for _, line := range up {
+		assert.Check(t, is.Contains(line, " Up "), line)
+	}
 	run("backup", dir, "--yes").Assert(t, icmd.Success)
 }
 

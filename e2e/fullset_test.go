@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -194,4 +195,99 @@ func TestInfrahubFullSetSkipsAbsentComponents(t *testing.T) {
 	res = p.Docker("infrahubdb", "backup", dir, "--component", "files")
 	res.Assert(t, icmd.Expected{ExitCode: 2, Err: `unknown component "files"`})
 	assertNoHelpers(t, c)
+}
+
+// backup --verify on the stock Community deployment verifies every file the
+// run wrote: the neo4j and system dumps, the task-manager dump and the
+// storage archive by checksum, the last two also by content; --check runs
+// neo4j-admin database check on the dumps. A check that finds the dump
+// inconsistent (the stand-in's "check" knob) fails the backup with exit 5
+// and leaves the run incomplete.
+func TestInfrahubFullSetBackupVerify(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
+	db, _ := seedDeployment(t, c)
+	dir := t.TempDir()
+
+	res := p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--verify", "--format", "json", "--progress", "quiet")
+	res.Assert(t, icmd.Success)
+	var out struct {
+		Verify *backupVerification `json:"verify"`
+		Run    struct {
+			ID     string              `json:"run_id"`
+			Verify *backupVerification `json:"verify"`
+		} `json:"run"`
+	}
+	assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &out), res.Stdout())
+	v := out.Run.Verify
+	assert.Assert(t, v != nil, res.Stdout())
+	assert.Check(t, is.DeepEqual(out.Verify, v), "the graph's result shows the run's verification")
+	assert.Check(t, v.OK)
+	m := readManifest(t, dir)
+	var files, content []string
+	for _, f := range m.RunFiles(out.Run.ID) {
+		files = append(files, f.Name)
+		if f.Component == backupset.ComponentTaskManager || f.Component == backupset.ComponentStorage {
+			content = append(content, f.Name+" "+f.Component+" ok")
+		}
+	}
+	assert.Assert(t, is.Len(files, 4), "neo4j and system dumps, task manager, storage: %v", files)
+	sort.Strings(files)
+	sort.Strings(v.Checked)
+	assert.Check(t, is.DeepEqual(v.Checked, files), "every file of the run re-hashed")
+	var got []string
+	for _, cc := range v.Content {
+		got = append(got, fmt.Sprintf("%s %s %s", cc.File, cc.Component, map[bool]string{true: "ok", false: "refused"}[cc.OK]))
+	}
+	sort.Strings(got)
+	sort.Strings(content)
+	assert.Check(t, is.DeepEqual(got, content), "the task-manager dump and the storage archive read as verify reads them")
+	run, _ := m.Run(out.Run.ID)
+	assert.Check(t, run.Complete)
+
+	// --check: neo4j-admin database check on the dumps just written.
+	db.Reconnect(t)
+	res = p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--check", "--progress", "quiet")
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Regexp(`(?m)^Verified: 4 file\(s\) match their checksums: `, res.Stdout()))
+	assert.Check(t, is.Regexp(`(?m)^Content of task-manager-\S+\.pgdump \(task-manager\): pg_dump custom-format header: ok\.$`, res.Stdout()))
+	assert.Check(t, is.Regexp(`(?m)^Content of storage-\S+\.tar \(storage\): .*: ok\.$`, res.Stdout()))
+	assert.Check(t, is.Regexp(`(?m)^neo4j-admin database check neo4j: consistent: neo4j-\S+\.dump$`, res.Stdout()))
+	assert.Check(t, is.Regexp(`(?m)^neo4j-admin database check system: consistent: system-\S+\.dump$`, res.Stdout()))
+	assertNoHelpers(t, c)
+
+	// The check finds the dump inconsistent: exit 5, the run incomplete,
+	// the deployment running again.
+	db.Reconnect(t)
+	db.SetFaults(t, `{"fail": {"check": 1}}`)
+	res = p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--check", "--progress", "quiet")
+	res.Assert(t, icmd.Expected{ExitCode: 5, Err: "verification failed"})
+	assert.Check(t, is.Contains(res.Stderr(), "inconsistent: neo4j-admin database check failed"))
+	m = readManifest(t, dir)
+	assert.Assert(t, is.Len(m.Runs, 3))
+	assert.Check(t, !m.Runs[2].Complete, "the run that failed its check is not restorable")
+	assert.Check(t, is.Len(m.RunFiles(m.Runs[2].ID), 4), "its files stay")
+	assertAllRunning(t, c, db)
+	assertNoHelpers(t, c)
+
+	// verify --check reads the Community dumps the same way, in a helper
+	// of the database's own image.
+	res = p.Docker("infrahubdb", "verify", dir, "--check", "--database-container", c.Database(t).Name)
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Regexp(`(?m)^neo4j-admin database check neo4j: consistent: neo4j-\S+\.dump$`, res.Stdout()))
+	assertNoHelpers(t, c)
+}
+
+// backupVerification is backup --verify's result in --format json.
+type backupVerification struct {
+	OK      bool     `json:"ok"`
+	Checked []string `json:"checked"`
+	Content []struct {
+		File      string `json:"file"`
+		Component string `json:"component"`
+		Check     string `json:"check"`
+		OK        bool   `json:"ok"`
+	} `json:"content"`
+	Problems []backupset.Problem `json:"problems"`
 }

@@ -67,3 +67,31 @@ func assertOwnedBy(t *testing.T, dir string, uid int) {
 	assert.NilError(t, err)
 	assert.Check(t, n > 0, "no file in %s", dir)
 }
+
+// Neo4j Community as an operator who is not root, bind transfer: the dumps
+// are written in a directory of the store's owner (uid 7474) inside the
+// staging dir and must still end up in the operator's folder, theirs and
+// private; the restore's safety dump too.
+func TestNonRootUserCommunityBackupAndRestore(t *testing.T) {
+	t.Parallel()
+	u, p := kit.NonRoot(t)
+	db := kit.StartDatabase(t, kit.Options{Community: true})
+	db.Seed(t, "neo4j", 4)
+	dir := u.Dir(t, u.Home, "backups")
+
+	res := icmd.RunCmd(u.Cmd(p, "infrahubdb", "backup", dir, "--database-container", db.Name,
+		"--transfer", "bind", "--yes", "--verify", "--progress", "plain"))
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stdout(), "Verified: 2 file(s) match their checksums"))
+	assertOwnedBy(t, dir, u.UID)
+
+	db.Reconnect(t)
+	db.Seed(t, "neo4j", 3)
+	res = icmd.RunCmd(u.Cmd(p, "infrahubdb", "restore", dir, "--database-container", db.Name,
+		"--transfer", "bind", "--yes", "--progress", "plain"))
+	res.Assert(t, icmd.Success)
+	db.Reconnect(t)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(4)))
+	assertOwnedBy(t, dir, u.UID)
+	assertClean(t, db, dir)
+}

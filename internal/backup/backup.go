@@ -34,10 +34,11 @@ type Options struct {
 	Context string
 	// Offline drives the backup of a Neo4j Community database (offline dump).
 	Offline OfflineOptions
-	// Verify re-hashes the files just written and checks their chains,
-	// after the manifest was updated and before Run reports success
-	// (backup --verify); Check also runs neo4j-admin database check on
-	// those chains in the backup's own helper (--check).
+	// Verify re-hashes the files just written, checks their chains and
+	// runs verify's content checks on them, after the manifest was updated
+	// and before Run or RunSet reports success (backup --verify); Check
+	// also runs neo4j-admin database check on the graph's new chains or
+	// Community dumps in the backup's own helper (--check).
 	Verify, Check bool
 	// CountGraph counts the graph before the online backup and records the
 	// figures with its files (backup --consistent on Enterprise: the
@@ -66,8 +67,11 @@ type Result struct {
 	AppsNotRestarted []string      `json:"app_containers_not_restarted,omitempty"`
 	Started          time.Time     `json:"started"`
 	Duration         time.Duration `json:"duration_ns"`
-	// Verified is what --verify found; nil without it.
+	// Verified is what --verify found in every file of the run; nil
+	// without it.
 	Verified *Verification `json:"verify,omitempty"`
+	// check is what --check found on the graph files, in the run's helper.
+	check *graphCheck
 }
 
 // Engine is what the backup workflows need from Docker: the helper layer's
@@ -85,10 +89,24 @@ var _ Engine = (*docker.Engine)(nil)
 // folder gains complete, checksummed files and an updated manifest, or
 // nothing at all.
 func Run(ctx context.Context, eng Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
-	return runLocked(ctx, eng, folder, opts, pw)
+	res, err := runLocked(ctx, eng, folder, opts, pw)
+	if err != nil || !(opts.Verify || opts.Check) {
+		return res, err
+	}
+	v, err := verifyWritten(ctx, folder, res.Files, res.check, pw)
+	if err != nil {
+		return nil, err
+	}
+	if !v.OK {
+		return nil, &backupset.VerifyError{Problems: v.Problems}
+	}
+	res.Verified = v
+	return res, nil
 }
 
-// runLocked is Run with the folder lock held by the caller (RunSet).
+// runLocked is Run with the folder lock held by the caller (RunSet),
+// without the verification of what it wrote (the caller's, over the whole
+// run) but with --check, which needs the run's helper.
 func runLocked(ctx context.Context, eng Engine, folder *backupset.Folder, opts Options, pw progress.Writer) (*Result, error) {
 	res := &Result{Folder: folder.Dir, Started: time.Now(), Method: "online", Context: opts.Context}
 	// Commit updates the manifest: find an unusable one now, not after a
@@ -183,15 +201,10 @@ func runLocked(ctx context.Context, eng Engine, folder *backupset.Folder, opts O
 	if err := neo4jbackup.Commit(folder, files, opts.Tool); err != nil {
 		return nil, err
 	}
-	if opts.Verify || opts.Check {
-		v, err := verifyWritten(ctx, s, folder, files.Records, opts.Check, pw)
-		if err != nil {
+	if opts.Check {
+		if res.check, err = checkWritten(ctx, s, folder, files.Databases()); err != nil {
 			return nil, err
 		}
-		if !v.OK {
-			return nil, &backupset.VerifyError{Problems: v.Problems}
-		}
-		res.Verified = v
 	}
 	res.Files, res.Removed, res.Neo4jVersion = files.Records, files.Replaced, files.Neo4jVersion
 	res.Databases = files.Databases()

@@ -233,6 +233,13 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 		return nil, err
 	}
 	res.Files, res.Databases = written, o.dbs
+	if opts.Check {
+		// The database and the applications run again: neo4j-admin
+		// database check reads the copies of the dumps in the helper.
+		if res.check, err = checkWritten(ctx, s, folder, o.dbs); err != nil {
+			return nil, err
+		}
+	}
 	if err := deployment.NotRestartedError(res.AppsNotRestarted); err != nil {
 		return res, err
 	}

@@ -51,6 +51,9 @@ type SetResult struct {
 	Downtime         time.Duration `json:"downtime_ns,omitempty"`
 	AppsRestarted    []string      `json:"app_containers_restarted,omitempty"`
 	AppsNotRestarted []string      `json:"app_containers_not_restarted,omitempty"`
+	// Verified is what --verify (or --check) found in every file of the
+	// run; nil without it.
+	Verified *Verification `json:"verify,omitempty"`
 }
 
 // componentPlan is what RunSet found for each component.
@@ -211,6 +214,29 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		}
 	}
 	startApps()
+	if opts.Verify || opts.Check {
+		// The files are recorded first (the run still incomplete), then
+		// verified as verify FOLDER would; a run that fails its
+		// verification stays incomplete: restore does not take it.
+		if err := record(false); err != nil {
+			return res, err
+		}
+		var gc *graphCheck
+		if res.Graph != nil {
+			gc = res.Graph.check
+		}
+		v, err := verifyWritten(ctx, folder, recs, gc, pw)
+		if err != nil {
+			return res, err
+		}
+		res.Verified = v
+		if res.Graph != nil {
+			res.Graph.Verified = v
+		}
+		if !v.OK {
+			return res, errors.Join(&backupset.VerifyError{Problems: v.Problems}, deployment.NotRestartedError(res.AppsNotRestarted))
+		}
+	}
 	if err := record(true); err != nil {
 		return res, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
@@ -86,7 +87,9 @@ func Verify(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	}
 	var s *helper.Session
 	if opts.Check || (opts.Adopt && len(cat.Artifacts) > 0) {
-		if s, err = openHelper(ctx, eng, folder, opts.Helper, true, pw); err != nil {
+		hopts := opts.Helper
+		hopts.dumpsOnly = !opts.Adopt && newestAreDumps(cat)
+		if s, err = openHelper(ctx, eng, folder, hopts, true, pw); err != nil {
 			return nil, err
 		}
 		defer s.Close(ctx)
@@ -121,6 +124,19 @@ func Verify(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	}
 	res.OK = len(res.Problems) == 0
 	return res, nil
+}
+
+// newestAreDumps reports a folder whose newest chain of each database, the
+// one --check reads, is a dump (Neo4j Community's backup).
+func newestAreDumps(cat *backupset.Catalog) bool {
+	chains := cat.Chains()
+	for _, cs := range chains {
+		c, err := backupset.ChooseChain(cs, time.Time{})
+		if err != nil || c.Files[0].Type() != backupset.TypeDump {
+			return false
+		}
+	}
+	return len(chains) > 0
 }
 
 func emptyProblem(folder *backupset.Folder, what string) backupset.Problem {

@@ -425,3 +425,34 @@ func TestVerifyCheckReportVariants(t *testing.T) {
 		})
 	}
 }
+
+// verify --check of a folder of Community dumps: a check of dumps needs no
+// Enterprise image, so the Community database container's own image runs
+// it (nothing is pulled), and each newest dump is checked as it is.
+func TestVerifyCheckOfDumpsUsesTheCommunityImage(t *testing.T) {
+	neo4jDump, systemDump := backupset.DumpName("neo4j", day(1, 2)), backupset.DumpName("system", day(1, 2))
+	folder := makeFolder(t,
+		file{name: neo4jDump, typ: backupset.TypeDump, content: helpertest.DumpContent("neo4j", "5 nodes")},
+		file{name: systemDump, typ: backupset.TypeDump, content: helpertest.DumpContent("system", "users")})
+	eng := helpertest.New()
+	eng.PullErr = errors.New("no registry")
+	eng.Database.Image = "neo4j:5.26.0-community"
+	eng.Database.Env = []string{"NEO4J_EDITION=community"}
+	eng.Images = map[string][]string{eng.Database.Image: {"NEO4J_EDITION=community"}}
+	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Transfer: helper.TransferStream}}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, res.OK, "%v", res.Problems)
+	assert.Assert(t, is.Len(eng.Helpers, 1))
+	assert.Check(t, is.Equal(eng.Helpers[0].Spec().Image, "neo4j:5.26.0-community"))
+	assert.Check(t, is.DeepEqual(res.Checks, []neo4jbackup.CheckResult{
+		{Database: "neo4j", Files: []string{neo4jDump}, Consistent: true},
+		{Database: "system", Files: []string{systemDump}, Consistent: true},
+	}))
+
+	// A damaged dump is inconsistent.
+	folder = makeFolder(t, file{name: neo4jDump, typ: backupset.TypeDump, content: helpertest.DumpContent("system", "wrong")})
+	res, err = Verify(context.Background(), eng, folder, VerifyOptions{Check: true, Helper: HelperOptions{Transfer: helper.TransferStream}}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Check(t, !res.OK)
+	assert.Check(t, is.Len(res.Problems, 1))
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -86,8 +87,8 @@ folder holds ciphertext only.`,
 	fs.StringArrayVar(&opts.databases, "database", nil, "Database to back up (repeatable; default: all)")
 	fs.StringVar(&opts.backupType, "type", neo4jbackup.TypeAuto, `Backup type: "auto" (differential when the folder has a chain), "full" or "diff"`)
 	fs.StringVar(&opts.includeMetadata, "include-metadata", "all", `Security metadata to include: "all", "users", "roles" or "none"`)
-	fs.BoolVar(&opts.verify, "verify", false, "Verify the checksums and chains of the files just written before reporting success")
-	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the chains just written (implies --verify)")
+	fs.BoolVar(&opts.verify, "verify", false, "Verify every file the run just wrote before reporting success: checksums, chains, and the content checks of verify (task-manager dump, storage archive)")
+	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the graph just written, an online chain or a Community dump (implies --verify)")
 	fs.StringArrayVar(&opts.components, "component", nil, componentFlagUsage)
 	fs.BoolVar(&opts.consistent, "consistent", false, "Stop the Infrahub application containers during the capture so that graph, task manager and storage belong to one point in time (downtime; consent: a prompt, or --yes)")
 	fs.BoolVar(&opts.dryRun, "dry-run", false, "Check everything and show which components would be taken and which containers would stop, for about how long; change nothing")
@@ -221,9 +222,8 @@ func printBackup(dockerCli command.Cli, format string, doc *backupOutput) error 
 		}
 	}
 	printRun(dockerCli.Out(), set)
-	if res != nil && res.Verified != nil {
-		fmt.Fprintf(dockerCli.Out(), "Verified: %d file(s) match their checksums.\n", len(res.Verified.Checked))
-		printChecks(dockerCli.Out(), res.Verified.Checks)
+	if v := set.Verified; v != nil {
+		printVerification(dockerCli.Out(), v)
 	}
 	if pruned != nil {
 		return printPolicyPrune(dockerCli.Out(), pruned)
@@ -275,4 +275,18 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// printVerification prints what backup --verify (or --check) found in the
+// run's files.
+func printVerification(out io.Writer, v *backup.Verification) {
+	fmt.Fprintf(out, "Verified: %d file(s) match their checksums: %s.\n", len(v.Checked), strings.Join(v.Checked, ", "))
+	for _, c := range v.Content {
+		state := "ok"
+		if !c.OK {
+			state = "REFUSED"
+		}
+		fmt.Fprintf(out, "Content of %s (%s): %s: %s.\n", c.File, c.Component, c.Check, state)
+	}
+	printChecks(out, v.Checks)
 }

@@ -81,8 +81,9 @@ func CheckNewestChains(ctx context.Context, s *helper.Session, folder *backupset
 
 // checkChain copies the chain into its own directory in the helper,
 // aggregates it there when it has differentials, and runs
-// `neo4j-admin database check --from-path`. When Neo4j writes a report, it is
-// brought into the folder next to the backups.
+// `neo4j-admin database check --from-path`. A chain that is a dump (Neo4j
+// Community's backup) is checked as it is, staged as <database>.dump. When
+// Neo4j writes a report, it is brought into the folder next to the backups.
 func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder, chain backupset.Chain, release neo4j.Release) (CheckResult, error) {
 	db := chain.Database
 	cr := CheckResult{Database: db, Files: backupset.Names(chain.Files)}
@@ -90,6 +91,13 @@ func checkChain(ctx context.Context, s *helper.Session, folder *backupset.Folder
 	dir := path.Join(helper.WorkDir, sub)
 	if err := s.Seed(ctx, folder, sub, cr.Files); err != nil {
 		return cr, err
+	}
+	if dump := chain.Files[0]; dump.Type() == backupset.TypeDump {
+		// check picks a dump in its --from-path folder by the file name
+		// <database>.dump, as load does [S7a][S20b].
+		if err := s.Run(ctx, "mv", "-f", path.Join(dir, dump.Name), path.Join(dir, db+backupset.DumpExt)); err != nil {
+			return cr, err
+		}
 	}
 	aggregate, err := needsAggregate(ctx, s, chain, dir, release)
 	if err != nil {
@@ -160,6 +168,9 @@ const (
 func needsAggregate(ctx context.Context, s *helper.Session, chain backupset.Chain, dir string, release neo4j.Release) (bool, error) {
 	if len(chain.Files) > 1 {
 		return true, nil
+	}
+	if chain.Files[0].Type() == backupset.TypeDump {
+		return false, nil // a dump is checked as it is; aggregate reads backups only
 	}
 	if !release.AtLeast(2025, 1) {
 		return false, nil

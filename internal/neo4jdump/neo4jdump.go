@@ -100,15 +100,18 @@ func Dump(ctx context.Context, s *helper.Session, sub string, dbs []string, owne
 func Fetch(ctx context.Context, s *helper.Session, folder *backupset.Folder, sub, db string, at time.Time, edition, version string) (backupset.FileRecord, error) {
 	dir := workDir(sub)
 	name := backupset.DumpName(db, at)
+	// Into the work dir's root, which is the caller's with the bind
+	// transfer: sub is the store owner's (Prepare), and a caller who is
+	// not root could not move the file out of it into the folder.
 	var stderr strings.Builder
-	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"mv", "-f", path.Join(dir, db+".dump"), path.Join(dir, name)}, Stderr: &stderr})
+	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"mv", "-f", path.Join(dir, db+".dump"), path.Join(helper.WorkDir, name)}, Stderr: &stderr})
 	if err == nil && code != 0 {
 		err = fmt.Errorf("neo4j-admin wrote no %s.dump: %s", db, strings.TrimSpace(stderr.String()))
 	}
 	if err != nil {
 		return backupset.FileRecord{}, err
 	}
-	rec, err := s.Fetch(ctx, folder, sub, name)
+	rec, err := s.Fetch(ctx, folder, "", name)
 	if err != nil {
 		return backupset.FileRecord{}, err
 	}

@@ -16,9 +16,12 @@ import (
 // the server's data while the database container is stopped (Community) or
 // the database is (Server.SetStopped, Enterprise).
 //
+// neo4j-admin database check reads a dump staged as <db>.dump in its
+// --from-path folder (a check of online backups is not faked).
+//
 // Fault keys: "stop-container", "start-container" (any container),
 // "start-database" (the database container only), "helper-start" (a
-// stopped helper started again), "dump", "load".
+// stopped helper started again), "dump", "load", "database check".
 
 // DumpContent is what a fake dump of db holding data contains.
 func DumpContent(db, data string) string { return "fake-neo4j-dump db=" + db + "\n" + data + "\n" }
@@ -102,6 +105,19 @@ func (h *Helper) Start(ctx context.Context) error {
 // Called with the engine and server locks held.
 func (h *Helper) runOffline(cmd []string, stdout, stderr io.Writer) (code int, ok bool) {
 	switch {
+	case len(cmd) >= 3 && cmd[0] == "neo4j-admin" && cmd[1] == "database" && cmd[2] == "check" && h.dumpIn(cmd[3:]):
+		// check of a dump staged as <db>.dump in --from-path: consistent
+		// when it is a fake dump of db (fault key "database check" makes
+		// it fail, as a finding would).
+		fl, pos := flags(cmd[3:])
+		data, _ := h.fs.read(path.Join(fl["--from-path"], pos[0]+".dump"))
+		if head, _, _ := strings.Cut(string(data), "\n"); head != "fake-neo4j-dump db="+pos[0] {
+			fmt.Fprintln(stdout, "ERROR: not a dump of "+pos[0])
+			fmt.Fprintln(stderr, "Inconsistencies found: 1.")
+			return 1, true
+		}
+		fmt.Fprintln(stdout, "Consistency check completed")
+		return 0, true
 	case len(cmd) >= 3 && cmd[0] == "neo4j-admin" && cmd[1] == "database" && (cmd[2] == "dump" || cmd[2] == "load"):
 		fl, pos := flags(cmd[3:])
 		if len(pos) != 1 {
@@ -190,4 +206,14 @@ func (h *Helper) runOffline(cmd []string, stdout, stderr io.Writer) (code int, o
 		return 0, true
 	}
 	return 0, false
+}
+
+// dumpIn reports a neo4j-admin database check of one database whose
+// --from-path folder holds <db>.dump.
+func (h *Helper) dumpIn(args []string) bool {
+	fl, pos := flags(args)
+	if len(pos) != 1 {
+		return false
+	}
+	return fl["--from-path"] != "" && slices.ContainsFunc(h.fs.list(fl["--from-path"]), func(f docker.FileInfo) bool { return f.Name == pos[0]+".dump" })
 }

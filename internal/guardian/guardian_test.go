@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -104,5 +105,33 @@ func TestBeginRemovesTheLockOfADeadRun(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.DeepEqual(f.removed, []string{"dead"}))
 	assert.Check(t, is.Contains(strings.Join(pw.lines, "\n"), "a previous backup run died without finishing"))
+	assert.NilError(t, r.Close(context.Background()))
+}
+
+// verify --check and --drill hold the same lock: a backup holding it makes
+// them refuse naming it, or wait for it with --wait.
+func TestReadOnlyRunRefusesOrWaitsForAHolder(t *testing.T) {
+	holder := func() *docker.Container {
+		return &docker.Container{ID: "backup", Name: "infrahubdb-guardian-0123456789ab", Running: true,
+			Labels: map[string]string{docker.LabelOwner: "elsewhere:42", docker.LabelCommand: "backup", docker.LabelStarted: "2026-12-06T10:00:00Z"}}
+	}
+	f := &fakeEngine{holder: holder()}
+	_, err := Begin(context.Background(), f, db, Options{Command: "verify", ReadOnly: true}, &infos{})
+	var locked *LockedError
+	assert.Assert(t, errors.As(err, &locked), "%v", err)
+	assert.Check(t, is.Contains(err.Error(), "another docker infrahubdb run holds this deployment: backup (pid 42 on elsewhere, started 2026-12-06T10:00:00Z"))
+
+	f = &fakeEngine{holder: holder()}
+	go func() {
+		time.Sleep(1500 * time.Millisecond) // the backup ends while verify waits
+		_ = f.RemoveContainer(context.Background(), "backup")
+	}()
+	pw := &infos{}
+	r, err := Begin(context.Background(), f, db, Options{Command: "verify", ReadOnly: true, Wait: time.Minute}, pw)
+	assert.NilError(t, err)
+	out := strings.Join(pw.lines, "\n")
+	assert.Check(t, is.Contains(out, "waiting up to"))
+	assert.Check(t, is.Contains(out, "run lock infrahubdb-guardian-0123456789ab taken: no backup or restore changes the deployment until this verify ends"))
+	assert.Check(t, is.Equal(f.holder.Labels[docker.LabelCommand], "verify"))
 	assert.NilError(t, r.Close(context.Background()))
 }

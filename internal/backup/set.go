@@ -212,8 +212,11 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		return res, err
 	}
 
+	// markOthers is off when the others are captured inside the graph's
+	// outage, alongside the dump: the step stays "graph" until it ends.
+	markOthers := true
 	others := func(ctx context.Context) error {
-		if plan.taskManager != nil {
+		if plan.taskManager != nil && markOthers {
 			if err := mark(backupset.ComponentTaskManager); err != nil {
 				return err
 			}
@@ -221,7 +224,7 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		if err := takeTaskManager(ctx, eng, folder, plan, pw, res, &recs); err != nil {
 			return err
 		}
-		if plan.storage != nil {
+		if plan.storage != nil && markOthers {
 			if err := mark(backupset.ComponentStorage); err != nil {
 				return err
 			}
@@ -239,7 +242,7 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		if community {
 			// The dump's outage holds the applications: capture the others
 			// while it lasts.
-			gopts.Offline.WhileStopped, others = others, nil
+			gopts.Offline.WhileStopped, others, markOthers = others, nil, false
 		}
 		g, err := runLocked(ctx, eng, folder, gopts, pw)
 		if err != nil {

@@ -145,7 +145,7 @@ func TestGuardianRunLock(t *testing.T) {
 	p.Docker("infrahubdb", "backup", two, "--yes", "--project", c.Project).Assert(t, icmd.Success)
 	db.Reconnect(t)
 	db.Wait(t)
-	db.SetFaults(t, `{"delay": {"dump": "5s"}}`)
+	db.SetFaults(t, `{"delay": {"dump": "20s"}}`)
 
 	first := p.Start(t, p.Cmd("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--progress", "plain"))
 	first.WaitForOutput(t, "guardian", time.Minute)
@@ -161,12 +161,14 @@ func TestGuardianRunLock(t *testing.T) {
 	assert.Check(t, is.Contains(res.Stderr(), "pid "))
 	assert.Check(t, is.Contains(res.Stderr(), "on "+host))
 	// So is verify --check, which runs beside the deployment from its image.
-	check := p.Docker("infrahubdb", "verify", two, "--check", "--project", c.Project)
+	// (--helper-image: a Community deployment has no Enterprise image of
+	// its own, and the default one would be pulled.)
+	check := p.Docker("infrahubdb", "verify", two, "--check", "--project", c.Project, "--helper-image", kit.Image(t))
 	check.Assert(t, icmd.Expected{ExitCode: 4, Err: "another docker infrahubdb run holds this deployment: backup"})
 	assert.Check(t, is.Contains(check.Stderr(), "on "+host))
 	// A plain verify reads the folder only: it takes no run lock.
 	p.Docker("infrahubdb", "verify", two).Assert(t, icmd.Success)
-	checkWait := p.Start(t, p.Cmd("infrahubdb", "verify", two, "--check", "--project", c.Project, "--wait", "5m", "--progress", "plain"))
+	checkWait := p.Start(t, p.Cmd("infrahubdb", "verify", two, "--check", "--project", c.Project, "--helper-image", kit.Image(t), "--wait", "5m", "--progress", "plain"))
 
 	second := p.Docker("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--wait", "5m", "--progress", "plain")
 	second.Assert(t, icmd.Success)
@@ -187,7 +189,7 @@ func TestGuardianRunLock(t *testing.T) {
 	p.Docker("infrahubdb", "backup", five, "--yes", "--project", c.Project).Assert(t, icmd.Success)
 	db.Reconnect(t)
 	db.Wait(t)
-	db.SetFaults(t, `{"delay": {"load": "5s"}}`)
+	db.SetFaults(t, `{"delay": {"load": "10s"}}`)
 	r1 := p.Start(t, p.Cmd("infrahubdb", "restore", two, "--yes", "--project", c.Project, "--component", "graph", "--progress", "plain"))
 	r1.WaitForOutput(t, "guardian", time.Minute)
 	r2 := p.Docker("infrahubdb", "restore", five, "--yes", "--project", c.Project, "--component", "graph")

@@ -76,11 +76,23 @@ func ownDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, t
 // workflow then reports what is wrong. A held lock is exit code 4.
 func lockDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, wait time.Duration, readOnly bool, pw progress.Writer) (*guardian.Run, error) {
 	eng := docker.New(dockerCli.Client())
+	var db docker.Container
 	t, err := deployment.FindTarget(ctx, eng, target)
-	if err != nil || t.Container == nil {
-		return nil, nil
+	switch {
+	case err == nil && t.Container != nil:
+		db = *t.Container
+	case target.DatabaseURL != "":
+		return nil, nil // no container to own
+	default:
+		// Not running, perhaps stopped by the run that holds the
+		// deployment: this run must meet its lock.
+		c, ok := deployment.DiscoverForLock(ctx, eng, target.DatabaseContainer, target.Project)
+		if !ok {
+			return nil, nil
+		}
+		db = c
 	}
-	run, err := guardian.Begin(ctx, eng, *t.Container, guardian.Options{Command: cmdName, Wait: wait, ReadOnly: readOnly}, pw)
+	run, err := guardian.Begin(ctx, eng, db, guardian.Options{Command: cmdName, Wait: wait, ReadOnly: readOnly}, pw)
 	if err != nil {
 		if errors.As(err, new(*guardian.LockedError)) {
 			err = withCode(ExitLocked, err)

@@ -177,7 +177,10 @@ func TestGuardianRunLock(t *testing.T) {
 	checked := checkWait.Wait()
 	assert.Check(t, is.Contains(checked.Stderr(), "waiting up to"), checked.Combined())
 	assert.Check(t, is.Contains(checked.Stderr(), "no backup or restore changes the deployment until this verify ends"), checked.Combined())
-	checked.Assert(t, icmd.Success)
+	// It then ran its check (whose verdict on a folder of dumps depends
+	// on the Neo4j release: not this test's subject).
+	assert.Check(t, checked.ExitCode != 4, checked.Combined())
+	assert.Check(t, is.Contains(checked.Stderr(), "Start helper container"), checked.Combined())
 
 	// restore+restore: the first holds the deployment while it loads; the
 	// second refuses, then waits with --wait and restores after it.

@@ -12,6 +12,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
+	"github.com/opsmill/docker-infrahubdb/internal/catalog"
 )
 
 // The deployment comes back when the client dies (README "Reliability"):
@@ -38,6 +39,25 @@ func allBack(t *testing.T, c *kit.Compose, db *kit.Database) {
 		g := db.Guardians(t)
 		return len(down) == 0 && len(g) == 0, fmt.Sprintf("not running: %v; guardian containers: %v", down, g)
 	})
+}
+
+// assertInterrupted checks that list and verify show the backup run
+// killed in dir as one that never completed, at step.
+func assertInterrupted(t *testing.T, p *kit.Plugin, dir, step string) {
+	t.Helper()
+	list := p.Docker("infrahubdb", "list", dir)
+	list.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(list.Stdout(), "not restorable: interrupted at the "+step+" step, never completed"))
+	l := listJSON(t, p, dir)
+	if assert.Check(t, is.Len(l.Runs, 1)) {
+		assert.Check(t, is.Equal(l.Runs[0].State, catalog.RunInterrupted))
+		assert.Check(t, is.Equal(l.Runs[0].Step, step))
+		assert.Check(t, !l.Runs[0].Complete)
+	}
+	// verify names it (the folder holds nothing else: exit 5, empty).
+	v := p.Docker("infrahubdb", "verify", dir)
+	assert.Check(t, is.Equal(v.ExitCode, 5), v.Combined())
+	assert.Check(t, is.Contains(v.Stdout(), "interrupted at the "+step+" step, never completed"))
 }
 
 func TestGuardianKill9(t *testing.T) {
@@ -87,6 +107,9 @@ func TestGuardianKill9(t *testing.T) {
 
 			allBack(t, c, db)
 			assert.Check(t, is.Len(db.Records(t), 1), "the guardian left one record")
+			if tc.name == "community dump" {
+				assertInterrupted(t, p, dir, "graph")
+			}
 			db.SetFaults(t, `{}`)
 			db.Reconnect(t)
 			db.Wait(t)
@@ -106,16 +129,23 @@ func TestGuardianKill9(t *testing.T) {
 	}
 }
 
-// Two backups from two folders at once on one deployment: the second
-// refuses with exit code 4 naming the holder, or waits with --wait.
+// Two runs on one deployment from two folders at once: the second
+// refuses with exit code 4 naming the holder, or waits with --wait, and
+// nothing is interleaved. backup+backup, backup+restore, backup+verify
+// --check (it reads the deployment: it holds the same lock), and
+// restore+restore.
 func TestGuardianRunLock(t *testing.T) {
 	t.Parallel()
-	kit.RequireStandIn(t, "it holds the dump open with the stand-in's fault knobs")
+	kit.RequireStandIn(t, "it holds the dump and the load open with the stand-in's fault knobs")
 	p := kit.InstallPlugin(t)
 	c := kit.StartCompose(t, kit.ComposeOptions{})
 	db := c.Database(t)
 	db.Seed(t, "neo4j", 2)
-	db.SetFaults(t, `{"delay": {"dump": "5s"}}`)
+	two := kit.Folder(t) // a complete run of 2 nodes
+	p.Docker("infrahubdb", "backup", two, "--yes", "--project", c.Project).Assert(t, icmd.Success)
+	db.Reconnect(t)
+	db.Wait(t)
+	db.SetFaults(t, `{"delay": {"dump": "20s"}}`)
 
 	first := p.Start(t, p.Cmd("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--progress", "plain"))
 	first.WaitForOutput(t, "guardian", time.Minute)
@@ -130,14 +160,86 @@ func TestGuardianRunLock(t *testing.T) {
 	host, _ := os.Hostname()
 	assert.Check(t, is.Contains(res.Stderr(), "pid "))
 	assert.Check(t, is.Contains(res.Stderr(), "on "+host))
+	// So is verify --check, which runs beside the deployment from its image.
+	// (--helper-image: a Community deployment has no Enterprise image of
+	// its own, and the default one would be pulled.)
+	check := p.Docker("infrahubdb", "verify", two, "--check", "--project", c.Project, "--helper-image", kit.Image(t))
+	check.Assert(t, icmd.Expected{ExitCode: 4, Err: "another docker infrahubdb run holds this deployment: backup"})
+	assert.Check(t, is.Contains(check.Stderr(), "on "+host))
+	// A plain verify reads the folder only: it takes no run lock.
+	p.Docker("infrahubdb", "verify", two).Assert(t, icmd.Success)
+	checkWait := p.Start(t, p.Cmd("infrahubdb", "verify", two, "--check", "--project", c.Project, "--helper-image", kit.Image(t), "--wait", "5m", "--progress", "plain"))
 
 	second := p.Docker("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--wait", "5m", "--progress", "plain")
 	second.Assert(t, icmd.Success)
 	assert.Check(t, is.Contains(second.Stderr(), "waiting up to"))
 	first.Wait().Assert(t, icmd.Success)
+	checked := checkWait.Wait()
+	assert.Check(t, is.Contains(checked.Stderr(), "waiting up to"), checked.Combined())
+	assert.Check(t, is.Contains(checked.Stderr(), "no backup or restore changes the deployment until this verify ends"), checked.Combined())
+	// It then ran its check (whose verdict on a folder of dumps depends
+	// on the Neo4j release: not this test's subject).
+	assert.Check(t, checked.ExitCode != 4, checked.Combined())
+	assert.Check(t, is.Contains(checked.Stderr(), "Start helper container"), checked.Combined())
+
+	// restore+restore: the first holds the deployment while it loads; the
+	// second refuses, then waits with --wait and restores after it.
+	db.SetFaults(t, `{}`)
+	db.Reconnect(t)
+	db.Wait(t)
+	db.Seed(t, "neo4j", 3)
+	five := kit.Folder(t) // a complete run of 5 nodes
+	p.Docker("infrahubdb", "backup", five, "--yes", "--project", c.Project).Assert(t, icmd.Success)
+	db.Reconnect(t)
+	db.Wait(t)
+	db.SetFaults(t, `{"delay": {"load": "10s"}}`)
+	r1 := p.Start(t, p.Cmd("infrahubdb", "restore", two, "--yes", "--project", c.Project, "--component", "graph", "--progress", "plain"))
+	r1.WaitForOutput(t, "guardian", time.Minute)
+	r2 := p.Docker("infrahubdb", "restore", five, "--yes", "--project", c.Project, "--component", "graph")
+	r2.Assert(t, icmd.Expected{ExitCode: 4, Err: "another docker infrahubdb run holds this deployment: restore"})
+	r2 = p.Docker("infrahubdb", "restore", five, "--yes", "--project", c.Project, "--component", "graph", "--wait", "5m", "--progress", "plain")
+	r2.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(r2.Stderr(), "waiting up to"))
+	r1.Wait().Assert(t, icmd.Success)
 	db.SetFaults(t, `{}`)
 	assertAllRunning(t, c, db)
+	db.Wait(t)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(5)), "the waiting restore ran after the first, whole")
 	assert.Check(t, is.Len(db.Guardians(t), 0))
+}
+
+// Where no guardian can be armed, --yes alone does not cover an outage
+// (exit code 3, nothing stopped) and --no-guardian does; an Enterprise
+// online backup stops nothing and needs no guardian.
+func TestGuardianUnarmable(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPluginWithoutGuardian(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: []string{kit.ServiceDatabase, kit.ServiceServer, kit.ServiceTaskWorker}, Neo4jImage: kit.Image(t)})
+	db := c.Database(t)
+	db.Seed(t, "neo4j", 2)
+	server := c.Containers[kit.ServiceServer]
+	serverStarted := server.StartedAt(t)
+
+	online := kit.Folder(t)
+	res := p.Docker("infrahubdb", "backup", online, "--yes", "--project", c.Project, "--progress", "plain")
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stderr(), "no guardian: "))
+
+	for _, args := range [][]string{
+		{"backup", kit.Folder(t), "--consistent"},
+		{"restore", online, "--component", "graph"},
+	} {
+		res := p.Docker(append([]string{"infrahubdb"}, append(args, "--yes", "--project", c.Project)...)...)
+		res.Assert(t, icmd.Expected{ExitCode: 3, Err: "no guardian can watch this run"})
+		assert.Check(t, is.Contains(res.Stderr(), "add --no-guardian"))
+		assert.Check(t, is.Equal(server.StartedAt(t), serverStarted), "%v: nothing was stopped", args)
+	}
+	assertAllRunning(t, c, db)
+
+	res = p.Docker("infrahubdb", "backup", kit.Folder(t), "--consistent", "--yes", "--no-guardian", "--project", c.Project, "--progress", "plain")
+	res.Assert(t, icmd.Success)
+	assert.Check(t, server.StartedAt(t) != serverStarted, "--no-guardian: the applications were stopped for the capture")
+	assertAllRunning(t, c, db)
 }
 
 // backup --consistent on Enterprise stops only the applications; killed
@@ -153,13 +255,15 @@ func TestGuardianKill9Consistent(t *testing.T) {
 	dbStarted := c.Containers[kit.ServiceDatabase].StartedAt(t)
 	db.SetFaults(t, `{"delay": {"backup": "60s"}}`)
 
-	r := p.Start(t, p.Cmd("infrahubdb", "backup", kit.Folder(t), "--consistent", "--yes", "--project", c.Project, "--progress", "plain"))
+	dir := kit.Folder(t)
+	r := p.Start(t, p.Cmd("infrahubdb", "backup", dir, "--consistent", "--yes", "--project", c.Project, "--progress", "plain"))
 	r.WaitForOutput(t, "neo4j-admin database backup", 2*time.Minute)
 	assert.Check(t, !c.Containers[kit.ServiceServer].Running(t), "the applications are stopped when the client dies")
 	r.Kill(t)
 	r.Wait()
 
 	allBack(t, c, db)
+	assertInterrupted(t, p, dir, "graph")
 	assert.Check(t, is.Equal(c.Containers[kit.ServiceDatabase].StartedAt(t), dbStarted), "the database was never stopped")
 	db.SetFaults(t, `{}`)
 	res := p.Docker("infrahubdb", "backup", kit.Folder(t), "--project", c.Project, "--progress", "plain")

@@ -1,8 +1,10 @@
 package kit
 
 import (
+	"debug/elf"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,18 +58,64 @@ func InstallPlugin(t testing.TB) *Plugin {
 }
 
 func buildPlugin(t testing.TB) (string, string) {
-	out := filepath.Join(shared(t), "docker-infrahubdb")
+	return build(t, "docker-infrahubdb", "CGO_ENABLED=0")
+}
+
+func build(t testing.TB, name, cgo string) (string, string) {
+	out := filepath.Join(shared(t), name)
 	ldflags := "-X github.com/opsmill/docker-infrahubdb/internal/version.Version=e2e-" + RunID
 	res := icmd.RunCmd(icmd.Cmd{
 		Command: []string{lookPath(t, "go"), "build", "-trimpath", "-ldflags", ldflags, "-o", out, "./cmd/docker-infrahubdb"},
 		Dir:     RepoRoot(t),
-		Env:     append(os.Environ(), "CGO_ENABLED=0"),
+		Env:     append(os.Environ(), cgo),
 		Timeout: 10 * time.Minute,
 	})
 	if res.Error != nil {
 		return "", "kit: building the plugin failed: " + res.String()
 	}
 	return out, ""
+}
+
+var (
+	dynamicOnce sync.Once
+	dynamicBin  string
+	dynamicErr  string
+)
+
+// InstallPluginWithoutGuardian installs a plugin that can arm no guardian,
+// as on a host where none can run: a plain `go build` with cgo, which
+// embeds no guardian binary and is itself dynamically linked, so it
+// cannot serve as one in the database's image (internal/guardian). Its
+// runs take the run lock without a guardian ("no guardian: …").
+func InstallPluginWithoutGuardian(t testing.TB) *Plugin {
+	t.Helper()
+	lookPath(t, "docker")
+	dynamicOnce.Do(func() {
+		dynamicBin, dynamicErr = build(t, "docker-infrahubdb-cgo", "CGO_ENABLED=1")
+		if dynamicErr == "" {
+			if f, err := elf.Open(dynamicBin); err != nil {
+				dynamicErr = "kit: " + err.Error()
+			} else {
+				defer f.Close()
+				if !slices.ContainsFunc(f.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP }) {
+					dynamicErr = "kit: the cgo build of the plugin is static (no C toolchain?): it would arm a guardian"
+				}
+			}
+		}
+	})
+	if dynamicErr != "" {
+		t.Fatal(dynamicErr)
+	}
+	p := InstallPlugin(t)
+	link := filepath.Join(p.ConfigDir, "cli-plugins", "docker-infrahubdb")
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(dynamicBin, link); err != nil {
+		t.Fatal(err)
+	}
+	p.Binary = dynamicBin
+	return p
 }
 
 // Env is the environment plugin commands run with: the caller's, with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -314,4 +315,31 @@ func TestConsistentEnterpriseBackupWithoutALoginRecordsNoFigures(t *testing.T) {
 	for _, a := range eng.Apps {
 		assert.Check(t, a.Running, a.Name)
 	}
+}
+
+// The run's record is written open before anything stops (a run killed
+// meanwhile stays listed as interrupted) and closed by its end; a run
+// that changed nothing leaves no record.
+func TestRunRecordIsOpenWhileTheRunLasts(t *testing.T) {
+	eng := deploymentEngine()
+	folder := newFolder(t)
+	var during backupset.RunRecord
+	res, err := backup.RunSet(context.Background(), eng, folder, consistentOptions(eng, []string{"graph", "task-manager"},
+		func(p *backup.DumpPlan) (bool, error) {
+			m, err := folder.ReadManifest()
+			assert.NilError(t, err)
+			assert.Assert(t, is.Len(m.Runs, 1))
+			during = m.Runs[0]
+			return true, nil
+		}), progress.Nop)
+	assert.NilError(t, err)
+	host, _ := os.Hostname()
+	assert.Check(t, during.Open && !during.Complete)
+	assert.Check(t, is.Equal(during.Host, host))
+	assert.Check(t, is.Equal(during.PID, os.Getpid()))
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	r, ok := m.Run(res.RunID)
+	assert.Assert(t, ok)
+	assert.Check(t, r.Complete && !r.Open && r.Host == "" && r.PID == 0 && r.Step == "")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -118,6 +119,47 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		}
 	}
 	run := backupset.RunRecord{ID: res.RunID, Started: started, Skipped: plan.skipped, InfrahubVersion: res.InfrahubVersion, Project: plan.dep.Project, Volumes: res.Volumes}
+	// The run's record is written open before anything stops or is taken,
+	// and names the step under way: a run that dies (kill -9, a machine
+	// that stops) stays listed as interrupted. Every end closes it: the
+	// final record, or its removal when nothing was written.
+	ended := false
+	mark := func(step string) error {
+		m, err := folder.ReadManifest()
+		if err != nil {
+			return err
+		}
+		open, err := folder.Opened(run)
+		if err != nil {
+			return err
+		}
+		open.Step, open.Components = step, res.Components
+		m.UpsertRun(open)
+		return folder.WriteManifest(m)
+	}
+	_, statErr := os.Lstat(folder.Path(backupset.ManifestName))
+	hadManifest := statErr == nil
+	if err := mark(""); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if ended {
+			return
+		}
+		if m, err := folder.ReadManifest(); err == nil {
+			m.RemoveRun(res.RunID)
+			if !hadManifest && len(m.Files) == 0 && len(m.Runs) == 0 {
+				// The run changed nothing: no manifest is left where
+				// there was none.
+				err = os.Remove(folder.Path(backupset.ManifestName))
+			} else {
+				err = folder.WriteManifest(m)
+			}
+			if err != nil {
+				pw.Info(fmt.Sprintf("the open record of run %s could not be removed (%v): list shows it as interrupted", res.RunID, err))
+			}
+		}
+	}()
 	var outage *deployment.Outage // --consistent on Enterprise
 	startApps := func() {
 		if outage != nil {
@@ -160,7 +202,11 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		run.Complete = complete
 		run.Components = res.Components
 		m.UpsertRun(run)
-		return folder.WriteManifest(m)
+		if err := folder.WriteManifest(m); err != nil {
+			return err
+		}
+		ended = true
+		return nil
 	}
 	fail := func(err error) (*SetResult, error) {
 		if len(recs) > 0 {
@@ -169,13 +215,29 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		return res, err
 	}
 
+	// markOthers is off when the others are captured inside the graph's
+	// outage, alongside the dump: the step stays "graph" until it ends.
+	markOthers := true
 	others := func(ctx context.Context) error {
+		if plan.taskManager != nil && markOthers {
+			if err := mark(backupset.ComponentTaskManager); err != nil {
+				return err
+			}
+		}
 		if err := takeTaskManager(ctx, eng, folder, plan, pw, res, &recs); err != nil {
 			return err
+		}
+		if plan.storage != nil && markOthers {
+			if err := mark(backupset.ComponentStorage); err != nil {
+				return err
+			}
 		}
 		return takeStorageComponent(ctx, eng, folder, plan, opts.KeepHelper, pw, res, &recs)
 	}
 	if plan.graph {
+		if err := mark(backupset.ComponentGraph); err != nil {
+			return fail(err)
+		}
 		gopts := opts.Options
 		// The graph is taken from the container the components were found
 		// next to, whatever starts meanwhile.
@@ -186,7 +248,7 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		if community {
 			// The dump's outage holds the applications: capture the others
 			// while it lasts.
-			gopts.Offline.WhileStopped, others = others, nil
+			gopts.Offline.WhileStopped, others, markOthers = others, nil, false
 		}
 		g, err := runLocked(ctx, eng, folder, gopts, pw)
 		if err != nil {

@@ -85,7 +85,18 @@ type RunRecord struct {
 	Components []string  `json:"components"`
 	Skipped    []Skipped `json:"skipped,omitempty"`
 	// Complete is set once every component the run took is in the folder.
-	Complete        bool   `json:"complete"`
+	Complete bool `json:"complete"`
+	// Open is set by the record a run writes when it starts, and cleared
+	// by the one it writes when it ends, whichever way. A record still
+	// open when its process no longer holds the folder's lock is of a run
+	// that died (killed, its machine stopped): see Catalog.Interrupted.
+	Open bool `json:"open,omitempty"`
+	// Host and PID are the open run's process, as in the folder's lock.
+	Host string `json:"host,omitempty"`
+	PID  int    `json:"pid,omitempty"`
+	// Step is the component the open run was taking last ("" before the
+	// first one).
+	Step            string `json:"step,omitempty"`
 	Consistent      bool   `json:"consistent,omitempty"` // applications stopped for the capture
 	InfrahubVersion string `json:"infrahub_version,omitempty"`
 	Neo4jEdition    string `json:"neo4j_edition,omitempty"`
@@ -119,6 +130,11 @@ func (m *Manifest) UpsertRun(r RunRecord) {
 	}
 	m.Runs = append(m.Runs, r)
 	slices.SortFunc(m.Runs, func(a, b RunRecord) int { return a.Started.Compare(b.Started) })
+}
+
+// RemoveRun drops the record of run id (its files' records stay).
+func (m *Manifest) RemoveRun(id string) {
+	m.Runs = slices.DeleteFunc(m.Runs, func(x RunRecord) bool { return x.ID == id })
 }
 
 // Run returns the record of run id.

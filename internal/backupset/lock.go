@@ -188,3 +188,34 @@ func (f *Folder) isAlive(pid int) bool {
 	}
 	return ProcessAlive(pid) // a zombie (killed, never reaped) holds nothing
 }
+
+// Opened marks r as the open record of a run of this process (see
+// RunRecord.Open): its host and pid are those the folder's lock records.
+func (f *Folder) Opened(r RunRecord) (RunRecord, error) {
+	host, err := f.host()
+	if err != nil {
+		return r, err
+	}
+	r.Open, r.Host, r.PID = true, host, os.Getpid()
+	return r, nil
+}
+
+// runAlive reports whether the process of the open run r still holds the
+// folder's lock: the lock names it, and it is not provably gone (a process
+// of this host that no longer runs). A lock of another run, or none, means
+// r's process died without closing its record.
+func (f *Folder) runAlive(r RunRecord) bool {
+	data, err := os.ReadFile(f.Path(LockName))
+	if err != nil {
+		return false
+	}
+	var holder LockInfo
+	if json.Unmarshal(data, &holder) != nil || holder.Host != r.Host || holder.PID != r.PID {
+		return false
+	}
+	host, err := f.host()
+	if err != nil || holder.Host != host || holder.PID == os.Getpid() {
+		return true // another machine's run cannot be proven gone
+	}
+	return f.isAlive(holder.PID)
+}

@@ -54,6 +54,11 @@ type Catalog struct {
 	// Components are the task-manager and storage artifacts (see
 	// ComponentFileName), sorted by name.
 	Components []ComponentFile
+	// Interrupted are the IDs of the runs whose record is still open
+	// though their process no longer holds the folder's lock: runs that
+	// died before they ended (see RunRecord.Open). Open runs that are not
+	// listed are in progress.
+	Interrupted map[string]bool
 }
 
 // Scan lists the folder. It does not hash anything (see Verify).
@@ -93,6 +98,14 @@ func (f *Folder) Scan() (*Catalog, error) {
 				continue
 			}
 			c.Artifacts = append(c.Artifacts, a)
+		}
+	}
+	for _, r := range c.Manifest.Runs {
+		if r.Open && !f.runAlive(r) {
+			if c.Interrupted == nil {
+				c.Interrupted = map[string]bool{}
+			}
+			c.Interrupted[r.ID] = true
 		}
 	}
 	for _, r := range c.Manifest.Files {

@@ -10,9 +10,14 @@ import (
 
 // RunListing is one backup run and its components.
 type RunListing struct {
-	ID              string              `json:"id"`
-	Started         time.Time           `json:"started"`
-	Complete        bool                `json:"complete"`
+	ID       string    `json:"id"`
+	Started  time.Time `json:"started"`
+	Complete bool      `json:"complete"`
+	// State is RunComplete, RunIncomplete, RunInProgress or RunInterrupted.
+	State string `json:"state"`
+	// Step is the component an in-progress or interrupted run was taking
+	// last ("" before its first).
+	Step            string              `json:"step,omitempty"`
 	Components      []string            `json:"components"`
 	Skipped         []backupset.Skipped `json:"skipped,omitempty"`
 	Files           []RunFile           `json:"files"`
@@ -27,6 +32,27 @@ type RunListing struct {
 	Problem string `json:"problem,omitempty"`
 	// LastDrill is the last verify --drill of the run, nil if none.
 	LastDrill *DrillSummary `json:"last_drill,omitempty"`
+}
+
+// States of a run (RunListing.State).
+const (
+	RunComplete    = "complete"    // every component the run took is in the folder
+	RunIncomplete  = "incomplete"  // the run ended without finishing (it failed)
+	RunInProgress  = "in progress" // its process still holds the folder
+	RunInterrupted = "interrupted" // it died before it ended: killed, its machine stopped
+)
+
+// ProblemInterrupted is verify's warning about an interrupted run.
+const ProblemInterrupted = "interrupted"
+
+// interruptedProblem says what an interrupted run left.
+func interruptedProblem(r backupset.RunRecord) string {
+	where := "its start"
+	if r.Step != "" {
+		where = "the " + r.Step + " step"
+	}
+	return fmt.Sprintf("interrupted at %s, never completed (started %s; its process, pid %d on %s, died: killed, or its machine or connection went away)",
+		where, r.Started.UTC().Format(time.RFC3339), r.PID, r.Host)
 }
 
 // RunFile is one file of a run.
@@ -60,6 +86,16 @@ func describeRuns(cat *backupset.Catalog) []RunListing {
 			if missing[f.Name] && rl.Problem == "" {
 				rl.Problem = f.Name + " is missing"
 			}
+		}
+		switch {
+		case r.Complete:
+			rl.State = RunComplete
+		case r.Open && cat.Interrupted[r.ID]:
+			rl.State, rl.Step, rl.Problem = RunInterrupted, r.Step, interruptedProblem(r)
+		case r.Open:
+			rl.State, rl.Step, rl.Problem = RunInProgress, r.Step, fmt.Sprintf("the run is in progress (pid %d on %s)", r.PID, r.Host)
+		default:
+			rl.State = RunIncomplete
 		}
 		if !r.Complete && rl.Problem == "" {
 			rl.Problem = "the run did not finish"

@@ -112,6 +112,13 @@ func Verify(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 		return nil, err
 	}
 	res.Problems = append(res.Problems, contentProblems(folder, cat.Manifest, res.Checked)...)
+	// A run that died is not a damaged file: the rest of the folder may
+	// restore. It is said, as partial files are.
+	for _, r := range cat.Manifest.Runs {
+		if r.Open && cat.Interrupted[r.ID] {
+			res.Warnings = append(res.Warnings, backupset.Problem{File: r.ID, Kind: ProblemInterrupted, Detail: interruptedProblem(r) + "; not restorable"})
+		}
+	}
 	if !opts.AllowEmpty && !restorable(cat) {
 		res.Problems = append(res.Problems, emptyProblem(folder, "holds no complete backup run or chain"))
 	}

@@ -181,6 +181,9 @@ func takeBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, f
 	}
 	dockerCli, unlock = own.cli, own.unlock
 	offline.Confirm = warnUnguarded(offline.Confirm, own.unguarded, pw)
+	// --yes without a guardian: refused when the run would stop something
+	// (a Community dump, --consistent); an Enterprise online backup goes on.
+	offline.Confirm = refuseUnguarded(offline.Confirm, own.refusal)
 	set, err := backup.RunSet(cmd.Context(), engine(dockerCli), folder, backup.SetOptions{Components: opts.components, Consistent: opts.consistent, Options: backup.Options{
 		Target:          target,
 		Context:         contextName(dockerCli),

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
-	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/drill"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -97,13 +96,21 @@ func runDrillIn(ctx context.Context, dockerCli command.Cli, opts verifyOptions, 
 		pw.Close()
 		return err
 	}
+	// The drill reads the deployment (its images, its facts): it holds its
+	// run lock, so that no backup or restore changes it meanwhile. Its own
+	// throwaway containers go through the plain client: a guardian must
+	// never start them again.
+	if unlock, err = readDeployment(ctx, dockerCli, "verify --drill", opts.target(), opts.guardian.wait, pw, unlock); err != nil {
+		pw.Close()
+		return err
+	}
 	memory, _ := units.RAMInBytes(opts.drill.memory)
 	connect := func(ctx context.Context, address string, creds neo4j.Credentials) (drill.Admin, error) {
 		return neo4j.Connect(ctx, address, creds)
 	}
 	report, err := drill.Run(ctx, docker.New(dockerCli.Client()), connect, folder, drill.Options{
 		Run:    opts.drill.run,
-		Target: deployment.TargetOptions{DatabaseContainer: opts.deployment.databaseContainer, Project: opts.drill.project},
+		Target: opts.target(),
 		Memory: memory,
 		Tool:   toolName(),
 	}, pw)

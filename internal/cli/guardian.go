@@ -22,8 +22,14 @@ type guardianOptions struct {
 }
 
 func (o *guardianOptions) addFlags(fs *pflag.FlagSet) {
-	fs.DurationVar(&o.wait, "wait", 0, "When another run holds the deployment, wait up to this long for it (0: refuse at once, exit code 4)")
+	o.addWaitFlag(fs)
 	fs.BoolVar(&o.noGuardian, "no-guardian", false, "Run an outage even where no guardian can watch it (a client that dies mid-outage then leaves the deployment stopped); --yes alone does not")
+}
+
+// addWaitFlag registers --wait alone, for commands that read the
+// deployment without stopping anything (verify --check, verify --drill).
+func (o *guardianOptions) addWaitFlag(fs *pflag.FlagSet) {
+	fs.DurationVar(&o.wait, "wait", 0, "When another run holds the deployment, wait up to this long for it (0: refuse at once, exit code 4)")
 }
 
 // owned is a run's hold on its deployment.
@@ -32,38 +38,93 @@ type owned struct {
 	unlock    func(error) error // releases the deployment, then what the caller's unlock released
 	unguarded string            // why no guardian watches the run; "" when one does
 	guard     *guardian.Run     // nil when the run holds no lock
+	// refusal is the error of a run with --yes and neither a guardian nor
+	// --no-guardian, for the moment it would stop something: a run that
+	// stops nothing (an Enterprise online backup) needs no guardian.
+	refusal error
 }
 
 // ownDeployment takes the run lock on the deployment that target finds and
 // arms its guardian. When the target cannot be found here, or is no
 // container (--database-url), the run goes on unguarded and the workflow
-// reports what is wrong. On error, unlock has been called.
+// reports what is wrong. On error, unlock has been called. Without a
+// guardian, --yes alone does not cover an outage: owned.refusal is the
+// error to give before anything stops.
 func ownDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, o guardianOptions, yes bool, pw progress.Writer, unlock func(error) error) (owned, error) {
-	eng := docker.New(dockerCli.Client())
-	t, err := deployment.FindTarget(ctx, eng, target)
-	if err != nil || t.Container == nil {
+	run, err := lockDeployment(ctx, dockerCli, cmdName, target, o.wait, false, pw)
+	if err != nil {
+		return owned{}, unlock(err)
+	}
+	if run == nil {
 		return owned{cli: dockerCli, unlock: unlock}, nil
 	}
-	run, err := guardian.Begin(ctx, eng, *t.Container, guardian.Options{Command: cmdName, Wait: o.wait}, pw)
+	release := releaser(ctx, run, unlock)
+	armed, why := run.Armed()
+	own := owned{cli: docker.WatchCli(dockerCli, run), unlock: release, guard: run}
+	if !armed {
+		own.unguarded = why
+		if !o.noGuardian && yes {
+			own.refusal = withCode(ExitEnvironment, fmt.Errorf("no guardian can watch this run (%s): if the client died during an outage, the deployment would stay stopped; nothing was changed: add --no-guardian to run without one", why))
+		}
+	}
+	return own, nil
+}
+
+// lockDeployment takes the run lock on the deployment that target finds,
+// for cmdName, waiting up to wait for another run's. It returns nil when
+// there is no container to own (none found here, or --database-url): the
+// workflow then reports what is wrong. A held lock is exit code 4.
+func lockDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, wait time.Duration, readOnly bool, pw progress.Writer) (*guardian.Run, error) {
+	eng := docker.New(dockerCli.Client())
+	var db docker.Container
+	t, err := deployment.FindTarget(ctx, eng, target)
+	switch {
+	case err == nil && t.Container != nil:
+		db = *t.Container
+	case target.DatabaseURL != "":
+		return nil, nil // no container to own
+	default:
+		// Not running, perhaps stopped by the run that holds the
+		// deployment: this run must meet its lock.
+		c, ok := deployment.DiscoverForLock(ctx, eng, target.DatabaseContainer, target.Project)
+		if !ok {
+			return nil, nil
+		}
+		db = c
+	}
+	run, err := guardian.Begin(ctx, eng, db, guardian.Options{Command: cmdName, Wait: wait, ReadOnly: readOnly}, pw)
 	if err != nil {
 		if errors.As(err, new(*guardian.LockedError)) {
 			err = withCode(ExitLocked, err)
 		}
-		return owned{}, unlock(err)
+		return nil, err
 	}
-	release := func(err error) error {
-		if cerr := run.Close(ctx); cerr != nil {
-			err = errors.Join(err, cerr)
+	return run, nil
+}
+
+// releaser releases run, then calls unlock (the folder's).
+func releaser(ctx context.Context, run *guardian.Run, unlock func(error) error) func(error) error {
+	return func(err error) error {
+		if run != nil {
+			if cerr := run.Close(ctx); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
 		}
 		return unlock(err)
 	}
-	armed, why := run.Armed()
-	if armed {
-		why = ""
-	} else if !o.noGuardian && yes {
-		return owned{}, release(withCode(ExitEnvironment, fmt.Errorf("no guardian can watch this run (%s): if the client died during an outage, the deployment would stay stopped; nothing was changed: add --no-guardian to run without one", why)))
+}
+
+// readDeployment is the run lock of a command that reads the deployment
+// without stopping anything (verify --check, verify --drill): held from
+// its first check to its end, like backup's and restore's, so that no
+// backup or restore changes the deployment under it. The returned unlock
+// releases it, then calls unlock.
+func readDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, wait time.Duration, pw progress.Writer, unlock func(error) error) (func(error) error, error) {
+	run, err := lockDeployment(ctx, dockerCli, cmdName, target, wait, true, pw)
+	if err != nil {
+		return nil, unlock(err)
 	}
-	return owned{cli: docker.WatchCli(dockerCli, run), unlock: release, unguarded: why, guard: run}, nil
+	return releaser(ctx, run, unlock), nil
 }
 
 // warnUnguarded wraps a consent question: without a guardian, the operator
@@ -76,4 +137,16 @@ func warnUnguarded[P any](ask func(P) (bool, error), why string, pw progress.Wri
 		pw.Info("WARNING: no guardian watches this run (" + why + "): if this client dies during the outage, the stopped containers stay stopped until someone starts them")
 		return ask(p)
 	}
+}
+
+// refuseUnguarded stands for the consent question that --yes skipped
+// (ask is nil): when refusal is set (no guardian, no --no-guardian), the
+// run is refused at the point where it would stop something, before
+// anything stops. A run that never reaches that point (it stops nothing)
+// goes on.
+func refuseUnguarded[P any](ask func(P) (bool, error), refusal error) func(P) (bool, error) {
+	if ask != nil || refusal == nil {
+		return ask
+	}
+	return func(P) (bool, error) { return false, refusal }
 }

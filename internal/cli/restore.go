@@ -222,6 +222,8 @@ func runRestoreIn(ctx context.Context, dockerCli command.Cli, opts restoreOption
 	dockerCli, unlock = own.cli, own.unlock
 	sopts.Confirm = warnUnguarded(sopts.Confirm, own.unguarded, pw)
 	sopts.ConfirmSet = warnUnguarded(sopts.ConfirmSet, own.unguarded, pw)
+	sopts.Confirm = refuseUnguarded(sopts.Confirm, own.refusal)
+	sopts.ConfirmSet = refuseUnguarded(sopts.ConfirmSet, own.refusal)
 	if own.guard != nil {
 		sopts.Options.Guard = own.guard
 	}

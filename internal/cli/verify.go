@@ -12,6 +12,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/internal/s3location"
@@ -27,7 +28,8 @@ type verifyOptions struct {
 	adopt      bool
 	allowEmpty bool
 	drill      drillOptions
-	stagingDir string // --drill of an s3:// location
+	stagingDir string          // --drill of an s3:// location
+	guardian   guardianOptions // --wait, for the run lock of --check and --drill
 }
 
 func newVerifyCommand(dockerCli command.Cli) *cobra.Command {
@@ -105,6 +107,7 @@ writing it anywhere.`,
 	fs.BoolVar(&opts.allowEmpty, "allow-empty", false, "Accept a folder that holds no complete backup run or chain")
 	opts.deployment.addFlags(fs)
 	opts.drill.addFlags(fs)
+	opts.guardian.addWaitFlag(fs)
 	opts.helper.addFlags(fs)
 	opts.location.addFlags(fs)
 	opts.keys.addFlags(fs)
@@ -131,6 +134,14 @@ func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, d
 		pw.Close()
 		return err
 	}
+	if opts.check {
+		// The check runs beside the deployment, from its image: it holds
+		// the deployment's run lock, as backup and restore do.
+		if unlock, err = readDeployment(ctx, dockerCli, "verify", opts.target(), opts.guardian.wait, pw, unlock); err != nil {
+			pw.Close()
+			return err
+		}
+	}
 	var eng helper.Engine
 	if opts.check || opts.adopt {
 		eng = engine(dockerCli)
@@ -151,6 +162,11 @@ func runVerify(ctx context.Context, dockerCli command.Cli, opts verifyOptions, d
 		return withCode(ExitVerify, fmt.Errorf("%s failed verification: %d problem(s)", res.Folder, len(res.Problems)))
 	}
 	return nil
+}
+
+// target is the deployment verify --check and --drill run beside.
+func (o verifyOptions) target() deployment.TargetOptions {
+	return deployment.TargetOptions{DatabaseContainer: o.deployment.databaseContainer, Project: o.drill.project}
 }
 
 func printVerify(out io.Writer, res *catalog.VerifyResult) error {

@@ -176,3 +176,57 @@ func ProjectContainers(ctx context.Context, eng Engine, db docker.Container, ser
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
+
+// LockEngine is what DiscoverForLock needs: discovery, and the inspection
+// of a named container whether it runs or not.
+type LockEngine interface {
+	Engine
+	Inspect(ctx context.Context, nameOrID string) (docker.Container, error)
+}
+
+// DiscoverForLock finds the database container whose run lock a command
+// takes, by Discover's rules, running or stopped: while another run holds
+// the deployment, the database may be stopped for a dump or a load, and a
+// second run must then meet that run's lock (and refuse or wait), not a
+// missing database. ok is false when none, or several, are found: the
+// command then takes no lock and its workflow reports what is wrong.
+func DiscoverForLock(ctx context.Context, eng LockEngine, named, project string) (c docker.Container, ok bool) {
+	if found, err := Discover(ctx, eng, named, project); err == nil {
+		return found.Container, true
+	}
+	if named != "" {
+		c, err := eng.Inspect(ctx, named)
+		if err != nil || (project != "" && c.ComposeProject != project) {
+			return docker.Container{}, false
+		}
+		return c, true
+	}
+	var found []docker.Container
+	add := func(cs []docker.Container) {
+		for _, c := range cs {
+			if (project == "" || c.ComposeProject == project) && !slices.ContainsFunc(found, func(f docker.Container) bool { return f.ID == c.ID }) {
+				found = append(found, c)
+			}
+		}
+	}
+	labelled, err := eng.List(ctx, map[string]string{docker.DatabaseRoleLabel: docker.DatabaseRole}, true)
+	if err != nil {
+		return docker.Container{}, false
+	}
+	add(labelled)
+	projects, err := infrahubProjects(ctx, eng, project)
+	if err != nil {
+		return docker.Container{}, false
+	}
+	for _, p := range projects {
+		dbs, err := eng.List(ctx, map[string]string{docker.ComposeProjectLabel: p, docker.ComposeServiceLabel: DatabaseService}, true)
+		if err != nil {
+			return docker.Container{}, false
+		}
+		add(dbs)
+	}
+	if len(found) != 1 {
+		return docker.Container{}, false
+	}
+	return found[0], true
+}

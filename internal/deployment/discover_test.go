@@ -113,3 +113,25 @@ func TestFindTargetSharesTheNetworkNamespace(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// The run lock is taken on the database container whether it runs or not:
+// a second run meets the lock of a first one whose dump stopped it.
+func TestDiscoverForLockFindsAStoppedDatabase(t *testing.T) {
+	eng := helpertest.New()
+	eng.Database = nil
+	eng.Others = []docker.Container{stock("a", "database", false), stock("a", "infrahub-server", false), stock("b", "database", true), stock("b", "infrahub-server", true)}
+	c, ok := deployment.DiscoverForLock(context.Background(), eng, "", "a")
+	assert.Assert(t, ok)
+	assert.Check(t, is.Equal(c.Name, "a-database-1"))
+	c, ok = deployment.DiscoverForLock(context.Background(), eng, "", "b")
+	assert.Assert(t, ok)
+	assert.Check(t, is.Equal(c.Name, "b-database-1"))
+	c, ok = deployment.DiscoverForLock(context.Background(), eng, "", "")
+	assert.Assert(t, ok)
+	assert.Check(t, is.Equal(c.Name, "b-database-1"), "the running one, as Discover finds it")
+	eng.Others[2].Running = false
+	_, ok = deployment.DiscoverForLock(context.Background(), eng, "", "")
+	assert.Check(t, !ok, "two stopped deployments: none is picked")
+	_, ok = deployment.DiscoverForLock(context.Background(), eng, "", "c")
+	assert.Check(t, !ok)
+}

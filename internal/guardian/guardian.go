@@ -40,6 +40,10 @@ type Options struct {
 	Command string        // backup, restore, verify
 	Wait    time.Duration // how long to wait for another run's lock; 0 refuses at once
 	Grace   time.Duration // how long the guardian waits for a lost client; 0: agent.DefaultGrace
+	// ReadOnly is a run that stops nothing (verify --check, --drill): it
+	// holds the lock only; its guardian, when armed, has nothing to bring
+	// back and is its heartbeat.
+	ReadOnly bool
 }
 
 // heartbeat is how often the plugin tells the guardian it is alive.
@@ -101,9 +105,12 @@ func Begin(ctx context.Context, eng Engine, db docker.Container, opts Options, p
 			return nil, err
 		}
 	}
-	if r.armed {
+	switch {
+	case opts.ReadOnly:
+		pw.Info(fmt.Sprintf("run lock %s taken: no backup or restore changes the deployment until this %s ends", r.g.Name, opts.Command))
+	case r.armed:
 		pw.Info(fmt.Sprintf("guardian %s armed (%s): if this run dies during an outage, it starts the stopped containers again", r.g.Name, r.from))
-	} else {
+	default:
 		pw.Info(fmt.Sprintf("run lock %s taken; no guardian: %s", r.g.Name, r.why))
 	}
 	reportRecords(ctx, eng, db, pw)

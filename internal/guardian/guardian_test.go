@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -128,9 +129,11 @@ func (f inspectByID) Inspect(_ context.Context, id string) (docker.Container, er
 }
 
 // fakeAgent answers every message on conn (armed), and hangs up (the link
-// to the Docker host drops) when told to.
-func fakeAgent(t *testing.T, conn net.Conn, out io.WriteCloser, hangUp <-chan struct{}) {
+// to the Docker host drops) when told to; the channel it returns is closed
+// once it has hung up.
+func fakeAgent(t *testing.T, conn net.Conn, out io.WriteCloser, hangUp <-chan struct{}) <-chan struct{} {
 	t.Helper()
+	gone := make(chan struct{})
 	lines := make(chan agent.Message)
 	go func() {
 		defer close(lines)
@@ -155,10 +158,12 @@ func fakeAgent(t *testing.T, conn net.Conn, out io.WriteCloser, hangUp <-chan st
 			case <-hangUp:
 				_ = conn.Close()
 				_ = out.Close()
+				close(gone)
 				return
 			}
 		}
 	}()
+	return gone
 }
 
 // The link to the Docker host drops during an outage (an ssh context whose
@@ -172,7 +177,7 @@ func TestCloseLeavesTheGuardianWhenTheLinkDropped(t *testing.T) {
 	plugin, guardian := net.Pipe()
 	stdoutR, stdoutW := io.Pipe()
 	hangUp := make(chan struct{})
-	fakeAgent(t, guardian, stdoutW, hangUp)
+	gone := fakeAgent(t, guardian, stdoutW, hangUp)
 	r := &Run{eng: f, db: db, told: map[string]bool{}, g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab", Conn: plugin, Stdout: stdoutR}}
 	ctx := context.Background()
 	assert.NilError(t, r.hello(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "backup"}))
@@ -182,6 +187,7 @@ func TestCloseLeavesTheGuardianWhenTheLinkDropped(t *testing.T) {
 	assert.NilError(t, r.Stopping(ctx, db.ID, 0))
 	r.Started(ctx, db.ID) // the database came back; the application did not
 	close(hangUp)
+	<-gone // else the agent may still answer "done" before it hangs up
 
 	err := r.Close(ctx)
 	var left *LeftToGuardianError
@@ -208,4 +214,32 @@ func TestCloseRemovesTheGuardianThatHeardTheEnd(t *testing.T) {
 	assert.NilError(t, r.Stopping(ctx, app.ID, 0))
 	assert.NilError(t, r.Close(ctx))
 	assert.Check(t, is.DeepEqual(f.removed, []string{"lock1"}))
+}
+
+// verify --check and --drill hold the same lock: a backup holding it makes
+// them refuse naming it, or wait for it with --wait.
+func TestReadOnlyRunRefusesOrWaitsForAHolder(t *testing.T) {
+	holder := func() *docker.Container {
+		return &docker.Container{ID: "backup", Name: "infrahubdb-guardian-0123456789ab", Running: true,
+			Labels: map[string]string{docker.LabelOwner: "elsewhere:42", docker.LabelCommand: "backup", docker.LabelStarted: "2026-12-06T10:00:00Z"}}
+	}
+	f := &fakeEngine{holder: holder()}
+	_, err := Begin(context.Background(), f, db, Options{Command: "verify", ReadOnly: true}, &infos{})
+	var locked *LockedError
+	assert.Assert(t, errors.As(err, &locked), "%v", err)
+	assert.Check(t, is.Contains(err.Error(), "another docker infrahubdb run holds this deployment: backup (pid 42 on elsewhere, started 2026-12-06T10:00:00Z"))
+
+	f = &fakeEngine{holder: holder()}
+	go func() {
+		time.Sleep(1500 * time.Millisecond) // the backup ends while verify waits
+		_ = f.RemoveContainer(context.Background(), "backup")
+	}()
+	pw := &infos{}
+	r, err := Begin(context.Background(), f, db, Options{Command: "verify", ReadOnly: true, Wait: time.Minute}, pw)
+	assert.NilError(t, err)
+	out := strings.Join(pw.lines, "\n")
+	assert.Check(t, is.Contains(out, "waiting up to"))
+	assert.Check(t, is.Contains(out, "run lock infrahubdb-guardian-0123456789ab taken: no backup or restore changes the deployment until this verify ends"))
+	assert.Check(t, is.Equal(f.holder.Labels[docker.LabelCommand], "verify"))
+	assert.NilError(t, r.Close(context.Background()))
 }

@@ -518,5 +518,5 @@ func (e *setEnv) forgeStorageArchive(t *testing.T, hostile []*tar.Header) {
 	// The checksums are right: only the content is hostile, and verify
 	// catches it as restore does (verify fails on what restore refuses).
 	p := e.p.Docker("infrahubdb", "verify", e.dir)
-	p.Assert(t, icmd.Expected{ExitCode: 5, Out: "restore would refuse it"})
+	p.Assert(t, icmd.Expected{ExitCode: 5, Out: "restore refuses it"})
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/contentcheck"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
@@ -44,6 +45,9 @@ type VerifyResult struct {
 	Problems []backupset.Problem       `json:"problems"`
 	Warnings []backupset.Problem       `json:"warnings"`
 	Checks   []neo4jbackup.CheckResult `json:"checks,omitempty"`
+	// Contents is what restore's content check read in each task-manager
+	// and storage file that passed it.
+	Contents []contentcheck.Result `json:"contents,omitempty"`
 }
 
 // Err is a *backupset.VerifyError when the result has problems, else nil.
@@ -108,7 +112,10 @@ func Verify(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	if cat, err = folder.Scan(); err != nil { // adopt may have written the manifest
 		return nil, err
 	}
-	res.Problems = append(res.Problems, contentProblems(folder, cat.Manifest, res.Checked)...)
+	contents, problems, warnings := contentProblems(folder, cat.Manifest, res.Checked)
+	res.Contents = contents
+	res.Problems = append(res.Problems, problems...)
+	res.Warnings = append(res.Warnings, warnings...)
 	if !opts.AllowEmpty && !restorable(cat) {
 		res.Problems = append(res.Problems, emptyProblem(folder, "holds no complete backup run or chain"))
 	}

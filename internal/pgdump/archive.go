@@ -19,7 +19,6 @@ import (
 
 // Archive versions (MAKE_ARCHIVE_VERSION: major<<16 | minor<<8 | revision).
 const (
-	vers1_0  = 1<<16 | 0<<8
 	vers1_2  = 1<<16 | 2<<8
 	vers1_3  = 1<<16 | 3<<8
 	vers1_4  = 1<<16 | 4<<8
@@ -309,8 +308,10 @@ func (ar *archiveReader) head() (*Archive, error) {
 	}
 	ar.version = vmaj<<16 | vmin<<8 | vrev
 	a := &Archive{Version: fmt.Sprintf("%d.%d-%d", vmaj, vmin, vrev)}
-	if ar.version < vers1_0 {
-		return nil, archiveErr("unsupported archive version %d.%d", vmaj, vmin)
+	if vmaj != 1 {
+		// Every pg_dump so far writes 1.x; a later one refused here says
+		// so, where a file that only starts with PGDMP reads as nonsense.
+		return nil, archiveErr("unsupported archive version %d.%d (pg_dump writes 1.x)", vmaj, vmin)
 	}
 	if ar.version > versKnown {
 		a.Warning = fmt.Sprintf("archive version %s is newer than this plugin reads (up to 1.15, pg_dump 16): only its header was checked; pg_restore --list will read the rest", a.Version)

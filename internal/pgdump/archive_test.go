@@ -5,19 +5,17 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/internal/pgdump/pgdumptest"
 )
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	assert.NilError(t, err)
-	return b
+	return pgdumptest.File(name)
 }
 
 func readBytes(b []byte) (*Archive, error) {
@@ -162,6 +160,9 @@ func TestReadArchiveOfANewerVersionWarns(t *testing.T) {
 	assert.Check(t, !a.Known)
 	assert.Check(t, is.Equal(a.Version, "1.16-0"))
 	assert.Check(t, is.Contains(a.Warning, "newer than this plugin reads"))
+	b[5] = 'r' // "PGDMProws": no dump of any version
+	_, err = readBytes(b)
+	assert.Check(t, is.ErrorContains(err, "unsupported archive version 114.16"))
 
 	// 1.15 (pg_dump 16) is read: the compression algorithm is a byte.
 	b = append([]byte(nil), fixture(t, "prefect.pgdump")...)

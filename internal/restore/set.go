@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/contentcheck"
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
@@ -276,14 +277,7 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 		return err
 	}
 	if plan.has(backupset.ComponentTaskManager) {
-		if err := checkFile(folder, *plan.TaskManager, func(f *os.File) error {
-			head := make([]byte, 5)
-			_, err := f.Read(head)
-			if err == nil {
-				err = pgdump.CheckHeader(head)
-			}
-			return err
-		}); err != nil {
+		if err := checkFile(folder, *plan.TaskManager, pw); err != nil {
 			return err
 		}
 		src, skip, err := pgdump.Find(dep.TaskManagerDB, dep.TaskManager)
@@ -296,10 +290,7 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 		plan.tm = &src
 	}
 	if plan.has(backupset.ComponentStorage) {
-		if err := checkFile(folder, *plan.Storage, func(f *os.File) error {
-			_, err := volumearchive.Check(f)
-			return err
-		}); err != nil {
+		if err := checkFile(folder, *plan.Storage, pw); err != nil {
 			return err
 		}
 		s, skip := volumearchive.Find(dep.Server, target.Container.Image)
@@ -326,15 +317,21 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 	return nil
 }
 
-// checkFile proves the file matches the manifest, then runs check on it.
-func checkFile(folder *backupset.Folder, rec backupset.FileRecord, check func(*os.File) error) error {
+// checkFile proves the file matches the manifest, then runs on it the
+// content check verify runs (contentcheck), which fails the restore here,
+// before anything stops, with verify's message.
+func checkFile(folder *backupset.Folder, rec backupset.FileRecord, pw progress.Writer) error {
 	f, err := folder.OpenChecked(rec)
 	if err != nil {
 		return &VerifyError{Problems: []string{err.Error()}}
 	}
 	defer f.Close()
-	if err := check(f); err != nil {
-		return &VerifyError{Problems: []string{rec.Name + ": " + err.Error()}}
+	res, p := contentcheck.CheckOpen(f, rec)
+	if p != nil {
+		return &VerifyError{Problems: []string{p.String()}}
+	}
+	if res.Warning != "" {
+		pw.Info(rec.Name + ": " + res.Warning)
 	}
 	return nil
 }

@@ -18,12 +18,14 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/pgdump/pgdumptest"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
 )
 
 // fakePostgres is the task manager's database of the fake engine: pg_dump
-// prints "PGDMP" and its rows, pg_restore replaces them with its input.
+// prints a real dump with its rows behind, pg_restore replaces them with
+// its input.
 type fakePostgres struct {
 	mu   sync.Mutex
 	rows string
@@ -48,7 +50,7 @@ func (p *fakePostgres) exec(ctx context.Context, id string, spec docker.ExecSpec
 	defer p.mu.Unlock()
 	switch spec.Cmd[0] {
 	case "pg_dump":
-		_, err := io.WriteString(spec.Stdout, "PGDMP"+p.rows)
+		_, err := io.WriteString(spec.Stdout, string(pgdumptest.Dump())+p.rows)
 		return 0, true, err
 	case "pg_restore":
 		data, err := io.ReadAll(spec.Stdin)
@@ -58,7 +60,7 @@ func (p *fakePostgres) exec(ctx context.Context, id string, spec docker.ExecSpec
 		p.restores++
 		if p.interrupt != nil {
 			if p.committed {
-				p.rows = strings.TrimPrefix(string(data), "PGDMP")
+				p.rows = strings.TrimPrefix(string(data), string(pgdumptest.Dump()))
 			} else {
 				p.session = "CREATE INDEX flow_run_name ON public.flow_run"
 			}
@@ -70,7 +72,7 @@ func (p *fakePostgres) exec(ctx context.Context, id string, spec docker.ExecSpec
 			p.restoreErr = false
 			return 1, true, nil
 		}
-		p.rows = strings.TrimPrefix(string(data), "PGDMP")
+		p.rows = strings.TrimPrefix(string(data), string(pgdumptest.Dump()))
 		return 0, true, nil
 	case "psql": // ending the session of an unfinished pg_restore
 		if p.session != "" {

@@ -139,6 +139,10 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 		}
 		g, err := runLocked(ctx, eng, connect, folder, opts.Options, pw)
 		res.Graph = g
+		if g != nil && g.Plan != nil {
+			plan.SafetyDir = g.Plan.SafetyDir
+			sealSafetyRun(plan.SafetyDir, started, facts, pw)
+		}
 		if err == nil && !opts.DryRun {
 			res.Restored = plan.Components
 		}
@@ -201,6 +205,7 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	}
 
 	s := &setRunner{eng: eng, folder: folder, plan: plan, pw: pw, keep: opts.KeepHelper}
+	defer sealSafetyRun(plan.SafetyDir, started, facts, pw)
 	outage := deployment.NewAppOutage(eng, plan.apps, pw)
 	defer func() {
 		outage.StartApps(ctx)
@@ -242,6 +247,62 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 		res.Restored = append(res.Restored, backupset.ComponentGraph)
 	}
 	return res, nil
+}
+
+// sealSafetyRun makes a restore's safety folder a complete run of the
+// copies it holds (on every path: a failed restore's copies are as whole),
+// so that verify passes it and restore --run latest or --component takes
+// it back like any backup. Each copy is recorded in the folder's manifest
+// once it is whole (takeSafety, neo4jbackup.Commit): the
+// run holds what is recorded. It is the running deployment's: its Infrahub
+// version and Compose project. A failure only warns: the copies are
+// recorded, and restore --component graph or verify --adopt still reach
+// them.
+func sealSafetyRun(dir string, started time.Time, facts deploymentFacts, pw progress.Writer) {
+	if dir == "" {
+		return
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return // no copy was taken
+	}
+	if err := sealRun(dir, started, facts); err != nil {
+		pw.Info(fmt.Sprintf("the safety folder %s could not be recorded as a backup run (%v): its copies are recorded in its manifest; restore the graph from it with --component graph", dir, err))
+	}
+}
+
+func sealRun(dir string, started time.Time, facts deploymentFacts) error {
+	folder, err := backupset.Open(dir)
+	if err != nil {
+		return err
+	}
+	m, err := folder.ReadManifest()
+	if err != nil {
+		return err
+	}
+	run := backupset.RunRecord{ID: backupset.NewRunID(started), Started: started.UTC(), Complete: true, InfrahubVersion: facts.infrahub, Project: facts.project}
+	var comps []string
+	for i := range m.Files {
+		rec := &m.Files[i]
+		if rec.RunID != "" && rec.RunID != run.ID {
+			continue
+		}
+		if rec.Component == "" {
+			rec.Component = backupset.ComponentGraph
+		}
+		rec.RunID = run.ID
+		if !slices.Contains(comps, rec.Component) {
+			comps = append(comps, rec.Component)
+		}
+		if rec.Component == backupset.ComponentGraph {
+			run.Neo4jVersion, run.Neo4jEdition = rec.Neo4jVersion, rec.Edition
+		}
+	}
+	if len(comps) == 0 {
+		return nil
+	}
+	run.Components = inRestoreOrder(comps)
+	m.UpsertRun(run)
+	return folder.WriteManifest(m)
 }
 
 func (p *SetPlan) has(c string) bool { return slices.Contains(p.Components, c) }

@@ -152,16 +152,16 @@ func TestRunSetRestoresEveryComponentInOrder(t *testing.T) {
 	assert.NilError(t, err)
 	var comps []string
 	for _, r := range m.Files {
-		if r.Component != "" {
-			comps = append(comps, r.Component)
-		}
+		comps = append(comps, r.Component)
 		file, err := safety.OpenChecked(r)
 		assert.Check(t, err, r.Name)
 		if err == nil {
 			file.Close()
 		}
 	}
-	assert.Check(t, is.DeepEqual(comps, []string{backupset.ComponentStorage, backupset.ComponentTaskManager}))
+	assert.Check(t, is.DeepEqual(comps, []string{backupset.ComponentStorage, backupset.ComponentGraph, backupset.ComponentTaskManager}))
+	// ... as one complete run (TestSafetyFolderIsARestorableRun).
+	assert.Check(t, is.Len(m.Runs, 1))
 	for _, a := range f.eng.Apps {
 		if a.ID != "worker-id" {
 			assert.Check(t, a.Running, a.Name)

@@ -127,7 +127,8 @@ func archiveErr(format string, args ...any) error {
 var errShort = errors.New("the file ends early")
 
 // archiveReader reads the archive's primitives (ReadInt, ReadStr,
-// ReadOffset) from pos.
+// ReadOffset) from pos, through a window of the file: a dump's data is
+// thousands of small chunks, each a few bytes of length to read.
 type archiveReader struct {
 	r       io.ReaderAt
 	size    int64
@@ -135,21 +136,37 @@ type archiveReader struct {
 	version int
 	intSize int
 	offSize int
-	buf     [1]byte
+	win     *window
 }
+
+// window holds the bytes of the file from off.
+type window struct {
+	off int64
+	b   []byte
+}
+
+const windowSize = 64 << 10
 
 func (ar *archiveReader) byte() (int, error) {
 	if ar.pos >= ar.size {
 		return 0, errShort
 	}
-	if _, err := ar.r.ReadAt(ar.buf[:], ar.pos); err != nil {
-		if errors.Is(err, io.EOF) {
-			return 0, errShort
+	w := ar.win
+	if w == nil || ar.pos < w.off || ar.pos >= w.off+int64(len(w.b)) {
+		n := min(int64(windowSize), ar.size-ar.pos)
+		b := make([]byte, n)
+		if _, err := ar.r.ReadAt(b, ar.pos); err != nil && !(errors.Is(err, io.EOF) && ar.pos+n == ar.size) {
+			if errors.Is(err, io.EOF) {
+				return 0, errShort
+			}
+			return 0, err
 		}
-		return 0, err
+		w = &window{off: ar.pos, b: b}
+		ar.win = w
 	}
+	c := w.b[ar.pos-w.off]
 	ar.pos++
-	return int(ar.buf[0]), nil
+	return int(c), nil
 }
 
 func (ar *archiveReader) bytes(n int64) ([]byte, error) {

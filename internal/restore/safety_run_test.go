@@ -112,3 +112,25 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// A --safety-dir used again: the run of the second restore holds its own
+// copies, not the first restore's.
+func TestSafetyRunHoldsOnlyItsOwnCopies(t *testing.T) {
+	f, _ := setFixture(t)
+	dir := filepath.Join(t.TempDir(), "safety")
+	f.opts.SafetyDir = dir
+	_, err := f.runSet(context.Background(), backupset.ComponentTaskManager)
+	assert.NilError(t, err)
+	_, err = f.runSet(context.Background(), backupset.ComponentStorage)
+	assert.NilError(t, err)
+	safety, err := backupset.Open(dir)
+	assert.NilError(t, err)
+	m, err := safety.ReadManifest()
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(m.Runs, 2), "%+v", m.Runs)
+	for _, r := range m.Runs {
+		files := m.RunFiles(r.ID)
+		assert.Check(t, is.Len(files, 1), r.ID)
+		assert.Check(t, is.DeepEqual(r.Components, []string{files[0].Component}))
+	}
+}

@@ -280,11 +280,19 @@ func sealRun(dir string, started time.Time, facts deploymentFacts) error {
 		return err
 	}
 	run := backupset.RunRecord{ID: backupset.NewRunID(started), Started: started.UTC(), Complete: true, InfrahubVersion: facts.infrahub, Project: facts.project}
+	// A --safety-dir used again within the same second: the ID names a
+	// second, the next free one is this run's.
+	for at := started; ; at = at.Add(time.Second) {
+		if _, taken := m.Run(backupset.NewRunID(at)); !taken {
+			run.ID = backupset.NewRunID(at)
+			break
+		}
+	}
 	var comps []string
 	for i := range m.Files {
 		rec := &m.Files[i]
-		if rec.RunID != "" && rec.RunID != run.ID {
-			continue
+		if (rec.RunID != "" && rec.RunID != run.ID) || (!rec.Added.IsZero() && rec.Added.Before(started)) {
+			continue // another restore's copy (a --safety-dir used again)
 		}
 		if rec.Component == "" {
 			rec.Component = backupset.ComponentGraph

@@ -212,8 +212,14 @@ func TestRestoreNewDeploymentID(t *testing.T) {
 // empty and restore could not take).
 func TestRestoreSafetyFolderIsARun(t *testing.T) {
 	t.Parallel()
+	t.Run("community", func(t *testing.T) { t.Parallel(); safetyFolderIsARun(t, "") })
+	// The graph's safety copy is an online backup there.
+	t.Run("enterprise", func(t *testing.T) { t.Parallel(); safetyFolderIsARun(t, kit.Image(t)) })
+}
+
+func safetyFolderIsARun(t *testing.T, image string) {
 	p := kit.InstallPlugin(t)
-	c, db, pg, dir := backedUpStock(t, p, "")
+	c, db, pg, dir := backedUpStock(t, p, image)
 	changeDeployment(t, c) // 8 nodes, 5 flow runs
 	flowRuns := func() string { return pg.Psql(t, "SELECT string_agg(id::text, ',' ORDER BY id) FROM flow_run") }
 	changed := flowRuns()

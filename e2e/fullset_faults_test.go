@@ -160,8 +160,13 @@ func assertSetFaultOutcome(t *testing.T, e *setEnv, res *icmd.Result, want setFa
 	assert.Check(t, is.Equal(e.db.Count(t, "neo4j"), e.nodes), "nodes in neo4j")
 	assert.Check(t, is.Equal(e.taskManagerState(t), e.rows), "the task manager's rows")
 	assert.Check(t, is.DeepEqual(storageState(t, e.c), e.storage), "the storage")
-	// 4. The folder.
+	// 4. The folder, and the safety folder a failed restore leaves: a
+	// complete run of the copies it took, which verify passes.
 	assertFolderKept(t, e.p, e.dir, e.snap)
+	for _, s := range safetyDirs(t, e.dir) {
+		v := verifyJSON(t, e.p, filepath.Join(e.dir, s), 0)
+		assert.Check(t, v.OK, "verify of the safety folder %s: %+v", s, v.Problems)
+	}
 	if t.Failed() {
 		t.Logf("the plugin's output:\n%s", res.Combined())
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
@@ -132,5 +133,24 @@ func TestSafetyRunHoldsOnlyItsOwnCopies(t *testing.T) {
 		files := m.RunFiles(r.ID)
 		assert.Check(t, is.Len(files, 1), r.ID)
 		assert.Check(t, is.DeepEqual(r.Components, []string{files[0].Component}))
+	}
+}
+
+// A restore whose first safety copy failed leaves no safety folder: an
+// empty one would be a folder verify fails as empty.
+func TestNoSafetyFolderWithoutACopy(t *testing.T) {
+	f, _ := setFixture(t)
+	f.eng.ExecInHook = func(ctx context.Context, id string, spec docker.ExecSpec) (int, bool, error) {
+		if id == "task-manager-db-id" && len(spec.Cmd) > 0 && spec.Cmd[0] == "pg_dump" {
+			return 1, true, nil
+		}
+		return 0, false, nil
+	}
+	_, err := f.runSet(context.Background())
+	assert.Check(t, is.ErrorContains(err, "safety dump of the task manager failed"))
+	entries, err := os.ReadDir(f.folder.Dir)
+	assert.NilError(t, err)
+	for _, e := range entries {
+		assert.Check(t, !backupset.IsSafetyDirName(e.Name()), "left %s", e.Name())
 	}
 }

@@ -265,6 +265,9 @@ func sealSafetyRun(dir string, started time.Time, facts deploymentFacts, pw prog
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return // no copy was taken
 	}
+	if os.Remove(dir) == nil {
+		return // only when empty: no copy was taken (as the graph's runner does)
+	}
 	if err := sealRun(dir, started, facts); err != nil {
 		pw.Info(fmt.Sprintf("the safety folder %s could not be recorded as a backup run (%v): its copies are recorded in its manifest; restore the graph from it with --component graph", dir, err))
 	}

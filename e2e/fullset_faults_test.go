@@ -49,6 +49,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/pgdump/pgdumptest"
 )
 
 // setFaultConcurrency is how many cases run at once: each runs a project of
@@ -159,8 +160,13 @@ func assertSetFaultOutcome(t *testing.T, e *setEnv, res *icmd.Result, want setFa
 	assert.Check(t, is.Equal(e.db.Count(t, "neo4j"), e.nodes), "nodes in neo4j")
 	assert.Check(t, is.Equal(e.taskManagerState(t), e.rows), "the task manager's rows")
 	assert.Check(t, is.DeepEqual(storageState(t, e.c), e.storage), "the storage")
-	// 4. The folder.
+	// 4. The folder, and the safety folder a failed restore leaves: a
+	// complete run of the copies it took, which verify passes.
 	assertFolderKept(t, e.p, e.dir, e.snap)
+	for _, s := range safetyDirs(t, e.dir) {
+		v := verifyJSON(t, e.p, filepath.Join(e.dir, s), 0)
+		assert.Check(t, v.OK, "verify of the safety folder %s: %+v", s, v.Problems)
+	}
 	if t.Failed() {
 		t.Logf("the plugin's output:\n%s", res.Combined())
 	}
@@ -171,6 +177,7 @@ func setFaultCases() []setFaultCase {
 	cases = append(cases, setBackupCases()...)
 	cases = append(cases, setRestoreCases()...)
 	cases = append(cases, hostileStorageCases()...)
+	cases = append(cases, hostileDumpCases()...)
 	return cases
 }
 
@@ -350,6 +357,56 @@ func hostileStorageCases() []setFaultCase {
 	return cases
 }
 
+// hostileDumpCases: a task-manager dump in the folder that pg_restore would
+// fail on after the applications stopped (cut short: the end of its data
+// is missing; a plain-SQL dump), recorded with its true SHA-256. Restore
+// refuses it before anything stops, with verify's message.
+func hostileDumpCases() []setFaultCase {
+	var cases []setFaultCase
+	for name, forge := range map[string]func([]byte) []byte{
+		"cut short":     func(b []byte) []byte { return b[:len(b)*2/3] },
+		"plain-SQL":     func([]byte) []byte { return pgdumptest.Plain() },
+		"last byte cut": func(b []byte) []byte { return b[:len(b)-1] },
+	} {
+		cases = append(cases, setFaultCase{
+			name:    "hostile task-manager dump/" + name,
+			prepare: func(t *testing.T, e *setEnv) { e.forgeTaskManagerDump(t, forge) },
+			run:     func(t *testing.T, e *setEnv) *icmd.Result { return icmd.RunCmd(e.restoreCmd()) },
+			want:    setFaultOutcome{code: 5, cause: []string{"content: restore refuses it: not a readable pg_dump custom-format archive", "nothing was changed"}, untouched: true},
+		})
+	}
+	return cases
+}
+
+// forgeTaskManagerDump rewrites the newest run's task-manager dump with
+// forge and records its new size and SHA-256 in the manifest; verify then
+// fails on it as restore will.
+func (e *setEnv) forgeTaskManagerDump(t *testing.T, forge func([]byte) []byte) {
+	t.Helper()
+	folder, err := backupset.Open(e.dir)
+	assert.NilError(t, err)
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(m.Runs, 1))
+	var rec *backupset.FileRecord
+	for _, f := range m.RunFiles(m.Runs[0].ID) {
+		if f.Component == backupset.ComponentTaskManager {
+			rec = &f
+		}
+	}
+	assert.Assert(t, rec != nil, "the run has no task-manager dump")
+	whole, err := os.ReadFile(folder.Path(rec.Name))
+	assert.NilError(t, err)
+	out := forge(whole)
+	assert.NilError(t, os.WriteFile(folder.Path(rec.Name), out, 0o600))
+	sum := sha256.Sum256(out)
+	rec.Size, rec.SHA256 = int64(len(out)), hex.EncodeToString(sum[:])
+	m.Upsert(*rec)
+	assert.NilError(t, folder.WriteManifest(m))
+	p := e.p.Docker("infrahubdb", "verify", e.dir)
+	p.Assert(t, icmd.Expected{ExitCode: 5, Out: "restore refuses it: not a readable pg_dump custom-format archive"})
+}
+
 // --- commands -------------------------------------------------------------
 
 func (e *setEnv) backupArgs() []string {
@@ -518,5 +575,5 @@ func (e *setEnv) forgeStorageArchive(t *testing.T, hostile []*tar.Header) {
 	// The checksums are right: only the content is hostile, and verify
 	// catches it as restore does (verify fails on what restore refuses).
 	p := e.p.Docker("infrahubdb", "verify", e.dir)
-	p.Assert(t, icmd.Expected{ExitCode: 5, Out: "restore would refuse it"})
+	p.Assert(t, icmd.Expected{ExitCode: 5, Out: "restore refuses it"})
 }

@@ -251,7 +251,7 @@ func TestInfrahubFullSetBackupVerify(t *testing.T) {
 	res = p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--check", "--progress", "quiet")
 	res.Assert(t, icmd.Success)
 	assert.Check(t, is.Regexp(`(?m)^Verified: 4 file\(s\) match their checksums: `, res.Stdout()))
-	assert.Check(t, is.Regexp(`(?m)^Content of task-manager-\S+\.pgdump \(task-manager\): pg_dump custom-format header: ok\.$`, res.Stdout()))
+	assert.Check(t, is.Regexp(`(?m)^Content of task-manager-\S+\.pgdump \(task-manager\): pg_dump custom-format archive: header, table of contents and every data block \(as pg_restore --list reads it\): ok\.$`, res.Stdout()))
 	assert.Check(t, is.Regexp(`(?m)^Content of storage-\S+\.tar \(storage\): .*: ok\.$`, res.Stdout()))
 	assert.Check(t, is.Regexp(`(?m)^neo4j-admin database check neo4j: consistent: neo4j-\S+\.dump$`, res.Stdout()))
 	assert.Check(t, is.Regexp(`(?m)^neo4j-admin database check system: consistent: system-\S+\.dump$`, res.Stdout()))

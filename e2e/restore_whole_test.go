@@ -9,6 +9,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -203,4 +204,70 @@ func TestRestoreNewDeploymentID(t *testing.T) {
 	assert.Check(t, id != "production-id" && len(id) == 36, id)
 	assert.Check(t, is.Contains(res.Stdout(), "New deployment id (Root node): "+id))
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(5)))
+}
+
+// A restore's safety folder is a complete run of the copies it holds, of
+// one component or all: verify says OK, and restore takes it back with
+// --run latest or --component (issue 18: it was a manifest verify called
+// empty and restore could not take).
+func TestRestoreSafetyFolderIsARun(t *testing.T) {
+	t.Parallel()
+	t.Run("community", func(t *testing.T) { t.Parallel(); safetyFolderIsARun(t, "") })
+	// The graph's safety copy is an online backup there.
+	t.Run("enterprise", func(t *testing.T) { t.Parallel(); safetyFolderIsARun(t, kit.Image(t)) })
+}
+
+func safetyFolderIsARun(t *testing.T, image string) {
+	p := kit.InstallPlugin(t)
+	c, db, pg, dir := backedUpStock(t, p, image)
+	changeDeployment(t, c) // 8 nodes, 5 flow runs
+	flowRuns := func() string { return pg.Psql(t, "SELECT string_agg(id::text, ',' ORDER BY id) FROM flow_run") }
+	changed := flowRuns()
+
+	// The task manager alone: its safety copy holds the changed rows.
+	res := p.Docker("infrahubdb", "restore", dir, "--project", c.Project, "--yes", "--component", "task-manager", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Equal(pg.Psql(t, "SELECT count(*) FROM flow_run"), "7"))
+	safety := safetyDirs(t, dir)
+	assert.Assert(t, is.Len(safety, 1))
+	tmSafety := filepath.Join(dir, safety[0])
+	v := verifyJSON(t, p, tmSafety, 0)
+	assert.Check(t, v.OK, "%+v", v.Problems)
+	m := readManifest(t, tmSafety)
+	assert.Assert(t, is.Len(m.Runs, 1))
+	assert.Check(t, m.Runs[0].Complete)
+	assert.Check(t, is.DeepEqual(m.Runs[0].Components, []string{backupset.ComponentTaskManager}))
+
+	res = p.Docker("infrahubdb", "restore", tmSafety, "--project", c.Project, "--yes", "--run", "latest", "--no-safety-backup", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Equal(flowRuns(), changed), "the task manager as it was before the first restore")
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)), "the graph was left as it is")
+	res = p.Docker("infrahubdb", "restore", tmSafety, "--project", c.Project, "--yes", "--component", "task-manager", "--no-safety-backup", "--progress", "plain")
+	res.Assert(t, icmd.Success)
+
+	// The whole deployment: the safety folder is a run of every component,
+	// which a default restore takes.
+	res = p.Docker("infrahubdb", "restore", dir, "--project", c.Project, "--yes", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	db.Reconnect(t)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(5)))
+	var whole string
+	for _, s := range safetyDirs(t, dir) {
+		if filepath.Join(dir, s) != tmSafety {
+			whole = filepath.Join(dir, s)
+		}
+	}
+	assert.Assert(t, whole != "")
+	v = verifyJSON(t, p, whole, 0)
+	assert.Check(t, v.OK, "%+v", v.Problems)
+	res = p.Docker("infrahubdb", "restore", whole, "--project", c.Project, "--yes", "--no-safety-backup", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	db.Reconnect(t)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)))
+	assert.Check(t, is.Equal(flowRuns(), changed))
+	assertNoHelpers(t, c)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
+	"github.com/opsmill/docker-infrahubdb/internal/pgdump/pgdumptest"
 )
 
 // storageArchive is a tar as the plugin writes one (the root directory
@@ -70,7 +71,7 @@ func componentRun(t *testing.T, dir string, taskManager, storage []byte) {
 func TestVerifyFailsWhereRestoreWouldRefuse(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)
-	dump := []byte("PGDMP\x01\x0e\x00 a custom-format dump")
+	dump := pgdumptest.Dump() // a real pg_dump -Fc archive
 	for _, tc := range []struct {
 		name  string
 		setup func(t *testing.T, dir string)
@@ -93,7 +94,10 @@ func TestVerifyFailsWhereRestoreWouldRefuse(t *testing.T) {
 			componentRun(t, dir, dump, storageArchive(t, &tar.Header{Name: "./files/passwd", Linkname: "/etc/passwd", Typeflag: tar.TypeSymlink}))
 		}, file: "storage-", kind: catalog.ProblemContent},
 		{name: "plain-text task-manager dump", setup: func(t *testing.T, dir string) {
-			componentRun(t, dir, []byte("--\n-- PostgreSQL database dump\n--\nCREATE TABLE flow_run ();\n"), storageArchive(t, nil))
+			componentRun(t, dir, pgdumptest.Plain(), storageArchive(t, nil))
+		}, file: "task-manager-", kind: catalog.ProblemContent},
+		{name: "task-manager dump cut short", setup: func(t *testing.T, dir string) {
+			componentRun(t, dir, dump[:len(dump)*2/3], storageArchive(t, nil))
 		}, file: "task-manager-", kind: catalog.ProblemContent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,6 +132,17 @@ func TestVerifyFailsWhereRestoreWouldRefuse(t *testing.T) {
 		v := verifyJSON(t, p, dir, 0)
 		assert.Check(t, v.OK, "%+v", v.Problems)
 		assert.Check(t, is.Len(v.Checked, 2))
+		// What the content check read: the dump's table of contents.
+		assert.Assert(t, is.Len(v.Contents, 2))
+		for _, c := range v.Contents {
+			if c.Component == backupset.ComponentTaskManager {
+				assert.Check(t, is.Equal(c.TOCEntries, 26))
+				assert.Check(t, is.Equal(c.Tables, 3))
+			}
+		}
+		res := p.Docker("infrahubdb", "verify", dir)
+		res.Assert(t, icmd.Success)
+		assert.Check(t, is.Contains(res.Stdout(), "26 TOC entries, 3 table(s)"))
 	})
 	t.Run("an empty folder with --allow-empty", func(t *testing.T) {
 		v := verifyJSON(t, p, kit.Folder(t), 0, "--allow-empty")
@@ -147,7 +162,7 @@ func TestVerifyAdoptNeedsNoDockerToJudgeTheFolder(t *testing.T) {
 		cmd.Env = append(cmd.Env, "DOCKER_HOST=tcp://127.0.0.1:9", "DOCKER_CONTEXT=")
 		return icmd.RunCmd(cmd)
 	}
-	dump := []byte("PGDMP\x01\x0e\x00 a custom-format dump")
+	dump := pgdumptest.Dump() // a real pg_dump -Fc archive
 
 	withManifest := kit.Folder(t)
 	componentRun(t, withManifest, dump, storageArchive(t, nil))

@@ -16,6 +16,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
+	"github.com/opsmill/docker-infrahubdb/internal/pgdump/pgdumptest"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
@@ -53,7 +54,10 @@ func deploymentEngine() *helpertest.Engine {
 		if !eng.AppRunning("task-manager-id") && !eng.AppRunning("infrahub-server-id") {
 			state = "apps-stopped"
 		}
-		_, err := io.WriteString(spec.Stdout, "PGDMP fake dump "+state)
+		// A real dump (restore and verify read it whole); the state it
+		// was taken in is in the call log.
+		eng.Record("pg_dump taken with %s", state)
+		_, err := spec.Stdout.Write(pgdumptest.Dump())
 		return 0, true, err
 	}
 	return eng
@@ -104,7 +108,8 @@ func TestConsistentBackupStopsTheAppsForTheCapture(t *testing.T) {
 	assert.NilError(t, err)
 	got, _ := io.ReadAll(dump)
 	dump.Close()
-	assert.Check(t, is.Equal(string(got), "PGDMP fake dump apps-stopped"))
+	assert.Check(t, is.DeepEqual(got, pgdumptest.Dump()))
+	assert.Check(t, hasCall(eng, "pg_dump taken with apps-stopped"), "the apps are stopped while the task manager is dumped")
 }
 
 func TestConsistentBackupWithoutConsentChangesNothing(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
+	"github.com/opsmill/docker-infrahubdb/internal/pgdump/pgdumptest"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
@@ -150,7 +151,8 @@ func TestCommunityRunCapturesEveryComponentWhileTheAppsAreStopped(t *testing.T) 
 			assert.NilError(t, err)
 			got, _ := io.ReadAll(r)
 			r.Close()
-			assert.Check(t, is.Equal(string(got), "PGDMP fake dump apps-stopped"))
+			assert.Check(t, is.DeepEqual(got, pgdumptest.Dump()))
+			assert.Check(t, hasCall(eng, "pg_dump taken with apps-stopped"), "the apps are stopped while the task manager is dumped")
 		}
 	}
 	assert.Check(t, eng.DatabaseRunning())

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/contentcheck"
 	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
@@ -52,8 +53,9 @@ func adopt(ctx context.Context, s *helper.Session, folder *backupset.Folder, cat
 		}
 	}
 	for _, cf := range cat.Components {
-		if err := checkFileContent(folder, cf.Name, cf.Component); err != nil {
-			problems = append(problems, backupset.Problem{File: cf.Name, Kind: ProblemContent, Detail: "restore would refuse it, so it is not adopted: " + err.Error()})
+		if _, p := contentcheck.CheckFile(folder, backupset.FileRecord{Name: cf.Name, Component: cf.Component}); p != nil {
+			p.Detail += " (so it is not adopted)"
+			problems = append(problems, *p)
 			continue
 		}
 		rec, err := folder.Describe(cf.Name)

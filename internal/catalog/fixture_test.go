@@ -11,6 +11,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
+	"github.com/opsmill/docker-infrahubdb/internal/pgdump/pgdumptest"
 )
 
 // file is a file of a test folder. Artifacts are recorded in the manifest
@@ -93,9 +94,9 @@ func componentContent(t *testing.T, component string, hostile bool) []byte {
 	t.Helper()
 	if component == backupset.ComponentTaskManager {
 		if hostile {
-			return []byte("-- PostgreSQL database dump (plain text)\nCREATE TABLE x ();\n")
+			return pgdumptest.Plain()
 		}
-		return []byte("PGDMP\x01\x0e\x00 custom-format dump")
+		return pgdumptest.Dump()
 	}
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)

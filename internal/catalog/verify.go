@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/contentcheck"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
@@ -45,6 +46,9 @@ type VerifyResult struct {
 	Problems []backupset.Problem       `json:"problems"`
 	Warnings []backupset.Problem       `json:"warnings"`
 	Checks   []neo4jbackup.CheckResult `json:"checks,omitempty"`
+	// Contents is what restore's content check read in each task-manager
+	// and storage file that passed it.
+	Contents []contentcheck.Result `json:"contents,omitempty"`
 }
 
 // Err is a *backupset.VerifyError when the result has problems, else nil.
@@ -111,7 +115,10 @@ func Verify(ctx context.Context, eng helper.Engine, folder *backupset.Folder, op
 	if cat, err = folder.Scan(); err != nil { // adopt may have written the manifest
 		return nil, err
 	}
-	res.Problems = append(res.Problems, contentProblems(folder, cat.Manifest, res.Checked)...)
+	contents, problems, warnings := contentProblems(folder, cat.Manifest, res.Checked)
+	res.Contents = contents
+	res.Problems = append(res.Problems, problems...)
+	res.Warnings = append(res.Warnings, warnings...)
 	// A run that died is not a damaged file: the rest of the folder may
 	// restore. It is said, as partial files are.
 	for _, r := range cat.Manifest.Runs {

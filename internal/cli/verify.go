@@ -184,6 +184,9 @@ func printVerify(out io.Writer, res *catalog.VerifyResult) error {
 		}
 	}
 	fmt.Fprintf(out, "%d file(s) match their checksums in %s.\n", len(res.Checked), res.Folder)
+	for _, c := range res.Contents {
+		fmt.Fprintf(out, "%s: %s.\n", c.File, c.Summary())
+	}
 	printChecks(out, res.Checks)
 	for _, w := range res.Warnings {
 		fmt.Fprintf(out, "Warning: %s\n", w)

@@ -190,15 +190,6 @@ func Take(ctx context.Context, ex Exec, folder *backupset.Folder, s Source, name
 // customMagic starts every pg_dump --format=custom file.
 const customMagic = "PGDMP"
 
-// CheckHeader reports whether the first bytes of a file are those of a
-// custom-format dump.
-func CheckHeader(head []byte) error {
-	if !strings.HasPrefix(string(head), customMagic) {
-		return errors.New("not a pg_dump custom-format archive (no PGDMP header)")
-	}
-	return nil
-}
-
 // Restore replaces the database's content with the dump read from r:
 // pg_restore --clean --if-exists in one transaction (--single-transaction),
 // so a restore failing midway leaves the database as it was. When the

@@ -30,6 +30,8 @@ type deploymentFacts struct {
 	// infrahub is the version infrahub-server runs ("" unknown), server
 	// its container's name.
 	infrahub, server string
+	// project is the database's Compose project ("" none).
+	project string
 }
 
 func findDeploymentFacts(ctx context.Context, eng Engine, opts Options) (deploymentFacts, error) {
@@ -41,6 +43,7 @@ func findDeploymentFacts(ctx context.Context, eng Engine, opts Options) (deploym
 	if target.Container == nil || target.Container.ComposeProject == "" {
 		return f, nil
 	}
+	f.project = target.Container.ComposeProject
 	dep, err := deployment.FindDeployment(ctx, eng, *target.Container)
 	if err != nil {
 		return f, err

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/contentcheck"
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/guardian/agent"
@@ -140,6 +140,10 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 		}
 		g, err := runLocked(ctx, eng, connect, folder, opts.Options, pw)
 		res.Graph = g
+		if g != nil && g.Plan != nil {
+			plan.SafetyDir = g.Plan.SafetyDir
+			sealSafetyRun(plan.SafetyDir, started, facts, pw)
+		}
 		if err == nil && !opts.DryRun {
 			res.Restored = plan.Components
 		}
@@ -202,6 +206,7 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	}
 
 	s := &setRunner{eng: eng, folder: folder, plan: plan, pw: pw, keep: opts.KeepHelper, guard: opts.Guard}
+	defer sealSafetyRun(plan.SafetyDir, started, facts, pw)
 	outage := deployment.NewAppOutage(eng, plan.apps, pw)
 	defer func() {
 		outage.StartApps(ctx)
@@ -245,6 +250,73 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	return res, nil
 }
 
+// sealSafetyRun makes a restore's safety folder a complete run of the
+// copies it holds (on every path: a failed restore's copies are as whole),
+// so that verify passes it and restore --run latest or --component takes
+// it back like any backup. Each copy is recorded in the folder's manifest
+// once it is whole (takeSafety, neo4jbackup.Commit): the
+// run holds what is recorded. It is the running deployment's: its Infrahub
+// version and Compose project. A failure only warns: the copies are
+// recorded, and restore --component graph or verify --adopt still reach
+// them.
+func sealSafetyRun(dir string, started time.Time, facts deploymentFacts, pw progress.Writer) {
+	if dir == "" {
+		return
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return // no copy was taken
+	}
+	if os.Remove(dir) == nil {
+		return // only when empty: no copy was taken (as the graph's runner does)
+	}
+	if err := sealRun(dir, started, facts); err != nil {
+		pw.Info(fmt.Sprintf("the safety folder %s could not be recorded as a backup run (%v): its copies are recorded in its manifest; restore the graph from it with --component graph", dir, err))
+	}
+}
+
+func sealRun(dir string, started time.Time, facts deploymentFacts) error {
+	folder, err := backupset.Open(dir)
+	if err != nil {
+		return err
+	}
+	m, err := folder.ReadManifest()
+	if err != nil {
+		return err
+	}
+	run := backupset.RunRecord{ID: backupset.NewRunID(started), Started: started.UTC(), Complete: true, InfrahubVersion: facts.infrahub, Project: facts.project}
+	// A --safety-dir used again within the same second: the ID names a
+	// second, the next free one is this run's.
+	for at := started; ; at = at.Add(time.Second) {
+		if _, taken := m.Run(backupset.NewRunID(at)); !taken {
+			run.ID = backupset.NewRunID(at)
+			break
+		}
+	}
+	var comps []string
+	for i := range m.Files {
+		rec := &m.Files[i]
+		if (rec.RunID != "" && rec.RunID != run.ID) || (!rec.Added.IsZero() && rec.Added.Before(started)) {
+			continue // another restore's copy (a --safety-dir used again)
+		}
+		if rec.Component == "" {
+			rec.Component = backupset.ComponentGraph
+		}
+		rec.RunID = run.ID
+		if !slices.Contains(comps, rec.Component) {
+			comps = append(comps, rec.Component)
+		}
+		if rec.Component == backupset.ComponentGraph {
+			run.Neo4jVersion, run.Neo4jEdition = rec.Neo4jVersion, rec.Edition
+		}
+	}
+	if len(comps) == 0 {
+		return nil
+	}
+	run.Components = inRestoreOrder(comps)
+	m.UpsertRun(run)
+	return folder.WriteManifest(m)
+}
+
 func (p *SetPlan) has(c string) bool { return slices.Contains(p.Components, c) }
 
 // graphOnly reports a restore of the graph alone, which is the graph
@@ -278,14 +350,7 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 		return err
 	}
 	if plan.has(backupset.ComponentTaskManager) {
-		if err := checkFile(folder, *plan.TaskManager, func(f io.Reader) error {
-			head := make([]byte, 5)
-			_, err := io.ReadFull(f, head)
-			if err == nil {
-				err = pgdump.CheckHeader(head)
-			}
-			return err
-		}); err != nil {
+		if err := checkFile(folder, *plan.TaskManager, pw); err != nil {
 			return err
 		}
 		src, skip, err := pgdump.Find(dep.TaskManagerDB, dep.TaskManager)
@@ -298,10 +363,7 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 		plan.tm = &src
 	}
 	if plan.has(backupset.ComponentStorage) {
-		if err := checkFile(folder, *plan.Storage, func(f io.Reader) error {
-			_, err := volumearchive.Check(f)
-			return err
-		}); err != nil {
+		if err := checkFile(folder, *plan.Storage, pw); err != nil {
 			return err
 		}
 		s, skip := volumearchive.Find(dep.Server, target.Container.Image)
@@ -328,15 +390,21 @@ func prepareSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts 
 	return nil
 }
 
-// checkFile proves the file matches the manifest, then runs check on it.
-func checkFile(folder *backupset.Folder, rec backupset.FileRecord, check func(io.Reader) error) error {
+// checkFile proves the file matches the manifest, then runs on it the
+// content check verify runs (contentcheck), which fails the restore here,
+// before anything stops, with verify's message.
+func checkFile(folder *backupset.Folder, rec backupset.FileRecord, pw progress.Writer) error {
 	f, err := folder.OpenChecked(rec)
 	if err != nil {
 		return &VerifyError{Problems: []string{err.Error()}}
 	}
 	defer f.Close()
-	if err := check(f); err != nil {
-		return &VerifyError{Problems: []string{rec.Name + ": " + err.Error()}}
+	res, p := contentcheck.CheckOpen(f, rec.Size, rec)
+	if p != nil {
+		return &VerifyError{Problems: []string{p.String()}}
+	}
+	if res.Warning != "" {
+		pw.Info(rec.Name + ": " + res.Warning)
 	}
 	return nil
 }

@@ -20,12 +20,14 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/pgdump/pgdumptest"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
 )
 
 // fakePostgres is the task manager's database of the fake engine: pg_dump
-// prints "PGDMP" and its rows, pg_restore replaces them with its input.
+// prints a real dump with its rows behind, pg_restore replaces them with
+// its input.
 type fakePostgres struct {
 	mu   sync.Mutex
 	rows string
@@ -50,7 +52,7 @@ func (p *fakePostgres) exec(ctx context.Context, id string, spec docker.ExecSpec
 	defer p.mu.Unlock()
 	switch spec.Cmd[0] {
 	case "pg_dump":
-		_, err := io.WriteString(spec.Stdout, "PGDMP"+p.rows)
+		_, err := io.WriteString(spec.Stdout, string(pgdumptest.Dump())+p.rows)
 		return 0, true, err
 	case "pg_restore":
 		data, err := io.ReadAll(spec.Stdin)
@@ -60,7 +62,7 @@ func (p *fakePostgres) exec(ctx context.Context, id string, spec docker.ExecSpec
 		p.restores++
 		if p.interrupt != nil {
 			if p.committed {
-				p.rows = strings.TrimPrefix(string(data), "PGDMP")
+				p.rows = strings.TrimPrefix(string(data), string(pgdumptest.Dump()))
 			} else {
 				p.session = "CREATE INDEX flow_run_name ON public.flow_run"
 			}
@@ -72,7 +74,7 @@ func (p *fakePostgres) exec(ctx context.Context, id string, spec docker.ExecSpec
 			p.restoreErr = false
 			return 1, true, nil
 		}
-		p.rows = strings.TrimPrefix(string(data), "PGDMP")
+		p.rows = strings.TrimPrefix(string(data), string(pgdumptest.Dump()))
 		return 0, true, nil
 	case "psql": // ending the session of an unfinished pg_restore
 		if p.session != "" {
@@ -152,16 +154,16 @@ func TestRunSetRestoresEveryComponentInOrder(t *testing.T) {
 	assert.NilError(t, err)
 	var comps []string
 	for _, r := range m.Files {
-		if r.Component != "" {
-			comps = append(comps, r.Component)
-		}
+		comps = append(comps, r.Component)
 		file, err := safety.OpenChecked(r)
 		assert.Check(t, err, r.Name)
 		if err == nil {
 			file.Close()
 		}
 	}
-	assert.Check(t, is.DeepEqual(comps, []string{backupset.ComponentStorage, backupset.ComponentTaskManager}))
+	assert.Check(t, is.DeepEqual(comps, []string{backupset.ComponentStorage, backupset.ComponentGraph, backupset.ComponentTaskManager}))
+	// ... as one complete run (TestSafetyFolderIsARestorableRun).
+	assert.Check(t, is.Len(m.Runs, 1))
 	for _, a := range f.eng.Apps {
 		if a.ID != "worker-id" {
 			assert.Check(t, a.Running, a.Name)

@@ -8,6 +8,7 @@
 //	{
 //	  "delay": {"restore": "5s", "start": "2s"},   // sleep before the step
 //	  "fail":  {"restore": 1, "start": 2},          // fail the next N times
+//	  "skip":  {"in-use": 1},                       // ... after letting N pass
 //	  "variant": {"aggregate": "unparsable"}        // undocumented behaviours
 //	}
 //
@@ -31,6 +32,13 @@
 //     "always" (a report file even for a consistent store), "elsewhere" (in
 //     the working directory, not --report-path);
 //   - "restore-in-use": the message restore prints for a database in use.
+//
+// The "in-use" failure is a START DATABASE that lands on the server behind
+// a STOP (an interrupted START completing late): neo4j-admin database
+// restore finds the database online again (the registry says so, as SHOW
+// DATABASES will) and refuses it as in use, with the "restore-in-use"
+// variant's message or the documented one. With "skip" it lets the first
+// restores pass (the one a rollback follows).
 //
 // The backup helper has no /data of its own: the server relays its
 // variants to neo4j-admin database backup over the backup port, which keeps
@@ -59,8 +67,10 @@ const File = "standin-faults.json"
 
 // Knobs is the content of the knob file.
 type Knobs struct {
-	Delay   map[string]string `json:"delay,omitempty"`
-	Fail    map[string]int    `json:"fail,omitempty"`
+	Delay map[string]string `json:"delay,omitempty"`
+	Fail  map[string]int    `json:"fail,omitempty"`
+	// Skip lets the next N occurrences of a step pass before Fail counts.
+	Skip    map[string]int    `json:"skip,omitempty"`
 	Variant map[string]string `json:"variant,omitempty"`
 }
 
@@ -104,7 +114,8 @@ func Delay(dataDir, step string) {
 	}
 }
 
-// Take reports whether step must fail now, and consumes one failure.
+// Take reports whether step must fail now, and consumes one failure (or,
+// while the step has skips left, one skip).
 func Take(dataDir, step string) bool {
 	path := filepath.Join(dataDir, File)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -120,11 +131,17 @@ func Take(dataDir, step string) bool {
 	if err != nil || k.Fail[step] <= 0 {
 		return false
 	}
-	k.Fail[step]--
+	fail := true
+	if k.Skip[step] > 0 {
+		k.Skip[step]--
+		fail = false
+	} else {
+		k.Fail[step]--
+	}
 	b, _ := json.Marshal(k)
 	_ = f.Truncate(0)
 	_, _ = f.WriteAt(b, 0)
-	return true
+	return fail
 }
 
 func load(dataDir string) (Knobs, error) {

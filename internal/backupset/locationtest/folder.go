@@ -11,6 +11,7 @@ import (
 	"gotest.tools/v3/assert"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/pgdump/pgdumptest"
 )
 
 // FolderWithRuns makes a backup folder holding one complete run of the whole
@@ -53,11 +54,12 @@ func FolderWithBigRun(t testing.TB, started time.Time, size int64) (*backupset.F
 }
 
 // componentContent is a small task-manager dump or storage archive that
-// passes restore's content checks (a PGDMP header; a tar of a directory).
+// passes restore's content check (a real pg_dump archive, with the id
+// behind it; a tar of a directory).
 func componentContent(t testing.TB, component, id string) io.Reader {
 	t.Helper()
 	if component == backupset.ComponentTaskManager {
-		return strings.NewReader("PGDMP " + component + " " + id)
+		return io.MultiReader(bytes.NewReader(pgdumptest.Dump()), strings.NewReader(" "+component+" "+id))
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)

@@ -168,6 +168,9 @@ func restoreOne(e *env, log logger, st *store.Store, work string, j restoreJob, 
 	}
 	// The database lock, held by the server while the database is online
 	// (STOP DATABASE releases it) [S3][S20a].
+	if faults.Take(e.dataDir(), "in-use") {
+		return startedBehindStop(st, j.db)
+	}
 	lock, err := lockDatabase(st, j.db)
 	if err != nil {
 		return err
@@ -279,6 +282,26 @@ func printRestoreTable(e *env, jobs []restoreJob) {
 	w.Flush()
 }
 
+// startedBehindStop is the "in-use" fault (e2e/standin/faults): a START
+// DATABASE that lands behind the STOP the restore followed. The database is
+// online again for SHOW DATABASES, and restore refuses it as in use.
+func startedBehindStop(st *store.Store, db string) error {
+	if err := st.UpdateDatabase(db, func(d *store.DatabaseInfo) bool {
+		d.RequestedStatus, d.CurrentStatus, d.StatusMessage = "online", "online", ""
+		return true
+	}); err != nil {
+		return err
+	}
+	return inUseError(st, db)
+}
+
+func inUseError(st *store.Store, db string) error {
+	if msg := faults.Variant(st.Dir, "restore-in-use"); msg != "" {
+		return errors.New(msg)
+	}
+	return fmt.Errorf("The database is in use. Stop database '%s' and try again.", db)
+}
+
 // lockDatabase takes db's database lock for an offline operation, when db
 // has a directory. A running server holding it means the database is
 // online: "The database is in use. Stop database '<db>' and try again."
@@ -294,10 +317,7 @@ func lockDatabase(st *store.Store, db string) (*os.File, error) {
 		// UNDOCUMENTED for restore (Enterprise, no public source): the
 		// variant knob "restore-in-use" (e2e/standin/faults) prints another
 		// message, so a plugin cannot rely on this text.
-		if msg := faults.Variant(st.Dir, "restore-in-use"); msg != "" {
-			return nil, errors.New(msg)
-		}
-		return nil, fmt.Errorf("The database is in use. Stop database '%s' and try again.", db)
+		return nil, inUseError(st, db)
 	case errors.Is(err, fs.ErrPermission):
 		return nil, fmt.Errorf("You do not have permission to access the database '%s' (%s).", db, st.DatabaseLockPath(db))
 	case err != nil:

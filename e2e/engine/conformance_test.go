@@ -40,6 +40,17 @@ func TestDockerEngineConformance(t *testing.T) {
 			AddContainer: func(t *testing.T, name string, labels, files map[string]string) docker.Container {
 				return addContainer(t, e, api, name, labels, files)
 			},
+			HelperImage: testImage,
+			NewVolume: func(t *testing.T) string {
+				name := docker.HelperName("conformance-volume")
+				// Registered before the helpers that mount it: removed after them.
+				t.Cleanup(func() { assert.Check(t, e.RemoveVolume(context.Background(), name)) })
+				return name
+			},
+			AddServer: func(t *testing.T) docker.Container {
+				return addServer(t, e, api)
+			},
+			Can: helpertest.Capabilities{Networks: true},
 		}
 	})
 }
@@ -67,6 +78,23 @@ func addContainer(t *testing.T, e *docker.Engine, api client.APIClient, name str
 		_, err := api.CopyToContainer(ctx, res.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: tarOf(t, content)})
 		assert.NilError(t, err)
 	}
+	assert.NilError(t, e.StartContainer(ctx, res.ID))
+	c, err := e.Inspect(ctx, res.ID)
+	assert.NilError(t, err)
+	return c
+}
+
+// addServer starts the echo server in a container of the test image on the
+// default bridge and removes it at the end of the test.
+func addServer(t *testing.T, e *docker.Engine, api client.APIClient) docker.Container {
+	t.Helper()
+	ctx := context.Background()
+	res, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name:   docker.HelperName("conformance-echo"),
+		Config: &container.Config{Image: testImage, Entrypoint: []string{"/echoserver"}, Labels: map[string]string{testLabel: "1"}},
+	})
+	assert.NilError(t, err)
+	t.Cleanup(func() { assert.Check(t, e.RemoveContainer(ctx, res.ID)) })
 	assert.NilError(t, e.StartContainer(ctx, res.ID))
 	c, err := e.Inspect(ctx, res.ID)
 	assert.NilError(t, err)

@@ -27,8 +27,9 @@ const (
 	testLabel = "org.opsmill.infrahubdb.e2e-engine"
 )
 
-// hostTools are copied into the test image; the neo4j image has all of them.
-var hostTools = []string{"bash", "sleep", "cat", "find", "timeout", "mkdir", "mv", "rm", "chmod", "chown", "stat"}
+// hostTools are copied into the test image; the neo4j image has all of them (id: the conformance
+// suite's exec as a given user).
+var hostTools = []string{"bash", "sleep", "cat", "find", "timeout", "mkdir", "mv", "rm", "chmod", "chown", "stat", "id"}
 
 func TestMain(m *testing.M) {
 	if err := buildImage(); err != nil {

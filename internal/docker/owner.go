@@ -68,6 +68,14 @@ func isStale(c Container, thisHost string, alive func(pid int) bool) bool {
 	return !c.Running
 }
 
+// StaleHelper applies isStale's rule for this host to a helper container as
+// the engine lists it (StaleHelpers; the fake engine of
+// internal/helper/helpertest applies the same rule to its containers).
+func StaleHelper(c Container) bool {
+	host, _, _ := parseOwner(Owner())
+	return isStale(c, host, processAlive)
+}
+
 // StaleHelpers returns the helper containers serving the database container target, split into
 // those left by runs that are gone (safe to remove) and those of runs still alive (a lock
 // conflict).
@@ -76,9 +84,8 @@ func (e *Engine) StaleHelpers(ctx context.Context, target string) (stale, live [
 	if err != nil {
 		return nil, nil, err
 	}
-	host, _, _ := parseOwner(Owner())
 	for _, c := range helpers {
-		if isStale(c, host, processAlive) {
+		if StaleHelper(c) {
 			stale = append(stale, c)
 		} else {
 			live = append(live, c)

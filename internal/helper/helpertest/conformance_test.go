@@ -2,6 +2,7 @@ package helpertest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -30,11 +31,21 @@ func TestFakeEngineConformance(t *testing.T) {
 	EngineConformance(t, func(t *testing.T) World {
 		e := New()
 		return World{
-			Engine:  e,
-			Project: "conformance",
+			Engine:      e,
+			Project:     "conformance",
+			HelperImage: "img",
 			AddContainer: func(t *testing.T, name string, labels, files map[string]string) docker.Container {
 				return e.AddContainer(name, labels, files)
 			},
+			NewVolume: func(t *testing.T) string {
+				name := fmt.Sprintf("conformance-volume-%d", len(e.Volumes)+1)
+				if e.Volumes == nil {
+					e.Volumes = map[string]string{}
+				}
+				e.Volumes[name] = t.TempDir()
+				return name
+			},
+			// No networks: Can.Networks is false.
 		}
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -73,6 +74,10 @@ type Engine struct {
 	DatabaseExitCode int
 	// ContainerFiles are files of containers by "id:path" (ReadContainerFile).
 	ContainerFiles map[string][]byte
+	// Volumes are named volumes shared by the helpers that mount them, as
+	// host directories by name; a volume mount of a name not listed gets
+	// an empty directory of its own, as before volumes were modelled.
+	Volumes map[string]string
 	// ExecInHook, when set, answers ExecIn in containers other than the
 	// database first (pg_dump in task-manager-db); handled false falls
 	// through to the default.
@@ -201,13 +206,25 @@ func (e *Engine) StaleHelpers(ctx context.Context, target string) (stale, live [
 	e.Record("stale-helpers %s", target)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	live = slices.Clone(e.Live)
+	live, stale = slices.Clone(e.Live), slices.Clone(e.Stale)
 	for _, h := range e.Helpers {
 		if !h.removed && !h.lost && h.spec.Labels[docker.LabelTarget] == target {
 			live = append(live, docker.Container{ID: h.id, Name: h.name, Labels: h.spec.Labels, Running: true})
 		}
 	}
-	return slices.Clone(e.Stale), live, nil
+	// Other helper containers (AddContainer) are judged by the engine's
+	// own rule, as docker.Engine judges what it lists.
+	for _, c := range e.Others {
+		if _, ok := c.Labels[docker.LabelHelper]; !ok || c.Labels[docker.LabelTarget] != target {
+			continue
+		}
+		if docker.StaleHelper(c) {
+			stale = append(stale, c)
+		} else {
+			live = append(live, c)
+		}
+	}
+	return stale, live, nil
 }
 
 func (e *Engine) RemoveContainer(ctx context.Context, id string) error {
@@ -216,6 +233,7 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string) error {
 	defer e.mu.Unlock()
 	e.Removed = append(e.Removed, id)
 	e.Stale = slices.DeleteFunc(e.Stale, func(c docker.Container) bool { return c.ID == id })
+	e.Others = slices.DeleteFunc(e.Others, func(c docker.Container) bool { return c.ID == id })
 	return nil
 }
 
@@ -228,11 +246,16 @@ func (e *Engine) StartHelper(ctx context.Context, spec docker.HelperSpec) (helpe
 	defer e.mu.Unlock()
 	h := &Helper{eng: e, id: fmt.Sprintf("helper-%d", len(e.Helpers)+1), name: spec.Name, spec: spec, fs: newFS()}
 	for _, m := range spec.Mounts {
-		switch {
+		switch dir, shared := e.Volumes[m.Name]; {
 		case m.Type == docker.MountBind && e.BindVisible:
 			h.fs.binds[m.Destination] = m.Source
+		case m.Type == docker.MountVolume && shared:
+			h.fs.binds[m.Destination] = dir
 		default:
 			h.fs.mkdirAll(m.Destination)
+		}
+		if !m.RW {
+			h.fs.readOnly[path.Clean(m.Destination)] = true
 		}
 	}
 	e.Helpers = append(e.Helpers, h)

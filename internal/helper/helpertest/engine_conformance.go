@@ -32,14 +32,36 @@ type World struct {
 	AddContainer func(t *testing.T, name string, labels map[string]string, files map[string]string) docker.Container
 	// Project is a Compose project name nothing else on the engine uses.
 	Project string
+	// HelperImage is the image helpers start from: it has the tools the
+	// plugin runs in helpers (bash, coreutils, find) and id.
+	HelperImage string
+	// NewVolume returns the name of a fresh named volume, removed at the
+	// end of the test (after the helpers mounting it).
+	NewVolume func(t *testing.T) string
+	// AddServer, when the engine has networks (Can.Networks), starts a
+	// container running e2e/engine's echo server (:7000 echoes, :7001
+	// writes "bye\n" and closes) and returns it as Inspect sees it.
+	AddServer func(t *testing.T) docker.Container
+	// Can says what the engine models; a case that needs what it does not
+	// model skips and says so, rather than passing vacuously.
+	Can Capabilities
+}
+
+// Capabilities of an engine under test.
+type Capabilities struct {
+	// Networks: helpers join a container's networks or its network
+	// namespace and reach its ports (CanReach, Tunnel). The fake has no
+	// network: its CanReach returns ReachErr and its Tunnel fails.
+	Networks bool
 }
 
 // EngineConformance runs the same cases against any engine: the fake of this
 // package and the real Docker engine (e2e/engine), so the fake the workflow
-// tests rely on cannot drift from what Docker does. Covered: labels and
-// discovery, stop and start, reading a container's file. Not yet: stale
-// helpers, mounts and networks, exec as a given user, the tunnel (the
-// real-engine tests in e2e/engine cover those on Docker only).
+// tests rely on cannot drift from what Docker does: labels and discovery,
+// stop and start, reading a container's file, stale helpers and the helper
+// lock, mounts (shared volumes, read-only), exec as a given user, and, where
+// the engine has networks (Capabilities.Networks), a helper in a container's
+// networks or namespace and the tunnel through it.
 func EngineConformance(t *testing.T, world func(t *testing.T) World) {
 	ctx := context.Background()
 	compose := func(project, service string) map[string]string {
@@ -119,6 +141,8 @@ func EngineConformance(t *testing.T, world func(t *testing.T) World) {
 		assert.NilError(t, err)
 		assert.Check(t, is.Equal(creds.Password, "s3cret"))
 	})
+
+	helperCases(t, world)
 }
 
 // AddContainer puts a running container with labels (the Compose ones set

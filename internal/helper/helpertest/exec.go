@@ -1,12 +1,14 @@
 package helpertest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"maps"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +44,9 @@ func (h *Helper) Exec(ctx context.Context, spec docker.ExecSpec) (int, error) {
 			return f.Code, nil
 		}
 	}
+	if len(spec.Cmd) == 2 && spec.Cmd[0] == "id" {
+		return h.idCmd(spec.User, spec.Cmd[1], stdout)
+	}
 	if h.eng.Admin != nil && len(spec.Cmd) > 0 && spec.Cmd[0] == "neo4j-admin" {
 		return h.eng.Admin(h, spec.Cmd[1:], stdout), nil
 	}
@@ -52,9 +57,40 @@ func (h *Helper) Exec(ctx context.Context, spec docker.ExecSpec) (int, error) {
 	return h.run(spec.Cmd, stdout, stderr), nil
 }
 
+// idCmd prints the uid (id -u) or gid (id -g) an exec runs as: its own user,
+// else the helper's (HelperSpec.User), else root. The fake has no
+// /etc/passwd, so only numeric users: a uid alone runs with gid 0, as
+// Docker runs a uid its image's passwd does not name.
+func (h *Helper) idCmd(user, flag string, stdout io.Writer) (int, error) {
+	if user == "" {
+		user = h.spec.User
+	}
+	uid, gid, _ := strings.Cut(user, ":")
+	uid, gid = cmp.Or(uid, "0"), cmp.Or(gid, "0")
+	for _, n := range []string{uid, gid} {
+		if _, err := strconv.Atoi(n); err != nil {
+			return -1, fmt.Errorf("unable to find user %s: no matching entries in passwd file (the fake engine knows numeric users only)", user)
+		}
+	}
+	switch flag {
+	case "-u":
+		fmt.Fprintln(stdout, uid)
+	case "-g":
+		fmt.Fprintln(stdout, gid)
+	default:
+		return -1, fmt.Errorf("fake helper: unsupported command id %s", flag)
+	}
+	return 0, nil
+}
+
 func (h *Helper) run(cmd []string, stdout, stderr io.Writer) int {
 	if code, ok := h.runOffline(cmd, stdout, stderr); ok {
 		return code
+	}
+	// What writes under a read-only mount fails as on Docker.
+	if writes := map[string]int{"mkdir": 2, "rm": 2, "mv": 2, "find": 1}[cmdKey(cmd)]; writes > 0 && len(cmd) > writes && h.fs.ro(cmd[writes]) {
+		fmt.Fprintf(stderr, "%s: cannot write under '%s': %v\n", cmd[0], cmd[writes], errReadOnly)
+		return 1
 	}
 	switch key := cmdKey(cmd); key {
 	case "version":

@@ -233,13 +233,29 @@ func (h *Helper) CopyFrom(ctx context.Context, p string) (io.ReadCloser, error) 
 // fileSystem is the helper's files: in memory, except under bind mounts
 // that the daemon can see, which are the host's directories.
 type fileSystem struct {
-	files map[string][]byte
-	dirs  map[string]bool
-	binds map[string]string // container dir → host dir
+	files    map[string][]byte
+	dirs     map[string]bool
+	binds    map[string]string // container dir → host dir
+	readOnly map[string]bool   // mount points mounted read-only
 }
 
 func newFS() *fileSystem {
-	return &fileSystem{files: map[string][]byte{}, dirs: map[string]bool{"/": true}, binds: map[string]string{}}
+	return &fileSystem{files: map[string][]byte{}, dirs: map[string]bool{"/": true}, binds: map[string]string{}, readOnly: map[string]bool{}}
+}
+
+// errReadOnly is what writing under a read-only mount gives.
+var errReadOnly = errors.New("Read-only file system")
+
+// ro reports whether p is under a read-only mount.
+func (f *fileSystem) ro(p string) bool {
+	for p = path.Clean(p); ; p = path.Dir(p) {
+		if f.readOnly[p] {
+			return true
+		}
+		if p == "/" || p == "." {
+			return false
+		}
+	}
 }
 
 func (f *fileSystem) host(p string) (string, bool) {
@@ -285,6 +301,9 @@ func (f *fileSystem) read(p string) ([]byte, error) {
 
 func (f *fileSystem) write(p string, data []byte) error {
 	p = path.Clean(p)
+	if f.ro(p) {
+		return fmt.Errorf("%s: %w", p, errReadOnly)
+	}
 	if hp, ok := f.host(p); ok {
 		return os.WriteFile(hp, data, 0o644)
 	}
@@ -297,6 +316,9 @@ func (f *fileSystem) write(p string, data []byte) error {
 
 func (f *fileSystem) remove(p string) error {
 	p = path.Clean(p)
+	if f.ro(p) {
+		return fmt.Errorf("%s: %w", p, errReadOnly)
+	}
 	if hp, ok := f.host(p); ok {
 		return os.Remove(hp)
 	}

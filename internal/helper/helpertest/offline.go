@@ -41,6 +41,16 @@ func (e *Engine) Inspect(ctx context.Context, id string) (docker.Container, erro
 			return c, nil
 		}
 	}
+	// Helpers are containers too: Docker inspects them with their labels
+	// and mounts.
+	for _, h := range e.Helpers {
+		if !h.removed && !h.lost && (h.id == id || h.name == id) {
+			return docker.Container{
+				ID: h.id, Name: h.name, Image: h.spec.Image, Running: !h.stopped,
+				Labels: h.spec.Labels, Mounts: slices.Clone(h.spec.Mounts), Env: slices.Clone(h.spec.Env),
+			}, nil
+		}
+	}
 	return docker.Container{}, fmt.Errorf("No such container: %s", id)
 }
 

@@ -1,0 +1,266 @@
+package helpertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
+	"gotest.tools/v3/poll"
+
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
+)
+
+// helperCases are EngineConformance's cases about helper containers: stale
+// helpers and the helper lock, mounts, exec as a given user, networks and
+// the tunnel.
+func helperCases(t *testing.T, world func(t *testing.T) World) {
+	ctx := context.Background()
+	start := func(t *testing.T, w World, spec docker.HelperSpec) helper.Helper {
+		t.Helper()
+		spec.Image = w.HelperImage
+		if spec.Name == "" {
+			spec.Name = docker.HelperName("conformance")
+		}
+		if spec.Labels == nil {
+			spec.Labels = docker.HelperLabels("conformance", "none-"+spec.Name, time.Now())
+		}
+		h, err := w.Engine.StartHelper(ctx, spec)
+		assert.NilError(t, err)
+		t.Cleanup(func() { assert.Check(t, h.Remove(context.Background())) })
+		return h
+	}
+	run := func(t *testing.T, h helper.Helper, spec docker.ExecSpec) (int, string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		spec.Stdout, spec.Stderr = &out, &errOut
+		code, err := h.Exec(ctx, spec)
+		assert.NilError(t, err, "%v", spec.Cmd)
+		return code, strings.TrimSpace(out.String())
+	}
+	bare := func(name string) string { return strings.TrimPrefix(name, "/") }
+	containerNames := func(cs []docker.Container) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, bare(c.Name))
+		}
+		slices.Sort(out)
+		return out
+	}
+	session := func(t *testing.T, w World, target helper.Target) (*helper.Session, error) {
+		t.Helper()
+		s, err := helper.OpenSession(ctx, w.Engine, nil, target, helper.SessionOptions{Command: "backup", Image: w.HelperImage, Transfer: helper.TransferStream}, progress.Nop)
+		if err == nil {
+			t.Cleanup(func() { s.Close(context.Background()) })
+		}
+		return s, err
+	}
+
+	// The rule is docker.isStale's: a helper whose owner (host:pid) is a
+	// process of this host is stale exactly when that process is gone,
+	// stopped or not; another host's (or an unreadable owner's) is stale
+	// only when stopped, because the run lock on the deployment is held by
+	// whoever checks.
+	t.Run("stale helpers and the helper lock", func(t *testing.T) {
+		w := world(t)
+		target := w.Project + "-target"
+		host := docker.Owner()[:strings.LastIndexByte(docker.Owner(), ':')]
+		gone := exec.Command("true")
+		assert.NilError(t, gone.Run()) // reaped: its pid names no process
+		add := func(name, owner string, running bool) docker.Container {
+			labels := map[string]string{docker.LabelHelper: "backup", docker.LabelTarget: target, docker.LabelOwner: owner, docker.LabelStarted: time.Now().UTC().Format(time.RFC3339)}
+			c := w.AddContainer(t, w.Project+"-"+name, labels, nil)
+			if !running {
+				assert.NilError(t, w.Engine.StopContainer(ctx, c.ID, 0))
+			}
+			return c
+		}
+		dead := add("dead-owner", fmt.Sprintf("%s:%d", host, gone.Process.Pid), true)
+		liveStopped := add("live-owner-stopped", fmt.Sprintf("%s:%d", host, os.Getpid()), false)
+		liveRunning := add("live-owner", fmt.Sprintf("%s:%d", host, os.Getpid()), true)
+		elsewhere := add("other-host", "other-host.example:1", true)
+		elsewhereStopped := add("other-host-stopped", "other-host.example:1", false)
+		garbled := add("garbled-owner", "no pid here", true)
+		garbledStopped := add("garbled-owner-stopped", "no pid here", false)
+		w.AddContainer(t, w.Project+"-other-target", map[string]string{docker.LabelHelper: "backup", docker.LabelTarget: target + "-other", docker.LabelOwner: "x:1"}, nil)
+
+		stale, live, err := w.Engine.StaleHelpers(ctx, target)
+		assert.NilError(t, err)
+		assert.Check(t, is.DeepEqual(containerNames(stale), sorted(dead.Name, elsewhereStopped.Name, garbledStopped.Name)))
+		assert.Check(t, is.DeepEqual(containerNames(live), sorted(liveStopped.Name, liveRunning.Name, elsewhere.Name, garbled.Name)), "a stopped helper of a live owner is not stale")
+
+		// The helper lock: a session refuses while a live helper serves
+		// the target, naming it.
+		_, err = session(t, w, helper.Target{LockKey: target})
+		var locked *helper.HelperLockError
+		assert.Assert(t, errors.As(err, &locked), "%v", err)
+		assert.Check(t, is.DeepEqual(containerNames(locked.Holders), containerNames(live)))
+		for _, c := range live {
+			assert.NilError(t, w.Engine.RemoveContainer(ctx, c.ID))
+		}
+		// Then it removes the stale ones and starts.
+		s, err := session(t, w, helper.Target{LockKey: target})
+		assert.NilError(t, err)
+		stale, live, err = w.Engine.StaleHelpers(ctx, target)
+		assert.NilError(t, err)
+		assert.Check(t, is.Len(stale, 0), "the session removed the stale helpers")
+		assert.Check(t, is.DeepEqual(containerNames(live), []string{s.Helper.Name()}))
+		for _, c := range []docker.Container{dead, elsewhereStopped, garbledStopped} {
+			_, err := w.Engine.Inspect(ctx, c.ID)
+			assert.Check(t, err != nil, "%s still exists", c.Name)
+		}
+
+		// A second session on the same target waits its turn, even while
+		// the first one's helper is stopped (the Community backup stops it
+		// while the database restarts).
+		_, err = session(t, w, helper.Target{LockKey: target})
+		assert.Check(t, errors.As(err, &locked), "%v", err)
+		assert.NilError(t, s.Helper.Stop(ctx))
+		_, live, err = w.Engine.StaleHelpers(ctx, target)
+		assert.NilError(t, err)
+		assert.Check(t, is.DeepEqual(containerNames(live), []string{s.Helper.Name()}))
+		_, err = session(t, w, helper.Target{LockKey: target})
+		assert.Check(t, errors.As(err, &locked), "%v", err)
+		assert.NilError(t, s.Helper.Start(ctx))
+	})
+
+	t.Run("mounts", func(t *testing.T) {
+		w := world(t)
+		vol := w.NewVolume(t)
+		// The "database": a container with the volume at /data.
+		db := start(t, w, docker.HelperSpec{Mounts: []docker.Mount{{Type: docker.MountVolume, Name: vol, Destination: "/data", RW: true}}})
+		assert.NilError(t, db.CopyTo(ctx, "/data", tarOf(t, map[string]string{"store": "graph"})))
+
+		// A helper mounts the database's volume as Inspect reports it,
+		// read-only where asked.
+		c, err := w.Engine.Inspect(ctx, db.ID())
+		assert.NilError(t, err)
+		m, ok := c.MountAt("/data")
+		assert.Assert(t, ok, "Inspect reports the mount: %+v", c.Mounts)
+		assert.Check(t, is.Equal(m.Type, docker.MountVolume))
+		assert.Check(t, is.Equal(m.Name, vol))
+		assert.Check(t, m.RW)
+		ro, rw := m, m
+		ro.RW, ro.Destination = false, "/mnt/ro"
+		rw.Destination = "/mnt/rw"
+		h := start(t, w, docker.HelperSpec{Mounts: []docker.Mount{ro, rw}})
+		data, err := h.ReadFile(ctx, "/mnt/ro/store", 1024)
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(string(data), "graph"))
+
+		code, _ := run(t, h, docker.ExecSpec{Cmd: []string{"mkdir", "-p", "/mnt/ro/x"}})
+		assert.Check(t, code != 0, "mkdir in a read-only mount succeeded")
+		assert.Check(t, h.CopyTo(ctx, "/mnt/ro", tarOf(t, map[string]string{"y": "y"})) != nil, "a copy into a read-only mount succeeded")
+		code, _ = run(t, h, docker.ExecSpec{Cmd: []string{"rm", "-f", "/mnt/ro/store"}})
+		assert.Check(t, code != 0, "rm in a read-only mount succeeded")
+
+		// The same volume, not a copy: what one writes, the others see.
+		code, _ = run(t, h, docker.ExecSpec{Cmd: []string{"mv", "/mnt/rw/store", "/mnt/rw/moved"}})
+		assert.Check(t, is.Equal(code, 0))
+		assert.Check(t, is.DeepEqual(names(t, db, "/data"), []string{"moved"}))
+		assert.Check(t, is.DeepEqual(names(t, h, "/mnt/ro"), []string{"moved"}))
+
+		// Another volume is another file system.
+		other := start(t, w, docker.HelperSpec{Mounts: []docker.Mount{{Type: docker.MountVolume, Name: w.NewVolume(t), Destination: "/data", RW: true}}})
+		assert.Check(t, is.Len(names(t, other, "/data"), 0))
+	})
+
+	t.Run("exec as a given user", func(t *testing.T) {
+		w := world(t)
+		ids := func(h helper.Helper, user string) string {
+			t.Helper()
+			codeU, uid := run(t, h, docker.ExecSpec{Cmd: []string{"id", "-u"}, User: user})
+			codeG, gid := run(t, h, docker.ExecSpec{Cmd: []string{"id", "-g"}, User: user})
+			assert.Check(t, codeU == 0 && codeG == 0, "id as %q: exit %d, %d", user, codeU, codeG)
+			return uid + ":" + gid
+		}
+		h := start(t, w, docker.HelperSpec{})
+		assert.Check(t, is.Equal(ids(h, ""), "0:0"), "a helper runs as root by default")
+		assert.Check(t, is.Equal(ids(h, "7474:7474"), "7474:7474"))
+		assert.Check(t, is.Equal(ids(h, "1000"), "1000:0"), "a uid the image does not name gets gid 0")
+
+		// The helper's own user is the default of its execs.
+		neo := start(t, w, docker.HelperSpec{User: "7474:7474"})
+		assert.Check(t, is.Equal(ids(neo, ""), "7474:7474"))
+		assert.Check(t, is.Equal(ids(neo, "0"), "0:0"))
+	})
+
+	t.Run("networks and the tunnel", func(t *testing.T) {
+		w := world(t)
+		if !w.Can.Networks {
+			t.Skip("this engine does not model networks (Capabilities.Networks): helpers in a container's namespace and the tunnel run against Docker in e2e/engine")
+		}
+		server := w.AddServer(t)
+		assert.Assert(t, len(server.Networks) > 0)
+
+		// In the server's network namespace (helper.Target.SharedNetwork),
+		// the server is 127.0.0.1.
+		shared, err := session(t, w, helper.Target{Container: &server, LockKey: server.ID, SharedNetwork: true})
+		assert.NilError(t, err)
+		poll.WaitOn(t, func(poll.LogT) poll.Result {
+			if err := shared.Helper.CanReach(ctx, "127.0.0.1:7000"); err != nil {
+				return poll.Continue("echo server not listening yet: %v", err)
+			}
+			return poll.Success()
+		}, poll.WithTimeout(10*time.Second))
+		err = shared.Helper.CanReach(ctx, "127.0.0.1:7999")
+		var ue *docker.UnreachableError
+		assert.Check(t, errors.As(err, &ue) && ue.Refused, "%v", err)
+
+		// On the server's networks, it is its address there.
+		onNet, err := session(t, w, helper.Target{Container: &server, LockKey: server.ID + "-networks"})
+		assert.NilError(t, err)
+		assert.Check(t, onNet.Helper.CanReach(ctx, net.JoinHostPort(server.Networks[0].IP, "7000")))
+
+		// The tunnel moves bytes both ways, sees the server's close, and
+		// closes cleanly.
+		tun, err := shared.Helper.Tunnel(ctx, "127.0.0.1:7000")
+		assert.NilError(t, err)
+		c, err := net.Dial("tcp", tun.Addr())
+		assert.NilError(t, err)
+		sent := make([]byte, 256<<10)
+		_, _ = rand.Read(sent)
+		go func() { _, _ = c.Write(sent) }()
+		got := make([]byte, len(sent))
+		_, err = io.ReadFull(c, got)
+		assert.NilError(t, err)
+		assert.Check(t, bytes.Equal(got, sent), "the echo differs from what was sent")
+		assert.NilError(t, c.Close())
+
+		bye, err := shared.Helper.Tunnel(ctx, "127.0.0.1:7001")
+		assert.NilError(t, err)
+		c2, err := net.Dial("tcp", bye.Addr())
+		assert.NilError(t, err)
+		all, err := io.ReadAll(c2) // returns at EOF: the server's close reached the client
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(string(all), "bye\n"))
+		assert.NilError(t, c2.Close())
+		assert.NilError(t, bye.Close())
+
+		assert.NilError(t, tun.Close())
+		assert.NilError(t, tun.Err())
+		_, err = net.Dial("tcp", tun.Addr())
+		assert.Check(t, err != nil, "the tunnel still accepts after Close")
+	})
+}
+
+func sorted(s ...string) []string {
+	for i := range s {
+		s[i] = strings.TrimPrefix(s[i], "/")
+	}
+	slices.Sort(s)
+	return s
+}

@@ -12,15 +12,17 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 )
 
 // EngineUnderTest is the engine half of the contract the workflows rely on:
-// the helper layer's engine, and stopping and starting the deployment's
-// containers (deployment.Containers).
+// the helper layer's engine, stopping and starting the deployment's
+// containers (deployment.Containers), and the run lock (guardian.Engine).
 type EngineUnderTest interface {
 	helper.Engine
 	deployment.Containers
+	guardian.Engine
 }
 
 // World is an engine under test and a way to put containers into it.
@@ -59,7 +61,7 @@ type Capabilities struct {
 // package and the real Docker engine (e2e/engine), so the fake the workflow
 // tests rely on cannot drift from what Docker does: labels and discovery,
 // stop and start, reading a container's file, stale helpers and the helper
-// lock, mounts (shared volumes, read-only), exec as a given user, and, where
+// lock, the run lock, mounts (shared volumes, read-only), exec as a given user, and, where
 // the engine has networks (Capabilities.Networks), a helper in a container's
 // networks or namespace and the tunnel through it.
 func EngineConformance(t *testing.T, world func(t *testing.T) World) {

@@ -20,6 +20,7 @@ import (
 	"gotest.tools/v3/poll"
 
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
@@ -77,9 +78,7 @@ func helperCases(t *testing.T, world func(t *testing.T) World) {
 	t.Run("stale helpers and the helper lock", func(t *testing.T) {
 		w := world(t)
 		target := w.Project + "-target"
-		host := docker.Owner()[:strings.LastIndexByte(docker.Owner(), ':')]
-		gone := exec.Command("true")
-		assert.NilError(t, gone.Run()) // reaped: its pid names no process
+		host, deadPid := host(), deadPid(t)
 		add := func(name, owner string, running bool) docker.Container {
 			labels := map[string]string{docker.LabelHelper: "backup", docker.LabelTarget: target, docker.LabelOwner: owner, docker.LabelStarted: time.Now().UTC().Format(time.RFC3339)}
 			c := w.AddContainer(t, w.Project+"-"+name, labels, nil)
@@ -88,7 +87,7 @@ func helperCases(t *testing.T, world func(t *testing.T) World) {
 			}
 			return c
 		}
-		dead := add("dead-owner", fmt.Sprintf("%s:%d", host, gone.Process.Pid), true)
+		dead := add("dead-owner", fmt.Sprintf("%s:%d", host, deadPid), true)
 		liveStopped := add("live-owner-stopped", fmt.Sprintf("%s:%d", host, os.Getpid()), false)
 		liveRunning := add("live-owner", fmt.Sprintf("%s:%d", host, os.Getpid()), true)
 		elsewhere := add("other-host", "other-host.example:1", true)
@@ -135,6 +134,70 @@ func helperCases(t *testing.T, world func(t *testing.T) World) {
 		_, err = session(t, w, helper.Target{LockKey: target})
 		assert.Check(t, errors.As(err, &locked), "%v", err)
 		assert.NilError(t, s.Helper.Start(ctx))
+	})
+
+	// The run lock on a deployment (internal/guardian) is a container
+	// named after the database container: creating it is taking the
+	// lock. It is stale only when its owner is provably gone (this host,
+	// dead pid), never because it does not run.
+	t.Run("the run lock", func(t *testing.T) {
+		w := world(t)
+		db := w.AddContainer(t, w.Project+"-database-1", map[string]string{docker.ComposeProjectLabel: w.Project, docker.ComposeServiceLabel: "database"}, nil)
+		eng := plainLock{w.Engine}
+		name := guardian.LockName(db)
+		t.Cleanup(func() {
+			if c, err := w.Engine.Inspect(context.Background(), name); err == nil {
+				assert.Check(t, w.Engine.RemoveContainer(context.Background(), c.ID))
+			}
+		})
+		begin := func(command string) (*guardian.Run, error) {
+			return guardian.Begin(ctx, eng, db, guardian.Options{Command: command}, progress.Nop)
+		}
+		lockOf := func(owner string) {
+			t.Helper()
+			_, err := eng.CreateGuardian(ctx, docker.GuardianSpec{Name: name, Image: db.Image, Labels: map[string]string{
+				docker.LabelGuardian: db.ID, docker.LabelOwner: owner, docker.LabelCommand: "backup", docker.LabelStarted: time.Now().UTC().Format(time.RFC3339)}})
+			assert.NilError(t, err)
+		}
+
+		a, err := begin("backup")
+		assert.NilError(t, err)
+		armed, _ := a.Armed()
+		assert.Check(t, !armed)
+		c, err := w.Engine.Inspect(ctx, name)
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(c.Labels[docker.LabelOwner], docker.Owner()))
+		assert.Check(t, is.Equal(c.Labels[docker.LabelGuardian], db.ID))
+		assert.Check(t, !c.Running, "a lock without a guardian never runs")
+		_, err = eng.CreateGuardian(ctx, docker.GuardianSpec{Name: name, Image: db.Image})
+		assert.Check(t, errors.Is(err, docker.ErrNameTaken), "%v", err)
+
+		// A second run refuses, naming the holder, although its lock does
+		// not run.
+		_, err = begin("restore")
+		var locked *guardian.LockedError
+		assert.Check(t, errors.As(err, &locked), "%v", err)
+		assert.Check(t, is.ErrorContains(err, fmt.Sprintf("pid %d", os.Getpid())))
+		assert.NilError(t, a.Close(ctx))
+		_, err = w.Engine.Inspect(ctx, name)
+		assert.Check(t, err != nil, "Close leaves the lock %s", name)
+
+		// The lock of a dead run of this host is stale: the next run
+		// removes it and takes the lock.
+		lockOf(fmt.Sprintf("%s:%d", host(), deadPid(t)))
+		b, err := begin("backup")
+		assert.NilError(t, err)
+		c, err = w.Engine.Inspect(ctx, name)
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(c.Labels[docker.LabelOwner], docker.Owner()))
+		assert.NilError(t, b.Close(ctx))
+
+		// Another host's lock cannot be proven gone: refused, saying how
+		// to remove it.
+		lockOf("other-host.example:1")
+		_, err = begin("backup")
+		assert.Check(t, errors.As(err, &locked), "%v", err)
+		assert.Check(t, is.ErrorContains(err, "docker rm -f "+name))
 	})
 
 	t.Run("mounts", func(t *testing.T) {
@@ -263,4 +326,26 @@ func sorted(s ...string) []string {
 	}
 	slices.Sort(s)
 	return s
+}
+
+// host is this host's name as owner labels carry it.
+func host() string { return docker.Owner()[:strings.LastIndexByte(docker.Owner(), ':')] }
+
+// deadPid is the pid of a process of this host that has ended and been
+// reaped.
+func deadPid(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("true")
+	assert.NilError(t, cmd.Run())
+	return cmd.Process.Pid
+}
+
+// plainLock reports a daemon OS no guardian program is built for, so that
+// guardian.Begin takes the lock alone: a test binary is no guardian (the
+// guardian program is e2e/guardian_test.go's).
+type plainLock struct{ guardian.Engine }
+
+func (p plainLock) DaemonPlatform(ctx context.Context) (string, string, bool, error) {
+	_, arch, rootless, err := p.Engine.DaemonPlatform(ctx)
+	return "none", arch, rootless, err
 }

@@ -234,6 +234,11 @@ func (e *Engine) RemoveContainer(ctx context.Context, id string) error {
 	e.Removed = append(e.Removed, id)
 	e.Stale = slices.DeleteFunc(e.Stale, func(c docker.Container) bool { return c.ID == id })
 	e.Others = slices.DeleteFunc(e.Others, func(c docker.Container) bool { return c.ID == id })
+	for _, h := range e.Helpers {
+		if h.id == id {
+			h.removed = true
+		}
+	}
 	return nil
 }
 
@@ -294,6 +299,11 @@ func (e *Engine) List(ctx context.Context, labels map[string]string, all bool) (
 		all2 = append([]docker.Container{*e.Database}, all2...)
 	}
 	all2 = append(all2, e.Others...)
+	for _, h := range e.Helpers {
+		if c := h.container(); c.ID != "" {
+			all2 = append(all2, c)
+		}
+	}
 	for _, c := range all2 {
 		if (all || c.Running) && matchLabels(c, labels) {
 			out = append(out, c)

@@ -133,7 +133,21 @@ func helperCases(t *testing.T, world func(t *testing.T) World) {
 		assert.Check(t, is.DeepEqual(containerNames(live), []string{s.Helper.Name()}))
 		_, err = session(t, w, helper.Target{LockKey: target})
 		assert.Check(t, errors.As(err, &locked), "%v", err)
+		byLabels := map[string]string{docker.LabelHelper: "", docker.LabelTarget: target}
+		listed, err := w.Engine.List(ctx, byLabels, false)
+		assert.NilError(t, err)
+		assert.Check(t, is.Len(listed, 0), "a stopped helper is not listed as running")
+		listed, err = w.Engine.List(ctx, byLabels, true)
+		assert.NilError(t, err)
+		assert.Check(t, is.DeepEqual(containerNames(listed), []string{s.Helper.Name()}))
 		assert.NilError(t, s.Helper.Start(ctx))
+
+		// A run's own lost helper goes for good (helper.RemoveLost waits
+		// until the engine no longer lists it).
+		assert.NilError(t, helper.RemoveLost(ctx, w.Engine, s.Helper.ID()))
+		listed, err = w.Engine.List(ctx, byLabels, true)
+		assert.NilError(t, err)
+		assert.Check(t, is.Len(listed, 0))
 	})
 
 	// The run lock on a deployment (internal/guardian) is a container

@@ -44,11 +44,8 @@ func (e *Engine) Inspect(ctx context.Context, id string) (docker.Container, erro
 	// Helpers are containers too: Docker inspects them with their labels
 	// and mounts.
 	for _, h := range e.Helpers {
-		if !h.removed && !h.lost && (h.id == id || h.name == id) {
-			return docker.Container{
-				ID: h.id, Name: h.name, Image: h.spec.Image, Running: !h.stopped,
-				Labels: h.spec.Labels, Mounts: slices.Clone(h.spec.Mounts), Env: slices.Clone(h.spec.Env),
-			}, nil
+		if c := h.container(); c.ID != "" && (h.id == id || h.name == id) {
+			return c, nil
 		}
 	}
 	return docker.Container{}, fmt.Errorf("No such container: %s", id)
@@ -226,4 +223,17 @@ func (h *Helper) dumpIn(args []string) bool {
 		return false
 	}
 	return fl["--from-path"] != "" && slices.ContainsFunc(h.fs.list(fl["--from-path"]), func(f docker.FileInfo) bool { return f.Name == pos[0]+".dump" })
+}
+
+// container is the helper as Docker lists and inspects it, with its labels
+// and mounts; the zero Container once it is removed (or lost: removed from
+// outside). Called with the engine's lock held.
+func (h *Helper) container() docker.Container {
+	if h.removed || h.lost {
+		return docker.Container{}
+	}
+	return docker.Container{
+		ID: h.id, Name: h.name, Image: h.spec.Image, Running: !h.stopped,
+		Labels: h.spec.Labels, Mounts: slices.Clone(h.spec.Mounts), Env: slices.Clone(h.spec.Env),
+	}
 }

@@ -1,10 +1,13 @@
-// Package backuptest is an in-memory Docker engine with a Neo4j helper
+// Package helpertest is an in-memory Docker engine with a Neo4j helper
 // container, for the unit tests of the backup and restore workflows. It
 // records every call in order (Calls) and simulates what the workflows run
 // in the helper: neo4j-admin database backup / aggregate-backup / restore,
-// backup inspect, --version, stat, find -delete and mkdir -p. Failures are
-// injected per command with Faults. A test may supply its own neo4j-admin
-// with Engine.Admin.
+// backup inspect, --version, stat, find -delete, mkdir -p and id -u/-g (as
+// the exec's or the helper's numeric user). Named volumes are shared
+// between the helpers mounting them (Volumes) and read-only mounts refuse
+// writes. Failures are injected per command with Faults. A test may supply
+// its own neo4j-admin with Engine.Admin. What it does not model (networks,
+// the tunnel) the conformance suite names in its Capabilities.
 //
 // It is a package of its own so that both workflows' tests can share it;
 // only tests import it, so it is not part of the plugin.

@@ -393,15 +393,9 @@ func (d *drill) storage(ctx context.Context, cr *ComponentReport) error {
 	if err != nil {
 		return err
 	}
-	f, err := d.folder.OpenChecked(rec)
-	if err != nil {
-		return err
-	}
-	stats, err := volumearchive.Check(f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %w", rec.Name, err)
-	}
+	// The content check (checkContent) read the archive before any
+	// container started: its files and bytes are what must come back.
+	stats := d.checked[backupset.ComponentStorage]
 	if err := progress.Run(d.pw, progress.Event{ID: "drill-storage", Text: "Extract " + rec.Name + " into a scratch volume"}, func() error {
 		// Opened again (a sealed file is a stream, read once): checked
 		// again against its record.

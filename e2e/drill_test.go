@@ -22,6 +22,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/drill"
+	"github.com/opsmill/docker-infrahubdb/internal/pgdump/pgdumptest"
 )
 
 // projectStarts records when each container of the project last started.
@@ -131,6 +132,57 @@ func TestDrillCatchesAnArtifactThatDoesNotLoad(t *testing.T) {
 	assert.Check(t, is.Equal(r.Verdict, drill.VerdictFail))
 	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(3)), "the deployment is untouched")
+}
+
+// A task-manager "dump" that is plain SQL, recorded with its true SHA-256:
+// restore's content check refuses it, and the drill runs that check before
+// it starts anything. It fails with exit 5 and verify's message, without a
+// container or volume made for any component, and the deployment untouched.
+func TestDrillRefusesWhatRestoreRefusesBeforeStartingAnything(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c, db, _, dir := backedUpStock(t, p, "")
+	m := readManifest(t, dir)
+	var name string
+	for i, f := range m.Files {
+		if f.Component != backupset.ComponentTaskManager {
+			continue
+		}
+		plain := pgdumptest.Plain()
+		assert.NilError(t, os.WriteFile(filepath.Join(dir, f.Name), plain, 0o600))
+		sum := sha256.Sum256(plain)
+		m.Files[i].SHA256, m.Files[i].Size = hex.EncodeToString(sum[:]), int64(len(plain))
+		name = f.Name
+	}
+	assert.Assert(t, name != "", "the run has a task-manager dump")
+	data, err := json.MarshalIndent(m, "", "  ")
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, backupset.ManifestName), data, 0o600))
+	verify := p.Docker("infrahubdb", "verify", dir, "--format", "json")
+	verify.Assert(t, icmd.Expected{ExitCode: 5})
+	var v struct{ Problems []backupset.Problem }
+	assert.NilError(t, json.Unmarshal([]byte(verify.Stdout()), &v), verify.Combined())
+	assert.Assert(t, is.Len(v.Problems, 1), "%+v", v.Problems)
+	want := v.Problems[0].String()
+	assert.Check(t, is.Contains(want, name+": content: restore refuses it: not a readable pg_dump custom-format archive"))
+	assert.Check(t, is.Contains(want, "no PGDMP header"))
+	before := projectStarts(t, c)
+
+	res := p.Docker("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--format", "json", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Expected{ExitCode: 5, Err: "task-manager: " + want})
+	r := drillReport(t, res)
+	assert.Check(t, is.Equal(r.Verdict, drill.VerdictFail))
+	assert.Assert(t, is.Len(r.Components, 1), "%+v", r)
+	assert.Check(t, is.Equal(r.Components[0].Component, backupset.ComponentTaskManager))
+	assert.Check(t, is.Equal(r.Components[0].Problem, want), "verify's message")
+	for _, step := range []string{"drill's Neo4j", "drill's PostgreSQL", "scratch volume"} {
+		assert.Check(t, !strings.Contains(res.Stderr(), step), "nothing started: %q", step)
+	}
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
+	assert.Check(t, is.DeepEqual(projectStarts(t, c), before), "the deployment was never stopped")
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(5)), "the deployment is untouched")
+	assertNoHelpers(t, c)
 }
 
 // A drill of an Enterprise project: the graph is a chain of online backups,

@@ -17,6 +17,8 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4jdump"
 	"github.com/opsmill/docker-infrahubdb/internal/pgdump"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 	"github.com/opsmill/docker-infrahubdb/internal/volumearchive"
@@ -25,8 +27,9 @@ import (
 // neo4jUser is the uid:gid of the neo4j user of the official images.
 const neo4jUser = "7474:7474"
 
-// stageDir is where the artifacts are put in the drill's loader helper.
-const stageDir = "/drill"
+// stageSub is where the artifacts are put in the drill's loader helper,
+// under helper.WorkDir.
+const stageSub = "drill"
 
 // graphDatabases lists, per database of the run (system aside: a restore
 // never restores it), the chain that ends with the run's file of it.
@@ -76,7 +79,6 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 	if err != nil {
 		return err
 	}
-	scripts := map[string][]string{}
 	cr.Figures, cr.Expected = map[string]int64{}, map[string]int64{}
 	for db, chain := range dbs {
 		names := backupset.Names(chain.Files)
@@ -86,12 +88,6 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 			return d.loadGraph(ctx, loader, db, chain)
 		}); err != nil {
 			return fmt.Errorf("%s does not restore: %w", cr.Artifact, err)
-		}
-		if !backupset.IsDump(chain.RestorePoint().Name) {
-			script, err := loader.ReadFile(ctx, path.Join("/data/scripts", db, "restore_metadata.cypher"), 16<<20)
-			if err == nil {
-				scripts[db] = neo4j.SplitStatements(string(script))
-			}
 		}
 		for _, f := range chain.Files {
 			if f.Record != nil {
@@ -129,8 +125,11 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 			if err := admin.WaitOnline(ctx, db, d.opts.OnlineWait); err != nil {
 				return err
 			}
-			if len(scripts[db]) > 0 {
-				if _, err := admin.RunScript(ctx, scripts[db], map[string]any{"database": db}); err != nil {
+			// As restore replays it once the database is online, read in
+			// the server's /data. A dump holds no users or roles [S18]:
+			// nothing is replayed after a load, as by restore.
+			if !backupset.IsDump(dbs[db].RestorePoint().Name) {
+				if _, err := neo4jbackup.ReplayMetadata(ctx, server, admin, db, d.pw); err != nil {
 					return fmt.Errorf("replay of its restore_metadata.cypher: %w", err)
 				}
 			}
@@ -178,34 +177,32 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 	return nil
 }
 
-// loadGraph puts the chain of db into the loader and runs neo4j-admin on
-// the scratch /data, as the neo4j user.
+// loadGraph puts the chain of db into the loader and restores it into the
+// scratch /data as the neo4j user, with restore's own commands:
+// neo4jdump.Load for a dump, neo4jbackup.Restore for a chain of online
+// backups (which leaves the chain's restore_metadata.cypher in /data).
 func (d *drill) loadGraph(ctx context.Context, loader helper.Helper, db string, chain backupset.Chain) error {
-	dir := path.Join(stageDir, db)
+	sub := path.Join(stageSub, db)
+	dir := path.Join(helper.WorkDir, sub)
 	files := map[string]backupset.FileRecord{}
 	for _, f := range chain.Files {
 		if f.Record == nil {
 			return fmt.Errorf("%s is not recorded in the manifest: its checksum cannot be checked", f.Name)
 		}
-		name := f.Name
-		if backupset.IsDump(name) {
-			name = db + ".dump" // the name load looks for [S20b]
-		}
-		files[name] = *f.Record
+		files[neo4jdump.StagedName(f.Name, db)] = *f.Record
 	}
 	if err := d.copyIn(ctx, loader, dir, files); err != nil {
 		return err
 	}
-	if _, err := execOut(ctx, loader, "", "chown", "-R", neo4jUser, "/data", stageDir); err != nil {
+	run := helper.On(loader, d.pw)
+	if err := run.Run(ctx, "chown", "-R", neo4jUser, "/data", dir); err != nil {
 		return err
 	}
 	point := chain.RestorePoint().Name
-	args := []string{"neo4j-admin", "database", "restore", "--overwrite-destination=true", "--from-path=" + path.Join(dir, point), db}
 	if backupset.IsDump(point) {
-		args = []string{"neo4j-admin", "database", "load", "--overwrite-destination=true", "--from-path=" + dir, db}
+		return neo4jdump.Load(ctx, run, sub, db, neo4jUser)
 	}
-	_, err := execOut(ctx, loader, neo4jUser, args...)
-	return err
+	return neo4jbackup.Restore(ctx, run, neo4jbackup.RestoreSpec{Database: db, FromPath: path.Join(dir, point), Owner: neo4jUser}, d.pw)
 }
 
 // copyIn streams the folder's files, re-hashed against the manifest on the
@@ -214,7 +211,17 @@ func (d *drill) copyIn(ctx context.Context, h helper.Helper, dir string, files m
 	pr, pw := io.Pipe()
 	go func() {
 		tw := tar.NewWriter(pw)
-		err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(dir, "/") + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Now()})
+		// dir and its parents, made as the tar is extracted at /.
+		var parents []string
+		for p := strings.TrimPrefix(dir, "/"); p != "." && p != ""; p = path.Dir(p) {
+			parents = append([]string{p}, parents...)
+		}
+		var err error
+		for _, p := range parents {
+			if err == nil {
+				err = tw.WriteHeader(&tar.Header{Name: p + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Now()})
+			}
+		}
 		for name, rec := range files {
 			if err != nil {
 				break
@@ -393,15 +400,9 @@ func (d *drill) storage(ctx context.Context, cr *ComponentReport) error {
 	if err != nil {
 		return err
 	}
-	f, err := d.folder.OpenChecked(rec)
-	if err != nil {
-		return err
-	}
-	stats, err := volumearchive.Check(f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %w", rec.Name, err)
-	}
+	// The content check (checkContent) read the archive before any
+	// container started: its files and bytes are what must come back.
+	stats := d.checked[backupset.ComponentStorage]
 	if err := progress.Run(d.pw, progress.Event{ID: "drill-storage", Text: "Extract " + rec.Name + " into a scratch volume"}, func() error {
 		// Opened again (a sealed file is a stream, read once): checked
 		// again against its record.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/contentcheck"
 	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
@@ -92,6 +93,8 @@ type drill struct {
 
 	helpers []helper.Helper
 	volumes []string
+	// checked is what the content check read in each component's file.
+	checked map[string]contentcheck.Result
 }
 
 // Run drills a run of folder, whose lock the caller holds. The report is
@@ -111,6 +114,16 @@ func Run(ctx context.Context, eng Engine, connect Connect, folder *backupset.Fol
 	}
 	defer d.cleanup(ctx)
 	d.report.Started = time.Now().UTC()
+	if refused := d.checkContent(); len(refused) > 0 {
+		// Restore refuses the run before anything stops: the drill
+		// starts nothing, for no component.
+		d.report.Components = refused
+		d.report.finish()
+		if err := d.writeReport(); err != nil {
+			return d.report, err
+		}
+		return d.report, &FailedError{Report: d.report}
+	}
 	start := time.Now()
 	for _, c := range backupset.Components {
 		if !slices.Contains(d.run.Components, c) {
@@ -204,6 +217,55 @@ func chooseRun(m *backupset.Manifest, id string) (backupset.RunRecord, error) {
 		return backupset.RunRecord{}, &helper.EnvironmentError{Err: fmt.Errorf("the folder has no backup run %s: see `docker infrahubdb list`", id)}
 	}
 	return backupset.RunRecord{}, &helper.EnvironmentError{Err: errors.New("the folder holds no complete backup run to drill (backups taken before runs existed are drilled by restoring them: take a backup with this plugin first)")}
+}
+
+// checkContent runs on the run's task-manager and storage files the
+// content check that verify and restore's preflight run (contentcheck),
+// after their checksum, before any container starts. A refused file is its
+// component's failure, with verify's message; restore would refuse the
+// whole run before anything stops, so nothing is restored then.
+func (d *drill) checkContent() []ComponentReport {
+	d.checked = map[string]contentcheck.Result{}
+	var refused []ComponentReport
+	for _, c := range backupset.Components {
+		if !slices.Contains(d.run.Components, c) || !contentcheck.Applies(c) {
+			continue
+		}
+		rec, ok := d.fileOf(c)
+		if !ok {
+			continue // the component's drill says so
+		}
+		if problem := d.checkFile(rec); problem != "" {
+			refused = append(refused, ComponentReport{Component: c, Artifact: rec.Name, Problem: problem})
+		}
+	}
+	return refused
+}
+
+// checkFile checks one file as restore's preflight does: its checksum,
+// then its content. It returns the problem, "" when there is none.
+func (d *drill) checkFile(rec backupset.FileRecord) string {
+	var problem string
+	_ = progress.Run(d.pw, progress.Event{ID: "drill-check " + rec.Name, Text: "Check the content of " + rec.Name}, func() error {
+		// The folder's own reader: a sealed staging folder decrypts it.
+		f, err := d.folder.OpenChecked(rec)
+		if err != nil {
+			problem = err.Error()
+			return err
+		}
+		defer f.Close()
+		res, p := contentcheck.CheckOpen(f, rec.Size, rec)
+		if p != nil {
+			problem = p.String()
+			return errors.New(problem)
+		}
+		if res.Warning != "" {
+			d.pw.Info(rec.Name + ": " + res.Warning)
+		}
+		d.checked[rec.Component] = res
+		return nil
+	})
+	return problem
 }
 
 // fileOf is the run's file of component.

@@ -49,12 +49,16 @@ type AdminRun struct {
 // Admin runs neo4j-admin in the helper. Its output goes line by line to the
 // progress display; stdout is also returned (for --format=JSON commands).
 func (s *Session) Admin(ctx context.Context, run AdminRun) (string, error) {
+	return On(s.Helper, s.pw).Admin(ctx, run)
+}
+
+func (o *onHelper) Admin(ctx context.Context, run AdminRun) (string, error) {
 	var stdout, stderr bytes.Buffer
-	err := progress.Run(s.pw, progress.Event{ID: run.ID, Text: run.Text}, func() error {
+	err := progress.Run(o.pw, progress.Event{ID: run.ID, Text: run.Text}, func() error {
 		tail := &tailLines{max: 15}
-		out := &lineLogger{pw: s.pw, id: run.ID, also: io.MultiWriter(&Limited{W: &stdout, N: 8 << 20}, tail)}
-		errOut := &lineLogger{pw: s.pw, id: run.ID, also: io.MultiWriter(&Limited{W: &stderr, N: 8 << 20}, tail)}
-		code, err := s.Helper.Exec(ctx, docker.ExecSpec{
+		out := &lineLogger{pw: o.pw, id: run.ID, also: io.MultiWriter(&Limited{W: &stdout, N: 8 << 20}, tail)}
+		errOut := &lineLogger{pw: o.pw, id: run.ID, also: io.MultiWriter(&Limited{W: &stderr, N: 8 << 20}, tail)}
+		code, err := o.h.Exec(ctx, docker.ExecSpec{
 			Cmd:    append([]string{"neo4j-admin"}, run.Args...),
 			User:   run.User,
 			Stdout: out,
@@ -65,9 +69,9 @@ func (s *Session) Admin(ctx context.Context, run AdminRun) (string, error) {
 		if err == nil && code != 0 {
 			err = &AdminError{Command: "neo4j-admin " + commandName(run.Args), ExitCode: code, Output: tail.String(), Hint: adminHint(tail.String()), Stderr: stderr.String()}
 		}
-		if err != nil && ctx.Err() == nil && !s.Helper.Running(ctx) {
+		if err != nil && ctx.Err() == nil && !o.h.Running(ctx) {
 			// Exit 137 or a broken exec stream say little: name the cause.
-			err = fmt.Errorf("the helper container %s was removed or stopped from outside while neo4j-admin %s ran: %w", s.Helper.Name(), commandName(run.Args), err)
+			err = fmt.Errorf("the helper container %s was removed or stopped from outside while neo4j-admin %s ran: %w", o.h.Name(), commandName(run.Args), err)
 		}
 		return err
 	})

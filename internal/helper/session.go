@@ -294,8 +294,30 @@ func (s *Session) Progress() progress.Writer { return s.pw }
 // Run runs a command in the helper as its default user and turns a non-zero
 // exit into an error carrying the exit code and what it printed on stderr.
 func (s *Session) Run(ctx context.Context, cmd ...string) error {
+	return On(s.Helper, s.pw).Run(ctx, cmd...)
+}
+
+// Runner runs commands and neo4j-admin in a helper container: a Session,
+// or a container a workflow started itself (the drill's loader, On). The
+// artifact packages (neo4jdump, neo4jbackup) build and run their
+// neo4j-admin commands through it, so that every workflow runs the same
+// ones.
+type Runner interface {
+	Run(ctx context.Context, cmd ...string) error
+	Admin(ctx context.Context, run AdminRun) (string, error)
+}
+
+// On is a Runner on h, reporting to pw.
+func On(h Helper, pw progress.Writer) Runner { return &onHelper{h: h, pw: pw} }
+
+type onHelper struct {
+	h  Helper
+	pw progress.Writer
+}
+
+func (o *onHelper) Run(ctx context.Context, cmd ...string) error {
 	var stderr strings.Builder
-	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: cmd, Stderr: &Limited{W: &stderr, N: 64 << 10}})
+	code, err := o.h.Exec(ctx, docker.ExecSpec{Cmd: cmd, Stderr: &Limited{W: &stderr, N: 64 << 10}})
 	if err == nil && code != 0 {
 		err = &CommandError{Cmd: cmd, ExitCode: code, Stderr: strings.TrimSpace(stderr.String())}
 	}

@@ -135,10 +135,7 @@ func Stage(ctx context.Context, s *helper.Session, folder *backupset.Folder, sub
 	if err := s.Seed(ctx, folder, sub, []string{name}); err != nil {
 		return err
 	}
-	target := name
-	if backupset.IsDump(name) {
-		target = db + ".dump"
-	}
+	target := StagedName(name, db)
 	cmds := [][]string{{"chown", "-R", owner, dir}, {"chmod", "0755", dir}}
 	if target != name {
 		cmds = append([][]string{{"mv", "-f", path.Join(dir, name), path.Join(dir, target)}}, cmds...)
@@ -156,10 +153,21 @@ func Stage(ctx context.Context, s *helper.Session, folder *backupset.Folder, sub
 	return nil
 }
 
-// Load replaces db with the archive staged in WorkDir/sub, as owner.
+// StagedName is the name under which the folder's file name of db is
+// staged for load: <db>.dump for a dump, the name load looks for in its
+// --from-path folder [S20b]; a full online backup (.backup) keeps its name.
+func StagedName(name, db string) string {
+	if backupset.IsDump(name) {
+		return db + ".dump"
+	}
+	return name
+}
+
+// Load replaces db with the archive staged in WorkDir/sub, as owner, in a
+// helper whose /data is the store: restore's, or the drill's scratch one.
 // --overwrite-destination deletes the database and its transaction logs
-// before extracting [S20d]: callers take and check a safety dump first.
-func Load(ctx context.Context, s *helper.Session, sub, db, owner string) error {
+// before extracting [S20d]: restore takes and checks a safety dump first.
+func Load(ctx context.Context, s helper.Runner, sub, db, owner string) error {
 	args := loadArgs(sub, db)
 	_, err := s.Admin(ctx, helper.AdminRun{ID: "load " + db, Text: "neo4j-admin database load " + db, Args: args, User: owner})
 	return err

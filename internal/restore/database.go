@@ -134,23 +134,10 @@ func (r *runner) restoreUntil() *time.Time {
 // replace restores artifact into db up to until (nil: all of it), starts it
 // and proves it works.
 func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, until *time.Time, res *DatabaseResult) error {
-	args := []string{"database", "restore", "--from-path=" + artifact, "--overwrite-destination=true"}
-	if until != nil {
-		args = append(args, "--restore-until="+until.UTC().Format("2006-01-02 15:04:05"))
-	}
-	args = append(args, db.Name)
 	// A cancelled exec leaves neo4j-admin running in the helper, where it
 	// would race the rollback's own restore: let it finish, then stop.
-	uctx := context.WithoutCancel(ctx)
-	tmp, err := r.prepareRestore(uctx, db.Name, artifact)
-	if err != nil {
-		return err
-	}
-	args = append(args[:len(args)-1], "--temp-path="+tmp, db.Name)
-	_, err = r.session.Admin(uctx, helper.AdminRun{ID: "restore " + db.Name, Text: "neo4j-admin database restore " + db.Name, Args: args, User: r.owner})
-	if rmErr := r.session.Run(uctx, "rm", "-rf", tmp); rmErr != nil && err == nil {
-		r.pw.Info("could not remove neo4j-admin's temporary directory: " + rmErr.Error())
-	}
+	// The commands are neo4jbackup's, the drill's too.
+	err := neo4jbackup.Restore(context.WithoutCancel(ctx), r.session, neo4jbackup.RestoreSpec{Database: db.Name, FromPath: artifact, Until: until, Owner: r.owner}, r.pw)
 	if err != nil {
 		return err
 	}
@@ -180,36 +167,6 @@ func (r *runner) countNodes(ctx context.Context, db string, res *DatabaseResult)
 		return err
 	}
 	return r.resetDeploymentID(ctx, db)
-}
-
-// prepareRestore readies the helper for a neo4j-admin restore run as the
-// owner of the store (the manual: "must be invoked as the neo4j user" [S3]):
-//   - the artifacts (seeded by the user who ran the plugin, or written as
-//     root by the safety backup) must be readable by that user;
-//   - since 5.24 restore makes its temporary directory inside the
-//     --from-path folder unless --temp-path is given [S3], and that folder
-//     is not writable by that user: it gets a temporary directory it owns;
-//   - a restore_metadata.cypher left by an earlier restore must not be
-//     replayed after restoring a backup that has none (neo4j-admin writes
-//     it only when the backup holds metadata).
-//
-// It returns the temporary directory.
-func (r *runner) prepareRestore(ctx context.Context, db, artifact string) (string, error) {
-	tmp := path.Join(helper.WorkDir, ".restore-tmp-"+db)
-	steps := [][]string{
-		{"chmod", "-R", "a+rX", path.Dir(artifact)},
-		{"rm", "-rf", tmp},
-		{"mkdir", "-p", tmp},
-		{"chown", r.owner, tmp},
-		{"chmod", "0700", tmp},
-		{"rm", "-f", "/data/scripts/" + db + "/restore_metadata.cypher"},
-	}
-	for _, cmd := range steps {
-		if err := r.session.Run(ctx, cmd...); err != nil {
-			return "", fmt.Errorf("prepare the restore of %s: %w", db, err)
-		}
-	}
-	return tmp, nil
 }
 
 // startDatabase creates the database if the restore made a new one, starts
@@ -242,24 +199,7 @@ func (r *runner) startDatabase(ctx context.Context, db string) error {
 // replayMetadata runs the restore_metadata.cypher that neo4j-admin wrote
 // for db against the system database, with $database set.
 func (r *runner) replayMetadata(ctx context.Context, db string) (int, error) {
-	script := "/data/scripts/" + db + "/restore_metadata.cypher"
-	_, _, exists, err := r.session.Helper.Stat(ctx, script)
-	if err != nil || !exists {
-		if err == nil {
-			r.pw.Info("no " + script + ": the backup of " + db + " holds no security metadata to replay")
-		}
-		return 0, err
-	}
-	var n int
-	err = progress.Run(r.pw, progress.Event{ID: "metadata " + db, Text: "Replay security metadata of " + db}, func() error {
-		data, err := r.session.Helper.ReadFile(ctx, script, 64<<20)
-		if err != nil {
-			return err
-		}
-		n, err = r.admin.RunScript(ctx, neo4j.SplitStatements(string(data)), map[string]any{"database": db})
-		return err
-	})
-	return n, err
+	return neo4jbackup.ReplayMetadata(ctx, r.session.Helper, r.admin, db, r.pw)
 }
 
 // safetyBackup takes an online full backup of db into the safety dir and
@@ -293,13 +233,13 @@ func (r *runner) safetyBackup(ctx context.Context, db string) (string, error) {
 func (r *runner) putBackOnline(db, safety string) []agent.Command {
 	var cmds []agent.Command
 	if safety != "" {
-		// As prepareRestore does: neo4j-admin needs a temp dir it owns.
+		// As neo4jbackup.Restore does: neo4j-admin needs a temp dir it owns.
 		dir := path.Join(helper.WorkDir, safety)
 		tmp := path.Join(helper.WorkDir, ".guardian-restore-tmp-"+db)
-		for _, c := range [][]string{{"chmod", "-R", "a+rX", path.Dir(dir)}, {"rm", "-rf", tmp}, {"mkdir", "-p", tmp}, {"chown", r.owner, tmp}, {"chmod", "0700", tmp}} {
+		for _, c := range neo4jbackup.PrepareCommands(dir, tmp, r.owner) {
 			cmds = append(cmds, agent.Command{User: "0:0", Cmd: c})
 		}
-		cmds = append(cmds, agent.Command{User: r.owner, Cmd: []string{"neo4j-admin", "database", "restore", "--from-path=" + dir, "--overwrite-destination=true", "--temp-path=" + tmp, db}})
+		cmds = append(cmds, agent.Command{User: r.owner, Cmd: append([]string{"neo4j-admin"}, neo4jbackup.RestoreArgs(dir, db, tmp, nil)...)})
 	}
 	c := r.plan.credentials
 	start := agent.Command{Cmd: []string{"cypher-shell", "-a", "bolt://" + r.plan.target.BoltAddress, "-d", "system", "START DATABASE " + neo4j.Quote(db) + " WAIT"}}

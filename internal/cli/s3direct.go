@@ -355,9 +355,9 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 		// The staging folder goes away: the safety copy must not.
 		opts.safetyDir = filepath.Join(st.root, backupset.SafetyDirName(time.Now()))
 	}
-	// The staging folder holds this run alone: restore it whatever it holds
-	// (the run was chosen above).
-	opts.run = restore.RunLatest
+	// The staging folder holds this run (and the graph of its bases):
+	// restore it whatever it holds (the run was chosen above).
+	opts.run = st.folderRun
 	err = runRestoreIn(ctx, dockerCli, opts, st.folder, time.Time{})
 	if !opts.noSafetyBackup && !opts.dryRun {
 		if fi, serr := os.Stat(opts.safetyDir); serr == nil && fi.IsDir() {
@@ -374,6 +374,9 @@ type staged struct {
 	encrypted bool
 	location  string // described
 	runID     string // the location's ID of the run
+	// folderRun is the run's ID in the staging folder, which also holds
+	// the graph of the runs a differential run depends on.
+	folderRun string
 }
 
 // stageRun copies run runID of the location (the newest when "") into a
@@ -454,10 +457,14 @@ func stageRun(ctx context.Context, dockerCli command.Cli, d directFlags, out out
 		return nil, err
 	}
 	// A differential run restores with the graph chain of its bases.
-	_, _, err = offsite.ChainToFolder(ctx, loc, runID, st.folder, ids, pw)
+	staged, _, err := offsite.ChainToFolder(ctx, loc, runID, st.folder, ids, pw)
 	pw.Close()
 	if err != nil {
 		return nil, offsiteExit(err)
+	}
+	st.folderRun = staged.Run.ID
+	if staged.CopiedFrom != "" {
+		st.folderRun = staged.CopiedFrom // the files' RunID (ToFolder)
 	}
 	ok = true
 	return st, nil

@@ -66,7 +66,11 @@ staged in a private folder on this machine (--s3-staging-dir), copied into the
 location after everything runs again, and the staging folder removed; --prune
 then applies the --keep-… rules to the location. With --encrypt-to every file
 is encrypted as it arrives from the helper (transfer stream), so the staging
-folder holds ciphertext only.`,
+folder holds ciphertext only. --type diff (and auto, when the location's newest
+run continues on this server's Neo4j version) seeds the staging folder with the
+location's newest chain and uploads only the new files, as a run that depends
+on that base (never aggregated); an encrypted location needs --identity to read
+the base.`,
 		Example: `  docker infrahubdb backup ./backups
   docker infrahubdb backup ./backups --yes --component graph --component storage
   docker -c prod infrahubdb backup ./backups --database neo4j --format json

@@ -183,7 +183,9 @@ func copyDown(ctx context.Context, dockerCli command.Cli, opts copyOptions, url,
 	if err != nil {
 		return err
 	}
-	m, err := offsite.ToFolder(ctx, loc, runID, folder, ids, pw)
+	// A differential run comes with the graph chain of its bases, so
+	// that the folder restores it.
+	m, _, err := offsite.ChainToFolder(ctx, loc, runID, folder, ids, pw)
 	pw.Close()
 	if err != nil {
 		return err

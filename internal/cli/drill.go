@@ -85,8 +85,8 @@ func runDrillFromLocation(ctx context.Context, dockerCli command.Cli, opts verif
 	if err != nil {
 		return err
 	}
-	// The staging folder holds that run alone.
-	opts.drill.run = ""
+	// The staging folder holds that run (and the graph of its bases).
+	opts.drill.run = st.folderRun
 	return runDrillIn(ctx, dockerCli, opts, st.folder, pw)
 }
 

@@ -218,6 +218,11 @@ func printLocationListing(out io.Writer, l locationListing) error {
 	if len(l.Runs) == 0 {
 		fmt.Fprintln(out, "(no run)")
 	}
+	for _, m := range l.Runs {
+		if m.Base != "" {
+			fmt.Fprintf(out, "run %s is differential: it depends on run %s (restored with it; prune keeps it)\n", m.Run.ID, m.Base)
+		}
+	}
 	if n := len(l.Orphans); n > 0 {
 		fmt.Fprintf(out, "\n%d object(s) of runs that never committed (interrupted runs): prune removes them\n", n)
 	}

@@ -56,7 +56,12 @@ func TestLocationUsage(t *testing.T) {
 		{"backup", "s3://bucket/p", "--encrypt-to", "ops.recipients", "--transfer", "bind"},
 		{"backup", "s3://bucket/p", "--encrypt-to", "ops.recipients", "--verify"},
 		{"backup", "s3://bucket/p", "--encrypt-with-passphrase", "--check"},
-		{"backup", "s3://bucket/p", "--type", "diff"},
+		// --identity reads the base of an encrypted differential backup:
+		// not for a full one, nor without encryption; a differential
+		// backup is of the graph.
+		{"backup", "s3://bucket/p", "--type", "full", "--identity", "key", "--encrypt-to", "ops.recipients"},
+		{"backup", "s3://bucket/p", "--type", "diff", "--identity", "key"},
+		{"backup", "s3://bucket/p", "--type", "diff", "--component", "task-manager"},
 		{"backup", "s3://bucket/p", "--prune"},
 		{"backup", folder.Dir, "--encrypt-to", "ops.recipients"},
 		{"backup", folder.Dir, "--s3-staging-dir", "/tmp"},

@@ -35,6 +35,8 @@ type locationRun struct {
 	Encrypted bool   `json:"encrypted"`
 	Files     int    `json:"files,omitempty"` // backup: files uploaded
 	Bytes     int64  `json:"bytes,omitempty"` // backup: stored bytes uploaded
+	// Base is the location's run a differential backup s3:// depends on.
+	Base string `json:"base,omitempty"`
 	// Pruned is what backup s3:// --prune did in the location.
 	Pruned *locationPruned `json:"pruned,omitempty"`
 }

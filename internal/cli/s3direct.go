@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"filippo.io/age"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/deployment"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
+	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4jbackup"
 	"github.com/opsmill/docker-infrahubdb/internal/offsite"
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
@@ -94,10 +97,12 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		return usageError("--transfer bind with encryption: bind mounts would put plaintext artifacts on this machine's disk; drop --transfer")
 	case encrypting && (opts.verify || opts.check):
 		return usageError("--verify and --check read the staged plaintext, which an encrypted backup s3:// never keeps on this machine: run verify s3://… --identity FILE afterwards")
-	case len(d.keys.identities) > 0:
-		return usageError("--identity decrypts: backup takes --encrypt-to")
-	case opts.backupType == neo4jbackup.TypeDiff:
-		return usageError("--type diff: backup s3:// takes full backups only, so far (the chain is not seeded from the location)")
+	case len(d.keys.identities) > 0 && opts.backupType == neo4jbackup.TypeFull:
+		return usageError("--identity decrypts (the base of a differential backup): backup --type full takes --encrypt-to only")
+	case len(d.keys.identities) > 0 && !encrypting:
+		return usageError("--identity decrypts the base of an encrypted differential backup: give --encrypt-to (or --encrypt-with-passphrase) too")
+	case opts.backupType == neo4jbackup.TypeDiff && !wantsGraph(opts.components):
+		return usageError("--type diff applies to the graph: add --component graph, or drop --type")
 	}
 	if err := opts.validate(); err != nil {
 		return err
@@ -122,6 +127,20 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	if err := agecrypt.CheckConsistent(listing.Runs, encrypting, d.encrypt.allowMixed); err != nil {
 		return offsiteExit(err)
 	}
+	// A differential backup continues the newest chain of the location:
+	// its base run, chosen now and seeded into the staging folder.
+	var ids []age.Identity
+	base := ""
+	if opts.backupType != neo4jbackup.TypeFull && wantsGraph(opts.components) {
+		if encrypting {
+			if ids, err = d.keys.load(ctx, loc); err != nil {
+				return err
+			}
+		}
+		if base, err = chooseLocationBase(ctx, dockerCli, opts, loc, listing, encrypting, ids); err != nil {
+			return err
+		}
+	}
 	_, dir, err := d.stage("backup-")
 	if err != nil {
 		return err
@@ -138,7 +157,29 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	}
 	inner := opts
 	inner.prune, inner.retention = false, retentionFlags{} // applied to the location below
-	inner.fullWhenAuto()
+	var seeded []string
+	if base != "" {
+		if encrypting {
+			// The base's ciphertext is staged as stored and decrypted
+			// as it is read (streamed into the helper).
+			folder.Unseal(agecrypt.Unsealer(ids))
+		}
+		fmt.Fprintf(dockerCli.Err(), "Differential backup on run %s of %s: staging its graph chain in %s on this machine%s (removed afterwards).\n", base, loc.Describe(), dir, map[bool]string{true: " as ciphertext only", false: ""}[encrypting])
+		pw, err := opts.output.progressWriter(dockerCli)
+		if err != nil {
+			return err
+		}
+		seeded, err = offsite.SeedFromLocation(ctx, loc, base, folder, ids, pw)
+		pw.Close()
+		if err != nil {
+			return offsiteExit(err)
+		}
+		// Objects in a location are never rewritten: the chain grows
+		// there by one run per differential backup, never aggregated.
+		inner.noAggregate = true
+	} else {
+		inner.fullWhenAuto()
+	}
 	if encrypting {
 		// Every file is encrypted as it arrives from the helper: the
 		// staging folder holds ciphertext only. Bind mounts would have
@@ -164,7 +205,13 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	if err != nil {
 		return err
 	}
-	res, err := offsite.ToLocation(ctx, folder, loc, offsite.CopyOptions{Encrypt: rcp, AllowMixed: d.encrypt.allowMixed, Tool: toolName(), Progress: pw})
+	co := offsite.CopyOptions{Encrypt: rcp, AllowMixed: d.encrypt.allowMixed, Tool: toolName(), Progress: pw}
+	var res *offsite.CopyResult
+	if base != "" {
+		res, err = offsite.ToLocationOnBase(ctx, folder, loc, doc.Run.RunID, base, seeded, co)
+	} else {
+		res, err = offsite.ToLocation(ctx, folder, loc, co)
+	}
 	pw.Close()
 	if res != nil && table {
 		_ = printCopy(url)(dockerCli.Out(), res)
@@ -174,6 +221,11 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		// copy it later.
 		return offsiteExit(fmt.Errorf("the backup succeeded but its copy to %s failed (the staged ciphertext is removed; run the backup again): %w", loc.Describe(), err))
 	}
+	if err != nil && base != "" {
+		// The staging folder holds the base's files beside the run: a
+		// copy of it would not make a run on that base.
+		return offsiteExit(fmt.Errorf("the differential backup succeeded but its copy to %s failed (the staging folder is removed; run the backup again): %w", loc.Describe(), err))
+	}
 	if err != nil {
 		keep = true
 		return offsiteExit(fmt.Errorf("the backup succeeded but its copy to %s failed; the run is kept in %s: `docker infrahubdb copy %s %s` finishes it (then remove the folder): %w", loc.Describe(), dir, dir, url, err))
@@ -181,6 +233,14 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	doc.Location = &locationRun{Location: loc.Describe(), Encrypted: encrypting}
 	for _, c := range res.Copied {
 		doc.Location.RunID, doc.Location.Files, doc.Location.Bytes = c.ID, c.Files, c.Bytes
+	}
+	if base != "" {
+		if m, err := backupset.ReadRun(ctx, loc, doc.Location.RunID); err == nil && m.Base != "" {
+			doc.Location.Base = m.Base
+			if table {
+				fmt.Fprintf(dockerCli.Out(), "Run %s is differential: it depends on run %s of the location (restore s3:// stages both; prune keeps the base).\n", m.Run.ID, m.Base)
+			}
+		}
 	}
 	var pruneErr error
 	switch {
@@ -210,6 +270,51 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		return fmt.Errorf("the backup succeeded, but --prune failed: %w", pruneErr)
 	}
 	return nil
+}
+
+// wantsGraph says whether a backup of components takes the graph.
+func wantsGraph(components []string) bool {
+	return len(components) == 0 || slices.Contains(components, backupset.ComponentGraph)
+}
+
+// chooseLocationBase picks the run a differential backup s3:// continues
+// (offsite.ChooseBase): "" for a full backup. --type auto takes a full
+// backup when no run fits (said on stderr); --type diff is refused then.
+func chooseLocationBase(ctx context.Context, dockerCli command.Cli, opts backupOptions, loc backupset.Location, listing *backupset.RunListing, encrypting bool, ids []age.Identity) (string, error) {
+	diff := opts.backupType == neo4jbackup.TypeDiff
+	full := func(why string) (string, error) {
+		if diff {
+			return "", withCode(ExitEnvironment, fmt.Errorf("--type diff: %s has no run to continue: %s; take a full backup first (--type full, or --type auto)", loc.Describe(), why))
+		}
+		fmt.Fprintf(dockerCli.Err(), "A full backup: %s.\n", why)
+		return "", nil
+	}
+	// The server's Neo4j version: a chain continues on the same one.
+	var sameVersion func(string) bool
+	if t, err := deployment.FindTarget(ctx, engine(dockerCli), opts.deployment.target()); err == nil && t.Container != nil {
+		if server := helper.ServerRelease(ctx, engine(dockerCli), *t.Container); server.Known {
+			sameVersion = func(v string) bool {
+				r := neo4j.ParseRelease(v)
+				return r.Known && r.String() == server.String()
+			}
+		}
+	}
+	if sameVersion == nil && !diff {
+		return full("the server's Neo4j version could not be told, so no chain of the location is continued")
+	}
+	base, why := offsite.ChooseBase(ctx, loc, listing, opts.databases, sameVersion)
+	if base == "" {
+		return full(why)
+	}
+	if encrypting && len(ids) == 0 {
+		if m, err := backupset.ReadRun(ctx, loc, base); err == nil && encrypted(m) {
+			if diff {
+				return "", usageError("--type diff into an encrypted location reads its base run: give --identity FILE (or the passphrase of the location key)")
+			}
+			return full("the location is encrypted and no --identity was given to read the base of a differential backup")
+		}
+	}
+	return base, nil
 }
 
 // fullWhenAuto: a staging folder is empty, so auto means full.
@@ -250,9 +355,9 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 		// The staging folder goes away: the safety copy must not.
 		opts.safetyDir = filepath.Join(st.root, backupset.SafetyDirName(time.Now()))
 	}
-	// The staging folder holds this run alone: restore it whatever it holds
-	// (the run was chosen above).
-	opts.run = restore.RunLatest
+	// The staging folder holds this run (and the graph of its bases):
+	// restore it whatever it holds (the run was chosen above).
+	opts.run = st.folderRun
 	err = runRestoreIn(ctx, dockerCli, opts, st.folder, time.Time{})
 	if !opts.noSafetyBackup && !opts.dryRun {
 		if fi, serr := os.Stat(opts.safetyDir); serr == nil && fi.IsDir() {
@@ -269,6 +374,9 @@ type staged struct {
 	encrypted bool
 	location  string // described
 	runID     string // the location's ID of the run
+	// folderRun is the run's ID in the staging folder, which also holds
+	// the graph of the runs a differential run depends on.
+	folderRun string
 }
 
 // stageRun copies run runID of the location (the newest when "") into a
@@ -348,10 +456,15 @@ func stageRun(ctx context.Context, dockerCli command.Cli, d directFlags, out out
 	if err != nil {
 		return nil, err
 	}
-	_, err = offsite.ToFolder(ctx, loc, runID, st.folder, ids, pw)
+	// A differential run restores with the graph chain of its bases.
+	staged, _, err := offsite.ChainToFolder(ctx, loc, runID, st.folder, ids, pw)
 	pw.Close()
 	if err != nil {
 		return nil, offsiteExit(err)
+	}
+	st.folderRun = staged.Run.ID
+	if staged.CopiedFrom != "" {
+		st.folderRun = staged.CopiedFrom // the files' RunID (ToFolder)
 	}
 	ok = true
 	return st, nil

@@ -3,6 +3,7 @@ package contentcheck
 import (
 	"archive/tar"
 	"bytes"
+	"io"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -53,4 +54,21 @@ func TestCheckStorageArchive(t *testing.T) {
 	_, err = check(backupset.ComponentGraph, []byte("anything"))
 	assert.NilError(t, err)
 	assert.Check(t, !Applies(backupset.ComponentGraph))
+}
+
+// Through a decryption (an unsealed staging folder) a dump can only be
+// read forward: the piped dumps pg_dump writes for the plugin read whole
+// that way too, whatever their size against the reader's window.
+func TestCheckOpenForwardOnly(t *testing.T) {
+	for _, name := range []string{"prefect-piped.pgdump", "blobs-piped.pgdump", "empty.pgdump"} {
+		t.Run(name, func(t *testing.T) {
+			b := pgdumptest.File(name)
+			want, err := check(backupset.ComponentTaskManager, b)
+			assert.NilError(t, err)
+			res, p := CheckOpen(struct{ io.Reader }{bytes.NewReader(b)}, int64(len(b)), backupset.FileRecord{Name: name, Component: backupset.ComponentTaskManager})
+			assert.Check(t, p == nil, "%v", p)
+			want.File = name
+			assert.Check(t, is.DeepEqual(res, want))
+		})
+	}
 }

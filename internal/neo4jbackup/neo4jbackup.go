@@ -363,7 +363,16 @@ func freshName(folder *backupset.Folder, present []docker.FileInfo, name string)
 
 func changed(folder *backupset.Folder, m *backupset.Manifest, p docker.FileInfo, now Info) bool {
 	st, err := os.Stat(folder.Path(p.Name))
-	if err != nil || st.Size() != p.Size {
+	if err != nil {
+		return true
+	}
+	size := st.Size()
+	if sr, ok := folder.Sealed(p.Name); ok {
+		// A sealed file (a chain seeded from an encrypted location) is
+		// ciphertext on disk: the helper has its plaintext.
+		size = sr.PlainSize
+	}
+	if size != p.Size {
 		return true
 	}
 	rec, ok := m.Lookup(p.Name)

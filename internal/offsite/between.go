@@ -46,8 +46,14 @@ func BetweenLocations(ctx context.Context, src, dst backupset.Location, runs []s
 		return nil, err
 	}
 	present := map[string]bool{}
+	dstID := map[string]string{} // origin → dst's run ID, for bases
 	for _, m := range to.Runs {
 		present[origin(m)] = true
+		dstID[origin(m)] = m.Run.ID
+	}
+	srcOrigin := map[string]string{}
+	for _, m := range from.Runs {
+		srcOrigin[m.Run.ID] = origin(m)
 	}
 	res := &CopyResult{}
 	for _, m := range from.Runs {
@@ -65,6 +71,15 @@ func BetweenLocations(ctx context.Context, src, dst backupset.Location, runs []s
 		c := CopiedRun{Source: m.Run.ID, ID: backupset.NewLocationRunID(m.Run.Started)}
 		out := *m
 		out.Run.ID, out.CopiedFrom, out.Written = c.ID, origin(m), m.Written
+		if m.Base != "" {
+			// A differential run needs its base in dst (copied before it:
+			// runs go oldest first).
+			base, ok := dstID[srcOrigin[m.Base]]
+			if !ok || srcOrigin[m.Base] == "" {
+				return res, fmt.Errorf("run %s depends on run %s, which %s does not hold: copy run %s too (or every run)", m.Run.ID, m.Base, dst.Describe(), m.Base)
+			}
+			out.Base = base
+		}
 		for _, f := range m.Files {
 			if err := lease.Refresh(ctx); err != nil {
 				return res, err
@@ -83,6 +98,7 @@ func BetweenLocations(ctx context.Context, src, dst backupset.Location, runs []s
 		}
 		res.Copied = append(res.Copied, c)
 		to.Runs = append(to.Runs, &out)
+		dstID[origin(m)] = c.ID
 	}
 	return res, nil
 }

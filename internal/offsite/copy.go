@@ -5,7 +5,8 @@
 //
 // A run copied to a location is self-contained: it carries, besides its own
 // files, the earlier files of any differential graph chain it needs, so it
-// restores without any other run (no cross-run chains on object storage).
+// restores without any other run. Only backup s3://… --type diff writes a
+// run that depends on another one of the location (chain.go).
 // Every file is checked against the folder's manifest as it is read, and
 // against the location's record as it is written; the run's manifest is
 // written last.

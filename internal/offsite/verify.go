@@ -36,7 +36,9 @@ type VerifiedRun struct {
 	Files     int    `json:"files"`
 	Bytes     int64  `json:"bytes"`
 	Encrypted bool   `json:"encrypted"`
-	OK        bool   `json:"ok"`
+	// Base is the run this differential run depends on ("" none).
+	Base string `json:"base,omitempty"`
+	OK   bool   `json:"ok"`
 }
 
 // VerifyError says a location failed verification (exit code 5).
@@ -73,7 +75,14 @@ func Verify(ctx context.Context, loc backupset.Location, runs []string, ids []ag
 		if len(runs) > 0 && !slices.Contains(runs, m.Run.ID) {
 			continue
 		}
-		vr := VerifiedRun{ID: m.Run.ID, OK: true}
+		vr := VerifiedRun{ID: m.Run.ID, Base: m.Base, OK: true}
+		if m.Base != "" {
+			// A differential run restores only with its bases.
+			if _, err := RunChain(ctx, loc, m.Run.ID); err != nil && !prunedMeanwhile(ctx, loc, m.Run.ID) {
+				vr.OK = false
+				res.Problems = append(res.Problems, fmt.Sprintf("run %s: %v", m.Run.ID, err))
+			}
+		}
 		for _, f := range m.Files {
 			vr.Files++
 			vr.Bytes += f.Size

@@ -174,11 +174,19 @@ func (ar *archiveReader) bytes(n int64) ([]byte, error) {
 		return nil, errShort
 	}
 	b := make([]byte, n)
-	if _, err := ar.r.ReadAt(b, ar.pos); err != nil && !(errors.Is(err, io.EOF) && int64(len(b)) == n) {
-		if errors.Is(err, io.EOF) {
-			return nil, errShort
+	// What the window holds comes from it: a reader that can only go
+	// forward (a file decrypted as it is read) has read past it already.
+	k := int64(0)
+	if w := ar.win; w != nil && ar.pos >= w.off && ar.pos < w.off+int64(len(w.b)) {
+		k = int64(copy(b, w.b[ar.pos-w.off:]))
+	}
+	if k < n {
+		if _, err := ar.r.ReadAt(b[k:], ar.pos+k); err != nil && !(errors.Is(err, io.EOF) && ar.pos+n == ar.size) {
+			if errors.Is(err, io.EOF) {
+				return nil, errShort
+			}
+			return nil, err
 		}
-		return nil, err
 	}
 	ar.pos += n
 	return b, nil

@@ -5,7 +5,8 @@
 // completion of multipart uploads, which this package drives itself through
 // minio.Core: minio-go's high-level PutObject drops the condition on
 // completion and silently replaces an existing object. Uploads are streamed
-// through one part buffer; nothing is written to the client's disk.
+// through two part buffers (one part in flight while the next fills);
+// nothing is written to the client's disk.
 //
 // Credentials come only from the standard chain (environment, the shared
 // credentials and config files with AWS_PROFILE, container, web-identity and

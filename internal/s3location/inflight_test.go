@@ -2,6 +2,7 @@ package s3location_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -63,6 +64,10 @@ func upload(ctx context.Context, loc *s3location.Location, name string, size int
 // upload left), no object is committed, and the next upload through the
 // same location (reusing the part buffers) is whole.
 func TestFailedPartInFlightLeavesNoUpload(t *testing.T) {
+	atDepths(t, testFailedPartInFlightLeavesNoUpload)
+}
+
+func testFailedPartInFlightLeavesNoUpload(t *testing.T) {
 	var failed atomic.Bool
 	loc := behindProxy(t, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 		if failed.Swap(true) {
@@ -95,7 +100,9 @@ func TestFailedPartInFlightLeavesNoUpload(t *testing.T) {
 // TestCancelWithPartInFlight: the run is cancelled (Ctrl-C) while part 2
 // hangs on the server; the writer returns, the part's request ends, and
 // Abort removes the upload.
-func TestCancelWithPartInFlight(t *testing.T) {
+func TestCancelWithPartInFlight(t *testing.T) { atDepths(t, testCancelWithPartInFlight) }
+
+func testCancelWithPartInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	arrived, ended := make(chan struct{}), make(chan struct{})
@@ -120,7 +127,9 @@ func TestCancelWithPartInFlight(t *testing.T) {
 
 // TestAbortWithPartInFlight: Abort itself, with the run's context alive,
 // stops the part in flight and removes the upload.
-func TestAbortWithPartInFlight(t *testing.T) {
+func TestAbortWithPartInFlight(t *testing.T) { atDepths(t, testAbortWithPartInFlight) }
+
+func testAbortWithPartInFlight(t *testing.T) {
 	arrived, ended := make(chan struct{}), make(chan struct{})
 	loc := behindProxy(t, func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
 		defer close(ended)
@@ -140,4 +149,14 @@ func TestAbortWithPartInFlight(t *testing.T) {
 	assert.Check(t, is.Len(left, 0))
 	_, err = w.Commit()
 	assert.Check(t, is.ErrorContains(err, "already committed or aborted"))
+}
+
+// atDepths runs test with one part in flight (the plugin's), then two.
+func atDepths(t *testing.T, test func(*testing.T)) {
+	for _, depth := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d-in-flight", depth), func(t *testing.T) {
+			defer s3location.SetPartsInFlight(depth)()
+			test(t)
+		})
+	}
 }

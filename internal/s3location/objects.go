@@ -74,18 +74,22 @@ func (l *Location) getBuf() []byte {
 	return make([]byte, 0, l.partSize)
 }
 
-// putBuf keeps a part buffer for the next upload (two at most: what one
-// upload uses; uploads of one run go one after the other).
+// putBuf keeps a part buffer for the next upload (as many as one upload
+// uses; uploads of one run go one after the other).
 func (l *Location) putBuf(b []byte) {
 	if int64(cap(b)) != l.partSize {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.spare) < 2 {
+	if len(l.spare) < partsInFlight+1 {
 		l.spare = append(l.spare, b[:0])
 	}
 }
+
+// partsInFlight is how many parts an upload sends at once while the next
+// one fills: each costs a part buffer.
+var partsInFlight = 1
 
 type writer struct {
 	l        *Location
@@ -93,13 +97,13 @@ type writer struct {
 	name     string
 	key      string
 	partSize int64
-	buf      []byte // the part being filled
-	spare    []byte // the other part buffer, once the in-flight part is done
+	buf      []byte   // the part being filled
+	spare    [][]byte // part buffers whose upload is done
 	sum      hash.Hash
 	size     int64
 	uploadID string
 	parts    []minio.CompletePart
-	flight   *inflight // the part being uploaded, if any
+	flights  []*inflight // the parts being uploaded, oldest first
 	done     bool
 	err      error
 }
@@ -159,10 +163,12 @@ func (w *writer) flushPart() error {
 		}
 		w.uploadID = id
 	}
-	if err := w.wait(); err != nil {
-		return err
+	for len(w.flights) >= partsInFlight {
+		if err := w.wait(); err != nil {
+			return err
+		}
 	}
-	num := len(w.parts) + 1
+	num := len(w.parts) + len(w.flights) + 1
 	if num > maxParts {
 		return fmt.Errorf("upload of %s to %s: more than %d parts of %d bytes; raise --s3-part-size", w.name, w.l.Describe(), maxParts, w.partSize)
 	}
@@ -174,25 +180,25 @@ func (w *writer) flushPart() error {
 			minio.PutObjectPartOptions{Md5Base64: md5Base64(f.buf)})
 		f.etag, f.err = part.ETag, w.l.describeErr(fmt.Sprintf("upload part %d of", f.num), w.name, err)
 	}()
-	w.flight = f
-	if w.spare != nil {
-		w.buf, w.spare = w.spare[:0], nil
+	w.flights = append(w.flights, f)
+	if n := len(w.spare); n > 0 {
+		w.buf, w.spare = w.spare[n-1][:0], w.spare[:n-1]
 	} else {
 		w.buf = w.partBuf()
 	}
 	return nil
 }
 
-// wait waits for the part in flight, if any, and records it.
+// wait waits for the oldest part in flight, if any, and records it.
 func (w *writer) wait() error {
-	f := w.flight
-	if f == nil {
+	if len(w.flights) == 0 {
 		return nil
 	}
+	f := w.flights[0]
 	<-f.finish
 	f.cancel()
-	w.flight = nil
-	w.spare = f.buf
+	w.flights = w.flights[1:]
+	w.spare = append(w.spare, f.buf)
 	if f.err != nil {
 		return f.err
 	}
@@ -203,7 +209,9 @@ func (w *writer) wait() error {
 // release hands the part buffers back to the location for the next upload.
 func (w *writer) release() {
 	w.l.putBuf(w.buf)
-	w.l.putBuf(w.spare)
+	for _, b := range w.spare {
+		w.l.putBuf(b)
+	}
 	w.buf, w.spare = nil, nil
 }
 
@@ -222,7 +230,7 @@ func (w *writer) Commit() (backupset.FileRecord, error) {
 		if len(w.buf) > 0 {
 			err = w.flushPart()
 		}
-		if err == nil {
+		for err == nil && len(w.flights) > 0 {
 			err = w.wait()
 		}
 		if err == nil {
@@ -254,8 +262,10 @@ func (w *writer) Abort() {
 		return
 	}
 	w.done = true
-	if w.flight != nil {
-		w.flight.cancel()
+	for _, f := range w.flights {
+		f.cancel()
+	}
+	for len(w.flights) > 0 {
 		_ = w.wait()
 	}
 	w.release()

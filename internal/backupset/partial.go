@@ -67,6 +67,11 @@ func (p *PartialFile) Name() string { return p.name }
 // Size is the number of bytes written so far.
 func (p *PartialFile) Size() int64 { return p.size }
 
+// SHA256 is the hex SHA-256 of the bytes written so far (the plaintext, in
+// a sealed folder): a download checks it against its record before Commit
+// gives the file its name, instead of hashing the same bytes twice.
+func (p *PartialFile) SHA256() string { return hex.EncodeToString(p.sum.Sum(nil)) }
+
 // writebackEvery is how often a PartialFile starts the writeback of what
 // it wrote (see startWriteback).
 const writebackEvery = 8 << 20

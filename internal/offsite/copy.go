@@ -358,6 +358,9 @@ func fetchFile(ctx context.Context, loc backupset.Location, runID string, f back
 	if folder.IsSealed() && f.Encryption != nil {
 		return fetchSealed(ctx, loc, runID, f, folder, name, ids, s)
 	}
+	if f.Encryption == nil {
+		return fetchPlain(ctx, loc, runID, f, folder, name, s)
+	}
 	src, err := agecrypt.Open(ctx, loc, runID, f, ids)
 	if err != nil {
 		return backupset.FileRecord{}, err
@@ -372,6 +375,29 @@ func fetchFile(ctx context.Context, loc backupset.Location, runID string, f back
 		return backupset.FileRecord{}, fmt.Errorf("copy %s from %s: %w", f.Name, loc.Describe(), err)
 	}
 	// The checks ran at EOF: only now does the file get its name.
+	return pf.Commit()
+}
+
+// fetchPlain downloads an unencrypted file: its bytes are hashed once, by
+// the partial file that writes them (the stored bytes are the file's), and
+// checked against the record before the file gets its name.
+func fetchPlain(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, folder *backupset.Folder, name string, s *progress.Step) (backupset.FileRecord, error) {
+	src, _, err := loc.Open(ctx, backupset.ArtifactKey(runID, f.Name))
+	if err != nil {
+		return backupset.FileRecord{}, err
+	}
+	defer src.Close()
+	pf, err := folder.NewFile(name)
+	if err != nil {
+		return backupset.FileRecord{}, err
+	}
+	defer pf.Abort()
+	if _, err := io.Copy(pf, &counting{r: src, step: s, total: f.Size}); err != nil {
+		return backupset.FileRecord{}, fmt.Errorf("copy %s from %s: %w", f.Name, loc.Describe(), err)
+	}
+	if got := pf.SHA256(); pf.Size() != f.Size || got != f.SHA256 {
+		return backupset.FileRecord{}, fmt.Errorf("stored bytes of %s: %d bytes with SHA-256 %s, the manifest records %d bytes with %s: %w", f.Name, pf.Size(), got, f.Size, f.SHA256, ErrChecksum)
+	}
 	return pf.Commit()
 }
 

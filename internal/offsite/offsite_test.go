@@ -172,6 +172,34 @@ func TestCopyChecksTheSource(t *testing.T) {
 	assert.Check(t, is.Len(listing.Runs, 0), "no run without its manifest")
 }
 
+// TestDownloadChecksAPlainFile: an unencrypted object damaged in the
+// location (same size, one bit) is refused, never gets its name in the
+// folder, and leaves no partial.
+func TestDownloadChecksAPlainFile(t *testing.T) {
+	src, _ := sourceFolder(t)
+	dir := t.TempDir()
+	loc, err := backupset.NewFolderLocation(dir)
+	assert.NilError(t, err)
+	res, err := offsite.ToLocation(t.Context(), src, loc, offsite.CopyOptions{})
+	assert.NilError(t, err)
+	p := filepath.Join(dir, "runs", res.Copied[0].ID, "storage-2026-12-01T03-00-00.tar")
+	data, err := os.ReadFile(p)
+	assert.NilError(t, err)
+	data[len(data)/2] ^= 1
+	assert.NilError(t, os.WriteFile(p, data, 0o600))
+
+	dst, err := backupset.Create(t.TempDir())
+	assert.NilError(t, err)
+	_, err = offsite.ToFolder(t.Context(), loc, res.Copied[0].ID, dst, nil, nil)
+	assert.Check(t, errors.Is(err, offsite.ErrChecksum), "%v", err)
+	assert.Check(t, is.ErrorContains(err, "stored bytes of storage-2026-12-01T03-00-00.tar"))
+	entries, err := os.ReadDir(dst.Dir)
+	assert.NilError(t, err)
+	for _, e := range entries {
+		assert.Check(t, !strings.HasPrefix(e.Name(), "storage-"), "left in the folder: %s", e.Name())
+	}
+}
+
 // failingLocation fails the nth Create, as a client killed mid-copy would
 // stop writing.
 type failingLocation struct {

@@ -26,9 +26,9 @@ func (z *zeros) Read(p []byte) (int, error) {
 
 // TestUploadMemoryIsBoundedByThePart: a stream of unknown size many times
 // the part size is uploaded and downloaded with allocations far below its
-// size: one part buffer is reused, the object is never held whole (measured:
-// 15 MiB allocated in all for 64 MiB, 31 MiB for 160 MiB, with 5 MiB parts;
-// the rest is per-request garbage, not live memory).
+// size: two part buffers (one in flight, one filling), the object never held
+// whole (measured: 20 MiB allocated in all for 64 MiB with 5 MiB parts; the
+// rest is per-request garbage, not live memory).
 func TestUploadMemoryIsBoundedByThePart(t *testing.T) {
 	loc, _ := open(t, "mem")
 	const size = 64 << 20 // 12.8 parts of 5 MiB

@@ -37,7 +37,8 @@ func md5Base64(b []byte) string {
 }
 
 // Create starts a create-only upload. Up to one part it stays in memory and
-// goes out as one PUT; beyond, as a multipart upload, one part at a time.
+// goes out as one PUT; beyond, as a multipart upload with one part in flight
+// while the next one fills: two part buffers, reused by the next upload.
 func (l *Location) Create(ctx context.Context, name string, o backupset.CreateOptions) (backupset.ObjectWriter, error) {
 	key, err := l.key(name)
 	if err != nil {
@@ -51,12 +52,44 @@ func (l *Location) Create(ctx context.Context, name string, o backupset.CreateOp
 		// Sized from the artifact: never more than 10 000 parts.
 		partSize = max(partSize, (o.Size+maxParts-1)/maxParts)
 	}
-	bufSize := partSize
+	w := &writer{l: l, ctx: ctx, name: name, key: key, partSize: partSize, sum: sha256.New()}
 	if o.Size >= 0 && o.Size < partSize {
-		bufSize = o.Size
+		w.buf = make([]byte, 0, o.Size) // one PUT: no part buffer needed
+	} else {
+		w.buf = w.partBuf()
 	}
-	return &writer{l: l, ctx: ctx, name: name, key: key, partSize: partSize, buf: make([]byte, 0, bufSize), sum: sha256.New()}, nil
+	return w, nil
 }
+
+// getBuf takes a part buffer of l.partSize from the spares of earlier
+// uploads, or makes one.
+func (l *Location) getBuf() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.spare); n > 0 {
+		b := l.spare[n-1]
+		l.spare = l.spare[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, l.partSize)
+}
+
+// putBuf keeps a part buffer for the next upload (as many as one upload
+// uses; uploads of one run go one after the other).
+func (l *Location) putBuf(b []byte) {
+	if int64(cap(b)) != l.partSize {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.spare) < partsInFlight+1 {
+		l.spare = append(l.spare, b[:0])
+	}
+}
+
+// partsInFlight is how many parts an upload sends at once while the next
+// one fills: each costs a part buffer.
+var partsInFlight = 1
 
 type writer struct {
 	l        *Location
@@ -64,13 +97,32 @@ type writer struct {
 	name     string
 	key      string
 	partSize int64
-	buf      []byte
+	buf      []byte   // the part being filled
+	spare    [][]byte // part buffers whose upload is done
 	sum      hash.Hash
 	size     int64
 	uploadID string
 	parts    []minio.CompletePart
+	flights  []*inflight // the parts being uploaded, oldest first
 	done     bool
 	err      error
+}
+
+// inflight is a part being uploaded by its own goroutine.
+type inflight struct {
+	num    int
+	buf    []byte
+	cancel context.CancelFunc
+	finish chan struct{} // closed when etag and err are set
+	etag   string
+	err    error
+}
+
+func (w *writer) partBuf() []byte {
+	if w.partSize == w.l.partSize {
+		return w.l.getBuf()
+	}
+	return make([]byte, 0, w.partSize)
 }
 
 func (w *writer) Write(p []byte) (int, error) {
@@ -92,7 +144,7 @@ func (w *writer) Write(p []byte) (int, error) {
 		k := min(int(w.partSize)-len(w.buf), len(p))
 		if len(w.buf)+k > cap(w.buf) {
 			// Grown past the announced size: take a whole part buffer.
-			w.buf = append(make([]byte, 0, w.partSize), w.buf...)
+			w.buf = append(w.partBuf(), w.buf...)
 		}
 		w.buf = append(w.buf, p[:k]...)
 		p = p[k:]
@@ -100,7 +152,9 @@ func (w *writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// flushPart uploads the buffer as the next part, starting the upload first.
+// flushPart starts the upload of the buffer as the next part (starting the
+// multipart upload first), once the part before it is done; the writer
+// then fills the other buffer while this one is sent.
 func (w *writer) flushPart() error {
 	if w.uploadID == "" {
 		id, err := w.l.core.NewMultipartUpload(w.ctx, w.l.bucket, w.key, minio.PutObjectOptions{ContentType: "application/octet-stream"})
@@ -109,18 +163,56 @@ func (w *writer) flushPart() error {
 		}
 		w.uploadID = id
 	}
-	num := len(w.parts) + 1
+	for len(w.flights) >= partsInFlight {
+		if err := w.wait(); err != nil {
+			return err
+		}
+	}
+	num := len(w.parts) + len(w.flights) + 1
 	if num > maxParts {
 		return fmt.Errorf("upload of %s to %s: more than %d parts of %d bytes; raise --s3-part-size", w.name, w.l.Describe(), maxParts, w.partSize)
 	}
-	part, err := w.l.core.PutObjectPart(w.ctx, w.l.bucket, w.key, w.uploadID, num, bytes.NewReader(w.buf), int64(len(w.buf)),
-		minio.PutObjectPartOptions{Md5Base64: md5Base64(w.buf)})
-	if err != nil {
-		return w.l.describeErr(fmt.Sprintf("upload part %d of", num), w.name, err)
+	ctx, cancel := context.WithCancel(w.ctx)
+	f := &inflight{num: num, buf: w.buf, cancel: cancel, finish: make(chan struct{})}
+	go func() {
+		defer close(f.finish)
+		part, err := w.l.core.PutObjectPart(ctx, w.l.bucket, w.key, w.uploadID, f.num, bytes.NewReader(f.buf), int64(len(f.buf)),
+			minio.PutObjectPartOptions{Md5Base64: md5Base64(f.buf)})
+		f.etag, f.err = part.ETag, w.l.describeErr(fmt.Sprintf("upload part %d of", f.num), w.name, err)
+	}()
+	w.flights = append(w.flights, f)
+	if n := len(w.spare); n > 0 {
+		w.buf, w.spare = w.spare[n-1][:0], w.spare[:n-1]
+	} else {
+		w.buf = w.partBuf()
 	}
-	w.parts = append(w.parts, minio.CompletePart{PartNumber: num, ETag: part.ETag})
-	w.buf = w.buf[:0]
 	return nil
+}
+
+// wait waits for the oldest part in flight, if any, and records it.
+func (w *writer) wait() error {
+	if len(w.flights) == 0 {
+		return nil
+	}
+	f := w.flights[0]
+	<-f.finish
+	f.cancel()
+	w.flights = w.flights[1:]
+	w.spare = append(w.spare, f.buf)
+	if f.err != nil {
+		return f.err
+	}
+	w.parts = append(w.parts, minio.CompletePart{PartNumber: f.num, ETag: f.etag})
+	return nil
+}
+
+// release hands the part buffers back to the location for the next upload.
+func (w *writer) release() {
+	w.l.putBuf(w.buf)
+	for _, b := range w.spare {
+		w.l.putBuf(b)
+	}
+	w.buf, w.spare = nil, nil
 }
 
 func (w *writer) Commit() (backupset.FileRecord, error) {
@@ -138,6 +230,9 @@ func (w *writer) Commit() (backupset.FileRecord, error) {
 		if len(w.buf) > 0 {
 			err = w.flushPart()
 		}
+		for err == nil && len(w.flights) > 0 {
+			err = w.wait()
+		}
 		if err == nil {
 			opts := minio.PutObjectOptions{}
 			opts.SetMatchETagExcept("*") // minio-go's PutObject would drop this
@@ -150,7 +245,7 @@ func (w *writer) Commit() (backupset.FileRecord, error) {
 		return backupset.FileRecord{}, err
 	}
 	w.done = true
-	w.buf = nil
+	w.release()
 	return backupset.FileRecord{
 		Name:   w.name,
 		Size:   w.size,
@@ -159,14 +254,21 @@ func (w *writer) Commit() (backupset.FileRecord, error) {
 	}, nil
 }
 
-// Abort drops the buffer and the multipart upload, with a context of its own
-// (the run's may be cancelled: that is often why we abort).
+// Abort cancels the part in flight and waits for it, then drops the
+// multipart upload, with a context of its own (the run's may be cancelled:
+// that is often why we abort).
 func (w *writer) Abort() {
 	if w.done {
 		return
 	}
 	w.done = true
-	w.buf = nil
+	for _, f := range w.flights {
+		f.cancel()
+	}
+	for len(w.flights) > 0 {
+		_ = w.wait()
+	}
+	w.release()
 	if w.uploadID != "" {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 30*time.Second)
 		defer cancel()

@@ -5,7 +5,8 @@
 // completion of multipart uploads, which this package drives itself through
 // minio.Core: minio-go's high-level PutObject drops the condition on
 // completion and silently replaces an existing object. Uploads are streamed
-// through one part buffer; nothing is written to the client's disk.
+// through two part buffers (one part in flight while the next fills);
+// nothing is written to the client's disk.
 //
 // Credentials come only from the standard chain (environment, the shared
 // credentials and config files with AWS_PROFILE, container, web-identity and
@@ -23,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -33,7 +35,7 @@ import (
 // Part sizes: S3 wants parts of at least 5 MiB (except the last) and at most
 // 10 000 of them.
 const (
-	DefaultPartSize = 16 << 20
+	DefaultPartSize = 8 << 20
 	MinPartSize     = 5 << 20
 	maxParts        = 10_000
 )
@@ -56,8 +58,8 @@ type Options struct {
 	Region string
 	// CABundle is a PEM file of extra certificate authorities to trust.
 	CABundle string
-	// PartSize of multipart uploads (DefaultPartSize when 0). The memory an
-	// upload needs is about one part.
+	// PartSize of multipart uploads (DefaultPartSize when 0). An upload
+	// holds two parts in memory: one in flight while the next one fills.
 	PartSize int64
 	// ReadOnly skips the write probe, for list and verify with a read-only
 	// credential.
@@ -86,6 +88,9 @@ type Location struct {
 	endpoint string // host[:port] for messages
 	partSize int64
 	caps     backupset.Capabilities
+
+	mu    sync.Mutex
+	spare [][]byte // part buffers of finished uploads, for the next one
 }
 
 var _ backupset.Location = (*Location)(nil)

@@ -474,7 +474,7 @@ func (r *Run) KeepCopy(ctx context.Context, component, helper, mount string, arc
 	}
 	path := SafetyDir + "/" + component + ".tar"
 	if err := r.eng.CopyFileInto(ctx, r.g.ID, path, archive); err != nil {
-		return fmt.Errorf("copy the %s's safety copy into the guardian %s (it needs free space on the Docker host for one more copy of the %s; --no-safety-backup goes without any safety copy): %w", component, r.g.Name, component, err)
+		return fmt.Errorf("copy into the guardian %s, which needs free space on the Docker host for one more copy of the %s (free some, or restore with --no-safety-backup, without safety copies): %w", r.g.Name, component, err)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -237,9 +237,18 @@ func putBackComponent(ctx context.Context, eng Engine, c Message) string {
 	for _, id := range h.ExecIDs {
 		_, _ = waitExec(eng, id)
 	}
+	// The daemon may still be ending the extraction the lost client began
+	// (a directory that gains a file while find empties it): try again.
 	empty := Command{User: "0", Cmd: []string{"find", c.MountPoint, "-mindepth", "1", "-delete"}}
-	if code, out, err := eng.execRun(ctx, c.Helper, empty); err != nil || code != 0 {
-		return fmt.Sprintf("%s in %s: exit code %d %s %s", strings.Join(empty.Cmd, " "), c.Helper, code, errOrEmpty(err), lastLine(out))
+	for try := 1; ; try++ {
+		code, out, err := eng.execRun(ctx, c.Helper, empty)
+		if err == nil && code == 0 {
+			break
+		}
+		if try == emptyTries || ctx.Err() != nil {
+			return fmt.Sprintf("%s in %s: exit code %d %s %s", strings.Join(empty.Cmd, " "), c.Helper, code, errOrEmpty(err), lastLine(out))
+		}
+		time.Sleep(emptyRetry)
 	}
 	f, err := os.Open(c.PutBackArchive)
 	if err != nil {
@@ -251,6 +260,13 @@ func putBackComponent(ctx context.Context, eng Engine, c Message) string {
 	}
 	return ""
 }
+
+// emptyTries and emptyRetry bound the tries to empty a component before it
+// is put back.
+var (
+	emptyTries = 3
+	emptyRetry = 2 * time.Second
+)
 
 // dropPutBackArchive removes the guardian's copy of a component's safety
 // archive once the run tells the component's next state (replaced, or

@@ -260,6 +260,7 @@ func TestGuardPutsTheStorageBackBeforeStoppingHelpers(t *testing.T) {
 // A put-back that fails leaves the record saying so, with the client's
 // safety copy and the command that restores it.
 func TestGuardRecordsAFailedStoragePutBack(t *testing.T) {
+	emptyRetry = 0
 	f := &fakeEngine{execFails: true}
 	in := lines(
 		Message{Op: OpHello, Seq: 1, Target: "db", Owner: "h:1", Command: "restore", Socket: "/s"},
@@ -268,6 +269,7 @@ func TestGuardRecordsAFailedStoragePutBack(t *testing.T) {
 	)
 	assert.NilError(t, Guard(in, io.Discard, func(string) Engine { return f }, "self"))
 	assert.Check(t, !strings.Contains(strings.Join(f.calls, ";"), "put "), "no extraction into a storage that was not emptied")
+	assert.Check(t, is.Equal(strings.Count(strings.Join(f.calls, ";"), "find /storage"), emptyTries), "tried again")
 	for _, labels := range f.volumes {
 		var rec Record
 		assert.NilError(t, json.Unmarshal([]byte(labels[LabelRecordJSON]), &rec))

@@ -121,6 +121,10 @@ func (s *State) DataState() string {
 	if s.Replacing != nil {
 		return "unknown: the restore was lost while it replaced the data and the guardian could not put the safety copy back; restore the safety copy from the restore folder's safety directory"
 	}
+	if slices.ContainsFunc(s.Components, func(c Message) bool { return c.State == ComponentReplacing }) {
+		// A whole-deployment restore replaces the graph last.
+		return "old: the restore was lost while it replaced another component, before the graph"
+	}
 	if !slices.ContainsFunc(s.Stopped, func(c Stopped) bool { return c.Role == RoleDatabase }) {
 		return "unknown: the restore was lost while the database container ran; check the databases with SHOW DATABASES and the data, and restore again"
 	}

@@ -254,6 +254,7 @@ func TestGuardPutsTheStorageBackBeforeStoppingHelpers(t *testing.T) {
 			"task-manager: new: replaced from the backup before the run was lost",
 			"storage: old: the guardian put its safety copy back (the restore did not finish)",
 		}))
+		assert.Check(t, is.Equal(rec.Data, "old: the restore was lost while it replaced another component, before the graph"))
 	}
 }
 

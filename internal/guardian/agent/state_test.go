@@ -261,6 +261,7 @@ func TestGuardPutsTheStorageBackBeforeStoppingHelpers(t *testing.T) {
 // A put-back that fails leaves the record saying so, with the client's
 // safety copy and the command that restores it.
 func TestGuardRecordsAFailedStoragePutBack(t *testing.T) {
+	defer func(d time.Duration) { emptyRetry = d }(emptyRetry)
 	emptyRetry = 0
 	f := &fakeEngine{execFails: true}
 	in := lines(

@@ -369,6 +369,11 @@ func TestGuardianKill9StorageRestore(t *testing.T) {
 	assert.Check(t, is.DeepEqual(storageState(t, c), want), "the storage as it was before the restore")
 	res := p.Docker("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--progress", "plain")
 	res.Assert(t, icmd.Success)
+	for _, line := range strings.Split(res.Stderr(), "\n") {
+		if strings.Contains(line, "INTERRUPTED RUN") {
+			t.Log(line)
+		}
+	}
 	for _, w := range []string{"INTERRUPTED RUN", "a restore run", "Component storage: old: the guardian put its safety copy back", "Component task-manager: new"} {
 		assert.Check(t, is.Contains(res.Stderr(), w))
 	}

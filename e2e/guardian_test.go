@@ -351,7 +351,7 @@ func TestGuardianKill9StorageRestore(t *testing.T) {
 	p := kit.InstallPlugin(t)
 	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
 	db, _ := seedDeployment(t, c)
-	seedRandomStorage(t, c, 256)
+	seedRandomStorage(t, c, 384)
 	dir := kit.Folder(t)
 	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes").Assert(t, icmd.Success)
 	db.Reconnect(t)
@@ -362,6 +362,14 @@ func TestGuardianKill9StorageRestore(t *testing.T) {
 	r.WaitForOutput(t, "Restore storage-", 5*time.Minute)
 	out := r.Result.Combined()
 	assert.Check(t, is.Contains(out, "Copy of the storage's safety archive into the guardian"))
+	// Killed once the storage is torn: emptied (a file the backup does not
+	// hold is gone), its extraction under way.
+	server := c.Service(t, kit.ServiceServer).ID
+	for deadline := time.Now().Add(2 * time.Minute); kit.Docker("cp", server+":/opt/infrahub/storage/artifacts/added.txt", "-").ExitCode == 0; time.Sleep(20 * time.Millisecond) {
+		if r.Exited() || time.Now().After(deadline) {
+			t.Fatalf("the storage was never emptied:\n%s", r.Result.Combined())
+		}
+	}
 	r.Kill(t)
 	r.Wait()
 

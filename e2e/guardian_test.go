@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"archive/tar"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -308,4 +311,83 @@ func TestGuardianKill9OnlineRestore(t *testing.T) {
 		assert.Check(t, is.Contains(res.Stderr(), want))
 	}
 	assertAllRunning(t, c, db)
+}
+
+// seedRandomStorage adds mib MiB of random files (4 MiB each,
+// incompressible, as artifacts mostly are) to infrahub-server's storage
+// with docker cp.
+func seedRandomStorage(t *testing.T, c *kit.Compose, mib int) {
+	t.Helper()
+	const fileSize = 4 << 20
+	pr, pw := io.Pipe()
+	go func() {
+		rng := rand.NewChaCha8([32]byte{'p', 'u', 't', 'b', 'a', 'c', 'k'})
+		tw := tar.NewWriter(pw)
+		buf := make([]byte, fileSize)
+		mtime := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
+		err := tw.WriteHeader(&tar.Header{Name: "big/", Typeflag: tar.TypeDir, Mode: 0o755, Uid: 1000, Gid: 1000, ModTime: mtime})
+		for i := 0; err == nil && i < mib*(1<<20)/fileSize; i++ {
+			_, _ = rng.Read(buf)
+			if err = tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("big/artifact-%03d.bin", i), Typeflag: tar.TypeReg, Mode: 0o644, Uid: 1000, Gid: 1000, Size: fileSize, ModTime: mtime}); err == nil {
+				_, err = tw.Write(buf)
+			}
+		}
+		if err == nil {
+			err = tw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	res := icmd.RunCmd(icmd.Command("docker", "cp", "-", c.Service(t, kit.ServiceServer).ID+":/opt/infrahub/storage"), icmd.WithStdin(pr))
+	pr.Close()
+	res.Assert(t, icmd.Success)
+}
+
+// kill -9 of a whole-deployment restore while it extracts the storage
+// (a few hundred MiB: it takes seconds): the storage is torn, its safety
+// copy is on the client's disk only, and the guardian puts it back from
+// its own copy before it starts anything; the next backup says so.
+func TestGuardianKill9StorageRestore(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
+	db, _ := seedDeployment(t, c)
+	seedRandomStorage(t, c, 384)
+	dir := kit.Folder(t)
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes").Assert(t, icmd.Success)
+	db.Reconnect(t)
+	changeDeployment(t, c) // the storage the restore replaces
+	want := storageState(t, c)
+
+	r := p.Start(t, p.Cmd("infrahubdb", "restore", dir, "--yes", "--project", c.Project, "--progress", "plain"))
+	r.WaitForOutput(t, "Restore storage-", 5*time.Minute)
+	out := r.Result.Combined()
+	assert.Check(t, is.Contains(out, "Copy of the storage's safety archive into the guardian"))
+	// Killed once the storage is torn: emptied (a file the backup does not
+	// hold is gone), its extraction under way.
+	server := c.Service(t, kit.ServiceServer).ID
+	for deadline := time.Now().Add(2 * time.Minute); kit.Docker("cp", server+":/opt/infrahub/storage/artifacts/added.txt", "-").ExitCode == 0; time.Sleep(20 * time.Millisecond) {
+		if r.Exited() || time.Now().After(deadline) {
+			t.Fatalf("the storage was never emptied:\n%s", r.Result.Combined())
+		}
+	}
+	r.Kill(t)
+	r.Wait()
+
+	allBack(t, c, db)
+	assert.Check(t, is.DeepEqual(storageState(t, c), want), "the storage as it was before the restore")
+	res := p.Docker("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--progress", "plain")
+	res.Assert(t, icmd.Success)
+	for _, line := range strings.Split(res.Stderr(), "\n") {
+		if strings.Contains(line, "INTERRUPTED RUN") {
+			t.Log(line)
+		}
+	}
+	for _, w := range []string{"INTERRUPTED RUN", "a restore run", "Component storage: old: the guardian put its safety copy back", "Component task-manager: new"} {
+		assert.Check(t, is.Contains(res.Stderr(), w))
+	}
+	db.Reconnect(t)
+	assertAllRunning(t, c, db)
+	assertNoHelpers(t, c)
+	assert.Check(t, is.Len(db.Guardians(t), 0), "no guardian container is left")
+	assert.Check(t, is.Len(db.Records(t), 0), "the record was reported once")
 }

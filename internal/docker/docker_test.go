@@ -280,3 +280,22 @@ func TestProgramTar(t *testing.T) {
 	_, err = io.ReadAll(programTar("/infrahubdb-guardian", shrunk))
 	assert.Check(t, is.ErrorContains(err, "was it replaced?"))
 }
+
+// A file copied into a container one directory deep: the directory first
+// (root's only), then the file, mode 0600.
+func TestFileTarCreatesItsDirectory(t *testing.T) {
+	body := []byte("a tar stream")
+	p := &Program{Size: int64(len(body)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }}
+	tr := tar.NewReader(fileTar("/infrahubdb-safety/storage.tar", p, 0o600))
+	h, err := tr.Next()
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(h.Name, "infrahubdb-safety/"))
+	assert.Check(t, is.Equal(h.Typeflag, byte(tar.TypeDir)))
+	h, err = tr.Next()
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(h.Name, "infrahubdb-safety/storage.tar"))
+	assert.Check(t, is.Equal(h.Mode, int64(0o600)))
+	got, err := io.ReadAll(tr)
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(got, body))
+}

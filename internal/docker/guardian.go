@@ -126,6 +126,17 @@ func (g *Guardian) start(ctx context.Context, spec GuardianSpec) error {
 	return nil
 }
 
+// CopyFileInto copies a file into a container at path, in its writable
+// layer (a guardian's goes with the container), streamed: a safety copy
+// may be many GiB. path is absolute, at most one directory deep; the file
+// is root's, mode 0600.
+func (e *Engine) CopyFileInto(ctx context.Context, id, path string, p *Program) error {
+	if _, err := e.api.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: fileTar(path, p, 0o600)}); err != nil {
+		return e.wrap(err)
+	}
+	return nil
+}
+
 func errOr(err, def error) error {
 	if err != nil {
 		return err
@@ -258,22 +269,32 @@ type watchedCli struct {
 func (c watchedCli) Client() client.APIClient { return c.api }
 
 // programTar streams a tar archive of one executable file, p at path.
-func programTar(path string, p *Program) io.Reader {
+func programTar(path string, p *Program) io.Reader { return fileTar(path, p, 0o755) }
+
+// fileTar streams a tar archive of one file, p at path (an absolute path
+// whose parent directory is / or is created by the archive), with mode.
+func fileTar(path string, p *Program, mode int64) io.Reader {
 	pr, pw := io.Pipe()
 	go func() {
-		pw.CloseWithError(writeProgramTar(pw, path, p))
+		pw.CloseWithError(writeFileTar(pw, path, p, mode))
 	}()
 	return pr
 }
 
-func writeProgramTar(w io.Writer, path string, p *Program) error {
+func writeFileTar(w io.Writer, path string, p *Program, mode int64) error {
 	f, err := p.Open()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	tw := tar.NewWriter(w)
-	if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(path, "/"), Mode: 0o755, Size: p.Size, Typeflag: tar.TypeReg, ModTime: time.Now()}); err != nil {
+	name := strings.TrimPrefix(path, "/")
+	if dir, _, ok := strings.Cut(name, "/"); ok && dir != "" && strings.Count(name, "/") == 1 {
+		if err := tw.WriteHeader(&tar.Header{Name: dir + "/", Mode: 0o700, Typeflag: tar.TypeDir, ModTime: time.Now()}); err != nil {
+			return err
+		}
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: p.Size, Typeflag: tar.TypeReg, ModTime: time.Now()}); err != nil {
 		return err
 	}
 	// Exactly Size bytes, or the copy fails: a binary replaced while the

@@ -33,6 +33,7 @@ type Engine interface {
 	DaemonHost() string
 	VolumesWithLabel(ctx context.Context, label, value string) ([]docker.Volume, error)
 	RemoveVolume(ctx context.Context, name string) error
+	CopyFileInto(ctx context.Context, id, path string, p *docker.Program) error
 }
 
 // Options of a run.
@@ -67,8 +68,11 @@ type Run struct {
 	lost    error           // the guardian stopped answering
 	told    map[string]bool // containers the guardian was told about
 	down    []stopped       // those not started again since, in stop order
-	stopHB  chan struct{}
-	hbDone  chan struct{}
+	// kept are the components whose safety copy is in the guardian
+	// (KeepCopy): told with their next "replacing" state.
+	kept   map[string]agent.Message
+	stopHB chan struct{}
+	hbDone chan struct{}
 }
 
 // stopped is a container the guardian was told about: the IDs it goes by
@@ -436,9 +440,48 @@ func (r *Run) Component(ctx context.Context, component, state, safety string) er
 	if !r.armed {
 		return nil
 	}
-	if _, err := r.send(context.WithoutCancel(ctx), agent.Message{Op: agent.OpComponent, Component: component, State: state, Safety: safety}); err != nil {
+	m := agent.Message{Op: agent.OpComponent, Component: component, State: state, Safety: safety}
+	r.mu.Lock()
+	if k, ok := r.kept[component]; ok {
+		if state == agent.ComponentReplacing {
+			m.PutBackArchive, m.Helper, m.MountPoint = k.PutBackArchive, k.Helper, k.MountPoint
+		} else {
+			delete(r.kept, component) // the guardian drops its copy
+		}
+	}
+	r.mu.Unlock()
+	if _, err := r.send(context.WithoutCancel(ctx), m); err != nil {
 		return fmt.Errorf("the guardian %s is gone (%v): the %s was not replaced", r.g.Name, err, component)
 	}
+	return nil
+}
+
+// SafetyDir is where a guardian keeps the safety copies KeepCopy gives
+// it, in its own container.
+const SafetyDir = "/infrahubdb-safety"
+
+// KeepCopy copies a component's safety copy into the guardian's container
+// (SafetyDir/<component>.tar), as the tar stream that, extracted into the
+// parent of mount in helper once mount is emptied, puts the component
+// back. Told next that the component is being replaced (Component), the
+// guardian puts it back itself if the run is lost before its next state.
+// The copy goes with the guardian's container. Without an armed guardian
+// nothing is copied. A failure (the Docker host's disk full) comes before
+// anything is replaced.
+func (r *Run) KeepCopy(ctx context.Context, component, helper, mount string, archive *docker.Program) error {
+	if !r.armed {
+		return nil
+	}
+	path := SafetyDir + "/" + component + ".tar"
+	if err := r.eng.CopyFileInto(ctx, r.g.ID, path, archive); err != nil {
+		return fmt.Errorf("copy into the guardian %s, which needs free space on the Docker host for one more copy of the %s (free some, or restore with --no-safety-backup, without safety copies): %w", r.g.Name, component, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.kept == nil {
+		r.kept = map[string]agent.Message{}
+	}
+	r.kept[component] = agent.Message{PutBackArchive: path, Helper: helper, MountPoint: mount}
 	return nil
 }
 

@@ -26,6 +26,8 @@ type fakeEngine struct {
 	mu      sync.Mutex
 	holder  *docker.Container
 	removed []string
+	copied  []string
+	copyErr error
 }
 
 func (f *fakeEngine) Inspect(_ context.Context, name string) (docker.Container, error) {
@@ -63,6 +65,15 @@ func (f *fakeEngine) VolumesWithLabel(context.Context, string, string) ([]docker
 	return nil, nil
 }
 func (f *fakeEngine) RemoveVolume(context.Context, string) error { return nil }
+func (f *fakeEngine) CopyFileInto(_ context.Context, id, path string, p *docker.Program) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.copyErr != nil {
+		return f.copyErr
+	}
+	f.copied = append(f.copied, id+":"+path)
+	return nil
+}
 
 type infos struct{ lines []string }
 
@@ -132,6 +143,11 @@ func (f inspectByID) Inspect(_ context.Context, id string) (docker.Container, er
 // to the Docker host drops) when told to; the channel it returns is closed
 // once it has hung up.
 func fakeAgent(t *testing.T, conn net.Conn, out io.WriteCloser, hangUp <-chan struct{}) <-chan struct{} {
+	return recordingAgent(t, conn, out, hangUp, nil)
+}
+
+// recordingAgent is fakeAgent that also keeps every message in seen.
+func recordingAgent(t *testing.T, conn net.Conn, out io.WriteCloser, hangUp <-chan struct{}, seen *[]agent.Message) <-chan struct{} {
 	t.Helper()
 	gone := make(chan struct{})
 	lines := make(chan agent.Message)
@@ -152,6 +168,9 @@ func fakeAgent(t *testing.T, conn net.Conn, out io.WriteCloser, hangUp <-chan st
 			case m, ok := <-lines:
 				if !ok {
 					return
+				}
+				if seen != nil {
+					*seen = append(*seen, m)
 				}
 				b, _ := json.Marshal(agent.Reply{Seq: m.Seq, Armed: true})
 				_, _ = out.Write(append(b, '\n'))
@@ -242,4 +261,52 @@ func TestReadOnlyRunRefusesOrWaitsForAHolder(t *testing.T) {
 	assert.Check(t, is.Contains(out, "run lock infrahubdb-guardian-0123456789ab taken: no backup or restore changes the deployment until this verify ends"))
 	assert.Check(t, is.Equal(f.holder.Labels[docker.LabelCommand], "verify"))
 	assert.NilError(t, r.Close(context.Background()))
+}
+
+// The storage's safety copy is copied into the guardian, and the guardian
+// hears where it is with the storage's "replacing" only: once replaced,
+// it drops it. A failed copy (the Docker host's disk full) is an error
+// that says what it needs.
+func TestKeepCopyTellsTheGuardianWithTheReplacement(t *testing.T) {
+	f := &fakeEngine{}
+	plugin, guardian := net.Pipe()
+	stdoutR, stdoutW := io.Pipe()
+	var seen []agent.Message
+	recordingAgent(t, guardian, stdoutW, make(chan struct{}), &seen)
+	r := &Run{eng: f, db: db, told: map[string]bool{}, g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab", Conn: plugin, Stdout: stdoutR}}
+	ctx := context.Background()
+	assert.NilError(t, r.hello(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "restore"}))
+	archive := &docker.Program{Size: 3, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("tar")), nil }}
+	assert.NilError(t, r.KeepCopy(ctx, "storage", "helper-1", "/storage", archive))
+	assert.Check(t, is.DeepEqual(f.copied, []string{"lock1:/infrahubdb-safety/storage.tar"}))
+	assert.NilError(t, r.Component(ctx, "storage", agent.ComponentReplacing, "/b/safety/storage.tar"))
+	assert.NilError(t, r.Component(ctx, "storage", agent.ComponentNew, ""))
+	assert.NilError(t, r.Close(ctx))
+	var comps []agent.Message
+	for _, m := range seen {
+		if m.Op == agent.OpComponent {
+			comps = append(comps, m)
+		}
+	}
+	assert.Assert(t, is.Len(comps, 2))
+	assert.Check(t, is.Equal(comps[0].PutBackArchive, "/infrahubdb-safety/storage.tar"))
+	assert.Check(t, is.Equal(comps[0].Helper, "helper-1"))
+	assert.Check(t, is.Equal(comps[0].MountPoint, "/storage"))
+	assert.Check(t, is.Equal(comps[1].PutBackArchive, ""))
+
+	f.copyErr = errors.New("no space left on device")
+	r.armed = true
+	err := r.KeepCopy(ctx, "storage", "helper-1", "/storage", archive)
+	assert.Check(t, is.ErrorContains(err, "free space on the Docker host for one more copy of the storage"))
+	assert.Check(t, is.ErrorContains(err, "no space left on device"))
+}
+
+// Without an armed guardian nothing is copied.
+func TestKeepCopyWithoutAGuardianCopiesNothing(t *testing.T) {
+	f := &fakeEngine{}
+	r, err := Begin(context.Background(), f, db, Options{Command: "restore"}, &infos{})
+	assert.NilError(t, err)
+	defer r.Close(context.Background())
+	assert.NilError(t, r.KeepCopy(context.Background(), "storage", "h", "/storage", &docker.Program{}))
+	assert.Check(t, is.Len(f.copied, 0))
 }

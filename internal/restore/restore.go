@@ -62,6 +62,15 @@ type Guard interface {
 	// replaces (agent.ComponentReplacing, ComponentNew, ComponentOld) and
 	// where its safety copy is; an error before a replacement stops it.
 	Component(ctx context.Context, component, state, safety string) error
+	// KeepCopy copies a component's safety copy into the guardian (the
+	// tar stream that, extracted into the parent of mount in helper once
+	// mount is emptied, puts the component back): told next that the
+	// component is being replaced, the guardian puts it back itself if
+	// the run is lost. An error comes before anything is replaced.
+	KeepCopy(ctx context.Context, component, helper, mount string, archive *docker.Program) error
+	// Armed says whether a guardian watches the run (else it only holds
+	// the run lock), and why not.
+	Armed() (bool, string)
 }
 
 type Options struct {

@@ -550,6 +550,9 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 			return fmt.Errorf("safety archive of the storage failed, nothing was changed: %w", err)
 		}
 		safety := s.safety
+		if err := s.keepStorageCopy(ctx, h.Name(), safety.Path(name)); err != nil {
+			return err
+		}
 		if err := s.tell(ctx, backupset.ComponentStorage, agent.ComponentReplacing, safety.Path(name)); err != nil {
 			return err
 		}
@@ -578,6 +581,28 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 		defer f.Close()
 		return volumearchive.Restore(ctx, h, f)
 	}))
+}
+
+// keepStorageCopy copies the storage's safety archive into the guardian,
+// which then puts it back by itself if the run is lost while the storage
+// is replaced (its folder is on the client's disk).
+func (s *setRunner) keepStorageCopy(ctx context.Context, helperName, file string) error {
+	if s.guard == nil {
+		return nil
+	}
+	if armed, _ := s.guard.Armed(); !armed {
+		return nil
+	}
+	return progress.Run(s.pw, progress.Event{ID: "storage-guardian", Text: "Copy of the storage's safety archive into the guardian"}, func() error {
+		archive, err := volumearchive.PutBackCopy(file)
+		if err == nil {
+			err = s.guard.KeepCopy(ctx, backupset.ComponentStorage, helperName, volumearchive.MountPoint, archive)
+		}
+		if err != nil {
+			return fmt.Errorf("the storage's safety archive could not be given to the guardian, nothing was changed: %w", err)
+		}
+		return nil
+	})
 }
 
 // rollback puts back the components already replaced, most recent first,

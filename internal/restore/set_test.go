@@ -1,10 +1,13 @@
 package restore_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -309,7 +312,35 @@ func TestRunSetInterruptedPgRestore(t *testing.T) {
 type guardLog struct {
 	mu   sync.Mutex
 	told []string
+	// eng, when set, also records KeepCopy in the engine's calls (their
+	// order); keepErr fails it.
+	eng     *helpertest.Engine
+	keepErr error
+	kept    []byte
 }
+
+func (g *guardLog) KeepCopy(ctx context.Context, component, helper, mount string, archive *docker.Program) error {
+	if g.eng != nil {
+		g.eng.Record("guardian keeps %s copy for %s at %s", component, helper, mount)
+	}
+	if g.keepErr != nil {
+		return g.keepErr
+	}
+	rc, err := archive.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	g.kept, err = io.ReadAll(rc)
+	if err == nil && int64(len(g.kept)) != archive.Size {
+		err = errors.New("size differs")
+	}
+	if err == nil {
+		g.add(component + " kept in " + helper[:strings.LastIndex(helper, "-")] + " at " + mount)
+	}
+	return err
+}
+func (g *guardLog) Armed() (bool, string) { return true, "" }
 
 func (g *guardLog) Replacing(ctx context.Context, helper string, putBack []agent.Command) error {
 	g.add("graph replacing")
@@ -339,6 +370,7 @@ func TestRunSetTellsTheGuardianEachComponentsState(t *testing.T) {
 	assert.NilError(t, err)
 	assert.Check(t, is.DeepEqual(g.told, []string{
 		"task-manager replacing (safety .pgdump)", "task-manager new",
+		"storage kept in infrahubdb-restore-storage at /storage",
 		"storage replacing (safety .tar)", "storage new",
 		"graph replacing", "graph replaced",
 	}))
@@ -366,4 +398,45 @@ func TestRunSetTellsTheGuardianAFailedPgRestoreChangedNothing(t *testing.T) {
 	_, err := f.runSet(context.Background())
 	assert.Assert(t, err != nil)
 	assert.Check(t, is.DeepEqual(g.told, []string{"task-manager replacing (safety .pgdump)", "task-manager old"}))
+}
+
+// The storage's safety archive is copied into the guardian after it is
+// taken and before the storage is emptied, as the stream the extraction
+// takes (its root "storage/"): a run lost mid-extraction leaves the
+// guardian all it needs to put the storage back.
+func TestRunSetGivesTheGuardianTheStorageCopyBeforeTheExtraction(t *testing.T) {
+	f, _ := setFixture(t)
+	g := &guardLog{eng: f.eng}
+	f.opts.Guard = g
+	_, err := f.runSet(context.Background())
+	assert.NilError(t, err)
+	assertOrder(t, f.eng.CallLog(),
+		"copy-from /storage/.", "guardian keeps storage copy for infrahubdb-restore-storage", "exec find /storage -mindepth 1 -delete", "copy-to /")
+	tr := tar.NewReader(bytes.NewReader(g.kept))
+	h, err := tr.Next()
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(h.Name, "storage/"))
+}
+
+// A copy into the guardian that fails (the Docker host's disk full) fails
+// the restore before the storage is touched.
+func TestRunSetFailedGuardianCopyChangesNothing(t *testing.T) {
+	f, _ := setFixture(t)
+	g := &guardLog{eng: f.eng, keepErr: errors.New("no space left on device")}
+	f.opts.Guard = g
+	_, err := f.runSet(context.Background(), backupset.ComponentStorage)
+	var rolled *restore.ComponentsRolledBackError
+	assert.Assert(t, errors.As(err, &rolled), "%v", err)
+	assert.Check(t, is.Equal(rolled.Component, backupset.ComponentStorage))
+	assert.Check(t, is.ErrorContains(err, "nothing was changed"))
+	assert.Check(t, is.ErrorContains(err, "no space left on device"))
+	calls := f.eng.CallLog()
+	assert.Check(t, !hasPrefix(calls, "exec find /storage"), "the storage was emptied")
+	assert.Check(t, !hasPrefix(calls, "copy-to /"), "the storage was extracted into")
+	assert.Check(t, !slices.Contains(g.told, "storage replacing (safety .tar)"), "%v", g.told)
+	for _, a := range f.eng.Apps {
+		if a.ID != "worker-id" {
+			assert.Check(t, a.Running, a.Name)
+		}
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -322,6 +323,40 @@ func inside(dir, rel string) (string, bool) {
 // changed).
 func Check(r io.Reader) (Stats, error) {
 	return Copy(io.Discard, r)
+}
+
+// PutBackCopy is the archive in file (a safety archive Take wrote) as the
+// tar stream Restore extracts into the parent of MountPoint once the
+// storage is emptied (its root named "storage/"): what a guardian keeps
+// to put the storage back by itself, with only an extraction to make.
+// Its size is counted by a first read of the file; each Open reads it
+// again, checked entry by entry as Restore does.
+func PutBackCopy(file string) (*docker.Program, error) {
+	stream := func(w io.Writer) error {
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = copyAs(w, f, path.Base(MountPoint)+"/")
+		return err
+	}
+	var n countingWriter
+	if err := stream(&n); err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	return &docker.Program{Size: int64(n), Open: func() (io.ReadCloser, error) {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(stream(pw)) }()
+		return pr, nil
+	}}, nil
+}
+
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
 }
 
 // Restore makes the storage's content exactly the archive read from r:

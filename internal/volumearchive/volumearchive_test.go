@@ -4,6 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -153,4 +156,23 @@ func TestCheckRefusesLinksCombined(t *testing.T) {
 		link("./a/b/up", "../f"), link("./a/b/round", "../../a/./b/../f"),
 		link("./d", "a"), dir("./d/"), file("./d/g", "y"))))
 	assert.NilError(t, err)
+}
+
+// The guardian's copy of a safety archive is the stream Restore extracts
+// into "/": its root is "storage/", and its size is exact.
+func TestPutBackCopyIsWhatTheExtractionTakes(t *testing.T) {
+	safety := filepath.Join(t.TempDir(), "storage.tar")
+	assert.NilError(t, os.WriteFile(safety, archive(t, dir("./"), dir("./a/"), file("./a/f.txt", "hello")), 0o600))
+	p, err := PutBackCopy(safety)
+	assert.NilError(t, err)
+	rc, err := p.Open()
+	assert.NilError(t, err)
+	got, err := io.ReadAll(rc)
+	assert.NilError(t, err)
+	assert.NilError(t, rc.Close())
+	assert.Check(t, is.Equal(int64(len(got)), p.Size))
+	assert.Check(t, is.DeepEqual(names(t, got), []string{"storage/", "storage/a/", "storage/a/f.txt"}))
+
+	_, err = PutBackCopy(filepath.Join(t.TempDir(), "missing.tar"))
+	assert.Check(t, is.ErrorContains(err, "missing.tar"))
 }

@@ -115,6 +115,29 @@ func (d *dockerAPI) createVolume(ctx context.Context, name string, labels map[st
 	return d.do(ctx, http.MethodPost, "/volumes/create", nil, map[string]any{"Name": name, "Labels": labels}, nil)
 }
 
+// putArchive extracts the tar stream r into dir in a container (PUT
+// /containers/{id}/archive), streamed: the archive may be many GiB.
+func (d *dockerAPI) putArchive(ctx context.Context, container, dir string, r io.Reader) error {
+	p := "/containers/" + url.PathEscape(container) + "/archive"
+	q := url.Values{"path": {dir}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://docker"+p+"?"+q.Encode(), r)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-tar")
+	res, err := d.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
+		return fmt.Errorf("%s %s: %s: %s", http.MethodPut, p, res.Status, bytes.TrimSpace(msg))
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	return nil
+}
+
 // execState reports whether an exec still runs, its exit code and its
 // program.
 func (d *dockerAPI) execState(ctx context.Context, id string) (running bool, code int, program string, err error) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strings"
 	"time"
 )
@@ -29,6 +30,8 @@ type Engine interface {
 	createVolume(ctx context.Context, name string, labels map[string]string) error
 	execState(ctx context.Context, id string) (running bool, code int, program string, err error)
 	execRun(ctx context.Context, container string, c Command) (code int, output string, err error)
+	// putArchive extracts the tar stream r into dir in a container.
+	putArchive(ctx context.Context, container, dir string, r io.Reader) error
 }
 
 // putBackWait bounds the wait for a load under way in the restore's helper
@@ -88,6 +91,7 @@ func Guard(in io.Reader, out io.Writer, dial func(socket string) Engine, self st
 			}
 			return recoverRun(eng, &st, cause)
 		}
+		dropPutBackArchive(&st, m)
 		st.Apply(m)
 		reply := Reply{Seq: m.Seq}
 		switch m.Op {
@@ -166,6 +170,11 @@ func run(eng Engine, st *State, a Action, rec *Record) {
 		}
 	case ActPutBack:
 		rec.PutBack = putBack(eng, st)
+	case ActPutBackComponent:
+		if st.ComponentPutBack == nil {
+			st.ComponentPutBack = map[string]string{}
+		}
+		st.ComponentPutBack[a.Component.Component] = putBackComponent(ctx, eng, a.Component)
 	case ActStopHelpers:
 		// Every helper of the run: the graph's (which may hold the store
 		// lock) and the other components' (which hold their volumes).
@@ -213,6 +222,65 @@ func putBack(eng Engine, st *State) string {
 	}
 	st.PutBackDone = true
 	return "put back from the safety copy in " + r.Helper
+}
+
+// putBackComponent puts a component back from the guardian's copy of its
+// safety archive, as the plugin's rollback does: once what runs in its
+// helper has ended, it empties the mount point there and extracts the
+// archive into its parent. It returns "" when it did, else why not.
+func putBackComponent(ctx context.Context, eng Engine, c Message) string {
+	h, err := eng.inspect(ctx, c.Helper)
+	if err != nil {
+		return "find its helper " + c.Helper + ": " + err.Error()
+	}
+	// A find -delete under way would race the extraction: let it end.
+	for _, id := range h.ExecIDs {
+		_, _ = waitExec(eng, id)
+	}
+	// The daemon may still be ending the extraction the lost client began
+	// (a directory that gains a file while find empties it): try again.
+	empty := Command{User: "0", Cmd: []string{"find", c.MountPoint, "-mindepth", "1", "-delete"}}
+	for try := 1; ; try++ {
+		code, out, err := eng.execRun(ctx, c.Helper, empty)
+		if err == nil && code == 0 {
+			break
+		}
+		if try == emptyTries || ctx.Err() != nil {
+			return fmt.Sprintf("%s in %s: exit code %d %s %s", strings.Join(empty.Cmd, " "), c.Helper, code, errOrEmpty(err), lastLine(out))
+		}
+		time.Sleep(emptyRetry)
+	}
+	f, err := os.Open(c.PutBackArchive)
+	if err != nil {
+		return "open the guardian's copy: " + err.Error()
+	}
+	defer f.Close()
+	if err := eng.putArchive(ctx, c.Helper, path.Dir(c.MountPoint), f); err != nil {
+		return "extract " + c.PutBackArchive + " into " + c.Helper + ": " + err.Error()
+	}
+	return ""
+}
+
+// emptyTries and emptyRetry bound the tries to empty a component before it
+// is put back.
+var (
+	emptyTries = 3
+	emptyRetry = 2 * time.Second
+)
+
+// dropPutBackArchive removes the guardian's copy of a component's safety
+// archive once the run tells the component's next state (replaced, or
+// put back by the run): it is needed no more, and the space is the
+// Docker host's. The container's removal takes it on every other path.
+func dropPutBackArchive(st *State, m Message) {
+	if m.Op != OpComponent {
+		return
+	}
+	for _, c := range st.Components {
+		if c.Component == m.Component && c.PutBackArchive != "" && c.PutBackArchive != m.PutBackArchive {
+			_ = os.Remove(c.PutBackArchive)
+		}
+	}
 }
 
 // waitExec waits until an exec ends and returns its exit code.

@@ -39,9 +39,11 @@ const (
 	OpReplacing = "replacing"
 	OpReplaced  = "replaced" // the replacement ended (new data, or the old put back by the run)
 	// OpComponent: the state of a component (task-manager, storage) that a
-	// whole-deployment restore replaces; the guardian does not put those
-	// back, but its record says which hold new, old or partial data and
-	// where their safety copies are.
+	// whole-deployment restore replaces; its record says which hold new,
+	// old or partial data and where their safety copies are. A component
+	// told replacing with a PutBackArchive (the storage) is put back by
+	// the guardian from that archive, in its own filesystem, if the run is
+	// lost before its next state.
 	OpComponent = "component"
 )
 
@@ -81,6 +83,13 @@ type Message struct {
 	Component string `json:"component,omitempty"`
 	State     string `json:"state,omitempty"`
 	Safety    string `json:"safety,omitempty"` // its safety copy, on the client's disk; "" without one
+	// PutBackArchive is the component's safety copy in the guardian's own
+	// filesystem, as the tar stream that, extracted into the parent of
+	// MountPoint in Helper (a running container that mounts the component
+	// there read-write), makes its content the safety copy's again once
+	// MountPoint is emptied; "" when the guardian holds no copy.
+	PutBackArchive string `json:"put_back_archive,omitempty"`
+	MountPoint     string `json:"mount_point,omitempty"`
 }
 
 // Command is a program to run in a container as a user.

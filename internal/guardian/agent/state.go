@@ -23,6 +23,9 @@ type State struct {
 	PutBackDone bool
 	// Components are the OpComponent states, in the order first told.
 	Components []Message
+	// ComponentPutBack is set by the recovery for each component it put
+	// back from its PutBackArchive: "" when it did, else why it failed.
+	ComponentPutBack map[string]string
 }
 
 // Apply records one message of the run.
@@ -54,22 +57,29 @@ func (s *State) Apply(m Message) {
 
 // Action kinds of a recovery.
 const (
-	ActWaitHelper  = "wait-helper"  // let what runs in the restore's helper end: a load killed midway tears the store
-	ActPutBack     = "put-back"     // load the safety copy in the restore's helper
-	ActStopHelpers = "stop-helpers" // stop the run's helpers: a dump or load in them holds the store lock
-	ActStop        = "stop"         // finish a stop the run began (docker stop waits for one in progress)
-	ActStart       = "start"        // start and wait until running (healthy, with a healthcheck)
+	ActWaitHelper = "wait-helper" // let what runs in the restore's helper end: a load killed midway tears the store
+	ActPutBack    = "put-back"    // load the safety copy in the restore's helper
+	// ActPutBackComponent: let what runs in the component's helper end,
+	// empty its mount point and extract the guardian's copy of its safety
+	// archive there (a storage torn by a lost restore).
+	ActPutBackComponent = "put-back-component"
+	ActStopHelpers      = "stop-helpers" // stop the run's helpers: a dump or load in them holds the store lock
+	ActStop             = "stop"         // finish a stop the run began (docker stop waits for one in progress)
+	ActStart            = "start"        // start and wait until running (healthy, with a healthcheck)
 )
 
 // Action is one step of a recovery.
 type Action struct {
-	Kind    string
-	Target  Stopped
-	Timeout time.Duration
+	Kind      string
+	Target    Stopped
+	Component Message // ActPutBackComponent: its OpComponent
+	Timeout   time.Duration
 }
 
 // Recovery is what the guardian does when the run is lost: nothing when
-// the run stopped nothing and replaced nothing; else stop the run's helpers, let every stop
+// the run stopped nothing and replaced nothing; else put back what was
+// being replaced (the graph, a component the guardian holds a copy of) in
+// the helpers that replaced it, while they still run; then stop the run's helpers, let every stop
 // the run began finish (a container the run was about to stop may still
 // be stopping, and a start now would be undone by it), then start the
 // containers in the reverse of their stop order: the database before the
@@ -81,6 +91,11 @@ func (s *State) Recovery() []Action {
 	var acts []Action
 	if s.Replacing != nil {
 		acts = append(acts, Action{Kind: ActWaitHelper}, Action{Kind: ActPutBack})
+	}
+	for _, c := range s.Components {
+		if c.State == ComponentReplacing && c.PutBackArchive != "" && c.Helper != "" && c.MountPoint != "" {
+			acts = append(acts, Action{Kind: ActPutBackComponent, Component: c, Timeout: putBackWait})
+		}
 	}
 	acts = append(acts, Action{Kind: ActStopHelpers})
 	for _, c := range s.Stopped {
@@ -106,6 +121,10 @@ func (s *State) DataState() string {
 	if s.Replacing != nil {
 		return "unknown: the restore was lost while it replaced the data and the guardian could not put the safety copy back; restore the safety copy from the restore folder's safety directory"
 	}
+	if slices.ContainsFunc(s.Components, func(c Message) bool { return c.State == ComponentReplacing }) {
+		// A whole-deployment restore replaces the graph last.
+		return "old: the restore was lost while it replaced another component, before the graph"
+	}
 	if !slices.ContainsFunc(s.Stopped, func(c Stopped) bool { return c.Role == RoleDatabase }) {
 		return "unknown: the restore was lost while the database container ran; check the databases with SHOW DATABASES and the data, and restore again"
 	}
@@ -124,7 +143,15 @@ func (s *State) ComponentStates() []string {
 		case ComponentOld:
 			what = "old: put back from its safety copy by the run"
 		default:
-			what = replacingState(c)
+			failed, tried := s.ComponentPutBack[c.Component]
+			switch {
+			case tried && failed == "":
+				what = "old: the guardian put its safety copy back (the restore did not finish)"
+			case tried:
+				what = "FAILED: the guardian could not put its safety copy back (" + failed + "); " + replacingState(c)
+			default:
+				what = replacingState(c)
+			}
 		}
 		out = append(out, c.Component+": "+what)
 	}

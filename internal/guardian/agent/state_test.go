@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -48,9 +50,10 @@ func TestRecoveryForgetsWhatTheRunStartedAgain(t *testing.T) {
 
 // fakeEngine records the guardian's calls.
 type fakeEngine struct {
-	mu      sync.Mutex
-	calls   []string
-	volumes map[string]map[string]string
+	mu        sync.Mutex
+	calls     []string
+	volumes   map[string]map[string]string
+	execFails bool
 }
 
 func (f *fakeEngine) log(s string) { f.mu.Lock(); f.calls = append(f.calls, s); f.mu.Unlock() }
@@ -85,7 +88,15 @@ func (f *fakeEngine) execState(_ context.Context, id string) (bool, int, string,
 }
 func (f *fakeEngine) execRun(_ context.Context, container string, c Command) (int, string, error) {
 	f.log("exec " + container + " as " + c.User + ": " + strings.Join(c.Cmd, " "))
+	if f.execFails {
+		return 1, "find: cannot delete", nil
+	}
 	return 0, "", nil
+}
+func (f *fakeEngine) putArchive(_ context.Context, container, dir string, r io.Reader) error {
+	b, err := io.ReadAll(r)
+	f.log("put " + container + ":" + dir + " " + string(b))
+	return err
 }
 
 func lines(ms ...Message) io.Reader {
@@ -210,4 +221,83 @@ func TestComponentStateWithoutASafetyCopy(t *testing.T) {
 	got := s.ComponentStates()
 	assert.Check(t, is.Contains(got[0], "most likely old"))
 	assert.Check(t, is.Contains(got[0], "there is no safety copy (--no-safety-backup)"))
+}
+
+// A whole-deployment restore lost while it extracts the storage: the
+// guardian empties the storage and extracts its own copy of the safety
+// archive in the storage's helper, before it stops the run's helpers and
+// starts anything, and its record says the storage holds the old data.
+func TestGuardPutsTheStorageBackBeforeStoppingHelpers(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "storage.tar")
+	assert.NilError(t, os.WriteFile(archive, []byte("TAR"), 0o600))
+	f := &fakeEngine{}
+	in := lines(
+		Message{Op: OpHello, Seq: 1, Target: "db", Owner: "h:1", Command: "restore", Socket: "/s"},
+		Message{Op: OpStopping, Seq: 2, ID: "server", Name: "infrahub-server", Role: RoleApp},
+		Message{Op: OpComponent, Seq: 3, Component: "task-manager", State: ComponentReplacing, Safety: "/b/safety-1/task-manager-1.pgdump"},
+		Message{Op: OpComponent, Seq: 4, Component: "task-manager", State: ComponentNew},
+		Message{Op: OpComponent, Seq: 5, Component: "storage", State: ComponentReplacing, Safety: "/b/safety-1/storage-1.tar",
+			Helper: "storage-helper", MountPoint: "/storage", PutBackArchive: archive},
+	)
+	assert.NilError(t, Guard(in, io.Discard, func(string) Engine { return f }, "self"))
+	assert.DeepEqual(t, f.calls, []string{
+		"exec storage-helper as 0: find /storage -mindepth 1 -delete",
+		"put storage-helper:/ TAR",
+		"list " + LabelHelper + "," + LabelOwner + "=h:1", "stop helper1",
+		"stop server", "start server",
+	})
+	assert.Assert(t, is.Len(f.volumes, 1))
+	for _, labels := range f.volumes {
+		var rec Record
+		assert.NilError(t, json.Unmarshal([]byte(labels[LabelRecordJSON]), &rec))
+		assert.Check(t, is.DeepEqual(rec.Components, []string{
+			"task-manager: new: replaced from the backup before the run was lost",
+			"storage: old: the guardian put its safety copy back (the restore did not finish)",
+		}))
+		assert.Check(t, is.Equal(rec.Data, "old: the restore was lost while it replaced another component, before the graph"))
+	}
+}
+
+// A put-back that fails leaves the record saying so, with the client's
+// safety copy and the command that restores it.
+func TestGuardRecordsAFailedStoragePutBack(t *testing.T) {
+	defer func(d time.Duration) { emptyRetry = d }(emptyRetry)
+	emptyRetry = 0
+	f := &fakeEngine{execFails: true}
+	in := lines(
+		Message{Op: OpHello, Seq: 1, Target: "db", Owner: "h:1", Command: "restore", Socket: "/s"},
+		Message{Op: OpComponent, Seq: 2, Component: "storage", State: ComponentReplacing, Safety: "/b/safety-1/storage-1.tar",
+			Helper: "storage-helper", MountPoint: "/storage", PutBackArchive: "/infrahubdb-safety/storage.tar"},
+	)
+	assert.NilError(t, Guard(in, io.Discard, func(string) Engine { return f }, "self"))
+	assert.Check(t, !strings.Contains(strings.Join(f.calls, ";"), "put "), "no extraction into a storage that was not emptied")
+	assert.Check(t, is.Equal(strings.Count(strings.Join(f.calls, ";"), "find /storage"), emptyTries), "tried again")
+	for _, labels := range f.volumes {
+		var rec Record
+		assert.NilError(t, json.Unmarshal([]byte(labels[LabelRecordJSON]), &rec))
+		assert.Assert(t, is.Len(rec.Components, 1))
+		assert.Check(t, is.Contains(rec.Components[0], "storage: FAILED: the guardian could not put its safety copy back (find /storage -mindepth 1 -delete in storage-helper: exit code 1"))
+		assert.Check(t, is.Contains(rec.Components[0], "PARTIAL"))
+		assert.Check(t, is.Contains(rec.Components[0], "docker infrahubdb restore /b/safety-1 --component storage"))
+	}
+}
+
+// Once the storage is replaced (or put back by the run), the guardian
+// drops its copy and puts nothing back.
+func TestGuardDropsTheStorageCopyOnceReplaced(t *testing.T) {
+	archive := filepath.Join(t.TempDir(), "storage.tar")
+	assert.NilError(t, os.WriteFile(archive, []byte("TAR"), 0o600))
+	f := &fakeEngine{}
+	in := lines(
+		Message{Op: OpHello, Seq: 1, Target: "db", Owner: "h:1", Command: "restore", Socket: "/s"},
+		Message{Op: OpStopping, Seq: 2, ID: "server", Name: "infrahub-server", Role: RoleApp},
+		Message{Op: OpComponent, Seq: 3, Component: "storage", State: ComponentReplacing, Helper: "storage-helper", MountPoint: "/storage", PutBackArchive: archive},
+		Message{Op: OpComponent, Seq: 4, Component: "storage", State: ComponentNew},
+	)
+	assert.NilError(t, Guard(in, io.Discard, func(string) Engine { return f }, "self"))
+	_, err := os.Stat(archive)
+	assert.Check(t, os.IsNotExist(err), "the copy is removed once the storage is replaced")
+	for _, c := range f.calls {
+		assert.Check(t, !strings.HasPrefix(c, "exec ") && !strings.HasPrefix(c, "put "), c)
+	}
 }

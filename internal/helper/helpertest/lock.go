@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"runtime"
 	"slices"
@@ -61,4 +62,21 @@ func (e *Engine) RemoveVolume(_ context.Context, name string) error {
 	defer e.mu.Unlock()
 	delete(e.Volumes, name)
 	return nil
+}
+
+// CopyFileInto reads the program whole, as the engine copies it, into a
+// container the fake knows by ID; the fake runs no guardian, so no
+// container here ever holds what is copied.
+func (e *Engine) CopyFileInto(ctx context.Context, id, path string, p *docker.Program) error {
+	e.Record("copy-file-into %s %s", id, path)
+	f, err := p.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := io.Copy(io.Discard, f)
+	if err == nil && n != p.Size {
+		err = fmt.Errorf("%s: %d bytes, expected %d", path, n, p.Size)
+	}
+	return err
 }

@@ -139,6 +139,10 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 	}
 	_, statErr := os.Lstat(folder.Path(backupset.ManifestName))
 	hadManifest := statErr == nil
+	found, err := folder.ReadManifest() // to put back as it was
+	if err != nil {
+		return nil, err
+	}
 	if err := mark(""); err != nil {
 		return nil, err
 	}
@@ -148,11 +152,18 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		}
 		if m, err := folder.ReadManifest(); err == nil {
 			m.RemoveRun(res.RunID)
-			if !hadManifest && len(m.Files) == 0 && len(m.Runs) == 0 {
+			switch {
+			case !hadManifest && len(m.Files) == 0 && len(m.Runs) == 0:
 				// The run changed nothing: no manifest is left where
 				// there was none.
 				err = os.Remove(folder.Path(backupset.ManifestName))
-			} else {
+			case hadManifest:
+				// Nor a manifest changed where it wrote nothing.
+				var same bool
+				if same, err = folder.PutBackManifest(found, m); err == nil && !same {
+					err = folder.WriteManifest(m)
+				}
+			default:
 				err = folder.WriteManifest(m)
 			}
 			if err != nil {

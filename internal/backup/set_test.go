@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
@@ -239,4 +241,23 @@ func TestRunSetAccountsForEveryNamedVolume(t *testing.T) {
 	assert.NilError(t, err)
 	run, _ := m.Run(res.RunID)
 	assert.Check(t, is.DeepEqual(run.Volumes, res.Volumes))
+}
+
+// A run that fails before it wrote anything leaves the manifest byte for
+// byte as it found it (its open record removed, its Updated time kept).
+func TestRunSetThatWroteNothingLeavesTheManifestAsItWas(t *testing.T) {
+	eng := helpertest.New()
+	folder := newFolder(t)
+	_, err := backup.RunSet(context.Background(), eng, folder, backup.SetOptions{Options: options(nil), Components: []string{backupset.ComponentGraph}}, progress.Nop)
+	assert.NilError(t, err)
+	before, err := os.ReadFile(folder.Path(backupset.ManifestName))
+	assert.NilError(t, err)
+
+	time.Sleep(1100 * time.Millisecond) // a rewrite would change Updated
+	eng.Faults["backup"] = &helpertest.Fault{Code: 1, Stderr: "backup failed"}
+	_, err = backup.RunSet(context.Background(), eng, folder, backup.SetOptions{Options: options(nil), Components: []string{backupset.ComponentGraph}}, progress.Nop)
+	assert.Assert(t, err != nil)
+	after, err := os.ReadFile(folder.Path(backupset.ManifestName))
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(string(after), string(before)))
 }

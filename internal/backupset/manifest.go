@@ -146,6 +146,29 @@ func (f *Folder) WriteManifest(m *Manifest) error {
 	return f.writeAtomic(ManifestName, data)
 }
 
+// PutBackManifest writes m as it was read, its Updated time included, when
+// it says the same as the manifest now in the folder with one run removed:
+// a run that died before it wrote anything leaves the manifest byte for
+// byte as it found it. It reports whether it wrote.
+func (f *Folder) PutBackManifest(m, now *Manifest) (bool, error) {
+	a, b := *m, *now
+	b.Updated, b.Version = a.Updated, a.Version
+	sortRecords(b.Files)
+	ja, err := json.Marshal(&a)
+	if err != nil {
+		return false, err
+	}
+	jb, err := json.Marshal(&b)
+	if err != nil || string(ja) != string(jb) {
+		return false, err
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return false, err
+	}
+	return true, f.writeAtomic(ManifestName, append(data, '\n'))
+}
+
 func sortRecords(recs []FileRecord) {
 	slices.SortFunc(recs, func(a, b FileRecord) int {
 		if c := strings.Compare(a.Database, b.Database); c != 0 {

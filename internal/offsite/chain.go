@@ -173,23 +173,11 @@ func graphToFolder(ctx context.Context, loc backupset.Location, m *backupset.Run
 // own and names no base. The base run is read again under the location's
 // lock, so that a prune that removed it meanwhile is found, not built on.
 func ToLocationOnBase(ctx context.Context, folder *backupset.Folder, loc backupset.Location, runID, base string, seeded []string, o CopyOptions) (*CopyResult, error) {
-	unlock, err := folder.Lock("copy")
+	cat, lease, release, err := lockAndScan(ctx, folder, loc)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	lease, err := loc.Lock(ctx, "copy")
-	if err != nil {
-		return nil, err
-	}
-	defer lease.Release(context.WithoutCancel(ctx))
-	cat, err := folder.Scan()
-	if err != nil {
-		return nil, err
-	}
-	if cat.ManifestErr != nil {
-		return nil, cat.ManifestErr
-	}
+	defer release()
 	run, ok := cat.Manifest.Run(runID)
 	if !ok || !run.Complete {
 		return nil, fmt.Errorf("run %s of %s is not restorable (incomplete or missing files); run verify", runID, folder.Dir)

@@ -58,26 +58,39 @@ type CopyResult struct {
 	Present []string    `json:"already_present,omitempty"` // folder runs the location already had
 }
 
-// ToLocation copies runs of a folder into a location, under both locks.
-func ToLocation(ctx context.Context, folder *backupset.Folder, loc backupset.Location, o CopyOptions) (*CopyResult, error) {
+// lockAndScan takes the folder's lock and the location's lease (an upload
+// holds both from its first read to its last write) and reads the folder;
+// release gives both back.
+func lockAndScan(ctx context.Context, folder *backupset.Folder, loc backupset.Location) (cat *backupset.Catalog, lease backupset.Lease, release func(), err error) {
 	unlock, err := folder.Lock("copy")
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	defer unlock()
-	lease, err := loc.Lock(ctx, "copy")
+	if lease, err = loc.Lock(ctx, "copy"); err != nil {
+		unlock()
+		return nil, nil, nil, err
+	}
+	release = func() {
+		lease.Release(context.WithoutCancel(ctx))
+		unlock()
+	}
+	if cat, err = folder.Scan(); err == nil && cat.ManifestErr != nil {
+		err = cat.ManifestErr
+	}
 	if err != nil {
-		return nil, err
+		release()
+		return nil, nil, nil, err
 	}
-	defer lease.Release(context.WithoutCancel(ctx))
+	return cat, lease, release, nil
+}
 
-	cat, err := folder.Scan()
+// ToLocation copies runs of a folder into a location, under both locks.
+func ToLocation(ctx context.Context, folder *backupset.Folder, loc backupset.Location, o CopyOptions) (*CopyResult, error) {
+	cat, lease, release, err := lockAndScan(ctx, folder, loc)
 	if err != nil {
 		return nil, err
 	}
-	if cat.ManifestErr != nil {
-		return nil, cat.ManifestErr
-	}
+	defer release()
 	listing, err := backupset.ListRuns(ctx, loc)
 	if err != nil {
 		return nil, err

@@ -1,10 +1,10 @@
 package e2e
 
-// backup s3:// and restore s3:// (issue 19 item 4, interim): the run is
-// staged in a folder on the client and copied up, or down first. Encrypted,
-// both stage ciphertext only: backup encrypts as the files arrive, restore
-// keeps the ciphertext as stored and decrypts as it reads; a wrong key or a
-// damaged object is refused before anything stops.
+// backup s3:// and restore s3:// (issue 19 item 4): backup streams the run
+// into the location as the files arrive (encrypted on the way when asked),
+// with nothing of it staged on the client; restore copies it down first,
+// staging ciphertext only for an encrypted run and decrypting as it reads;
+// a wrong key or a damaged object is refused before anything stops.
 
 import (
 	"bytes"
@@ -36,11 +36,17 @@ func TestOffsiteDirect(t *testing.T) {
 			recipients, identity := ageKey(t)
 			staging := t.TempDir()
 
+			// Streamed: every artifact goes from the helper into the
+			// location as it arrives; the staging folder (watched
+			// meanwhile) never holds a byte of one.
+			watch := watchStaging(t, staging, "backup-*")
 			res := run("backup", s3.URL, "--project", c.Project, "--yes", "--progress", "quiet", "--s3-staging-dir", staging,
 				"--prune", "--keep-last", "1")
+			seen, _ := watch()
 			t.Log(res.Combined())
 			res.Assert(t, icmd.Success)
-			assert.Check(t, is.Contains(res.Stderr(), "Staging the run in "+staging))
+			assert.Check(t, is.Contains(res.Stderr(), "Streaming the run into"))
+			assert.Check(t, is.Equal(seen, 0), "artifacts staged on the client")
 			assert.Check(t, is.Contains(res.Stdout(), "copied run-"))
 			assert.Check(t, is.Contains(res.Stdout(), "keep    run-"))
 			db.Reconnect(t)
@@ -80,10 +86,13 @@ func TestOffsiteDirect(t *testing.T) {
 				Assert(t, icmd.Expected{ExitCode: 2, Err: "plaintext"})
 			// --format json: the folder command's document, plus where it
 			// went in the location.
+			watch = watchStaging(t, staging, "backup-*")
 			res = runEnc("backup", enc.URL, "--project", c.Project, "--yes", "--progress", "quiet", "--encrypt-to", recipients, "--s3-staging-dir", staging, "--format", "json")
+			seen, _ = watch()
 			t.Log(res.Combined())
 			res.Assert(t, icmd.Success)
-			assert.Check(t, is.Contains(res.Stderr(), "ciphertext only (transfer stream"))
+			assert.Check(t, is.Contains(res.Stderr(), "encrypted to 1 recipient(s) as the files arrive (transfer stream)"))
+			assert.Check(t, is.Equal(seen, 0), "artifacts staged on the client")
 			var backupDoc struct {
 				Transfer string `json:"transfer"`
 				Run      struct {
@@ -138,7 +147,7 @@ func TestOffsiteDirect(t *testing.T) {
 			// holds its ciphertext only, from the download to the end of
 			// the restore (watched meanwhile), and decrypts it as it is
 			// read: into the helper as a stream.
-			watch := watchStaging(t, staging, "restore-*")
+			watch = watchStaging(t, staging, "restore-*")
 			res = runEnc("restore", enc.URL, "--project", c.Project, "--yes", "--progress", "plain", "--identity", identity, "--s3-staging-dir", staging, "--format", "json")
 			seen, plain := watch()
 			t.Log(res.Combined())

@@ -13,7 +13,8 @@ import (
 type Folder struct {
 	Dir string
 
-	sealing *sealing // nil: files hold what is written (sealed.go)
+	sealing    *sealing    // nil: files hold what is written (sealed.go)
+	forwarding *forwarding // nil: files are kept here (forward.go)
 
 	// Hooks for tests; nil means the real thing.
 	clock    func() time.Time

@@ -6,7 +6,11 @@ import "syscall"
 
 // FreeBytes is the space available to this user on the folder's disk; ok is
 // false when it cannot be told.
+// A forwarding folder keeps nothing but placeholders: no limit is known.
 func (f *Folder) FreeBytes() (n int64, ok bool) {
+	if f.IsForwarding() {
+		return 0, false
+	}
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(f.Dir, &st); err != nil {
 		return 0, false

@@ -26,7 +26,10 @@ type PartialFile struct {
 	closed    bool
 
 	sealed io.WriteCloser // the Sealer's writer, in a sealed folder
-	disk   *diskCounter   // what reaches the disk under it
+	disk   *diskCounter   // what reaches the disk (or the location) under it
+	// obj is the location's write, in a forwarding folder: the bytes go
+	// there, and file stays empty (the placeholder).
+	obj ObjectWriter
 }
 
 // NewFile creates "<name>.partial" (mode 0600). It fails when name or its
@@ -51,9 +54,21 @@ func (f *Folder) NewFile(name string) (*PartialFile, error) {
 		return nil, diskFull(path, err)
 	}
 	p := &PartialFile{folder: f, name: name, file: file, sum: sha256.New()}
-	if f.sealing != nil && f.sealing.seal != nil {
+	sealing := f.sealing != nil && f.sealing.seal != nil
+	var sealTo io.Writer
+	switch {
+	case f.forwarding != nil:
+		if p.obj, err = f.forwarding.to(name); err != nil {
+			p.Abort()
+			return nil, fmt.Errorf("forward %s: %w", name, err)
+		}
+		sealTo = p.obj // which hashes and counts what it stores
+	case sealing:
 		p.disk = newDiskCounter(file)
-		if p.sealed, err = f.sealing.seal(p.disk); err != nil {
+		sealTo = p.disk
+	}
+	if sealing {
+		if p.sealed, err = f.sealing.seal(sealTo); err != nil {
 			p.Abort()
 			return nil, fmt.Errorf("seal %s: %w", name, err)
 		}
@@ -78,12 +93,18 @@ const writebackEvery = 8 << 20
 
 func (p *PartialFile) Write(b []byte) (int, error) {
 	var w io.Writer = p.file
-	if p.sealed != nil {
+	switch {
+	case p.sealed != nil:
 		w = p.sealed
+	case p.obj != nil:
+		w = p.obj
 	}
 	n, err := w.Write(b)
 	p.sum.Write(b[:n])
 	p.size += int64(n)
+	if p.obj != nil {
+		return n, err // nothing reaches the disk
+	}
 	onDisk := p.size
 	if p.disk != nil {
 		onDisk = p.disk.n
@@ -107,6 +128,18 @@ func (p *PartialFile) Commit() (FileRecord, error) {
 			p.Abort()
 			return FileRecord{}, diskFull(partial, fmt.Errorf("seal %s: %w", p.name, err))
 		}
+	}
+	if p.obj != nil {
+		// The location's commit first: a placeholder gets its name only
+		// for bytes that are there.
+		stored, err := p.obj.Commit()
+		if err != nil {
+			p.Abort()
+			return FileRecord{}, fmt.Errorf("forward %s: %w", p.name, err)
+		}
+		// Recorded now, so that a run that fails from here on still
+		// knows the object to remove.
+		p.folder.recordForwarded(p.name, ForwardedRecord{Object: stored, PlainSize: p.size, PlainSHA256: hex.EncodeToString(p.sum.Sum(nil)), Sealed: p.sealed != nil})
 	}
 	if err := p.file.Sync(); err != nil {
 		p.Abort()
@@ -178,6 +211,9 @@ func (p *PartialFile) CommitSealed(plainSize int64, plainSHA256 string) (SealedR
 func (p *PartialFile) Abort() {
 	if p.committed {
 		return
+	}
+	if p.obj != nil {
+		p.obj.Abort()
 	}
 	if !p.closed {
 		p.closed = true

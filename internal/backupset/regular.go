@@ -82,6 +82,9 @@ func (f *Folder) Stage(name, dst string, link bool, mode os.FileMode) error {
 	if err := checkBaseName(name); err != nil {
 		return err
 	}
+	if err := f.refuseForwarded(name); err != nil {
+		return err
+	}
 	if _, sealed := f.Sealed(name); sealed {
 		// A link or copy would hand the helper ciphertext, and its
 		// plaintext may not be put on this machine's disk: SendTar.

@@ -97,6 +97,9 @@ func (f *Folder) recordSealed(name string, r SealedRecord) {
 
 // readSize is the size reading a file of diskSize bytes on disk gives.
 func (f *Folder) readSize(name string, diskSize int64) int64 {
+	if r, ok := f.Forwarded(name); ok {
+		return r.PlainSize
+	}
 	if r, ok := f.Sealed(name); ok {
 		return r.PlainSize
 	}
@@ -112,6 +115,9 @@ func (f *Folder) readSize(name string, diskSize int64) int64 {
 // link points to.
 func (f *Folder) OpenFile(name string) (io.ReadCloser, int64, error) {
 	if err := checkBaseName(name); err != nil {
+		return nil, 0, err
+	}
+	if err := f.refuseForwarded(name); err != nil {
 		return nil, 0, err
 	}
 	file, st, err := OpenRegular(f.Path(name))

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -23,14 +24,17 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
 )
 
-// backup s3://… and restore s3://… run the folder workflow against a staging
-// folder on this machine and copy the run up (or down first). This is the
-// interim path; the streamed one (helper → plugin → age → S3 parts, no file
-// on the client) is not built. With encryption, backup seals the staging
-// folder (every file is encrypted as it arrives from the helper, transfer
-// stream), so no plaintext artifact touches the client's disk; restore of an
-// encrypted run stages its ciphertext and reads it through a decrypting
-// (unsealed) folder, the mirror image.
+// backup s3://… streams its run into the location: the folder workflow runs
+// against a staging folder that forwards every file as it arrives from the
+// helper (through age when encrypting) into the location's multipart parts
+// (backupset.Folder.Forward, offsite.Forwarding), so the staging folder
+// holds the manifest and empty placeholders only; the run's manifest is
+// written last. A differential run, --verify/--check and --transfer bind
+// stage the run instead (stagedBecause) and copy it up afterwards; with
+// encryption the staging folder then seals every file as it arrives, so no
+// plaintext artifact touches the client's disk. restore s3://… copies the
+// run down first; an encrypted run is staged as its ciphertext and read
+// through a decrypting (unsealed) folder.
 
 // directFlags are the flags backup and restore take for an s3:// location.
 type directFlags struct {
@@ -85,9 +89,11 @@ func (o *directFlags) stage(prefix string) (root, dir string, err error) {
 	return root, dir, nil
 }
 
-// runBackupToLocation is `backup s3://…`: the run is taken into a staging
-// folder, copied into the location (checked at both ends), and the staging
-// folder removed; --prune then applies retention to the location.
+// runBackupToLocation is `backup s3://…`: the run is streamed into the
+// location as it is taken (or, where stagedBecause says, taken into a
+// staging folder and copied up, checked at both ends), its manifest written
+// last, and the staging folder removed; --prune then applies retention to
+// the location.
 func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, url string) error {
 	ctx := cmd.Context()
 	d := opts.direct
@@ -186,12 +192,45 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		// neo4j-admin write the plaintext into a folder on this machine.
 		folder.Seal(agecrypt.Sealer(rcp))
 		inner.helper.transfer = helper.TransferStream
-		fmt.Fprintf(dockerCli.Err(), "Encrypting to %d recipient(s) as the files arrive: the run is staged in %s on this machine as ciphertext only (transfer stream: bind mounts would put plaintext on this machine's disk), then copied to %s (removed afterwards).\n", len(rcp.List), dir, loc.Describe())
-	} else {
-		fmt.Fprintf(dockerCli.Err(), "Staging the run in %s on this machine, then copying it to %s (removed afterwards).\n", dir, loc.Describe())
+	}
+	// The streamed path: every file goes from the helper (through age)
+	// into the location's parts as it arrives, nothing staged here. A
+	// differential run stages (its base's chain is seeded into the
+	// folder), and so do --verify/--check (they read the run back) and
+	// --transfer bind (neo4j-admin writes into the folder).
+	var fw *offsite.Forwarding
+	releaseLease := func() {}
+	switch why := stagedBecause(opts, base); {
+	case why == "":
+		// The location's lease is held from the first object to the
+		// manifest: a prune meanwhile would take the run's objects for
+		// a dead run's leftovers.
+		lease, err := loc.Lock(ctx, "backup")
+		if err != nil {
+			return offsiteExit(err)
+		}
+		var once sync.Once
+		releaseLease = func() { once.Do(func() { _ = lease.Release(context.WithoutCancel(ctx)) }) }
+		defer releaseLease()
+		fw = offsite.Forward(ctx, folder, loc, lease, backupset.NewLocationRunID(time.Now()), rcp)
+		inner.helper.transfer = helper.TransferStream
+		if encrypting {
+			fmt.Fprintf(dockerCli.Err(), "Streaming the run into %s as run %s, encrypted to %d recipient(s) as the files arrive (transfer stream): no file of it is staged on this machine.\n", loc.Describe(), fw.RunID(), len(rcp.List))
+		} else {
+			fmt.Fprintf(dockerCli.Err(), "Streaming the run into %s as run %s as the files arrive (transfer stream): no file of it is staged on this machine.\n", loc.Describe(), fw.RunID())
+		}
+	case encrypting:
+		fmt.Fprintf(dockerCli.Err(), "Encrypting to %d recipient(s) as the files arrive: the run is staged in %s on this machine as ciphertext only (%s; transfer stream: bind mounts would put plaintext on this machine's disk), then copied to %s (removed afterwards).\n", len(rcp.List), dir, why, loc.Describe())
+	default:
+		fmt.Fprintf(dockerCli.Err(), "Staging the run in %s on this machine (%s), then copying it to %s (removed afterwards).\n", dir, why, loc.Describe())
 	}
 	doc, err := takeBackup(cmd, dockerCli, inner, folder)
 	if err != nil {
+		if fw != nil {
+			if derr := fw.Discard(context.WithoutCancel(ctx), folder); derr != nil {
+				fmt.Fprintf(dockerCli.Err(), "Note: %v\n", derr)
+			}
+		}
 		return err
 	}
 	table := opts.output.format == "table"
@@ -207,15 +246,25 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	}
 	co := offsite.CopyOptions{Encrypt: rcp, AllowMixed: d.encrypt.allowMixed, Tool: toolName(), Progress: pw}
 	var res *offsite.CopyResult
-	if base != "" {
+	switch {
+	case fw != nil:
+		res, err = fw.Commit(ctx, folder, toolName())
+	case base != "":
 		res, err = offsite.ToLocationOnBase(ctx, folder, loc, doc.Run.RunID, base, seeded, co)
-	} else {
+	default:
 		res, err = offsite.ToLocation(ctx, folder, loc, co)
 	}
 	pw.Close()
 	if res != nil && table {
 		_ = printCopy(url)(dockerCli.Out(), res)
 	}
+	if err != nil && fw != nil {
+		if derr := fw.Discard(context.WithoutCancel(ctx), folder); derr != nil {
+			fmt.Fprintf(dockerCli.Err(), "Note: %v\n", derr)
+		}
+		return offsiteExit(fmt.Errorf("the backup went to %s but its run could not be committed (its objects are removed; run the backup again): %w", loc.Describe(), err))
+	}
+	releaseLease() // --prune takes it again
 	if err != nil && encrypting {
 		// Its ciphertext is described by this process only: nothing could
 		// copy it later.
@@ -270,6 +319,20 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		return fmt.Errorf("the backup succeeded, but --prune failed: %w", pruneErr)
 	}
 	return nil
+}
+
+// stagedBecause says why backup s3://… stages its run on this machine
+// rather than streaming it into the location ("": it streams).
+func stagedBecause(opts backupOptions, base string) string {
+	switch {
+	case base != "":
+		return "a differential run: its base's chain is staged for neo4j-admin"
+	case opts.verify || opts.check:
+		return "--verify and --check read the run back"
+	case opts.helper.transfer == helper.TransferBind:
+		return "--transfer bind: neo4j-admin writes into the folder"
+	}
+	return ""
 }
 
 // wantsGraph says whether a backup of components takes the graph.

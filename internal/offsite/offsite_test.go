@@ -3,6 +3,7 @@ package offsite_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -490,5 +491,105 @@ func TestToUnsealedFolder(t *testing.T) {
 	entries, _ := os.ReadDir(dst.Dir)
 	for _, e := range entries {
 		assert.Check(t, !slices.Contains(names, e.Name()), "nothing of a damaged run stays: %s", e.Name())
+	}
+}
+
+// backup s3://…'s streamed path: a folder that forwards its files into the
+// location as they arrive keeps empty placeholders only (ciphertext or
+// plaintext alike never reach its disk), refuses to read them back, and
+// the run exists once Commit writes its manifest; it then reads back as
+// the files were given.
+func TestForwardedRun(t *testing.T) {
+	for _, tg := range targets() {
+		for _, encrypted := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/encrypted=%v", tg.name, encrypted), func(t *testing.T) {
+				ctx := t.Context()
+				loc := tg.open(t)
+				key, err := age.GenerateX25519Identity()
+				assert.NilError(t, err)
+				var rcp agecrypt.Recipients
+				if encrypted {
+					rcp = agecrypt.Recipients{List: []age.Recipient{key.Recipient()}, Strings: []string{key.Recipient().String()}}
+				}
+				lease, err := loc.Lock(ctx, "backup")
+				assert.NilError(t, err)
+				defer lease.Release(ctx)
+				started := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+				locRun := backupset.NewLocationRunID(started)
+				var fw *offsite.Forwarding
+				src, runID := locationtest.PreparedFolderWithRun(t, started, func(f *backupset.Folder) {
+					if encrypted {
+						f.Seal(agecrypt.Sealer(rcp))
+					}
+					fw = offsite.Forward(ctx, f, loc, lease, locRun, rcp)
+				})
+				plain, _ := locationtest.FolderWithRuns(t, started)
+				names := []string{"neo4j-2026-12-01T03-00-00.dump", "task-manager-2026-12-01T03-00-00.pgdump", "storage-2026-12-01T03-00-00.tar"}
+				for _, name := range names {
+					st, err := os.Stat(filepath.Join(src.Dir, name))
+					assert.NilError(t, err)
+					assert.Check(t, is.Equal(st.Size(), int64(0)), "%s holds bytes on this machine", name)
+					_, _, err = src.OpenFile(name)
+					assert.Check(t, errors.Is(err, backupset.ErrForwarded), "%v", err)
+				}
+				// Nothing is a run before the manifest.
+				listing, err := backupset.ListRuns(ctx, loc)
+				assert.NilError(t, err)
+				assert.Check(t, is.Len(listing.Runs, 0))
+
+				res, err := fw.Commit(ctx, src, "test")
+				assert.NilError(t, err)
+				assert.Assert(t, is.Len(res.Copied, 1))
+				assert.Check(t, is.Equal(res.Copied[0].Source, runID))
+				assert.Check(t, is.Equal(res.Copied[0].ID, locRun))
+				assert.Check(t, is.Equal(res.Copied[0].Files, 3))
+
+				var ids []age.Identity
+				if encrypted {
+					ids = []age.Identity{key}
+				}
+				vr, err := offsite.Verify(ctx, loc, nil, ids, nil)
+				assert.NilError(t, err)
+				assert.Assert(t, is.Len(vr.Runs, 1))
+				assert.Check(t, is.Equal(vr.Runs[0].Encrypted, encrypted))
+				dst, err := backupset.Create(t.TempDir())
+				assert.NilError(t, err)
+				_, err = offsite.ToFolder(ctx, loc, locRun, dst, ids, nil)
+				assert.NilError(t, err)
+				for _, name := range names {
+					a, err := os.ReadFile(filepath.Join(plain.Dir, name))
+					assert.NilError(t, err)
+					b, err := os.ReadFile(filepath.Join(dst.Dir, name))
+					assert.NilError(t, err)
+					assert.Check(t, string(a) == string(b), name)
+				}
+			})
+		}
+	}
+}
+
+// A streamed run that fails leaves no run, and Discard removes what it had
+// forwarded.
+func TestForwardedRunDiscarded(t *testing.T) {
+	for _, tg := range targets() {
+		t.Run(tg.name, func(t *testing.T) {
+			ctx := t.Context()
+			loc := tg.open(t)
+			lease, err := loc.Lock(ctx, "backup")
+			assert.NilError(t, err)
+			defer lease.Release(ctx)
+			started := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+			var fw *offsite.Forwarding
+			src, _ := locationtest.PreparedFolderWithRun(t, started, func(f *backupset.Folder) {
+				fw = offsite.Forward(ctx, f, loc, lease, backupset.NewLocationRunID(started), agecrypt.Recipients{})
+			})
+			objs, err := loc.List(ctx, backupset.RunsPrefix)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(objs, 3))
+			assert.NilError(t, fw.Discard(ctx, src))
+			objs, err = loc.List(ctx, backupset.RunsPrefix)
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(objs, 0), "%v", objs)
+		})
 	}
 }

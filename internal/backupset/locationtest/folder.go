@@ -43,6 +43,19 @@ func SealedFolderWithRun(t testing.TB, started time.Time, seal backupset.Sealer)
 	return f, id
 }
 
+// PreparedFolderWithRun is FolderWithRuns with one run, written after
+// prepare set the folder up (Seal, Forward: a staging folder of backup
+// s3://…).
+func PreparedFolderWithRun(t testing.TB, started time.Time, prepare func(f *backupset.Folder)) (*backupset.Folder, string) {
+	t.Helper()
+	f, err := backupset.Create(t.TempDir())
+	assert.NilError(t, err)
+	prepare(f)
+	id := backupset.NewRunID(started)
+	addRun(t, f, started, strings.NewReader(strings.Repeat("graph "+id, 20_000)))
+	return f, id
+}
+
 // FolderWithBigRun is FolderWithRuns with one run whose graph dump has size
 // bytes (zeros), for tests that need a transfer to take a while.
 func FolderWithBigRun(t testing.TB, started time.Time, size int64) (*backupset.Folder, string) {

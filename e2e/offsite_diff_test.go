@@ -93,7 +93,7 @@ func TestOffsiteDirectDifferential(t *testing.T) {
 	encDiff := backup(runEnc, enc.URL, "--type", "diff", "--database", "neo4j", "--encrypt-to", recipients, "--identity", identity)
 	seen, plain := watch()
 	assert.Check(t, is.Equal(encDiff.Location.Base, encFull.Location.RunID))
-	assert.Check(t, seen > 0, "the watch saw the staged artifacts")
+	assert.Check(t, len(seen) > 0, "the watch saw the staged artifacts")
 	assert.Check(t, is.Len(plain, 0), "plaintext in the staging folder: %v", plain)
 	runEnc("verify", enc.URL, "--identity", identity).Assert(t, icmd.Success)
 	// neo4j's differential, the task manager and the storage: only the

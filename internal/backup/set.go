@@ -172,7 +172,12 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		}
 	}()
 	var outage *deployment.Outage // --consistent on Enterprise
+	// What is captured while the applications are stopped is staged on
+	// this machine even when the folder forwards to a location (backup
+	// s3://): an outage never waits for the location.
+	unstage := func() {}
 	startApps := func() {
+		unstage()
 		if outage != nil {
 			outage.StartApps(ctx)
 			res.Downtime, res.AppsRestarted, res.AppsNotRestarted = outage.Downtime(), outage.AppsRestarted, outage.AppsNotRestarted
@@ -189,6 +194,7 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		}
 		community = plan.graph && isCommunity(target)
 		if !community {
+			unstage = folder.StageLocally()
 			if outage, err = stopForCapture(ctx, eng, target, plan.graph, opts.Options, pw); err != nil {
 				return nil, err
 			}
@@ -259,7 +265,12 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		if community {
 			// The dump's outage holds the applications: capture the others
 			// while it lasts.
-			gopts.Offline.WhileStopped, others, markOthers = others, nil, false
+			whileStopped := others
+			gopts.Offline.WhileStopped = func(ctx context.Context) error {
+				defer folder.StageLocally()()
+				return whileStopped(ctx)
+			}
+			others, markOthers = nil, false
 		}
 		g, err := runLocked(ctx, eng, folder, gopts, pw)
 		if err != nil {

@@ -41,15 +41,57 @@ type ForwardedRecord struct {
 var ErrForwarded = errors.New("the file was forwarded to a location as it arrived: its bytes are there, not in this folder")
 
 type forwarding struct {
-	to    Forwarder
-	mu    sync.Mutex
-	files map[string]ForwardedRecord // files are committed by concurrent fetches
+	to     Forwarder
+	mu     sync.Mutex
+	files  map[string]ForwardedRecord // files are committed by concurrent fetches
+	staged int                        // StageLocally calls not yet resumed
 }
 
 // Forward makes every file the folder writes from now on go to fw. Like
 // Seal, only for a staging folder of this process's own.
 func (f *Folder) Forward(fw Forwarder) {
 	f.forwarding = &forwarding{to: fw, files: map[string]ForwardedRecord{}}
+}
+
+// StageLocally makes the files the folder receives from now until resume is
+// called go to its disk (through its Sealer, when it seals), as in a folder
+// that does not forward: the captures inside an outage (a task manager's
+// pg_dump and the storage's archive while a Community dump holds the
+// applications, an Enterprise --consistent capture) must never wait for a
+// location, so they are staged here and uploaded after everything runs
+// again (offsite.Forwarding.Commit). A folder that does not forward is not
+// changed.
+func (f *Folder) StageLocally() (resume func()) {
+	fw := f.forwarding
+	if fw == nil {
+		return func() {}
+	}
+	fw.mu.Lock()
+	fw.staged++
+	fw.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			fw.mu.Lock()
+			fw.staged--
+			fw.mu.Unlock()
+		})
+	}
+}
+
+// forwarder is what NewFile forwards to now: nil while the folder stages
+// locally (or never forwards).
+func (f *Folder) forwarder() Forwarder {
+	fw := f.forwarding
+	if fw == nil {
+		return nil
+	}
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	if fw.staged > 0 {
+		return nil
+	}
+	return fw.to
 }
 
 // IsForwarding says whether the folder forwards what it receives.

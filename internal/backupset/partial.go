@@ -56,9 +56,9 @@ func (f *Folder) NewFile(name string) (*PartialFile, error) {
 	p := &PartialFile{folder: f, name: name, file: file, sum: sha256.New()}
 	sealing := f.sealing != nil && f.sealing.seal != nil
 	var sealTo io.Writer
-	switch {
-	case f.forwarding != nil:
-		if p.obj, err = f.forwarding.to(name); err != nil {
+	switch to := f.forwarder(); {
+	case to != nil:
+		if p.obj, err = to(name); err != nil {
 			p.Abort()
 			return nil, fmt.Errorf("forward %s: %w", name, err)
 		}

@@ -215,9 +215,9 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		fw = offsite.Forward(ctx, folder, loc, lease, backupset.NewLocationRunID(time.Now()), rcp)
 		inner.helper.transfer = helper.TransferStream
 		if encrypting {
-			fmt.Fprintf(dockerCli.Err(), "Streaming the run into %s as run %s, encrypted to %d recipient(s) as the files arrive (transfer stream): no file of it is staged on this machine.\n", loc.Describe(), fw.RunID(), len(rcp.List))
+			fmt.Fprintf(dockerCli.Err(), "Streaming the run into %s as run %s, encrypted to %d recipient(s) as the files arrive (transfer stream)%s.\n", loc.Describe(), fw.RunID(), len(rcp.List), streamedNote)
 		} else {
-			fmt.Fprintf(dockerCli.Err(), "Streaming the run into %s as run %s as the files arrive (transfer stream): no file of it is staged on this machine.\n", loc.Describe(), fw.RunID())
+			fmt.Fprintf(dockerCli.Err(), "Streaming the run into %s as run %s as the files arrive (transfer stream)%s.\n", loc.Describe(), fw.RunID(), streamedNote)
 		}
 	case encrypting:
 		fmt.Fprintf(dockerCli.Err(), "Encrypting to %d recipient(s) as the files arrive: the run is staged in %s on this machine as ciphertext only (%s; transfer stream: bind mounts would put plaintext on this machine's disk), then copied to %s (removed afterwards).\n", len(rcp.List), dir, why, loc.Describe())
@@ -248,7 +248,7 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	var res *offsite.CopyResult
 	switch {
 	case fw != nil:
-		res, err = fw.Commit(ctx, folder, toolName())
+		res, err = fw.Commit(ctx, folder, toolName(), pw)
 	case base != "":
 		res, err = offsite.ToLocationOnBase(ctx, folder, loc, doc.Run.RunID, base, seeded, co)
 	default:
@@ -320,6 +320,9 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 	}
 	return nil
 }
+
+// streamedNote ends the message of a streamed backup s3://.
+const streamedNote = ": nothing of it is staged on this machine, but what is captured while applications are stopped (staged here, as ciphertext when encrypting, and uploaded once they run again: an outage never waits for the location)"
 
 // stagedBecause says why backup s3://… stages its run on this machine
 // rather than streaming it into the location ("": it streams).

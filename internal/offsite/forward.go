@@ -3,9 +3,11 @@ package offsite
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/opsmill/docker-infrahubdb/internal/agecrypt"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
 // Forwarding is the streamed path of `backup s3://…`: the run is taken into
@@ -19,6 +21,9 @@ type Forwarding struct {
 	lease   backupset.Lease
 	runID   string
 	encrypt agecrypt.Recipients
+
+	mu       sync.Mutex
+	uploaded []string // object names (in the run) Commit uploaded
 }
 
 // Forward makes folder forward what it receives into loc, as the files of
@@ -46,10 +51,12 @@ func (fw *Forwarding) objectName(name string) string {
 	return name
 }
 
-// Commit writes the run's manifest, last: from then on the run exists. The
-// folder's run (its only one with files) must be complete, and each of its
-// files forwarded, with the plaintext the folder's manifest records.
-func (fw *Forwarding) Commit(ctx context.Context, folder *backupset.Folder, tool string) (*CopyResult, error) {
+// Commit uploads the files the folder staged locally (during an outage:
+// Folder.StageLocally) and writes the run's manifest, last: from then on
+// the run exists. The folder's run (its only one with files) must be
+// complete, and each forwarded file must have carried the plaintext the
+// folder's manifest records.
+func (fw *Forwarding) Commit(ctx context.Context, folder *backupset.Folder, tool string, pw progress.Writer) (*CopyResult, error) {
 	man, err := folder.ReadManifest()
 	if err != nil {
 		return nil, err
@@ -69,9 +76,25 @@ func (fw *Forwarding) Commit(ctx context.Context, folder *backupset.Folder, tool
 	c := CopiedRun{Source: run.ID, ID: fw.runID}
 	for _, rec := range files {
 		fr, ok := folder.Forwarded(rec.Name)
+		if !ok {
+			// Staged here during an outage (Folder.StageLocally): it
+			// goes up now, checked against its record, as copy does.
+			if err := fw.lease.Refresh(ctx); err != nil {
+				return nil, err
+			}
+			rf, err := copyFile(ctx, folder, fw.loc, fw.runID, rec, CopyOptions{Encrypt: fw.encrypt, Progress: pw})
+			if err != nil {
+				return nil, err
+			}
+			fw.mu.Lock()
+			fw.uploaded = append(fw.uploaded, rf.Name)
+			fw.mu.Unlock()
+			m.Files = append(m.Files, rf)
+			c.Files++
+			c.Bytes += rf.Size
+			continue
+		}
 		switch {
-		case !ok:
-			return nil, fmt.Errorf("%s of run %s did not go to %s as it arrived; run the backup again", rec.Name, run.ID, fw.loc.Describe())
 		case fr.PlainSize != rec.Size || fr.PlainSHA256 != rec.SHA256:
 			return nil, fmt.Errorf("%s: %d bytes with SHA-256 %s went to %s, the run records %d bytes with %s; nothing was committed; run the backup again: %w",
 				rec.Name, fr.PlainSize, fr.PlainSHA256, fw.loc.Describe(), rec.Size, rec.SHA256, ErrChecksum)
@@ -109,8 +132,15 @@ func sealedWord(sealed bool) string {
 // could not remove.
 func (fw *Forwarding) Discard(ctx context.Context, folder *backupset.Folder) error {
 	var failed []string
+	var names []string
 	for name := range folder.ForwardedFiles() {
-		key := backupset.ArtifactKey(fw.runID, fw.objectName(name))
+		names = append(names, fw.objectName(name))
+	}
+	fw.mu.Lock()
+	names = append(names, fw.uploaded...)
+	fw.mu.Unlock()
+	for _, name := range names {
+		key := backupset.ArtifactKey(fw.runID, name)
 		if err := fw.loc.Delete(ctx, key); err != nil {
 			failed = append(failed, key)
 		}

@@ -1,6 +1,7 @@
 package offsite_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -501,8 +502,9 @@ func TestToUnsealedFolder(t *testing.T) {
 // the files were given.
 func TestForwardedRun(t *testing.T) {
 	for _, tg := range targets() {
-		for _, encrypted := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/encrypted=%v", tg.name, encrypted), func(t *testing.T) {
+		for _, c := range []struct{ encrypted, staged bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+			encrypted := c.encrypted
+			t.Run(fmt.Sprintf("%s/encrypted=%v/staged=%v", tg.name, c.encrypted, c.staged), func(t *testing.T) {
 				ctx := t.Context()
 				loc := tg.open(t)
 				key, err := age.GenerateX25519Identity()
@@ -522,22 +524,38 @@ func TestForwardedRun(t *testing.T) {
 						f.Seal(agecrypt.Sealer(rcp))
 					}
 					fw = offsite.Forward(ctx, f, loc, lease, locRun, rcp)
+					if c.staged {
+						// As during an outage: the files stay here
+						// (ciphertext when sealed) until Commit.
+						f.StageLocally()
+					}
 				})
 				plain, _ := locationtest.FolderWithRuns(t, started)
 				names := []string{"neo4j-2026-12-01T03-00-00.dump", "task-manager-2026-12-01T03-00-00.pgdump", "storage-2026-12-01T03-00-00.tar"}
 				for _, name := range names {
-					st, err := os.Stat(filepath.Join(src.Dir, name))
+					disk, err := os.ReadFile(filepath.Join(src.Dir, name))
 					assert.NilError(t, err)
-					assert.Check(t, is.Equal(st.Size(), int64(0)), "%s holds bytes on this machine", name)
 					_, _, err = src.OpenFile(name)
+					if c.staged {
+						assert.Check(t, len(disk) > 0, name)
+						want, _ := os.ReadFile(filepath.Join(plain.Dir, name))
+						assert.Check(t, is.Equal(bytes.Equal(disk, want), !encrypted), "%s: staged as plaintext %v", name, !encrypted)
+						continue
+					}
+					assert.Check(t, is.Len(disk, 0), "%s holds bytes on this machine", name)
 					assert.Check(t, errors.Is(err, backupset.ErrForwarded), "%v", err)
+				}
+				if c.staged {
+					objs, err := loc.List(ctx, backupset.RunsPrefix)
+					assert.NilError(t, err)
+					assert.Check(t, is.Len(objs, 0), "uploaded during the outage: %v", objs)
 				}
 				// Nothing is a run before the manifest.
 				listing, err := backupset.ListRuns(ctx, loc)
 				assert.NilError(t, err)
 				assert.Check(t, is.Len(listing.Runs, 0))
 
-				res, err := fw.Commit(ctx, src, "test")
+				res, err := fw.Commit(ctx, src, "test", nil)
 				assert.NilError(t, err)
 				assert.Assert(t, is.Len(res.Copied, 1))
 				assert.Check(t, is.Equal(res.Copied[0].Source, runID))

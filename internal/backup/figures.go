@@ -294,11 +294,11 @@ func (c *graphCounter) decide(db string, h int64) (map[string]int64, string, str
 	if post != nil {
 		last = max(last, post.after)
 	}
-	who := "Infrahub runs during an online backup"
+	who := "Infrahub writes while an online backup runs"
 	if c.quiesced {
-		who = "something else than Infrahub writes to it: the applications were stopped"
+		who = "the applications were stopped: something else writes to it"
 	}
-	return nil, "", fmt.Sprintf("the graph of database %s was written during the backup (transactions %d to %d committed around it, the backup holds up to transaction %d; %s), so no count is the backup's; back up with --consistent (the applications stopped) to record figures",
+	return nil, "", fmt.Sprintf("the graph of database %s was written during the backup: transactions %d to %d committed around it and the backup holds up to transaction %d, so no count is the backup's (%s); back up with --consistent (the applications stopped) to record figures",
 		db, pre.before, last, h, who)
 }
 

@@ -220,6 +220,87 @@ func TestDrillEnterpriseProject(t *testing.T) {
 	assertNoHelpers(t, c)
 }
 
+// graphRecordOf is the manifest's record of database neo4j in a run.
+func graphRecordOf(t *testing.T, m backupset.Manifest, run string) backupset.FileRecord {
+	t.Helper()
+	for _, f := range m.Files {
+		if f.RunID == run && f.Component == backupset.ComponentGraph && f.Database == "neo4j" {
+			return f
+		}
+	}
+	t.Fatalf("run %s has no graph file of neo4j: %+v", run, m.Files)
+	return backupset.FileRecord{}
+}
+
+// An Enterprise project backed up online WITHOUT --consistent (Infrahub
+// runs). The graph is counted just before neo4j-admin database backup,
+// bracketed by SHOW DATABASES' lastCommittedTxn, and the count is recorded
+// because its transaction is the highest the artifact holds (backup
+// inspect): the drill compares it, restored = expected. Then the graph is
+// written during a backup (the stand-in's fault "writes neo4j": one
+// transaction just before the backup's snapshot, one just after): no count
+// is the artifact's, none is recorded, the backup says why, and the drill
+// restores the graph, compares nothing for it and says so.
+func TestDrillEnterpriseOnlineBackup(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c, db, _, dir := backedUpStock(t, p, kit.Image(t))
+	db.Seed(t, "neo4j", 2)
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet").Assert(t, icmd.Success)
+	m := readManifest(t, dir)
+	assert.Assert(t, is.Len(m.Runs, 2))
+	rec := graphRecordOf(t, m, m.Runs[1].ID)
+	assert.Check(t, is.Equal(rec.Figures["nodes:neo4j"], int64(7)), "%+v", rec)
+	assert.Check(t, is.Equal(rec.FiguresNotRecorded, ""))
+
+	res := p.Docker("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--format", "json", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	r := drillReport(t, res)
+	assert.Check(t, is.Equal(r.Verdict, drill.VerdictPass), "%+v", r)
+	assert.Check(t, is.Equal(r.RunID, m.Runs[1].ID))
+	var graph int
+	for _, cr := range r.Components {
+		if cr.Component != backupset.ComponentGraph {
+			continue
+		}
+		graph++
+		assert.Check(t, cr.OK, "%+v", cr)
+		assert.Check(t, is.Equal(cr.Figures["nodes:neo4j"], int64(7)))
+		assert.Check(t, is.Equal(cr.Expected["nodes:neo4j"], int64(7)), "recorded by the online backup: nothing wrote between the count and the backup")
+		assert.Check(t, is.Equal(cr.Expected["nodes:neo4j:Seed"], int64(7)))
+		assert.Check(t, is.Len(cr.Mismatches, 0))
+		assert.Check(t, is.Len(cr.NotCompared, 0))
+	}
+	assert.Check(t, is.Equal(graph, 1))
+
+	db.SetFaults(t, `{"fail": {"writes neo4j": 1}}`)
+	res = p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(db.Faults(t), `"writes neo4j":0`), "the graph was written during the backup")
+	assert.Check(t, is.Contains(res.Stderr(), "the figures of database neo4j were not recorded (a drill will not compare them): the graph of database neo4j was written during the backup"))
+	m = readManifest(t, dir)
+	assert.Assert(t, is.Len(m.Runs, 3))
+	rec = graphRecordOf(t, m, m.Runs[2].ID)
+	assert.Check(t, is.Len(rec.Figures, 0), "%+v", rec)
+	assert.Check(t, is.Equal(rec.RootID, ""))
+	assert.Check(t, is.Contains(rec.FiguresNotRecorded, "was written during the backup"))
+	assert.Check(t, is.Contains(rec.FiguresNotRecorded, "back up with --consistent"))
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(9)), "seven, and the two written around the backup")
+
+	res = p.Docker("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	out := res.Stdout()
+	assert.Check(t, is.Contains(out, "Drill of run "+m.Runs[2].ID+": PASS"))
+	assert.Check(t, is.Contains(out, "Not compared: graph: the figures of database neo4j are not compared: the graph of database neo4j was written during the backup"))
+	assert.Check(t, is.Contains(out, "nodes:neo4j=8 "), "the backup holds the write before its snapshot, not the one after; no /expected")
+	assert.Check(t, is.Contains(out, "nodes:neo4j:WrittenDuringBackup=1 "))
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
+	assertNoHelpers(t, c)
+}
+
 // Ctrl-C while the drill's PostgreSQL starts: exit 130, and every
 // container and volume of the drill is removed.
 func TestDrillInterruptedRemovesEverything(t *testing.T) {

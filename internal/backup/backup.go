@@ -40,12 +40,14 @@ type Options struct {
 	// also runs neo4j-admin database check on the graph's new chains or
 	// Community dumps in the backup's own helper (--check).
 	Verify, Check bool
-	// CountGraph counts the graph before the online backup and records the
-	// figures with its files (backup --consistent on Enterprise: the
-	// applications are stopped, nothing writes, so the counts are those of
-	// the backup, for a drill to check). Credentials come from
-	// Offline.Credentials or the deployment; without them, no figures.
-	CountGraph bool
+	// Quiesced says the applications are stopped during the online backup
+	// (backup --consistent on Enterprise): nothing of Infrahub writes, so a
+	// count whose transaction ids Neo4j does not report is still the
+	// backup's (figures.go). Every online backup of a database container
+	// counts the graph around neo4j-admin database backup, with the
+	// credentials of Offline.Credentials or the deployment, and records the
+	// figures that are its artifact's, or why there are none.
+	Quiesced bool
 }
 
 // Result is what a backup run wrote.
@@ -185,18 +187,17 @@ func runLocked(ctx context.Context, eng Engine, folder *backupset.Folder, opts O
 		res.Helper = s.Helper.Name()
 	}
 
-	var figures map[string]map[string]int64
-	var rootIDs map[string]string
-	if opts.CountGraph && target.Container != nil {
-		figures, rootIDs = countQuiescent(ctx, eng, s, target, opts, pw)
+	counter := openGraphCounter(ctx, eng, s, target, folder, opts, pw)
+	if counter != nil {
+		defer counter.close(ctx)
+		spec.BeforeBackup, spec.AfterBackup = counter.before, counter.after
 	}
 	files, err := neo4jbackup.Take(ctx, s, folder, spec)
 	if err != nil {
 		return nil, err
 	}
-	for i := range files.Records {
-		r := &files.Records[i]
-		r.Figures, r.RootID = figures[r.Database], rootIDs[r.Database]
+	if counter != nil {
+		counter.record(files.Records)
 	}
 	if err := neo4jbackup.Commit(folder, files, opts.Tool); err != nil {
 		return nil, err
@@ -210,50 +211,6 @@ func runLocked(ctx context.Context, eng Engine, folder *backupset.Folder, opts O
 	res.Databases = files.Databases()
 	res.Duration = time.Since(res.Started)
 	return res, nil
-}
-
-// countQuiescent counts the graph of an online backup taken while nothing
-// writes (Options.CountGraph), through the backup's own helper; what cannot
-// be counted is said and left out.
-func countQuiescent(ctx context.Context, eng Engine, s *helper.Session, target helper.Target, opts Options, pw progress.Writer) (map[string]map[string]int64, map[string]string) {
-	oo := opts.Offline
-	skip := func(err error) (map[string]map[string]int64, map[string]string) {
-		pw.Info("the graph's figures could not be recorded (a drill will not compare them): " + err.Error())
-		return nil, nil
-	}
-	if oo.Connect == nil {
-		return nil, nil
-	}
-	creds, _, err := deployment.FindCredentials(ctx, eng, *target.Container, oo.Credentials)
-	if err != nil {
-		return skip(err)
-	}
-	addr := oo.BoltAddress
-	var tunnel interface{ Close() error }
-	if addr == "" {
-		t, err := s.Helper.Tunnel(context.WithoutCancel(ctx), target.BoltAddress)
-		if err != nil {
-			return skip(err)
-		}
-		tunnel, addr = t, t.Addr()
-	}
-	b, err := oo.Connect(ctx, addr, creds)
-	if err != nil {
-		helper.CloseBolt(ctx, nil, tunnel)
-		return skip(err)
-	}
-	defer helper.CloseBolt(ctx, b, tunnel)
-	dbs := opts.Databases
-	if len(dbs) == 0 {
-		all, err := b.Databases(ctx)
-		if err != nil {
-			return skip(err)
-		}
-		for _, d := range all {
-			dbs = append(dbs, d.Name)
-		}
-	}
-	return countGraph(ctx, b, dbs, pw)
 }
 
 // DatabaseURL is --database-url: with it, the database is reached over the

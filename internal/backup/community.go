@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"slices"
 	"time"
@@ -30,6 +29,9 @@ type Bolt interface {
 	RootID(ctx context.Context, db string) (id string, found bool, err error)
 	BranchNames(ctx context.Context, db string) ([]string, error)
 	CountRelationshipsByType(ctx context.Context, db string) (map[string]int64, error)
+	// LastCommittedTxn is SHOW DATABASES' lastCommittedTxn of db; known is
+	// false when Neo4j does not report it (see figures.go).
+	LastCommittedTxn(ctx context.Context, db string) (tx int64, known bool, err error)
 	Close(ctx context.Context) error
 }
 
@@ -453,39 +455,24 @@ func (o *offline) countNodes(ctx context.Context) (map[string]map[string]int64, 
 
 // countGraph counts the nodes of each database but system, in all and per
 // label (neo4j.Figures), and its relationships per type, and reads its Root
-// node's id; a count that fails is left out (said on the progress output):
-// the backup does not depend on it. Callers count only while nothing writes
-// (the applications stopped), so the figures are those of the backup.
+// node's id (countDatabase); a count that fails is left out (said on the
+// progress output): the backup does not depend on it. The offline dump
+// counts only while nothing writes (the applications stopped, the database
+// about to stop), so the figures are those of the dump.
 func countGraph(ctx context.Context, b Bolt, dbs []string, pw progress.Writer) (map[string]map[string]int64, map[string]string) {
 	figures, rootIDs := map[string]map[string]int64{}, map[string]string{}
 	for _, db := range dbs {
 		if db == "system" {
 			continue
 		}
-		n, err := b.CountNodes(ctx, db)
-		var byLabel map[string]int64
-		if err == nil {
-			byLabel, err = b.CountByLabel(ctx, db)
-		}
-		if err == nil && byLabel["Root"] > 0 {
-			rootIDs[db], _, err = b.RootID(ctx, db)
-		}
-		var branches []string
-		if err == nil && byLabel["Branch"] > 0 {
-			branches, err = b.BranchNames(ctx, db)
-		}
-		var byType map[string]int64
-		if err == nil {
-			byType, err = b.CountRelationshipsByType(ctx, db)
-		}
+		f, rootID, err := countDatabase(ctx, b, db)
 		if err != nil {
 			pw.Info(fmt.Sprintf("the node counts of %s could not be recorded (a drill will not compare them): %v", db, err))
 			continue
 		}
-		figures[db] = neo4j.Figures(db, n, byLabel)
-		maps.Copy(figures[db], neo4j.RelationshipFigures(db, byType))
-		if slices.Contains(branches, "main") {
-			figures[db][neo4j.MainBranchFigure(db)] = 1
+		figures[db] = f
+		if rootID != "" {
+			rootIDs[db] = rootID
 		}
 	}
 	return figures, rootIDs

@@ -26,6 +26,11 @@ import (
 type fakeBolt struct {
 	eng *helpertest.Engine
 	mu  sync.Mutex
+	// noTxn: SHOW DATABASES has no lastCommittedTxn (NULL or absent).
+	noTxn bool
+	// counted runs after each count of the graph (a writer there writes
+	// while the graph is counted).
+	counted func(db string)
 }
 
 func (b *fakeBolt) connect(ctx context.Context, addr string, creds neo4j.Credentials) (backup.Bolt, error) {
@@ -56,9 +61,18 @@ func (b *fakeBolt) WaitOnline(ctx context.Context, name string, timeout time.Dur
 	return nil
 }
 
+// CountNodes grows with the database's transactions: 42 at the fake's
+// first state (transaction 10), so that a count tells which state it saw.
 func (b *fakeBolt) CountNodes(ctx context.Context, db string) (int64, error) {
 	b.eng.Record("count-nodes %s", db)
-	return 42, nil
+	return 32 + b.eng.Server.LastTx(db), nil
+}
+
+func (b *fakeBolt) LastCommittedTxn(ctx context.Context, db string) (int64, bool, error) {
+	if b.noTxn {
+		return 0, false, nil
+	}
+	return b.eng.Server.LastTx(db), true, nil
 }
 
 func (b *fakeBolt) CountByLabel(ctx context.Context, db string) (map[string]int64, error) {
@@ -74,6 +88,9 @@ func (b *fakeBolt) BranchNames(ctx context.Context, db string) ([]string, error)
 }
 
 func (b *fakeBolt) CountRelationshipsByType(ctx context.Context, db string) (map[string]int64, error) {
+	if b.counted != nil {
+		b.counted(db)
+	}
 	return map[string]int64{"IS_PART_OF": 7}, nil
 }
 

@@ -260,8 +260,8 @@ func RunSet(ctx context.Context, eng Engine, folder *backupset.Folder, opts SetO
 		// next to, whatever starts meanwhile.
 		gopts.Target = gopts.Target.Pin(plan.target)
 		// The applications are stopped for an Enterprise --consistent
-		// capture: the graph's counts are those of its backup.
-		gopts.CountGraph = outage != nil
+		// capture: nothing of Infrahub writes while the graph is counted.
+		gopts.Quiesced = outage != nil
 		if community {
 			// The dump's outage holds the applications: capture the others
 			// while it lasts.

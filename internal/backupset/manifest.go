@@ -67,6 +67,11 @@ type FileRecord struct {
 	// RootID is the uuid of Infrahub's Root node in the graph artifact (its
 	// deployment identity), recorded with Figures.
 	RootID string `json:"root_id,omitempty"`
+	// FiguresNotRecorded says why a graph artifact has no Figures when the
+	// backup tried to record them (an online backup whose graph was written
+	// while it ran, transaction ids Neo4j did not report, no login): a
+	// drill says it instead of comparing.
+	FiguresNotRecorded string `json:"figures_not_recorded,omitempty"`
 }
 
 // ErrMalformedManifest is wrapped by ReadManifest's error for a manifest that

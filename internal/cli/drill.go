@@ -144,6 +144,11 @@ func printDrill(out io.Writer, r *drill.Report) error {
 	for _, p := range r.Problems {
 		fmt.Fprintf(out, "Problem: %s\n", p)
 	}
+	for _, c := range r.Components {
+		for _, n := range c.NotCompared {
+			fmt.Fprintf(out, "Not compared: %s: %s\n", c.Component, n)
+		}
+	}
 	fmt.Fprintf(out, "Time to restore (RTO): %s; peak memory of the drill's Neo4j: %s (limit %s)\n",
 		r.RTO.Round(100*time.Millisecond), humanSize(r.PeakMemory), humanSize(r.MemoryLimit))
 	return nil

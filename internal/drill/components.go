@@ -89,17 +89,7 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 		}); err != nil {
 			return fmt.Errorf("%s does not restore: %w", cr.Artifact, err)
 		}
-		for _, f := range chain.Files {
-			if f.Record != nil {
-				maps.Copy(cr.Expected, f.Record.Figures)
-				if f.Record.RootID != "" {
-					if cr.ExpectedRootIDs == nil {
-						cr.ExpectedRootIDs = map[string]string{}
-					}
-					cr.ExpectedRootIDs[db] = f.Record.RootID
-				}
-			}
-		}
+		expectGraph(cr, db, chain)
 	}
 	d.remove(ctx, loader)
 
@@ -175,6 +165,33 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 	cr.ExpectedFrom = "the figures the backup recorded"
 	cr.compare()
 	return nil
+}
+
+// expectGraph takes the figures the backup recorded for db from the
+// chain's last file, the run's own: a differential backup's figures are the
+// chain's state at its highest transaction, and an older file's describe
+// an older state. Where that file has none, the drill says why and
+// compares none for db.
+func expectGraph(cr *ComponentReport, db string, chain backupset.Chain) {
+	if len(chain.Files) == 0 {
+		return
+	}
+	rec := chain.Files[len(chain.Files)-1].Record
+	if rec == nil || len(rec.Figures) == 0 {
+		why := "the backup recorded none"
+		if rec != nil && rec.FiguresNotRecorded != "" {
+			why = rec.FiguresNotRecorded
+		}
+		cr.NotCompared = append(cr.NotCompared, fmt.Sprintf("the figures of database %s are not compared: %s", db, why))
+		return
+	}
+	maps.Copy(cr.Expected, rec.Figures)
+	if rec.RootID != "" {
+		if cr.ExpectedRootIDs == nil {
+			cr.ExpectedRootIDs = map[string]string{}
+		}
+		cr.ExpectedRootIDs[db] = rec.RootID
+	}
 }
 
 // loadGraph puts the chain of db into the loader and restores it into the
@@ -356,6 +373,9 @@ func (d *drill) taskManager(ctx context.Context, cr *ComponentReport) error {
 	cr.Figures = figures
 	cr.Expected = rec.Figures
 	cr.ExpectedFrom = "the figures the backup recorded"
+	if len(rec.Figures) == 0 {
+		cr.NotCompared = append(cr.NotCompared, "the backup recorded no row counts of the task manager (they are counted only when its capture is consistent: Neo4j Community, or backup --consistent): its figures are not compared")
+	}
 	cr.compare()
 	return nil
 }

@@ -73,3 +73,27 @@ func TestCompareRootIDs(t *testing.T) {
 	c.compare()
 	assert.Check(t, is.Len(c.Mismatches, 0))
 }
+
+// The expected figures of a database are those of the chain's last file
+// (the run's): an older file's describe an older state. A last file
+// without figures compares none and says why.
+func TestExpectedGraphFiguresAreThoseOfTheRunsFile(t *testing.T) {
+	full := &backupset.FileRecord{Name: "neo4j-full", Figures: map[string]int64{"nodes:neo4j": 5, "nodes:neo4j:Old": 1}, RootID: "root"}
+	diff := &backupset.FileRecord{Name: "neo4j-diff", Figures: map[string]int64{"nodes:neo4j": 7}, RootID: "root"}
+	cr := &ComponentReport{Expected: map[string]int64{}}
+	expectGraph(cr, "neo4j", backupset.Chain{Files: []backupset.Artifact{{Record: full}, {Record: diff}}})
+	assert.Check(t, is.DeepEqual(cr.Expected, map[string]int64{"nodes:neo4j": 7}))
+	assert.Check(t, is.DeepEqual(cr.ExpectedRootIDs, map[string]string{"neo4j": "root"}))
+	assert.Check(t, is.Len(cr.NotCompared, 0))
+
+	written := &backupset.FileRecord{Name: "neo4j-diff", FiguresNotRecorded: "the graph of database neo4j was written during the backup"}
+	cr = &ComponentReport{Expected: map[string]int64{}}
+	expectGraph(cr, "neo4j", backupset.Chain{Files: []backupset.Artifact{{Record: full}, {Record: written}}})
+	assert.Check(t, is.Len(cr.Expected, 0), "the full backup's figures are not the run's")
+	assert.Check(t, is.Len(cr.ExpectedRootIDs, 0))
+	assert.Check(t, is.DeepEqual(cr.NotCompared, []string{"the figures of database neo4j are not compared: the graph of database neo4j was written during the backup"}))
+
+	cr = &ComponentReport{Expected: map[string]int64{}}
+	expectGraph(cr, "neo4j", backupset.Chain{Files: []backupset.Artifact{{Record: full}, {Record: &backupset.FileRecord{Name: "neo4j-diff"}}}})
+	assert.Check(t, is.DeepEqual(cr.NotCompared, []string{"the figures of database neo4j are not compared: the backup recorded none"}))
+}

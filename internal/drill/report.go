@@ -41,6 +41,10 @@ type ComponentReport struct {
 	Expected     map[string]int64 `json:"expected,omitempty"`
 	ExpectedFrom string           `json:"expected_from,omitempty"`
 	Mismatches   []string         `json:"mismatches,omitempty"`
+	// NotCompared says which figures the backup did not record, and why
+	// (the graph written during an online backup): the component restored
+	// and answered, but nothing was compared for them.
+	NotCompared []string `json:"not_compared,omitempty"`
 	// RootIDs are the uuid of Infrahub's Root node per database (the
 	// deployment identity), restored and recorded by the backup.
 	RootIDs         map[string]string `json:"root_ids,omitempty"`

@@ -276,3 +276,33 @@ func readExecuted(t *testing.T, data string) []cypher.Executed {
 	assert.NilError(t, sc.Err())
 	return out
 }
+
+// lastCommittedTxn grows by one with each write, not with reads, and is
+// unknown for a database that is not online (NULL, as the manual says).
+func TestAdminLastCommittedTxn(t *testing.T) {
+	s := startStandin(t)
+	a := s.connect(t)
+	ctx := context.Background()
+
+	before, known, err := a.LastCommittedTxn(ctx, "neo4j")
+	assert.NilError(t, err)
+	assert.Assert(t, known)
+	_, err = a.CountNodes(ctx, "neo4j")
+	assert.NilError(t, err)
+	read, _, err := a.LastCommittedTxn(ctx, "NEO4J")
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(read, before), "a read commits nothing")
+	s.seed(t, "neo4j", 3)
+	after, known, err := a.LastCommittedTxn(ctx, "neo4j")
+	assert.NilError(t, err)
+	assert.Check(t, known)
+	assert.Check(t, is.Equal(after, before+1), "one write, one transaction")
+
+	assert.NilError(t, a.Stop(ctx, "neo4j"))
+	_, known, err = a.LastCommittedTxn(ctx, "neo4j")
+	assert.NilError(t, err)
+	assert.Check(t, !known, "NULL while offline")
+	_, known, err = a.LastCommittedTxn(ctx, "missing")
+	assert.NilError(t, err)
+	assert.Check(t, !known)
+}

@@ -3,6 +3,7 @@ package neo4j
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/neo4j/neo4j-go-driver/v5/neo4j"
 )
@@ -105,4 +106,34 @@ func RelationshipFigures(db string, byType map[string]int64) map[string]int64 {
 		f["relationships:"+db+":"+t] = n
 	}
 	return f
+}
+
+// LastCommittedTxn is the id of the last transaction of db, as the
+// lastCommittedTxn column of SHOW DATABASES reports it: "The ID of the last
+// transaction received", available only while db is online or deallocating,
+// NULL otherwise and for composite databases (Operations Manual, "Listing
+// databases": https://neo4j.com/docs/operations-manual/5/database-administration/standard-databases/listing-databases/
+// and /current/ for 2025.x; the column is shown only with YIELD). known is
+// false when the column is absent or NULL, or when the rows of db (one per
+// server of a cluster) disagree: then no transaction id can be told.
+func (a *Admin) LastCommittedTxn(ctx context.Context, db string) (tx int64, known bool, err error) {
+	db, err = Normalize(db)
+	if err != nil {
+		return 0, false, err
+	}
+	records, err := a.run(ctx, SystemDatabase, neo4j.AccessModeRead, "SHOW DATABASES YIELD *", nil)
+	if err != nil {
+		return 0, false, fmt.Errorf("SHOW DATABASES YIELD *: %w", err)
+	}
+	for _, r := range records {
+		if !strings.EqualFold(str(r, "name"), db) {
+			continue
+		}
+		v, ok := value(r, "lastCommittedTxn").(int64)
+		if !ok || known && v != tx {
+			return 0, false, nil
+		}
+		tx, known = v, true
+	}
+	return tx, known, nil
 }

@@ -47,6 +47,12 @@ type Spec struct {
 	// (the helper's release against the server's): it runs concurrently
 	// with Take's checks, and its error comes first.
 	Preflight func(ctx context.Context) error
+	// BeforeBackup and AfterBackup, when set, run just before and just
+	// after neo4j-admin database backup (after the seeding, before
+	// aggregate and inspect), as close to it as Take can: the backup
+	// workflow counts the graph there (internal/backup, figures.go). They
+	// cannot fail the backup.
+	BeforeBackup, AfterBackup func(ctx context.Context)
 	// ReleaseHelper says the caller runs nothing more in the helper after
 	// Take: it is removed while the last files are put in place (see
 	// helper.Session.Release).
@@ -113,8 +119,14 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 		return f, err
 	}
 
+	if spec.BeforeBackup != nil {
+		spec.BeforeBackup(ctx)
+	}
 	if _, err := s.Admin(ctx, helper.AdminRun{ID: "backup", Text: "neo4j-admin database backup", Args: backupArgs(s.Target.BackupAddress, dir, spec)}); err != nil {
 		return f, err
+	}
+	if spec.AfterBackup != nil {
+		spec.AfterBackup(ctx)
 	}
 	present, err := s.ListFiles(ctx, dir)
 	if err != nil {

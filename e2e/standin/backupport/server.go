@@ -54,8 +54,18 @@ func (s *Server) ServeConn(c net.Conn) {
 		return
 	}
 	faults.Delay(s.Store.Dir, "backup")
+	// Fault "writes <db>": an application writes to the database while its
+	// backup is served, one transaction committed just before the snapshot
+	// (the backup holds it) and one just after (it does not).
+	writes := faults.Take(s.Store.Dir, "writes "+strings.ToLower(req.Database))
+	if writes {
+		s.write(req.Database)
+	}
 	h, txs := s.snapshot(req)
 	s.answer(c, h, txs)
+	if writes {
+		s.write(req.Database)
+	}
 	s.logf("backup of %q: ok=%t full=%t tx %d..%d (%d) %s", req.Database, h.OK, h.Full, h.FromTx, h.ToTx, h.Count, h.Error)
 }
 
@@ -98,6 +108,13 @@ func (s *Server) snapshot(req Request) (Header, []store.RawTx) {
 		ServerVersion: ServerVersion, StoreFormat: s.Store.Format(db), Corrupt: faults.Take(s.Store.Dir, "corrupt"),
 		Variants: faults.Variants(s.Store.Dir),
 	}, txs
+}
+
+// write commits one transaction creating a node labelled WrittenDuringBackup.
+func (s *Server) write(db string) {
+	if _, err := s.Store.Append(strings.ToLower(db), []store.Op{{Kind: "create", Labels: []string{"WrittenDuringBackup"}}}); err != nil {
+		s.logf("fault writes %s: %v", db, err)
+	}
 }
 
 // list answers a listing request with one JSON array of database names.

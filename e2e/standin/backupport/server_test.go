@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"encoding/json"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"gotest.tools/v3/assert"
 
+	"github.com/opsmill/docker-infrahubdb/e2e/standin/faults"
 	"github.com/opsmill/docker-infrahubdb/e2e/standin/store"
 )
 
@@ -73,4 +76,29 @@ func TestServerSnapshots(t *testing.T) {
 	assert.NilError(t, st.UpdateDatabase("neo4j", func(d *store.DatabaseInfo) bool { d.CurrentStatus = "offline"; return true }))
 	offline, _ := serverAsk(t, st, Request{Database: "neo4j"})
 	assert.Equal(t, offline.Error, "Database 'neo4j' is unavailable.")
+}
+
+// Fault "writes <db>": the backup holds the transaction committed just
+// before its snapshot, not the one just after.
+func TestServerWritesAroundABackup(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	assert.NilError(t, err)
+	assert.NilError(t, st.EnsureStore("neo4j"))
+	assert.NilError(t, st.UpdateDatabase("neo4j", func(d *store.DatabaseInfo) bool {
+		d.RequestedStatus, d.CurrentStatus = "online", "online"
+		return true
+	}))
+	_, err = st.Append("neo4j", []store.Op{{Kind: "create"}})
+	assert.NilError(t, err)
+	assert.NilError(t, os.WriteFile(filepath.Join(dir, faults.File), []byte(`{"fail":{"writes neo4j":1}}`), 0o644))
+
+	h, _ := serverAsk(t, st, Request{Database: "neo4j"})
+	assert.Equal(t, h.ToTx, int64(2), "the write before the snapshot is in the backup")
+	last, err := st.LastTx("neo4j")
+	assert.NilError(t, err)
+	assert.Equal(t, last, int64(3), "the write after it is not")
+
+	again, _ := serverAsk(t, st, Request{Database: "neo4j"})
+	assert.Equal(t, again.ToTx, int64(3), "once only")
 }

@@ -61,11 +61,15 @@ func (e *Engine) databaseRow(d store.DatabaseInfo) map[string]any {
 		typ = "system"
 	}
 	storeID, _ := e.Store.StoreID(d.Name)
+	online := d.CurrentStatus == "online"
+	// lastCommittedTxn is "the ID of the last transaction received", only
+	// for online (or deallocating) databases, NULL otherwise (Operations
+	// Manual, "Listing databases", 5.x and current). Every write commits one
+	// transaction and raises it by one; reads never do.
 	var last any
-	if _, l, _, err := e.Store.ReadTxs(d.Name, 1<<62); err == nil {
+	if _, l, _, err := e.Store.ReadTxs(d.Name, 1<<62); err == nil && online {
 		last = l
 	}
-	online := d.CurrentStatus == "online"
 	return map[string]any{
 		"name": d.Name, "type": typ, "aliases": []any{}, "access": "read-write",
 		"address": e.Address, "role": "primary", "writer": online,

@@ -50,7 +50,9 @@
 // "dump" (delay only), "load" (fails after deleting the database, as a
 // failed load would [S20d]), "start", "stop", "create", "check", "bolt"
 // (drop the Bolt connection on the next RUN), "corrupt" (corrupt the next
-// artifact served by the backup port).
+// artifact served by the backup port), "writes <db>" (the next backup of
+// db served by the backup port is written around: one transaction commits
+// just before its snapshot, one just after).
 package faults
 
 import (

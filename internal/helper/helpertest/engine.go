@@ -443,6 +443,13 @@ func (s *Server) Write(db string, n int64) {
 	s.Data[db] = fmt.Sprintf("live data at tx %d", s.Tx[db])
 }
 
+// LastTx returns the last transaction of db (0 when it does not exist).
+func (s *Server) LastTx(db string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Tx[db]
+}
+
 // Content returns what db holds.
 func (s *Server) Content(db string) string {
 	s.mu.Lock()

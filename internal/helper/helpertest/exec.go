@@ -364,6 +364,11 @@ func (h *Helper) inspect(args []string, stdout, stderr io.Writer) int {
 			objs = append(objs, fmt.Sprintf(`{"uri":%q}`, file(a)))
 		}
 		fmt.Fprintf(stdout, "[%s]\n", strings.Join(objs, ","))
+	case InspectNoTx:
+		fmt.Fprintln(stdout, "| FILE | DATABASE | FULL |")
+		for _, a := range rows {
+			fmt.Fprintf(stdout, "| %s | %s | %t |\n", file(a), a.db, a.full)
+		}
 	case InspectUnknown:
 		for _, a := range rows {
 			fmt.Fprintf(stdout, "Backup: %s\n  Database: %s\n  Full: %t\n  Transactions: %d-%d\n\n", a.name, a.db, a.full, a.from, a.to)

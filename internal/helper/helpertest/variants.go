@@ -61,4 +61,7 @@ const (
 	InspectUnknown InspectLayout = "unknown"
 	// InspectURIOnly is the third-party claim: JSON objects with only "uri".
 	InspectURIOnly InspectLayout = "uri-only"
+	// InspectNoTx is the documented table without its transaction
+	// columns: whether a backup is full is told, its transactions not.
+	InspectNoTx InspectLayout = "no-tx"
 )

@@ -68,6 +68,10 @@ type Guard interface {
 	// component is being replaced, the guardian puts it back itself if
 	// the run is lost. An error comes before anything is replaced.
 	KeepCopy(ctx context.Context, component, helper, mount string, archive *docker.Program) error
+	// PutBackIn names the helper in which the guardian puts component back
+	// from the copy it holds, from the component's next "replacing" state
+	// on (a rollback's own helper); false when it holds no copy.
+	PutBackIn(component, helper string) bool
 	// Armed says whether a guardian watches the run (else it only holds
 	// the run lock), and why not.
 	Armed() (bool, string)

@@ -391,3 +391,76 @@ func TestGuardianKill9StorageRestore(t *testing.T) {
 	assert.Check(t, is.Len(db.Guardians(t), 0), "no guardian container is left")
 	assert.Check(t, is.Len(db.Records(t), 0), "the record was reported once")
 }
+
+// kill -9 of a whole-deployment restore while it rolls the storage back
+// itself: Ctrl-C cuts the storage's extraction once it tore the storage,
+// the run's rollback extracts the safety archive in a helper of its own,
+// and the run is killed in the middle of that extraction. The rollback
+// told the guardian its helper before it touched the storage: the guardian
+// puts the storage back there from its own copy, and the next backup says
+// so. Docker's archives list a directory's entries in lexical order: the
+// safety archive holds artifacts/ (added.txt, which the backup does not
+// hold) before the 384 MiB of big/.
+func TestGuardianKill9StorageRollback(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: kit.StockServices})
+	db, _ := seedDeployment(t, c)
+	seedRandomStorage(t, c, 384)
+	dir := kit.Folder(t)
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes").Assert(t, icmd.Success)
+	db.Reconnect(t)
+	changeDeployment(t, c) // the storage the restore replaces
+	want := storageState(t, c)
+
+	server := c.Service(t, kit.ServiceServer).ID
+	added := func() bool {
+		return kit.Docker("cp", server+":/opt/infrahub/storage/artifacts/added.txt", "-").ExitCode == 0
+	}
+	waitFor := func(r *kit.Running, what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
+			if r.Exited() || time.Now().After(deadline) {
+				t.Fatalf("%s never happened:\n%s", what, r.Result.Combined())
+			}
+		}
+	}
+	r := p.Start(t, p.Cmd("infrahubdb", "restore", dir, "--yes", "--project", c.Project, "--progress", "plain"))
+	r.WaitForOutput(t, "Restore storage-", 5*time.Minute)
+	// Ctrl-C once the extraction tore the storage (added.txt is gone).
+	waitFor(r, "the storage's emptying", func() bool { return !added() })
+	r.Interrupt(t)
+	r.WaitForOutput(t, "Roll back the storage", 2*time.Minute)
+	// Killed once the rollback's extraction is under way: the safety
+	// archive's added.txt is back, big/ still arriving.
+	waitFor(r, "the rollback's extraction", added)
+	r.Kill(t)
+	r.Wait()
+	out := r.Result.Combined()
+	assert.Check(t, is.Contains(out, "Copy of the storage's safety archive into the guardian"))
+	for _, line := range strings.Split(out, "\n") {
+		if _, step, ok := strings.Cut(line, " "); ok && strings.HasPrefix(line, "#") && strings.HasPrefix(step, "Roll back the storage") {
+			assert.Check(t, !strings.Contains(step, "  done") && !strings.Contains(step, "  error"), "the kill landed inside the rollback: %s", line)
+		}
+	}
+
+	allBack(t, c, db)
+	assert.Check(t, is.DeepEqual(storageState(t, c), want), "the storage as it was before the restore")
+	res := p.Docker("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--progress", "plain")
+	res.Assert(t, icmd.Success)
+	for _, line := range strings.Split(res.Stderr(), "\n") {
+		if strings.Contains(line, "INTERRUPTED RUN") || strings.Contains(line, "Component ") {
+			t.Log(line)
+		}
+	}
+	// The run was killed before its rollback reached the task manager.
+	for _, w := range []string{"INTERRUPTED RUN", "a restore run", "Component storage: old: the guardian put its safety copy back", "Component task-manager: new"} {
+		assert.Check(t, is.Contains(res.Stderr(), w))
+	}
+	assert.Check(t, !strings.Contains(res.Stderr(), "FAILED"), "the guardian's put-back did not fail")
+	db.Reconnect(t)
+	assertAllRunning(t, c, db)
+	assertNoHelpers(t, c)
+	assert.Check(t, is.Len(db.Guardians(t), 0), "no guardian container is left")
+	assert.Check(t, is.Len(db.Records(t), 0), "the record was reported once")
+}

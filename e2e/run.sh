@@ -16,8 +16,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 go=${GO:-go}
 read -r -a releases <<<"${E2E_RELEASES:-2025.10.1 5.26.0}"
 # Release-independent: the harness, PostgreSQL, the docs' commands, the ssh
-# transport and the guardian's storage put-back (no Neo4j step is reached).
-independent=${E2E_RELEASE_INDEPENDENT:-'^Test(Postgres|Kit|Plugin|Readme[A-Za-z]*|[A-Za-z]*Runbook[A-Za-z]*|SSHContext[A-Za-z]*|GuardianKill9StorageRestore)'}
+# transport and the guardian's storage put-back, after a lost restore or a
+# lost rollback (no Neo4j step is reached).
+independent=${E2E_RELEASE_INDEPENDENT:-'^Test(Postgres|Kit|Plugin|Readme[A-Za-z]*|[A-Za-z]*Runbook[A-Za-z]*|SSHContext[A-Za-z]*|GuardianKill9StorageRestore|GuardianKill9StorageRollback)'}
 alone=${E2E_ALONE:-'^Test(BackupPicksTheSingleLabelledContainer|BackupRefusesSeveralLabelledContainers|StockCommunityBackupAndRestore|StockEnterpriseBackupAndRestore|DumpRestoresOntoEnterprise)$'}
 timeout=${E2E_TIMEOUT:-40m}
 mkdir -p bin

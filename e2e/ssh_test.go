@@ -83,7 +83,8 @@ func TestSSHContextBackupAndRestore(t *testing.T) {
 // server stops answering and the plugin's ssh processes are killed
 // (kill -9), so the plugin cannot reach the Docker host any more. The
 // guardian on the host sees the attach connection end and brings the
-// deployment back by itself; the plugin gives up; the next backup through
+// deployment back by itself; the plugin gives up, saying the engine stopped
+// answering (not that its helper was removed); the next backup through
 // the local context reports the interrupted run and succeeds.
 func TestSSHContextCutDuringOutage(t *testing.T) {
 	t.Parallel()
@@ -113,6 +114,10 @@ func TestSSHContextCutDuringOutage(t *testing.T) {
 	assert.Check(t, is.Contains(res.Stderr(), "do not remove it"))
 	assert.Check(t, !strings.Contains(res.Stderr(), "docker rm -f infrahubdb-guardian"), res.Stderr())
 	assert.Check(t, !strings.Contains(res.Stderr(), "were started again"), res.Stderr())
+	// The engine stopped answering: the helper was not removed from
+	// outside, and the dump's failure says which.
+	assert.Check(t, !strings.Contains(res.Combined(), "removed or stopped from outside"), res.Combined())
+	assert.Check(t, is.Contains(res.Combined(), "the Docker engine stopped answering while neo4j-admin database dump ran"))
 	assert.Check(t, is.Len(db.Records(t), 1), "the guardian left one record")
 	db.SetFaults(t, `{}`)
 	db.Reconnect(t)

@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -298,4 +301,77 @@ func TestFileTarCreatesItsDirectory(t *testing.T) {
 	got, err := io.ReadAll(tr)
 	assert.NilError(t, err)
 	assert.Check(t, is.DeepEqual(got, body))
+}
+
+// Running tells a helper gone (removed, stopped, killed with its state
+// lagging) from an engine that stopped answering (the ssh link to a
+// remote engine cut), which says nothing of the helper.
+func TestHelperRunningTellsAGoneHelperFromACutLink(t *testing.T) {
+	cut := func(w http.ResponseWriter) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		inspect func(w http.ResponseWriter) // the helper's inspect; nil: cut
+		exec    func(w http.ResponseWriter) // exec create; nil: cut
+		ping    bool                        // the engine answers a ping
+		unknown bool                        // Running's error: the engine does not answer
+	}{
+		{name: "removed", ping: true, inspect: func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"message":"No such container: h"}`)
+		}},
+		{name: "stopped", ping: true, inspect: func(w http.ResponseWriter) {
+			fmt.Fprint(w, `{"Id":"h","Name":"/h","State":{"Running":false},"Config":{}}`)
+		}},
+		{name: "killed, its state lagging", ping: true,
+			inspect: func(w http.ResponseWriter) {
+				fmt.Fprint(w, `{"Id":"h","Name":"/h","State":{"Running":true},"Config":{}}`)
+			},
+			exec: func(w http.ResponseWriter) {
+				w.WriteHeader(http.StatusConflict)
+				fmt.Fprint(w, `{"message":"container h is not running"}`)
+			}},
+		{name: "link cut", unknown: true},
+		{name: "link cut after the inspect", unknown: true,
+			inspect: func(w http.ResponseWriter) {
+				fmt.Fprint(w, `{"Id":"h","Name":"/h","State":{"Running":true},"Config":{}}`)
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Api-Version", "1.41")
+				handle := tc.inspect
+				switch {
+				case strings.HasSuffix(r.URL.Path, "/_ping"):
+					handle = nil
+					if tc.ping {
+						handle = func(w http.ResponseWriter) { fmt.Fprint(w, "OK") }
+					}
+				case strings.HasSuffix(r.URL.Path, "/exec"):
+					handle = tc.exec
+				}
+				if handle == nil {
+					cut(w)
+					return
+				}
+				handle(w)
+			}))
+			defer srv.Close()
+			api, err := client.New(client.WithHost("tcp://"+srv.Listener.Addr().String()), client.WithAPIVersion("1.41"))
+			assert.NilError(t, err)
+			h := &Helper{id: "h", name: "infrahubdb-backup-x", engine: New(api)}
+			running, err := h.Running(context.Background())
+			assert.Check(t, !running)
+			if tc.unknown {
+				assert.Check(t, errors.Is(err, ErrDaemonUnreachable), "%v", err)
+			} else {
+				assert.Check(t, err == nil, "the engine answers, the helper is gone: %v", err)
+			}
+		})
+	}
 }

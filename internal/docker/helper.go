@@ -64,8 +64,10 @@ type HelperContainer interface {
 	// Remove force-removes the helper; idempotent, works on a cancelled ctx.
 	Remove(ctx context.Context) error
 	// Running is false once the container was removed or stopped from
-	// outside (docker rm -f, docker kill).
-	Running(ctx context.Context) bool
+	// outside (docker rm -f, docker kill); err is set (running false) when
+	// the engine did not answer (a remote engine's link cut): whether the
+	// container still runs is then unknown.
+	Running(ctx context.Context) (running bool, err error)
 	// Stop kills what runs in the helper and stops it, keeping its files;
 	// Start starts it again (joining a restarted database's new network
 	// namespace when it shares it).
@@ -215,18 +217,59 @@ func (h *Helper) Remove(ctx context.Context) error {
 }
 
 // Running reports whether the helper container still exists and runs: false
-// once it was removed, killed or stopped from outside.
-func (h *Helper) Running(ctx context.Context) bool {
+// once it was removed, killed or stopped from outside. When the engine does
+// not answer (the ssh link to a remote engine cut, the daemon gone), it
+// reports an error that wraps ErrDaemonUnreachable: whether the helper
+// still runs is then unknown, and it was not removed from outside.
+func (h *Helper) Running(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	c, err := h.engine.Inspect(ctx, h.id)
-	if err != nil || !c.Running {
-		return false
+	switch {
+	case IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, h.engine.answers(ctx, err)
+	case !c.Running:
+		return false, nil
 	}
 	// The state lags behind a kill (docker rm -f): only an exec proves the
 	// container still runs. sleep is the helper's own entrypoint.
 	code, err := h.Exec(ctx, ExecSpec{Cmd: []string{"sleep", "0"}})
-	return err == nil && code == 0
+	if err != nil {
+		// A container on its way out refuses execs; so does a cut link.
+		if perr := h.engine.ping(ctx); perr != nil {
+			return false, perr
+		}
+		return false, nil
+	}
+	return code == 0, nil
+}
+
+// answers turns an error of a request about a container into the engine's
+// own failure to answer, when it does not answer a ping either (or the
+// error says so): nil when the engine answers, the request's error then
+// being about the container.
+func (e *Engine) answers(ctx context.Context, err error) error {
+	if errors.Is(err, ErrDaemonUnreachable) {
+		return err
+	}
+	return e.ping(ctx)
+}
+
+// ping reports an engine that does not answer, as an error wrapping
+// ErrDaemonUnreachable; nil when it answers.
+func (e *Engine) ping(ctx context.Context) error {
+	if _, err := e.api.Ping(ctx, client.PingOptions{}); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%w at %s: no answer within %s: %w", ErrDaemonUnreachable, e.api.DaemonHost(), cleanupTimeout, err)
+		}
+		if w := e.wrap(err); errors.Is(w, ErrDaemonUnreachable) {
+			return w
+		}
+		return fmt.Errorf("%w at %s: %w", ErrDaemonUnreachable, e.api.DaemonHost(), err)
+	}
+	return nil
 }
 
 // Stat reports the size and kind of a path in the helper; exists is false when it is missing.

@@ -485,6 +485,26 @@ func (r *Run) KeepCopy(ctx context.Context, component, helper, mount string, arc
 	return nil
 }
 
+// PutBackIn names helper as the container in which the guardian puts
+// component back from the copy it holds (KeepCopy), from the component's
+// next "replacing" state on (Component): a restore's own rollback, which
+// extracts the safety copy in a helper of its own, tells it before it
+// touches the component, so that a run lost mid-rollback is put back there
+// and not in the restore's helper, removed by then. It reports whether the
+// guardian holds a copy of component: false when none was given, or the
+// guardian dropped it when told the component's next state (KeepCopy
+// gives it again).
+func (r *Run) PutBackIn(component, helper string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k, ok := r.kept[component]
+	if ok {
+		k.Helper = helper
+		r.kept[component] = k
+	}
+	return ok
+}
+
 // Replaced tells the guardian the replacement ended: new data, or the old
 // put back by the run itself.
 func (r *Run) Replaced(ctx context.Context) {

@@ -310,3 +310,41 @@ func TestKeepCopyWithoutAGuardianCopiesNothing(t *testing.T) {
 	assert.NilError(t, r.KeepCopy(context.Background(), "storage", "h", "/storage", &docker.Program{}))
 	assert.Check(t, is.Len(f.copied, 0))
 }
+
+// A restore's own rollback extracts the safety copy in a helper of its
+// own: told it before it touches the storage, the guardian hears the
+// storage is being replaced again, in that helper, with the copy it holds
+// (a run lost mid-rollback is put back there, not in the restore's helper,
+// removed by then). Once the guardian dropped its copy, PutBackIn says so.
+func TestPutBackInNamesTheRollbacksHelper(t *testing.T) {
+	f := &fakeEngine{}
+	plugin, guardian := net.Pipe()
+	stdoutR, stdoutW := io.Pipe()
+	var seen []agent.Message
+	recordingAgent(t, guardian, stdoutW, make(chan struct{}), &seen)
+	r := &Run{eng: f, db: db, told: map[string]bool{}, g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab", Conn: plugin, Stdout: stdoutR}}
+	ctx := context.Background()
+	assert.NilError(t, r.hello(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "restore"}))
+	assert.Check(t, !r.PutBackIn("storage", "rollback-1"), "no copy given yet")
+	archive := &docker.Program{Size: 3, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("tar")), nil }}
+	assert.NilError(t, r.KeepCopy(ctx, "storage", "restore-1", "/storage", archive))
+	assert.NilError(t, r.Component(ctx, "storage", agent.ComponentReplacing, "/b/safety/storage.tar"))
+	assert.Check(t, r.PutBackIn("storage", "rollback-1"))
+	assert.NilError(t, r.Component(ctx, "storage", agent.ComponentReplacing, "/b/safety/storage.tar"))
+	assert.NilError(t, r.Component(ctx, "storage", agent.ComponentOld, ""))
+	assert.Check(t, !r.PutBackIn("storage", "rollback-2"), "the guardian dropped its copy once told the storage's next state")
+	assert.NilError(t, r.Close(ctx))
+	var comps []agent.Message
+	for _, m := range seen {
+		if m.Op == agent.OpComponent {
+			comps = append(comps, m)
+		}
+	}
+	assert.Assert(t, is.Len(comps, 3))
+	assert.Check(t, is.Equal(comps[0].Helper, "restore-1"))
+	assert.Check(t, is.Equal(comps[1].State, agent.ComponentReplacing))
+	assert.Check(t, is.Equal(comps[1].Helper, "rollback-1"), "the rollback's helper")
+	assert.Check(t, is.Equal(comps[1].PutBackArchive, "/infrahubdb-safety/storage.tar"), "the same copy")
+	assert.Check(t, is.Equal(comps[1].MountPoint, "/storage"))
+	assert.Check(t, is.Equal(comps[2].PutBackArchive, ""))
+}

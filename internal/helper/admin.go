@@ -69,9 +69,8 @@ func (o *onHelper) Admin(ctx context.Context, run AdminRun) (string, error) {
 		if err == nil && code != 0 {
 			err = &AdminError{Command: "neo4j-admin " + commandName(run.Args), ExitCode: code, Output: tail.String(), Hint: adminHint(tail.String()), Stderr: stderr.String()}
 		}
-		if err != nil && ctx.Err() == nil && !o.h.Running(ctx) {
-			// Exit 137 or a broken exec stream say little: name the cause.
-			err = fmt.Errorf("the helper container %s was removed or stopped from outside while neo4j-admin %s ran: %w", o.h.Name(), commandName(run.Args), err)
+		if err != nil && ctx.Err() == nil {
+			err = lostCause(ctx, o.h, "neo4j-admin "+commandName(run.Args), err)
 		}
 		return err
 	})

@@ -68,6 +68,10 @@ type Guard interface {
 	// component is being replaced, the guardian puts it back itself if
 	// the run is lost. An error comes before anything is replaced.
 	KeepCopy(ctx context.Context, component, helper, mount string, archive *docker.Program) error
+	// PutBackIn names the helper in which the guardian puts component back
+	// from the copy it holds, from the component's next "replacing" state
+	// on (a rollback's own helper); false when it holds no copy.
+	PutBackIn(component, helper string) bool
 	// Armed says whether a guardian watches the run (else it only holds
 	// the run lock), and why not.
 	Armed() (bool, string)
@@ -265,7 +269,16 @@ func (r *runner) sessionOptions() helper.SessionOptions {
 // neo4j-admin and to carry Bolt. The safety artifact (a path under the work
 // dir, "" for none) is put into it again from the safety folder.
 func (r *runner) replaceLostHelper(ctx context.Context, safety string) error {
-	if r.session == nil || r.session.Helper.Running(ctx) {
+	if r.session == nil {
+		return nil
+	}
+	running, err := r.session.Helper.Running(ctx)
+	if err != nil {
+		// The engine does not answer: the helper may still run there, and
+		// no new one could be started.
+		return fmt.Errorf("the Docker engine does not answer (check the link to the Docker host: docker context ls, DOCKER_HOST; once it answers, check the database and restore again): %w", err)
+	}
+	if running {
 		return nil
 	}
 	r.pw.Info(fmt.Sprintf("the helper container %s is gone (removed or stopped from outside): starting a new one to bring the database back", r.session.Helper.Name()))

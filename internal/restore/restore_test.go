@@ -275,6 +275,25 @@ func TestHelperRemovedFromOutsideIsReplacedForTheRollback(t *testing.T) {
 	assert.Check(t, is.Len(f.eng.Running(), 0))
 }
 
+// The Docker engine stops answering while neo4j-admin restore runs (the
+// ssh link to a remote engine cut): the helper was not removed from
+// outside, and no new one is started for a rollback the engine would not
+// hear; the error says the engine does not answer.
+func TestEngineUnreachableIsNotTakenForARemovedHelper(t *testing.T) {
+	f := newFixture(t)
+	unreachable := fmt.Errorf("%w at ssh://infra@host: error during connect: EOF", docker.ErrDaemonUnreachable)
+	f.eng.Faults["restore"] = &helpertest.Fault{Err: errors.New("exec stream ended: EOF"), Times: 1, Hook: func() { f.eng.Unreachable = unreachable }}
+
+	_, err := f.run(context.Background())
+
+	var deg *restore.DegradedError
+	assert.Assert(t, errors.As(err, &deg), "got %v", err)
+	assert.Check(t, is.ErrorContains(err, "the Docker engine stopped answering while neo4j-admin database restore ran"))
+	assert.Check(t, is.ErrorContains(err, "the Docker engine does not answer"))
+	assert.Check(t, !strings.Contains(err.Error(), "from outside"), "%v", err)
+	assert.Check(t, is.Len(f.eng.Helpers, 2), "the cache's helper and the restore's: no new one")
+}
+
 func TestStartFailingOnceIsRetried(t *testing.T) {
 	f := newFixture(t)
 	f.admin.startFailures = 1

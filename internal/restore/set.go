@@ -421,6 +421,19 @@ type setRunner struct {
 	guard Guard
 	// undo puts replaced components back, most recent first.
 	undo []undoStep
+	// held releases the storage's helper of a failed replacement, which
+	// the guardian puts the storage back in until the rollback's helper is
+	// told (guardRollback); nil when none is held.
+	held func(ctx context.Context)
+}
+
+// releaseHeld releases the helper a failed storage replacement left to
+// the rollback, if any.
+func (s *setRunner) releaseHeld(ctx context.Context) {
+	if s.held != nil {
+		s.held(ctx)
+		s.held = nil
+	}
 }
 
 // tell tells the guardian a component's state; an error is the guardian
@@ -535,13 +548,21 @@ func (s *setRunner) keepUndoIfChanged(err error) (changed bool) {
 	return true
 }
 
-func (s *setRunner) restoreStorage(ctx context.Context) error {
+func (s *setRunner) restoreStorage(ctx context.Context) (err error) {
 	st, rec := *s.plan.storage, *s.plan.Storage
 	h, release, err := helper.Start(ctx, s.eng, volumearchive.HelperSpec(st, "restore", true), s.keep, s.pw)
 	if err != nil {
 		return err
 	}
-	defer release(ctx)
+	defer func() {
+		if err != nil && slices.ContainsFunc(s.undo, func(u undoStep) bool { return u.component == backupset.ComponentStorage }) {
+			// The rollback releases it once the guardian knows the
+			// rollback's helper: until then a lost run is put back here.
+			s.held = release
+			return
+		}
+		release(ctx)
+	}()
 	if s.safety != nil {
 		name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
 		if err := progress.Run(s.pw, progress.Event{ID: "storage-safety", Text: "Safety archive of the storage into " + s.safety.Path(name)}, func() error {
@@ -550,8 +571,8 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 			return fmt.Errorf("safety archive of the storage failed, nothing was changed: %w", err)
 		}
 		safety := s.safety
-		if err := s.keepStorageCopy(ctx, h.Name(), safety.Path(name)); err != nil {
-			return err
+		if err := s.keepStorageCopy(ctx, "storage-guardian", h.Name(), safety.Path(name)); err != nil {
+			return fmt.Errorf("the storage's safety archive could not be given to the guardian, nothing was changed: %w", err)
 		}
 		if err := s.tell(ctx, backupset.ComponentStorage, agent.ComponentReplacing, safety.Path(name)); err != nil {
 			return err
@@ -562,6 +583,8 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 				return err
 			}
 			defer release(ctx)
+			s.guardRollback(ctx, h.Name(), safety.Path(name))
+			s.releaseHeld(ctx)
 			f, err := os.Open(safety.Path(name))
 			if err != nil {
 				return err
@@ -584,25 +607,44 @@ func (s *setRunner) restoreStorage(ctx context.Context) error {
 }
 
 // keepStorageCopy copies the storage's safety archive into the guardian,
-// which then puts it back by itself if the run is lost while the storage
-// is replaced (its folder is on the client's disk).
-func (s *setRunner) keepStorageCopy(ctx context.Context, helperName, file string) error {
+// which then puts it back by itself, in helperName, if the run is lost
+// while the storage is replaced (its folder is on the client's disk).
+func (s *setRunner) keepStorageCopy(ctx context.Context, id, helperName, file string) error {
 	if s.guard == nil {
 		return nil
 	}
 	if armed, _ := s.guard.Armed(); !armed {
 		return nil
 	}
-	return progress.Run(s.pw, progress.Event{ID: "storage-guardian", Text: "Copy of the storage's safety archive into the guardian"}, func() error {
+	return progress.Run(s.pw, progress.Event{ID: id, Text: "Copy of the storage's safety archive into the guardian"}, func() error {
 		archive, err := volumearchive.PutBackCopy(file)
 		if err == nil {
 			err = s.guard.KeepCopy(ctx, backupset.ComponentStorage, helperName, volumearchive.MountPoint, archive)
 		}
-		if err != nil {
-			return fmt.Errorf("the storage's safety archive could not be given to the guardian, nothing was changed: %w", err)
-		}
-		return nil
+		return err
 	})
+}
+
+// guardRollback tells the guardian, before the rollback touches the
+// storage, that the storage is being replaced again, in helperName (the
+// rollback's own helper): if the run is lost mid-rollback, the guardian
+// puts its copy back there. The copy it holds since the replacement began
+// is named to that helper; one it dropped, told the storage was replaced
+// (the rollback of a later component), is given to it again. The rollback
+// goes on whatever the guardian answers: the guardian's record then says
+// the storage may be partial, and where its safety copy is.
+func (s *setRunner) guardRollback(ctx context.Context, helperName, file string) {
+	if s.guard == nil {
+		return
+	}
+	if !s.guard.PutBackIn(backupset.ComponentStorage, helperName) {
+		if err := s.keepStorageCopy(ctx, "storage-guardian-rollback", helperName, file); err != nil {
+			s.pw.Info(fmt.Sprintf("the storage's safety archive could not be given to the guardian again (%v): the rollback goes on; should this run be lost before it ends, restore the storage from %s", err, file))
+		}
+	}
+	if err := s.tell(ctx, backupset.ComponentStorage, agent.ComponentReplacing, file); err != nil {
+		s.pw.Info(fmt.Sprintf("the guardian did not hear the storage's rollback (%v): the rollback goes on; should this run be lost before it ends, restore the storage from %s", err, file))
+	}
 }
 
 // rollback puts back the components already replaced, most recent first,
@@ -628,6 +670,7 @@ func (s *setRunner) rollback(ctx context.Context, component string, cause error)
 		_ = s.tell(ctx, u.component, agent.ComponentOld, "")
 	}
 	s.undo = nil
+	s.releaseHeld(ctx)
 	var degraded *DegradedError
 	if len(failed) > 0 || errors.As(cause, &degraded) {
 		return &ComponentsDegradedError{Component: component, Err: cause, RolledBack: done, NotRolledBack: failed}

@@ -317,6 +317,25 @@ type guardLog struct {
 	eng     *helpertest.Engine
 	keepErr error
 	kept    []byte
+	// holds names the helper of each component whose copy the guardian
+	// holds (KeepCopy), until told the component's next state.
+	holds map[string]string
+}
+
+func (g *guardLog) PutBackIn(component, helper string) bool {
+	g.mu.Lock()
+	_, ok := g.holds[component]
+	if ok {
+		g.holds[component] = helper
+	}
+	g.mu.Unlock()
+	if ok {
+		g.add(component + " put back in " + helper[:strings.LastIndex(helper, "-")])
+		if g.eng != nil {
+			g.eng.Record("guardian puts %s back in %s", component, helper)
+		}
+	}
+	return ok
 }
 
 func (g *guardLog) KeepCopy(ctx context.Context, component, helper, mount string, archive *docker.Program) error {
@@ -337,6 +356,12 @@ func (g *guardLog) KeepCopy(ctx context.Context, component, helper, mount string
 	}
 	if err == nil {
 		g.add(component + " kept in " + helper[:strings.LastIndex(helper, "-")] + " at " + mount)
+		g.mu.Lock()
+		if g.holds == nil {
+			g.holds = map[string]string{}
+		}
+		g.holds[component] = helper
+		g.mu.Unlock()
 	}
 	return err
 }
@@ -348,6 +373,19 @@ func (g *guardLog) Replacing(ctx context.Context, helper string, putBack []agent
 }
 func (g *guardLog) Replaced(ctx context.Context) { g.add("graph replaced") }
 func (g *guardLog) Component(ctx context.Context, component, state, safety string) error {
+	g.mu.Lock()
+	helper, held := g.holds[component]
+	if state != agent.ComponentReplacing {
+		delete(g.holds, component)
+	}
+	g.mu.Unlock()
+	if g.eng != nil {
+		if held && state == agent.ComponentReplacing {
+			g.eng.Record("guardian told %s %s in %s", component, state, helper)
+		} else {
+			g.eng.Record("guardian told %s %s", component, state)
+		}
+	}
 	if safety != "" {
 		state += " (safety " + filepath.Ext(safety) + ")"
 	}
@@ -439,4 +477,61 @@ func TestRunSetFailedGuardianCopyChangesNothing(t *testing.T) {
 			assert.Check(t, a.Running, a.Name)
 		}
 	}
+}
+
+// The storage's extraction fails: the rollback extracts the safety copy in
+// a helper of its own, and tells the guardian that helper before it
+// touches the storage. The restore's helper, which the guardian would put
+// the storage back in until then, is removed only after: at every point
+// of the rollback, a run lost (kill -9) leaves the guardian a running
+// helper to put its copy back in.
+func TestRunSetTellsTheGuardianTheRollbacksHelperFirst(t *testing.T) {
+	f, _ := setFixture(t)
+	f.eng.Faults["copy-to"] = &helpertest.Fault{Err: errors.New("no space left on device"), Times: 1}
+	g := &guardLog{eng: f.eng}
+	f.opts.Guard = g
+	_, err := f.runSet(context.Background(), backupset.ComponentStorage)
+	var rolled *restore.ComponentsRolledBackError
+	assert.Assert(t, errors.As(err, &rolled), "%v", err)
+	assert.Check(t, is.DeepEqual(rolled.RolledBack, []string{backupset.ComponentStorage}))
+	assert.Check(t, is.DeepEqual(g.told, []string{
+		"storage kept in infrahubdb-restore-storage at /storage",
+		"storage replacing (safety .tar)",
+		"storage put back in infrahubdb-rollback-storage",
+		"storage replacing (safety .tar)",
+		"storage old",
+	}))
+	calls := f.eng.CallLog()
+	assertOrder(t, calls,
+		"guardian told storage replacing in infrahubdb-restore-storage",
+		"exec find /storage -mindepth 1 -delete", // the extraction fails
+		"start-helper infrahubdb-rollback-storage",
+		"guardian told storage replacing in infrahubdb-rollback-storage",
+		"remove-helper infrahubdb-restore-storage",
+		"exec find /storage -mindepth 1 -delete", "copy-to /",
+		"remove-helper infrahubdb-rollback-storage",
+		"guardian told storage old")
+	assert.Check(t, is.Len(f.eng.Running(), 0), "no helper left")
+}
+
+// The graph fails after the storage was replaced: the guardian dropped its
+// copy when told so; the storage's rollback gives it again, in the
+// rollback's helper, before it touches the storage.
+func TestRunSetGivesTheGuardianTheStorageCopyAgainForTheRollback(t *testing.T) {
+	f, _ := setFixture(t)
+	f.eng.Faults["restore"] = &helpertest.Fault{Code: 1, Stderr: "restore failed", Times: 1}
+	g := &guardLog{eng: f.eng}
+	f.opts.Guard = g
+	_, err := f.runSet(context.Background())
+	assert.Assert(t, err != nil)
+	told := strings.Join(g.told, ", ")
+	assert.Check(t, is.Contains(told, "storage new, graph replacing"), told)
+	assert.Check(t, is.Contains(told, "storage kept in infrahubdb-rollback-storage at /storage, storage replacing (safety .tar), storage old"), told)
+	assertOrder(t, f.eng.CallLog(),
+		"exec neo4j-admin database restore",
+		"start-helper infrahubdb-rollback-storage",
+		"guardian keeps storage copy for infrahubdb-rollback-storage",
+		"guardian told storage replacing in infrahubdb-rollback-storage",
+		"exec find /storage -mindepth 1 -delete", "copy-to /",
+		"guardian told storage old")
 }

@@ -301,3 +301,53 @@ func TestGuardDropsTheStorageCopyOnceReplaced(t *testing.T) {
 		assert.Check(t, !strings.HasPrefix(c, "exec ") && !strings.HasPrefix(c, "put "), c)
 	}
 }
+
+// A restore whose extraction failed rolls the storage back in a helper of
+// its own, and tells the guardian so before it touches the storage: lost
+// mid-rollback, the guardian puts its copy back in the rollback's helper.
+// A rollback after the storage was replaced (the graph failed) gives the
+// guardian its copy again: lost then, the storage is put back too.
+func TestGuardPutsTheStorageBackInTheRollbacksHelper(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		state string // the storage's state before the rollback
+	}{
+		{name: "its extraction failed", state: ComponentReplacing},
+		{name: "the graph failed", state: ComponentNew},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			archive := filepath.Join(t.TempDir(), "storage.tar")
+			assert.NilError(t, os.WriteFile(archive, []byte("TAR"), 0o600))
+			f := &fakeEngine{}
+			first := Message{Op: OpComponent, Seq: 3, Component: "storage", State: tc.state, Safety: "/b/safety-1/storage-1.tar"}
+			if tc.state == ComponentReplacing {
+				first.Helper, first.MountPoint, first.PutBackArchive = "restore-helper", "/storage", archive
+			}
+			msgs := []Message{
+				{Op: OpHello, Seq: 1, Target: "db", Owner: "h:1", Command: "restore", Socket: "/s"},
+				{Op: OpStopping, Seq: 2, ID: "server", Name: "infrahub-server", Role: RoleApp},
+				first,
+			}
+			// The rollback tells the guardian its helper (and, after "new",
+			// gives it its copy again) before it touches the storage.
+			msgs = append(msgs, Message{Op: OpComponent, Seq: 4, Component: "storage", State: ComponentReplacing, Safety: "/b/safety-1/storage-1.tar",
+				Helper: "rollback-helper", MountPoint: "/storage", PutBackArchive: archive})
+			in := lines(msgs...)
+			assert.NilError(t, Guard(in, io.Discard, func(string) Engine { return f }, "self"))
+			assert.DeepEqual(t, f.calls, []string{
+				"exec rollback-helper as 0: find /storage -mindepth 1 -delete",
+				"put rollback-helper:/ TAR",
+				"list " + LabelHelper + "," + LabelOwner + "=h:1", "stop helper1",
+				"stop server", "start server",
+			})
+			assert.Assert(t, is.Len(f.volumes, 1))
+			for _, labels := range f.volumes {
+				var rec Record
+				assert.NilError(t, json.Unmarshal([]byte(labels[LabelRecordJSON]), &rec))
+				assert.Check(t, is.DeepEqual(rec.Components, []string{
+					"storage: old: the guardian put its safety copy back (the restore did not finish)",
+				}))
+			}
+		})
+	}
+}

@@ -114,9 +114,11 @@ func Conformance(t *testing.T, start func(t *testing.T) helper.Helper) {
 
 	t.Run("remove", func(t *testing.T) {
 		h := start(t)
-		assert.Check(t, h.Running(ctx))
+		running, err := h.Running(ctx)
+		assert.Check(t, running && err == nil, "%v", err)
 		assert.NilError(t, h.Remove(ctx))
-		assert.Check(t, !h.Running(ctx))
+		running, err = h.Running(ctx)
+		assert.Check(t, !running && err == nil, "removed: gone, the engine answering: %v", err)
 	})
 }
 

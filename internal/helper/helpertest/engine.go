@@ -68,6 +68,9 @@ type Engine struct {
 	ReachErr error
 	// Faults by command key.
 	Faults map[string]*Fault
+	// Unreachable, when set, is the engine not answering (a remote
+	// engine's link cut): helpers' Running reports it.
+	Unreachable error
 	// Apps are the other containers (List, Stop/StartContainer).
 	Apps []docker.Container
 	// Others are more containers List sees (other databases, projects).

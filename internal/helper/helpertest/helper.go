@@ -90,11 +90,15 @@ func (h *Helper) Remove(ctx context.Context) error {
 	return nil
 }
 
-// Running is false once the helper was removed or lost.
-func (h *Helper) Running(context.Context) bool {
+// Running is false once the helper was removed or lost; with the engine
+// Unreachable, it is false with that error.
+func (h *Helper) Running(context.Context) (bool, error) {
 	h.eng.mu.Lock()
 	defer h.eng.mu.Unlock()
-	return !h.removed && !h.lost && !h.stopped
+	if h.eng.Unreachable != nil {
+		return false, h.eng.Unreachable
+	}
+	return !h.removed && !h.lost && !h.stopped, nil
 }
 
 // Lose makes the helper look removed from outside (docker rm -f): Running

@@ -32,7 +32,10 @@ const neo4jUser = "7474:7474"
 const stageSub = "drill"
 
 // graphDatabases lists, per database of the run (system aside: a restore
-// never restores it), the chain that ends with the run's file of it.
+// never restores it), the chain that ends with the run's file of it. A
+// chain that the restore preflight refuses is refused with verify's problem
+// of it (backupset.CheckChain), word for word: the file it names and the
+// problem are returned as the error's.
 func (d *drill) graphDatabases() (map[string]backupset.Chain, error) {
 	cat, err := d.folder.Scan()
 	if err != nil {
@@ -41,15 +44,28 @@ func (d *drill) graphDatabases() (map[string]backupset.Chain, error) {
 	all := cat.Chains()
 	out := map[string]backupset.Chain{}
 	for _, f := range d.files {
-		if f.Component != "" && f.Component != backupset.ComponentGraph || f.Database == "" || f.Database == "system" {
+		// The chains are grouped by the database the file's name says, as
+		// restore and verify group them; a record that says otherwise is
+		// the chain's problem.
+		db, _, named := backupset.ParseArtifactName(f.Name)
+		if f.Component != "" && f.Component != backupset.ComponentGraph || !named || db == "system" {
 			continue
 		}
-		chain, err := backupset.ChooseChain(all[f.Database], f.Time)
-		if err != nil {
-			return nil, fmt.Errorf("database %s: %w", f.Database, err)
+		chain, err := backupset.ChooseChain(all[db], f.Time)
+		var ce *backupset.ChainError
+		if errors.As(err, &ce) {
+			return nil, &chainRefusal{ce.Problem}
 		}
-		if _, seen := out[f.Database]; !seen || chain.RestorePoint().Time.After(out[f.Database].RestorePoint().Time) {
-			out[f.Database] = chain
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", db, err)
+		}
+		// A drill reads a folder with a manifest (its runs): every file of
+		// the chain must be recorded.
+		if p := backupset.CheckChain(chain, true); p != nil {
+			return nil, &chainRefusal{*p}
+		}
+		if _, seen := out[db]; !seen || chain.RestorePoint().Time.After(out[db].RestorePoint().Time) {
+			out[db] = chain
 		}
 	}
 	if len(out) == 0 {
@@ -58,6 +74,11 @@ func (d *drill) graphDatabases() (map[string]backupset.Chain, error) {
 	return out, nil
 }
 
+// chainRefusal is a chain the restore preflight refuses, as verify says it.
+type chainRefusal struct{ p backupset.Problem }
+
+func (e *chainRefusal) Error() string { return e.p.String() }
+
 // graph restores the run's graph into a throwaway Neo4j from the
 // database's image: neo4j-admin load (a dump) or restore (a chain) into a
 // scratch /data while no server runs, then the server starts, without
@@ -65,10 +86,7 @@ func (d *drill) graphDatabases() (map[string]backupset.Chain, error) {
 func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 	started := time.Now()
 	defer func() { cr.Duration = time.Since(started) }()
-	dbs, err := d.graphDatabases()
-	if err != nil {
-		return err
-	}
+	dbs := d.chains // chosen and checked before anything started (checkGraph)
 	image := d.dep.Database.Image
 	vol, err := d.volume(ctx, "graph")
 	if err != nil {

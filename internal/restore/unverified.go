@@ -88,7 +88,7 @@ func (r *runner) resolveUnverified(ctx context.Context, db *DatabasePlan) error 
 	}
 	chain, err := backupset.ChooseChain(backupset.Chains(artifacts)[db.Name], untilOf(r.plan))
 	if err != nil {
-		return &VerifyError{Problems: []string{fmt.Sprintf("database %s: %v", db.Name, err)}}
+		return chainRefused(db.Name, err)
 	}
 	db.Artifact = chain.RestorePoint().Name
 	if !slices.Equal(backupset.Names(chain.Files), db.Files) {

@@ -124,8 +124,13 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 	// The password is random and the server has no network: what docker
 	// inspect shows of it opens nothing but this throwaway container.
 	password := randomHex(12)
+	community := helper.Edition(d.dep.Database) == "community"
+	env, err := serverEnv(password, slices.Sorted(maps.Keys(dbs)), community)
+	if err != nil {
+		return err
+	}
 	server, err := d.start(ctx, docker.HelperSpec{Name: "infrahubdb-drill-neo4j-" + d.id, Image: image, Labels: d.labels("neo4j"), NoNetwork: true,
-		Mounts: []docker.Mount{data}, Env: []string{"NEO4J_AUTH=neo4j/" + password}, Server: true, Memory: d.opts.Memory})
+		Mounts: []docker.Mount{data}, Env: env, Server: true, Memory: d.opts.Memory})
 	if err != nil {
 		return err
 	}
@@ -140,7 +145,7 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 	defer closeBolt()
 	for db := range dbs {
 		if err := progress.Run(d.pw, progress.Event{ID: "drill-online " + db, Text: "Wait until " + db + " is online in the drill's Neo4j"}, func() error {
-			if err := admin.WaitOnline(ctx, db, d.opts.OnlineWait); err != nil {
+			if err := bringOnline(ctx, admin, db, community, d.opts.OnlineWait, d.pw); err != nil {
 				return err
 			}
 			// As restore replays it once the database is online, read in
@@ -193,6 +198,42 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 	cr.ExpectedFrom = "the figures the backup recorded"
 	cr.compare()
 	return nil
+}
+
+// serverEnv is the environment of the drill's throwaway Neo4j: its random
+// password and, on Community, the restored database as its default one:
+// Community serves a single user database, the one
+// initial.dbms.default_database names (neo4j unless set), and cannot create
+// another (CREATE DATABASE is Enterprise-only).
+func serverEnv(password string, dbs []string, community bool) ([]string, error) {
+	env := []string{"NEO4J_AUTH=neo4j/" + password}
+	if !community {
+		return env, nil
+	}
+	if len(dbs) != 1 {
+		return nil, fmt.Errorf("the run holds %d graph databases (%s) and the deployment runs Neo4j Community, which serves one: restore them into Neo4j Enterprise", len(dbs), strings.Join(dbs, ", "))
+	}
+	return append(env, "NEO4J_initial_dbms_default__database="+dbs[0]), nil
+}
+
+// startTries and startPause bound the START attempts of a restored
+// database in the drill's Neo4j, as restore's defaults do.
+const (
+	startTries = 3
+	startPause = 2 * time.Second
+)
+
+// bringOnline brings a restored database online in the drill's Neo4j and
+// waits until it is: on Enterprise as restore does after a restore
+// (neo4jbackup.StartDatabase: CREATE DATABASE IF NOT EXISTS, START,
+// currentStatus online), since a fresh server knows no database it did not
+// create but its default one; on Community the server's default database
+// is the restored one (serverEnv) and comes online by itself.
+func bringOnline(ctx context.Context, admin Admin, db string, community bool, wait time.Duration, pw progress.Writer) error {
+	if community {
+		return admin.WaitOnline(ctx, db, wait)
+	}
+	return neo4jbackup.StartDatabase(ctx, admin, db, neo4jbackup.StartOptions{Tries: startTries, RetryPause: startPause, OnlineWait: wait}, pw)
 }
 
 // loadGraph puts the chain of db into the loader and restores it into the

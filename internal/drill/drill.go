@@ -43,6 +43,8 @@ type Engine interface {
 // Admin is the Cypher a drill runs on its throwaway Neo4j.
 type Admin interface {
 	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
+	Create(ctx context.Context, name string) error
+	Start(ctx context.Context, name string) error
 	RunScript(ctx context.Context, statements []string, params map[string]any) (int, error)
 	CountNodes(ctx context.Context, db string) (int64, error)
 	CountByLabel(ctx context.Context, db string) (map[string]int64, error)

@@ -362,3 +362,30 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// A drill of an Enterprise project whose graph holds a database other than
+// neo4j: the throwaway Neo4j knows only the databases it creates, so the
+// drill creates and starts each restored one as restore does (CREATE
+// DATABASE IF NOT EXISTS, START, wait until online) before counting it.
+func TestDrillEnterpriseDatabaseOtherThanNeo4j(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	c, db, _, dir := backedUpStock(t, p, kit.Image(t))
+	db.Run(t, "system", "CREATE DATABASE infrahub WAIT", nil)
+	db.Seed(t, "infrahub", 3)
+	p.Docker("infrahubdb", "backup", dir, "--project", c.Project, "--yes", "--progress", "quiet").Assert(t, icmd.Success)
+	want := db.Count(t, "infrahub")
+
+	res := p.Docker("infrahubdb", "verify", dir, "--drill", "--project", c.Project, "--format", "json", "--progress", "plain")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	r := drillReport(t, res)
+	assert.Check(t, is.Equal(r.Verdict, drill.VerdictPass), "%+v", r)
+	for _, cr := range r.Components {
+		if cr.Component == backupset.ComponentGraph {
+			assert.Check(t, is.Equal(cr.Figures["nodes:infrahub"], want), "%+v", cr)
+		}
+	}
+	assert.Check(t, is.Len(drillLeftovers(t, dir), 0))
+	assertNoHelpers(t, c)
+}

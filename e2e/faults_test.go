@@ -479,7 +479,7 @@ func folderCases() []faultCase {
 		damaged("artifact extra", func(t *testing.T, e *faultEnv) {
 			// A newer file the manifest does not know: not a backup of ours.
 			assert.NilError(t, os.WriteFile(filepath.Join(e.dir, "neo4j-2030-01-01T00-00-00.backup"), []byte("not a backup"), 0o600))
-		}, faultOutcome{code: 5, cause: []string{"neo4j-2030-01-01T00-00-00.backup: not recorded in the manifest", "nothing was changed"}}, restore),
+		}, faultOutcome{code: 5, cause: []string{"neo4j-2030-01-01T00-00-00.backup: extra: backup file not listed in the manifest", "nothing was changed"}}, restore),
 		damaged("manifest truncated/restore", func(t *testing.T, e *faultEnv) { assert.NilError(t, os.Truncate(manifest(e), 20)) },
 			faultOutcome{code: 3, cause: []string{backupset.ManifestName}}, restore),
 		damaged("manifest truncated/backup", func(t *testing.T, e *faultEnv) { assert.NilError(t, os.Truncate(manifest(e), 20)) },

@@ -154,6 +154,37 @@ func TestNoAggregateKeepsTheChain(t *testing.T) {
 	assert.Check(t, is.Equal(rec.ToTx, int64(15)))
 }
 
+// A chain written by another Neo4j release is not continued: a differential
+// backup on it would make a chain of two releases, which verify and restore
+// refuse (backupset.Chains). neo4j-admin gets no seeded chain and takes a
+// full backup.
+func TestBackupDoesNotContinueAChainOfAnotherRelease(t *testing.T) {
+	eng := helpertest.New()
+	folder := newFolder(t)
+	opts := options(func(o *backup.Options) { o.Aggregate = false })
+	_, err := backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+	assert.NilError(t, err)
+	// The first backup was taken before the deployment moved to 5.26.0.
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	for i := range m.Files {
+		m.Files[i].Neo4jVersion = "5.25.0"
+	}
+	assert.NilError(t, folder.WriteManifest(m))
+	eng.Server.Write("neo4j", 5)
+
+	_, err = backup.Run(context.Background(), eng, folder, opts, progress.Nop)
+	assert.NilError(t, err)
+	m, err = folder.ReadManifest()
+	assert.NilError(t, err)
+	rec, ok := m.Lookup(neo4j2)
+	assert.Assert(t, ok)
+	assert.Check(t, is.Equal(rec.Type, backupset.TypeFull), "a new chain of the new release")
+	rep, err := folder.Verify(nil)
+	assert.NilError(t, err)
+	assert.Check(t, rep.OK(), "%v", rep.Problems)
+}
+
 // Files that aggregation replaced stay until the aggregate is in the folder:
 // a failure while fetching it leaves the previous backup as it was.
 func TestReplacedFilesStayWhenTheAggregateIsNotFetched(t *testing.T) {

@@ -107,10 +107,82 @@ func Chains(artifacts []Artifact) map[string][]Chain {
 	for db, cs := range out {
 		for i := range cs {
 			markMissing(&cs[i])
+			judge(&cs[i])
 		}
 		out[db] = cs
 	}
 	return out
+}
+
+// judge makes a chain that neo4j-admin cannot restore as one incomplete:
+// a file the manifest records as a backup of another database than its
+// name says, a file whose type the manifest does not record (an older
+// plugin's record: a full and a differential backup cannot be told apart,
+// and restoring a differential one alone fails after the database was
+// stopped), and files written by more than one Neo4j release.
+func judge(c *Chain) {
+	if !c.Complete {
+		return
+	}
+	var versions []string
+	var by []string
+	for _, a := range c.Files {
+		switch {
+		case a.Record == nil:
+			continue // no manifest: restore reads its header (backup inspect)
+		case a.Record.Database != "" && a.Record.Database != a.Database:
+			c.Complete = false
+			c.Problem = fmt.Sprintf("%s is recorded as a backup of database %s, not of %s as its name says: it does not belong to this chain; move it out of the folder", a.Name, a.Record.Database, a.Database)
+			return
+		case a.Type() == "":
+			c.Complete = false
+			c.Problem = fmt.Sprintf("the manifest records no type for %s (an older plugin's record): it cannot be told whether it is a full or a differential backup; move the manifest away and run 'docker infrahubdb verify --adopt' to read the types from the files", a.Name)
+			return
+		}
+		if v := a.Record.Neo4jVersion; v != "" && !slices.Contains(versions, v) {
+			versions = append(versions, v)
+			by = append(by, a.Name)
+		}
+	}
+	if len(versions) > 1 {
+		c.Complete = false
+		c.Problem = fmt.Sprintf("the chain mixes backups of two Neo4j releases (%s by %s, %s by %s): a differential backup continues a chain of its own release only; take a full backup (backup --type full), or restore an older chain with --until", by[0], versions[0], by[1], versions[1])
+	}
+}
+
+// Refusal is the problem verify reports of a chain that cannot be
+// restored, and with which the restore preflight and the drill's refuse
+// it; nil for a complete chain.
+func (c Chain) Refusal() *Problem {
+	if c.Complete {
+		return nil
+	}
+	return &Problem{File: c.Files[0].Name, Kind: ProblemChain, Detail: c.Problem}
+}
+
+// Unrecorded is the problem verify reports of a backup file that a
+// manifest does not record, and with which restore and the drill refuse a
+// chain holding it: nothing proves what it holds.
+func Unrecorded(name string) Problem {
+	return Problem{File: name, Kind: ProblemExtra, Detail: "backup file not listed in the manifest"}
+}
+
+// CheckChain is the one check of a chain that verify, the restore
+// preflight and the drill's preflight share: the chain's refusal, then,
+// in a folder with a manifest, its first file the manifest does not record.
+func CheckChain(c Chain, hasManifest bool) *Problem {
+	if p := c.Refusal(); p != nil {
+		return p
+	}
+	if hasManifest {
+		for _, a := range c.Files {
+			if a.Record == nil && !a.Missing {
+				p := Unrecorded(a.Name)
+				return &p
+			}
+		}
+	}
+	return nil
 }
 
 // markMissing makes a chain with a missing file incomplete.
@@ -135,6 +207,21 @@ func gap(prev, next Artifact) bool {
 
 // ErrNoChain is wrapped by ChooseChain's errors.
 var ErrNoChain = errors.New("no usable backup")
+
+// ChainError is ChooseChain's refusal of a chain that cannot be restored:
+// verify's problem of it (Refusal), and a hint at the chain before it.
+type ChainError struct {
+	Database string
+	Problem  Problem
+	Which    string // "the newest backup of neo4j", or the one --until selected
+	Hint     string // "; to restore the previous backup instead, use --until …", or ""
+}
+
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("%v: %s cannot be restored: %s%s", ErrNoChain, e.Which, e.Problem, e.Hint)
+}
+
+func (e *ChainError) Unwrap() error { return ErrNoChain }
 
 // ChooseChain picks the chain to restore from one database's chains (as
 // returned by Chains): the newest one, or with until set, the newest one that
@@ -161,16 +248,15 @@ func ChooseChain(chains []Chain, until time.Time) (Chain, error) {
 		}
 	}
 	c := chains[i]
-	if !c.Complete {
-		hint := ""
+	if p := c.Refusal(); p != nil {
+		e := &ChainError{Database: db, Problem: *p, Which: "the newest backup of " + db}
 		if i > 0 {
-			hint = fmt.Sprintf("; to restore the previous backup instead, use --until %s", chains[i-1].End().UTC().Format(time.RFC3339))
+			e.Hint = fmt.Sprintf("; to restore the previous backup instead, use --until %s", chains[i-1].End().UTC().Format(time.RFC3339))
 		}
-		which := "the newest backup of " + db
 		if !until.IsZero() {
-			which = fmt.Sprintf("the backup of %s selected by --until %s", db, until.UTC().Format(time.RFC3339))
+			e.Which = fmt.Sprintf("the backup of %s selected by --until %s", db, until.UTC().Format(time.RFC3339))
 		}
-		return Chain{}, fmt.Errorf("%w: %s cannot be restored: %s%s", ErrNoChain, which, c.Problem, hint)
+		return Chain{}, e
 	}
 	if !until.IsZero() {
 		if j := slices.IndexFunc(c.Files, func(a Artifact) bool { return !a.Time.Before(until) }); j >= 0 {

@@ -162,7 +162,7 @@ func TestChooseChainBroken(t *testing.T) {
 	missing.Missing = true
 	chains := Chains([]Artifact{art("neo4j", 0, TypeFull), missing, art("neo4j", 6, TypeDiff)})["neo4j"]
 	_, err = ChooseChain(chains, time.Time{})
-	assert.Error(t, err, "no usable backup: the newest backup of neo4j cannot be restored: neo4j-2026-03-01T05-00-00.backup is listed in the manifest but missing from the folder; to restore the previous backup instead, use --until 2026-03-01T00:00:00Z")
+	assert.Error(t, err, "no usable backup: the newest backup of neo4j cannot be restored: neo4j-2026-03-01T05-00-00.backup: chain: neo4j-2026-03-01T05-00-00.backup is listed in the manifest but missing from the folder; to restore the previous backup instead, use --until 2026-03-01T00:00:00Z")
 
 	// Its --until hint works.
 	got, err := ChooseChain(chains, at(0))

@@ -100,7 +100,7 @@ func (f *Folder) VerifyContext(ctx context.Context, m *Manifest, progress func(n
 	}
 	for _, a := range c.Artifacts {
 		if a.Record == nil {
-			rep.Problems = append(rep.Problems, Problem{a.Name, ProblemExtra, "backup file not listed in the manifest"})
+			rep.Problems = append(rep.Problems, Unrecorded(a.Name))
 		}
 	}
 	// A task-manager dump or storage archive the manifest does not record
@@ -113,8 +113,10 @@ func (f *Folder) VerifyContext(ctx context.Context, m *Manifest, progress func(n
 	chains := c.Chains()
 	for _, db := range sortedKeys(chains) {
 		for _, ch := range chains[db] {
-			if !ch.Complete {
-				rep.Problems = append(rep.Problems, Problem{ch.Files[0].Name, ProblemChain, ch.Problem})
+			// The one chain check (CheckChain); its unrecorded files are
+			// reported above, as every extra file is.
+			if p := ch.Refusal(); p != nil {
+				rep.Problems = append(rep.Problems, *p)
 			}
 		}
 	}

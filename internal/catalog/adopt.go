@@ -44,6 +44,11 @@ func adopt(ctx context.Context, s *helper.Session, folder *backupset.Folder, cat
 				problems = append(problems, backupset.Problem{File: name, Kind: ProblemUnreadable, Detail: "neo4j-admin backup inspect does not describe it as a full or differential backup"})
 				continue
 			}
+			if db, _, _ := backupset.ParseArtifactName(name); info.OtherDatabase(name, db) != "" {
+				// As restore's preflight refuses it without a manifest.
+				problems = append(problems, backupset.Problem{File: name, Kind: ProblemUnreadable, Detail: info.OtherDatabase(name, db)})
+				continue
+			}
 			rec, err := folder.Describe(name)
 			if err != nil {
 				return nil, nil, err

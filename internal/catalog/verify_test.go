@@ -456,3 +456,18 @@ func TestVerifyCheckOfDumpsUsesTheCommunityImage(t *testing.T) {
 	assert.Check(t, !res.OK)
 	assert.Check(t, is.Len(res.Problems, 1))
 }
+
+// A file whose header says it is a backup of another database than its
+// name is refused by verify --adopt (nothing written) as restore's
+// preflight refuses it in a folder without a manifest, in the same words;
+// before, adopt recorded it under its name's database.
+func TestVerifyAdoptRefusesABackupOfAnotherDatabase(t *testing.T) {
+	folder := makeFolder(t, file{name: name("neo4j", 20, 10), unrecorded: true})
+	eng := newEngine(inspectAdmin(map[string]string{name("neo4j", 20, 10): `"database":"infrahub","full":true`}, true))
+	res, err := Verify(context.Background(), eng, folder, VerifyOptions{Adopt: true, Helper: HelperOptions{Image: "img", Transfer: helper.TransferStream}}, progress.Nop)
+	assert.NilError(t, err)
+	assert.Assert(t, !res.OK)
+	assert.Check(t, is.Equal(res.Problems[0].Detail, "a backup of database infrahub, not neo4j, according to its header"))
+	_, err = os.Stat(folder.Path(backupset.ManifestName))
+	assert.Check(t, os.IsNotExist(err), "no manifest may be written")
+}

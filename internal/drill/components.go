@@ -32,7 +32,10 @@ const neo4jUser = "7474:7474"
 const stageSub = "drill"
 
 // graphDatabases lists, per database of the run (system aside: a restore
-// never restores it), the chain that ends with the run's file of it.
+// never restores it), the chain that ends with the run's file of it. A
+// chain that the restore preflight refuses is refused with verify's problem
+// of it (backupset.CheckChain), word for word: the file it names and the
+// problem are returned as the error's.
 func (d *drill) graphDatabases() (map[string]backupset.Chain, error) {
 	cat, err := d.folder.Scan()
 	if err != nil {
@@ -41,15 +44,28 @@ func (d *drill) graphDatabases() (map[string]backupset.Chain, error) {
 	all := cat.Chains()
 	out := map[string]backupset.Chain{}
 	for _, f := range d.files {
-		if f.Component != "" && f.Component != backupset.ComponentGraph || f.Database == "" || f.Database == "system" {
+		// The chains are grouped by the database the file's name says, as
+		// restore and verify group them; a record that says otherwise is
+		// the chain's problem.
+		db, _, named := backupset.ParseArtifactName(f.Name)
+		if f.Component != "" && f.Component != backupset.ComponentGraph || !named || db == "system" {
 			continue
 		}
-		chain, err := backupset.ChooseChain(all[f.Database], f.Time)
-		if err != nil {
-			return nil, fmt.Errorf("database %s: %w", f.Database, err)
+		chain, err := backupset.ChooseChain(all[db], f.Time)
+		var ce *backupset.ChainError
+		if errors.As(err, &ce) {
+			return nil, &chainRefusal{ce.Problem}
 		}
-		if _, seen := out[f.Database]; !seen || chain.RestorePoint().Time.After(out[f.Database].RestorePoint().Time) {
-			out[f.Database] = chain
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", db, err)
+		}
+		// A drill reads a folder with a manifest (its runs): every file of
+		// the chain must be recorded.
+		if p := backupset.CheckChain(chain, true); p != nil {
+			return nil, &chainRefusal{*p}
+		}
+		if _, seen := out[db]; !seen || chain.RestorePoint().Time.After(out[db].RestorePoint().Time) {
+			out[db] = chain
 		}
 	}
 	if len(out) == 0 {
@@ -58,6 +74,11 @@ func (d *drill) graphDatabases() (map[string]backupset.Chain, error) {
 	return out, nil
 }
 
+// chainRefusal is a chain the restore preflight refuses, as verify says it.
+type chainRefusal struct{ p backupset.Problem }
+
+func (e *chainRefusal) Error() string { return e.p.String() }
+
 // graph restores the run's graph into a throwaway Neo4j from the
 // database's image: neo4j-admin load (a dump) or restore (a chain) into a
 // scratch /data while no server runs, then the server starts, without
@@ -65,10 +86,7 @@ func (d *drill) graphDatabases() (map[string]backupset.Chain, error) {
 func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 	started := time.Now()
 	defer func() { cr.Duration = time.Since(started) }()
-	dbs, err := d.graphDatabases()
-	if err != nil {
-		return err
-	}
+	dbs := d.chains // chosen and checked before anything started (checkGraph)
 	image := d.dep.Database.Image
 	vol, err := d.volume(ctx, "graph")
 	if err != nil {
@@ -96,8 +114,13 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 	// The password is random and the server has no network: what docker
 	// inspect shows of it opens nothing but this throwaway container.
 	password := randomHex(12)
+	community := helper.Edition(d.dep.Database) == "community"
+	env, err := serverEnv(password, slices.Sorted(maps.Keys(dbs)), community)
+	if err != nil {
+		return err
+	}
 	server, err := d.start(ctx, docker.HelperSpec{Name: "infrahubdb-drill-neo4j-" + d.id, Image: image, Labels: d.labels("neo4j"), NoNetwork: true,
-		Mounts: []docker.Mount{data}, Env: []string{"NEO4J_AUTH=neo4j/" + password}, Server: true, Memory: d.opts.Memory})
+		Mounts: []docker.Mount{data}, Env: env, Server: true, Memory: d.opts.Memory})
 	if err != nil {
 		return err
 	}
@@ -112,7 +135,7 @@ func (d *drill) graph(ctx context.Context, cr *ComponentReport) error {
 	defer closeBolt()
 	for db := range dbs {
 		if err := progress.Run(d.pw, progress.Event{ID: "drill-online " + db, Text: "Wait until " + db + " is online in the drill's Neo4j"}, func() error {
-			if err := admin.WaitOnline(ctx, db, d.opts.OnlineWait); err != nil {
+			if err := bringOnline(ctx, admin, db, community, d.opts.OnlineWait, d.pw); err != nil {
 				return err
 			}
 			// As restore replays it once the database is online, read in
@@ -192,6 +215,42 @@ func expectGraph(cr *ComponentReport, db string, chain backupset.Chain) {
 		}
 		cr.ExpectedRootIDs[db] = rec.RootID
 	}
+}
+
+// serverEnv is the environment of the drill's throwaway Neo4j: its random
+// password and, on Community, the restored database as its default one:
+// Community serves a single user database, the one
+// initial.dbms.default_database names (neo4j unless set), and cannot create
+// another (CREATE DATABASE is Enterprise-only).
+func serverEnv(password string, dbs []string, community bool) ([]string, error) {
+	env := []string{"NEO4J_AUTH=neo4j/" + password}
+	if !community {
+		return env, nil
+	}
+	if len(dbs) != 1 {
+		return nil, fmt.Errorf("the run holds %d graph databases (%s) and the deployment runs Neo4j Community, which serves one: restore them into Neo4j Enterprise", len(dbs), strings.Join(dbs, ", "))
+	}
+	return append(env, "NEO4J_initial_dbms_default__database="+dbs[0]), nil
+}
+
+// startTries and startPause bound the START attempts of a restored
+// database in the drill's Neo4j, as restore's defaults do.
+const (
+	startTries = 3
+	startPause = 2 * time.Second
+)
+
+// bringOnline brings a restored database online in the drill's Neo4j and
+// waits until it is: on Enterprise as restore does after a restore
+// (neo4jbackup.StartDatabase: CREATE DATABASE IF NOT EXISTS, START,
+// currentStatus online), since a fresh server knows no database it did not
+// create but its default one; on Community the server's default database
+// is the restored one (serverEnv) and comes online by itself.
+func bringOnline(ctx context.Context, admin Admin, db string, community bool, wait time.Duration, pw progress.Writer) error {
+	if community {
+		return admin.WaitOnline(ctx, db, wait)
+	}
+	return neo4jbackup.StartDatabase(ctx, admin, db, neo4jbackup.StartOptions{Tries: startTries, RetryPause: startPause, OnlineWait: wait}, pw)
 }
 
 // loadGraph puts the chain of db into the loader and restores it into the

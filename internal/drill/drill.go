@@ -43,6 +43,8 @@ type Engine interface {
 // Admin is the Cypher a drill runs on its throwaway Neo4j.
 type Admin interface {
 	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
+	Create(ctx context.Context, name string) error
+	Start(ctx context.Context, name string) error
 	RunScript(ctx context.Context, statements []string, params map[string]any) (int, error)
 	CountNodes(ctx context.Context, db string) (int64, error)
 	CountByLabel(ctx context.Context, db string) (map[string]int64, error)
@@ -95,6 +97,9 @@ type drill struct {
 	volumes []string
 	// checked is what the content check read in each component's file.
 	checked map[string]contentcheck.Result
+	// chains are the graph's chains to restore, per database, checked as
+	// the restore preflight checks them (checkGraph).
+	chains map[string]backupset.Chain
 }
 
 // Run drills a run of folder, whose lock the caller holds. The report is
@@ -227,6 +232,9 @@ func chooseRun(m *backupset.Manifest, id string) (backupset.RunRecord, error) {
 func (d *drill) checkContent() []ComponentReport {
 	d.checked = map[string]contentcheck.Result{}
 	var refused []ComponentReport
+	if r := d.checkGraph(); r != nil {
+		refused = append(refused, *r)
+	}
 	for _, c := range backupset.Components {
 		if !slices.Contains(d.run.Components, c) || !contentcheck.Applies(c) {
 			continue
@@ -240,6 +248,27 @@ func (d *drill) checkContent() []ComponentReport {
 		}
 	}
 	return refused
+}
+
+// checkGraph chooses the run's graph chains and checks them with the one
+// chain check that verify and restore's preflight run (backupset.CheckChain):
+// a chain they refuse is the graph's failure, with verify's message, before
+// any container starts. nil when the run has no graph or its chains pass.
+func (d *drill) checkGraph() *ComponentReport {
+	if !slices.Contains(d.run.Components, backupset.ComponentGraph) {
+		return nil
+	}
+	chains, err := d.graphDatabases()
+	if err == nil {
+		d.chains = chains
+		return nil
+	}
+	r := &ComponentReport{Component: backupset.ComponentGraph, Problem: err.Error()}
+	var cr *chainRefusal
+	if errors.As(err, &cr) {
+		r.Artifact = cr.p.File
+	}
+	return r
 }
 
 // checkFile checks one file as restore's preflight does: its checksum,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path"
 	"strconv"
 	"strings"
@@ -35,6 +36,16 @@ func (i Info) Type() string {
 		return backupset.TypeFull
 	}
 	return backupset.TypeDiff
+}
+
+// OtherDatabase is the problem of a file named as a backup of db whose
+// header says it is one of another database, "" when it is not: restore's
+// preflight and verify --adopt refuse such a file alike.
+func (i Info) OtherDatabase(name, db string) string {
+	if i.Database == "" || i.Database == db {
+		return ""
+	}
+	return fmt.Sprintf("a backup of database %s, not %s, according to its header", i.Database, db)
 }
 
 // Empty reports an empty backup: neo4j-admin writes one when the database

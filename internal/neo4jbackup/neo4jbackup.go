@@ -103,14 +103,15 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 	// known are the files of the newest chain of each database in the
 	// folder: seeded for a differential backup, and databases neo4j-admin
 	// must write a new artifact for even when asked for "*".
-	var seeded, known []string
+	var seeded, known, sameRelease []string
 	if spec.SeedFromFolder {
-		if known, err = newestChains(folder, spec.Databases); err != nil {
+		version, _ := adminVersion(ctx, s) // read by the checks above
+		if known, sameRelease, err = newestChains(folder, spec.Databases, version); err != nil {
 			return f, err
 		}
 	}
 	if spec.Type != TypeFull {
-		seeded = known
+		seeded = sameRelease
 		if err := s.Seed(ctx, folder, spec.Sub, seeded); err != nil {
 			return f, err
 		}
@@ -546,12 +547,16 @@ func dbPatterns(dbs []string) []string {
 // newestChains lists the files of each database's newest chain in the
 // folder (only the databases asked for): what neo4j-admin needs to take a
 // differential backup and to aggregate.
-func newestChains(folder *backupset.Folder, dbs []string) ([]string, error) {
+//
+// sameRelease leaves out the chains written by another Neo4j release than
+// version (the helper's): they are not seeded, since a differential backup
+// on one would make a chain of two releases, which verify and restore
+// refuse (backupset.Chains); neo4j-admin takes a full backup instead.
+func newestChains(folder *backupset.Folder, dbs []string, version string) (names, sameRelease []string, err error) {
 	cat, err := folder.Scan()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var names []string
 	for db, chains := range cat.Chains() {
 		if len(dbs) > 0 && !slices.Contains(dbs, db) {
 			continue
@@ -561,9 +566,24 @@ func newestChains(folder *backupset.Folder, dbs []string) ([]string, error) {
 			continue // nothing usable: neo4j-admin takes a full backup
 		}
 		names = append(names, backupset.Names(chain.Files)...)
+		if v := chainVersion(chain); version == "" || v == "" || v == version {
+			sameRelease = append(sameRelease, backupset.Names(chain.Files)...)
+		}
 	}
 	sort.Strings(names)
-	return names, nil
+	sort.Strings(sameRelease)
+	return names, sameRelease, nil
+}
+
+// chainVersion is the Neo4j release that wrote the chain's newest file
+// with a recorded one, "" when none is recorded.
+func chainVersion(c backupset.Chain) string {
+	for _, a := range slices.Backward(c.Files) {
+		if a.Record != nil && a.Record.Neo4jVersion != "" {
+			return a.Record.Neo4jVersion
+		}
+	}
+	return ""
 }
 
 func orString(v, def string) string {

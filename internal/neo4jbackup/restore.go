@@ -115,3 +115,51 @@ func ReplayMetadata(ctx context.Context, h helper.Helper, admin ScriptRunner, db
 	})
 	return n, err
 }
+
+// Starter is the Neo4j administration StartDatabase needs (neo4j.Admin).
+type Starter interface {
+	Create(ctx context.Context, name string) error
+	Start(ctx context.Context, name string) error
+	WaitOnline(ctx context.Context, name string, timeout time.Duration) error
+}
+
+// StartOptions bound StartDatabase: Tries START attempts RetryPause apart,
+// then a wait of OnlineWait at most until the database is online.
+type StartOptions struct {
+	Tries      int
+	RetryPause time.Duration
+	OnlineWait time.Duration
+}
+
+// StartDatabase brings a restored database online on Neo4j Enterprise, as
+// restore and verify --drill do: CREATE DATABASE IF NOT EXISTS (a database
+// the server did not know, restored or loaded offline, exists for Neo4j only
+// once created [S19]), START (retried: a START can fail transiently), then
+// a bounded wait until its currentStatus is online.
+func StartDatabase(ctx context.Context, admin Starter, db string, o StartOptions, pw progress.Writer) error {
+	if o.Tries < 1 {
+		o.Tries = 1
+	}
+	if err := progress.Run(pw, progress.Event{ID: "create " + db, Text: "CREATE DATABASE " + db + " IF NOT EXISTS"}, func() error { return admin.Create(ctx, db) }); err != nil {
+		return err
+	}
+	return progress.Run(pw, progress.Event{ID: "start " + db, Text: "START DATABASE " + db}, func() error {
+		var err error
+		for try := 1; try <= o.Tries; try++ {
+			if err = admin.Start(ctx, db); err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			pw.Log("start "+db, fmt.Sprintf("START DATABASE %s failed (attempt %d of %d): %v", db, try, o.Tries, err))
+			if try < o.Tries {
+				time.Sleep(o.RetryPause)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		return admin.WaitOnline(ctx, db, o.OnlineWait)
+	})
+}

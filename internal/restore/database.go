@@ -170,30 +170,10 @@ func (r *runner) countNodes(ctx context.Context, db string, res *DatabaseResult)
 }
 
 // startDatabase creates the database if the restore made a new one, starts
-// it (retrying: a START can fail transiently) and waits until it is online.
+// it (retrying: a START can fail transiently) and waits until it is online:
+// neo4jbackup.StartDatabase, which verify --drill runs too.
 func (r *runner) startDatabase(ctx context.Context, db string) error {
-	if err := progress.Run(r.pw, progress.Event{ID: "create " + db, Text: "CREATE DATABASE " + db + " IF NOT EXISTS"}, func() error { return r.admin.Create(ctx, db) }); err != nil {
-		return err
-	}
-	return progress.Run(r.pw, progress.Event{ID: "start " + db, Text: "START DATABASE " + db}, func() error {
-		var err error
-		for try := 1; try <= r.opts.StartTries; try++ {
-			if err = r.admin.Start(ctx, db); err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				return err
-			}
-			r.pw.Log("start "+db, fmt.Sprintf("START DATABASE %s failed (attempt %d of %d): %v", db, try, r.opts.StartTries, err))
-			if try < r.opts.StartTries {
-				time.Sleep(r.opts.RetryPause)
-			}
-		}
-		if err != nil {
-			return err
-		}
-		return r.admin.WaitOnline(ctx, db, r.opts.OnlineWait)
-	})
+	return neo4jbackup.StartDatabase(ctx, r.admin, db, neo4jbackup.StartOptions{Tries: r.opts.StartTries, RetryPause: r.opts.RetryPause, OnlineWait: r.opts.OnlineWait}, r.pw)
 }
 
 // replayMetadata runs the restore_metadata.cypher that neo4j-admin wrote

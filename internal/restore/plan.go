@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"sort"
@@ -142,15 +143,15 @@ func (p *Plan) chooseChains(folder *backupset.Folder, opts Options) error {
 		}
 		chain, err := backupset.ChooseChain(all[db], opts.Until)
 		if err != nil {
-			return &VerifyError{Problems: []string{fmt.Sprintf("database %s: %v", db, err)}}
+			return chainRefused(db, err)
+		}
+		// Next to a manifest, a file it does not record was not written by
+		// a backup of ours: never restore it unchecked (CheckChain).
+		if p := backupset.CheckChain(chain, cat.HasManifest); p != nil {
+			return &VerifyError{Problems: []string{p.String() + ": its checksum cannot be checked; move it out of the folder (or pass --until to restore an older chain)"}}
 		}
 		dp := DatabasePlan{Name: db, Files: backupset.Names(chain.Files), Artifact: chain.RestorePoint().Name, Size: chain.Size()}
 		for _, f := range chain.Files {
-			if f.Record == nil && cat.HasManifest {
-				// Next to a manifest, a file it does not record was not
-				// written by a backup of ours: never restore it unchecked.
-				return &VerifyError{Problems: []string{fmt.Sprintf("%s: not recorded in the manifest, so its checksum cannot be checked; move it out of the folder (or pass --until to restore an older chain)", f.Name)}}
-			}
 			if f.Record == nil {
 				dp.Unverified = true
 			}
@@ -168,6 +169,17 @@ func (p *Plan) chooseChains(folder *backupset.Folder, opts Options) error {
 		return &helper.EnvironmentError{Err: fmt.Errorf("%s holds no backup to restore (only the system database is never restored)", folder.Dir)}
 	}
 	return nil
+}
+
+// chainRefused is the preflight's refusal of the chain ChooseChain would not
+// restore: verify's problem of it, word for word (backupset.Chain.Refusal),
+// then the hint at an older chain; exit 5, nothing changed.
+func chainRefused(db string, err error) error {
+	var ce *backupset.ChainError
+	if errors.As(err, &ce) {
+		return &VerifyError{Problems: []string{ce.Problem.String() + ce.Hint}}
+	}
+	return &VerifyError{Problems: []string{fmt.Sprintf("database %s: %v", db, err)}}
 }
 
 // verifyChains re-hashes the chosen files against the manifest.

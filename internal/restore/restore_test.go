@@ -157,7 +157,7 @@ func TestUnrecordedArtifactOrBadManifestStopsBeforeAnything(t *testing.T) {
 	_, err := f.run(context.Background())
 	var verr *restore.VerifyError
 	assert.Assert(t, errors.As(err, &verr), "got %v", err)
-	assert.Check(t, is.ErrorContains(err, "neo4j-2030-01-01T00-00-00.backup: not recorded in the manifest"))
+	assert.Check(t, is.ErrorContains(err, "neo4j-2030-01-01T00-00-00.backup: extra: backup file not listed in the manifest"))
 	assert.Check(t, is.Len(f.eng.Helpers, 0), "no helper started")
 	f.assertUntouched(t)
 

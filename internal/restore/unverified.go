@@ -62,8 +62,8 @@ func (r *runner) resolveUnverified(ctx context.Context, db *DatabasePlan) error 
 		case !ok:
 			problems = append(problems, fmt.Sprintf("%s: not a Neo4j backup artifact (neo4j-admin backup inspect cannot read it); move it out of the folder", name))
 			continue
-		case i.Database != "" && i.Database != db.Name:
-			problems = append(problems, fmt.Sprintf("%s: a backup of database %s, not %s, according to its header", name, i.Database, db.Name))
+		case i.OtherDatabase(name, db.Name) != "":
+			problems = append(problems, name+": "+i.OtherDatabase(name, db.Name))
 			continue
 		}
 		a := backupset.Artifact{Name: name, Database: db.Name}
@@ -88,7 +88,7 @@ func (r *runner) resolveUnverified(ctx context.Context, db *DatabasePlan) error 
 	}
 	chain, err := backupset.ChooseChain(backupset.Chains(artifacts)[db.Name], untilOf(r.plan))
 	if err != nil {
-		return &VerifyError{Problems: []string{fmt.Sprintf("database %s: %v", db.Name, err)}}
+		return chainRefused(db.Name, err)
 	}
 	db.Artifact = chain.RestorePoint().Name
 	if !slices.Equal(backupset.Names(chain.Files), db.Files) {

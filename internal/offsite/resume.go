@@ -145,6 +145,7 @@ type interrupted struct {
 	id      string
 	objects map[string]backupset.ObjectInfo // artifacts, by name
 	records []string                        // files with a copy record
+	first   *copyRecord                     // the first record, once read
 }
 
 // interruptedRuns groups the orphans of a listing by run.
@@ -182,21 +183,23 @@ func resume(ctx context.Context, loc backupset.Location, lease backupset.Lease, 
 	// Candidates: runs whose records name this folder run, the most
 	// records first.
 	var mine []*interrupted
-	first := map[string]copyRecord{}
 	for _, in := range cands {
 		if len(in.records) == 0 {
 			continue // no record: not a copy this plugin can prove
 		}
-		r, err := readCopyRecord(ctx, loc, in.id, in.records[0])
-		if errors.Is(err, backupset.ErrObjectNotFound) {
-			continue
+		if in.first == nil {
+			// Read once per copy, however many runs it copies.
+			r, err := readCopyRecord(ctx, loc, in.id, in.records[0])
+			if errors.Is(err, backupset.ErrObjectNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			in.first = &r
 		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if r.SourceRun == run {
+		if in.first.SourceRun == run {
 			mine = append(mine, in)
-			first[in.id] = r
 		}
 	}
 	slices.SortFunc(mine, func(a, b *interrupted) int {
@@ -204,7 +207,7 @@ func resume(ctx context.Context, loc backupset.Location, lease backupset.Lease, 
 	})
 	var skipped []NotResumed
 	for _, in := range mine {
-		got, reason, err := prove(ctx, loc, lease, in, first[in.id], run, uploads, o)
+		got, reason, err := prove(ctx, loc, lease, in, run, uploads, o)
 		if err != nil {
 			return nil, skipped, err
 		}
@@ -219,7 +222,7 @@ func resume(ctx context.Context, loc backupset.Location, lease backupset.Lease, 
 
 // prove checks every object of an interrupted copy against the folder's
 // files; a reason says why it cannot be resumed.
-func prove(ctx context.Context, loc backupset.Location, lease backupset.Lease, in *interrupted, firstRec copyRecord, run string, uploads []upload, o CopyOptions) (*resumed, string, error) {
+func prove(ctx context.Context, loc backupset.Location, lease backupset.Lease, in *interrupted, run string, uploads []upload, o CopyOptions) (*resumed, string, error) {
 	byName := map[string]upload{}
 	for _, u := range uploads {
 		byName[u.name] = u
@@ -234,7 +237,7 @@ func prove(ctx context.Context, loc backupset.Location, lease backupset.Lease, i
 			return nil, fmt.Sprintf("it holds %s, which is not a file of this copy of the run", name), nil
 		}
 	}
-	records := map[string]copyRecord{in.records[0]: firstRec}
+	records := map[string]copyRecord{in.records[0]: *in.first}
 	for _, f := range in.records {
 		if _, ok := in.objects[f]; !ok {
 			return nil, fmt.Sprintf("it has a record of %s without the object", f), nil

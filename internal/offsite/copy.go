@@ -197,13 +197,19 @@ var ErrChecksum = agecrypt.ErrChecksum
 func copyRun(ctx context.Context, folder *backupset.Folder, loc backupset.Location, lease backupset.Lease, run backupset.RunRecord, files []backupset.FileRecord, cands map[string]*interrupted, o CopyOptions) (CopiedRun, error) {
 	uploads := make([]upload, len(files))
 	for i, rec := range files {
-		uploads[i] = plannedUpload(folder, rec, o)
+		uploads[i] = plannedUpload(rec, o)
 	}
 	c := CopiedRun{Source: run.ID}
-	prev, skipped, err := resume(ctx, loc, lease, cands, run.ID, uploads, o)
-	c.NotResumed = skipped
-	if err != nil {
-		return c, err
+	// A sealed folder (the staging folder of backup s3://… --encrypt-to)
+	// is described by this process only: no later copy can resume it.
+	resumable := !folder.IsSealed()
+	var prev *resumed
+	if resumable {
+		var err error
+		prev, c.NotResumed, err = resume(ctx, loc, lease, cands, run.ID, uploads, o)
+		if err != nil {
+			return c, err
+		}
 	}
 	id := backupset.NewLocationRunID(run.Started)
 	if prev != nil {
@@ -221,12 +227,15 @@ func copyRun(ctx context.Context, folder *backupset.Folder, loc backupset.Locati
 			c.Resumed = append(c.Resumed, u.name)
 			c.ResumedBytes += rf.Size
 		} else {
+			var err error
 			if rf, err = copyFile(ctx, folder, loc, id, u.rec, o); err != nil {
 				return c, err
 			}
 			// The record that lets a later copy resume this one.
-			if err := writeCopyRecord(ctx, loc, id, u.record(run.ID, rf, o.Tool)); err != nil {
-				return c, err
+			if resumable {
+				if err := writeCopyRecord(ctx, loc, id, u.record(run.ID, rf, o.Tool)); err != nil {
+					return c, err
+				}
 			}
 		}
 		m.Files = append(m.Files, rf)

@@ -393,6 +393,10 @@ func TestSealedFolderToLocation(t *testing.T) {
 			assert.NilError(t, err)
 			assert.Assert(t, is.Len(vr.Runs, 1))
 			assert.Check(t, vr.Runs[0].Encrypted)
+			// No copy records: no later copy could resume this one.
+			recs, err := loc.List(ctx, backupset.ArtifactKey(vr.Runs[0].ID, backupset.CopyRecordDir))
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(recs, 0))
 			dst, err := backupset.Create(t.TempDir())
 			assert.NilError(t, err)
 			_, err = offsite.ToFolder(ctx, loc, vr.Runs[0].ID, dst, []age.Identity{key}, nil)

@@ -38,8 +38,10 @@ import (
 // would be a weaker MD5, and a record alone would not see an object deleted
 // and written again). An object whose record is missing (the copy died
 // between the two writes) is proven by its hash alone when it is stored as
-// the folder's bytes (a plain copy, or a sealed folder's ciphertext); an
-// encrypted one cannot be (its plaintext cannot be checked without a key).
+// the folder's bytes (a plain copy); an encrypted one cannot be (its
+// plaintext cannot be checked without a key). A sealed folder (the staging
+// folder of backup s3://… --encrypt-to) writes no records and resumes
+// nothing: its ciphertext is described by its own process only.
 //
 // Keys are never reused for other content and nothing is overwritten: an
 // interrupted run that holds anything not provably the folder's file (a
@@ -81,21 +83,18 @@ type upload struct {
 	rec        backupset.FileRecord // the folder's record
 	name       string               // the artifact's name in the run
 	recipients []string             // those it is encrypted to, if any
-	// The stored bytes when known before the upload (a plain copy, a
-	// sealed folder's ciphertext), else size -1.
+	// The stored bytes when known before the upload (a plain copy: the
+	// folder's), else size -1.
 	size   int64
 	sha256 string
 }
 
-func plannedUpload(folder *backupset.Folder, rec backupset.FileRecord, o CopyOptions) upload {
+func plannedUpload(rec backupset.FileRecord, o CopyOptions) upload {
 	u := upload{rec: rec, name: rec.Name, size: rec.Size, sha256: rec.SHA256}
 	if len(o.Encrypt.List) > 0 {
 		u.name += agecrypt.Ext
 		u.recipients = o.Encrypt.Strings
 		u.size, u.sha256 = -1, ""
-		if sealed, ok := folder.Sealed(rec.Name); ok {
-			u.size, u.sha256 = sealed.Size, sealed.SHA256
-		}
 	}
 	return u
 }

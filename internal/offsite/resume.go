@@ -133,18 +133,24 @@ func readCopyRecord(ctx context.Context, loc backupset.Location, runID, file str
 	if err != nil {
 		return r, err
 	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		return r, fmt.Errorf("copy record of %s in run %s of %s: %w", file, runID, loc.Describe(), err)
+	if err := json.Unmarshal(data, &r); err != nil || r.Version != 1 {
+		// Not a record this plugin can read: nothing it vouches for is
+		// reused.
+		return copyRecord{}, errBadRecord
 	}
 	return r, nil
 }
 
+var errBadRecord = errors.New("unreadable copy record")
+
 // interrupted is an uncommitted run of the location.
 type interrupted struct {
-	id      string
-	objects map[string]backupset.ObjectInfo // artifacts, by name
-	records []string                        // files with a copy record
-	first   *copyRecord                     // the first record, once read
+	id        string
+	objects   map[string]backupset.ObjectInfo // artifacts, by name
+	records   []string                        // files with a copy record
+	first     *copyRecord                     // the first record that could be read, once read
+	firstFile string
+	unknown   bool // no record could be read
 }
 
 // interruptedRuns groups the orphans of a listing by run.
@@ -186,18 +192,23 @@ func resume(ctx context.Context, loc backupset.Location, lease backupset.Lease, 
 		if len(in.records) == 0 {
 			continue // no record: not a copy this plugin can prove
 		}
-		if in.first == nil {
-			// Read once per copy, however many runs it copies.
-			r, err := readCopyRecord(ctx, loc, in.id, in.records[0])
-			if errors.Is(err, backupset.ErrObjectNotFound) {
-				continue
+		if in.first == nil && !in.unknown {
+			// Read once per copy, however many runs it copies: the first
+			// record that can be read says whose copy this is.
+			for _, f := range in.records {
+				r, err := readCopyRecord(ctx, loc, in.id, f)
+				if errors.Is(err, backupset.ErrObjectNotFound) || errors.Is(err, errBadRecord) {
+					continue
+				}
+				if err != nil {
+					return nil, nil, err
+				}
+				in.first, in.firstFile = &r, f
+				break
 			}
-			if err != nil {
-				return nil, nil, err
-			}
-			in.first = &r
+			in.unknown = in.first == nil // not a copy this plugin can prove
 		}
-		if in.first.SourceRun == run {
+		if in.first != nil && in.first.SourceRun == run {
 			mine = append(mine, in)
 		}
 	}
@@ -236,7 +247,7 @@ func prove(ctx context.Context, loc backupset.Location, lease backupset.Lease, i
 			return nil, fmt.Sprintf("it holds %s, which is not a file of this copy of the run", name), nil
 		}
 	}
-	records := map[string]copyRecord{in.records[0]: *in.first}
+	records := map[string]copyRecord{in.firstFile: *in.first}
 	for _, f := range in.records {
 		if _, ok := in.objects[f]; !ok {
 			return nil, fmt.Sprintf("it has a record of %s without the object", f), nil
@@ -247,6 +258,9 @@ func prove(ctx context.Context, loc backupset.Location, lease backupset.Lease, i
 		r, err := readCopyRecord(ctx, loc, in.id, f)
 		if errors.Is(err, backupset.ErrObjectNotFound) {
 			return nil, fmt.Sprintf("the record of %s disappeared", f), nil
+		}
+		if errors.Is(err, errBadRecord) {
+			return nil, fmt.Sprintf("the record of %s cannot be read", f), nil
 		}
 		if err != nil {
 			return nil, "", err

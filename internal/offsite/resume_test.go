@@ -306,3 +306,28 @@ func runFiles(t *testing.T, f *backupset.Folder, id string) []backupset.FileReco
 	assert.NilError(t, err)
 	return m.RunFiles(id)
 }
+
+// TestResumeRefusesAnUnreadableRecord: a record that is not one this plugin
+// wrote vouches for nothing: the interrupted copy is not resumed.
+func TestResumeRefusesAnUnreadableRecord(t *testing.T) {
+	ctx := t.Context()
+	src, runID := sourceFolder(t)
+	loc, err := backupset.NewFolderLocation(t.TempDir())
+	assert.NilError(t, err)
+	_, err = offsite.ToLocation(ctx, src, &interrupting{Location: loc, failArtifact: 3}, offsite.CopyOptions{})
+	assert.ErrorContains(t, err, "killed")
+	dead, _ := orphanRun(t, loc)
+	second := runFiles(t, src, runID)[1].Name
+	key := backupset.CopyRecordKey(dead, second)
+	assert.NilError(t, loc.Delete(ctx, key))
+	_, err = backupset.WriteObject(ctx, loc, key, []byte(`{"version": 2}`))
+	assert.NilError(t, err)
+
+	res, err := offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{})
+	assert.NilError(t, err)
+	assert.Assert(t, is.Len(res.Copied, 1))
+	assert.Check(t, res.Copied[0].ID != dead)
+	assert.Check(t, is.Len(res.Copied[0].Resumed, 0))
+	assert.Assert(t, is.Len(res.Copied[0].NotResumed, 1))
+	assert.Check(t, is.Contains(res.Copied[0].NotResumed[0].Reason, "cannot be read"))
+}

@@ -108,9 +108,7 @@ func TestOffsiteDirect(t *testing.T) {
 			res.Assert(t, icmd.Success)
 			assert.Check(t, is.Contains(res.Stdout(), "age"))
 			assert.Check(t, is.Contains(res.Stdout(), "graph,task-manager,storage"))
-			files := runObjects(t, enc, func(name string) bool {
-				return !strings.HasSuffix(name, backupset.RunManifestName) && !strings.Contains(name, "/"+backupset.CopyRecordDir)
-			})
+			files := runObjects(t, enc, func(name string) bool { return !strings.HasSuffix(name, backupset.RunManifestName) })
 			assert.Check(t, len(files) >= 3)
 			for _, f := range files {
 				assert.Check(t, strings.HasSuffix(f, ".age"), "stored in clear: %s", f)

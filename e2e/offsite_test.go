@@ -143,14 +143,18 @@ func storedObjects(t *testing.T, s3 *kit.S3Location) []string {
 	return runObjects(t, s3, func(name string) bool { return strings.HasSuffix(name, ".age") })
 }
 
-// runObjects lists the objects of the location's runs that keep takes,
-// relative to the location.
+// runObjects lists the artifact and manifest objects of the location's runs
+// that keep takes, relative to the location (copy records, which only
+// describe artifacts, are left out).
 func runObjects(t *testing.T, s3 *kit.S3Location, keep func(name string) bool) []string {
 	t.Helper()
 	root := filepath.Dir(s3.ObjectPath("x"))
 	var out []string
 	err := filepath.WalkDir(filepath.Join(root, "runs"), func(path string, d os.DirEntry, err error) error {
 		assert.NilError(t, err)
+		if d.IsDir() && d.Name()+"/" == backupset.CopyRecordDir {
+			return filepath.SkipDir
+		}
 		if d.Type().IsRegular() && keep(path) {
 			rel, err := filepath.Rel(root, path)
 			assert.NilError(t, err)

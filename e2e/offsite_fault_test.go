@@ -6,6 +6,7 @@ package e2e
 // simply runs again.
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset/locationtest"
+	"github.com/opsmill/docker-infrahubdb/internal/offsite"
 )
 
 func TestOffsiteCopyKilledMidUpload(t *testing.T) {
@@ -88,4 +90,65 @@ func TestOffsiteTwoClientsOneLocation(t *testing.T) {
 	res.Assert(t, icmd.Success)
 	assert.Check(t, is.Contains(res.Stdout(), "run-2026-12-01T03-00-00"))
 	icmd.RunCmd(cmd("copy", small.Dir, s3.URL)).Assert(t, icmd.Success)
+}
+
+// TestOffsiteCopyKilledIsResumed: a copy killed (kill -9) while it uploads
+// the last file of a run, after the first ones were committed, is resumed by
+// the next copy: it writes into the interrupted run, keeps the files already
+// there once their stored bytes are read back and checked, uploads only the
+// rest, aborts the dead upload; the run verifies and nothing is left for
+// prune.
+func TestOffsiteCopyKilledIsResumed(t *testing.T) {
+	t.Parallel()
+	p := kit.InstallPlugin(t)
+	folder, runID := locationtest.FolderWithBigRun(t, time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC), 512<<20)
+	s3 := kit.NewS3Location(t, "resumed")
+	env := append(p.Env(), s3.Env...)
+	cmd := func(args ...string) icmd.Cmd {
+		return icmd.Cmd{Command: append([]string{"docker", "infrahubdb"}, args...), Env: env, Timeout: kit.PluginTimeout}
+	}
+
+	running := p.Start(t, cmd("copy", folder.Dir, s3.URL, "--progress", "quiet"))
+	// The graph dump (the last file) is under way once a multipart upload
+	// shows: the task-manager dump and the storage archive (single PUTs)
+	// are committed.
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(icmd.RunCmd(cmd("list", s3.URL)).Stdout(), "interrupted upload") {
+		assert.Assert(t, time.Now().Before(deadline), "the upload of the graph dump never started")
+		time.Sleep(20 * time.Millisecond)
+	}
+	running.Kill(t)
+	res := running.Wait()
+	assert.Check(t, res.ExitCode != 0, "killed mid-upload, yet: %s", res.Combined())
+	res = icmd.RunCmd(cmd("list", s3.URL))
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stdout(), "(no run)"))
+	interrupted := runObjects(t, s3, func(string) bool { return true })
+	assert.Assert(t, is.Len(interrupted, 2), "the task-manager dump and the storage archive: %v", interrupted)
+	deadRun := strings.Split(interrupted[0], "/")[1]
+
+	res = icmd.RunCmd(cmd("copy", folder.Dir, s3.URL, "--format", "json"))
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	var out offsite.CopyResult
+	assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &out))
+	assert.Assert(t, is.Len(out.Copied, 1))
+	c := out.Copied[0]
+	assert.Check(t, is.Equal(c.Source, runID))
+	assert.Check(t, is.Equal(c.ID, deadRun), "the interrupted run is committed")
+	assert.Check(t, is.Equal(c.Files, 3))
+	assert.Check(t, is.Len(c.Resumed, 2))
+	for _, name := range c.Resumed {
+		assert.Check(t, !strings.HasPrefix(name, "neo4j-"), "%s was being uploaded: not there", name)
+	}
+	assert.Check(t, c.ResumedBytes > 0 && c.ResumedBytes < 1<<20)
+
+	icmd.RunCmd(cmd("verify", s3.URL)).Assert(t, icmd.Success)
+	res = icmd.RunCmd(cmd("list", s3.URL))
+	res.Assert(t, icmd.Success)
+	assert.Check(t, !strings.Contains(res.Stdout(), "interrupted upload"), "the dead upload was aborted: %s", res.Stdout())
+	assert.Check(t, !strings.Contains(res.Stdout(), "uncommitted"), res.Stdout())
+	res = icmd.RunCmd(cmd("copy", folder.Dir, s3.URL))
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stdout(), "already there: "+runID))
 }

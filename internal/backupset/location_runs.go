@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 //
 //	runs/<run-id>/<artifact>[.age]   the run's artifacts, written first
 //	runs/<run-id>/manifest.json      the run's manifest, written last: the commit point
+//	runs/<run-id>/.copy/<file>.json  a copy's record of an artifact it uploaded (CopyRecordKey)
 //	locks/lock.json                  the lease of the run holding the lock (S3)
 //
 // Each run has its own manifest, so two writers never read-modify-write one
@@ -76,6 +76,36 @@ func ArtifactKey(runID, file string) string { return RunsPrefix + runID + "/" + 
 
 // RunManifestKey is the object name of a run's manifest.
 func RunManifestKey(runID string) string { return ArtifactKey(runID, RunManifestName) }
+
+// CopyRecordDir holds, inside a run, the records a copy from a folder writes
+// after each artifact it uploads (what the object was made from, and its
+// stored size and SHA-256), so that a copy interrupted before its manifest
+// can be resumed by the next one. A record is never an artifact (artifact
+// names have no slash), sorts before every artifact (so a prune that dies
+// removes records first), belongs to its run: an orphan while the run is
+// uncommitted, neither listed nor stray once it is committed, removed with
+// the run.
+const CopyRecordDir = ".copy/"
+
+// CopyRecordKey is the object name of the copy record of a run's file.
+func CopyRecordKey(runID, file string) string {
+	return ArtifactKey(runID, CopyRecordDir+file+".json")
+}
+
+// isCopyRecord says whether a name relative to a run is a copy record.
+func isCopyRecord(rel string) bool {
+	name, ok := strings.CutPrefix(rel, CopyRecordDir)
+	return ok && strings.HasSuffix(name, ".json") && checkBaseName(name) == nil
+}
+
+// CopyRecordFile is the artifact a copy record (a name relative to its run)
+// is about, or "" when rel is not a copy record.
+func CopyRecordFile(rel string) string {
+	if !isCopyRecord(rel) {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(rel, CopyRecordDir), ".json")
+}
 
 func checkRunID(id string) error {
 	if id == "" || strings.ContainsAny(id, "/\\") || CheckObjectName(id) != nil {
@@ -169,7 +199,7 @@ func ListRuns(ctx context.Context, loc Location) (*RunListing, error) {
 	var ids []string
 	for _, o := range objs {
 		id, file, ok := strings.Cut(strings.TrimPrefix(o.Name, RunsPrefix), "/")
-		if !ok || strings.Contains(file, "/") {
+		if !ok || (strings.Contains(file, "/") && !isCopyRecord(file)) {
 			continue // not a name this plugin writes
 		}
 		if _, seen := byRun[id]; !seen {
@@ -179,7 +209,7 @@ func ListRuns(ctx context.Context, loc Location) (*RunListing, error) {
 	}
 	out := &RunListing{Unreadable: map[string]error{}}
 	for _, id := range ids {
-		has := slices.ContainsFunc(byRun[id], func(o ObjectInfo) bool { return path.Base(o.Name) == RunManifestName })
+		has := slices.ContainsFunc(byRun[id], func(o ObjectInfo) bool { return o.Name == RunManifestKey(id) })
 		if !has {
 			out.Orphans = append(out.Orphans, byRun[id]...)
 			continue
@@ -194,7 +224,10 @@ func ListRuns(ctx context.Context, loc Location) (*RunListing, error) {
 		}
 		out.Runs = append(out.Runs, m)
 		for _, o := range byRun[id] {
-			name := path.Base(o.Name)
+			name := strings.TrimPrefix(o.Name, ArtifactKey(id, ""))
+			if isCopyRecord(name) {
+				continue // the upload records of a copy
+			}
 			if name != RunManifestName && !slices.ContainsFunc(m.Files, func(f RunFile) bool { return f.Name == name }) {
 				out.Stray = append(out.Stray, o)
 			}

@@ -33,7 +33,13 @@ Folder to S3: every restorable run the location does not have yet (or those of
 --run), each with the files of any differential chain it continues, so every
 run restores on its own. Each file is checked against the folder's manifest as
 it is read; the run's manifest is written last, so an interrupted copy leaves
-no run (only objects that prune removes) and can simply be run again.
+no run, and running the same copy again resumes it: the files the interrupted
+copy uploaded are kept, after their stored bytes are read back and checked
+against the folder's manifest (and, encrypted, against the record of the
+plaintext and recipients they were made from), and only the others are
+uploaded. An interrupted copy holding anything else (different bytes, files
+encrypted to other recipients) is never reused or overwritten: the run is
+copied anew and prune removes the leftovers.
 --encrypt-to encrypts every file with age to the recipients of FILE.
 
 S3 to S3 (same endpoint and credentials): every run the destination does
@@ -111,7 +117,14 @@ func copyUp(ctx context.Context, dockerCli command.Cli, opts copyOptions, dir, u
 func printCopy(url string) func(io.Writer, *offsite.CopyResult) error {
 	return func(w io.Writer, r *offsite.CopyResult) error {
 		for _, c := range r.Copied {
-			fmt.Fprintf(w, "copied %s → %s runs/%s (%d file(s), %s)\n", c.Source, url, c.ID, c.Files, humanSize(c.Bytes))
+			resumed := ""
+			if len(c.Resumed) > 0 {
+				resumed = fmt.Sprintf("; resumed: %d file(s), %s already there, checked", len(c.Resumed), humanSize(c.ResumedBytes))
+			}
+			fmt.Fprintf(w, "copied %s → %s runs/%s (%d file(s), %s%s)\n", c.Source, url, c.ID, c.Files, humanSize(c.Bytes), resumed)
+			for _, n := range c.NotResumed {
+				fmt.Fprintf(w, "  not resumed: interrupted copy runs/%s: %s\n", n.ID, n.Reason)
+			}
 		}
 		for _, id := range r.Present {
 			fmt.Fprintf(w, "already there: %s\n", id)

@@ -4,6 +4,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/catalog"
 	"github.com/opsmill/docker-infrahubdb/internal/doctor"
+	"github.com/opsmill/docker-infrahubdb/internal/offsite"
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
 )
 
@@ -61,5 +62,6 @@ func ResultTypes() map[string]any {
 		"doctor":         doctor.Report{},
 		"backup-dry-run": backupDryRun{},
 		"version":        versionInfo{},
+		"copy":           offsite.CopyResult{},
 	}
 }

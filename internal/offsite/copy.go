@@ -50,6 +50,15 @@ type CopiedRun struct {
 	ID     string `json:"id"`     // the location's run ID
 	Files  int    `json:"files"`
 	Bytes  int64  `json:"bytes"` // stored bytes
+	// Resumed are the files an interrupted copy of the run had uploaded
+	// already, into the same location run (ID): their records matched the
+	// folder's and their stored bytes were read back and hashed; they were
+	// not uploaded again. ResumedBytes are their stored bytes.
+	Resumed      []string `json:"resumed,omitempty"`
+	ResumedBytes int64    `json:"resumed_bytes,omitempty"`
+	// NotResumed are interrupted copies of the run that were not resumed,
+	// and why; prune removes them.
+	NotResumed []NotResumed `json:"not_resumed,omitempty"`
 }
 
 // CopyResult reports a copy.
@@ -99,6 +108,7 @@ func ToLocation(ctx context.Context, folder *backupset.Folder, loc backupset.Loc
 	if err := agecrypt.CheckConsistent(listing.Runs, encrypting, o.AllowMixed); err != nil {
 		return nil, err
 	}
+	interruptedCopies := interruptedRuns(listing.Orphans)
 	present := map[string]bool{}
 	for _, m := range listing.Runs {
 		present[m.CopiedFrom] = true
@@ -132,7 +142,7 @@ func ToLocation(ctx context.Context, folder *backupset.Folder, loc backupset.Loc
 			}
 			continue
 		}
-		c, err := copyRun(ctx, folder, loc, lease, run, files, o)
+		c, err := copyRun(ctx, folder, loc, lease, run, files, interruptedCopies, o)
 		if err != nil {
 			return res, err
 		}
@@ -182,18 +192,51 @@ func runFiles(cat *backupset.Catalog, id string) ([]backupset.FileRecord, error)
 // ErrChecksum is matched when a file read for a copy differs from its record.
 var ErrChecksum = agecrypt.ErrChecksum
 
-func copyRun(ctx context.Context, folder *backupset.Folder, loc backupset.Location, lease backupset.Lease, run backupset.RunRecord, files []backupset.FileRecord, o CopyOptions) (CopiedRun, error) {
+// copyRun copies a run's files and then writes its manifest. It resumes an
+// interrupted copy of the run when one is left and proven (resume.go).
+func copyRun(ctx context.Context, folder *backupset.Folder, loc backupset.Location, lease backupset.Lease, run backupset.RunRecord, files []backupset.FileRecord, cands map[string]*interrupted, o CopyOptions) (CopiedRun, error) {
+	uploads := make([]upload, len(files))
+	for i, rec := range files {
+		uploads[i] = plannedUpload(rec, o)
+	}
+	c := CopiedRun{Source: run.ID}
+	// A sealed folder (the staging folder of backup s3://… --encrypt-to)
+	// is described by this process only: no later copy can resume it.
+	resumable := !folder.IsSealed()
+	var prev *resumed
+	if resumable {
+		var err error
+		prev, c.NotResumed, err = resume(ctx, loc, lease, cands, run.ID, uploads, o)
+		if err != nil {
+			return c, err
+		}
+	}
 	id := backupset.NewLocationRunID(run.Started)
-	c := CopiedRun{Source: run.ID, ID: id}
+	if prev != nil {
+		id = prev.id
+	}
+	c.ID = id
 	m := backupset.RunManifest{Tool: o.Tool, CopiedFrom: run.ID, Run: run}
 	m.Run.ID = id
-	for _, rec := range files {
+	for _, u := range uploads {
 		if err := lease.Refresh(ctx); err != nil {
 			return c, err
 		}
-		rf, err := copyFile(ctx, folder, loc, id, rec, o)
-		if err != nil {
-			return c, err
+		rf, ok := prev.file(u.name)
+		if ok {
+			c.Resumed = append(c.Resumed, u.name)
+			c.ResumedBytes += rf.Size
+		} else {
+			var err error
+			if rf, err = copyFile(ctx, folder, loc, id, u.rec, o); err != nil {
+				return c, err
+			}
+			// The record that lets a later copy resume this one.
+			if resumable {
+				if err := writeCopyRecord(ctx, loc, id, u.record(run.ID, rf, o.Tool)); err != nil {
+					return c, err
+				}
+			}
 		}
 		m.Files = append(m.Files, rf)
 		c.Files++
@@ -203,6 +246,14 @@ func copyRun(ctx context.Context, folder *backupset.Folder, loc backupset.Locati
 		return c, err
 	}
 	return c, backupset.CommitRun(ctx, loc, m)
+}
+
+func (r *resumed) file(name string) (backupset.RunFile, bool) {
+	if r == nil {
+		return backupset.RunFile{}, false
+	}
+	f, ok := r.files[name]
+	return f, ok
 }
 
 func copyFile(ctx context.Context, folder *backupset.Folder, loc backupset.Location, runID string, rec backupset.FileRecord, o CopyOptions) (backupset.RunFile, error) {

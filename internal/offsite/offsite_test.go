@@ -202,46 +202,28 @@ func TestDownloadChecksAPlainFile(t *testing.T) {
 	}
 }
 
-// failingLocation fails the nth Create, as a client killed mid-copy would
-// stop writing.
-type failingLocation struct {
-	backupset.Location
-	n int
-}
-
-func (f *failingLocation) Create(ctx context.Context, name string, o backupset.CreateOptions) (backupset.ObjectWriter, error) {
-	if f.n--; f.n == 0 {
-		return nil, errors.New("killed")
-	}
-	return f.Location.Create(ctx, name, o)
-}
-
+// TestInterruptedCopyLeavesNoRun: a copy that dies leaves no run, only
+// objects that prune removes.
 func TestInterruptedCopyLeavesNoRun(t *testing.T) {
 	for _, tg := range targets() {
 		t.Run(tg.name, func(t *testing.T) {
 			ctx := t.Context()
-			src, runID := sourceFolder(t)
+			src, _ := sourceFolder(t)
 			loc := tg.open(t)
-			_, err := offsite.ToLocation(ctx, src, &failingLocation{Location: loc, n: 3}, offsite.CopyOptions{})
+			_, err := offsite.ToLocation(ctx, src, &interrupting{Location: loc, failArtifact: 3}, offsite.CopyOptions{})
 			assert.ErrorContains(t, err, "killed")
 
 			listing, err := backupset.ListRuns(ctx, loc)
 			assert.NilError(t, err)
 			assert.Check(t, is.Len(listing.Runs, 0), "no run without its manifest")
-			assert.Check(t, is.Len(listing.Orphans, 2))
-
-			// Run again: a new run id, never the old keys.
-			res, err := offsite.ToLocation(ctx, src, loc, offsite.CopyOptions{})
-			assert.NilError(t, err)
-			assert.Assert(t, is.Len(res.Copied, 1))
-			assert.Check(t, is.Equal(res.Copied[0].Source, runID))
+			assert.Check(t, is.Len(listing.Orphans, 4), "two files and their copy records")
 
 			pr, err := backupset.PruneLocation(ctx, loc, backupset.KeepPolicy{Last: 1}, time.Now(), false)
 			assert.NilError(t, err)
 			assert.Check(t, is.Len(pr.Removed, 0))
 			listing, err = backupset.ListRuns(ctx, loc)
 			assert.NilError(t, err)
-			assert.Check(t, is.Len(listing.Runs, 1))
+			assert.Check(t, is.Len(listing.Runs, 0))
 			assert.Check(t, is.Len(listing.Orphans, 0), "prune removed the dead copy's objects")
 		})
 	}
@@ -413,6 +395,10 @@ func TestSealedFolderToLocation(t *testing.T) {
 			assert.NilError(t, err)
 			assert.Assert(t, is.Len(vr.Runs, 1))
 			assert.Check(t, vr.Runs[0].Encrypted)
+			// No copy records: no later copy could resume this one.
+			recs, err := loc.List(ctx, backupset.ArtifactKey(vr.Runs[0].ID, backupset.CopyRecordDir))
+			assert.NilError(t, err)
+			assert.Check(t, is.Len(recs, 0))
 			dst, err := backupset.Create(t.TempDir())
 			assert.NilError(t, err)
 			_, err = offsite.ToFolder(ctx, loc, vr.Runs[0].ID, dst, []age.Identity{key}, nil)

@@ -368,6 +368,14 @@ func testRuns(t *testing.T, c Config) {
 	dead := backupset.NewLocationRunID(started.Add(2 * time.Hour))
 	_, err := write(t, loc, backupset.ArtifactKey(dead, "neo4j.dump"), []byte("dead"), 4)
 	assert.NilError(t, err)
+	// Copy records (a copy's record of each file it uploaded) belong to
+	// their run: orphans of a dead run, neither orphans nor stray in a
+	// committed one, removed with it.
+	_, err = write(t, loc, backupset.CopyRecordKey(dead, "neo4j.dump"), []byte("{}"), 2)
+	assert.NilError(t, err)
+	_, err = write(t, loc, backupset.CopyRecordKey(idA, "neo4j.dump"), []byte("{}"), 2)
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(backupset.CopyRecordFile(".copy/neo4j.dump.json"), "neo4j.dump"))
 
 	// A manifest is written once.
 	m, err := backupset.ReadRun(ctx(t), loc, idA)
@@ -386,8 +394,10 @@ func testRuns(t *testing.T, c Config) {
 	assert.Assert(t, is.Len(listing.Runs, 2))
 	assert.Equal(t, listing.Runs[0].Run.ID, idA)
 	assert.Equal(t, listing.Runs[1].Run.ID, idB)
-	assert.Assert(t, is.Len(listing.Orphans, 1))
-	assert.Equal(t, listing.Orphans[0].Name, backupset.ArtifactKey(dead, "neo4j.dump"))
+	assert.Assert(t, is.Len(listing.Orphans, 2))
+	assert.Equal(t, listing.Orphans[0].Name, backupset.CopyRecordKey(dead, "neo4j.dump"), "records sort first")
+	assert.Equal(t, listing.Orphans[1].Name, backupset.ArtifactKey(dead, "neo4j.dump"))
+	assert.Check(t, is.Len(listing.Stray, 0))
 
 	assert.NilError(t, backupset.DeleteRun(ctx(t), loc, idA))
 	listing, err = backupset.ListRuns(ctx(t), loc)

@@ -19,5 +19,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == agent.Arg {
 		os.Exit(agent.Main())
 	}
+	stop := startProfile()
 	plugin.Run(cli.NewRootCommand, cli.Metadata())
+	stop()
 }

@@ -29,7 +29,8 @@ type PartialFile struct {
 	disk   *diskCounter   // what reaches the disk (or the location) under it
 	// obj is the location's write, in a forwarding folder: the bytes go
 	// there, and file stays empty (the placeholder).
-	obj ObjectWriter
+	obj         ObjectWriter
+	plainSHA256 string // of a forwarded file, once committed
 }
 
 // NewFile creates "<name>.partial" (mode 0600). It fails when name or its
@@ -72,6 +73,10 @@ func (f *Folder) NewFile(name string) (*PartialFile, error) {
 			p.Abort()
 			return nil, fmt.Errorf("seal %s: %w", name, err)
 		}
+	} else if p.obj != nil {
+		// The location's writer hashes the very same bytes: one SHA-256
+		// pass, not two (its record gives the file's).
+		p.sum = nil
 	}
 	return p, nil
 }
@@ -85,7 +90,14 @@ func (p *PartialFile) Size() int64 { return p.size }
 // SHA256 is the hex SHA-256 of the bytes written so far (the plaintext, in
 // a sealed folder): a download checks it against its record before Commit
 // gives the file its name, instead of hashing the same bytes twice.
-func (p *PartialFile) SHA256() string { return hex.EncodeToString(p.sum.Sum(nil)) }
+// Not for a file forwarded as it is (the location hashes it; Commit's
+// record has it): "".
+func (p *PartialFile) SHA256() string {
+	if p.sum == nil {
+		return ""
+	}
+	return hex.EncodeToString(p.sum.Sum(nil))
+}
 
 // writebackEvery is how often a PartialFile starts the writeback of what
 // it wrote (see startWriteback).
@@ -100,7 +112,9 @@ func (p *PartialFile) Write(b []byte) (int, error) {
 		w = p.obj
 	}
 	n, err := w.Write(b)
-	p.sum.Write(b[:n])
+	if p.sum != nil {
+		p.sum.Write(b[:n])
+	}
 	p.size += int64(n)
 	if p.obj != nil {
 		return n, err // nothing reaches the disk
@@ -139,7 +153,17 @@ func (p *PartialFile) Commit() (FileRecord, error) {
 		}
 		// Recorded now, so that a run that fails from here on still
 		// knows the object to remove.
-		p.folder.recordForwarded(p.name, ForwardedRecord{Object: stored, PlainSize: p.size, PlainSHA256: hex.EncodeToString(p.sum.Sum(nil)), Sealed: p.sealed != nil})
+		if p.sum == nil {
+			// Forwarded as it is: the stored bytes are the file's.
+			if stored.Size != p.size {
+				p.Abort()
+				return FileRecord{}, fmt.Errorf("forward %s: %d bytes were written, %d stored", p.name, p.size, stored.Size)
+			}
+			p.plainSHA256 = stored.SHA256
+		} else {
+			p.plainSHA256 = p.SHA256()
+		}
+		p.folder.recordForwarded(p.name, ForwardedRecord{Object: stored, PlainSize: p.size, PlainSHA256: p.plainSHA256, Sealed: p.sealed != nil})
 	}
 	if err := p.file.Sync(); err != nil {
 		p.Abort()
@@ -160,7 +184,10 @@ func (p *PartialFile) Commit() (FileRecord, error) {
 		return FileRecord{}, err
 	}
 	p.committed = true
-	sum := hex.EncodeToString(p.sum.Sum(nil))
+	sum := p.plainSHA256
+	if sum == "" {
+		sum = p.SHA256()
+	}
 	if p.disk != nil {
 		r := p.disk.record()
 		r.PlainSize, r.PlainSHA256 = p.size, sum

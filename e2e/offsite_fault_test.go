@@ -152,3 +152,54 @@ func TestOffsiteCopyKilledIsResumed(t *testing.T) {
 	res.Assert(t, icmd.Success)
 	assert.Check(t, is.Contains(res.Stdout(), "already there: "+runID))
 }
+
+// A backup s3:// killed while it streams (issue 19): the objects it had
+// sent are no run (its manifest was never written), list and verify say
+// what is left, the dead run's lease is taken over at once (same machine,
+// process gone), prune removes the leftovers, and the next backup runs as
+// usual.
+func TestOffsiteBackupKilledMidStream(t *testing.T) {
+	t.Parallel()
+	p, c, s3, run := offsiteDeployment(t, "enterprise", "streamed")
+	seedRandomStorage(t, c, 384)
+	env := append(p.Env(), s3.Env...)
+	running := p.Start(t, icmd.Cmd{Command: []string{"docker", "infrahubdb", "backup", s3.URL, "--project", c.Project, "--component", "storage", "--progress", "quiet"}, Env: env, Timeout: kit.PluginTimeout})
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		res := run("list", s3.URL)
+		if strings.Contains(res.Stdout(), "interrupted upload") {
+			break
+		}
+		assert.Assert(t, time.Now().Before(deadline), "the stream never reached the location: %s", res.Combined())
+		time.Sleep(20 * time.Millisecond)
+	}
+	running.Kill(t)
+	res := running.Wait()
+	assert.Check(t, res.ExitCode != 0, "killed mid-stream, yet: %s", res.Combined())
+
+	res = run("list", s3.URL)
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stdout(), "(no run)"))
+	assert.Check(t, is.Contains(res.Stdout(), "interrupted upload"))
+	res = run("verify", s3.URL)
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Expected{ExitCode: 5, Err: "holds no run"})
+	assert.Check(t, is.Contains(res.Combined(), "interrupted upload"))
+
+	res = run("prune", s3.URL, "--keep-last", "1", "--yes")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	res = run("list", s3.URL)
+	res.Assert(t, icmd.Success)
+	assert.Check(t, !strings.Contains(res.Stdout(), "interrupted upload"), res.Stdout())
+	run("verify", s3.URL, "--allow-empty").Assert(t, icmd.Success)
+
+	res = run("backup", s3.URL, "--project", c.Project, "--component", "storage", "--progress", "quiet")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	assert.Check(t, is.Contains(res.Stderr(), "Streaming the run into"))
+	run("verify", s3.URL).Assert(t, icmd.Success)
+	res = run("list", s3.URL)
+	assert.Check(t, is.Contains(res.Stdout(), "storage"))
+	assertNoHelpers(t, c)
+}

@@ -236,7 +236,9 @@ func printLocationListing(out io.Writer, l locationListing) error {
 }
 
 // runVerifyLocation is `verify s3://…`.
-func runVerifyLocation(ctx context.Context, dockerCli command.Cli, out outputOptions, lf locationFlags, kf keyFlags, url string) error {
+// A location that holds no run fails as a folder with no complete run does
+// (a mistyped prefix in cron must not pass), unless allowEmpty.
+func runVerifyLocation(ctx context.Context, dockerCli command.Cli, out outputOptions, lf locationFlags, kf keyFlags, url string, allowEmpty bool) error {
 	if err := out.validate(); err != nil {
 		return err
 	}
@@ -258,6 +260,9 @@ func runVerifyLocation(ctx context.Context, dockerCli command.Cli, out outputOpt
 		if err := printResult(dockerCli.Out(), out.format, res, printLocationVerify); err != nil {
 			return err
 		}
+	}
+	if verr == nil && res != nil && len(res.Runs) == 0 && !allowEmpty {
+		return withCode(ExitVerify, fmt.Errorf("%s holds no run: nothing there would restore; check the location (bucket and prefix), or give --allow-empty for a location that is empty on purpose", loc.Describe()))
 	}
 	return offsiteExit(verr)
 }

@@ -90,7 +90,7 @@ writing it anywhere.`,
 				if cmd.Flags().Changed("s3-staging-dir") {
 					return usageError("--s3-staging-dir goes with --drill")
 				}
-				return runVerifyLocation(cmd.Context(), dockerCli, opts.output, opts.location, opts.keys, args[0])
+				return runVerifyLocation(cmd.Context(), dockerCli, opts.output, opts.location, opts.keys, args[0], opts.allowEmpty)
 			}
 			if err := folderRefusesLocationFlags(cmd); err != nil {
 				return err
@@ -104,7 +104,7 @@ writing it anywhere.`,
 	fs := cmd.Flags()
 	fs.BoolVar(&opts.check, "check", false, "Also run neo4j-admin database check on the newest chain of each database")
 	fs.BoolVar(&opts.adopt, "adopt", false, "Write a manifest for a folder that has none, after neo4j-admin backup inspect read its files")
-	fs.BoolVar(&opts.allowEmpty, "allow-empty", false, "Accept a folder that holds no complete backup run or chain")
+	fs.BoolVar(&opts.allowEmpty, "allow-empty", false, "Accept a folder (or location) that holds no complete backup run or chain")
 	opts.deployment.addFlags(fs)
 	opts.drill.addFlags(fs)
 	opts.guardian.addWaitFlag(fs)

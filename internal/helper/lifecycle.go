@@ -8,9 +8,12 @@ import (
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 )
 
-// HelperStarter starts helper containers (docker.Engine.StartHelper).
+// HelperStarter starts helper containers (docker.Engine.StartHelper), and
+// finds and removes those left by runs that are gone.
 type HelperStarter interface {
 	StartHelper(ctx context.Context, spec docker.HelperSpec) (Helper, error)
+	StaleHelpers(ctx context.Context, target string) (stale, live []docker.Container, err error)
+	RemoveContainer(ctx context.Context, id string) error
 }
 
 // Start starts a helper that needs no Session (the storage's, which mounts
@@ -19,12 +22,35 @@ type HelperStarter interface {
 // plugin's, and release keeps it when keep (--keep-helper-container),
 // naming it in the output, or removes it on a fresh context, reporting a
 // failure to remove it with the command that would.
+//
+// Helpers of the same target (the storage's volume) left by runs that are
+// gone (a client killed mid-run: docker.StaleHelper) are removed first,
+// as a Session removes those of its database.
 func Start(ctx context.Context, eng HelperStarter, spec docker.HelperSpec, keep bool, pw progress.Writer) (h Helper, release func(ctx context.Context), err error) {
+	if target := spec.Labels[docker.LabelTarget]; target != "" {
+		removeStale(ctx, eng, target, pw)
+	}
 	h, err = eng.StartHelper(ctx, spec)
 	if err != nil {
 		return nil, nil, err
 	}
 	return h, func(ctx context.Context) { Release(ctx, h, keep, pw) }, nil
+}
+
+// removeStale removes the helpers of target whose runs are gone; a failure
+// is reported, not returned (the run does not need them gone).
+func removeStale(ctx context.Context, eng HelperStarter, target string, pw progress.Writer) {
+	stale, _, err := eng.StaleHelpers(ctx, target)
+	if err != nil {
+		return
+	}
+	for _, c := range stale {
+		if err := eng.RemoveContainer(ctx, c.ID); err != nil {
+			pw.Info(fmt.Sprintf("could not remove helper container %s left by a run that is gone: %v; remove it with 'docker rm -f %s'", c.Name, err, c.Name))
+			continue
+		}
+		pw.Info(fmt.Sprintf("removed helper container %s left by a run that is gone (owner %s)", c.Name, c.Labels[docker.LabelOwner]))
+	}
 }
 
 // Release ends a helper's life: kept (and named) when keep, else removed,

@@ -2,6 +2,8 @@ package restore_test
 
 import (
 	"context"
+	"os"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -51,4 +53,28 @@ func TestDiffWithoutTransactionRangeIsRestored(t *testing.T) {
 	assert.Check(t, is.Equal(rr.Databases[0].Restored, neo4j2), "the restore point is the diff that holds the writes, not the empty one after it")
 	assert.Check(t, f.hasCall("exec neo4j-admin database restore --from-path=/backups/"+neo4j2+" "))
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"), "the diff's writes are back")
+}
+
+// Without a manifest the chain comes from backup inspect: printed without
+// its transaction columns, a diff is not taken for an empty one, and is
+// restored.
+func TestUnverifiedDiffWithoutTransactionRangeIsRestored(t *testing.T) {
+	f := newFixture(t)
+	f.backup(t, func(o *backup.Options) { o.Aggregate = false; o.Databases = []string{"neo4j"} }) // a diff of the 5 writes
+	assert.NilError(t, os.Remove(f.folder.Path(backupset.ManifestName)))
+	var neo4jFiles []string
+	for _, n := range helpertest.FolderFiles(t, f.folder) {
+		if strings.HasPrefix(n, "neo4j-") {
+			neo4jFiles = append(neo4jFiles, n)
+		}
+	}
+	assert.Assert(t, is.Len(neo4jFiles, 2))
+	f.eng.Server.Variants.Inspect = helpertest.InspectNoTx
+	f.eng.Server.Write("neo4j", 2)
+	f.opts.Databases = []string{"neo4j"}
+
+	res, err := f.run(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(res.Databases[0].Restored, neo4jFiles[1]), "the diff, whose range inspect does not print")
+	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"))
 }

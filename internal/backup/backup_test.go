@@ -735,10 +735,12 @@ func TestInspectLayoutVariants(t *testing.T) {
 	for _, tc := range []struct {
 		layout  helpertest.InspectLayout
 		wantErr string
+		noTx    bool // the range is not printed: recorded as unknown (0 to 0), not empty
 	}{
 		{layout: helpertest.InspectTable},
 		{layout: helpertest.InspectJSONStrings},
 		{layout: helpertest.InspectJSONTyped},
+		{layout: helpertest.InspectNoTx, noTx: true},
 		{layout: helpertest.InspectUnknown, wantErr: "Backup: " + neo4j2},
 		{layout: helpertest.InspectURIOnly, wantErr: `{"uri":"file:///backups/` + neo4j2 + `"}`},
 	} {
@@ -766,6 +768,12 @@ func TestInspectLayoutVariants(t *testing.T) {
 			rec, ok := m.Lookup(neo4j2)
 			assert.Assert(t, ok)
 			assert.Check(t, is.Equal(rec.Type, backupset.TypeDiff))
+			assert.Check(t, !rec.Empty, "a diff holding writes is never recorded as empty")
+			if tc.noTx {
+				assert.Check(t, is.Equal(rec.FromTx, int64(0)))
+				assert.Check(t, is.Equal(rec.ToTx, int64(0)))
+				return
+			}
 			assert.Check(t, is.Equal(rec.FromTx, int64(11)))
 			assert.Check(t, is.Equal(rec.ToTx, int64(15)))
 		})

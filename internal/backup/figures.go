@@ -155,10 +155,21 @@ func chainTx(folder *backupset.Folder, dbs []string) map[string]int64 {
 		if err != nil {
 			continue
 		}
+		// A file holding data whose range inspect did not tell (ToTx 0, not
+		// Empty) may hold later transactions than the others: the chain's
+		// highest is then unknown, not the highest of the rest.
+		var tx int64
+		known := true
 		for _, f := range chain.Files {
-			if f.Record != nil {
-				out[db] = max(out[db], f.Record.ToTx)
+			switch {
+			case f.Record == nil || !f.Record.Empty && f.Record.ToTx == 0:
+				known = false
+			case !f.Record.Empty:
+				tx = max(tx, f.Record.ToTx)
 			}
+		}
+		if known && tx > 0 {
+			out[db] = tx
 		}
 	}
 	return out
@@ -256,6 +267,9 @@ func (c *graphCounter) highest(recs []backupset.FileRecord, db string) int64 {
 			continue
 		}
 		if !r.Empty {
+			if r.ToTx == 0 {
+				return 0 // an artifact holding data, its range not told
+			}
 			empty = false
 			tx = max(tx, r.ToTx)
 		}

@@ -53,7 +53,7 @@ func adopt(ctx context.Context, s *helper.Session, folder *backupset.Folder, cat
 			if err != nil {
 				return nil, nil, err
 			}
-			rec.Type, rec.FromTx, rec.ToTx = info.Type(), info.LowestTx, info.HighestTx
+			rec.Type, rec.FromTx, rec.ToTx, rec.Empty = info.Type(), info.LowestTx, info.HighestTx, info.Empty()
 			m.Upsert(rec)
 		}
 	}

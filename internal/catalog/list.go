@@ -68,14 +68,17 @@ type ChainListing struct {
 
 // FileListing is one artifact.
 type FileListing struct {
-	Name     string            `json:"name"`
-	Time     time.Time         `json:"time"`
-	Type     string            `json:"type"` // full, diff or unknown
-	Size     int64             `json:"size"`
-	Manifest string            `json:"manifest"` // one of the State constants
-	FromTx   int64             `json:"from_tx,omitempty"`
-	ToTx     int64             `json:"to_tx,omitempty"`
-	Neo4j    *neo4jbackup.Info `json:"neo4j,omitempty"` // with --inspect
+	Name     string    `json:"name"`
+	Time     time.Time `json:"time"`
+	Type     string    `json:"type"` // full, diff or unknown
+	Size     int64     `json:"size"`
+	Manifest string    `json:"manifest"`          // one of the State constants
+	FromTx   int64     `json:"from_tx,omitempty"` // 0 and 0: not known, unless Empty
+	ToTx     int64     `json:"to_tx,omitempty"`
+	// Empty marks an empty differential backup (no transaction): only when
+	// inspect printed its range as 0 to 0, never for an unknown range.
+	Empty bool              `json:"empty,omitempty"`
+	Neo4j *neo4jbackup.Info `json:"neo4j,omitempty"` // with --inspect
 }
 
 // ListOptions of a list run.
@@ -140,7 +143,7 @@ func describeFolder(cat *backupset.Catalog, infos map[string]neo4jbackup.Info) *
 		a := &cat.Artifacts[i]
 		recorded[a.Name] = a.Record != nil
 		if info, ok := infos[a.Name]; ok && a.Type() == "" && info.Type() != "" {
-			rec := backupset.FileRecord{Name: a.Name, Type: info.Type(), FromTx: info.LowestTx, ToTx: info.HighestTx}
+			rec := backupset.FileRecord{Name: a.Name, Type: info.Type(), FromTx: info.LowestTx, ToTx: info.HighestTx, Empty: info.Empty()}
 			if a.Record != nil {
 				rec = *a.Record
 				rec.Type = info.Type()
@@ -185,7 +188,7 @@ func describeFile(a backupset.Artifact, recorded bool, infos map[string]neo4jbac
 		f.Type = t
 	}
 	if a.Record != nil {
-		f.FromTx, f.ToTx = a.Record.FromTx, a.Record.ToTx
+		f.FromTx, f.ToTx, f.Empty = a.Record.FromTx, a.Record.ToTx, a.Record.Empty
 	}
 	switch {
 	case a.Missing:
@@ -197,8 +200,8 @@ func describeFile(a backupset.Artifact, recorded bool, infos map[string]neo4jbac
 	}
 	if info, ok := infos[a.Name]; ok {
 		f.Neo4j = &info
-		if f.FromTx == 0 && f.ToTx == 0 {
-			f.FromTx, f.ToTx = info.LowestTx, info.HighestTx
+		if f.FromTx == 0 && f.ToTx == 0 && !f.Empty && info.TxKnown {
+			f.FromTx, f.ToTx, f.Empty = info.LowestTx, info.HighestTx, info.Empty()
 		}
 	}
 	return f

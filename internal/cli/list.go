@@ -174,7 +174,7 @@ func printChains(out io.Writer, l *catalog.Listing) error {
 			}
 			for _, f := range c.Files {
 				row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", db.Name, label, f.Name, f.Type,
-					f.Time.UTC().Format("2006-01-02 15:04:05"), humanSize(f.Size), f.Manifest, txRange(f.FromTx, f.ToTx))
+					f.Time.UTC().Format("2006-01-02 15:04:05"), humanSize(f.Size), f.Manifest, txRange(f))
 				if l.Inspected {
 					row += "\t" + neo4jView(f.Neo4j)
 				}
@@ -185,11 +185,16 @@ func printChains(out io.Writer, l *catalog.Listing) error {
 	return w.Flush()
 }
 
-func txRange(from, to int64) string {
-	if from == 0 && to == 0 {
+// txRange is a file's transactions: "empty" for an empty differential
+// backup, "-" when not known (inspect did not print them, a dump).
+func txRange(f catalog.FileListing) string {
+	switch {
+	case f.Empty:
+		return "empty"
+	case f.FromTx == 0 && f.ToTx == 0:
 		return "-"
 	}
-	return fmt.Sprintf("%d-%d", from, to)
+	return fmt.Sprintf("%d-%d", f.FromTx, f.ToTx)
 }
 
 func neo4jView(i *neo4jbackup.Info) string {

@@ -65,3 +65,11 @@ func TestListRuns(t *testing.T) {
 	assert.Assert(t, is.Contains(out, "2025.10.1 community"))
 	assert.Assert(t, is.Contains(out, "run-2026-11-21T10-00-00 files: "))
 }
+
+// list shows an empty backup as such and an unknown range as "-", never
+// one for the other.
+func TestListTxRange(t *testing.T) {
+	assert.Check(t, is.Equal(txRange(catalog.FileListing{FromTx: 21, ToTx: 25}), "21-25"))
+	assert.Check(t, is.Equal(txRange(catalog.FileListing{Type: backupset.TypeDiff, Empty: true}), "empty"))
+	assert.Check(t, is.Equal(txRange(catalog.FileListing{Type: backupset.TypeDiff}), "-"))
+}

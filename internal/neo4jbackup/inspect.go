@@ -23,6 +23,12 @@ type Info struct {
 	Compressed *bool  `json:"compressed,omitempty"`
 	LowestTx   int64  `json:"lowest_tx,omitempty"`
 	HighestTx  int64  `json:"highest_tx,omitempty"`
+	// TxKnown is set when inspect printed both LowestTx and HighestTx as
+	// numbers. Without it the 0s above mean "not told", never "no
+	// transaction": a layout without the transaction columns (research
+	// NEO4J.md §7) describes a differential backup holding data as FULL
+	// false and nothing more.
+	TxKnown bool `json:"tx_known"`
 	// Recovered is printed from 2025.06 on ([S5b]); nil before.
 	Recovered *bool `json:"recovered,omitempty"`
 }
@@ -49,10 +55,16 @@ func (i Info) OtherDatabase(name, db string) string {
 }
 
 // Empty reports an empty backup: neo4j-admin writes one when the database
-// had no new transaction since the chain's last artifact. The manual shows
-// them as FULL false with LOWEST/HIGHEST TX 0 ([S6] inspect, "--empty").
+// had no new transaction since the chain's last artifact. The manual has no
+// marker of its own for them: it shows them as FULL false with LOWEST TX and
+// HIGHEST TX both 0, listed only with --empty ([S6]:
+// neo4j/docs-operations@5.x backup-restore/inspect.adoc:147-157, and @main
+// for 2025.06+ with RECOVERED; research NEO4J-OUTPUT.md §1.1, §1.5, §1.9).
+// So a backup is empty only when inspect printed that range: when it did not
+// print the transaction columns (TxKnown false) the backup may hold data and
+// is never taken for an empty one, which restore would skip.
 func (i Info) Empty() bool {
-	return i.Full != nil && !*i.Full && i.LowestTx == 0 && i.HighestTx == 0
+	return i.Full != nil && !*i.Full && i.TxKnown && i.LowestTx == 0 && i.HighestTx == 0
 }
 
 // Inspect runs `neo4j-admin backup inspect --empty` on dir in the helper and
@@ -106,14 +118,17 @@ func ParseInspect(out string) map[string]Info {
 		if file == "" {
 			continue
 		}
+		lowest, lowOK := number(first(fields, "lowesttx", "lowesttransactionid", "lowesttxid"))
+		highest, highOK := number(first(fields, "highesttx", "highesttransactionid", "highesttxid"))
 		infos[path.Base(strings.TrimPrefix(file, "file://"))] = Info{
 			Database:   str(first(fields, "database", "databasename")),
 			DatabaseID: str(first(fields, "databaseid")),
 			Time:       str(first(fields, "timeutc", "time", "backuptime")),
 			Full:       boolean(first(fields, "full")),
 			Compressed: boolean(first(fields, "compressed")),
-			LowestTx:   number(first(fields, "lowesttx", "lowesttransactionid", "lowesttxid")),
-			HighestTx:  number(first(fields, "highesttx", "highesttransactionid", "highesttxid")),
+			LowestTx:   lowest,
+			HighestTx:  highest,
+			TxKnown:    lowOK && highOK,
 			Recovered:  boolean(first(fields, "recovered")),
 		}
 	}
@@ -221,13 +236,21 @@ func boolean(v any) *bool {
 	return nil
 }
 
-func number(v any) int64 {
-	switch n := v.(type) {
+// number reads a transaction id; ok is false when there is none (no such
+// column or key, an empty cell, text that is not a whole number).
+func number(v any) (n int64, ok bool) {
+	switch x := v.(type) {
 	case float64:
-		return int64(n)
+		if x < 0 || x != float64(int64(x)) {
+			return 0, false
+		}
+		return int64(x), true
 	case string:
-		i, _ := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
-		return i
+		i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		if err != nil || i < 0 {
+			return 0, false
+		}
+		return i, true
 	}
-	return 0
+	return 0, false
 }

@@ -392,6 +392,9 @@ func changed(folder *backupset.Folder, m *backupset.Manifest, p docker.FileInfo,
 	if !ok || now.Full == nil {
 		return false // no header to compare: same name, same size, same file
 	}
+	// A range recorded (not 0) is compared; one inspect does not print now
+	// (TxKnown false, 0) counts as a change, so the file is fetched again:
+	// what cannot be told unchanged is never kept as it was.
 	return now.Type() != rec.Type || (rec.FromTx != 0 && now.LowestTx != rec.FromTx) || (rec.ToTx != 0 && now.HighestTx != rec.ToTx)
 }
 

@@ -31,20 +31,20 @@ func TestParseInspectFixtures(t *testing.T) {
 		want      Info
 	}{
 		{file: "inspect-5.26-empty.txt", rows: 10, check: "malmo-2024-10-07T16-00-50.backup",
-			want: Info{Database: "malmo", DatabaseID: "62d1820c-3ac6-4b15-a0b3-bf7e7becc8d0", Time: "2024-10-07T16:00:50", Full: &no, Compressed: &yes}},
+			want: Info{Database: "malmo", DatabaseID: "62d1820c-3ac6-4b15-a0b3-bf7e7becc8d0", Time: "2024-10-07T16:00:50", Full: &no, Compressed: &yes, TxKnown: true}},
 		{file: "inspect-5.26-latest-backup.txt", rows: 3, check: "london-2024-10-07T16-04-05.backup",
-			want: Info{Database: "london", DatabaseID: "d4dae73c-dfef-4d28-88cd-fe6cc88ddca1", Time: "2024-10-07T16:04:05", Full: &no, Compressed: &yes, LowestTx: 6, HighestTx: 6}},
+			want: Info{Database: "london", DatabaseID: "d4dae73c-dfef-4d28-88cd-fe6cc88ddca1", Time: "2024-10-07T16:04:05", Full: &no, Compressed: &yes, LowestTx: 6, HighestTx: 6, TxKnown: true}},
 		{file: "inspect-5.26-latest-chain-db.txt", rows: 2},
 		{file: "inspect-5.26-latest-chain-file.txt", rows: 2},
 		{file: "inspect-2025.06-empty.txt", rows: 10, recovered: true, check: "malmo-2024-10-07T16-01-08.backup",
-			want: Info{Database: "malmo", DatabaseID: "62d1820c-3ac6-4b15-a0b3-bf7e7becc8d0", Time: "2024-10-07T16:01:08", Full: &yes, Compressed: &yes, LowestTx: 1, HighestTx: 7, Recovered: &no}},
+			want: Info{Database: "malmo", DatabaseID: "62d1820c-3ac6-4b15-a0b3-bf7e7becc8d0", Time: "2024-10-07T16:01:08", Full: &yes, Compressed: &yes, LowestTx: 1, HighestTx: 7, TxKnown: true, Recovered: &no}},
 		{file: "inspect-2025.06-latest-backup.txt", rows: 3, recovered: true},
 		{file: "inspect-2025.06-latest-chain-db.txt", rows: 2, recovered: true},
 		{file: "inspect-2025.06-latest-chain-file.txt", rows: 2, recovered: true},
 		{file: "inspect-2025.09-store-id-hash.txt", rows: 1, recovered: true, check: "neo4j-2025-09-10T08-14-56.backup",
-			want: Info{Database: "neo4j", DatabaseID: "4e98fab8-6ae6-46cc-84c0-61ee8a8db60a", Time: "2025-09-10T08:14:56", Full: &yes, Compressed: &yes, LowestTx: 1, HighestTx: 3, Recovered: &no}},
+			want: Info{Database: "neo4j", DatabaseID: "4e98fab8-6ae6-46cc-84c0-61ee8a8db60a", Time: "2025-09-10T08:14:56", Full: &yes, Compressed: &yes, LowestTx: 1, HighestTx: 3, TxKnown: true, Recovered: &no}},
 		{file: "backup-inspect-path-5.10.txt", rows: 3, check: "neo4j-2023-06-29T14-50-45.backup",
-			want: Info{Database: "neo4j", DatabaseID: "c8368b24-55e2-474d-bb41-75657f5bfcde", Time: "2023-06-29T13:50:45", Full: &no, Compressed: &yes, LowestTx: 12, HighestTx: 14}},
+			want: Info{Database: "neo4j", DatabaseID: "c8368b24-55e2-474d-bb41-75657f5bfcde", Time: "2023-06-29T13:50:45", Full: &no, Compressed: &yes, LowestTx: 12, HighestTx: 14, TxKnown: true}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			infos := ParseInspect(fixture(t, tc.file))
@@ -54,6 +54,7 @@ func TestParseInspectFixtures(t *testing.T) {
 				assert.Check(t, ok, name)
 				assert.Check(t, is.Equal(i.Database, db), name)
 				assert.Check(t, i.Type() != "", "%s has a type", name)
+				assert.Check(t, i.TxKnown, "%s has a transaction range", name)
 				assert.Check(t, is.Equal(i.Recovered != nil, tc.recovered), name)
 				if i.Empty() {
 					assert.Check(t, is.Equal(i.HighestTx, int64(0)), name)

@@ -25,7 +25,8 @@
 //   - "aggregate-nothing": "fail" declines a chain that is one full backup
 //     (empty ones aside) with "No aggregation needed" and exit 1;
 //   - "inspect": "json-strings" prints JSON where the table was asked for,
-//     "unknown" a layout no reader knows;
+//     "unknown" a layout no reader knows, "no-tx" the table without its
+//     LOWEST TX and HIGHEST TX columns;
 //   - "backup-skip": a database neo4j-admin database backup writes nothing
 //     for while exiting 0 (neo4j/neo4j#13107);
 //   - "check-report": "none" (no report file, only the printed summary),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,13 +101,19 @@ func runInspect(e *env, o options) error {
 	if metadata && version.AtLeast(e.version, "2025.06") {
 		columns = append(append([]string{}, columns...), recoveredColumn)
 	}
+	// The variant knob "inspect" (e2e/standin/faults): the layout of
+	// inspect's output beyond the manual's table is undocumented.
+	variant := faults.Variant(e.dataDir(), "inspect")
+	if variant == "no-tx" {
+		// The table without its transaction columns: whether a backup is
+		// full is told, its transactions (and so whether it is empty) not.
+		columns = slices.DeleteFunc(slices.Clone(columns), func(c string) bool { return c == "LOWEST TX" || c == "HIGHEST TX" })
+	}
 	rows := make([]inspectRow, len(selected))
 	for i, in := range selected {
 		rows[i] = rowFor(in, columns)
 	}
-	// The variant knob "inspect" (e2e/standin/faults): the layout of
-	// inspect's output beyond the manual's table is undocumented.
-	switch variant := faults.Variant(e.dataDir(), "inspect"); {
+	switch {
 	case format == "JSON" || variant == "json-strings":
 		b, _ := json.Marshal(rows)
 		fmt.Fprintln(e.stdout, string(b))

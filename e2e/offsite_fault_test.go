@@ -33,15 +33,7 @@ func TestOffsiteCopyKilledMidUpload(t *testing.T) {
 	running := p.Start(t, cmd("copy", folder.Dir, s3.URL, "--progress", "quiet"))
 	// Wait until the upload is under way: list sees it as an interrupted
 	// (incomplete) upload while it runs.
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		res := icmd.RunCmd(cmd("list", s3.URL))
-		if strings.Contains(res.Stdout(), "interrupted upload") {
-			break
-		}
-		assert.Assert(t, time.Now().Before(deadline), "the upload never started: %s", res.Combined())
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForUpload(t, func() *icmd.Result { return icmd.RunCmd(cmd("list", s3.URL)) }, "the upload")
 	running.Kill(t)
 	res := running.Wait()
 	assert.Check(t, res.ExitCode != 0, "killed mid-upload, yet: %s", res.Combined())
@@ -78,11 +70,7 @@ func TestOffsiteTwoClientsOneLocation(t *testing.T) {
 		return icmd.Cmd{Command: append([]string{"docker", "infrahubdb"}, args...), Env: env, Timeout: kit.PluginTimeout}
 	}
 	first := p.Start(t, cmd("copy", big.Dir, s3.URL, "--progress", "quiet"))
-	deadline := time.Now().Add(2 * time.Minute)
-	for !strings.Contains(icmd.RunCmd(cmd("list", s3.URL)).Stdout(), "interrupted upload") {
-		assert.Assert(t, time.Now().Before(deadline), "the first upload never started")
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForUpload(t, func() *icmd.Result { return icmd.RunCmd(cmd("list", s3.URL)) }, "the first upload")
 	res := icmd.RunCmd(cmd("copy", small.Dir, s3.URL))
 	res.Assert(t, icmd.Expected{ExitCode: 4, Err: `location is locked by "copy"`})
 	first.Wait().Assert(t, icmd.Success)
@@ -112,11 +100,7 @@ func TestOffsiteCopyKilledIsResumed(t *testing.T) {
 	// The graph dump (the last file) is under way once a multipart upload
 	// shows: the task-manager dump and the storage archive (single PUTs)
 	// are committed.
-	deadline := time.Now().Add(2 * time.Minute)
-	for !strings.Contains(icmd.RunCmd(cmd("list", s3.URL)).Stdout(), "interrupted upload") {
-		assert.Assert(t, time.Now().Before(deadline), "the upload of the graph dump never started")
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForUpload(t, func() *icmd.Result { return icmd.RunCmd(cmd("list", s3.URL)) }, "the upload of the graph dump")
 	running.Kill(t)
 	res := running.Wait()
 	assert.Check(t, res.ExitCode != 0, "killed mid-upload, yet: %s", res.Combined())
@@ -164,15 +148,7 @@ func TestOffsiteBackupKilledMidStream(t *testing.T) {
 	seedRandomStorage(t, c, 384)
 	env := append(p.Env(), s3.Env...)
 	running := p.Start(t, icmd.Cmd{Command: []string{"docker", "infrahubdb", "backup", s3.URL, "--project", c.Project, "--component", "storage", "--progress", "quiet"}, Env: env, Timeout: kit.PluginTimeout})
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		res := run("list", s3.URL)
-		if strings.Contains(res.Stdout(), "interrupted upload") {
-			break
-		}
-		assert.Assert(t, time.Now().Before(deadline), "the stream never reached the location: %s", res.Combined())
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForUpload(t, func() *icmd.Result { return run("list", s3.URL) }, "the stream into the location")
 	running.Kill(t)
 	res := running.Wait()
 	assert.Check(t, res.ExitCode != 0, "killed mid-stream, yet: %s", res.Combined())
@@ -202,4 +178,20 @@ func TestOffsiteBackupKilledMidStream(t *testing.T) {
 	res = run("list", s3.URL)
 	assert.Check(t, is.Contains(res.Stdout(), "storage"))
 	assertNoHelpers(t, c)
+}
+
+// waitForUpload waits until list (of a location) shows an upload under way
+// (an incomplete multipart upload: "interrupted upload" while it runs), so
+// that a test kills the uploader mid-upload.
+func waitForUpload(t *testing.T, list func() *icmd.Result, what string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		res := list()
+		if strings.Contains(res.Stdout(), "interrupted upload") {
+			return
+		}
+		assert.Assert(t, time.Now().Before(deadline), "%s never started: %s", what, res.Combined())
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -57,6 +57,19 @@ func TestOffsiteDirect(t *testing.T) {
 			res.Assert(t, icmd.Success)
 			assert.Check(t, is.Contains(res.Stdout(), "graph,task-manager,storage"))
 			run("verify", s3.URL).Assert(t, icmd.Success)
+			if edition == "enterprise" {
+				// --consistent: everything is captured while the
+				// applications are stopped, so everything is staged
+				// here and uploaded once they run again.
+				watch = watchStaging(t, staging, "backup-*")
+				res = run("backup", s3.URL, "--project", c.Project, "--yes", "--consistent", "--progress", "quiet", "--s3-staging-dir", staging)
+				seen, _ = watch()
+				t.Log(res.Combined())
+				res.Assert(t, icmd.Success)
+				assert.Check(t, len(seen) >= 3, "staged: %v", seen)
+				db.Reconnect(t)
+				run("verify", s3.URL).Assert(t, icmd.Success)
+			}
 
 			changeDeployment(t, c)
 			res = run("restore", s3.URL, "--project", c.Project, "--yes", "--progress", "plain", "--s3-staging-dir", staging)

@@ -153,8 +153,10 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 		}
 	}
 	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: p, res: &Result{Plan: p, DryRun: opts.DryRun, Started: time.Now()}}
-	// Nothing runs beside the database's stop: the task manager stops with it.
-	l := &loader{runner: r, outage: deployment.NewOutage(eng, c, apps, opts.StopTimeout, pw).StopWithDatabase()}
+	// Nothing runs beside the database's stop: the task manager stops with
+	// it. The cache and the message queue are set aside: emptied beside the
+	// safety dump (loader.run).
+	l := &loader{runner: r, outage: deployment.NewOutage(eng, c, apps, opts.StopTimeout, pw).StopWithDatabase().SetAside(CacheService, MessageQueueService)}
 	err = deployment.Watching(ctx, eng, c, l.run)
 	r.res.Duration = time.Since(r.res.Started)
 	r.res.AppsRestarted, r.res.AppsNotRestarted = l.outage.AppsRestarted, l.outage.AppsNotRestarted
@@ -253,16 +255,23 @@ func (l *loader) run(ctx context.Context) (err error) {
 	if err := l.outage.StopApps(ctx); err != nil {
 		return err
 	}
-	if err := emptyTransient(ctx, r.eng, r.plan.target.Container.Image, r.plan.Apps, r.pw); err != nil {
-		return err
-	}
 	if err := l.outage.StopDatabase(ctx); err != nil {
 		return err
 	}
+	// The cache and the message queue (set aside) stop now that nothing
+	// uses them, are emptied side by side and start again, beside the
+	// safety dump and the load: off the downtime's critical path.
+	image := r.plan.target.Container.Image
+	emptied := l.outage.Beside(ctx, func(ctx context.Context, c docker.Container) error {
+		return emptyOne(ctx, r.eng, image, c, r.pw)
+	})
 	if r.plan.SafetyDir != "" {
 		if err := l.safetyDumps(ctx); err != nil {
 			return fmt.Errorf("safety dump failed, nothing was loaded: %w", err)
 		}
+	}
+	if err := emptied(); err != nil {
+		return err
 	}
 
 	// From here on the old databases are gone as soon as a load starts.

@@ -168,6 +168,10 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	return r.res, err
 }
 
+// keepSub is where the safety dumps are kept in the helper for the
+// guardian (neo4jdump.Keep).
+const keepSub = "guardian"
+
 // loader is one offline restore.
 type loader struct {
 	*runner
@@ -239,6 +243,14 @@ func (l *loader) run(ctx context.Context) (err error) {
 	if r.plan.SafetyDir != "" {
 		if err := neo4jdump.Prepare(ctx, s, "safety", r.owner); err != nil {
 			return err
+		}
+		for _, db := range l.current {
+			if r.opts.Guard == nil {
+				break
+			}
+			if err := neo4jdump.PrepareKeep(ctx, s, keepSub, db, r.owner); err != nil {
+				return err
+			}
 		}
 	}
 	l.closeBolt(ctx) // the network namespace goes away with the database
@@ -321,7 +333,7 @@ func (l *loader) safetyDumps(ctx context.Context) error {
 		if r.opts.Guard == nil {
 			break
 		}
-		cmd, err := neo4jdump.Keep(ctx, r.session, "safety", "guardian", db, r.owner)
+		cmd, err := neo4jdump.Keep(ctx, r.session, "safety", keepSub, db, r.owner)
 		if err != nil {
 			return err
 		}

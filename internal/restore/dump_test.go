@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -240,4 +242,36 @@ func TestCommunityRestoreEmptyingFailureLoadsNothing(t *testing.T) {
 		assert.Check(t, f.eng.AppRunning(c), c)
 	}
 	assert.Check(t, is.Len(f.eng.Running(), 0), "helpers removed")
+}
+
+// With a guardian, the safety dump is kept for it in the helper: the
+// folder it goes to is made before anything stops, so that between the end
+// of the dump and its move into the folder the database waits for one
+// link only.
+func TestCommunityRestorePreparesTheGuardiansCopyBeforeTheOutage(t *testing.T) {
+	f := communityFixture(t)
+	g := &guardLog{}
+	f.opts.Guard = g
+	_, err := f.run(context.Background())
+	assert.NilError(t, err)
+
+	calls := f.eng.CallLog()
+	assertInOrder(t, calls, []string{
+		"exec mkdir -p /backups/guardian/neo4j", "stop-container",
+		"exec neo4j-admin database dump", "exec ln -f /backups/safety/neo4j.dump /backups/guardian/neo4j/neo4j.dump",
+		"exec mv -f /backups/safety/neo4j.dump", "exec neo4j-admin database load",
+	})
+	dump := slices.IndexFunc(calls, func(c string) bool { return strings.HasPrefix(c, "exec neo4j-admin database dump") })
+	assert.Assert(t, dump >= 0)
+	var between []string
+	for _, c := range calls[dump+1:] {
+		if strings.HasPrefix(c, "exec mv") {
+			break
+		}
+		if strings.HasPrefix(c, "exec ") {
+			between = append(between, c)
+		}
+	}
+	assert.Check(t, is.DeepEqual(between, []string{"exec ln -f /backups/safety/neo4j.dump /backups/guardian/neo4j/neo4j.dump"}))
+	assert.Check(t, is.DeepEqual(g.told, []string{"graph replacing", "graph replaced"}))
 }

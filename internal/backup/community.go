@@ -373,6 +373,11 @@ func (o *offline) bringBack(ctx context.Context, outage *deployment.Outage, oo O
 	}
 	wctx, wcancel := context.WithTimeout(cctx, oo.OnlineWait)
 	defer wcancel()
+	// One exec that polls the Bolt port from inside the helper: no login
+	// (a tunnel exec each) per attempt while Neo4j starts, and the login
+	// follows the port's opening within 50 ms. Its failure is left to the
+	// login, which says why.
+	_ = o.session.Helper.AwaitReachable(wctx, o.target.BoltAddress, oo.OnlineWait)
 	err := o.connect(wctx, oo.OnlineWait)
 	for _, db := range o.dbs {
 		if err != nil {

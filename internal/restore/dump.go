@@ -404,6 +404,11 @@ func (l *loader) bringBack(ctx context.Context) error {
 		return &deployment.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
 	}
 	deadline := time.Now().Add(r.opts.OnlineWait)
+	// One exec that polls the Bolt port from inside the helper: no login
+	// (a tunnel exec each) per attempt while Neo4j starts, and the login
+	// follows the port's opening within 50 ms. Its failure is left to the
+	// logins below, which say why.
+	_ = r.session.Helper.AwaitReachable(cctx, r.plan.target.BoltAddress, r.opts.OnlineWait)
 	var err error
 	for {
 		l.closeBolt(cctx)

@@ -85,7 +85,9 @@ func TestCommunityRestoreLoadsTheDumpOffline(t *testing.T) {
 		"connect", "stop-container server-id", "stop-container db-id",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/safety neo4j",
 		"exec neo4j-admin database load --overwrite-destination=true --from-path=/backups/load/neo4j neo4j (user 7474:7474)",
-		"stop-helper", "start-container db-id", "start-helper-again", "connect", "cypher WAIT neo4j",
+		"stop-helper", "start-container db-id", "start-helper-again",
+		"await-reachable", // one exec polls the Bolt port: no login per attempt while Neo4j starts
+		"connect", "cypher WAIT neo4j",
 		"start-container server-id",
 	})
 	assert.Assert(t, is.Len(res.Databases, 1))

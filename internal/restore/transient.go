@@ -111,3 +111,15 @@ func emptyOne(ctx context.Context, eng helper.Engine, image string, c docker.Con
 	}
 	return nil
 }
+
+// Transient names the transient containers the restore stops and empties
+// (the cache and the message queue), in the plan's order.
+func (p *Plan) Transient() []string {
+	var names []string
+	for _, c := range p.Apps {
+		if _, ok := transientDataDir[c.ComposeService]; ok {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}

@@ -221,7 +221,7 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 
 	var written []backupset.FileRecord
 	for _, db := range o.dbs {
-		rec, err := neo4jdump.Fetch(ctx, s, folder, "dump", db, at, plan.Edition, plan.Version)
+		rec, err := neo4jdump.Fetch(ctx, s, folder, "dump", db, at, plan.Edition, plan.Version, false)
 		if err != nil {
 			removeRecords(folder, written)
 			return nil, err
@@ -377,7 +377,11 @@ func (o *offline) bringBack(ctx context.Context, outage *deployment.Outage, oo O
 	// (a tunnel exec each) per attempt while Neo4j starts, and the login
 	// follows the port's opening within 50 ms. Its failure is left to the
 	// login, which says why.
-	_ = o.session.Helper.AwaitReachable(wctx, o.target.BoltAddress, oo.OnlineWait)
+	step := progress.Event{ID: "await-bolt", Text: "Wait until Neo4j accepts connections on " + o.target.BoltAddress}
+	_ = progress.Run(o.pw, step, func() error {
+		_ = o.session.Helper.AwaitReachable(wctx, o.target.BoltAddress, oo.OnlineWait)
+		return nil
+	})
 	err := o.connect(wctx, oo.OnlineWait)
 	for _, db := range o.dbs {
 		if err != nil {

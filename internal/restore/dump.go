@@ -168,8 +168,8 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	return r.res, err
 }
 
-// keepSub is where the safety dumps are kept in the helper for the
-// guardian (neo4jdump.Keep).
+// keepSub is where the guardian copies a safety dump kept in the helper
+// before loading it back (neo4jdump.Keep).
 const keepSub = "guardian"
 
 // loader is one offline restore.
@@ -243,14 +243,6 @@ func (l *loader) run(ctx context.Context) (err error) {
 	if r.plan.SafetyDir != "" {
 		if err := neo4jdump.Prepare(ctx, s, "safety", r.owner); err != nil {
 			return err
-		}
-		for _, db := range l.current {
-			if r.opts.Guard == nil {
-				break
-			}
-			if err := neo4jdump.PrepareKeep(ctx, s, keepSub, db, r.owner); err != nil {
-				return err
-			}
 		}
 	}
 	l.closeBolt(ctx) // the network namespace goes away with the database
@@ -329,21 +321,17 @@ func (l *loader) safetyDumps(ctx context.Context) error {
 	if err := neo4jdump.Dump(ctx, r.session, "safety", l.current, r.owner); err != nil {
 		return err
 	}
+	keep := r.opts.Guard != nil
 	for _, db := range l.current {
-		if r.opts.Guard == nil {
-			break
+		if keep {
+			l.putBack = append(l.putBack, neo4jdump.Keep("safety", keepSub, db, r.owner)...)
 		}
-		cmd, err := neo4jdump.Keep(ctx, r.session, "safety", keepSub, db, r.owner)
-		if err != nil {
-			return err
-		}
-		l.putBack = append(l.putBack, cmd...)
 	}
 	at := time.Now().UTC()
 	var recs []backupset.FileRecord
 	l.safety = map[string]string{}
 	for _, db := range l.current {
-		rec, err := neo4jdump.Fetch(ctx, r.session, f, "safety", db, at, "community", "")
+		rec, err := neo4jdump.Fetch(ctx, r.session, f, "safety", db, at, "community", "", keep)
 		if err != nil {
 			return err
 		}
@@ -408,7 +396,7 @@ func (l *loader) bringBack(ctx context.Context) error {
 	// (a tunnel exec each) per attempt while Neo4j starts, and the login
 	// follows the port's opening within 50 ms. Its failure is left to the
 	// logins below, which say why.
-	_ = r.session.Helper.AwaitReachable(cctx, r.plan.target.BoltAddress, r.opts.OnlineWait)
+	awaitBolt(cctx, r.session.Helper, r.plan.target.BoltAddress, r.opts.OnlineWait, r.pw)
 	var err error
 	for {
 		l.closeBolt(cctx)
@@ -433,6 +421,18 @@ func (l *loader) bringBack(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// awaitBolt waits until the Bolt port at addr accepts connections, polled
+// from inside h (docker.Helper.AwaitReachable), as a step of its own: the
+// time Neo4j takes to start, apart from the login's. A failure is left to
+// the login that follows, which says why.
+func awaitBolt(ctx context.Context, h helper.Helper, addr string, within time.Duration, pw progress.Writer) {
+	step := progress.Event{ID: "await-bolt", Text: "Wait until Neo4j accepts connections on " + addr}
+	_ = progress.Run(pw, step, func() error {
+		_ = h.AwaitReachable(ctx, addr, within)
+		return nil
+	})
 }
 
 // rollback loads the safety dumps after a failed load, and starts the

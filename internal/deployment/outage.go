@@ -96,9 +96,11 @@ func (e *DatabaseDownError) Unwrap() error { return e.Err }
 // containers (docs/outage.md): the applications, and for the offline steps
 // (a Community dump or load) the database container too. Containers of one
 // rank (startRank) stop and start side by side, ranks one after another:
-// stops from the last rank down, starts from the first up. Every container
-// it stopped is started again by StartDatabase and StartApps, whatever
-// happened in between.
+// stops from the last rank down, starts from the first up. Containers set
+// aside (SetAside: the cache and the message queue of a Community restore)
+// stop, are worked on and start again beside the offline step (Beside).
+// Every container it stopped is started again by Beside, StartDatabase and
+// StartApps, whatever happened in between.
 type Outage struct {
 	eng         Containers
 	pw          progress.Writer

@@ -263,7 +263,8 @@ func TestCommunityRestoreKeepsTheGuardiansCopyWithOneExec(t *testing.T) {
 	assert.Assert(t, dump >= 0 && load > dump)
 	var between []string
 	for _, c := range calls[dump+1 : load] {
-		if strings.HasPrefix(c, "exec ") {
+		// The cache's emptying runs beside, in a helper of its own.
+		if strings.HasPrefix(c, "exec ") && !strings.HasPrefix(c, "exec find /transient") {
 			between = append(between, c)
 		}
 	}

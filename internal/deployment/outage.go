@@ -321,7 +321,11 @@ func (o *Outage) StopDatabase(ctx context.Context) error {
 // container started beside another, or beside the execs of the Bolt login
 // that waits for Neo4j, makes both slower (make bench, 2026-12), and the
 // database's start and login are what the downtime waits for.
+//
+// It first waits for the starts of Beside, for the same reason: with a
+// small store the load can end before they do.
 func (o *Outage) StartDatabase(ctx context.Context) error {
+	o.besideDone.Wait()
 	if !o.dbStopped {
 		return nil
 	}

@@ -231,10 +231,11 @@ func TestOutageBesideRunsAsideContainersOffTheCriticalPath(t *testing.T) {
 	assert.Check(t, is.Len(eng.calls, before), "each started once")
 }
 
-// StartApps waits for Beside's starts: no application starts before the
-// containers set aside run again, even when the caller fails early and
-// does not wait.
-func TestOutageStartAppsWaitsForBeside(t *testing.T) {
+// StartDatabase and StartApps wait for Beside's starts: no application
+// starts before the containers set aside run again, even when the caller
+// fails early and does not wait, and the database does not start beside
+// them (a container started beside another slows both).
+func TestOutageStartsWaitForBeside(t *testing.T) {
 	db := docker.Container{ID: "db", Name: "infrahub-database-1", ComposeService: "database", Running: true}
 	apps := []docker.Container{app("cache", "cache"), app("server", "infrahub-server")}
 	eng := newBarrierEngine()
@@ -248,5 +249,6 @@ func TestOutageStartAppsWaitsForBeside(t *testing.T) {
 	go func() { time.Sleep(50 * time.Millisecond); close(release) }()
 	assert.NilError(t, o.StartDatabase(ctx))
 	o.StartApps(ctx)
-	assert.Check(t, eng.index("start cache") >= 0 && eng.index("start cache") < eng.index("start server"))
+	assert.Check(t, eng.index("start cache") >= 0 && eng.index("start cache") < eng.index("start db"))
+	assert.Check(t, eng.index("start db") < eng.index("start server"))
 }

@@ -82,16 +82,27 @@ func TestGuardianKill9(t *testing.T) {
 				return p.Cmd("infrahubdb", "restore", dir, "--yes", "--project", c.Project, "--progress", "plain", "--component", "graph")
 			},
 		},
+		{
+			// Killed while the cache is emptied beside the safety dump: it
+			// is stopped (or just started again), the database too.
+			name: "community restore emptying", knobs: `{"delay": {"dump": "60s"}}`, line: "Empty /data of", data: "old: the restore was lost before it replaced any data",
+			command: func(p *kit.Plugin, c *kit.Compose, dir string) icmd.Cmd {
+				return p.Cmd("infrahubdb", "restore", dir, "--yes", "--project", c.Project, "--progress", "plain", "--component", "graph")
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := kit.InstallPlugin(t)
-			c := kit.StartCompose(t, kit.ComposeOptions{Services: []string{kit.ServiceDatabase, kit.ServiceServer, kit.ServiceTaskWorker, kit.ServiceTaskManager}})
+			// The cache and the message queue: a restore stops, empties
+			// and starts them beside the safety dump; the guardian knows
+			// which of them the run stopped and did not start.
+			c := kit.StartCompose(t, kit.ComposeOptions{Services: []string{kit.ServiceDatabase, kit.ServiceServer, kit.ServiceTaskWorker, kit.ServiceTaskManager, kit.ServiceCache, kit.ServiceMessageQueue}})
 			db := c.Database(t)
 			dir := kit.Folder(t)
 			db.Seed(t, "neo4j", 3)
 			want := int64(3)
-			if strings.HasPrefix(tc.name, "community load") {
+			if tc.name != "community dump" {
 				// The restore loads a backup of 3 nodes over 7: the old data is 7.
 				p.Docker("infrahubdb", "backup", dir, "--yes", "--project", c.Project, "--component", "graph").Assert(t, icmd.Success)
 				db.Reconnect(t)
@@ -105,7 +116,9 @@ func TestGuardianKill9(t *testing.T) {
 			r.WaitForOutput(t, tc.line, 2*time.Minute)
 			assert.Check(t, is.Contains(r.Result.Combined(), "guardian"))
 			assert.Check(t, !c.Containers[kit.ServiceDatabase].Running(t), "the database container is stopped when the client dies")
+			cacheDown := !c.Containers[kit.ServiceCache].Running(t)
 			r.Kill(t)
+			t.Logf("killed with the cache stopped: %t", cacheDown)
 			r.Wait()
 
 			allBack(t, c, db)

@@ -94,6 +94,27 @@ func TestRestoreEmptiesTheCacheAndTheMessageQueue(t *testing.T) {
 	assert.Check(t, strings.Index(out, "Start "+c.Service(t, kit.ServiceCache).Name) < strings.Index(out, "Start "+c.Service(t, kit.ServiceServer).Name), out)
 	assert.Check(t, is.Equal(len(c.Running(t)), len(kit.StockServices)))
 	assertNoHelpers(t, c)
+
+	// The graph alone (an offline load on Community): the two are stopped
+	// after the database, emptied beside the safety dump, before the load,
+	// and run again before the applications start.
+	for _, s := range []string{kit.ServiceCache, kit.ServiceMessageQueue} {
+		putTransient(t, c, s)
+	}
+	res = p.Docker("infrahubdb", "restore", dir, "--project", c.Project, "--yes", "--progress", "plain", "--component", "graph")
+	t.Log(res.Combined())
+	res.Assert(t, icmd.Success)
+	db.Reconnect(t)
+	out = res.Stderr()
+	for _, s := range []string{kit.ServiceCache, kit.ServiceMessageQueue} {
+		assert.Check(t, is.Len(transientFiles(t, c, s), 0), "%s emptied", s)
+		empty := strings.Index(out, "Empty "+kit.TransientDataDir[s]+" of "+c.Service(t, s).Name)
+		assert.Check(t, strings.Index(out, "Stop database container") < empty, "%s emptied after the database stopped", s)
+		assert.Check(t, empty < strings.Index(out, "neo4j-admin database load"), "%s emptied before the load", s)
+		assert.Check(t, strings.Index(out, "Start "+c.Service(t, s).Name) < strings.Index(out, "Start "+c.Service(t, kit.ServiceServer).Name), out)
+	}
+	assert.Check(t, is.Equal(len(c.Running(t)), len(kit.StockServices)))
+	assertNoHelpers(t, c)
 }
 
 // The default run holds every component of the deployment: a newer

@@ -221,7 +221,7 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 
 	var written []backupset.FileRecord
 	for _, db := range o.dbs {
-		rec, err := neo4jdump.Fetch(ctx, s, folder, "dump", db, at, plan.Edition, plan.Version)
+		rec, err := neo4jdump.Fetch(ctx, s, folder, "dump", db, at, plan.Edition, plan.Version, false)
 		if err != nil {
 			removeRecords(folder, written)
 			return nil, err
@@ -373,6 +373,15 @@ func (o *offline) bringBack(ctx context.Context, outage *deployment.Outage, oo O
 	}
 	wctx, wcancel := context.WithTimeout(cctx, oo.OnlineWait)
 	defer wcancel()
+	// One exec that polls the Bolt port from inside the helper: no login
+	// (a tunnel exec each) per attempt while Neo4j starts, and the login
+	// follows the port's opening within 50 ms. Its failure is left to the
+	// login, which says why.
+	step := progress.Event{ID: "await-bolt", Text: "Wait until Neo4j accepts connections on " + o.target.BoltAddress}
+	_ = progress.Run(o.pw, step, func() error {
+		_ = o.session.Helper.AwaitReachable(wctx, o.target.BoltAddress, oo.OnlineWait)
+		return nil
+	})
 	err := o.connect(wctx, oo.OnlineWait)
 	for _, db := range o.dbs {
 		if err != nil {

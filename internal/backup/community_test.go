@@ -148,6 +148,7 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/dump neo4j (user 7474:7474)",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/dump system (user 7474:7474)",
 		"stop-helper ", "start-container db-id", "start-helper-again ",
+		"await-reachable ", // one exec polls the Bolt port: no login per attempt while Neo4j starts
 		"wait-online neo4j", "wait-online system",
 		"start-container infrahub-server-id", "start-container task-worker-id",
 	}

@@ -295,6 +295,15 @@ func confirm(ctx context.Context, dockerCli command.Cli, p *restore.Plan) (bool,
 	return askContinue(ctx, dockerCli)
 }
 
+// transientWhen says when a restore empties the cache and the message
+// queue (docs/restore.md).
+func transientWhen(p *restore.Plan) string {
+	if p.Method == "load" {
+		return "stopped once the database and the task manager are, emptied side by side beside the safety dump"
+	}
+	return "stopped after the applications, emptied side by side before anything is restored"
+}
+
 func printRestore(dockerCli command.Cli, format string, res *restore.Result) error {
 	if format != "table" {
 		return printFormatted(dockerCli.Out(), format, res)
@@ -314,6 +323,9 @@ func printRestore(dockerCli command.Cli, format string, res *restore.Result) err
 		}
 		w.Flush()
 		fmt.Fprintf(out, "App containers to stop: %s\n", orNone(p.AppNames))
+		if names := p.Transient(); len(names) > 0 {
+			fmt.Fprintf(out, "Emptied and started again before the applications: %s (%s)\n", strings.Join(names, ", "), transientWhen(p))
+		}
 		fmt.Fprintf(out, "Safety backup: %s\n", orNoneStr(p.SafetyDir, "none (--no-safety-backup)"))
 		for _, s := range p.Skipped {
 			fmt.Fprintf(out, "Skipped: %s (the system database is never restored)\n", s)

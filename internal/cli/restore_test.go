@@ -15,6 +15,7 @@ import (
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/poll"
 
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
 	"github.com/opsmill/docker-infrahubdb/internal/restore"
 )
@@ -135,4 +136,24 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// The dry run says when the cache and the message queue are emptied: on
+// Community, beside the safety dump.
+func TestDryRunSaysWhenTheTransientServicesAreEmptied(t *testing.T) {
+	for method, want := range map[string]string{
+		"load":    "Emptied and started again before the applications: infrahub-cache-1, infrahub-message-queue-1 (stopped once the database and the task manager are, emptied side by side beside the safety dump)",
+		"restore": "Emptied and started again before the applications: infrahub-cache-1, infrahub-message-queue-1 (stopped after the applications, emptied side by side before anything is restored)",
+	} {
+		var out bytes.Buffer
+		dockerCli, err := command.NewDockerCli(command.WithOutputStream(&out))
+		assert.NilError(t, err)
+		p := &restore.Plan{DatabaseContainer: "db", Method: method, AppNames: []string{"infrahub-cache-1", "infrahub-message-queue-1", "infrahub-server-1"}, Apps: []docker.Container{
+			{Name: "infrahub-cache-1", ComposeService: "cache"},
+			{Name: "infrahub-message-queue-1", ComposeService: "message-queue"},
+			{Name: "infrahub-server-1", ComposeService: "infrahub-server"},
+		}}
+		assert.NilError(t, printRestore(dockerCli, "table", &restore.Result{Plan: p, DryRun: true}))
+		assert.Check(t, is.Contains(out.String(), want+"\n"), method)
+	}
 }

@@ -96,9 +96,11 @@ func (e *DatabaseDownError) Unwrap() error { return e.Err }
 // containers (docs/outage.md): the applications, and for the offline steps
 // (a Community dump or load) the database container too. Containers of one
 // rank (startRank) stop and start side by side, ranks one after another:
-// stops from the last rank down, starts from the first up. Every container
-// it stopped is started again by StartDatabase and StartApps, whatever
-// happened in between.
+// stops from the last rank down, starts from the first up. Containers set
+// aside (SetAside: the cache and the message queue of a Community restore)
+// stop, are worked on and start again beside the offline step (Beside).
+// Every container it stopped is started again by Beside, StartDatabase and
+// StartApps, whatever happened in between.
 type Outage struct {
 	eng         Containers
 	pw          progress.Writer
@@ -110,9 +112,13 @@ type Outage struct {
 	// withDatabase: the apps of the database\'s rank stop with it
 	// (StopWithDatabase).
 	withDatabase bool
-	stoppedApps  []docker.Container // stopped (or maybe stopped) and not started again
-	dbStopped    bool
-	began, end   time.Time
+	// aside: the services that StopApps and StopDatabase leave running,
+	// for Beside to stop, work on and start again (SetAside).
+	aside       []string
+	besideDone  sync.WaitGroup
+	stoppedApps []docker.Container // stopped (or maybe stopped) and not started again
+	dbStopped   bool
+	began, end  time.Time
 	// startedSinceEnd: a container was started since end was taken (a
 	// second StartApps with nothing to do keeps the first end).
 	startedSinceEnd bool
@@ -174,13 +180,66 @@ func (o *Outage) StopWithDatabase() *Outage {
 	return o
 }
 
+// SetAside leaves the containers of services out of StopApps and
+// StopDatabase: Beside stops them, works on them and starts them again
+// beside the offline step. Meant for services that rank before everything
+// (the cache and the message queue): once StopDatabase has stopped what
+// uses them, nothing needs them until StartApps. It returns o.
+func (o *Outage) SetAside(services ...string) *Outage {
+	o.aside = append(o.aside, services...)
+	return o
+}
+
+func (o *Outage) isAside(c docker.Container) bool { return slices.Contains(o.aside, c.ComposeService) }
+
+// Beside stops the containers set aside (SetAside), side by side, after
+// StopApps and StopDatabase have stopped everything that uses them, and
+// returns at once. Each one, once stopped, gets work, then starts again
+// whatever work returned, with a fresh context: its start does not wait for
+// the others' work. The returned wait blocks until every stop and work is
+// done, and returns their errors; StartApps waits for the starts too, so
+// they run before any application starts (dependency order). A container
+// whose stop failed is started again too (the stop may have taken effect).
+func (o *Outage) Beside(ctx context.Context, work func(context.Context, docker.Container) error) (wait func() error) {
+	var set []docker.Container
+	for _, c := range o.apps {
+		if o.isAside(c) {
+			set = append(set, c)
+		}
+	}
+	ready := make(chan error, 1)
+	o.besideDone.Add(1)
+	go func() {
+		defer o.besideDone.Done()
+		errs := make([]error, len(set))
+		var worked sync.WaitGroup
+		worked.Add(len(set))
+		go func() { worked.Wait(); ready <- errors.Join(errs...) }()
+		_ = sideBySide(set, func(c docker.Container) error {
+			err := o.stopApps(ctx, []docker.Container{c})
+			if err == nil {
+				err = work(ctx, c)
+			}
+			errs[slices.IndexFunc(set, func(s docker.Container) bool { return s.ID == c.ID })] = err
+			worked.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			defer cancel()
+			o.startApps(sctx, []docker.Container{c})
+			return nil
+		})
+	}()
+	return func() error { return <-ready }
+}
+
 // StopApps stops the applications, last rank first, each rank side by side.
 // All of them stop before the database does, the task manager included
 // although it ranks with the database: what runs while the database stops
 // (a task manager's pg_dump beside a Community dump) sees them all quiet;
 // unless StopWithDatabase, when those of its rank stop with it.
 func (o *Outage) StopApps(ctx context.Context) error {
-	groups := ranked(o.apps, func(c docker.Container, rank int) bool { return !o.withDatabase || rank != databaseRank })
+	groups := ranked(o.apps, func(c docker.Container, rank int) bool {
+		return !o.isAside(c) && (!o.withDatabase || rank != databaseRank)
+	})
 	for _, group := range slices.Backward(groups) {
 		if err := o.stopApps(ctx, group); err != nil {
 			return err
@@ -228,7 +287,7 @@ func (o *Outage) StopDatabase(ctx context.Context) error {
 	o.mu.Unlock()
 	var withIt []docker.Container
 	if o.withDatabase {
-		for _, g := range ranked(o.apps, func(c docker.Container, rank int) bool { return rank == databaseRank }) {
+		for _, g := range ranked(o.apps, func(c docker.Container, rank int) bool { return rank == databaseRank && !o.isAside(c) }) {
 			withIt = append(withIt, g...)
 		}
 	}
@@ -262,7 +321,11 @@ func (o *Outage) StopDatabase(ctx context.Context) error {
 // container started beside another, or beside the execs of the Bolt login
 // that waits for Neo4j, makes both slower (make bench, 2026-12), and the
 // database's start and login are what the downtime waits for.
+//
+// It first waits for the starts of Beside, for the same reason: with a
+// small store the load can end before they do.
 func (o *Outage) StartDatabase(ctx context.Context) error {
+	o.besideDone.Wait()
 	if !o.dbStopped {
 		return nil
 	}
@@ -278,8 +341,10 @@ func (o *Outage) StartDatabase(ctx context.Context) error {
 
 // StartApps starts what StopApps (and StopDatabase) stopped and is not
 // running again, first rank first, each rank side by side, with a fresh
-// context: a cancelled run still does it.
+// context: a cancelled run still does it. It first waits for what Beside
+// runs: the containers set aside are running again before any other starts.
 func (o *Outage) StartApps(ctx context.Context) {
+	o.besideDone.Wait()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	for _, group := range ranked(o.apps, func(docker.Container, int) bool { return true }) {

@@ -182,3 +182,73 @@ func TestOutageStopsTheTaskManagerWithTheDatabase(t *testing.T) {
 	o.StartApps(ctx)
 	assert.Check(t, is.Len(o.AppsRestarted, 2))
 }
+
+// Containers set aside (the cache and the message queue) are left out of
+// StopApps and StopDatabase; Beside stops them once everything that uses
+// them is stopped, works on them side by side while the caller goes on (a
+// safety dump), and starts each again; StartApps waits for those starts
+// before it starts anything. A failed work still starts its container.
+func TestOutageBesideRunsAsideContainersOffTheCriticalPath(t *testing.T) {
+	db := docker.Container{ID: "db", Name: "infrahub-database-1", ComposeService: "database", Running: true}
+	apps := []docker.Container{app("cache", "cache"), app("mq", "message-queue"), app("tm", "task-manager"), app("server", "infrahub-server")}
+	eng := newBarrierEngine([]string{"cache", "mq"})
+	o := deployment.NewOutage(eng, db, apps, time.Minute, progress.Nop).StopWithDatabase().SetAside("cache", "message-queue")
+	ctx := context.Background()
+
+	assert.NilError(t, o.StopApps(ctx))
+	assert.NilError(t, o.StopDatabase(ctx))
+	assert.Check(t, eng.index("stop cache") < 0 && eng.index("stop mq") < 0, "left running by StopApps and StopDatabase")
+
+	release := make(chan struct{})
+	var worked sync.WaitGroup
+	worked.Add(2)
+	wait := o.Beside(ctx, func(ctx context.Context, c docker.Container) error {
+		worked.Done()
+		worked.Wait() // side by side: each waits for the other
+		<-release
+		if c.ID == "mq" {
+			return errors.New("disk full")
+		}
+		return nil
+	})
+	// Beside returned while the work waits: the caller's own step runs beside it.
+	close(release)
+	err := wait()
+	assert.Check(t, is.ErrorContains(err, "disk full"))
+
+	assert.NilError(t, o.StartDatabase(ctx))
+	o.StartApps(ctx)
+	for _, c := range []string{"cache", "mq"} {
+		assert.Check(t, eng.index("stop tm") < eng.index("stop "+c) && eng.index("stop db") < eng.index("stop "+c), "%s stops after what uses it", c)
+		assert.Check(t, eng.index("stop "+c) < eng.index("start "+c))
+		assert.Check(t, eng.index("start "+c) < eng.index("start tm"), "%s runs again before the applications", c)
+		assert.Check(t, eng.running[c], c)
+	}
+	assert.Check(t, is.Len(o.AppsRestarted, 4))
+	assert.Check(t, is.Len(o.AppsNotRestarted, 0))
+	before := len(eng.calls)
+	o.StartApps(ctx)
+	assert.Check(t, is.Len(eng.calls, before), "each started once")
+}
+
+// StartDatabase and StartApps wait for Beside's starts: no application
+// starts before the containers set aside run again, even when the caller
+// fails early and does not wait, and the database does not start beside
+// them (a container started beside another slows both).
+func TestOutageStartsWaitForBeside(t *testing.T) {
+	db := docker.Container{ID: "db", Name: "infrahub-database-1", ComposeService: "database", Running: true}
+	apps := []docker.Container{app("cache", "cache"), app("server", "infrahub-server")}
+	eng := newBarrierEngine()
+	o := deployment.NewOutage(eng, db, apps, time.Minute, progress.Nop).SetAside("cache")
+	ctx := context.Background()
+
+	assert.NilError(t, o.StopApps(ctx))
+	assert.NilError(t, o.StopDatabase(ctx))
+	release := make(chan struct{})
+	_ = o.Beside(ctx, func(context.Context, docker.Container) error { <-release; return nil })
+	go func() { time.Sleep(50 * time.Millisecond); close(release) }()
+	assert.NilError(t, o.StartDatabase(ctx))
+	o.StartApps(ctx)
+	assert.Check(t, eng.index("start cache") >= 0 && eng.index("start cache") < eng.index("start db"))
+	assert.Check(t, eng.index("start db") < eng.index("start server"))
+}

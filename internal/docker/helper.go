@@ -79,6 +79,9 @@ type HelperContainer interface {
 	ReadFile(ctx context.Context, path string, max int64) ([]byte, error)
 	ListFiles(ctx context.Context, dir string) ([]FileInfo, error)
 	CanReach(ctx context.Context, target string) error
+	// AwaitReachable waits, from inside the helper, until target accepts
+	// TCP connections, for up to within.
+	AwaitReachable(ctx context.Context, target string, within time.Duration) error
 	Tunnel(ctx context.Context, target string) (*Tunnel, error)
 }
 

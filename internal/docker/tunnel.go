@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
@@ -211,6 +213,30 @@ func (h *Helper) CanReach(ctx context.Context, target string) error {
 		return nil
 	}
 	return relayError(target, stderr.String(), code)
+}
+
+// awaitScript tries to connect to $INFRAHUBDB_RELAY_HOST:$INFRAHUBDB_RELAY_PORT every 50 ms
+// until it accepts; the caller's timeout bounds it.
+const awaitScript = `until (exec 3<>"/dev/tcp/$INFRAHUBDB_RELAY_HOST/$INFRAHUBDB_RELAY_PORT") 2>/dev/null; do sleep 0.05; done`
+
+// AwaitReachable waits, from inside the helper, until target (ip:port) accepts TCP connections,
+// for up to within (whole seconds, at least one). It is one exec however long the wait: a
+// restarted database is not polled by one exec per attempt while it starts (an exec beside a
+// starting container slows both), and what follows learns the port is open within 50 ms.
+func (h *Helper) AwaitReachable(ctx context.Context, target string, within time.Duration) error {
+	env, err := relayEnv(target)
+	if err != nil {
+		return err
+	}
+	secs := max(1, int((within+time.Second-1)/time.Second))
+	code, err := h.Exec(ctx, ExecSpec{Cmd: []string{"timeout", strconv.Itoa(secs), "bash", "-c", awaitScript}, Env: env})
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &UnreachableError{Target: target, TimedOut: true, Detail: fmt.Sprintf("nothing accepted connections within %d s", secs)}
+	}
+	return nil
 }
 
 // UnreachableError says why the helper could not connect to an address.

@@ -96,15 +96,22 @@ func Dump(ctx context.Context, s *helper.Session, sub string, dbs []string, owne
 }
 
 // Fetch brings WorkDir/sub/<db>.dump into the folder as DumpName(db, at) and
-// returns its record, described as a dump of edition and version.
-func Fetch(ctx context.Context, s *helper.Session, folder *backupset.Folder, sub, db string, at time.Time, edition, version string) (backupset.FileRecord, error) {
+// returns its record, described as a dump of edition and version. With
+// keep, WorkDir/sub/<db>.dump stays in the helper too, for the commands of
+// Keep.
+func Fetch(ctx context.Context, s *helper.Session, folder *backupset.Folder, sub, db string, at time.Time, edition, version string, keep bool) (backupset.FileRecord, error) {
 	dir := workDir(sub)
 	name := backupset.DumpName(db, at)
 	// Into the work dir's root, which is the caller's with the bind
 	// transfer: sub is the store owner's (Prepare), and a caller who is
-	// not root could not move the file out of it into the folder.
+	// not root could not move the file out of it into the folder. A hard
+	// link when kept: one exec either way.
+	cmd := []string{"mv", "-f", path.Join(dir, db+".dump"), path.Join(helper.WorkDir, name)}
+	if keep {
+		cmd[0] = "ln"
+	}
 	var stderr strings.Builder
-	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"mv", "-f", path.Join(dir, db+".dump"), path.Join(helper.WorkDir, name)}, Stderr: &stderr})
+	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: cmd, Stderr: &stderr})
 	if err == nil && code != 0 {
 		err = fmt.Errorf("neo4j-admin wrote no %s.dump: %s", db, strings.TrimSpace(stderr.String()))
 	}
@@ -177,34 +184,23 @@ func loadArgs(sub, db string) []string {
 	return []string{"database", "load", "--overwrite-destination=true", "--from-path=" + workDir(sub), db}
 }
 
-// Keep links the dump WorkDir/sub/<db>.dump that Dump wrote into
-// WorkDir/keep/<db>/, where it outlives Fetch (which moves the file away)
-// until the helper goes, and returns the commands that load it back: a
-// guardian on the Docker host runs them in the helper if the client dies
-// while the database is replaced. They load a copy owned by the store's
-// owner: a bind transfer makes the fetched file (the same inode as the
-// kept one) the operator's, and the operator's file stays as it is.
-func Keep(ctx context.Context, s *helper.Session, sub, keep, db, owner string) ([]agent.Command, error) {
-	dir := workDir(path.Join(keep, db))
-	if err := mkdirOwned(ctx, s, dir, owner); err != nil {
-		return nil, err
-	}
-	var stderr strings.Builder
-	code, err := s.Helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"ln", "-f", path.Join(workDir(sub), db+".dump"), path.Join(dir, db+".dump")}, Stderr: &stderr})
-	if err == nil && code != 0 {
-		err = fmt.Errorf("keep the safety dump of %s in the helper: %s", db, strings.TrimSpace(stderr.String()))
-	}
-	if err != nil {
-		return nil, err
-	}
-	sub = path.Join(keep, db, "load")
-	load := workDir(sub)
+// Keep returns the commands that load back the dump WorkDir/sub/<db>.dump
+// that Dump wrote and Fetch with keep left in the helper (a hard link to
+// the fetched file, until the helper goes): a guardian on the Docker host
+// runs them in the helper if the client dies while the database is
+// replaced. They load a copy in WorkDir/keep/<db>/load owned by the
+// store's owner: a bind transfer makes the fetched file (the same inode as
+// the kept one) the operator's, and the operator's file stays as it is.
+// Keep itself runs nothing: nothing is added to the outage.
+func Keep(sub, keep, db, owner string) []agent.Command {
+	loadSub := path.Join(keep, db, "load")
+	load := workDir(loadSub)
 	return []agent.Command{
 		{User: "0:0", Cmd: []string{"mkdir", "-p", load}},
-		{User: "0:0", Cmd: []string{"cp", "-f", path.Join(dir, db+".dump"), path.Join(load, db+".dump")}},
+		{User: "0:0", Cmd: []string{"cp", "-f", path.Join(workDir(sub), db+".dump"), path.Join(load, db+".dump")}},
 		{User: "0:0", Cmd: []string{"chown", "-R", owner, load}},
-		{User: owner, Cmd: append([]string{"neo4j-admin"}, loadArgs(sub, db)...)},
-	}, nil
+		{User: owner, Cmd: append([]string{"neo4j-admin"}, loadArgs(loadSub, db)...)},
+	}
 }
 
 func mkdirOwned(ctx context.Context, s *helper.Session, dir, owner string) error {

@@ -153,8 +153,10 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 		}
 	}
 	r := &runner{eng: eng, folder: folder, opts: opts, pw: pw, plan: p, res: &Result{Plan: p, DryRun: opts.DryRun, Started: time.Now()}}
-	// Nothing runs beside the database's stop: the task manager stops with it.
-	l := &loader{runner: r, outage: deployment.NewOutage(eng, c, apps, opts.StopTimeout, pw).StopWithDatabase()}
+	// Nothing runs beside the database's stop: the task manager stops with
+	// it. The cache and the message queue are set aside: emptied beside the
+	// safety dump (loader.run).
+	l := &loader{runner: r, outage: deployment.NewOutage(eng, c, apps, opts.StopTimeout, pw).StopWithDatabase().SetAside(CacheService, MessageQueueService)}
 	err = deployment.Watching(ctx, eng, c, l.run)
 	r.res.Duration = time.Since(r.res.Started)
 	r.res.AppsRestarted, r.res.AppsNotRestarted = l.outage.AppsRestarted, l.outage.AppsNotRestarted
@@ -165,6 +167,10 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	}
 	return r.res, err
 }
+
+// keepSub is where the guardian copies a safety dump kept in the helper
+// before loading it back (neo4jdump.Keep).
+const keepSub = "guardian"
 
 // loader is one offline restore.
 type loader struct {
@@ -253,16 +259,23 @@ func (l *loader) run(ctx context.Context) (err error) {
 	if err := l.outage.StopApps(ctx); err != nil {
 		return err
 	}
-	if err := emptyTransient(ctx, r.eng, r.plan.target.Container.Image, r.plan.Apps, r.pw); err != nil {
-		return err
-	}
 	if err := l.outage.StopDatabase(ctx); err != nil {
 		return err
 	}
+	// The cache and the message queue (set aside) stop now that nothing
+	// uses them, are emptied side by side and start again, beside the
+	// safety dump and the load: off the downtime's critical path.
+	image := r.plan.target.Container.Image
+	emptied := l.outage.Beside(ctx, func(ctx context.Context, c docker.Container) error {
+		return emptyOne(ctx, r.eng, image, c, r.pw)
+	})
 	if r.plan.SafetyDir != "" {
 		if err := l.safetyDumps(ctx); err != nil {
 			return fmt.Errorf("safety dump failed, nothing was loaded: %w", err)
 		}
+	}
+	if err := emptied(); err != nil {
+		return err
 	}
 
 	// From here on the old databases are gone as soon as a load starts.
@@ -308,21 +321,17 @@ func (l *loader) safetyDumps(ctx context.Context) error {
 	if err := neo4jdump.Dump(ctx, r.session, "safety", l.current, r.owner); err != nil {
 		return err
 	}
+	keep := r.opts.Guard != nil
 	for _, db := range l.current {
-		if r.opts.Guard == nil {
-			break
+		if keep {
+			l.putBack = append(l.putBack, neo4jdump.Keep("safety", keepSub, db, r.owner)...)
 		}
-		cmd, err := neo4jdump.Keep(ctx, r.session, "safety", "guardian", db, r.owner)
-		if err != nil {
-			return err
-		}
-		l.putBack = append(l.putBack, cmd...)
 	}
 	at := time.Now().UTC()
 	var recs []backupset.FileRecord
 	l.safety = map[string]string{}
 	for _, db := range l.current {
-		rec, err := neo4jdump.Fetch(ctx, r.session, f, "safety", db, at, "community", "")
+		rec, err := neo4jdump.Fetch(ctx, r.session, f, "safety", db, at, "community", "", keep)
 		if err != nil {
 			return err
 		}
@@ -383,6 +392,11 @@ func (l *loader) bringBack(ctx context.Context) error {
 		return &deployment.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
 	}
 	deadline := time.Now().Add(r.opts.OnlineWait)
+	// One exec that polls the Bolt port from inside the helper: no login
+	// (a tunnel exec each) per attempt while Neo4j starts, and the login
+	// follows the port's opening within 50 ms. Its failure is left to the
+	// logins below, which say why.
+	awaitBolt(cctx, r.session.Helper, r.plan.target.BoltAddress, r.opts.OnlineWait, r.pw)
 	var err error
 	for {
 		l.closeBolt(cctx)
@@ -407,6 +421,18 @@ func (l *loader) bringBack(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// awaitBolt waits until the Bolt port at addr accepts connections, polled
+// from inside h (docker.Helper.AwaitReachable), as a step of its own: the
+// time Neo4j takes to start, apart from the login's. A failure is left to
+// the login that follows, which says why.
+func awaitBolt(ctx context.Context, h helper.Helper, addr string, within time.Duration, pw progress.Writer) {
+	step := progress.Event{ID: "await-bolt", Text: "Wait until Neo4j accepts connections on " + addr}
+	_ = progress.Run(pw, step, func() error {
+		_ = h.AwaitReachable(ctx, addr, within)
+		return nil
+	})
 }
 
 // rollback loads the safety dumps after a failed load, and starts the

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 
 	"github.com/opsmill/docker-infrahubdb/internal/backup"
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
+	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 	"github.com/opsmill/docker-infrahubdb/internal/helper/helpertest"
 	"github.com/opsmill/docker-infrahubdb/internal/neo4j"
@@ -81,7 +85,9 @@ func TestCommunityRestoreLoadsTheDumpOffline(t *testing.T) {
 		"connect", "stop-container server-id", "stop-container db-id",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/safety neo4j",
 		"exec neo4j-admin database load --overwrite-destination=true --from-path=/backups/load/neo4j neo4j (user 7474:7474)",
-		"stop-helper", "start-container db-id", "start-helper-again", "connect", "cypher WAIT neo4j",
+		"stop-helper", "start-container db-id", "start-helper-again",
+		"await-reachable", // one exec polls the Bolt port: no login per attempt while Neo4j starts
+		"connect", "cypher WAIT neo4j",
 		"start-container server-id",
 	})
 	assert.Assert(t, is.Len(res.Databases, 1))
@@ -161,4 +167,110 @@ func assertInOrder(t *testing.T, calls, want []string) {
 		}
 	}
 	assert.Check(t, i == len(want), "missing %q in order in %q", want[min(i, len(want)-1)], calls)
+}
+
+// transientFixture is communityFixture with the task manager and the
+// message queue running too, beside the cache and the server.
+func transientFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := communityFixture(t)
+	f.eng.Apps = append(f.eng.Apps,
+		docker.Container{ID: "mq-id", Name: "infrahub-message-queue-1", ComposeProject: "infrahub", ComposeService: "message-queue", Running: true,
+			Mounts: []docker.Mount{{Type: docker.MountVolume, Name: "7d2e4b10", Destination: "/var/lib/rabbitmq", RW: true}}},
+		docker.Container{ID: "tm-id", Name: "infrahub-task-manager-1", ComposeProject: "infrahub", ComposeService: "task-manager", Running: true})
+	return f
+}
+
+// A Community load takes the cache and the message queue off the
+// downtime's critical path: they stop once the task manager and the
+// database have (nothing uses them then), are emptied side by side and
+// beside the safety dump, and run again before the applications start.
+func TestCommunityRestoreEmptiesTheTransientServicesBesideTheSafetyDump(t *testing.T) {
+	f := transientFixture(t)
+	var mu sync.Mutex
+	var problems []string
+	wait := func(ch chan struct{}, problem string) {
+		select {
+		case <-ch:
+		case <-time.After(5 * time.Second):
+			mu.Lock()
+			problems = append(problems, problem)
+			mu.Unlock()
+		}
+	}
+	dumping, both := make(chan struct{}), make(chan struct{})
+	in := 0
+	f.eng.Faults["database dump"] = &helpertest.Fault{Times: 1, Hook: func() {
+		close(dumping)
+		wait(both, "the safety dump ran without the emptying beside it")
+	}}
+	f.eng.Faults["find"] = &helpertest.Fault{Hook: func() {
+		mu.Lock()
+		if in++; in == 2 {
+			close(both)
+		}
+		mu.Unlock()
+		wait(both, "the cache and the message queue were emptied one after the other")
+		wait(dumping, "the emptying did not run beside the safety dump")
+	}}
+
+	res, err := f.run(context.Background())
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(problems, 0), "%q", problems)
+	calls := f.eng.CallLog()
+	for _, c := range []string{"cache-id", "mq-id"} {
+		assertInOrder(t, calls, []string{"stop-container tm-id", "stop-container " + c, "start-container " + c, "start-container tm-id", "start-container server-id"})
+		assertInOrder(t, calls, []string{"stop-container db-id", "stop-container " + c})
+		assert.Check(t, f.eng.AppRunning(c))
+	}
+	assertInOrder(t, calls, []string{"exec find /transient -mindepth 1 -delete", "exec find /transient -mindepth 1 -delete", "exec neo4j-admin database load"})
+	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "dumped neo4j"))
+	assert.Check(t, is.Len(res.AppsRestarted, 4))
+	assert.Check(t, is.Len(f.eng.Running(), 0), "helpers removed")
+}
+
+// When the emptying fails, nothing is loaded and everything runs again.
+func TestCommunityRestoreEmptyingFailureLoadsNothing(t *testing.T) {
+	f := transientFixture(t)
+	f.eng.Faults["find"] = &helpertest.Fault{Code: 1, Stderr: "Read-only file system", Times: 1}
+	before := f.eng.Server.Content("neo4j")
+
+	_, err := f.run(context.Background())
+	assert.Check(t, is.ErrorContains(err, "nothing was restored"))
+	assert.Check(t, !hasPrefix(f.eng.CallLog(), "exec neo4j-admin database load"), "nothing loaded")
+	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), before))
+	assert.Check(t, f.eng.DatabaseRunning())
+	for _, c := range []string{"cache-id", "mq-id", "tm-id", "server-id"} {
+		assert.Check(t, f.eng.AppRunning(c), c)
+	}
+	assert.Check(t, is.Len(f.eng.Running(), 0), "helpers removed")
+}
+
+// With a guardian, the safety dump is kept for it in the helper: the one
+// exec between the end of the dump and its move into the folder links the
+// dump where the move takes it, and leaves it where the guardian's
+// commands load it from.
+func TestCommunityRestoreKeepsTheGuardiansCopyWithOneExec(t *testing.T) {
+	f := communityFixture(t)
+	g := &guardLog{}
+	f.opts.Guard = g
+	_, err := f.run(context.Background())
+	assert.NilError(t, err)
+
+	calls := f.eng.CallLog()
+	dump := slices.IndexFunc(calls, func(c string) bool { return strings.HasPrefix(c, "exec neo4j-admin database dump") })
+	load := slices.IndexFunc(calls, func(c string) bool { return strings.HasPrefix(c, "exec neo4j-admin database load") })
+	assert.Assert(t, dump >= 0 && load > dump)
+	var between []string
+	for _, c := range calls[dump+1 : load] {
+		// The cache's emptying runs beside, in a helper of its own.
+		if strings.HasPrefix(c, "exec ") && !strings.HasPrefix(c, "exec find /transient") {
+			between = append(between, c)
+		}
+	}
+	assert.Assert(t, is.Len(between, 1), "%q", between)
+	assert.Check(t, strings.HasPrefix(between[0], "exec ln -f /backups/safety/neo4j.dump /backups/neo4j-"), between[0])
+	assert.Check(t, is.DeepEqual(g.told, []string{"graph replacing", "graph replaced"}))
+	assert.Check(t, is.DeepEqual(g.putBack[0].Cmd, []string{"mkdir", "-p", "/backups/guardian/neo4j/load"}))
+	assert.Check(t, is.DeepEqual(g.putBack[1].Cmd, []string{"cp", "-f", "/backups/safety/neo4j.dump", "/backups/guardian/neo4j/load/neo4j.dump"}))
 }

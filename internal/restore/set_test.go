@@ -320,6 +320,8 @@ type guardLog struct {
 	// holds names the helper of each component whose copy the guardian
 	// holds (KeepCopy), until told the component's next state.
 	holds map[string]string
+	// putBack is what the last Replacing was told.
+	putBack []agent.Command
 }
 
 func (g *guardLog) PutBackIn(component, helper string) bool {
@@ -368,6 +370,9 @@ func (g *guardLog) KeepCopy(ctx context.Context, component, helper, mount string
 func (g *guardLog) Armed() (bool, string) { return true, "" }
 
 func (g *guardLog) Replacing(ctx context.Context, helper string, putBack []agent.Command) error {
+	g.mu.Lock()
+	g.putBack = putBack
+	g.mu.Unlock()
 	g.add("graph replacing")
 	return nil
 }

@@ -296,6 +296,11 @@ func helperCases(t *testing.T, world func(t *testing.T) World) {
 		err = shared.Helper.CanReach(ctx, "127.0.0.1:7999")
 		var ue *docker.UnreachableError
 		assert.Check(t, errors.As(err, &ue) && ue.Refused, "%v", err)
+		// AwaitReachable returns once the port accepts, and gives up on
+		// one nothing listens on after its time.
+		assert.Check(t, shared.Helper.AwaitReachable(ctx, "127.0.0.1:7000", 10*time.Second))
+		err = shared.Helper.AwaitReachable(ctx, "127.0.0.1:7999", time.Second)
+		assert.Check(t, errors.As(err, &ue) && ue.TimedOut, "%v", err)
 
 		// On the server's networks, it is its address there.
 		onNet, err := session(t, w, helper.Target{Container: &server, LockKey: server.ID + "-networks"})

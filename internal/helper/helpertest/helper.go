@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 )
@@ -112,6 +113,14 @@ func (h *Helper) Lose() {
 func (h *Helper) CanReach(ctx context.Context, target string) error {
 	h.eng.Record("can-reach %s", target)
 	return h.eng.ReachErr
+}
+
+func (h *Helper) AwaitReachable(ctx context.Context, target string, within time.Duration) error {
+	h.eng.Record("await-reachable %s", target)
+	if f := h.eng.fault("await-reachable"); f != nil {
+		return f.fire(ctx)
+	}
+	return nil
 }
 
 func (h *Helper) Tunnel(ctx context.Context, target string) (*docker.Tunnel, error) {

@@ -60,4 +60,3 @@ func watchEngine(dockerCli command.Cli) func() {
 	}
 	return link.Watch(ping, guardian.EngineSilenceLimit(0), guardian.EnginePing)
 }
-

@@ -367,7 +367,9 @@ func TestEngineSilenceLimitOutlastsTheGuardiansGrace(t *testing.T) {
 // cutEngineLink makes the process's engine link one the run gave up on.
 func cutEngineLink(t *testing.T) error {
 	t.Helper()
-	l := docker.NewLink(func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("no dial in this test") }, "ssh://admin@docker-host")
+	l := docker.NewLink(func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no dial in this test")
+	}, "ssh://admin@docker-host")
 	cause := &docker.EngineSilentError{Host: "ssh://admin@docker-host", Silence: EngineSilenceLimit(0)}
 	l.Cut(cause)
 	docker.SetEngineLink(l)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"github.com/docker/cli/cli/command"
@@ -56,7 +57,16 @@ func watchEngine(dockerCli command.Cli) func() {
 	api := dockerCli.Client()
 	ping := func(ctx context.Context) error {
 		_, err := api.Ping(ctx, client.PingOptions{})
-		return err
+		return silence(err)
 	}
 	return link.Watch(ping, guardian.EngineSilenceLimit(0), guardian.EnginePing)
+}
+
+// silence is err when it says the engine did not answer (no connection,
+// or none in time); an error status is an answer.
+func silence(err error) error {
+	if err == nil || client.IsErrConnectionFailed(err) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
+	"github.com/opsmill/docker-infrahubdb/internal/guardian"
 )
 
 // servedOnlyDialStdio checks that the SSH server ran something, and only
@@ -131,4 +132,72 @@ func TestSSHContextCutDuringOutage(t *testing.T) {
 	}
 	assertAllRunning(t, c, db)
 	assert.Check(t, is.Len(db.Records(t), 0), "the record was reported once")
+}
+
+// The ssh link hangs in the middle of a Community backup's outage, as when
+// the network drops every packet or the Docker host freezes: the kit's SSH
+// server stops reading and writing on every connection, the plugin's ssh
+// processes stay alive and nothing answers. The guardian on the host hears
+// nothing from the run for its grace period and brings the deployment back
+// by itself. The plugin, whose calls to the engine would otherwise wait for
+// ever, pings the engine and gives up on it once nothing answered for
+// guardian.EngineSilenceLimit: it exits 7, saying the engine stopped
+// answering and that the guardian brings the deployment back, while the
+// link still hangs. Once the link carries bytes again, the deployment runs
+// (the guardian did it: one record) and the next backup through the same
+// context reports the interrupted run and succeeds.
+func TestSSHContextHangDuringOutage(t *testing.T) {
+	t.Parallel()
+	kit.RequireStandIn(t, "it holds the dump open with the stand-in's fault knobs")
+	p := kit.InstallPlugin(t)
+	c := kit.StartCompose(t, kit.ComposeOptions{Services: []string{kit.ServiceDatabase, kit.ServiceServer, kit.ServiceTaskWorker, kit.ServiceTaskManager}})
+	db := c.Database(t)
+	db.Seed(t, "neo4j", 3)
+	sc := kit.NewSSHContext(t, p)
+	db.SetFaults(t, `{"delay": {"dump": "60s"}}`)
+
+	cmd := sc.Cmd("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--progress", "plain")
+	// From the moment the link hangs: the engine's silence limit, then
+	// the end of the run, whose calls to the engine all fail at once. A
+	// generous bound, not a measured one: without the watch the plugin
+	// waits as long as the link hangs.
+	cmd.Timeout = guardian.EngineSilenceLimit(0) + time.Minute
+	r := p.Start(t, cmd)
+	r.WaitForOutput(t, "neo4j-admin database dump neo4j", 2*time.Minute)
+	assert.Check(t, is.Contains(r.Result.Combined(), "armed"))
+	assert.Check(t, !c.Containers[kit.ServiceDatabase].Running(t), "the database container is stopped when the link hangs")
+	sc.Freeze()
+	t.Cleanup(sc.Thaw)
+	hung := time.Now()
+
+	res := r.Wait()
+	t.Logf("the plugin exited %s after the link hung:\n%s", time.Since(hung).Round(time.Second), res.Stderr())
+	assert.Assert(t, !res.Timeout, "the plugin did not give up on the hanging link:\n%s", res.Combined())
+	assert.Check(t, is.Equal(res.ExitCode, 7), res.Combined())
+	assert.Check(t, is.Contains(res.Stderr(), "stopped answering: nothing came back for "+guardian.EngineSilenceLimit(0).String()))
+	assert.Check(t, is.Contains(res.Stderr(), "did not hear this run end (the Docker engine at "+sc.Host+" stopped answering"))
+	assert.Check(t, is.Contains(res.Stderr(), c.Containers[kit.ServiceDatabase].Name+" again by itself"))
+	assert.Check(t, is.Contains(res.Stderr(), "do not remove it"))
+	assert.Check(t, is.Contains(res.Stderr(), "the next backup or restore reports what the guardian did"))
+	assert.Check(t, !strings.Contains(res.Stderr(), "docker rm -f infrahubdb-guardian"), res.Stderr())
+	assert.Check(t, !strings.Contains(res.Stderr(), "were started again"), res.Stderr())
+	assert.Check(t, !strings.Contains(res.Combined(), "removed or stopped from outside"), res.Combined())
+
+	// The link comes back: the guardian has brought the deployment back.
+	sc.Thaw()
+	allBack(t, c, db)
+	assert.Check(t, is.Len(db.Records(t), 1), "the guardian left one record")
+	db.SetFaults(t, `{}`)
+	db.Reconnect(t)
+	db.Wait(t)
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(3)), "the old data")
+
+	res = icmd.RunCmd(sc.Cmd("infrahubdb", "backup", kit.Folder(t), "--yes", "--project", c.Project, "--progress", "plain"))
+	res.Assert(t, icmd.Success)
+	for _, want := range []string{"INTERRUPTED RUN", "guardian started", c.Containers[kit.ServiceDatabase].Name, "Data: old"} {
+		assert.Check(t, is.Contains(res.Stderr(), want))
+	}
+	assertAllRunning(t, c, db)
+	assert.Check(t, is.Len(db.Records(t), 0), "the record was reported once")
+	servedOnlyDialStdio(t, sc)
 }

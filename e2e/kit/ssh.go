@@ -49,16 +49,19 @@ type SSHContext struct {
 	// Host is the context's Docker endpoint, ssh://e2e@127.0.0.1:PORT.
 	Host string
 
-	p    *Plugin
-	bin  string // the directory of the ssh wrapper, first on PATH
-	ln   net.Listener
-	cfg  *ssh.ServerConfig
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	cut  bool
-	nets map[net.Conn]bool
-	cmds map[*exec.Cmd]bool
-	seen []string
+	p   *Plugin
+	bin string // the directory of the ssh wrapper, first on PATH
+	ln  net.Listener
+	cfg *ssh.ServerConfig
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	cut bool
+	// thawed is closed while the link carries bytes; Freeze replaces it
+	// with an open channel, Thaw closes it.
+	thawed chan struct{}
+	nets   map[net.Conn]bool
+	cmds   map[*exec.Cmd]bool
+	seen   []string
 }
 
 // NewSSHContext starts an SSH server on 127.0.0.1 (a random port, a
@@ -91,7 +94,8 @@ func NewSSHContext(t testing.TB, p *Plugin) *SSHContext {
 		t.Fatal(err)
 	}
 
-	s := &SSHContext{Name: UniqueName(t, "ssh"), p: p, bin: filepath.Join(dir, "bin"), nets: map[net.Conn]bool{}, cmds: map[*exec.Cmd]bool{}}
+	s := &SSHContext{Name: UniqueName(t, "ssh"), p: p, bin: filepath.Join(dir, "bin"), nets: map[net.Conn]bool{}, cmds: map[*exec.Cmd]bool{}, thawed: make(chan struct{})}
+	close(s.thawed)
 	s.cfg = &ssh.ServerConfig{
 		PublicKeyCallback: func(md ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 			if md.User() == SSHUser && bytes.Equal(key.Marshal(), authorized.Marshal()) {
@@ -187,6 +191,59 @@ func (s *SSHContext) Cut(t testing.TB, r *Running) int {
 	return n
 }
 
+// Freeze makes the link hang, as a frozen network or Docker host does: from
+// now on the server neither reads from nor writes to any connection, the
+// ones open and the ones it accepts (the TCP connections stay open, and
+// the client's ssh processes alive, waiting). Nothing is closed or killed:
+// Thaw lets the bytes through again, as they were.
+func (s *SSHContext) Freeze() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.thawed:
+		s.thawed = make(chan struct{})
+	default: // frozen already
+	}
+}
+
+// Thaw ends Freeze: the link carries bytes again.
+func (s *SSHContext) Thaw() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.thawed:
+	default:
+		close(s.thawed)
+	}
+}
+
+// gate blocks while the link is frozen.
+func (s *SSHContext) gate() {
+	s.mu.Lock()
+	ch := s.thawed
+	s.mu.Unlock()
+	<-ch
+}
+
+// frozenConn is a server connection that Freeze holds: what it read is
+// kept until Thaw, and nothing is written until then.
+type frozenConn struct {
+	net.Conn
+	s *SSHContext
+}
+
+func (c frozenConn) Read(p []byte) (int, error) {
+	c.s.gate()
+	n, err := c.Conn.Read(p)
+	c.s.gate()
+	return n, err
+}
+
+func (c frozenConn) Write(p []byte) (int, error) {
+	c.s.gate()
+	return c.Conn.Write(p)
+}
+
 // descendants lists pid's child processes, theirs, and so on.
 func descendants(pid int) []int {
 	var out []int
@@ -214,7 +271,7 @@ func (s *SSHContext) serve() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.conn(c)
+			s.conn(frozenConn{Conn: c, s: s})
 			s.mu.Lock()
 			delete(s.nets, c)
 			s.mu.Unlock()
@@ -333,6 +390,7 @@ func (s *SSHContext) run(ch ssh.Channel, command string) uint32 {
 // stop closes the server and its connections and kills the commands still
 // running, then waits for them all.
 func (s *SSHContext) stop() {
+	s.Thaw()
 	s.mu.Lock()
 	s.cut = true
 	_ = s.ln.Close()

@@ -51,14 +51,14 @@ type owned struct {
 // guardian, --yes alone does not cover an outage: owned.refusal is the
 // error to give before anything stops.
 func ownDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, o guardianOptions, yes bool, pw progress.Writer, unlock func(error) error) (owned, error) {
-	run, err := lockDeployment(ctx, dockerCli, cmdName, target, o.wait, false, pw)
+	run, unwatch, err := lockDeployment(ctx, dockerCli, cmdName, target, o.wait, false, pw)
 	if err != nil {
 		return owned{}, unlock(err)
 	}
 	if run == nil {
 		return owned{cli: dockerCli, unlock: unlock}, nil
 	}
-	release := releaser(ctx, run, unlock)
+	release := releaser(ctx, run, unwatch, unlock)
 	armed, why := run.Armed()
 	own := owned{cli: docker.WatchCli(dockerCli, run), unlock: release, guard: run}
 	if !armed {
@@ -73,8 +73,10 @@ func ownDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, t
 // lockDeployment takes the run lock on the deployment that target finds,
 // for cmdName, waiting up to wait for another run's. It returns nil when
 // there is no container to own (none found here, or --database-url): the
-// workflow then reports what is wrong. A held lock is exit code 4.
-func lockDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, wait time.Duration, readOnly bool, pw progress.Writer) (*guardian.Run, error) {
+// workflow then reports what is wrong. A held lock is exit code 4. While
+// the run holds the deployment, the engine is watched (watchEngine) until
+// unwatch is called, after the run's end.
+func lockDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, wait time.Duration, readOnly bool, pw progress.Writer) (run *guardian.Run, unwatch func(), err error) {
 	eng := docker.New(dockerCli.Client())
 	var db docker.Container
 	t, err := deployment.FindTarget(ctx, eng, target)
@@ -82,33 +84,39 @@ func lockDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, 
 	case err == nil && t.Container != nil:
 		db = *t.Container
 	case target.DatabaseURL != "":
-		return nil, nil // no container to own
+		return nil, nil, nil // no container to own
 	default:
 		// Not running, perhaps stopped by the run that holds the
 		// deployment: this run must meet its lock.
 		c, ok := deployment.DiscoverForLock(ctx, eng, target.DatabaseContainer, target.Project)
 		if !ok {
-			return nil, nil
+			return nil, nil, nil
 		}
 		db = c
 	}
-	run, err := guardian.Begin(ctx, eng, db, guardian.Options{Command: cmdName, Wait: wait, ReadOnly: readOnly}, pw)
+	unwatch = watchEngine(dockerCli)
+	run, err = guardian.Begin(ctx, eng, db, guardian.Options{Command: cmdName, Wait: wait, ReadOnly: readOnly}, pw)
 	if err != nil {
+		unwatch()
 		if errors.As(err, new(*guardian.LockedError)) {
 			err = withCode(ExitLocked, err)
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return run, nil
+	return run, unwatch, nil
 }
 
-// releaser releases run, then calls unlock (the folder's).
-func releaser(ctx context.Context, run *guardian.Run, unlock func(error) error) func(error) error {
+// releaser releases run, then ends the engine's watch, then calls unlock
+// (the folder's).
+func releaser(ctx context.Context, run *guardian.Run, unwatch func(), unlock func(error) error) func(error) error {
 	return func(err error) error {
 		if run != nil {
 			if cerr := run.Close(ctx); cerr != nil {
 				err = errors.Join(err, cerr)
 			}
+		}
+		if unwatch != nil {
+			unwatch()
 		}
 		return unlock(err)
 	}
@@ -120,11 +128,11 @@ func releaser(ctx context.Context, run *guardian.Run, unlock func(error) error) 
 // backup or restore changes the deployment under it. The returned unlock
 // releases it, then calls unlock.
 func readDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, wait time.Duration, pw progress.Writer, unlock func(error) error) (func(error) error, error) {
-	run, err := lockDeployment(ctx, dockerCli, cmdName, target, wait, true, pw)
+	run, unwatch, err := lockDeployment(ctx, dockerCli, cmdName, target, wait, true, pw)
 	if err != nil {
 		return nil, unlock(err)
 	}
-	return releaser(ctx, run, unlock), nil
+	return releaser(ctx, run, unwatch, unlock), nil
 }
 
 // warnUnguarded wraps a consent question: without a guardian, the operator

@@ -56,6 +56,7 @@ deployment needs no configuration.`,
 				if err := plugin.PersistentPreRunE(cmd, args); err != nil {
 					return err
 				}
+				installEngineLink(dockerCli)
 			}
 			cancelOnSignals(cmd)
 			return finalError(cmd, applyEnv(cmd))

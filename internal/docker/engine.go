@@ -72,7 +72,15 @@ func IsNotFound(err error) bool {
 
 // wrap turns "cannot connect" errors into one that tells the operator where to look.
 func (e *Engine) wrap(err error) error {
-	if err == nil || !client.IsErrConnectionFailed(err) {
+	if err == nil {
+		return nil
+	}
+	if cut := EngineLink().Err(); cut != nil {
+		// The run gave up on the engine (Link.Cut): what failed since
+		// failed for that.
+		return cut
+	}
+	if !client.IsErrConnectionFailed(err) {
 		return err
 	}
 	return fmt.Errorf("%w at %s (check the Docker context: `docker context ls`, DOCKER_HOST): %w",

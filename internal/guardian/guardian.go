@@ -50,6 +50,27 @@ type Options struct {
 // heartbeat is how often the plugin tells the guardian it is alive.
 const heartbeat = 2 * time.Second
 
+// EnginePing is how often a run that holds a deployment pings the Docker
+// engine (EngineSilenceLimit).
+const EnginePing = heartbeat
+
+// EngineSilenceLimit is how long a run that holds a deployment waits for a
+// Docker engine that stopped answering (an ssh:// link that hangs, a frozen
+// Docker host) before it gives up on it, for a guardian grace period of
+// grace (0: agent.DefaultGrace): twice the grace (20 s by default), and
+// at least the grace plus a heartbeat and a ping. The guardian acts once
+// it heard nothing from the run for grace; the last ping the run saw
+// answered came at most one heartbeat and one ping before the link hung,
+// so by the time the run gives up, its guardian, which heard the link go
+// silent as well, has begun to bring the deployment back: the run never
+// gives up on a link the guardian still trusts.
+func EngineSilenceLimit(grace time.Duration) time.Duration {
+	if grace <= 0 {
+		grace = agent.DefaultGrace
+	}
+	return grace + max(grace, heartbeat+EnginePing)
+}
+
 // binaryPath is where the guardian's binary lands in its container.
 const binaryPath = "/infrahubdb-guardian"
 
@@ -361,12 +382,23 @@ func (r *Run) Close(ctx context.Context) error {
 		close(r.stopHB)
 		<-r.hbDone
 		if _, err := r.send(ctx, agent.Message{Op: agent.OpDone}); err != nil {
+			if cut := docker.EngineLink().Err(); cut != nil {
+				// The run gave up on the engine: that is why.
+				err = cut
+			}
 			if down := r.stillDown(); len(down) > 0 {
 				// The guardian never heard the end (the link to the Docker
 				// host dropped): it starts what is still stopped and removes
 				// itself; removing it now would stop it doing so.
 				r.g.Detach()
 				return &LeftToGuardianError{Guardian: r.g.Name, Containers: down, Err: err}
+			}
+			if docker.EngineLink().Err() != nil {
+				// Nothing to bring back, and no call reaches the engine
+				// any more: the guardian, which hears nothing more from
+				// the run, exits and removes itself, and the lock with it.
+				r.g.Detach()
+				return fmt.Errorf("the guardian %s on the Docker host did not hear this run end (%v): nothing of the deployment is left stopped; it removes itself, and the run lock with it, once it has heard nothing from this run for its grace period", r.g.Name, err)
 			}
 		}
 	}

@@ -348,3 +348,82 @@ func TestPutBackInNamesTheRollbacksHelper(t *testing.T) {
 	assert.Check(t, is.Equal(comps[1].MountPoint, "/storage"))
 	assert.Check(t, is.Equal(comps[2].PutBackArchive, ""))
 }
+
+// The run gives up on the engine before the guardian would act on the
+// silence: never. The last ping answered came at most a heartbeat and a
+// ping before the link hung, and the guardian acts one grace period after
+// the last message it heard.
+func TestEngineSilenceLimitOutlastsTheGuardiansGrace(t *testing.T) {
+	assert.Check(t, is.Equal(EngineSilenceLimit(0), 2*agent.DefaultGrace), "the documented default")
+	for _, grace := range []time.Duration{0, time.Second, 3 * time.Second, agent.DefaultGrace, time.Minute} {
+		g := grace
+		if g == 0 {
+			g = agent.DefaultGrace
+		}
+		assert.Check(t, EngineSilenceLimit(grace) >= g+heartbeat+EnginePing, "grace %s: limit %s", grace, EngineSilenceLimit(grace))
+	}
+}
+
+// cutEngineLink makes the process's engine link one the run gave up on.
+func cutEngineLink(t *testing.T) error {
+	t.Helper()
+	l := docker.NewLink(func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no dial in this test")
+	}, "ssh://admin@docker-host")
+	cause := &docker.EngineSilentError{Host: "ssh://admin@docker-host", Silence: EngineSilenceLimit(0)}
+	l.Cut(cause)
+	docker.SetEngineLink(l)
+	t.Cleanup(func() { docker.SetEngineLink(nil) })
+	return cause
+}
+
+// The run gave up on an engine that stopped answering (the link hangs)
+// with a container still stopped: the guardian is left to bring it back,
+// and the error says the engine stopped answering.
+func TestCloseAfterTheRunGaveUpOnTheEngine(t *testing.T) {
+	app := docker.Container{ID: "app-full-id", Name: "/infrahub-server"}
+	f := inspectByID{&fakeEngine{}, map[string]docker.Container{db.ID: db, app.ID: app}}
+	plugin, guardian := net.Pipe()
+	stdoutR, stdoutW := io.Pipe()
+	hangUp := make(chan struct{})
+	gone := fakeAgent(t, guardian, stdoutW, hangUp)
+	r := &Run{eng: f, db: db, told: map[string]bool{}, g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab", Conn: plugin, Stdout: stdoutR}}
+	ctx := context.Background()
+	assert.NilError(t, r.hello(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "backup"}))
+	assert.NilError(t, r.Stopping(ctx, app.ID, 0))
+	cause := cutEngineLink(t)
+	close(hangUp) // the cut closed the attach
+	<-gone
+
+	err := r.Close(ctx)
+	var left *LeftToGuardianError
+	assert.Assert(t, errors.As(err, &left), "%v", err)
+	assert.Check(t, is.Equal(left.Err, cause))
+	assert.Check(t, is.Equal(exitcode.Of(err), exitcode.Degraded))
+	assert.Check(t, is.ErrorContains(err, "did not hear this run end (the Docker engine at ssh://admin@docker-host stopped answering"))
+	assert.Check(t, is.ErrorContains(err, "it starts infrahub-server again by itself"))
+	assert.Check(t, is.Len(f.removed, 0))
+}
+
+// With nothing left stopped, a run that gave up on the engine does not
+// try to remove its lock, nor tells the operator to: the guardian removes
+// itself once it hears nothing more.
+func TestCloseAfterTheRunGaveUpOnTheEngineWithNothingStopped(t *testing.T) {
+	f := inspectByID{&fakeEngine{}, map[string]docker.Container{db.ID: db}}
+	plugin, guardian := net.Pipe()
+	stdoutR, stdoutW := io.Pipe()
+	hangUp := make(chan struct{})
+	gone := fakeAgent(t, guardian, stdoutW, hangUp)
+	r := &Run{eng: f, db: db, told: map[string]bool{}, g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab", Conn: plugin, Stdout: stdoutR}}
+	ctx := context.Background()
+	assert.NilError(t, r.hello(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "backup"}))
+	cutEngineLink(t)
+	close(hangUp)
+	<-gone
+
+	err := r.Close(ctx)
+	assert.Check(t, is.ErrorContains(err, "stopped answering"))
+	assert.Check(t, is.ErrorContains(err, "it removes itself, and the run lock with it"))
+	assert.Check(t, !strings.Contains(err.Error(), "docker rm"), err.Error())
+	assert.Check(t, is.Len(f.removed, 0), "the run removed its lock through an engine it gave up on")
+}

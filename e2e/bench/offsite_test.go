@@ -94,8 +94,8 @@ func (b *bench) offsiteRows(tbl *table, c *kit.Compose) {
 
 	tbl.section(fmt.Sprintf("Off-site: the object storage (%d MiB archive) to and from S3 (versitygw on 127.0.0.1, posix backend on the same disk)", size/mib))
 	tbl.add(wallThroughputRow("backup s3:// --component storage vs minio-go PutObject (16 MiB parts) of the archive", plain, upFloor))
-	tbl.add(wallThroughputRow("  the same vs docker cp container:/opt/infrahub/storage - | minio-go PutObject (16 MiB parts)", plain, pipeFloor))
-	tbl.add(wallThroughputRow("backup s3:// --component storage --encrypt-to vs docker cp … | minio-go PutObject", enc, pipeFloor))
+	tbl.add(wallThroughputRow("  the same vs docker cp container:/opt/infrahub/storage - piped into minio-go PutObject (16 MiB parts)", plain, pipeFloor))
+	tbl.add(wallThroughputRow("backup s3:// --component storage --encrypt-to vs docker cp … piped into minio-go PutObject", enc, pipeFloor))
 	tbl.add(overheadRow("backup s3:// --encrypt-to (age X25519): wall vs unencrypted", pair(enc, plain), wall, pairedWall))
 	tbl.add(wallThroughputRow("copy s3://… FOLDER (download, checked) vs minio-go GetObject into a file, then sync", down, downFloor))
 	tbl.add(pairedThroughputRow("  its download step alone", down, "download ", downFloor))

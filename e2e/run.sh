@@ -20,7 +20,9 @@ read -r -a releases <<<"${E2E_RELEASES:-2025.10.1 5.26.0}"
 # lost rollback (no Neo4j step is reached).
 independent=${E2E_RELEASE_INDEPENDENT:-'^Test(Postgres|Kit|Plugin|Readme[A-Za-z]*|[A-Za-z]*Runbook[A-Za-z]*|SSHContext[A-Za-z]*|GuardianKill9StorageRestore|GuardianKill9StorageRollback)'}
 alone=${E2E_ALONE:-'^Test(BackupPicksTheSingleLabelledContainer|BackupRefusesSeveralLabelledContainers|StockCommunityBackupAndRestore|StockEnterpriseBackupAndRestore|DumpRestoresOntoEnterprise)$'}
-timeout=${E2E_TIMEOUT:-40m}
+# Each release's share took 30-32 min on 2 cores (2026-12-06, both side by
+# side): the limit leaves room for a slower machine, under CI's 90.
+timeout=${E2E_TIMEOUT:-50m}
 mkdir -p bin
 
 for v in "${releases[@]}"; do

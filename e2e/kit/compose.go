@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -533,16 +534,23 @@ func (c *Compose) cleanup(t testing.TB) {
 	}
 	start := time.Now()
 	res := icmd.RunCmd(c.Cmd("down", "-v", "--remove-orphans", "--timeout", "10"))
-	// Docker 20.10 may still count the endpoint of a container removed
-	// a moment ago (by the plugin as it exited) when compose removes the
-	// network: "has active endpoints", with no container left on it. That
-	// is the engine catching up, not a leftover (containers left behind
-	// are found by Leftovers and by the run's final check): try again.
-	for try := 0; res.Error != nil && strings.Contains(res.Stderr(), "has active endpoints") && try < 5; try++ {
-		t.Logf("kit: compose down: the network still had an endpoint; again in 1s (containers on it: %q)",
-			strings.TrimSpace(Docker("network", "inspect", "-f", "{{range $id, $c := .Containers}}{{$id}} {{end}}", c.Network()).Stdout()))
-		time.Sleep(time.Second)
+	// Docker 20.10 can keep the endpoint of a container that is gone (one
+	// removed while it was being connected or disconnected): compose then
+	// fails to remove the network ("has active endpoints", no container on
+	// it) and stops before the volumes. That is the engine's fault, not a
+	// leftover: the volumes are removed here and the network is left (only
+	// a daemon restart frees it); a container on the network still fails.
+	if res.Error != nil && strings.Contains(res.Stderr(), "has active endpoints") && StaleEndpointOnly(c.Network()) {
+		t.Logf("kit: compose down: network %s keeps an endpoint of a container that is gone (Docker 20.10); its volumes are removed, the network stays", c.Network())
+		for _, l := range c.Leftovers(t) {
+			if kind, id, _ := strings.Cut(l, " "); kind == "volume" {
+				Docker("volume", "rm", "-f", id)
+			}
+		}
 		res = icmd.RunCmd(c.Cmd("down", "-v", "--remove-orphans", "--timeout", "10"))
+		if res.Error != nil && strings.Contains(res.Stderr(), "has active endpoints") {
+			res.Error = nil
+		}
 	}
 	if res.Error != nil {
 		t.Errorf("kit: cleanup: %s", res.String())
@@ -550,7 +558,11 @@ func (c *Compose) cleanup(t testing.TB) {
 	if d := time.Since(start); d > 20*time.Second {
 		t.Logf("kit: compose down took %v", d)
 	}
-	if left := c.Leftovers(t); len(left) > 0 {
+	left := slices.DeleteFunc(c.Leftovers(t), func(l string) bool {
+		kind, id, _ := strings.Cut(l, " ")
+		return kind == "network" && StaleEndpointOnly(id)
+	})
+	if len(left) > 0 {
 		t.Errorf("kit: compose down -v left %s", strings.Join(left, ", "))
 		for _, l := range left {
 			kind, id, _ := strings.Cut(l, " ")

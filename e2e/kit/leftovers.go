@@ -164,6 +164,13 @@ func checkLeftovers(w *engineWatch) bool {
 		return true
 	}
 	containers, volumes, networks := w.leftovers()
+	networks = slices.DeleteFunc(networks, func(n string) bool {
+		if StaleEndpointOnly(n) {
+			fmt.Fprintf(os.Stderr, "kit: network %s cannot be removed: Docker 20.10 keeps an endpoint of a container that is gone (no container is on it); an engine fault, not a leftover\n", n)
+			return true
+		}
+		return false
+	})
 	clean := true
 	for _, left := range []struct {
 		kind   string
@@ -183,4 +190,20 @@ func checkLeftovers(w *engineWatch) bool {
 		Docker(append(left.remove, left.ids...)...)
 	}
 	return clean
+}
+
+// StaleEndpointOnly reports whether network cannot be removed only because
+// the engine still counts an endpoint of a container that is gone: no
+// container is on it, and `docker network rm` says "has active endpoints"
+// (Docker 20.10's libnetwork can keep such an endpoint after a container
+// attached to the network is removed while it starts or stops; only a
+// restart of the daemon clears it). Anything else, a container on it
+// included, is not that.
+func StaleEndpointOnly(network string) bool {
+	on := Docker("network", "inspect", "-f", "{{len .Containers}}", network)
+	if on.Error != nil || strings.TrimSpace(on.Stdout()) != "0" {
+		return false
+	}
+	rm := Docker("network", "rm", network)
+	return rm.Error != nil && strings.Contains(rm.Stderr(), "has active endpoints")
 }

@@ -3,7 +3,8 @@ package e2e
 // backup s3:// --type diff (issue 19 item 4): a differential backup seeded
 // from the location's newest chain (ciphertext through a decrypting reader
 // when encrypted), uploaded as a run that depends on its base; prune keeps
-// the base, restore s3:// stages the whole chain and brings the newest data.
+// the base, --full-every starts a new chain, restore s3:// stages the whole
+// chain and brings the newest data.
 
 import (
 	"encoding/json"
@@ -73,6 +74,12 @@ func TestOffsiteDirectDifferential(t *testing.T) {
 	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)), "the differential run's data is back")
 	assertNoHelpers(t, c)
 	assertOnlySafetyCopies(t, staging)
+
+	// --full-every: the newest chain holds two runs, so auto starts a
+	// new one with a full backup.
+	renewed := backup(run, s3.URL, "--full-every", "2")
+	assert.Check(t, is.Equal(renewed.Location.Base, ""), "a chain of two runs is not continued with --full-every 2")
+	assert.Check(t, is.Equal(renewed.Location.Files, full.Location.Files))
 
 	// Encrypted: the base is staged as ciphertext and read with
 	// --identity; the staging folder never holds plaintext.

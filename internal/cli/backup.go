@@ -34,6 +34,7 @@ type backupOptions struct {
 	retention       retentionFlags // its rules
 	guardian        guardianOptions
 	direct          directFlags // s3:// FOLDER (s3direct.go)
+	fullEvery       int         // --full-every: the longest chain --type auto continues in a location
 }
 
 func newBackupCommand(dockerCli command.Cli) *cobra.Command {
@@ -61,16 +62,17 @@ from the database's own image dumps neo4j and system as <database>-<time>.dump,
 and everything is started again, also on errors and Ctrl-C; the task manager
 and the storage are captured in the same outage.
 
-FOLDER may be an S3 location, s3://BUCKET/PREFIX (docs/offsite.md): the run is
-staged in a private folder on this machine (--s3-staging-dir), copied into the
-location after everything runs again, and the staging folder removed; --prune
-then applies the --keep-… rules to the location. With --encrypt-to every file
-is encrypted as it arrives from the helper (transfer stream), so the staging
-folder holds ciphertext only. --type diff (and auto, when the location's newest
-run continues on this server's Neo4j version) seeds the staging folder with the
-location's newest chain and uploads only the new files, as a run that depends
-on that base (never aggregated); an encrypted location needs --identity to read
-the base.`,
+FOLDER may be an S3 location, s3://BUCKET/PREFIX (docs/offsite.md): every file
+streams from the helper through this machine (and age, with --encrypt-to) into
+the location as it is taken; what is captured while applications are stopped is
+staged in a private folder on this machine (--s3-staging-dir; ciphertext only
+when encrypting) and uploaded once everything runs again. The run's manifest is
+written last: only then does the run exist. --prune then applies the --keep-…
+rules to the location. --type diff (and auto, when the location's newest chain
+continues on this server's Neo4j version and holds fewer than --full-every
+runs) seeds the staging folder with that chain and uploads only the new files,
+as a run that depends on its base (never aggregated); an encrypted location
+needs --identity to read the base.`,
 		Example: `  docker infrahubdb backup ./backups
   docker infrahubdb backup ./backups --yes --component graph --component storage
   docker -c prod infrahubdb backup ./backups --database neo4j --format json
@@ -102,6 +104,7 @@ the base.`,
 	opts.retention.addKeepFlags(fs)
 	opts.guardian.addFlags(fs)
 	opts.direct.addFlags(fs, true)
+	fs.IntVar(&opts.fullEvery, "full-every", defaultFullEvery, "For s3:// locations with --type auto: take a full backup once the location's newest chain holds this many runs (a full one and its differentials; 0: no limit), so that retention can remove older chains")
 	opts.helper.addFlags(fs)
 	opts.output.addFlags(fs)
 	return cmd
@@ -122,6 +125,9 @@ func (o *backupOptions) validate() error {
 	}
 	if err := oneOf("--type", o.backupType, neo4jbackup.TypeAuto, neo4jbackup.TypeFull, neo4jbackup.TypeDiff); err != nil {
 		return err
+	}
+	if o.fullEvery < 0 {
+		return usageError("--full-every must be 0 (no limit) or more")
 	}
 	if err := oneOf("--include-metadata", o.includeMetadata, "all", "users", "roles", "none"); err != nil {
 		return err

@@ -16,7 +16,7 @@ const expertAnnotation = "infrahubdb.expert"
 // expertFlags are the flags listed apart, per command; a flag not listed is
 // an everyday one.
 var expertFlags = map[string][]string{
-	"backup":  {"database-url", "database-backup-port", "host-network", "transfer", "keep-helper-container", "no-aggregate", "include-metadata", "type", "helper-image", "username", "password-stdin"},
+	"backup":  {"database-url", "database-backup-port", "host-network", "transfer", "keep-helper-container", "no-aggregate", "include-metadata", "type", "full-every", "helper-image", "username", "password-stdin"},
 	"restore": {"database-cypher-port", "bolt-address", "transfer", "keep-helper-container", "helper-image", "username", "password-stdin", "safety-dir"},
 }
 

@@ -63,6 +63,11 @@ func TestLocationUsage(t *testing.T) {
 		{"backup", "s3://bucket/p", "--type", "diff", "--identity", "key"},
 		{"backup", "s3://bucket/p", "--type", "diff", "--component", "task-manager"},
 		{"backup", "s3://bucket/p", "--prune"},
+		// --full-every: a location's chain length, for --type auto only.
+		{"backup", folder.Dir, "--full-every", "3"},
+		{"backup", "s3://bucket/p", "--type", "full", "--full-every", "3"},
+		{"backup", "s3://bucket/p", "--type", "diff", "--full-every", "3"},
+		{"backup", "s3://bucket/p", "--full-every", "-1"},
 		{"backup", folder.Dir, "--encrypt-to", "ops.recipients"},
 		{"backup", folder.Dir, "--s3-staging-dir", "/tmp"},
 		{"backup", folder.Dir, "--s3-endpoint", "https://x"},

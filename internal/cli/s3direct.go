@@ -54,7 +54,15 @@ func (o *directFlags) addFlags(fs *pflag.FlagSet, withEncrypt bool) {
 }
 
 // directFlagNames are the flags that apply only to s3:// locations.
-var directFlagNames = []string{"encrypt-to", "encrypt-with-passphrase", "allow-mixed-encryption", "s3-staging-dir"}
+var directFlagNames = []string{"encrypt-to", "encrypt-with-passphrase", "allow-mixed-encryption", "s3-staging-dir", "full-every"}
+
+// defaultFullEvery is --full-every: a location's chain is never aggregated
+// (objects are never rewritten), so --type auto starts a new one once the
+// newest holds this many runs: with nightly backups, a full one a week. A
+// chain is removed only with its last run, and each differential backup
+// and restore stages the whole chain: without a limit, both would grow
+// for ever.
+const defaultFullEvery = 7
 
 // folderRefusesDirectFlags refuses s3:// flags given with a folder.
 func folderRefusesDirectFlags(cmd *cobra.Command) error {
@@ -109,6 +117,8 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		return usageError("--identity decrypts the base of an encrypted differential backup: give --encrypt-to (or --encrypt-with-passphrase) too")
 	case opts.backupType == neo4jbackup.TypeDiff && !wantsGraph(opts.components):
 		return usageError("--type diff applies to the graph: add --component graph, or drop --type")
+	case cmd.Flags().Changed("full-every") && opts.backupType != neo4jbackup.TypeAuto:
+		return usageError("--full-every chooses between a full and a differential backup for --type auto: drop --type %s or --full-every", opts.backupType)
 	}
 	if err := opts.validate(); err != nil {
 		return err
@@ -368,7 +378,11 @@ func chooseLocationBase(ctx context.Context, dockerCli command.Cli, opts backupO
 	if sameVersion == nil && !diff {
 		return full("the server's Neo4j version could not be told, so no chain of the location is continued")
 	}
-	base, why := offsite.ChooseBase(ctx, loc, listing, opts.databases, sameVersion)
+	rules := offsite.BaseRules{Databases: opts.databases, SameVersion: sameVersion}
+	if !diff {
+		rules.MaxRuns = opts.fullEvery // --type diff continues whatever the length
+	}
+	base, why := offsite.ChooseBase(ctx, loc, listing, rules)
 	if base == "" {
 		return full(why)
 	}

@@ -261,13 +261,28 @@ func ToLocationOnBase(ctx context.Context, folder *backupset.Folder, loc backups
 	return &CopyResult{Copied: []CopiedRun{c}}, nil
 }
 
+// BaseRules say which run a differential backup into a location may
+// continue (ChooseBase).
+type BaseRules struct {
+	// Databases must all have an online backup in the chain (any
+	// database when empty).
+	Databases []string
+	// SameVersion accepts the Neo4j version the chain was taken from (any
+	// when nil): a chain continues on the version that began it.
+	SameVersion func(string) bool
+	// MaxRuns, when above 0, is the longest chain to continue: a run that
+	// ends a chain of MaxRuns runs (its own included) is not continued,
+	// so that a new chain starts and retention can remove the old one.
+	MaxRuns int
+}
+
 // ChooseBase picks the run a differential backup into the location
-// continues: the newest run whose chain (RunChain) is whole and holds an
-// online backup of every database in dbs (of any database when dbs is
-// empty), all taken by a Neo4j version that sameVersion accepts (when it
-// is not nil). It returns "" and why when no run fits (a full backup is
-// then taken).
-func ChooseBase(ctx context.Context, loc backupset.Location, l *backupset.RunListing, dbs []string, sameVersion func(string) bool) (string, string) {
+// continues: the newest run whose chain (RunChain) is whole, shorter than
+// r.MaxRuns, and holds an online backup of every database of r, all taken
+// by a Neo4j version that r.SameVersion accepts. It returns "" and why
+// when no run fits (a full backup is then taken).
+func ChooseBase(ctx context.Context, loc backupset.Location, l *backupset.RunListing, r BaseRules) (string, string) {
+	dbs, sameVersion := r.Databases, r.SameVersion
 	why := "the location holds no run"
 	for i := len(l.Runs) - 1; i >= 0; i-- {
 		m := l.Runs[i]
@@ -307,6 +322,8 @@ func ChooseBase(ctx context.Context, loc backupset.Location, l *backupset.RunLis
 			return "", fmt.Sprintf("run %s holds no backup of %s", m.Run.ID, strings.Join(lacking, ", "))
 		case sameVersion != nil && (len(versions) != 1 || !sameVersion(versions[0])):
 			return "", fmt.Sprintf("run %s was taken from Neo4j %s, not the server's version", m.Run.ID, orUnknown(strings.Join(versions, ", ")))
+		case r.MaxRuns > 0 && len(chain) >= r.MaxRuns:
+			return "", fmt.Sprintf("the newest chain, up to run %s, holds %d runs already (--full-every %d): a new one starts", m.Run.ID, len(chain), r.MaxRuns)
 		}
 		return m.Run.ID, ""
 	}

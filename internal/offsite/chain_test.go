@@ -53,11 +53,19 @@ func TestRunChainsInALocation(t *testing.T) {
 
 	listing, err := backupset.ListRuns(ctx, loc)
 	assert.NilError(t, err)
-	base, why := offsite.ChooseBase(ctx, loc, listing, []string{"neo4j"}, nil)
+	base, why := offsite.ChooseBase(ctx, loc, listing, offsite.BaseRules{Databases: []string{"neo4j"}})
 	assert.Check(t, is.Equal(base, d2), why)
-	base, why = offsite.ChooseBase(ctx, loc, listing, []string{"neo4j", "other"}, nil)
+	base, why = offsite.ChooseBase(ctx, loc, listing, offsite.BaseRules{Databases: []string{"neo4j", "other"}})
 	assert.Check(t, is.Equal(base, ""))
 	assert.Check(t, is.Contains(why, "no backup of other"))
+
+	// A chain is continued while it is shorter than MaxRuns: the newest
+	// ends a chain of 3 runs, so a limit of 3 starts a new one, 4 does not.
+	base, why = offsite.ChooseBase(ctx, loc, listing, offsite.BaseRules{MaxRuns: 4})
+	assert.Check(t, is.Equal(base, d2), why)
+	base, why = offsite.ChooseBase(ctx, loc, listing, offsite.BaseRules{MaxRuns: 3})
+	assert.Check(t, is.Equal(base, ""))
+	assert.Check(t, is.Equal(why, "the newest chain, up to run "+d2+", holds 3 runs already (--full-every 3): a new one starts"))
 
 	// Prune keeps the whole chain of the newest run.
 	plan, err := backupset.PlanLocationPrune(listing, backupset.KeepPolicy{Last: 1}, t0.Add(3*time.Hour))

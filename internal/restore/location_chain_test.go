@@ -88,7 +88,7 @@ func newLocationChain(t *testing.T, encrypted bool) *locationChain {
 	// The first run: nothing to continue, a full backup.
 	listing, err := backupset.ListRuns(ctx, loc)
 	assert.NilError(t, err)
-	base, why := offsite.ChooseBase(ctx, loc, listing, nil, nil)
+	base, why := offsite.ChooseBase(ctx, loc, listing, offsite.BaseRules{})
 	assert.Check(t, is.Equal(base, ""))
 	assert.Check(t, is.Contains(why, "no run"))
 	first := c.staging(t)
@@ -103,9 +103,9 @@ func newLocationChain(t *testing.T, encrypted bool) *locationChain {
 	f.eng.Calls = nil
 	listing, err = backupset.ListRuns(ctx, loc)
 	assert.NilError(t, err)
-	base, why = offsite.ChooseBase(ctx, loc, listing, []string{"neo4j"}, func(v string) bool { return v == "5.26.0" })
+	base, why = offsite.ChooseBase(ctx, loc, listing, offsite.BaseRules{Databases: []string{"neo4j"}, SameVersion: func(v string) bool { return v == "5.26.0" }})
 	assert.Check(t, is.Equal(base, c.full), why)
-	_, why = offsite.ChooseBase(ctx, loc, listing, nil, func(v string) bool { return v == "2025.10.1" })
+	_, why = offsite.ChooseBase(ctx, loc, listing, offsite.BaseRules{SameVersion: func(v string) bool { return v == "2025.10.1" }})
 	assert.Check(t, is.Contains(why, "Neo4j 5.26.0"), "another server version starts a new chain")
 	second := c.staging(t)
 	seeded, err := offsite.SeedFromLocation(ctx, loc, base, second, c.ids(), nil)

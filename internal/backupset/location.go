@@ -121,6 +121,10 @@ var (
 	ErrObjectNotFound = errors.New("object not found")
 	// ErrLeaseLost is matched when a lock was broken by another run.
 	ErrLeaseLost = errors.New("the location's lock was taken over by another run")
+	// ErrUnreachable is matched when the location stopped answering: the
+	// connection was refused, timed out or broke off in the middle of an
+	// object. Nothing is wrong with what it holds.
+	ErrUnreachable = errors.New("the location did not answer; run the command again once it is reachable")
 )
 
 // CheckObjectName checks a location object name: slash-separated, relative,

@@ -33,10 +33,7 @@ func pipelinedCopy(w io.Writer, r io.Reader) (int64, error) {
 			case <-stop:
 				return
 			}
-			n, err := io.ReadFull(r, buf)
-			if err == io.ErrUnexpectedEOF {
-				err = io.EOF
-			}
+			n, err := Fill(r, buf)
 			select {
 			case full <- chunk{buf: buf, n: n, err: err}:
 			case <-stop:
@@ -66,4 +63,21 @@ func pipelinedCopy(w io.Writer, r io.Reader) (int64, error) {
 		free <- c.buf
 	}
 	return written, nil
+}
+
+// Fill reads r into buf until buf is full or r fails or ends. Unlike
+// io.ReadFull it returns r's own error as it is: io.EOF is r's clean end
+// (however little it filled), and io.ErrUnexpectedEOF is r's, a stream
+// cut short (an HTTP body shorter than its Content-Length, when the S3
+// server goes away mid-download), never taken for the end.
+func Fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

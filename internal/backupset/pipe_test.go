@@ -42,7 +42,19 @@ func TestPipelinedCopyErrors(t *testing.T) {
 	n, err := pipelinedCopy(io.Discard, r)
 	assert.Check(t, is.ErrorContains(err, "connection reset"))
 	assert.Check(t, n <= int64(pipeChunk+5))
+
+	// A stream cut short (an HTTP body shorter than its Content-Length)
+	// fails the copy: it is not the end of the data.
+	for _, cut := range []int{5, pipeChunk, pipeChunk + 5} {
+		r = io.MultiReader(bytes.NewReader(data[:cut]), shortReader{})
+		_, err = pipelinedCopy(io.Discard, r)
+		assert.Check(t, is.ErrorIs(err, io.ErrUnexpectedEOF), "cut after %d bytes", cut)
+	}
 }
+
+type shortReader struct{}
+
+func (shortReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
 
 type iotestErrReader struct{}
 

@@ -154,7 +154,7 @@ func offsiteExit(err error) error {
 		return err
 	case errors.As(err, &ve), errors.Is(err, agecrypt.ErrChecksum):
 		return withCode(ExitVerify, err)
-	case errors.Is(err, agecrypt.ErrNoIdentity), errors.Is(err, agecrypt.ErrMixed):
+	case errors.Is(err, agecrypt.ErrNoIdentity), errors.Is(err, agecrypt.ErrMixed), errors.Is(err, backupset.ErrUnreachable):
 		return withCode(ExitEnvironment, err)
 	case errors.Is(err, backupset.ErrLeaseLost):
 		return withCode(ExitLocked, err)

@@ -24,6 +24,7 @@ func TestOffsiteExitCodes(t *testing.T) {
 		{fmt.Errorf("x: %w", agecrypt.ErrNoIdentity), ExitEnvironment},
 		{fmt.Errorf("x: %w", agecrypt.ErrMixed), ExitEnvironment},
 		{fmt.Errorf("x: %w", backupset.ErrLeaseLost), ExitLocked},
+		{fmt.Errorf("x: %w", backupset.ErrUnreachable), ExitEnvironment},
 		{&backupset.LockedError{Path: "s3://b/locks/lock.json"}, ExitLocked},
 	} {
 		assert.Check(t, is.Equal(exitCode(offsiteExit(tc.err)), tc.code), "%v", tc.err)

@@ -13,7 +13,6 @@
 package contentcheck
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -117,10 +116,11 @@ func (f *forwardReaderAt) ReadAt(p []byte, off int64) (int, error) {
 			return 0, err
 		}
 	}
-	n, err := io.ReadFull(f.r, p)
+	// A stream cut short stays an error (backupset.Fill), not the end.
+	n, err := backupset.Fill(f.r, p)
 	f.pos += int64(n)
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		err = io.EOF
+	if err == nil || err == io.EOF && n == len(p) {
+		return n, nil
 	}
 	return n, err
 }

@@ -286,7 +286,7 @@ func (l *Location) Open(ctx context.Context, name string) (io.ReadCloser, backup
 	if err != nil {
 		return nil, backupset.ObjectInfo{}, l.describeErr("read", name, err)
 	}
-	return rc, backupset.ObjectInfo{Name: name, Size: info.Size, Modified: info.LastModified.UTC()}, nil
+	return &body{ReadCloser: rc, l: l, name: name, size: info.Size}, backupset.ObjectInfo{Name: name, Size: info.Size, Modified: info.LastModified.UTC()}, nil
 }
 
 // Stat describes a committed object.

@@ -319,6 +319,8 @@ func (l *Location) describeErr(op, name string, err error) error {
 		return fmt.Errorf("%s %s: access denied: the credential needs the permissions listed in docs/offsite.md (%v)", op, what, err)
 	case r.Code == "InvalidAccessKeyId" || r.Code == "SignatureDoesNotMatch":
 		return fmt.Errorf("%s %s: the S3 credential was refused (%s); check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the instance role", op, what, r.Code)
+	case unreachable(err):
+		return fmt.Errorf("%s %s: %w: %w", op, what, err, backupset.ErrUnreachable)
 	}
 	return fmt.Errorf("%s %s: %w", op, what, err)
 }

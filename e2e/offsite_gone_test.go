@@ -1,9 +1,11 @@
 package e2e
 
-// The S3 server going away in the middle of restore s3:// (issue 19 item 7):
-// the run is staged and checked before anything stops, so nothing is
-// stopped, changed or left behind (no helper, no staged file, no lock),
-// and the next restore, with the server back, brings the backup back.
+// The S3 server going away (issue 19 item 7), cut off by a proxy in the
+// middle of a transfer: in backup s3://, the run fails with exit 3, never
+// appears, and the deployment runs; in restore s3://, the run is staged
+// and checked before anything stops, so nothing is stopped, changed or
+// left behind (no helper, no staged file, no lock), and the next restore,
+// with the server back, brings the backup back.
 
 import (
 	"crypto/rand"
@@ -18,7 +20,7 @@ import (
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
 )
 
-func TestOffsiteServerGoneMidRestore(t *testing.T) {
+func TestOffsiteServerGoneMidTransfer(t *testing.T) {
 	t.Parallel()
 	_, c, s3, run := offsiteDeployment(t, "community", "infrahub/gone")
 	db, _ := seedDeployment(t, c)
@@ -32,17 +34,45 @@ func TestOffsiteServerGoneMidRestore(t *testing.T) {
 	res := run("backup", s3.URL, "--project", c.Project, "--yes", "--progress", "quiet", "--format", "json")
 	t.Log(res.Stderr())
 	res.Assert(t, icmd.Success)
-	var doc diffBackupDoc
+	var doc struct {
+		Location struct {
+			RunID string `json:"run_id"`
+			Bytes int64  `json:"bytes"`
+		} `json:"location"`
+	}
 	assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &doc), res.Stdout())
 	db.Reconnect(t)
 
 	changeDeployment(t, c)
 	changedStorage := storageState(t, c)
-	before := startedAt(t, c)
-
-	const limit = 1 << 20 // listing and manifests take a few KiB
-	proxy := kit.NewCuttingProxy(t, s3.Server.Endpoint, limit)
+	const limit = 1 << 20 // listing, lease and manifests take a few KiB
+	assert.Assert(t, doc.Location.Bytes > 2*limit, "the run holds %d bytes: too few to be cut in the middle", doc.Location.Bytes)
 	staging := t.TempDir()
+
+	// backup s3:// cut off mid-upload: exit 3, no new run, every
+	// container runs, no helper left.
+	proxy := kit.NewCuttingProxy(t, s3.Server.Endpoint, limit)
+	res = run("backup", s3.URL, "--project", c.Project, "--yes", "--progress", "plain", "--s3-endpoint", proxy.Endpoint, "--s3-staging-dir", staging)
+	t.Log(res.Combined())
+	assert.Assert(t, proxy.WasCut(), "the backup sent %d bytes through the proxy: it never reached the limit", proxy.Sent())
+	res.Assert(t, icmd.Expected{ExitCode: 3, Err: "127.0.0.1"})
+	assertAllRunning(t, c, db)
+	assertNoHelpers(t, c)
+	assertOnlySafetyCopies(t, staging)
+	res = run("list", s3.URL, "--format", "json")
+	res.Assert(t, icmd.Success)
+	var listing struct {
+		Runs []struct {
+			Run struct {
+				ID string `json:"id"`
+			} `json:"run"`
+		} `json:"runs"`
+	}
+	assert.NilError(t, json.Unmarshal([]byte(res.Stdout()), &listing), res.Stdout())
+	assert.Check(t, is.Len(listing.Runs, 1), "only the first run exists:\n%s", res.Stdout())
+
+	before := startedAt(t, c)
+	proxy = kit.NewCuttingProxy(t, s3.Server.Endpoint, limit)
 	res = run("restore", s3.URL, "--project", c.Project, "--yes", "--progress", "plain", "--s3-endpoint", proxy.Endpoint, "--s3-staging-dir", staging)
 	t.Log(res.Combined())
 	assert.Assert(t, proxy.WasCut(), "the restore read %d bytes through the proxy: it never reached the limit", proxy.Sent())

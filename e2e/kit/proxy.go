@@ -2,7 +2,6 @@ package kit
 
 import (
 	"errors"
-	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -11,11 +10,11 @@ import (
 
 // CuttingProxy stands between the plugin and a TCP server (the kit's S3
 // server) and makes that server go away in the middle of a transfer: it
-// forwards connections until limit bytes have come back from the server,
-// all connections counted, then closes every connection, the ones it
-// forwards and the ones to the server, and stops listening, so that new
-// connections are refused, as when the server's host fails or the network
-// to it is cut.
+// forwards connections until limit bytes have gone through it, both ways
+// and all connections counted (a download or an upload), then closes every
+// connection, the ones it forwards and the ones to the server, and stops
+// listening, so that new connections are refused, as when the server's
+// host fails or the network to it is cut.
 type CuttingProxy struct {
 	// Endpoint is the proxy's address with the scheme of the target,
 	// http://127.0.0.1:PORT: give it to the plugin (--s3-endpoint).
@@ -32,7 +31,7 @@ type CuttingProxy struct {
 }
 
 // NewCuttingProxy proxies endpoint (scheme://host:port) until limit bytes
-// have come back from it. The test's cleanup closes what is left.
+// have gone through. The test's cleanup closes what is left.
 func NewCuttingProxy(t testing.TB, endpoint string, limit int64) *CuttingProxy {
 	t.Helper()
 	u, err := url.Parse(endpoint)
@@ -56,7 +55,7 @@ func (p *CuttingProxy) WasCut() bool {
 	return p.cut
 }
 
-// Sent is how many bytes came back from the server through the proxy.
+// Sent is how many bytes went through the proxy, both ways.
 func (p *CuttingProxy) Sent() int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -90,8 +89,8 @@ func (p *CuttingProxy) serve() {
 		if !p.track(client, server) {
 			return
 		}
-		go func() { _, _ = io.Copy(server, client) }()
-		go p.back(server, client)
+		go p.forward(client, server)
+		go p.forward(server, client)
 	}
 }
 
@@ -109,18 +108,18 @@ func (p *CuttingProxy) track(conns ...net.Conn) bool {
 	return true
 }
 
-// back copies the server's bytes to the client, up to the proxy's limit.
-func (p *CuttingProxy) back(server, client net.Conn) {
+// forward copies from one side to the other, up to the proxy's limit.
+func (p *CuttingProxy) forward(from, to net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
-		n, err := server.Read(buf)
+		n, err := from.Read(buf)
 		if n > 0 {
 			p.mu.Lock()
 			allowed := min(int64(n), max(p.limit-p.sent, 0))
 			p.sent += allowed
 			over := p.sent >= p.limit
 			p.mu.Unlock()
-			if _, werr := client.Write(buf[:allowed]); werr != nil {
+			if _, werr := to.Write(buf[:allowed]); werr != nil {
 				return
 			}
 			if over {
@@ -130,7 +129,7 @@ func (p *CuttingProxy) back(server, client net.Conn) {
 		}
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) {
-				_ = client.Close()
+				_ = to.Close()
 			}
 			return
 		}

@@ -269,10 +269,12 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 		_ = printCopy(url)(dockerCli.Out(), res)
 	}
 	if err != nil && fw != nil {
+		removed := "its objects are removed"
 		if derr := fw.Discard(context.WithoutCancel(ctx), folder); derr != nil {
 			fmt.Fprintf(dockerCli.Err(), "Note: %v\n", derr)
+			removed = "no command takes what it left for a backup; prune removes it"
 		}
-		return offsiteExit(fmt.Errorf("the backup went to %s but its run could not be committed (its objects are removed; run the backup again): %w", loc.Describe(), err))
+		return offsiteExit(fmt.Errorf("the backup went to %s but its run could not be committed (%s; run the backup again): %w", loc.Describe(), removed, err))
 	}
 	releaseLease() // --prune takes it again
 	if err != nil && encrypting {

@@ -201,7 +201,7 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 		// counts are those the dumps will hold, for a drill to check.
 		figures, rootIDs = o.countNodes(ctx)
 	}
-	o.closeBolt(ctx) // the database's network namespace goes away with it
+	o.closeBolt(ctx) // the server goes away with its container
 	if err == nil {
 		// The other components are captured while the database shuts down
 		// and is dumped: the outage lasts no longer than the longer of the

@@ -252,7 +252,7 @@ func (l *loader) run(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	l.closeBolt(ctx) // the network namespace goes away with the database
+	l.closeBolt(ctx) // the server goes away with its container
 
 	defer l.outage.StartApps(ctx)
 	started := false

@@ -327,6 +327,11 @@ func (l *loader) safetyDumps(ctx context.Context) error {
 		return err
 	}
 	r.safety = f
+	for _, db := range l.current {
+		// Hashed while it is written: the move that proves it whole and
+		// durable before the load has only its end left to hash.
+		r.session.Follow("safety", db+".dump")
+	}
 	if err := neo4jdump.Dump(ctx, r.session, "safety", l.current, r.owner); err != nil {
 		return err
 	}

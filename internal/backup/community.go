@@ -99,6 +99,9 @@ type offline struct {
 	// spare is a helper started to wait for the database when the run's
 	// own was removed from outside.
 	spare *helper.Session
+	// busy: a neo4j-admin run in the helper may not have ended (the dump
+	// did not return, or failed): bringBack stops the helper first.
+	busy bool
 }
 
 // runOffline backs up a Neo4j Community database with neo4j-admin database
@@ -119,6 +122,11 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 	if oo.OnlineWait == 0 {
 		oo.OnlineWait = 5 * time.Minute
 	}
+	// The helper joins the database's networks, not its namespace: it
+	// need not be stopped and started again around the database's start
+	// (bringBack).
+	target = deployment.OverNetwork(target)
+	o.target = target
 	c := *target.Container
 	res.Method, res.Edition = "dump", "community"
 	var err error
@@ -193,7 +201,7 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 		// counts are those the dumps will hold, for a drill to check.
 		figures, rootIDs = o.countNodes(ctx)
 	}
-	o.closeBolt(ctx) // the database's network namespace goes away with it
+	o.closeBolt(ctx) // the server goes away with its container
 	if err == nil {
 		// The other components are captured while the database shuts down
 		// and is dumped: the outage lasts no longer than the longer of the
@@ -203,7 +211,10 @@ func runOffline(ctx context.Context, eng Engine, folder *backupset.Folder, targe
 				return err
 			}
 			stopped = time.Now().UTC()
-			return neo4jdump.Dump(dctx, s, "dump", o.dbs, owner)
+			o.busy = true
+			err := neo4jdump.Dump(dctx, s, "dump", o.dbs, owner)
+			o.busy = err != nil
+			return err
 		}, oo.WhileStopped)
 	}
 	if backErr := bringBack(); backErr != nil {
@@ -347,29 +358,30 @@ func (o *offline) closeBolt(ctx context.Context) {
 }
 
 // bringBack starts the database container, waits until Neo4j is online, and
-// starts the applications, on every path and with a fresh context. The
-// helper is stopped first (killing a dump that Ctrl-C interrupted, which
-// would hold the store lock) and started after the database, so it joins
-// the database's new network namespace and can wait for it.
+// starts the applications, on every path and with a fresh context. A helper
+// in the database's network namespace is stopped first and started after
+// the database, so that it joins its new namespace; one on its networks
+// (deployment.OverNetwork) keeps running and learns the database's new IP,
+// unless a dump may still run in it (Ctrl-C, a failure: busy), which
+// stopping it kills, since it would hold the store lock.
 func (o *offline) bringBack(ctx context.Context, outage *deployment.Outage, oo OfflineOptions) error {
 	cctx, cancel := context.WithTimeout(deployment.Detach(ctx), oo.OnlineWait+2*time.Minute)
 	defer cancel()
 	defer outage.StartApps(cctx)
-	_ = o.session.Helper.Stop(cctx)
+	restart := o.target.SharedNetwork || o.busy
+	if restart {
+		_ = o.session.Helper.Stop(cctx)
+	}
 	if err := outage.StartDatabase(cctx); err != nil {
 		return err
 	}
-	if err := o.session.Helper.Start(cctx); err != nil {
-		// Removed from outside: another helper waits for the database.
-		o.pw.Info(fmt.Sprintf("the helper container %s is gone (%v): starting a new one to wait for the database", o.session.Helper.Name(), err))
-		if rerr := helper.RemoveLost(cctx, o.eng, o.session.Helper.ID()); rerr != nil {
-			return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: %w", rerr)}
+	if restart {
+		if err := o.startHelper(cctx); err != nil {
+			return err
 		}
-		spare, serr := helper.OpenSession(cctx, o.eng, nil, o.target, helper.SessionOptions{Command: "backup", Image: o.image, Transfer: helper.TransferStream}, o.pw)
-		if serr != nil {
-			return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: no helper container: %w", serr)}
-		}
-		o.spare, o.session = spare, spare
+	}
+	if err := o.readdress(cctx); err != nil {
+		return err
 	}
 	wctx, wcancel := context.WithTimeout(cctx, oo.OnlineWait)
 	defer wcancel()
@@ -379,7 +391,14 @@ func (o *offline) bringBack(ctx context.Context, outage *deployment.Outage, oo O
 	// login, which says why.
 	step := progress.Event{ID: "await-bolt", Text: "Wait until Neo4j accepts connections on " + o.target.BoltAddress}
 	_ = progress.Run(o.pw, step, func() error {
-		_ = o.session.Helper.AwaitReachable(wctx, o.target.BoltAddress, oo.OnlineWait)
+		err := o.session.Helper.AwaitReachable(wctx, o.target.BoltAddress, oo.OnlineWait)
+		if err != nil && !restart && !errors.As(err, new(*docker.UnreachableError)) && wctx.Err() == nil {
+			// The exec itself failed: the helper kept running may be
+			// gone; a new one waits.
+			if err := o.startHelper(cctx); err == nil {
+				_ = o.session.Helper.AwaitReachable(wctx, o.target.BoltAddress, oo.OnlineWait)
+			}
+		}
 		return nil
 	})
 	err := o.connect(wctx, oo.OnlineWait)
@@ -390,6 +409,41 @@ func (o *offline) bringBack(ctx context.Context, outage *deployment.Outage, oo O
 		err = o.bolt.WaitOnline(wctx, db, oo.OnlineWait)
 	}
 	o.closeBolt(cctx)
+	if err != nil {
+		return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: err}
+	}
+	return nil
+}
+
+// startHelper starts the stopped helper again, or, when it was removed from
+// outside, another one to wait for the database.
+func (o *offline) startHelper(ctx context.Context) error {
+	err := o.session.Helper.Start(ctx)
+	if err == nil {
+		return nil
+	}
+	o.pw.Info(fmt.Sprintf("the helper container %s is gone (%v): starting a new one to wait for the database", o.session.Helper.Name(), err))
+	if rerr := helper.RemoveLost(ctx, o.eng, o.session.Helper.ID()); rerr != nil {
+		return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: %w", rerr)}
+	}
+	spare, serr := helper.OpenSession(ctx, o.eng, nil, o.target, helper.SessionOptions{Command: "backup", Image: o.image, Transfer: helper.TransferStream}, o.pw)
+	if serr != nil {
+		return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: fmt.Errorf("cannot wait for it: no helper container: %w", serr)}
+	}
+	o.spare, o.session = spare, spare
+	return nil
+}
+
+// readdress points the target at the database container's IP once it runs
+// again, when the helper reaches it over the network (deployment.Readdress).
+func (o *offline) readdress(ctx context.Context) error {
+	if !o.target.FollowIP {
+		return nil
+	}
+	c, err := o.eng.Inspect(ctx, o.target.Container.ID)
+	if err == nil {
+		o.target, err = deployment.Readdress(o.target, c)
+	}
 	if err != nil {
 		return &deployment.DatabaseDownError{Container: o.target.Container.Name, Err: err}
 	}

@@ -147,8 +147,10 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 		"stop-container db-id",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/dump neo4j (user 7474:7474)",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/dump system (user 7474:7474)",
-		"stop-helper ", "start-container db-id", "start-helper-again ",
-		"await-reachable ", // one exec polls the Bolt port: no login per attempt while Neo4j starts
+		// The helper is on the database's network, not in its namespace:
+		// it keeps running; the database's IP is read again after its start.
+		"start-container db-id", "inspect db-id",
+		"await-reachable 172.18.0.2:7687", // one exec polls the Bolt port: no login per attempt while Neo4j starts
 		"wait-online neo4j", "wait-online system",
 		"start-container infrahub-server-id", "start-container task-worker-id",
 	}
@@ -156,11 +158,14 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 	// The task manager ranks with the database: with nothing captured
 	// beside the dump it stops beside it, after the server, before the dump;
 	assertInOrder(t, calls, []string{"stop-container infrahub-server-id", "stop-container task-manager-id", "exec neo4j-admin database dump"})
-	// it starts once the graph is online, first of the applications
-	// (docs/outage.md).
-	assertInOrder(t, calls, []string{"wait-online system", "start-container task-manager-id", "start-container infrahub-server-id"})
+	// it starts with the database, while Neo4j starts (it does not use
+	// it), before the server (docs/outage.md).
+	assertInOrder(t, calls, []string{"start-container db-id", "start-container task-manager-id", "start-container infrahub-server-id"})
+	assertInOrder(t, calls, []string{"wait-online system", "start-container infrahub-server-id"})
 	assert.Check(t, !hasCall(eng, "stop-container cache-id"), "only application services stop")
 	assert.Check(t, !hasCall(eng, "count-nodes system"))
+	assert.Check(t, !hasCall(eng, "stop-helper"), "the helper is not restarted with the database")
+	assert.Check(t, !hasCall(eng, "start-helper-again"))
 	m, err := folder.ReadManifest()
 	assert.NilError(t, err)
 	for _, r := range m.Files {
@@ -188,7 +193,8 @@ func TestCommunityBackupIsAnOfflineDump(t *testing.T) {
 		assert.Check(t, is.Equal(string(data), helpertest.DumpContent(rec.Database, eng.Server.Content(rec.Database))))
 	}
 	spec := eng.Helpers[0].Spec()
-	assert.Check(t, is.Equal(spec.JoinContainer, "db-id"))
+	assert.Check(t, is.Equal(spec.JoinContainer, ""), "on the database's networks, not in its namespace")
+	assert.Check(t, is.DeepEqual(spec.Networks, []string{"net-id"}))
 	assert.Check(t, is.Equal(spec.Image, "neo4j:2025.10.1-community"), "the database's own image")
 }
 
@@ -220,7 +226,11 @@ func TestCommunityBackupFaultsBringEverythingBack(t *testing.T) {
 		{name: "ctrl-c during the dump", fault: "database dump", f: &helpertest.Fault{Block: true}, cancel: true, want: "context canceled", wantDBUp: true},
 		{name: "database does not start", fault: "start-database", f: &helpertest.Fault{Err: errors.New("port is already allocated")}, want: "did not come back online"},
 		{name: "nothing starts (the Docker host is out of reach)", fault: "start-container", f: &helpertest.Fault{Err: errors.New("ssh: connect to host: Connection refused")}, want: "application containers not started again", wantAppsDown: true},
-		{name: "helper gone", fault: "helper-start", f: &helpertest.Fault{Err: errors.New("No such container")}, want: "removed from outside", wantDBUp: true},
+		{name: "helper gone", fault: "await-reachable", f: &helpertest.Fault{Err: errors.New("No such container")}, want: "removed from outside", wantDBUp: true},
+		// A dump that fails may still run in the helper: it is stopped
+		// (and the dump with it) before the database starts; gone, another
+		// helper waits for the database.
+		{name: "helper gone during the dump", fault: "database dump", f: &helpertest.Fault{Err: errors.New("No such container")}, want: "No such container", wantDBUp: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			eng := communityEngine()
@@ -230,7 +240,7 @@ func TestCommunityBackupFaultsBringEverythingBack(t *testing.T) {
 			if tc.cancel {
 				tc.f.Hook = cancel
 			}
-			if tc.fault == "helper-start" {
+			if tc.name == "helper gone" || tc.name == "helper gone during the dump" {
 				tc.f.Hook = func() { eng.Helpers[0].Lose() } // docker rm -f from outside
 			}
 			eng.Faults[tc.fault] = tc.f
@@ -259,8 +269,38 @@ func TestCommunityBackupFaultsBringEverythingBack(t *testing.T) {
 				var down *deployment.DatabaseDownError
 				assert.Check(t, errors.As(err, &down))
 			}
+			if tc.fault == "database dump" {
+				// The dump may still run: the helper stops (killing it,
+				// and with it the store lock) before the database starts.
+				assertInOrder(t, eng.CallLog(), []string{"stop-helper ", "start-container db-id", "start-helper-again "})
+			}
 		})
 	}
+}
+
+// The database container may get another IP when it starts again (Docker
+// gives its old one to a container started meanwhile): the helper, on its
+// network, waits for it and logs in at the new one.
+func TestCommunityBackupFollowsTheDatabasesNewIP(t *testing.T) {
+	eng := communityEngine()
+	eng.Faults["start-database"] = &helpertest.Fault{Hook: func() {
+		eng.Database.Networks = []docker.Network{{Name: "infrahub_default", ID: "net-id", IP: "172.18.0.9"}}
+	}}
+	_, err := backup.Run(context.Background(), eng, newFolder(t), offlineOptions(eng, nil), progress.Nop)
+	assert.NilError(t, err)
+	assertInOrder(t, eng.CallLog(), []string{"start-container db-id", "inspect db-id", "await-reachable 172.18.0.9:7687", "wait-online neo4j"})
+}
+
+// A database container with no IP on a network (network_mode: none, or
+// another container's namespace) is reached from inside its namespace:
+// the helper stops before it starts and joins its new namespace after.
+func TestCommunityBackupWithoutIPSharesTheNamespace(t *testing.T) {
+	eng := communityEngine()
+	eng.Database.Networks = nil
+	_, err := backup.Run(context.Background(), eng, newFolder(t), offlineOptions(eng, nil), progress.Nop)
+	assert.NilError(t, err)
+	assertInOrder(t, eng.CallLog(), []string{"stop-helper ", "start-container db-id", "start-helper-again ", "await-reachable 127.0.0.1:7687", "wait-online neo4j"})
+	assert.Check(t, is.Equal(eng.Helpers[0].Spec().JoinContainer, "db-id"))
 }
 
 func TestCommunityBackupKilledDatabaseIsRefused(t *testing.T) {

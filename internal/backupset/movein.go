@@ -52,6 +52,8 @@ type Move struct {
 	file   *os.File
 	st     os.FileInfo // of the file when it was hashed
 	rec    FileRecord
+	// followed is how many bytes a Follower had hashed (PrepareFollowedMove).
+	followed int64
 }
 
 // PrepareMove does MoveIn's checks, then reads src once to hash it (in

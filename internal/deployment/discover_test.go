@@ -112,6 +112,41 @@ func TestFindTargetSharesTheNetworkNamespace(t *testing.T) {
 	assert.Check(t, !target.SharedNetwork, "--host-network")
 }
 
+// OverNetwork moves a helper from the database's namespace onto its
+// networks (the offline steps restart the database), and Readdress follows
+// the IP the database gets when it starts again; an address the operator
+// gave, or a database without an IP, is left as it is.
+func TestOverNetworkFollowsTheDatabasesIP(t *testing.T) {
+	eng := helpertest.New()
+	shared, err := deployment.FindTarget(context.Background(), eng, deployment.TargetOptions{BoltPort: 7688})
+	assert.NilError(t, err)
+	over := deployment.OverNetwork(shared)
+	assert.Check(t, !over.SharedNetwork && over.FollowIP)
+	assert.Check(t, is.Equal(over.BoltAddress, "172.18.0.2:7688"))
+	assert.Check(t, is.Equal(over.BackupAddress, "172.18.0.2:6362"))
+
+	restarted := *eng.Database
+	restarted.Networks = []docker.Network{{Name: "infrahub_default", ID: "net-id", IP: "172.18.0.9"}}
+	again, err := deployment.Readdress(over, restarted)
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(again.BoltAddress, "172.18.0.9:7688"))
+	restarted.Networks = nil
+	_, err = deployment.Readdress(over, restarted)
+	assert.Check(t, is.ErrorContains(err, "no IP address"))
+
+	given, err := deployment.FindTarget(context.Background(), eng, deployment.TargetOptions{DatabaseURL: "172.18.0.2:6362"})
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(deployment.OverNetwork(given), given), "an address the operator gave")
+	same, err := deployment.Readdress(given, restarted)
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(same, given))
+
+	eng.Database.Networks = nil
+	noIP, err := deployment.FindTarget(context.Background(), eng, deployment.TargetOptions{})
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(deployment.OverNetwork(noIP), noIP), "no IP: the namespace is shared")
+}
+
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 // The run lock is taken on the database container whether it runs or not:

@@ -154,3 +154,54 @@ func names(c docker.Container, host string) bool {
 	}
 	return false
 }
+
+// OverNetwork returns t with the helper on the database container's
+// networks, reaching it at its IP, instead of in its network namespace:
+// for the offline steps (a Community dump or load), which stop and start
+// the database container. A helper in the namespace of a container that
+// starts again has to be stopped before it and started after it, to join
+// its new namespace; one on its networks keeps running, and only learns
+// its new IP (Readdress). Only Bolt is reached over the network, where
+// Infrahub's own services reach it. t is returned unchanged unless it
+// shares the namespace of a container with an IP on a network (a
+// container on the host network, or on none, keeps sharing it).
+func OverNetwork(t helper.Target) helper.Target {
+	if !t.SharedNetwork || t.Container == nil || onHostNetwork(*t.Container) {
+		return t
+	}
+	ip := containerIP(*t.Container)
+	if ip == "" {
+		return t
+	}
+	t.SharedNetwork, t.FollowIP = false, true
+	t.BoltAddress = rehost(t.BoltAddress, ip)
+	t.BackupAddress = rehost(t.BackupAddress, ip)
+	return t
+}
+
+// Readdress returns t with its addresses on c's IP, c being the database
+// container t reaches over the network (OverNetwork) as inspected after it
+// started again: Docker may give it another IP (the old one taken by a
+// container started meanwhile). Any other target (one that shares the
+// namespace, or an address the operator gave) is returned unchanged.
+func Readdress(t helper.Target, c docker.Container) (helper.Target, error) {
+	if !t.FollowIP {
+		return t, nil
+	}
+	ip := containerIP(c)
+	if ip == "" {
+		return t, fmt.Errorf("database container %s has no IP address on its networks after its start", c.Name)
+	}
+	t.BoltAddress = rehost(t.BoltAddress, ip)
+	t.BackupAddress = rehost(t.BackupAddress, ip)
+	return t, nil
+}
+
+// rehost is the host:port addr with host replaced.
+func rehost(addr, host string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return net.JoinHostPort(host, port)
+}

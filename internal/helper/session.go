@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -216,6 +217,21 @@ func (s *Session) startStream(ctx context.Context) error {
 	}
 	s.Helper, s.work, s.Mode = h, w, TransferStream
 	return nil
+}
+
+// Follow hashes WorkDir/sub/name while a command in the helper writes it,
+// so that its Fetch, under whatever name it was moved or linked to in the
+// work dir meanwhile, hashes only what was written at the end
+// (backupset.Follower): a restore's safety dump, hashed and made durable
+// inside the outage. Only with the bind transfer, where the file lies in
+// the folder; a no-op otherwise. Close drops what was not fetched.
+func (s *Session) Follow(sub, name string) {
+	if w, ok := s.work.(*bindWork); ok {
+		fl := backupset.Follow(filepath.Join(w.staging, sub, name))
+		w.followMu.Lock()
+		w.followers = append(w.followers, fl)
+		w.followMu.Unlock()
+	}
 }
 
 // Seed puts files of folder into the helper's work dir (under sub, "" for

@@ -21,6 +21,11 @@ type Target struct {
 	// database's listen addresses (Neo4j's backup port listens on
 	// 127.0.0.1:6362 by default [S1][S10]).
 	SharedNetwork bool
+	// FollowIP is true when the helper is on the database container's
+	// networks and the addresses are its IP there, found by the plugin
+	// (deployment.OverNetwork): they follow it when the container starts
+	// again with another one (deployment.Readdress).
+	FollowIP bool
 	// Rule says how the database container was found (see deployment.Discover).
 	Rule string
 }

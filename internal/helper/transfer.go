@@ -12,7 +12,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
@@ -92,6 +94,31 @@ type bindWork struct {
 	staging  string
 	readable bool
 	helper   Helper
+	// followers hash files while neo4j-admin writes them (Session.Follow).
+	followMu  sync.Mutex
+	followers []*backupset.Follower
+}
+
+// follower takes the follower of the file st describes, if any.
+func (w *bindWork) follower(st os.FileInfo) *backupset.Follower {
+	w.followMu.Lock()
+	defer w.followMu.Unlock()
+	for i, fl := range w.followers {
+		if fl.Is(st) {
+			w.followers = slices.Delete(w.followers, i, i+1)
+			return fl
+		}
+	}
+	return nil
+}
+
+func (w *bindWork) dropFollowers() {
+	w.followMu.Lock()
+	defer w.followMu.Unlock()
+	for _, fl := range w.followers {
+		fl.Close()
+	}
+	w.followers = nil
 }
 
 func newBindWork(folder *backupset.Folder, readable bool) (*bindWork, error) {
@@ -152,9 +179,19 @@ func (w *bindWork) prepare(ctx context.Context, folder *backupset.Folder, sub, n
 	// bindMove.commit, so that hashing overlaps backup inspect.
 	id, text := "fetch "+name, "Move "+name+" into place"
 	pw.Event(progress.Event{ID: id, Text: text, Status: progress.Working})
-	m, err := folder.PrepareMove(ctx, staged, name)
+	prepareMove := folder.PrepareMove
+	if st, err := os.Lstat(staged); err == nil {
+		if fl := w.follower(st); fl != nil {
+			// Hashed while neo4j-admin wrote it: only its end is left.
+			defer fl.Close()
+			prepareMove = func(ctx context.Context, src, name string) (*backupset.Move, error) {
+				return folder.PrepareFollowedMove(ctx, src, name, fl)
+			}
+		}
+	}
+	m, err := prepareMove(ctx, staged, name)
 	if errors.Is(err, backupset.ErrNotOwned) && w.giveToCaller(ctx, []string{path.Join(WorkDir, sub, name)}) == nil {
-		m, err = folder.PrepareMove(ctx, staged, name)
+		m, err = prepareMove(ctx, staged, name)
 	}
 	if err == nil {
 		return &bindMove{w: w, m: m, folder: folder, staged: staged, name: name, pw: pw}, nil
@@ -300,6 +337,7 @@ func (w *bindWork) copyIn(ctx context.Context, folder *backupset.Folder, staged,
 // is the staging dir itself then; with the helper gone, the client removes
 // what it can.
 func (w *bindWork) cleanup(ctx context.Context, busy []string, gone bool) error {
+	w.dropFollowers()
 	var err error
 	if w.helper != nil && !gone && !w.clientCanEmpty() {
 		cmd := []string{"find", WorkDir, "-mindepth", "1"}

@@ -105,6 +105,10 @@ func aligned(version string) bool {
 // online, start the applications. A failure after the first load rolls back
 // from the safety dumps. Everything stopped is started again on every path.
 func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target helper.Target, opts Options, pw progress.Writer) (*Result, error) {
+	// The helper joins the database's networks, not its namespace: it need
+	// not be stopped and started again around the database's start
+	// (bringBack).
+	target = deployment.OverNetwork(target)
 	c := *target.Container
 	p := &Plan{Folder: folder.Dir, DatabaseContainer: c.Name, target: target, Method: "load"}
 	if err := p.chooseChains(folder, opts); err != nil {
@@ -179,6 +183,9 @@ type loader struct {
 	safety  map[string]string // database -> safety dump name in r.safety
 	current []string          // databases that exist now (others are new)
 	putBack []agent.Command   // the commands that load the safety dumps kept in the helper
+	// busy: a neo4j-admin run in the helper may not have ended (a dump or
+	// a load did not return, or failed): bringBack stops the helper first.
+	busy bool
 }
 
 // guardReplacing tells the guardian, if any, how to put the safety dumps
@@ -245,7 +252,7 @@ func (l *loader) run(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	l.closeBolt(ctx) // the network namespace goes away with the database
+	l.closeBolt(ctx) // the server goes away with its container
 
 	defer l.outage.StartApps(ctx)
 	started := false
@@ -269,6 +276,7 @@ func (l *loader) run(ctx context.Context) (err error) {
 	emptied := l.outage.Beside(ctx, func(ctx context.Context, c docker.Container) error {
 		return emptyOne(ctx, r.eng, image, c, r.pw)
 	})
+	l.busy = true
 	if r.plan.SafetyDir != "" {
 		if err := l.safetyDumps(ctx); err != nil {
 			return fmt.Errorf("safety dump failed, nothing was loaded: %w", err)
@@ -284,6 +292,7 @@ func (l *loader) run(ctx context.Context) (err error) {
 	}
 	loadErr := l.loadAll(ctx, false)
 	if loadErr == nil {
+		l.busy = false
 		l.guardReplaced(ctx)
 	}
 	started = true
@@ -318,6 +327,11 @@ func (l *loader) safetyDumps(ctx context.Context) error {
 		return err
 	}
 	r.safety = f
+	for _, db := range l.current {
+		// Hashed while it is written: the move that proves it whole and
+		// durable before the load has only its end left to hash.
+		r.session.Follow("safety", db+".dump")
+	}
 	if err := neo4jdump.Dump(ctx, r.session, "safety", l.current, r.owner); err != nil {
 		return err
 	}
@@ -377,19 +391,37 @@ func (l *loader) loadAll(ctx context.Context, rollback bool) error {
 	return nil
 }
 
-// bringBack starts the database container, brings the helper into its new
-// network namespace, logs in and waits until every planned database is
-// online, with a fresh context.
+// bringBack starts the database container, logs in and waits until every
+// planned database is online, with a fresh context. A helper in the
+// database's network namespace is stopped first and started after the
+// database, so that it joins its new namespace; one on its networks
+// (deployment.OverNetwork) keeps running and learns the database's new IP,
+// unless a dump or a load may still run in it (busy), which stopping it
+// kills.
 func (l *loader) bringBack(ctx context.Context) error {
 	r := l.runner
 	cctx, cancel := context.WithTimeout(deployment.Detach(ctx), r.opts.OnlineWait+2*time.Minute)
 	defer cancel()
-	_ = r.session.Helper.Stop(cctx)
+	restart := r.plan.target.SharedNetwork || l.busy
+	if restart {
+		_ = r.session.Helper.Stop(cctx)
+	}
 	if err := l.outage.StartDatabase(cctx); err != nil {
 		return err
 	}
-	if err := r.session.Helper.Start(cctx); err != nil {
-		return &deployment.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
+	if restart {
+		if err := r.session.Helper.Start(cctx); err != nil {
+			return &deployment.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: fmt.Errorf("cannot wait for it: the helper container did not start again: %w", err)}
+		}
+	}
+	if r.plan.target.FollowIP {
+		c, err := r.eng.Inspect(cctx, r.plan.target.Container.ID)
+		if err == nil {
+			r.plan.target, err = deployment.Readdress(r.plan.target, c)
+		}
+		if err != nil {
+			return &deployment.DatabaseDownError{Container: r.plan.DatabaseContainer, Err: err}
+		}
 	}
 	deadline := time.Now().Add(r.opts.OnlineWait)
 	// One exec that polls the Bolt port from inside the helper: no login
@@ -448,7 +480,9 @@ func (l *loader) rollback(ctx context.Context, cause error) error {
 	l.closeBolt(cctx)
 	err := l.outage.StopDatabase(cctx)
 	if err == nil {
+		l.busy = true
 		if err = l.loadAll(cctx, true); err == nil {
+			l.busy = false
 			l.guardReplaced(cctx)
 		}
 	}

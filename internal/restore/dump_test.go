@@ -85,11 +85,14 @@ func TestCommunityRestoreLoadsTheDumpOffline(t *testing.T) {
 		"connect", "stop-container server-id", "stop-container db-id",
 		"exec neo4j-admin database dump --overwrite-destination=true --to-path=/backups/safety neo4j",
 		"exec neo4j-admin database load --overwrite-destination=true --from-path=/backups/load/neo4j neo4j (user 7474:7474)",
-		"stop-helper", "start-container db-id", "start-helper-again",
-		"await-reachable", // one exec polls the Bolt port: no login per attempt while Neo4j starts
+		// The helper is on the database's network, not in its namespace:
+		// it keeps running; the database's IP is read again after its start.
+		"start-container db-id", "inspect db-id",
+		"await-reachable 172.18.0.2:7687", // one exec polls the Bolt port: no login per attempt while Neo4j starts
 		"connect", "cypher WAIT neo4j",
 		"start-container server-id",
 	})
+	assert.Check(t, !slices.ContainsFunc(f.eng.CallLog(), func(c string) bool { return strings.HasPrefix(c, "stop-helper") }), "the helper is not restarted with the database")
 	assert.Assert(t, is.Len(res.Databases, 1))
 	assert.Check(t, res.Downtime > 0)
 	assert.Check(t, is.Equal(res.Databases[0].Downtime, res.Downtime), "offline, the database was down for the whole outage")
@@ -108,6 +111,12 @@ func TestCommunityRestoreLoadFailureRollsBack(t *testing.T) {
 	assert.Assert(t, errors.As(err, &rolled), "got %v", err)
 	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), before))
 	assert.Check(t, f.eng.DatabaseRunning())
+	// The failed load may still run in the helper: the helper stops
+	// (killing it) before the database starts; the rollback's load ended.
+	assertInOrder(t, f.eng.CallLog(), []string{
+		"exec neo4j-admin database load", "stop-helper", "start-container db-id", "start-helper-again",
+		"stop-container db-id", "exec neo4j-admin database load", "start-container db-id", "inspect db-id", "await-reachable 172.18.0.2:7687",
+	})
 	assert.Check(t, f.eng.AppRunning("server-id"))
 	assert.Check(t, is.Len(f.eng.Running(), 0))
 }

@@ -54,7 +54,9 @@ func (s Storage) Name() string {
 
 // HelperSpec is a helper with the storage mounted at MountPoint (read only
 // unless rw), without network, as root (owners and modes are read and
-// restored as they are).
+// restored as they are). A read-only one is only created, never started
+// (docker.HelperSpec.CreateOnly): a backup reads it through the archive
+// API alone (Take), and nothing runs that could touch the storage.
 func HelperSpec(s Storage, command string, rw bool) docker.HelperSpec {
 	m := s.Mount
 	m.Destination, m.RW = MountPoint, rw
@@ -63,12 +65,13 @@ func HelperSpec(s Storage, command string, rw bool) docker.HelperSpec {
 		key = m.Source
 	}
 	return docker.HelperSpec{
-		Name:      docker.HelperName(command + "-storage"),
-		Image:     s.Image,
-		Labels:    docker.HelperLabels(command, "storage:"+key, time.Now()),
-		NoNetwork: true,
-		Mounts:    []docker.Mount{m},
-		User:      "0",
+		Name:       docker.HelperName(command + "-storage"),
+		Image:      s.Image,
+		Labels:     docker.HelperLabels(command, "storage:"+key, time.Now()),
+		NoNetwork:  true,
+		Mounts:     []docker.Mount{m},
+		User:       "0",
+		CreateOnly: !rw,
 	}
 }
 

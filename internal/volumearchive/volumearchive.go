@@ -121,6 +121,9 @@ type Stats struct {
 // a path ending in "/.") or after the directory: both become "./".
 func Copy(w io.Writer, r io.Reader) (Stats, error) { return copyAs(w, r, "./") }
 
+// copyBuffer is the size of the chunks Copy moves a file's bytes in.
+const copyBuffer = 256 << 10
+
 // copyAs is Copy naming the root rootName ("./" or "storage/").
 func copyAs(w io.Writer, r io.Reader, rootName string) (Stats, error) {
 	var st Stats
@@ -128,6 +131,10 @@ func copyAs(w io.Writer, r io.Reader, rootName string) (Stats, error) {
 	tw := tar.NewWriter(w)
 	links := linkSet{}
 	root, seenRoot := "", false
+	// Files are copied in chunks of copyBuffer, not io.Copy's 32 KiB:
+	// fewer reads of the engine's stream and fewer writes down to the
+	// location's part buffer and its hashes.
+	buf := make([]byte, copyBuffer)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -189,7 +196,7 @@ func copyAs(w io.Writer, r io.Reader, rootName string) (Stats, error) {
 			return st, err
 		}
 		if hdr.Typeflag == tar.TypeReg {
-			if _, err := io.Copy(tw, tr); err != nil {
+			if _, err := io.CopyBuffer(tw, tr, buf); err != nil {
 				return st, err
 			}
 		}

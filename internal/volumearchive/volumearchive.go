@@ -89,7 +89,9 @@ func Take(ctx context.Context, h Helper, folder *backupset.Folder, s Storage, na
 		return backupset.FileRecord{}, fmt.Errorf("read %s: %w", s.Name(), err)
 	}
 	defer rc.Close()
-	if _, err := Copy(pf, rc); err != nil {
+	ra := newReadAhead(rc)
+	defer ra.Close()
+	if _, err := Copy(pf, ra); err != nil {
 		if ctx.Err() != nil {
 			return backupset.FileRecord{}, ctx.Err()
 		}

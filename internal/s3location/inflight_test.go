@@ -152,7 +152,7 @@ func testAbortWithPartInFlight(t *testing.T) {
 	assert.Check(t, is.ErrorContains(err, "already committed or aborted"))
 }
 
-// atDepths runs test with one part in flight (the plugin's), then two.
+// atDepths runs test with one part in flight, then two (the plugin's).
 func atDepths(t *testing.T, test func(*testing.T)) {
 	for _, depth := range []int{1, 2} {
 		t.Run(fmt.Sprintf("%d-in-flight", depth), func(t *testing.T) {

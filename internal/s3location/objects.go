@@ -37,8 +37,9 @@ func md5Base64(b []byte) string {
 }
 
 // Create starts a create-only upload. Up to one part it stays in memory and
-// goes out as one PUT; beyond, as a multipart upload with one part in flight
-// while the next one fills: two part buffers, reused by the next upload.
+// goes out as one PUT; beyond, as a multipart upload with partsInFlight
+// parts in flight while the next one fills: a part buffer more than that,
+// reused by the next upload.
 func (l *Location) Create(ctx context.Context, name string, o backupset.CreateOptions) (backupset.ObjectWriter, error) {
 	key, err := l.key(name)
 	if err != nil {
@@ -88,8 +89,11 @@ func (l *Location) putBuf(b []byte) {
 }
 
 // partsInFlight is how many parts an upload sends at once while the next
-// one fills: each costs a part buffer.
-var partsInFlight = 1
+// one fills: each costs a part buffer. Two: with the payload unsigned and
+// each part's MD5 taken as it fills, one part at a time left the writer
+// waiting on the server's answer (256 MiB into a local versitygw: 1.35 s
+// with one, 1.05 s with two; a third part buffer, 8 MiB, is the cost).
+var partsInFlight = 2
 
 type writer struct {
 	l        *Location

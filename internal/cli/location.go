@@ -36,7 +36,7 @@ type locationFlags struct {
 func (o *locationFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.endpoint, "s3-endpoint", "", "S3 endpoint URL for s3:// locations (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS)")
 	fs.StringVar(&o.caBundle, "s3-ca-bundle", "", "PEM file of extra certificate authorities to trust for the S3 endpoint")
-	fs.IntVar(&o.partSizeMiB, "s3-part-size", s3location.DefaultPartSize>>20, "Part size of S3 uploads in MiB (5 or more); an upload holds two parts in memory (one in flight, one filling)")
+	fs.IntVar(&o.partSizeMiB, "s3-part-size", s3location.DefaultPartSize>>20, "Part size of S3 uploads in MiB (5 or more); an upload holds three parts in memory (two in flight, one filling)")
 	fs.BoolVar(&o.allowOverwrite, "s3-allow-overwrite", false, "Accept an S3 server that ignores If-None-Match (create-only writes then rest on the lock alone)")
 }
 

@@ -48,6 +48,13 @@ type HelperSpec struct {
 	Server bool
 	// Memory limits the container's memory in bytes (0: no limit).
 	Memory int64
+	// CreateOnly creates the container and never starts it: nothing runs
+	// in it, so it takes no Exec, but the archive API (CopyFrom, Stat,
+	// ReadFile) mounts a container's file systems itself whether it runs
+	// or not. A helper that only reads its mounts that way (the storage's
+	// backup) saves the start of a process and its kill at removal: about
+	// 0.5 s of a 1 s step at 256 MiB.
+	CreateOnly bool
 }
 
 // HelperContainer is a running helper container, as StartHelper returns it.
@@ -106,8 +113,8 @@ func HelperName(command string) string {
 	return "infrahubdb-" + command + "-" + hex.EncodeToString(b)
 }
 
-// StartHelper creates and starts a helper container. If anything fails after creation, the
-// container is removed before the error is returned.
+// StartHelper creates and starts a helper container (only creates it, with spec.CreateOnly). If
+// anything fails after creation, the container is removed before the error is returned.
 func (e *Engine) StartHelper(ctx context.Context, spec HelperSpec) (HelperContainer, error) {
 	opts := createOptions(spec)
 	// The create request is not cancelled midway: the daemon finishes a
@@ -123,6 +130,9 @@ func (e *Engine) StartHelper(ctx context.Context, spec HelperSpec) (HelperContai
 	if err := ctx.Err(); err != nil {
 		_ = h.Remove(ctx)
 		return nil, err
+	}
+	if spec.CreateOnly {
+		return h, nil
 	}
 	if err := e.connectAndStart(ctx, h.id, spec); err != nil {
 		if rmErr := h.Remove(ctx); rmErr != nil {

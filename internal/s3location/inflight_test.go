@@ -1,6 +1,7 @@
 package s3location_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -151,7 +152,7 @@ func testAbortWithPartInFlight(t *testing.T) {
 	assert.Check(t, is.ErrorContains(err, "already committed or aborted"))
 }
 
-// atDepths runs test with one part in flight (the plugin's), then two.
+// atDepths runs test with one part in flight, then two (the plugin's).
 func atDepths(t *testing.T, test func(*testing.T)) {
 	for _, depth := range []int{1, 2} {
 		t.Run(fmt.Sprintf("%d-in-flight", depth), func(t *testing.T) {
@@ -159,4 +160,35 @@ func atDepths(t *testing.T, test func(*testing.T)) {
 			test(t)
 		})
 	}
+}
+
+// TestPartCorruptedInTransitIsRefused: one byte of part 2 changes on its
+// way (same length). Each part's payload goes out unsigned, as over HTTPS:
+// its Content-MD5, taken as the part filled, is what the server checks, so
+// the part is refused, the upload aborted and nothing committed.
+func TestPartCorruptedInTransitIsRefused(t *testing.T) {
+	var corrupted atomic.Bool
+	loc := behindProxy(t, func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if len(body) > 1000 && !corrupted.Swap(true) {
+			body[1000] ^= 1
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+	const size = 3*s3location.MinPartSize + 5
+	w, err := upload(t.Context(), loc, "big", size)
+	assert.Check(t, corrupted.Load(), "part 2 did not pass the proxy")
+	assert.Check(t, is.ErrorContains(err, "part 2"))
+	w.Abort()
+	objs, err := loc.List(t.Context(), "")
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(objs, 0))
+	left, err := loc.Leftovers(t.Context())
+	assert.NilError(t, err)
+	assert.Check(t, is.Len(left, 0))
 }

@@ -37,8 +37,9 @@ func md5Base64(b []byte) string {
 }
 
 // Create starts a create-only upload. Up to one part it stays in memory and
-// goes out as one PUT; beyond, as a multipart upload with one part in flight
-// while the next one fills: two part buffers, reused by the next upload.
+// goes out as one PUT; beyond, as a multipart upload with partsInFlight
+// parts in flight while the next one fills: a part buffer more than that,
+// reused by the next upload.
 func (l *Location) Create(ctx context.Context, name string, o backupset.CreateOptions) (backupset.ObjectWriter, error) {
 	key, err := l.key(name)
 	if err != nil {
@@ -52,7 +53,7 @@ func (l *Location) Create(ctx context.Context, name string, o backupset.CreateOp
 		// Sized from the artifact: never more than 10 000 parts.
 		partSize = max(partSize, (o.Size+maxParts-1)/maxParts)
 	}
-	w := &writer{l: l, ctx: ctx, name: name, key: key, partSize: partSize, sum: sha256.New()}
+	w := &writer{l: l, ctx: ctx, name: name, key: key, partSize: partSize, sum: sha256.New(), partMD5: md5.New()}
 	if o.Size >= 0 && o.Size < partSize {
 		w.buf = make([]byte, 0, o.Size) // one PUT: no part buffer needed
 	} else {
@@ -88,8 +89,11 @@ func (l *Location) putBuf(b []byte) {
 }
 
 // partsInFlight is how many parts an upload sends at once while the next
-// one fills: each costs a part buffer.
-var partsInFlight = 1
+// one fills: each costs a part buffer. Two: with the payload unsigned and
+// each part's MD5 taken as it fills, one part at a time left the writer
+// waiting on the server's answer (256 MiB into a local versitygw: 1.35 s
+// with one, 1.05 s with two; a third part buffer, 8 MiB, is the cost).
+var partsInFlight = 2
 
 type writer struct {
 	l        *Location
@@ -100,6 +104,11 @@ type writer struct {
 	buf      []byte   // the part being filled
 	spare    [][]byte // part buffers whose upload is done
 	sum      hash.Hash
+	// partMD5 hashes the part being filled as it fills, for its
+	// Content-MD5: the writer's goroutine mostly waits for its source,
+	// and the part goes out as soon as it is full instead of after a
+	// pass of MD5 over it (about 12 ms per 8 MiB here).
+	partMD5  hash.Hash
 	size     int64
 	uploadID string
 	parts    []minio.CompletePart
@@ -112,6 +121,7 @@ type writer struct {
 type inflight struct {
 	num    int
 	buf    []byte
+	md5    string // base64, for Content-MD5
 	cancel context.CancelFunc
 	finish chan struct{} // closed when etag and err are set
 	etag   string
@@ -147,6 +157,7 @@ func (w *writer) Write(p []byte) (int, error) {
 			w.buf = append(w.partBuf(), w.buf...)
 		}
 		w.buf = append(w.buf, p[:k]...)
+		w.partMD5.Write(p[:k])
 		p = p[k:]
 	}
 	return n, nil
@@ -173,11 +184,19 @@ func (w *writer) flushPart() error {
 		return fmt.Errorf("upload of %s to %s: more than %d parts of %d bytes; raise --s3-part-size", w.name, w.l.Describe(), maxParts, w.partSize)
 	}
 	ctx, cancel := context.WithCancel(w.ctx)
-	f := &inflight{num: num, buf: w.buf, cancel: cancel, finish: make(chan struct{})}
+	f := &inflight{num: num, buf: w.buf, md5: base64.StdEncoding.EncodeToString(w.partMD5.Sum(nil)), cancel: cancel, finish: make(chan struct{})}
+	w.partMD5.Reset()
 	go func() {
 		defer close(f.finish)
-		part, err := w.l.core.PutObjectPart(ctx, w.l.bucket, w.key, w.uploadID, f.num, bytes.NewReader(f.buf), int64(len(f.buf)),
-			minio.PutObjectPartOptions{Md5Base64: md5Base64(f.buf)})
+		// Content-MD5 is the part's transport check, which every S3 store
+		// verifies (and Object Lock requires). The payload itself is left
+		// unsigned over plain HTTP as over HTTPS, where minio-go always
+		// does so: its streaming signature (aws-chunked) would cost a
+		// SHA-256 and an HMAC per 64 KiB on both ends for what the signed
+		// Content-MD5 already binds; the manifest's SHA-256 proves the
+		// content end to end.
+		o := minio.PutObjectPartOptions{Md5Base64: f.md5, DisableContentSha256: true}
+		part, err := w.l.core.PutObjectPart(ctx, w.l.bucket, w.key, w.uploadID, f.num, bytes.NewReader(f.buf), int64(len(f.buf)), o)
 		f.etag, f.err = part.ETag, w.l.describeErr(fmt.Sprintf("upload part %d of", f.num), w.name, err)
 	}()
 	w.flights = append(w.flights, f)

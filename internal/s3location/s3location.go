@@ -5,7 +5,7 @@
 // completion of multipart uploads, which this package drives itself through
 // minio.Core: minio-go's high-level PutObject drops the condition on
 // completion and silently replaces an existing object. Uploads are streamed
-// through two part buffers (one part in flight while the next fills);
+// through three part buffers (two parts in flight while the next fills);
 // nothing is written to the client's disk.
 //
 // Credentials come only from the standard chain (environment, the shared
@@ -59,7 +59,7 @@ type Options struct {
 	// CABundle is a PEM file of extra certificate authorities to trust.
 	CABundle string
 	// PartSize of multipart uploads (DefaultPartSize when 0). An upload
-	// holds two parts in memory: one in flight while the next one fills.
+	// holds three parts in memory: two in flight while the next one fills.
 	PartSize int64
 	// ReadOnly skips the write probe, for list and verify with a read-only
 	// credential.

@@ -54,7 +54,9 @@ func (s Storage) Name() string {
 
 // HelperSpec is a helper with the storage mounted at MountPoint (read only
 // unless rw), without network, as root (owners and modes are read and
-// restored as they are).
+// restored as they are). A read-only one is only created, never started
+// (docker.HelperSpec.CreateOnly): a backup reads it through the archive
+// API alone (Take), and nothing runs that could touch the storage.
 func HelperSpec(s Storage, command string, rw bool) docker.HelperSpec {
 	m := s.Mount
 	m.Destination, m.RW = MountPoint, rw
@@ -63,12 +65,13 @@ func HelperSpec(s Storage, command string, rw bool) docker.HelperSpec {
 		key = m.Source
 	}
 	return docker.HelperSpec{
-		Name:      docker.HelperName(command + "-storage"),
-		Image:     s.Image,
-		Labels:    docker.HelperLabels(command, "storage:"+key, time.Now()),
-		NoNetwork: true,
-		Mounts:    []docker.Mount{m},
-		User:      "0",
+		Name:       docker.HelperName(command + "-storage"),
+		Image:      s.Image,
+		Labels:     docker.HelperLabels(command, "storage:"+key, time.Now()),
+		NoNetwork:  true,
+		Mounts:     []docker.Mount{m},
+		User:       "0",
+		CreateOnly: !rw,
 	}
 }
 
@@ -86,7 +89,9 @@ func Take(ctx context.Context, h Helper, folder *backupset.Folder, s Storage, na
 		return backupset.FileRecord{}, fmt.Errorf("read %s: %w", s.Name(), err)
 	}
 	defer rc.Close()
-	if _, err := Copy(pf, rc); err != nil {
+	ra := newReadAhead(rc)
+	defer ra.Close()
+	if _, err := Copy(pf, ra); err != nil {
 		if ctx.Err() != nil {
 			return backupset.FileRecord{}, ctx.Err()
 		}
@@ -118,6 +123,9 @@ type Stats struct {
 // a path ending in "/.") or after the directory: both become "./".
 func Copy(w io.Writer, r io.Reader) (Stats, error) { return copyAs(w, r, "./") }
 
+// copyBuffer is the size of the chunks Copy moves a file's bytes in.
+const copyBuffer = 256 << 10
+
 // copyAs is Copy naming the root rootName ("./" or "storage/").
 func copyAs(w io.Writer, r io.Reader, rootName string) (Stats, error) {
 	var st Stats
@@ -125,6 +133,10 @@ func copyAs(w io.Writer, r io.Reader, rootName string) (Stats, error) {
 	tw := tar.NewWriter(w)
 	links := linkSet{}
 	root, seenRoot := "", false
+	// Files are copied in chunks of copyBuffer, not io.Copy's 32 KiB:
+	// fewer reads of the engine's stream and fewer writes down to the
+	// location's part buffer and its hashes.
+	buf := make([]byte, copyBuffer)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -186,7 +198,7 @@ func copyAs(w io.Writer, r io.Reader, rootName string) (Stats, error) {
 			return st, err
 		}
 		if hdr.Typeflag == tar.TypeReg {
-			if _, err := io.Copy(tw, tr); err != nil {
+			if _, err := io.CopyBuffer(tw, tr, buf); err != nil {
 				return st, err
 			}
 		}

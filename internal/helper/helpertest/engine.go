@@ -255,7 +255,8 @@ func (e *Engine) StartHelper(ctx context.Context, spec docker.HelperSpec) (helpe
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	h := &Helper{eng: e, id: fmt.Sprintf("helper-%d", len(e.Helpers)+1), name: spec.Name, spec: spec, fs: newFS()}
+	// A created-only helper is a stopped one: no Exec, the archive API works.
+	h := &Helper{eng: e, id: fmt.Sprintf("helper-%d", len(e.Helpers)+1), name: spec.Name, spec: spec, fs: newFS(), stopped: spec.CreateOnly}
 	for _, m := range spec.Mounts {
 		switch dir, shared := e.Volumes[m.Name]; {
 		case m.Type == docker.MountBind && e.BindVisible:

@@ -255,6 +255,28 @@ func helperCases(t *testing.T, world func(t *testing.T) World) {
 		assert.Check(t, is.Len(names(t, other, "/data"), 0))
 	})
 
+	// The storage's backup reads its volume through a helper that is only
+	// created: the archive API mounts it all the same, read-only.
+	t.Run("a created-only helper", func(t *testing.T) {
+		w := world(t)
+		vol := w.NewVolume(t)
+		db := start(t, w, docker.HelperSpec{Mounts: []docker.Mount{{Type: docker.MountVolume, Name: vol, Destination: "/data", RW: true}}})
+		assert.NilError(t, db.CopyTo(ctx, "/data", tarOf(t, map[string]string{"store": "graph"})))
+
+		h := start(t, w, docker.HelperSpec{CreateOnly: true, Mounts: []docker.Mount{{Type: docker.MountVolume, Name: vol, Destination: "/mnt/ro"}}})
+		running, err := h.Running(ctx)
+		assert.NilError(t, err)
+		assert.Check(t, !running, "a created-only helper runs")
+		data, err := h.ReadFile(ctx, "/mnt/ro/store", 1024)
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(string(data), "graph"))
+		size, isDir, exists, err := h.Stat(ctx, "/mnt/ro/store")
+		assert.Check(t, err == nil && exists && !isDir && size == 5, "stat: %d %v %v %v", size, isDir, exists, err)
+		assert.Check(t, h.CopyTo(ctx, "/mnt/ro", tarOf(t, map[string]string{"y": "y"})) != nil, "a copy into a read-only mount succeeded")
+		_, err = h.Exec(ctx, docker.ExecSpec{Cmd: []string{"true"}})
+		assert.Check(t, err != nil, "an exec in a created-only helper succeeded")
+	})
+
 	t.Run("exec as a given user", func(t *testing.T) {
 		w := world(t)
 		ids := func(h helper.Helper, user string) string {

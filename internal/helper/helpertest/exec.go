@@ -31,6 +31,10 @@ func (h *Helper) Exec(ctx context.Context, spec docker.ExecSpec) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
+	if h.isStopped() {
+		// As the engine answers an exec in a container that does not run.
+		return -1, fmt.Errorf("container %s is not running", h.name)
+	}
 	stdout, stderr := orDiscard(spec.Stdout), orDiscard(spec.Stderr)
 	if f := h.eng.fault(cmdKey(spec.Cmd)); f != nil {
 		if err := f.fire(ctx); err != nil {
@@ -507,4 +511,10 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+func (h *Helper) isStopped() bool {
+	h.eng.mu.Lock()
+	defer h.eng.mu.Unlock()
+	return h.stopped
 }

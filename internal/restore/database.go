@@ -330,19 +330,24 @@ func (r *runner) recover(ctx context.Context, db string, sc *safetyCopy, cause e
 		var lost *safetyLostError
 		if !errors.As(err, &lost) {
 			cause = errors.Join(cause, fmt.Errorf("start a new helper container: %w", err))
-			return &DegradedError{Database: db, Safety: saved(), Err: cause, State: "unknown (no helper container to reach it through)"}
+			safetyPath := saved() // before cause is read: it may add to it
+			return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: "unknown (no helper container to reach it through)"}
 		}
 		// The only copy went with the helper: the database can only be
-		// started with what is in its store.
+		// started with what is in its store, which cannot be told.
 		cause = errors.Join(cause, err)
-		safety = ""
+		if err := r.startDatabase(cctx, db); err != nil {
+			cause = errors.Join(cause, fmt.Errorf("start again: %w", err))
+		}
+		return &DegradedError{Database: db, Err: cause, State: r.describeState(cctx, db)}
 	}
 	if safety != "" {
 		r.pw.Info(fmt.Sprintf("restore of %s failed (%v): rolling back to the safety backup %s", db, firstLine(cause.Error()), sc.folder))
 		err := r.rollback(cctx, db, safety, res)
 		if err == nil {
 			res.RolledBack = true
-			return withCancel(ctx, &RolledBackError{Database: db, Safety: saved(), Err: cause})
+			safetyPath := saved()
+			return withCancel(ctx, &RolledBackError{Database: db, Safety: safetyPath, Err: cause})
 		}
 		cause = errors.Join(cause, fmt.Errorf("rollback: %w", err))
 		// Whatever is in the store now, a stopped database helps no one.
@@ -356,7 +361,8 @@ func (r *runner) recover(ctx context.Context, db string, sc *safetyCopy, cause e
 			cause = errors.Join(cause, fmt.Errorf("start again: %w", err))
 		}
 	}
-	return &DegradedError{Database: db, Safety: saved(), Err: cause, State: r.describeState(cctx, db)}
+	safetyPath := saved()
+	return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: r.describeState(cctx, db)}
 }
 
 // safetyLostError: the run's helper was lost before the safety backup it

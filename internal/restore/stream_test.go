@@ -74,10 +74,12 @@ func TestStreamHelperLostBeforeTheSafetyBackupArrived(t *testing.T) {
 
 	res, err := f.run(context.Background())
 
-	var rb *restore.RolledBackError
-	assert.Check(t, !errors.As(err, &rb), "got %v", err)
+	var deg *restore.DegradedError
+	assert.Assert(t, errors.As(err, &deg), "got %v", err)
+	assert.Check(t, is.ErrorContains(err, "could not be rolled back"))
 	assert.Check(t, is.ErrorContains(err, "the safety backup was lost with the helper container before it reached the safety folder"))
-	assert.Check(t, is.ErrorContains(err, "without a safety backup its content may be partly restored"))
+	assert.Check(t, is.Equal(deg.Safety, ""))
+	assert.Check(t, is.Equal(deg.State, "online (requested online)"))
 	assert.Check(t, is.Equal(f.admin.status["neo4j"], "online"), "started again")
 	assert.Check(t, f.eng.AppRunning("server-id"))
 	assert.Check(t, is.Len(f.eng.Running(), 0))

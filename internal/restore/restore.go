@@ -231,24 +231,10 @@ func (r *runner) preflight(ctx context.Context) error {
 	if r.opts.KeepHelper {
 		r.res.Helper = s.Helper.Name()
 	}
-	// The chains go into the helper while the login and the store's owner
-	// are checked: with stream transfer the upload is the longest step of
-	// the preflight. Their errors come first, as in that order.
-	uctx, cancelUpload := context.WithCancel(ctx)
-	defer cancelUpload()
-	uploaded := make(chan error, 1)
-	go func() { uploaded <- r.seedChains(uctx) }()
 	if err := r.connect(ctx); err != nil {
-		cancelUpload()
-		<-uploaded
 		return err
 	}
 	if r.owner, err = storeOwner(ctx, s); err != nil {
-		cancelUpload()
-		<-uploaded
-		return err
-	}
-	if err := <-uploaded; err != nil {
 		return err
 	}
 	for i := range r.plan.Databases {
@@ -259,24 +245,13 @@ func (r *runner) preflight(ctx context.Context) error {
 			}
 			continue
 		}
+		if err := r.seedChain(ctx, *db); err != nil {
+			return err
+		}
 		if db.Unverified {
 			if err := r.resolveUnverified(ctx, db); err != nil {
 				return err
 			}
-		}
-	}
-	return nil
-}
-
-// seedChains puts the chains of the plan (not its dumps) into the helper,
-// one database after another.
-func (r *runner) seedChains(ctx context.Context) error {
-	for _, db := range r.plan.Databases {
-		if backupset.IsDump(db.Artifact) {
-			continue
-		}
-		if err := r.seedChain(ctx, db); err != nil {
-			return err
 		}
 	}
 	return nil

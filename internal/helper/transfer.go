@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
@@ -493,7 +494,7 @@ type Fetches struct {
 	// start is closed when the work may begin; free once the fetches need
 	// the helper no more; done once the background work returned.
 	start, free, done chan struct{}
-	started           bool
+	started           sync.Once
 }
 
 type fetchSlot struct {
@@ -525,16 +526,11 @@ func (s *Session) StartFetches(ctx context.Context, folder *backupset.Folder, su
 
 // Begin lets the background work start now rather than at the first
 // Finish (stream transfer): for files the caller waits for later, while
-// the helper does other work.
+// the helper does other work. It may be called from any goroutine.
 func (f *Fetches) Begin() { f.begin() }
 
 // begin lets the background work start (once).
-func (f *Fetches) begin() {
-	if !f.started {
-		f.started = true
-		close(f.start)
-	}
-}
+func (f *Fetches) begin() { f.started.Do(func() { close(f.start) }) }
 
 func (f *Fetches) run(ctx context.Context, folder *backupset.Folder, keep bool) {
 	defer close(f.done)

@@ -99,10 +99,13 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 		}
 		defer sc.abort()
 		if r.session.Mode == helper.TransferStream {
-			// Its download goes on while the database is replaced: the
-			// rollback and the guardian restore the helper's copy, and
-			// the run waits for the folder's before it says how it went.
-			sc.pending.Begin()
+			// Its download goes on while neo4j-admin restore runs (it
+			// begins once that runs: an engine may hold every exec back
+			// while it streams an archive): the rollback and the guardian
+			// restore the helper's copy, and the run waits for the
+			// folder's before it says how it went.
+			r.restoreStarted = sc.pending.Begin
+			defer func() { r.restoreStarted = nil }()
 		} else if err := r.saveSafety(ctx, sc, &res); err != nil {
 			// Bind: a copy on this machine's disk, made before STOP as
 			// before (it would compete with neo4j-admin restore for the
@@ -160,7 +163,7 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 	// A cancelled exec leaves neo4j-admin running in the helper, where it
 	// would race the rollback's own restore: let it finish, then stop.
 	// The commands are neo4jbackup's, the drill's too.
-	err := neo4jbackup.Restore(context.WithoutCancel(ctx), r.session, neo4jbackup.RestoreSpec{Database: db.Name, FromPath: artifact, Until: until, Owner: r.owner}, r.pw)
+	err := neo4jbackup.Restore(context.WithoutCancel(ctx), r.session, neo4jbackup.RestoreSpec{Database: db.Name, FromPath: artifact, Until: until, Owner: r.owner, Started: r.restoreStarted}, r.pw)
 	if err != nil {
 		return err
 	}

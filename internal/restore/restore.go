@@ -171,6 +171,8 @@ type runner struct {
 	tunnel  interface{ Close() error }
 	owner   string // uid:gid of /data, for neo4j-admin restore
 	safety  *backupset.Folder
+	// restoreStarted, when set, is called once neo4j-admin restore runs.
+	restoreStarted func()
 }
 
 func (r *runner) run(ctx context.Context) (err error) {

@@ -27,6 +27,9 @@ type ExecSpec struct {
 	// then does not hold the command back. It is called at most once, from
 	// another goroutine, and always before Exec returns.
 	Started func()
+	// Ended, when set, is called once the output ended (the process has
+	// exited or is exiting), before the exit code is asked for.
+	Ended func()
 }
 
 // ExecIn runs a command in any running container, like Helper.Exec.
@@ -80,6 +83,9 @@ func (h *Helper) Exec(ctx context.Context, spec ExecSpec) (int, error) {
 		}()
 	}
 	_, err = stdcopy.StdCopy(orDiscard(spec.Stdout), orDiscard(spec.Stderr), att.Reader)
+	if spec.Ended != nil {
+		spec.Ended()
+	}
 	if ctx.Err() != nil {
 		return -1, ctx.Err()
 	}

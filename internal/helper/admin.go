@@ -46,6 +46,8 @@ type AdminRun struct {
 	User     string   // "" runs as the image's user
 	// Started, when set, is called once neo4j-admin runs (docker.ExecSpec).
 	Started func()
+	// Ended, when set, is called once its output ended (docker.ExecSpec).
+	Ended func()
 }
 
 // Admin runs neo4j-admin in the helper. Its output goes line by line to the
@@ -66,6 +68,7 @@ func (o *onHelper) Admin(ctx context.Context, run AdminRun) (string, error) {
 			Stdout:  out,
 			Stderr:  errOut,
 			Started: run.Started,
+			Ended:   run.Ended,
 		})
 		out.flush()
 		errOut.flush()

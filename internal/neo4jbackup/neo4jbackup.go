@@ -116,6 +116,13 @@ type Pending struct {
 // Names are the artifacts the backup wrote, in the helper's WorkDir/Sub.
 func (p *Pending) Names() []string { return slices.Clone(p.fetch) }
 
+// Yield stops the downloads under way, unless they are done: a download
+// slower than neo4j-admin restore would hold back what follows it in the
+// helper (an engine may hold every exec back while it streams an
+// archive). Wait fetches what they did not complete again. Call it before
+// Wait, from any goroutine.
+func (p *Pending) Yield() { p.fetches.Stop() }
+
 // Begin starts the downloads now rather than at Wait (stream transfer,
 // where they wait for the helper's own work otherwise): a restore's safety
 // backup, kept in the helper, goes to the folder while neo4j-admin restore
@@ -142,6 +149,9 @@ func (p *Pending) Wait(ctx context.Context) (f Fetched, err error) {
 		switch {
 		case slices.Contains(p.early, name):
 			rec, err = p.fetches.Finish(ctx, name)
+			if errors.Is(err, helper.ErrStopped) { // Yield: again, now
+				rec, err = s.FetchCopy(ctx, p.folder, spec.Sub, name)
+			}
 		case spec.KeepInHelper:
 			rec, err = s.FetchCopy(ctx, p.folder, spec.Sub, name)
 		default:

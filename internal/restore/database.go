@@ -104,8 +104,12 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 			// while it streams an archive): the rollback and the guardian
 			// restore the helper's copy, and the run waits for the
 			// folder's before it says how it went.
-			r.restoreStarted = sc.pending.Begin
-			defer func() { r.restoreStarted = nil }()
+			// A download slower than the restore (a remote engine on
+			// a slow link) would hold back every exec that follows, so
+			// the database's start: it stops when the restore ends, and
+			// starts again once the database is back.
+			r.restoreStarted, r.restoreEnded = sc.pending.Begin, sc.pending.Yield
+			defer func() { r.restoreStarted, r.restoreEnded = nil, nil }()
 		} else if err := r.saveSafety(ctx, sc, &res); err != nil {
 			// Bind: a copy on this machine's disk, made before STOP as
 			// before (it would compete with neo4j-admin restore for the
@@ -163,7 +167,7 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 	// A cancelled exec leaves neo4j-admin running in the helper, where it
 	// would race the rollback's own restore: let it finish, then stop.
 	// The commands are neo4jbackup's, the drill's too.
-	err := neo4jbackup.Restore(context.WithoutCancel(ctx), r.session, neo4jbackup.RestoreSpec{Database: db.Name, FromPath: artifact, Until: until, Owner: r.owner, Started: r.restoreStarted}, r.pw)
+	err := neo4jbackup.Restore(context.WithoutCancel(ctx), r.session, neo4jbackup.RestoreSpec{Database: db.Name, FromPath: artifact, Until: until, Owner: r.owner, Started: r.restoreStarted, Ended: r.restoreEnded}, r.pw)
 	if err != nil {
 		return err
 	}

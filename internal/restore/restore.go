@@ -173,6 +173,8 @@ type runner struct {
 	safety  *backupset.Folder
 	// restoreStarted, when set, is called once neo4j-admin restore runs.
 	restoreStarted func()
+	// restoreEnded, when set, is called once its output ended.
+	restoreEnded func()
 }
 
 func (r *runner) run(ctx context.Context) (err error) {

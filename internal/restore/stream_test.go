@@ -48,7 +48,7 @@ func TestStreamChecksumMismatchStopsBeforeAnything(t *testing.T) {
 func TestStreamSafetyDownloadFailingFailsTheRun(t *testing.T) {
 	f := newFixture(t)
 	f.opts.Transfer = helper.TransferStream
-	f.eng.Faults["copy-from"] = &helpertest.Fault{Err: errors.New("connection reset by peer"), Times: 1}
+	f.eng.Faults["copy-from"] = &helpertest.Fault{Err: errors.New("connection reset by peer")}
 
 	res, err := f.run(context.Background())
 
@@ -70,7 +70,9 @@ func TestStreamHelperLostBeforeTheSafetyBackupArrived(t *testing.T) {
 	f.opts.Transfer = helper.TransferStream
 	lost := make(chan struct{})
 	f.eng.Faults["restore"] = &helpertest.Fault{Code: 137, Times: 1, Hook: func() { f.eng.Helpers[0].Lose(); close(lost) }}
-	f.eng.Faults["copy-from"] = &helpertest.Fault{Err: errors.New("No such container"), Times: 1, Hook: func() { <-lost }}
+	// Every download from it fails once it is gone (the fake helper's
+	// files stay readable).
+	f.eng.Faults["copy-from"] = &helpertest.Fault{Err: errors.New("No such container"), Hook: func() { <-lost }}
 
 	res, err := f.run(context.Background())
 
@@ -138,4 +140,39 @@ func waitForSafetyFile(t *testing.T, f *fixture) {
 		time.Sleep(time.Millisecond)
 	}
 	t.Error("the safety backup never reached the folder")
+}
+
+// A safety download slower than neo4j-admin restore (a remote engine on a
+// slow link) would hold back the execs that start the database: it stops
+// when the restore ends, and runs again once the database is back.
+func TestStreamSafetyDownloadSlowerThanTheRestoreYields(t *testing.T) {
+	f := newFixture(t)
+	f.opts.Transfer = helper.TransferStream
+	f.eng.Faults["copy-from"] = &helpertest.Fault{Block: true, Times: 1}
+	// neo4j-admin restore ends only once the download is under way (and
+	// blocked), so that it is the download the restore's end stops.
+	f.eng.Faults["restore"] = &helpertest.Fault{Times: 1, Hook: func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for helpertest.CallsWith(f.eng.CallLog(), "copy-from /backups/safety/") == nil && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}}
+
+	res, err := f.run(context.Background())
+
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data"), "restored")
+	safetyCopies := helpertest.CallsWith(f.eng.CallLog(), "copy-from /backups/safety/neo4j/"+safetyName)
+	assert.Check(t, is.Len(safetyCopies, 2), "stopped, then fetched again: %v", f.eng.CallLog())
+	assert.Assert(t, is.Len(res.Databases, 1))
+	assertSafetyBackup(t, f, res.Databases[0].SafetyBackup, "live data at tx 15")
+	helpertest.AssertNoLeftovers(t, f.folder)
+	assertNoPartial(t, f)
+}
+
+func assertNoPartial(t *testing.T, f *fixture) {
+	t.Helper()
+	for _, p := range safetyFiles(t, f) {
+		assert.Check(t, !strings.HasSuffix(p, backupset.PartialExt), p)
+	}
 }

@@ -36,6 +36,9 @@ func (h *Helper) Exec(ctx context.Context, spec docker.ExecSpec) (int, error) {
 		// As the engine does: once the process runs, before it ends.
 		spec.Started()
 	}
+	if spec.Ended != nil {
+		defer spec.Ended()
+	}
 	if f := h.eng.fault(cmdKey(spec.Cmd)); f != nil {
 		if err := f.fire(ctx); err != nil {
 			return -1, err

@@ -99,15 +99,15 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 		}
 		defer sc.abort()
 		if r.session.Mode == helper.TransferStream {
-			// Its download goes on while neo4j-admin restore runs (it
-			// begins once that runs: an engine may hold every exec back
-			// while it streams an archive): the rollback and the guardian
-			// restore the helper's copy, and the run waits for the
-			// folder's before it says how it went.
-			// A download slower than the restore (a remote engine on
-			// a slow link) would hold back every exec that follows, so
-			// the database's start: it stops when the restore ends, and
-			// starts again once the database is back.
+			// Its download runs beside neo4j-admin restore: the rollback
+			// and the guardian restore the helper's copy, and the run
+			// waits for the folder's before it says how it went. It
+			// begins once neo4j-admin runs, since an engine may hold
+			// every exec back while it streams an archive (Docker
+			// 20.10); for the same reason, one slower than the restore
+			// (a remote engine on a slow link) would hold back the
+			// database's start: it stops when the restore ends, and
+			// runs again, whole, once the database is back.
 			r.restoreStarted, r.restoreEnded = sc.pending.Begin, sc.pending.Yield
 			defer func() { r.restoreStarted, r.restoreEnded = nil, nil }()
 		} else if err := r.saveSafety(ctx, sc, &res); err != nil {

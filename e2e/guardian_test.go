@@ -295,6 +295,17 @@ func TestGuardianKill9Consistent(t *testing.T) {
 // backup, starts the database with cypher-shell and the applications.
 func TestGuardianKill9OnlineRestore(t *testing.T) {
 	t.Parallel()
+	testGuardianKill9OnlineRestore(t)
+}
+
+// With stream transfer the safety backup may still be on its way to the
+// client when it dies: the guardian puts back the helper's copy.
+func TestGuardianKill9OnlineRestoreStream(t *testing.T) {
+	t.Parallel()
+	testGuardianKill9OnlineRestore(t, "--transfer", "stream")
+}
+
+func testGuardianKill9OnlineRestore(t *testing.T, args ...string) {
 	kit.RequireStandIn(t, "it holds neo4j-admin restore open with the stand-in's fault knobs")
 	p := kit.InstallPlugin(t)
 	c := kit.StartCompose(t, kit.ComposeOptions{Services: []string{kit.ServiceDatabase, kit.ServiceServer, kit.ServiceTaskWorker}, Neo4jImage: kit.Image(t)})
@@ -305,7 +316,7 @@ func TestGuardianKill9OnlineRestore(t *testing.T) {
 	db.Seed(t, "neo4j", 4) // the old data, which the restore replaces: 7 nodes
 	db.SetFaults(t, `{"delay": {"restore": "20s"}}`)
 
-	r := p.Start(t, p.Cmd("infrahubdb", "restore", dir, "--yes", "--project", c.Project, "--component", "graph", "--progress", "plain"))
+	r := p.Start(t, p.Cmd(append([]string{"infrahubdb", "restore", dir, "--yes", "--project", c.Project, "--component", "graph", "--progress", "plain"}, args...)...))
 	r.WaitForOutput(t, "neo4j-admin database restore neo4j", 2*time.Minute)
 	r.Kill(t)
 	r.Wait()

@@ -166,6 +166,17 @@ func TestRestoreWrongPasswordChangesNothing(t *testing.T) {
 
 func TestRestoreCorruptedArtifactChangesNothing(t *testing.T) {
 	t.Parallel()
+	testRestoreCorruptedArtifactChangesNothing(t)
+}
+
+// With stream transfer the chain is checked while it is uploaded: the
+// same refusal, before anything stops.
+func TestRestoreStreamCorruptedArtifactChangesNothing(t *testing.T) {
+	t.Parallel()
+	testRestoreCorruptedArtifactChangesNothing(t, "--transfer", "stream")
+}
+
+func testRestoreCorruptedArtifactChangesNothing(t *testing.T, args ...string) {
 	p, db, dir := backedUpThenChanged(t, kit.Options{})
 	app := kit.StartApp(t, db, "infrahub-server", true)
 	before := snapshot(t, db, app)
@@ -174,7 +185,7 @@ func TestRestoreCorruptedArtifactChangesNothing(t *testing.T) {
 	assert.Assert(t, is.Len(files, 1))
 	flipByte(t, filepath.Join(dir, files[0]))
 
-	res := icmd.RunCmd(restoreCmd(p, db, nil, dir))
+	res := icmd.RunCmd(restoreCmd(p, db, nil, append(args, dir)...))
 	res.Assert(t, icmd.Expected{ExitCode: 5, Err: "nothing was changed"})
 	assert.Check(t, is.Contains(res.Stderr(), files[0]))
 
@@ -183,13 +194,25 @@ func TestRestoreCorruptedArtifactChangesNothing(t *testing.T) {
 
 func TestRestoreFailingMidwayRollsBack(t *testing.T) {
 	t.Parallel()
+	testRestoreFailingMidwayRollsBack(t)
+}
+
+// With stream transfer the safety backup is still on its way into the
+// folder while neo4j-admin restore runs: the rollback restores the
+// helper's copy, and the error names the folder's once it is there.
+func TestRestoreStreamFailingMidwayRollsBack(t *testing.T) {
+	t.Parallel()
+	testRestoreFailingMidwayRollsBack(t, "--transfer", "stream")
+}
+
+func testRestoreFailingMidwayRollsBack(t *testing.T, args ...string) {
 	p, db, dir := backedUpThenChanged(t, kit.Options{}) // B, 15 nodes: what the rollback must bring back
 	app := kit.StartApp(t, db, "infrahub-server", true)
 	appStarted := app.StartedAt(t)
 
 	// neo4j-admin restore dies after writing part of the data.
 	db.SetFaults(t, `{"fail": {"restore": 1}}`)
-	res := icmd.RunCmd(restoreCmd(p, db, nil, dir))
+	res := icmd.RunCmd(restoreCmd(p, db, nil, append(args, dir)...))
 	res.Assert(t, icmd.Expected{ExitCode: 6, Err: "rolled back"})
 
 	assert.Check(t, is.Equal(db.Status(t, "neo4j"), "online"))
@@ -198,6 +221,7 @@ func TestRestoreFailingMidwayRollsBack(t *testing.T) {
 	safety := safetyDirs(t, dir)
 	assert.Assert(t, is.Len(safety, 1))
 	assert.Check(t, is.Contains(res.Stderr(), filepath.Join(dir, safety[0])))
+	assert.Check(t, is.Len(kit.BackupFiles(t, filepath.Join(dir, safety[0]), "neo4j"), 1))
 	assert.Check(t, app.Running(t))
 	assert.Check(t, app.StartedAt(t) != appStarted, "the app container was not stopped during the restore")
 	assert.Check(t, is.Len(db.Helpers(t), 0))

@@ -2,8 +2,11 @@ package backupset
 
 import (
 	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path"
@@ -125,22 +128,61 @@ func (f *Folder) receiveFile(r io.Reader, name string, size int64, progress func
 // SendTar writes the named files of the folder as a tar stream (flat names,
 // regular files, mode 0644, owned by root) for CopyToContainer.
 func (f *Folder) SendTar(w io.Writer, names []string, progress func(name string, done, total int64)) error {
+	return f.SendTarChecked(w, names, nil, progress)
+}
+
+// SendTarChecked is SendTar that checks each file m records while it sends
+// it, as Verify would: its size before the first byte goes, its SHA-256
+// once the last has, so that a restore reads its chain once rather than
+// hashing it and then sending it. A file that does not match fails the
+// stream with a *ProblemError before its tar entry is complete (the
+// receiver never gets a whole entry of it). Files m does not record (nil m:
+// all) are sent unchecked.
+func (f *Folder) SendTarChecked(w io.Writer, names []string, m *Manifest, progress func(name string, done, total int64)) error {
 	tw := tar.NewWriter(w)
 	for _, name := range names {
-		if err := f.sendFile(tw, name, progress); err != nil {
+		var rec *FileRecord
+		if m != nil {
+			if r, ok := m.Lookup(name); ok {
+				rec = &r
+			}
+		}
+		if err := f.sendFile(tw, name, rec, progress); err != nil {
 			return err
 		}
 	}
 	return tw.Close()
 }
 
-func (f *Folder) sendFile(tw *tar.Writer, name string, progress func(string, int64, int64)) error {
+// ProblemError is a file that failed its check while it was sent.
+type ProblemError struct{ Problem Problem }
+
+func (e *ProblemError) Error() string { return e.Problem.String() }
+
+func (f *Folder) sendFile(tw *tar.Writer, name string, rec *FileRecord, progress func(string, int64, int64)) error {
 	if err := checkBaseName(name); err != nil {
 		return err
 	}
 	// What the folder holds: a sealed file goes out unsealed, as a
 	// stream, and is checked at its end.
 	file, size, err := f.OpenFile(name)
+	if rec != nil {
+		// The problems checkFile reports, word for word.
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return &ProblemError{Problem{name, ProblemMissing, "listed in the manifest but not in the folder"}}
+		case errors.Is(err, ErrSealed):
+			return &ProblemError{Problem{name, ProblemChanged, err.Error()}}
+		case err != nil:
+			return &ProblemError{Problem{name, ProblemUnreadable, err.Error()}}
+		case size < rec.Size:
+			file.Close()
+			return &ProblemError{Problem{name, ProblemTruncated, fmt.Sprintf("%d bytes, the manifest records %d", size, rec.Size)}}
+		case size > rec.Size:
+			file.Close()
+			return &ProblemError{Problem{name, ProblemChanged, fmt.Sprintf("%d bytes, the manifest records %d", size, rec.Size)}}
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -164,9 +206,28 @@ func (f *Folder) sendFile(tw *tar.Writer, name string, progress func(string, int
 		dst = &progressWriter{w: tw, name: name, total: size, report: progress}
 		progress(name, 0, size)
 	}
+	src := &readSide{r: file}
+	var h hash.Hash
+	if rec != nil {
+		// Hashed as it is read: the bytes checked are the bytes sent.
+		h = sha256.New()
+		src.r = io.TeeReader(file, h)
+	}
 	// CopyN: a file that grows while sent must not break the tar stream.
-	if _, err := io.CopyN(dst, file, size); err != nil {
-		return fmt.Errorf("sending %s: %w", name, err)
+	// The last byte is held back until the file is checked, so that a
+	// receiver never holds a complete entry of a file that failed.
+	last := size
+	if h != nil && size > 0 {
+		last = size - 1
+	}
+	if _, err := io.CopyN(dst, src, last); err != nil {
+		return sendError(name, rec, src, err)
+	}
+	var tail [1]byte
+	if last < size {
+		if _, err := io.ReadFull(src, tail[:]); err != nil {
+			return sendError(name, rec, src, err)
+		}
 	}
 	if _, sealed := f.Sealed(name); sealed {
 		// Its checks run at its end: read it (nothing more) to EOF.
@@ -174,10 +235,52 @@ func (f *Folder) sendFile(tw *tar.Writer, name string, progress func(string, int
 			if err == nil {
 				err = fmt.Errorf("more than %d bytes: %w", size, ErrSealed)
 			}
+			return sendError(name, rec, src, err)
+		}
+	}
+	if h != nil {
+		if sum := hex.EncodeToString(h.Sum(nil)); sum != rec.SHA256 {
+			return &ProblemError{Problem{name, ProblemChanged, fmt.Sprintf("SHA-256 %s, the manifest records %s", sum, rec.SHA256)}}
+		}
+	}
+	if last < size {
+		if _, err := dst.Write(tail[:]); err != nil {
 			return fmt.Errorf("sending %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// sendError is a read error of a file being sent: a problem of that file
+// when it is being checked (what checkFile would report).
+// An error of the receiving end is not the file's.
+func sendError(name string, rec *FileRecord, src *readSide, err error) error {
+	if rec != nil && src.err != nil {
+		if errors.Is(src.err, ErrSealed) {
+			return &ProblemError{Problem{name, ProblemChanged, src.err.Error()}}
+		}
+		if errors.Is(src.err, io.EOF) {
+			// Shorter than it was when opened: changed under the run.
+			return &ProblemError{Problem{name, ProblemTruncated, fmt.Sprintf("ended before the %d bytes it had", rec.Size)}}
+		}
+		return &ProblemError{Problem{name, ProblemUnreadable, src.err.Error()}}
+	}
+	return fmt.Errorf("sending %s: %w", name, err)
+}
+
+// readSide remembers the error of the file being sent, to tell it from one
+// of the stream it is written to.
+type readSide struct {
+	r   io.Reader
+	err error
+}
+
+func (s *readSide) Read(b []byte) (int, error) {
+	n, err := s.r.Read(b)
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	return n, err
 }
 
 // progressWriter reports progress at most every 1 MiB and at the end.

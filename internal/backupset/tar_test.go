@@ -3,6 +3,7 @@ package backupset
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -162,4 +163,42 @@ func TestSendTar(t *testing.T) {
 	assert.ErrorContains(t, f.SendTar(io.Discard, []string{"../x"}, nil), "path separator")
 	assert.ErrorContains(t, f.SendTar(io.Discard, []string{"sub"}, nil), "not a regular file")
 	assert.ErrorContains(t, f.SendTar(io.Discard, []string{"missing.backup"}, nil), "no such file")
+}
+
+// SendTarChecked checks each recorded file as it sends it: a file whose
+// hash or size does not match fails the stream, and the receiver never gets
+// a complete entry of it; a matching or unrecorded file goes out as SendTar
+// sends it.
+func TestSendTarChecked(t *testing.T) {
+	f := testFolder(t, fs.WithFile(artA, "AAAA"), fs.WithFile(artB, "BB"))
+	m := &Manifest{Files: []FileRecord{{Name: artA, Size: 4, SHA256: sha("AAAA")}}}
+	var buf bytes.Buffer
+	assert.NilError(t, f.SendTarChecked(&buf, []string{artA, artB}, m, nil))
+	recs, err := testFolder(t).ReceiveTar(&buf, acceptAll, nil)
+	assert.NilError(t, err)
+	assert.Equal(t, len(recs), 2)
+	assert.Equal(t, recs[0].SHA256, sha("AAAA"))
+
+	for _, tc := range []struct {
+		rec  FileRecord
+		want string
+	}{
+		{FileRecord{Name: artA, Size: 4, SHA256: sha("AAAB")}, artA + ": changed: SHA-256 " + sha("AAAA") + ", the manifest records " + sha("AAAB")},
+		{FileRecord{Name: artA, Size: 5, SHA256: sha("AAAA")}, artA + ": truncated: 4 bytes, the manifest records 5"},
+		{FileRecord{Name: artA, Size: 3, SHA256: sha("AAAA")}, artA + ": changed: 4 bytes, the manifest records 3"},
+	} {
+		buf.Reset()
+		err := f.SendTarChecked(&buf, []string{artA}, &Manifest{Files: []FileRecord{tc.rec}}, nil)
+		var pe *ProblemError
+		assert.Assert(t, errors.As(err, &pe), "got %v", err)
+		assert.Equal(t, err.Error(), tc.want)
+		got, err := testFolder(t).ReceiveTar(&buf, acceptAll, nil)
+		assert.Assert(t, err != nil || len(got) == 0, "the receiver got a whole entry of a file that failed")
+	}
+
+	// An error of the receiving end is not taken for the file's.
+	err = f.SendTarChecked(&failingWriter{after: 1}, []string{artA}, m, nil)
+	var pe *ProblemError
+	assert.Assert(t, !errors.As(err, &pe), "got %v", err)
+	assert.ErrorContains(t, err, "disk full")
 }

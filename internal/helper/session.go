@@ -240,7 +240,20 @@ func (s *Session) Seed(ctx context.Context, folder *backupset.Folder, sub string
 	if len(names) == 0 {
 		return nil
 	}
-	return s.work.seed(ctx, folder, sub, names, s.pw)
+	_, err := s.work.seed(ctx, folder, sub, names, nil, s.pw)
+	return err
+}
+
+// SeedChecked is Seed that also checks the files m records against it
+// when it reads them anyway (stream transfer: hashed while uploaded, so a
+// restore reads its chain once); checked says whether it did. A file that
+// does not match fails it with a *backupset.ProblemError. Bind transfer
+// links the files without reading them: the caller checks them itself.
+func (s *Session) SeedChecked(ctx context.Context, folder *backupset.Folder, sub string, names []string, m *backupset.Manifest) (checked bool, err error) {
+	if len(names) == 0 {
+		return m != nil, nil
+	}
+	return s.work.seed(ctx, folder, sub, names, m, s.pw)
 }
 
 // Fetch brings the file WorkDir/sub/name from the helper into folder

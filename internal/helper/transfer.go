@@ -23,7 +23,10 @@ import (
 
 // workdir moves files between the backup folder and the helper's WorkDir.
 type workdir interface {
-	seed(ctx context.Context, folder *backupset.Folder, sub string, names []string, pw progress.Writer) error
+	// seed puts names into WorkDir/sub; with m, stream transfer checks
+	// each file m records while it sends it (backupset.SendTarChecked)
+	// and says so (checked), bind transfer never reads them.
+	seed(ctx context.Context, folder *backupset.Folder, sub string, names []string, m *backupset.Manifest, pw progress.Writer) (checked bool, err error)
 	// prepare starts bringing WorkDir/sub/name into folder: it does all
 	// that can be done while the file may still be read in the helper
 	// (bind: hash and fsync it where it lies; stream: the whole download),
@@ -146,22 +149,22 @@ func (w *bindWork) probe(ctx context.Context) (bool, error) {
 	return exists, err
 }
 
-func (w *bindWork) seed(ctx context.Context, folder *backupset.Folder, sub string, names []string, pw progress.Writer) error {
+func (w *bindWork) seed(ctx context.Context, folder *backupset.Folder, sub string, names []string, _ *backupset.Manifest, pw progress.Writer) (bool, error) {
 	dir := filepath.Join(w.staging, sub)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return false, err
 	}
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
-			return err
+			return false, err
 		}
 		// A hard link costs nothing; a copy is needed when neo4j-admin runs
 		// as another user than the file's owner, or across file systems.
 		if err := folder.Stage(name, filepath.Join(dir, name), !w.readable, 0o644); err != nil {
-			return fmt.Errorf("stage %s: %w", name, err)
+			return false, fmt.Errorf("stage %s: %w", name, err)
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // prepare readies the file neo4j-admin wrote in the staging dir to be
@@ -410,27 +413,44 @@ func (w *streamWork) init(ctx context.Context) error {
 	return err
 }
 
-func (w *streamWork) seed(ctx context.Context, folder *backupset.Folder, sub string, names []string, pw progress.Writer) error {
+func (w *streamWork) seed(ctx context.Context, folder *backupset.Folder, sub string, names []string, m *backupset.Manifest, pw progress.Writer) (bool, error) {
 	dir := path.Join(WorkDir, sub)
 	if sub != "" {
 		if code, err := w.helper.Exec(ctx, docker.ExecSpec{Cmd: []string{"mkdir", "-p", dir}}); err != nil || code != 0 {
-			return fmt.Errorf("create %s in the helper: exit %d %v", dir, code, err)
+			return false, fmt.Errorf("create %s in the helper: exit %d %v", dir, code, err)
 		}
 	}
-	err := progress.RunStep(pw, progress.Event{ID: "upload " + dir, Text: fmt.Sprintf("Upload %d file(s)", len(names))}, func(s *progress.Step) error {
+	text := fmt.Sprintf("Upload %d file(s)", len(names))
+	if m != nil {
+		text += ", checking their checksums"
+	}
+	var problem *backupset.ProblemError
+	err := progress.RunStep(pw, progress.Event{ID: "upload " + dir, Text: text}, func(s *progress.Step) error {
 		pr, pwr := io.Pipe()
+		sent := make(chan error, 1)
 		go func() {
-			pwr.CloseWithError(folder.SendTar(pwr, names, func(name string, done, total int64) { s.Update(name, done, total) }))
+			err := folder.SendTarChecked(pwr, names, m, func(name string, done, total int64) { s.Update(name, done, total) })
+			pwr.CloseWithError(err)
+			sent <- err
 		}()
 		err := w.helper.CopyTo(ctx, dir, pr)
 		pr.CloseWithError(err)
+		// A file that failed its check is the cause, whatever the engine
+		// made of the stream that broke off.
+		if serr := <-sent; errors.As(serr, &problem) {
+			s.End(progress.Error, problem.Error())
+			return problem
+		}
 		s.Update("", 0, 0)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("upload to the helper: %w", err)
+	if problem != nil {
+		return false, problem
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("upload to the helper: %w", err)
+	}
+	return m != nil, nil
 }
 
 // prepare downloads the file into the folder: what is left to commit is
@@ -511,7 +531,7 @@ type Fetches struct {
 	// start is closed when the work may begin; free once the fetches need
 	// the helper no more; done once the background work returned.
 	start, free, done chan struct{}
-	started           bool
+	started           sync.Once
 }
 
 type fetchSlot struct {
@@ -523,6 +543,10 @@ type fetchSlot struct {
 
 // errSkipped is the error of a file not fetched after an earlier one failed.
 var errSkipped = errors.New("not fetched: an earlier file failed")
+
+// ErrStopped is Finish's error for a file whose fetch Stop ended before it
+// was complete: the caller fetches it again itself.
+var ErrStopped = errors.New("not fetched: stopped before it was complete")
 
 // StartFetches starts fetching WorkDir/sub/names into folder in the
 // background (FetchCopy's way when keep). Call Finish for each name, in any
@@ -541,13 +565,13 @@ func (s *Session) StartFetches(ctx context.Context, folder *backupset.Folder, su
 	return f
 }
 
+// Begin lets the background work start now rather than at the first
+// Finish (stream transfer): for files the caller waits for later, while
+// the helper does other work. It may be called from any goroutine.
+func (f *Fetches) Begin() { f.begin() }
+
 // begin lets the background work start (once).
-func (f *Fetches) begin() {
-	if !f.started {
-		f.started = true
-		close(f.start)
-	}
-}
+func (f *Fetches) begin() { f.started.Do(func() { close(f.start) }) }
 
 func (f *Fetches) run(ctx context.Context, folder *backupset.Folder, keep bool) {
 	defer close(f.done)
@@ -615,6 +639,29 @@ func (f *Fetches) Abort() {
 	for _, slot := range f.slots {
 		if !slot.finished && slot.file != nil {
 			slot.file.abort()
+		}
+	}
+}
+
+// Stop ends the background work now, unless it is done, and waits for it:
+// the files it completed stay ready for Finish; the others are undone, and
+// Finish reports them with ErrStopped. It may be called from any
+// goroutine, before Finish.
+func (f *Fetches) Stop() {
+	select {
+	case <-f.done:
+		return
+	default:
+	}
+	f.cancel()
+	<-f.done
+	for _, slot := range f.slots {
+		if slot.err != nil {
+			if slot.file != nil {
+				slot.file.abort()
+				slot.file = nil
+			}
+			slot.err = ErrStopped
 		}
 	}
 }

@@ -53,6 +53,10 @@ type Spec struct {
 	// workflow counts the graph there (internal/backup, figures.go). They
 	// cannot fail the backup.
 	BeforeBackup, AfterBackup func(ctx context.Context)
+	// FetchDetached lets the downloads (Start, Pending) go on when the
+	// context of Start is cancelled: a restore's safety backup must reach
+	// the folder even when the run is interrupted after STOP.
+	FetchDetached bool
 	// ReleaseHelper says the caller runs nothing more in the helper after
 	// Take: it is removed while the last files are put in place (see
 	// helper.Session.Release).
@@ -85,7 +89,92 @@ func (f Fetched) Databases() []string {
 // The checks before the backup run concurrently (each is an exec in a
 // container, a JVM start with a real Neo4j), and the new artifacts are
 // hashed (bind) or downloaded (stream) while backup inspect reads them.
-func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec Spec) (f Fetched, err error) {
+func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec Spec) (Fetched, error) {
+	p, err := Start(ctx, s, folder, spec)
+	if err != nil {
+		return Fetched{}, err
+	}
+	defer p.Abort()
+	return p.Wait(ctx)
+}
+
+// Pending is a backup whose new artifacts are in the helper, judged and
+// named, and on their way into the folder: Wait brings them in, Abort
+// undoes whatever was not brought.
+type Pending struct {
+	s       *helper.Session
+	folder  *backupset.Folder
+	spec    Spec
+	fetches *helper.Fetches
+	early   []string
+	fetch   []string
+	info    map[string]Info
+	f       Fetched
+	waited  bool
+}
+
+// Names are the artifacts the backup wrote, in the helper's WorkDir/Sub.
+func (p *Pending) Names() []string { return slices.Clone(p.fetch) }
+
+// Yield stops the downloads under way, unless they are done: a download
+// slower than neo4j-admin restore would hold back what follows it in the
+// helper (an engine may hold every exec back while it streams an
+// archive). Wait fetches what they did not complete again. Call it before
+// Wait, from any goroutine.
+func (p *Pending) Yield() { p.fetches.Stop() }
+
+// Begin starts the downloads now rather than at Wait (stream transfer,
+// where they wait for the helper's own work otherwise): a restore's safety
+// backup, kept in the helper, goes to the folder while neo4j-admin restore
+// runs.
+func (p *Pending) Begin() { p.fetches.Begin() }
+
+// Wait brings the artifacts into the folder and returns their records; on
+// error, files it brought are removed again. ctx bounds the wait and the
+// files not yet started, not a download under way (see Start's fetchCtx).
+func (p *Pending) Wait(ctx context.Context) (f Fetched, err error) {
+	if p.waited {
+		return Fetched{}, errors.New("neo4jbackup: Wait called twice")
+	}
+	p.waited = true
+	f = p.f
+	defer func() {
+		if err != nil {
+			f.discard(p.folder)
+		}
+	}()
+	s, spec := p.s, p.spec
+	for _, name := range p.fetch {
+		var rec backupset.FileRecord
+		switch {
+		case slices.Contains(p.early, name):
+			rec, err = p.fetches.Finish(ctx, name)
+			if errors.Is(err, helper.ErrStopped) { // Yield: again, now
+				rec, err = s.FetchCopy(ctx, p.folder, spec.Sub, name)
+			}
+		case spec.KeepInHelper:
+			rec, err = s.FetchCopy(ctx, p.folder, spec.Sub, name)
+		default:
+			rec, err = s.Fetch(ctx, p.folder, spec.Sub, name)
+		}
+		if err != nil {
+			return f, err
+		}
+		f.Records = append(f.Records, describe(rec, p.info[name], f.Neo4jVersion, s))
+	}
+	return f, nil
+}
+
+// Abort stops the downloads under way and removes what they left that
+// Wait did not return; it does nothing to files Wait returned.
+func (p *Pending) Abort() { p.fetches.Abort() }
+
+// Start is Take up to bringing the new artifacts into the folder: it
+// returns once they are written in the helper, inspected and judged. The
+// caller calls Wait, and Abort on every path. With FetchDetached the
+// downloads do not stop when ctx is cancelled, only at Abort.
+func Start(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec Spec) (p *Pending, err error) {
+	var f Fetched
 	dir := path.Join(helper.WorkDir, spec.Sub)
 	checks := []func(context.Context) error{
 		func(ctx context.Context) error { return checkBackupPort(ctx, s) },
@@ -98,7 +187,7 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 		checks = append(checks, func(ctx context.Context) error { return s.Mkdir(ctx, dir) })
 	}
 	if err := helper.InOrder(ctx, checks...); err != nil {
-		return f, err
+		return nil, err
 	}
 	// known are the files of the newest chain of each database in the
 	// folder: seeded for a differential backup, and databases neo4j-admin
@@ -107,34 +196,34 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 	if spec.SeedFromFolder {
 		version, _ := adminVersion(ctx, s) // read by the checks above
 		if known, sameRelease, err = newestChains(folder, spec.Databases, version); err != nil {
-			return f, err
+			return nil, err
 		}
 	}
 	if spec.Type != TypeFull {
 		seeded = sameRelease
 		if err := s.Seed(ctx, folder, spec.Sub, seeded); err != nil {
-			return f, err
+			return nil, err
 		}
 	}
 	if f.Neo4jVersion, err = adminVersion(ctx, s); err != nil {
-		return f, err
+		return nil, err
 	}
 
 	if spec.BeforeBackup != nil {
 		spec.BeforeBackup(ctx)
 	}
 	if _, err := s.Admin(ctx, helper.AdminRun{ID: "backup", Text: "neo4j-admin database backup", Args: backupArgs(s.Target.BackupAddress, dir, spec)}); err != nil {
-		return f, err
+		return nil, err
 	}
 	if spec.AfterBackup != nil {
 		spec.AfterBackup(ctx)
 	}
 	present, err := s.ListFiles(ctx, dir)
 	if err != nil {
-		return f, err
+		return nil, err
 	}
 	if err := everyDatabaseWritten(newArtifacts(present, seeded), spec.Databases, databasesOf(known)); err != nil {
-		return f, err
+		return nil, err
 	}
 	// Without a seeded chain every database has just one new full artifact:
 	// aggregating it would rewrite GiBs for nothing. aggregate takes one
@@ -153,34 +242,37 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 				continue
 			}
 			if err != nil {
-				return f, err
+				return nil, err
 			}
 			if err := nameAggregate(ctx, s, folder, dir, db, out); err != nil {
-				return f, err
+				return nil, err
 			}
 		}
 		if present, err = s.ListFiles(ctx, dir); err != nil {
-			return f, err
+			return nil, err
 		}
 	}
 
 	// An artifact under a name that was not seeded is new: it is fetched
 	// whatever inspect says, so it is already on its way meanwhile.
 	early := newNames(present, seeded)
-	fetches := s.StartFetches(ctx, folder, spec.Sub, early, spec.KeepInHelper)
-	defer fetches.Abort()
-	info, inspected, ierr := inspectOutput(ctx, s, dir)
-	if ierr != nil && ctx.Err() != nil {
-		return f, ierr
+	fetchCtx := ctx
+	if spec.FetchDetached {
+		fetchCtx = context.WithoutCancel(ctx)
 	}
+	fetches := s.StartFetches(fetchCtx, folder, spec.Sub, early, spec.KeepInHelper)
 	defer func() {
 		if err != nil {
-			f.discard(folder)
+			fetches.Abort()
 		}
 	}()
+	info, inspected, ierr := inspectOutput(ctx, s, dir)
+	if ierr != nil && ctx.Err() != nil {
+		return nil, ierr
+	}
 	fetch, replaced, err := judge(folder, seeded, present, info)
 	if err != nil {
-		return f, err
+		return nil, err
 	}
 	// Files in the folder are never overwritten: an aggregate written under
 	// the name of a file of the old chain takes the next free name of that
@@ -192,7 +284,7 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 		}
 		fresh := freshName(folder, present, name)
 		if err := s.Run(ctx, "mv", path.Join(dir, name), path.Join(dir, fresh)); err != nil {
-			return f, err
+			return nil, err
 		}
 		fetch[i] = fresh
 		info[fresh] = info[name]
@@ -201,10 +293,10 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 	// What the manifest records decides every later restore: a file whose
 	// type inspect does not tell would make a chain of its own.
 	if err := described(fetch, info, inspected, ierr); err != nil {
-		return f, err
+		return nil, err
 	}
 	if err := replacedByFull(replaced, fetch, info, present); err != nil {
-		return f, err
+		return nil, err
 	}
 	f.Replaced = replaced
 	if spec.ReleaseHelper && len(fetch) == len(early) {
@@ -212,22 +304,7 @@ func Take(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec
 		// put in place.
 		s.Release(ctx, fetches)
 	}
-	for _, name := range fetch {
-		var rec backupset.FileRecord
-		switch {
-		case slices.Contains(early, name):
-			rec, err = fetches.Finish(ctx, name)
-		case spec.KeepInHelper:
-			rec, err = s.FetchCopy(ctx, folder, spec.Sub, name)
-		default:
-			rec, err = s.Fetch(ctx, folder, spec.Sub, name)
-		}
-		if err != nil {
-			return f, err
-		}
-		f.Records = append(f.Records, describe(rec, info[name], f.Neo4jVersion, s))
-	}
-	return f, nil
+	return &Pending{s: s, folder: folder, spec: spec, fetches: fetches, early: early, fetch: fetch, info: info, f: f}, nil
 }
 
 // newNames lists the artifacts in files whose names were not seeded, in

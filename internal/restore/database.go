@@ -52,7 +52,13 @@ type RolledBackError struct {
 }
 
 func (e *RolledBackError) Error() string {
-	return fmt.Sprintf("restore of database %s failed: %v\nthe database was rolled back to its state before the restore (safety backup %s) and is online", e.Database, e.Err, e.Safety)
+	safety := "safety backup " + e.Safety
+	if e.Safety == "" {
+		// Restored from the helper's copy, whose download failed (the
+		// cause says why).
+		safety = "its safety backup could not be saved in the folder"
+	}
+	return fmt.Sprintf("restore of database %s failed: %v\nthe database was rolled back to its state before the restore (%s) and is online", e.Database, e.Err, safety)
 }
 func (e *RolledBackError) Unwrap() error { return e.Err }
 
@@ -86,13 +92,32 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 	if err != nil {
 		return err
 	}
-	var safety string // artifact name in the helper's safety work dir
+	var sc *safetyCopy
 	if exists && r.plan.SafetyDir != "" && current.CurrentStatus == "online" {
-		if safety, err = r.safetyBackup(ctx, db.Name); err != nil {
+		if sc, err = r.safetyBackup(ctx, db.Name); err != nil {
 			return fmt.Errorf("safety backup of database %s failed, nothing was changed: %w", db.Name, err)
 		}
-		res.SafetyBackup = path.Join(r.plan.SafetyDir, path.Base(safety))
+		defer sc.abort()
+		if r.session.Mode == helper.TransferStream {
+			// Its download runs beside neo4j-admin restore: the rollback
+			// and the guardian restore the helper's copy, and the run
+			// waits for the folder's before it says how it went. It
+			// begins once neo4j-admin runs, since an engine may hold
+			// every exec back while it streams an archive (Docker
+			// 20.10); for the same reason, one slower than the restore
+			// (a remote engine on a slow link) would hold back the
+			// database's start: it stops when the restore ends, and
+			// runs again, whole, once the database is back.
+			r.restoreStarted, r.restoreEnded = sc.pending.Begin, sc.pending.Yield
+			defer func() { r.restoreStarted, r.restoreEnded = nil, nil }()
+		} else if err := r.saveSafety(ctx, sc, &res); err != nil {
+			// Bind: a copy on this machine's disk, made before STOP as
+			// before (it would compete with neo4j-admin restore for the
+			// same disk).
+			return fmt.Errorf("safety backup of database %s failed, nothing was changed: %w", db.Name, err)
+		}
 	}
+	safety := sc.inHelper() // path under the helper's work dir, "" for none
 
 	stoppedAt := time.Now()
 	if exists && r.opts.Guard != nil {
@@ -106,7 +131,7 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 	}
 	if exists {
 		if err := progress.Run(r.pw, progress.Event{ID: "stop " + db.Name, Text: "STOP DATABASE " + db.Name}, func() error { return r.admin.Stop(ctx, db.Name) }); err != nil {
-			return r.recover(ctx, db.Name, safety, err, &res)
+			return r.recover(ctx, db.Name, sc, err, &res)
 		}
 	}
 	res.Restored = db.Artifact
@@ -117,7 +142,12 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 	}
 	res.Downtime = time.Since(stoppedAt)
 	if err != nil {
-		return r.recover(ctx, db.Name, safety, err, &res)
+		return r.recover(ctx, db.Name, sc, err, &res)
+	}
+	if sc != nil {
+		if err := r.saveSafety(ctx, sc, &res); err != nil {
+			return fmt.Errorf("database %s was restored and is online, but its safety backup could not be saved in %s: %w", db.Name, r.plan.SafetyDir, err)
+		}
 	}
 	return nil
 }
@@ -137,7 +167,7 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 	// A cancelled exec leaves neo4j-admin running in the helper, where it
 	// would race the rollback's own restore: let it finish, then stop.
 	// The commands are neo4jbackup's, the drill's too.
-	err := neo4jbackup.Restore(context.WithoutCancel(ctx), r.session, neo4jbackup.RestoreSpec{Database: db.Name, FromPath: artifact, Until: until, Owner: r.owner}, r.pw)
+	err := neo4jbackup.Restore(context.WithoutCancel(ctx), r.session, neo4jbackup.RestoreSpec{Database: db.Name, FromPath: artifact, Until: until, Owner: r.owner, Started: r.restoreStarted, Ended: r.restoreEnded}, r.pw)
 	if err != nil {
 		return err
 	}
@@ -182,28 +212,79 @@ func (r *runner) replayMetadata(ctx context.Context, db string) (int, error) {
 	return neo4jbackup.ReplayMetadata(ctx, r.session.Helper, r.admin, db, r.pw)
 }
 
-// safetyBackup takes an online full backup of db into the safety dir and
-// keeps a copy in the helper for a fast rollback. It returns the artifact name.
-func (r *runner) safetyBackup(ctx context.Context, db string) (string, error) {
+// safetyCopy is the safety backup of one database: in the helper (what
+// the rollback and the guardian restore) and on its way into the safety
+// folder (what the run reports, and what a new helper is given when the
+// run's is lost).
+type safetyCopy struct {
+	name    string // path under the helper's work dir
+	pending *neo4jbackup.Pending
+	done    bool
+	err     error // of bringing it into the folder, once done
+	folder  string
+}
+
+func (sc *safetyCopy) inHelper() string {
+	if sc == nil {
+		return ""
+	}
+	return sc.name
+}
+
+// abort stops a download still under way and removes what it left; it
+// does nothing once the copy is saved.
+func (sc *safetyCopy) abort() {
+	if sc != nil {
+		sc.pending.Abort()
+	}
+}
+
+// safetyBackup takes an online full backup of db in the helper, kept there
+// for a fast rollback, and starts nothing else: saveSafety brings it into
+// the safety folder.
+func (r *runner) safetyBackup(ctx context.Context, db string) (*safetyCopy, error) {
 	if r.safety == nil {
 		f, err := backupset.Create(r.plan.SafetyDir)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		r.safety = f
 	}
 	sub := path.Join(safetySub, db)
-	fetched, err := neo4jbackup.Take(ctx, r.session, r.safety, neo4jbackup.Spec{
+	p, err := neo4jbackup.Start(ctx, r.session, r.safety, neo4jbackup.Spec{
 		Sub: sub, Databases: []string{db}, Type: neo4jbackup.TypeFull, IncludeMetadata: "all", KeepInHelper: true,
+		// Once the database is stopped, an interruption rolls back to
+		// this copy: its download goes on until the run waits for it.
+		FetchDetached: true,
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if err := neo4jbackup.Commit(r.safety, fetched, r.opts.Tool); err != nil {
-		return "", err
+	names := p.Names()
+	if len(names) == 0 {
+		p.Abort()
+		return nil, fmt.Errorf("neo4j-admin wrote no safety backup of database %s", db)
 	}
-	name := fetched.Records[len(fetched.Records)-1].Name
-	return path.Join(safetySub, db, name), nil
+	name := names[len(names)-1]
+	return &safetyCopy{name: path.Join(safetySub, db, name), pending: p, folder: path.Join(r.plan.SafetyDir, name)}, nil
+}
+
+// saveSafety waits until the safety backup is in the folder, checked
+// (hashed as it was written, and fsynced) and recorded in its manifest;
+// the result then names it. It returns the first outcome again when called
+// twice.
+func (r *runner) saveSafety(ctx context.Context, sc *safetyCopy, res *DatabaseResult) error {
+	if !sc.done {
+		fetched, err := sc.pending.Wait(ctx)
+		if err == nil {
+			err = neo4jbackup.Commit(r.safety, fetched, r.opts.Tool)
+		}
+		sc.done, sc.err = true, err
+	}
+	if sc.err == nil {
+		res.SafetyBackup = sc.folder
+	}
+	return sc.err
 }
 
 // putBackOnline is what a guardian runs in the helper if this run dies
@@ -233,22 +314,46 @@ func (r *runner) putBackOnline(db, safety string) []agent.Command {
 // recover runs after a failure once db may have been stopped: roll back to
 // the safety backup when there is one, else at least start the database.
 // It runs with a fresh context, so Ctrl-C does not leave the database down.
-func (r *runner) recover(ctx context.Context, db, safety string, cause error, res *DatabaseResult) error {
+// The rollback restores the helper's copy of the safety backup, while its
+// download into the folder may still go on: the errors name it in the
+// folder only once it is saved there.
+func (r *runner) recover(ctx context.Context, db string, sc *safetyCopy, cause error, res *DatabaseResult) error {
 	cctx, cancel := context.WithTimeout(deployment.Detach(ctx), r.opts.OnlineWait+5*time.Minute)
 	defer cancel()
-	safetyPath := ""
-	if safety != "" {
-		safetyPath = path.Join(r.plan.SafetyDir, path.Base(safety))
+	safety := sc.inHelper()
+	saved := func() string {
+		if sc == nil {
+			return ""
+		}
+		if err := r.saveSafety(cctx, sc, res); err != nil {
+			if !errors.Is(cause, err) {
+				cause = errors.Join(cause, fmt.Errorf("the safety backup could not be saved in %s: %w", r.plan.SafetyDir, err))
+			}
+			return ""
+		}
+		return sc.folder
 	}
-	if err := r.replaceLostHelper(cctx, safety); err != nil {
-		cause = errors.Join(cause, fmt.Errorf("start a new helper container: %w", err))
-		return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: "unknown (no helper container to reach it through)"}
+	if err := r.replaceLostHelper(cctx, sc); err != nil {
+		var lost *safetyLostError
+		if !errors.As(err, &lost) {
+			cause = errors.Join(cause, fmt.Errorf("start a new helper container: %w", err))
+			safetyPath := saved() // before cause is read: it may add to it
+			return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: "unknown (no helper container to reach it through)"}
+		}
+		// The only copy went with the helper: the database can only be
+		// started with what is in its store, which cannot be told.
+		cause = errors.Join(cause, err)
+		if err := r.startDatabase(cctx, db); err != nil {
+			cause = errors.Join(cause, fmt.Errorf("start again: %w", err))
+		}
+		return &DegradedError{Database: db, Err: cause, State: r.describeState(cctx, db)}
 	}
 	if safety != "" {
-		r.pw.Info(fmt.Sprintf("restore of %s failed (%v): rolling back to the safety backup %s", db, firstLine(cause.Error()), safetyPath))
+		r.pw.Info(fmt.Sprintf("restore of %s failed (%v): rolling back to the safety backup %s", db, firstLine(cause.Error()), sc.folder))
 		err := r.rollback(cctx, db, safety, res)
 		if err == nil {
 			res.RolledBack = true
+			safetyPath := saved()
 			return withCancel(ctx, &RolledBackError{Database: db, Safety: safetyPath, Err: cause})
 		}
 		cause = errors.Join(cause, fmt.Errorf("rollback: %w", err))
@@ -263,8 +368,18 @@ func (r *runner) recover(ctx context.Context, db, safety string, cause error, re
 			cause = errors.Join(cause, fmt.Errorf("start again: %w", err))
 		}
 	}
+	safetyPath := saved()
 	return &DegradedError{Database: db, Safety: safetyPath, Err: cause, State: r.describeState(cctx, db)}
 }
+
+// safetyLostError: the run's helper was lost before the safety backup it
+// kept had reached the folder.
+type safetyLostError struct{ Err error }
+
+func (e *safetyLostError) Error() string {
+	return fmt.Sprintf("the safety backup was lost with the helper container before it reached the safety folder: %v", e.Err)
+}
+func (e *safetyLostError) Unwrap() error { return e.Err }
 
 // rollback restores the safety backup into db. A START that was
 // interrupted may still complete on the server after the rollback's STOP,

@@ -33,6 +33,9 @@ type Plan struct {
 
 	target      helper.Target
 	credentials neo4j.Credentials
+	// checkOnUpload: the chains (not the dumps) are checked against the
+	// manifest as the preflight uploads them, not by makePlan.
+	checkOnUpload bool
 }
 
 // DatabasePlan is the chain restored into one database.
@@ -74,7 +77,20 @@ func makePlan(ctx context.Context, eng Engine, folder *backupset.Folder, opts Op
 	if err := p.chooseChains(folder, opts); err != nil {
 		return nil, err
 	}
-	if err := verifyChains(ctx, folder, p.Databases, pw); err != nil {
+	// Streamed into the helper, a chain is checked while it is uploaded
+	// (in the preflight, before anything stops): read once, not twice.
+	// Otherwise, and for dumps (staged on their own), it is checked now.
+	p.checkOnUpload = opts.Transfer == helper.TransferStream || folder.IsSealed()
+	now := p.Databases
+	if p.checkOnUpload {
+		now = nil
+		for _, db := range p.Databases {
+			if backupset.IsDump(db.Artifact) {
+				now = append(now, db)
+			}
+		}
+	}
+	if err := verifyChains(ctx, folder, now, pw); err != nil {
 		return nil, err
 	}
 

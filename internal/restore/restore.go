@@ -171,6 +171,10 @@ type runner struct {
 	tunnel  interface{ Close() error }
 	owner   string // uid:gid of /data, for neo4j-admin restore
 	safety  *backupset.Folder
+	// restoreStarted, when set, is called once neo4j-admin restore runs.
+	restoreStarted func()
+	// restoreEnded, when set, is called once its output ended.
+	restoreEnded func()
 }
 
 func (r *runner) run(ctx context.Context) (err error) {
@@ -245,7 +249,7 @@ func (r *runner) preflight(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := s.Seed(ctx, r.folder, db.Sub, db.Files); err != nil {
+		if err := r.seedChain(ctx, *db); err != nil {
 			return err
 		}
 		if db.Unverified {
@@ -257,6 +261,28 @@ func (r *runner) preflight(ctx context.Context) error {
 	return nil
 }
 
+// seedChain puts db's chain into the helper; when makePlan left its check
+// to the upload, it is checked as it goes (or here, if the session ended
+// up with bind transfer after all).
+func (r *runner) seedChain(ctx context.Context, db DatabasePlan) error {
+	if !r.plan.checkOnUpload {
+		return r.session.Seed(ctx, r.folder, db.Sub, db.Files)
+	}
+	m, err := r.folder.ReadManifest()
+	if err != nil {
+		return err
+	}
+	checked, err := r.session.SeedChecked(ctx, r.folder, db.Sub, db.Files, m)
+	var pe *backupset.ProblemError
+	if errors.As(err, &pe) {
+		return &VerifyError{Problems: []string{pe.Problem.String()}}
+	}
+	if err != nil || checked {
+		return err
+	}
+	return verifyChains(ctx, r.folder, []DatabasePlan{db}, r.pw)
+}
+
 func (r *runner) sessionOptions() helper.SessionOptions {
 	return helper.SessionOptions{
 		Command: "restore", Image: r.plan.Image, Transfer: r.opts.Transfer, KeepHelper: r.opts.KeepHelper,
@@ -266,9 +292,9 @@ func (r *runner) sessionOptions() helper.SessionOptions {
 
 // replaceLostHelper starts a new helper when the run's helper container was
 // removed or stopped from outside: recovering the database needs one, to run
-// neo4j-admin and to carry Bolt. The safety artifact (a path under the work
-// dir, "" for none) is put into it again from the safety folder.
-func (r *runner) replaceLostHelper(ctx context.Context, safety string) error {
+// neo4j-admin and to carry Bolt. The safety backup (nil for none) is put
+// into it again from the safety folder.
+func (r *runner) replaceLostHelper(ctx context.Context, sc *safetyCopy) error {
 	if r.session == nil {
 		return nil
 	}
@@ -299,10 +325,16 @@ func (r *runner) replaceLostHelper(ctx context.Context, safety string) error {
 	if err := r.connect(ctx); err != nil {
 		return err
 	}
-	if safety == "" {
+	if sc == nil {
 		return nil
 	}
-	return s.Seed(ctx, r.safety, path.Dir(safety), []string{path.Base(safety)})
+	// Its download (stream transfer) may have been under way when the
+	// helper went: only a copy that reached the folder can be put back.
+	var res DatabaseResult
+	if err := r.saveSafety(ctx, sc, &res); err != nil {
+		return &safetyLostError{Err: err}
+	}
+	return s.Seed(ctx, r.safety, path.Dir(sc.name), []string{path.Base(sc.name)})
 }
 
 // connect logs in to Neo4j through a tunnel in the helper (or directly with

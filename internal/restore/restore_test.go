@@ -213,32 +213,43 @@ func TestRestoreFailureRollsBack(t *testing.T) {
 			want:  "did not come online",
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
-			tc.setup(f)
+		for _, transfer := range []string{helper.TransferBind, helper.TransferStream} {
+			t.Run(tc.name+"/"+transfer, func(t *testing.T) {
+				f := newFixture(t)
+				f.opts.Transfer = transfer
+				tc.setup(f)
 
-			res, err := f.run(context.Background())
+				res, err := f.run(context.Background())
 
-			var rb *restore.RolledBackError
-			assert.Assert(t, errors.As(err, &rb), "got %v", err)
-			assert.Check(t, is.ErrorContains(err, tc.want))
-			assert.Check(t, is.Equal(rb.Database, "neo4j"))
-			assert.Check(t, is.Equal(rb.Safety, filepath.Join(res.Plan.SafetyDir, safetyName)))
-			assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"), "rolled back to the data before the restore")
-			assert.Check(t, f.hasCall("exec neo4j-admin database restore --from-path=/backups/safety/neo4j/"+safetyName+" --overwrite-destination=true --temp-path=/backups/.restore-tmp-neo4j neo4j (user 7474:7474)"))
-			assert.Check(t, is.Equal(f.admin.status["neo4j"], "online"))
-			assert.Check(t, is.Equal(lastWith(f.steps(), "cypher START"), "cypher START neo4j"))
-			assert.Check(t, f.eng.AppRunning("server-id"), "apps started again")
-			assert.Check(t, is.Len(f.eng.Running(), 0), "helper removed")
-			assert.Assert(t, is.Len(res.Databases, 1))
-			assert.Check(t, res.Databases[0].RolledBack)
-			assertSafetyBackup(t, f, rb.Safety, "live data at tx 15")
-		})
+				var rb *restore.RolledBackError
+				assert.Assert(t, errors.As(err, &rb), "got %v", err)
+				assert.Check(t, is.ErrorContains(err, tc.want))
+				assert.Check(t, is.Equal(rb.Database, "neo4j"))
+				assert.Check(t, is.Equal(rb.Safety, filepath.Join(res.Plan.SafetyDir, safetyName)))
+				assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"), "rolled back to the data before the restore")
+				assert.Check(t, f.hasCall("exec neo4j-admin database restore --from-path=/backups/safety/neo4j/"+safetyName+" --overwrite-destination=true --temp-path=/backups/.restore-tmp-neo4j neo4j (user 7474:7474)"))
+				assert.Check(t, is.Equal(f.admin.status["neo4j"], "online"))
+				assert.Check(t, is.Equal(lastWith(f.steps(), "cypher START"), "cypher START neo4j"))
+				assert.Check(t, f.eng.AppRunning("server-id"), "apps started again")
+				assert.Check(t, is.Len(f.eng.Running(), 0), "helper removed")
+				assert.Assert(t, is.Len(res.Databases, 1))
+				assert.Check(t, res.Databases[0].RolledBack)
+				assertSafetyBackup(t, f, rb.Safety, "live data at tx 15")
+				helpertest.AssertNoLeftovers(t, f.folder)
+			})
+		}
 	}
 }
 
 func TestRollbackFailingTooIsDegraded(t *testing.T) {
+	for _, transfer := range []string{helper.TransferBind, helper.TransferStream} {
+		t.Run(transfer, func(t *testing.T) { testRollbackFailingTooIsDegraded(t, transfer) })
+	}
+}
+
+func testRollbackFailingTooIsDegraded(t *testing.T, transfer string) {
 	f := newFixture(t)
+	f.opts.Transfer = transfer
 	f.eng.Faults["restore"] = &helpertest.Fault{Code: 1, Stderr: "Restore failed: disk I/O error"}
 
 	res, err := f.run(context.Background())

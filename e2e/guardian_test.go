@@ -298,8 +298,8 @@ func TestGuardianKill9OnlineRestore(t *testing.T) {
 	testGuardianKill9OnlineRestore(t)
 }
 
-// With stream transfer the safety backup may still be on its way to the
-// client when it dies: the guardian puts back the helper's copy.
+// With stream transfer (the safety backup came to the client through the
+// Docker API): the guardian puts back the helper's copy all the same.
 func TestGuardianKill9OnlineRestoreStream(t *testing.T) {
 	t.Parallel()
 	testGuardianKill9OnlineRestore(t, "--transfer", "stream")

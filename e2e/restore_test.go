@@ -197,9 +197,9 @@ func TestRestoreFailingMidwayRollsBack(t *testing.T) {
 	testRestoreFailingMidwayRollsBack(t)
 }
 
-// With stream transfer the safety backup is still on its way into the
-// folder while neo4j-admin restore runs: the rollback restores the
-// helper's copy, and the error names the folder's once it is there.
+// With stream transfer (the chain checked while uploaded, the safety
+// backup downloaded through the Docker API): the same rollback, from the
+// helper's copy, and the error names the folder's.
 func TestRestoreStreamFailingMidwayRollsBack(t *testing.T) {
 	t.Parallel()
 	testRestoreFailingMidwayRollsBack(t, "--transfer", "stream")

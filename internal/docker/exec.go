@@ -20,16 +20,6 @@ type ExecSpec struct {
 	Stdin      io.Reader // nil: no stdin
 	Stdout     io.Writer // nil: discarded
 	Stderr     io.Writer // nil: discarded
-	// Started, when set, is called once the engine reports the process
-	// running (or finished): from then on the exec needs no more of the
-	// container's lock until its end, which an archive transfer holds for
-	// its whole length on some engines (Docker 20.10), so a transfer begun
-	// then does not hold the command back. It is called at most once, from
-	// another goroutine, and always before Exec returns.
-	Started func()
-	// Ended, when set, is called once the output ended (the process has
-	// exited or is exiting), before the exit code is asked for.
-	Ended func()
 }
 
 // ExecIn runs a command in any running container, like Helper.Exec.
@@ -67,15 +57,6 @@ func (h *Helper) Exec(ctx context.Context, spec ExecSpec) (int, error) {
 	stop := context.AfterFunc(ctx, att.Close)
 	defer stop()
 
-	if spec.Started != nil {
-		started, ended := make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(started)
-			h.waitRunning(ctx, created.ID, ended)
-			spec.Started()
-		}()
-		defer func() { close(ended); <-started }()
-	}
 	if spec.Stdin != nil {
 		go func() {
 			_, _ = io.Copy(att.Conn, spec.Stdin)
@@ -83,9 +64,6 @@ func (h *Helper) Exec(ctx context.Context, spec ExecSpec) (int, error) {
 		}()
 	}
 	_, err = stdcopy.StdCopy(orDiscard(spec.Stdout), orDiscard(spec.Stderr), att.Reader)
-	if spec.Ended != nil {
-		spec.Ended()
-	}
 	if ctx.Err() != nil {
 		return -1, ctx.Err()
 	}
@@ -93,26 +71,6 @@ func (h *Helper) Exec(ctx context.Context, spec ExecSpec) (int, error) {
 		return -1, fmt.Errorf("exec %s in %s: reading output: %w", spec.Cmd[0], h.name, err)
 	}
 	return h.exitCode(ctx, created.ID)
-}
-
-// waitRunning waits until the engine reports the exec's process running,
-// or finished, or cannot say, or until ended is closed (its output ended).
-func (h *Helper) waitRunning(ctx context.Context, execID string, ended <-chan struct{}) {
-	delay := 2 * time.Millisecond
-	for {
-		res, err := h.engine.api.ExecInspect(ctx, execID, client.ExecInspectOptions{})
-		if err != nil || res.Running || res.PID != 0 || res.ExitCode != 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-ended:
-			return
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 100*time.Millisecond)
-	}
 }
 
 // exitCode waits for the exec to be reported as finished: its output may end a moment before the

@@ -544,10 +544,6 @@ type fetchSlot struct {
 // errSkipped is the error of a file not fetched after an earlier one failed.
 var errSkipped = errors.New("not fetched: an earlier file failed")
 
-// ErrStopped is Finish's error for a file whose fetch Stop ended before it
-// was complete: the caller fetches it again itself.
-var ErrStopped = errors.New("not fetched: stopped before it was complete")
-
 // StartFetches starts fetching WorkDir/sub/names into folder in the
 // background (FetchCopy's way when keep). Call Finish for each name, in any
 // order, and Abort on every path (it does nothing after the last Finish).
@@ -564,11 +560,6 @@ func (s *Session) StartFetches(ctx context.Context, folder *backupset.Folder, su
 	go f.run(ctx, folder, keep)
 	return f
 }
-
-// Begin lets the background work start now rather than at the first
-// Finish (stream transfer): for files the caller waits for later, while
-// the helper does other work. It may be called from any goroutine.
-func (f *Fetches) Begin() { f.begin() }
 
 // begin lets the background work start (once).
 func (f *Fetches) begin() { f.started.Do(func() { close(f.start) }) }
@@ -639,29 +630,6 @@ func (f *Fetches) Abort() {
 	for _, slot := range f.slots {
 		if !slot.finished && slot.file != nil {
 			slot.file.abort()
-		}
-	}
-}
-
-// Stop ends the background work now, unless it is done, and waits for it:
-// the files it completed stay ready for Finish; the others are undone, and
-// Finish reports them with ErrStopped. It may be called from any
-// goroutine, before Finish.
-func (f *Fetches) Stop() {
-	select {
-	case <-f.done:
-		return
-	default:
-	}
-	f.cancel()
-	<-f.done
-	for _, slot := range f.slots {
-		if slot.err != nil {
-			if slot.file != nil {
-				slot.file.abort()
-				slot.file = nil
-			}
-			slot.err = ErrStopped
 		}
 	}
 }

@@ -53,10 +53,6 @@ type Spec struct {
 	// workflow counts the graph there (internal/backup, figures.go). They
 	// cannot fail the backup.
 	BeforeBackup, AfterBackup func(ctx context.Context)
-	// FetchDetached lets the downloads (Start, Pending) go on when the
-	// context of Start is cancelled: a restore's safety backup must reach
-	// the folder even when the run is interrupted after STOP.
-	FetchDetached bool
 	// ReleaseHelper says the caller runs nothing more in the helper after
 	// Take: it is removed while the last files are put in place (see
 	// helper.Session.Release).
@@ -116,22 +112,8 @@ type Pending struct {
 // Names are the artifacts the backup wrote, in the helper's WorkDir/Sub.
 func (p *Pending) Names() []string { return slices.Clone(p.fetch) }
 
-// Yield stops the downloads under way, unless they are done: a download
-// slower than neo4j-admin restore would hold back what follows it in the
-// helper (an engine may hold every exec back while it streams an
-// archive). Wait fetches what they did not complete again. Call it before
-// Wait, from any goroutine.
-func (p *Pending) Yield() { p.fetches.Stop() }
-
-// Begin starts the downloads now rather than at Wait (stream transfer,
-// where they wait for the helper's own work otherwise): a restore's safety
-// backup, kept in the helper, goes to the folder while neo4j-admin restore
-// runs.
-func (p *Pending) Begin() { p.fetches.Begin() }
-
 // Wait brings the artifacts into the folder and returns their records; on
-// error, files it brought are removed again. ctx bounds the wait and the
-// files not yet started, not a download under way (see Start's fetchCtx).
+// error, files it brought are removed again.
 func (p *Pending) Wait(ctx context.Context) (f Fetched, err error) {
 	if p.waited {
 		return Fetched{}, errors.New("neo4jbackup: Wait called twice")
@@ -149,9 +131,6 @@ func (p *Pending) Wait(ctx context.Context) (f Fetched, err error) {
 		switch {
 		case slices.Contains(p.early, name):
 			rec, err = p.fetches.Finish(ctx, name)
-			if errors.Is(err, helper.ErrStopped) { // Yield: again, now
-				rec, err = s.FetchCopy(ctx, p.folder, spec.Sub, name)
-			}
 		case spec.KeepInHelper:
 			rec, err = s.FetchCopy(ctx, p.folder, spec.Sub, name)
 		default:
@@ -171,8 +150,7 @@ func (p *Pending) Abort() { p.fetches.Abort() }
 
 // Start is Take up to bringing the new artifacts into the folder: it
 // returns once they are written in the helper, inspected and judged. The
-// caller calls Wait, and Abort on every path. With FetchDetached the
-// downloads do not stop when ctx is cancelled, only at Abort.
+// caller calls Wait, and Abort on every path.
 func Start(ctx context.Context, s *helper.Session, folder *backupset.Folder, spec Spec) (p *Pending, err error) {
 	var f Fetched
 	dir := path.Join(helper.WorkDir, spec.Sub)
@@ -256,11 +234,7 @@ func Start(ctx context.Context, s *helper.Session, folder *backupset.Folder, spe
 	// An artifact under a name that was not seeded is new: it is fetched
 	// whatever inspect says, so it is already on its way meanwhile.
 	early := newNames(present, seeded)
-	fetchCtx := ctx
-	if spec.FetchDetached {
-		fetchCtx = context.WithoutCancel(ctx)
-	}
-	fetches := s.StartFetches(fetchCtx, folder, spec.Sub, early, spec.KeepInHelper)
+	fetches := s.StartFetches(ctx, folder, spec.Sub, early, spec.KeepInHelper)
 	defer func() {
 		if err != nil {
 			fetches.Abort()

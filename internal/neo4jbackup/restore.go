@@ -27,11 +27,6 @@ type RestoreSpec struct {
 	// Owner is the uid:gid of the store, as which neo4j-admin runs ("must
 	// be invoked as the neo4j user" [S3]).
 	Owner string
-	// Started, when set, is called once neo4j-admin restore runs (a
-	// restore's safety backup starts its download then).
-	Started func()
-	// Ended, when set, is called once neo4j-admin restore's output ended.
-	Ended func()
 }
 
 // TempPath is the --temp-path of a restore of db: a directory of the
@@ -79,7 +74,7 @@ func Restore(ctx context.Context, r helper.Runner, spec RestoreSpec, pw progress
 			return fmt.Errorf("prepare the restore of %s: %w", db, err)
 		}
 	}
-	_, err := r.Admin(ctx, helper.AdminRun{ID: "restore " + db, Text: "neo4j-admin database restore " + db, Args: RestoreArgs(spec.FromPath, db, tmp, spec.Until), User: spec.Owner, Started: spec.Started, Ended: spec.Ended})
+	_, err := r.Admin(ctx, helper.AdminRun{ID: "restore " + db, Text: "neo4j-admin database restore " + db, Args: RestoreArgs(spec.FromPath, db, tmp, spec.Until), User: spec.Owner})
 	if rmErr := r.Run(ctx, "rm", "-rf", tmp); rmErr != nil && err == nil {
 		pw.Info("could not remove neo4j-admin's temporary directory: " + rmErr.Error())
 	}

@@ -98,22 +98,13 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 			return fmt.Errorf("safety backup of database %s failed, nothing was changed: %w", db.Name, err)
 		}
 		defer sc.abort()
-		if r.session.Mode == helper.TransferStream {
-			// Its download runs beside neo4j-admin restore: the rollback
-			// and the guardian restore the helper's copy, and the run
-			// waits for the folder's before it says how it went. It
-			// begins once neo4j-admin runs, since an engine may hold
-			// every exec back while it streams an archive (Docker
-			// 20.10); for the same reason, one slower than the restore
-			// (a remote engine on a slow link) would hold back the
-			// database's start: it stops when the restore ends, and
-			// runs again, whole, once the database is back.
-			r.restoreStarted, r.restoreEnded = sc.pending.Begin, sc.pending.Yield
-			defer func() { r.restoreStarted, r.restoreEnded = nil, nil }()
-		} else if err := r.saveSafety(ctx, sc, &res); err != nil {
-			// Bind: a copy on this machine's disk, made before STOP as
-			// before (it would compete with neo4j-admin restore for the
-			// same disk).
+		// The safety backup is in the folder, checked, before STOP in
+		// every transfer mode: the rollback and the guardian restore the
+		// helper's copy, but a helper removed from outside must not take
+		// the only copy with it. A download beside neo4j-admin restore
+		// (tried, stream mode) competed with it for the disk and the CPU
+		// and made the downtime longer (2-3 s per GiB, docs/performance.md).
+		if err := r.saveSafety(ctx, sc, &res); err != nil {
 			return fmt.Errorf("safety backup of database %s failed, nothing was changed: %w", db.Name, err)
 		}
 	}
@@ -144,11 +135,6 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 	if err != nil {
 		return r.recover(ctx, db.Name, sc, err, &res)
 	}
-	if sc != nil {
-		if err := r.saveSafety(ctx, sc, &res); err != nil {
-			return fmt.Errorf("database %s was restored and is online, but its safety backup could not be saved in %s: %w", db.Name, r.plan.SafetyDir, err)
-		}
-	}
 	return nil
 }
 
@@ -167,7 +153,7 @@ func (r *runner) replace(ctx context.Context, db DatabasePlan, artifact string, 
 	// A cancelled exec leaves neo4j-admin running in the helper, where it
 	// would race the rollback's own restore: let it finish, then stop.
 	// The commands are neo4jbackup's, the drill's too.
-	err := neo4jbackup.Restore(context.WithoutCancel(ctx), r.session, neo4jbackup.RestoreSpec{Database: db.Name, FromPath: artifact, Until: until, Owner: r.owner, Started: r.restoreStarted, Ended: r.restoreEnded}, r.pw)
+	err := neo4jbackup.Restore(context.WithoutCancel(ctx), r.session, neo4jbackup.RestoreSpec{Database: db.Name, FromPath: artifact, Until: until, Owner: r.owner}, r.pw)
 	if err != nil {
 		return err
 	}
@@ -253,9 +239,6 @@ func (r *runner) safetyBackup(ctx context.Context, db string) (*safetyCopy, erro
 	sub := path.Join(safetySub, db)
 	p, err := neo4jbackup.Start(ctx, r.session, r.safety, neo4jbackup.Spec{
 		Sub: sub, Databases: []string{db}, Type: neo4jbackup.TypeFull, IncludeMetadata: "all", KeepInHelper: true,
-		// Once the database is stopped, an interruption rolls back to
-		// this copy: its download goes on until the run waits for it.
-		FetchDetached: true,
 	})
 	if err != nil {
 		return nil, err

@@ -171,10 +171,6 @@ type runner struct {
 	tunnel  interface{ Close() error }
 	owner   string // uid:gid of /data, for neo4j-admin restore
 	safety  *backupset.Folder
-	// restoreStarted, when set, is called once neo4j-admin restore runs.
-	restoreStarted func()
-	// restoreEnded, when set, is called once its output ended.
-	restoreEnded func()
 }
 
 func (r *runner) run(ctx context.Context) (err error) {

@@ -36,13 +36,6 @@ func (h *Helper) Exec(ctx context.Context, spec docker.ExecSpec) (int, error) {
 		return -1, fmt.Errorf("container %s is not running", h.name)
 	}
 	stdout, stderr := orDiscard(spec.Stdout), orDiscard(spec.Stderr)
-	if spec.Started != nil {
-		// As the engine does: once the process runs, before it ends.
-		spec.Started()
-	}
-	if spec.Ended != nil {
-		defer spec.Ended()
-	}
 	if f := h.eng.fault(cmdKey(spec.Cmd)); f != nil {
 		if err := f.fire(ctx); err != nil {
 			return -1, err

@@ -252,6 +252,30 @@ func TestRemoveIsIdempotentAndWorksWithCancelledContext(t *testing.T) {
 	assert.NilError(t, e.RemoveContainer(context.Background(), h.ID()))
 }
 
+// Two runs removing one container at once (two drills cleaning up a dead
+// one's leftovers): each returns only once it is gone, so the volume it
+// mounted can be removed right after, by either.
+func TestConcurrentRemovesWaitUntilGone(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	for i := range 5 {
+		vol, err := e.CreateVolume(ctx, "infrahubdb-test-remove-"+docker.HelperName("v"), map[string]string{testLabel: "1"})
+		assert.NilError(t, err)
+		spec := helperSpec(t)
+		spec.Mounts = []docker.Mount{{Type: docker.MountVolume, Name: vol, Destination: "/data", RW: true}}
+		h, err := e.StartHelper(ctx, spec)
+		assert.NilError(t, err)
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() { errs <- e.RemoveContainer(ctx, h.ID()) }()
+		}
+		for range 2 {
+			assert.Check(t, <-errs, "round %d", i)
+			assert.Check(t, e.RemoveVolume(ctx, vol), "round %d: the volume is still in use", i)
+		}
+	}
+}
+
 func TestStaleHelpers(t *testing.T) {
 	e, _ := newEngine(t)
 	target := "target-" + docker.HelperName("x")

@@ -223,10 +223,31 @@ func (h *Helper) Remove(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	_, err := h.engine.api.ContainerRemove(ctx, h.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-	if err == nil || IsNotFound(err) || strings.Contains(err.Error(), "already in progress") {
+	switch {
+	case err == nil || IsNotFound(err):
 		return nil
+	case strings.Contains(err.Error(), "already in progress"):
+		// Another run removes it (two drills cleaning up a dead one's
+		// leftovers): it is gone only once that removal ends, and until
+		// then it still holds its volumes.
+		return h.waitGone(ctx)
 	}
 	return h.engine.wrap(err)
+}
+
+// waitGone waits until the container no longer exists.
+func (h *Helper) waitGone(ctx context.Context) error {
+	for {
+		_, err := h.engine.api.ContainerInspect(ctx, h.id, client.ContainerInspectOptions{})
+		if IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("container %s is still being removed: %w", h.id, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Running reports whether the helper container still exists and runs: false

@@ -127,16 +127,23 @@ func TestRestoreReadsNEO4JAuthFile(t *testing.T) {
 	}
 }
 
-func TestChecksumMismatchStopsBeforeAnything(t *testing.T) {
-	f := newFixture(t)
+// changeArtifact changes one byte of neo4j1, keeping its size, and takes
+// the folder's state after it.
+func (f *fixture) changeArtifact(t *testing.T) {
+	t.Helper()
 	p := f.folder.Path(neo4j1)
 	data, err := os.ReadFile(p)
 	assert.NilError(t, err)
 	data[len(data)-2] ^= 0x20 // same size, other content
 	assert.NilError(t, os.WriteFile(p, data, 0o600))
 	f.before = helpertest.FolderState(t, f.folder)
+}
 
-	_, err = f.run(context.Background())
+func TestChecksumMismatchStopsBeforeAnything(t *testing.T) {
+	f := newFixture(t)
+	f.changeArtifact(t)
+
+	_, err := f.run(context.Background())
 
 	var verr *restore.VerifyError
 	assert.Assert(t, errors.As(err, &verr), "got %v", err)

@@ -138,10 +138,16 @@ func Fetch(ctx context.Context, s *helper.Session, folder *backupset.Folder, sub
 // Exactly one archive per database is staged, else load refuses with
 // "Multiple archives match" [S20b].
 func Stage(ctx context.Context, s *helper.Session, folder *backupset.Folder, sub, name, db, owner string) error {
-	dir := workDir(sub)
 	if err := s.Seed(ctx, folder, sub, []string{name}); err != nil {
 		return err
 	}
+	return Place(ctx, s, sub, name, db, owner)
+}
+
+// Place makes the file name, seeded into the helper's WorkDir/sub, the
+// archive load finds for db, readable by owner (Stage).
+func Place(ctx context.Context, s *helper.Session, sub, name, db, owner string) error {
+	dir := workDir(sub)
 	target := StagedName(name, db)
 	cmds := [][]string{{"chown", "-R", owner, dir}, {"chmod", "0755", dir}}
 	if target != name {

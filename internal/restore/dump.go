@@ -114,7 +114,8 @@ func runLoad(ctx context.Context, eng Engine, folder *backupset.Folder, target h
 	if err := p.chooseChains(folder, opts); err != nil {
 		return nil, err
 	}
-	if err := verifyChains(ctx, folder, p.Databases, pw); err != nil {
+	p.checkOnUpload = checkOnUpload(folder, opts)
+	if err := verifyChains(ctx, folder, p.toVerify(opts), pw); err != nil {
 		return nil, err
 	}
 	cat, err := folder.Scan()
@@ -205,7 +206,7 @@ func (l *loader) guardReplaced(ctx context.Context) {
 
 func (l *loader) run(ctx context.Context) (err error) {
 	r := l.runner
-	s, err := helper.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
+	s, err := r.openSession(ctx)
 	if err != nil {
 		return err
 	}
@@ -231,11 +232,16 @@ func (l *loader) run(ctx context.Context) (err error) {
 		return err
 	}
 	for _, db := range r.plan.Databases {
-		if err := neo4jdump.Stage(ctx, s, r.folder, loadSub(db.Name), db.Artifact, db.Name, r.owner); err != nil {
+		if r.opts.handoff.has(db.Name, db.Files) {
+			continue // staged and checked by the restore's checks
+		}
+		if err := r.stageDumpFile(ctx, db); err != nil {
 			return err
 		}
+		r.opts.handoff.record(db.Name, db.Files)
 	}
 	if r.opts.DryRun {
+		r.handOver()
 		return nil
 	}
 	if r.opts.Confirm != nil {

@@ -41,7 +41,18 @@ func (r *runner) stageDump(ctx context.Context, db DatabasePlan, server neo4j.Re
 	if err := notNewer(db, cat, server); err != nil {
 		return err
 	}
-	return neo4jdump.Stage(ctx, r.session, r.folder, loadSub(db.Name), db.Artifact, db.Name, r.owner)
+	return r.stageDumpFile(ctx, db)
+}
+
+// stageDumpFile seeds db's archive into its own load folder of the helper,
+// checked as it goes when the plan left that to the upload, and places it
+// where load finds it.
+func (r *runner) stageDumpFile(ctx context.Context, db DatabasePlan) error {
+	sub := loadSub(db.Name)
+	if err := r.seed(ctx, db, sub, []string{db.Artifact}); err != nil {
+		return err
+	}
+	return neo4jdump.Place(ctx, r.session, sub, db.Artifact, db.Name, r.owner)
 }
 
 // loadDump loads the staged dump into db, which is stopped (or does not

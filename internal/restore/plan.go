@@ -33,9 +33,12 @@ type Plan struct {
 
 	target      helper.Target
 	credentials neo4j.Credentials
-	// checkOnUpload: the chains (not the dumps) are checked against the
-	// manifest as the preflight uploads them, not by makePlan.
+	// checkOnUpload: the chains and dumps are checked against the
+	// manifest as the preflight uploads them, not by the plan.
 	checkOnUpload bool
+	// handedOver are the databases not hashed because the restore's
+	// checks put their files into the helper the run takes (handoff).
+	handedOver []DatabasePlan
 }
 
 // DatabasePlan is the chain restored into one database.
@@ -77,20 +80,11 @@ func makePlan(ctx context.Context, eng Engine, folder *backupset.Folder, opts Op
 	if err := p.chooseChains(folder, opts); err != nil {
 		return nil, err
 	}
-	// Streamed into the helper, a chain is checked while it is uploaded
-	// (in the preflight, before anything stops): read once, not twice.
-	// Otherwise, and for dumps (staged on their own), it is checked now.
-	p.checkOnUpload = opts.Transfer == helper.TransferStream || folder.IsSealed()
-	now := p.Databases
-	if p.checkOnUpload {
-		now = nil
-		for _, db := range p.Databases {
-			if backupset.IsDump(db.Artifact) {
-				now = append(now, db)
-			}
-		}
-	}
-	if err := verifyChains(ctx, folder, now, pw); err != nil {
+	// Streamed into the helper, a chain or a dump is checked while it is
+	// uploaded (in the preflight, before anything stops): read once, not
+	// twice. Otherwise it is checked now.
+	p.checkOnUpload = checkOnUpload(folder, opts)
+	if err := verifyChains(ctx, folder, p.toVerify(opts), pw); err != nil {
 		return nil, err
 	}
 
@@ -196,6 +190,32 @@ func chainRefused(db string, err error) error {
 		return &VerifyError{Problems: []string{ce.Problem.String() + ce.Hint}}
 	}
 	return &VerifyError{Problems: []string{fmt.Sprintf("database %s: %v", db, err)}}
+}
+
+// checkOnUpload says whether the files of a restore from folder are
+// checked as they are uploaded into the helper rather than hashed first:
+// with stream transfer, or a folder whose files are not on this machine's
+// disk as the manifest records them.
+func checkOnUpload(folder *backupset.Folder, opts Options) bool {
+	return opts.Transfer == helper.TransferStream || folder.IsSealed()
+}
+
+// toVerify are the databases whose files the plan hashes before the
+// helper starts: none when they are checked on upload, none that the
+// restore's checks already put into the helper the run takes (handoff).
+func (p *Plan) toVerify(opts Options) []DatabasePlan {
+	if p.checkOnUpload {
+		return nil
+	}
+	var dbs []DatabasePlan
+	for _, db := range p.Databases {
+		if opts.handoff.has(db.Name, db.Files) {
+			p.handedOver = append(p.handedOver, db)
+			continue
+		}
+		dbs = append(dbs, db)
+	}
+	return dbs
 }
 
 // verifyChains re-hashes the chosen files against the manifest.

@@ -112,6 +112,9 @@ type Options struct {
 	// cleanly (offline load on Community).
 	StopTimeout time.Duration
 	connectFunc Connect
+	// handoff, set by RunSet, carries the helper of the graph's checks
+	// (a DryRun) to the graph's run.
+	handoff *handoff
 }
 
 // ErrNotConfirmed is returned when the operator declined the confirmation.
@@ -180,6 +183,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 	}
 	defer r.closeSession(ctx)
 	if r.opts.DryRun {
+		r.handOver()
 		return nil // every check passed; --dry-run changes nothing
 	}
 
@@ -215,7 +219,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 // preflight proves everything restore needs before anything is stopped:
 // the helper starts, the credentials log in, and the artifacts are in place.
 func (r *runner) preflight(ctx context.Context) error {
-	s, err := helper.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
+	s, err := r.openSession(ctx)
 	if err != nil {
 		return err
 	}
@@ -240,13 +244,20 @@ func (r *runner) preflight(ctx context.Context) error {
 	for i := range r.plan.Databases {
 		db := &r.plan.Databases[i]
 		if backupset.IsDump(db.Artifact) {
+			if r.opts.handoff.has(db.Name, db.Files) {
+				continue // staged and checked by the restore's checks
+			}
 			if err := r.stageDump(ctx, *db, server); err != nil {
 				return err
 			}
+			r.opts.handoff.record(db.Name, db.Files)
 			continue
 		}
-		if err := r.seedChain(ctx, *db); err != nil {
-			return err
+		if !r.opts.handoff.has(db.Name, db.Files) {
+			if err := r.seed(ctx, *db, db.Sub, db.Files); err != nil {
+				return err
+			}
+			r.opts.handoff.record(db.Name, db.Files)
 		}
 		if db.Unverified {
 			if err := r.resolveUnverified(ctx, db); err != nil {
@@ -257,18 +268,18 @@ func (r *runner) preflight(ctx context.Context) error {
 	return nil
 }
 
-// seedChain puts db's chain into the helper; when makePlan left its check
-// to the upload, it is checked as it goes (or here, if the session ended
-// up with bind transfer after all).
-func (r *runner) seedChain(ctx context.Context, db DatabasePlan) error {
+// seed puts files of db into the helper's work dir sub; when the plan left
+// their check to the upload, they are checked as they go (or here, if the
+// session ended up with bind transfer after all).
+func (r *runner) seed(ctx context.Context, db DatabasePlan, sub string, files []string) error {
 	if !r.plan.checkOnUpload {
-		return r.session.Seed(ctx, r.folder, db.Sub, db.Files)
+		return r.session.Seed(ctx, r.folder, sub, files)
 	}
 	m, err := r.folder.ReadManifest()
 	if err != nil {
 		return err
 	}
-	checked, err := r.session.SeedChecked(ctx, r.folder, db.Sub, db.Files, m)
+	checked, err := r.session.SeedChecked(ctx, r.folder, sub, files, m)
 	var pe *backupset.ProblemError
 	if errors.As(err, &pe) {
 		return &VerifyError{Problems: []string{pe.Problem.String()}}
@@ -277,6 +288,32 @@ func (r *runner) seedChain(ctx context.Context, db DatabasePlan) error {
 		return err
 	}
 	return verifyChains(ctx, r.folder, []DatabasePlan{db}, r.pw)
+}
+
+// openSession starts the run's helper, or takes the one its checks kept
+// (handoff).
+func (r *runner) openSession(ctx context.Context) (*helper.Session, error) {
+	if s := r.opts.handoff.take(ctx); s != nil {
+		return s, nil
+	}
+	if len(r.plan.handedOver) > 0 {
+		// The checks' helper is gone, with what they put into it: the
+		// files go in again, hashed first as the plan would have.
+		if err := verifyChains(ctx, r.folder, r.plan.handedOver, r.pw); err != nil {
+			return nil, err
+		}
+	}
+	return helper.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
+}
+
+// handOver gives the helper of checks that passed to the run that follows
+// them (handoff), instead of removing it.
+func (r *runner) handOver() {
+	if r.opts.handoff == nil || r.session == nil {
+		return
+	}
+	r.opts.handoff.keep(r.session)
+	r.session = nil
 }
 
 func (r *runner) sessionOptions() helper.SessionOptions {

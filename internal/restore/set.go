@@ -176,14 +176,17 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 	graphOpts.Until, graphOpts.WholeChain = plan.until, true
 	graphOpts.Confirm = nil
 	graphOpts.Target = graphOpts.Target.Pin(plan.target)
+	if !opts.DryRun {
+		// The graph's checks hand their helper, the chains or dumps in
+		// it, to the graph's run: uploaded once, before anything stops.
+		graphOpts.handoff = &handoff{}
+		defer graphOpts.handoff.close(ctx)
+	}
 	if plan.has(backupset.ComponentGraph) {
 		// The graph's own checks (helper, credentials, chains) run before
 		// anything changes.
 		dry := graphOpts
 		dry.DryRun = true
-		// Its helper must go before the graph's own run starts one, which
-		// would otherwise find it holding the database.
-		dry.KeepHelper = opts.DryRun && opts.KeepHelper
 		g, err := runLocked(ctx, eng, connect, folder, dry, pw)
 		if err != nil {
 			return nil, err

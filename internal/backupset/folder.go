@@ -15,6 +15,7 @@ type Folder struct {
 
 	sealing    *sealing    // nil: files hold what is written (sealed.go)
 	forwarding *forwarding // nil: files are kept here (forward.go)
+	fetching   *fetching   // nil: files are read from here (fetch.go)
 
 	// Hooks for tests; nil means the real thing.
 	clock    func() time.Time

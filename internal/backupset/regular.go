@@ -90,6 +90,9 @@ func (f *Folder) Stage(name, dst string, link bool, mode os.FileMode) error {
 		// plaintext may not be put on this machine's disk: SendTar.
 		return fmt.Errorf("%s is sealed (encrypted) in %s: it goes to the helper as a stream only (transfer stream)", name, f.Dir)
 	}
+	if r, fetched := f.Fetched(name); fetched {
+		return fmt.Errorf("%s is read from its location (%s) as it is sent: it goes to the helper as a stream only (transfer stream)", name, r.Object.Name)
+	}
 	in, _, err := OpenRegular(f.Path(name))
 	if err != nil {
 		return err

@@ -78,6 +78,11 @@ func (f *Folder) Unseal(u Unsealer) { f.sealingState().unseal = u }
 // them but the folder itself (no bind mount into a helper).
 func (f *Folder) IsSealed() bool { return f.sealing != nil }
 
+// StreamOnly says whether some files of the folder can only be read through
+// it, as streams (sealed or fetched files): never staged by a link or a
+// copy, never bind-mounted into a helper.
+func (f *Folder) StreamOnly() bool { return f.IsSealed() || f.IsFetching() }
+
 // Sealed returns the record of a sealed file.
 func (f *Folder) Sealed(name string) (SealedRecord, bool) {
 	if f.sealing == nil {
@@ -103,6 +108,9 @@ func (f *Folder) readSize(name string, diskSize int64) int64 {
 	if r, ok := f.Sealed(name); ok {
 		return r.PlainSize
 	}
+	if r, ok := f.Fetched(name); ok {
+		return r.PlainSize
+	}
 	return diskSize
 }
 
@@ -119,6 +127,9 @@ func (f *Folder) OpenFile(name string) (io.ReadCloser, int64, error) {
 	}
 	if err := f.refuseForwarded(name); err != nil {
 		return nil, 0, err
+	}
+	if r, ok := f.Fetched(name); ok {
+		return f.openFetched(name, r)
 	}
 	file, st, err := OpenRegular(f.Path(name))
 	if err != nil {

@@ -229,9 +229,9 @@ func (f *Folder) sendFile(tw *tar.Writer, name string, rec *FileRecord, progress
 			return sendError(name, rec, src, err)
 		}
 	}
-	if _, sealed := f.Sealed(name); sealed {
+	if f.checkedAtEOF(name) {
 		// Its checks run at its end: read it (nothing more) to EOF.
-		if n, err := io.Copy(io.Discard, io.LimitReader(file, 1)); err != nil || n != 0 {
+		if n, err := io.Copy(io.Discard, io.LimitReader(src, 1)); err != nil || n != 0 {
 			if err == nil {
 				err = fmt.Errorf("more than %d bytes: %w", size, ErrSealed)
 			}
@@ -256,6 +256,10 @@ func (f *Folder) sendFile(tw *tar.Writer, name string, rec *FileRecord, progress
 // An error of the receiving end is not the file's.
 func sendError(name string, rec *FileRecord, src *readSide, err error) error {
 	if rec != nil && src.err != nil {
+		if errors.Is(src.err, ErrUnreachable) {
+			// A location that stopped answering says nothing of the file.
+			return fmt.Errorf("sending %s: %w", name, src.err)
+		}
 		if errors.Is(src.err, ErrSealed) {
 			return &ProblemError{Problem{name, ProblemChanged, src.err.Error()}}
 		}

@@ -76,7 +76,7 @@ func runDrillFromLocation(ctx context.Context, dockerCli command.Cli, opts verif
 		}
 	}
 	d := directFlags{location: opts.location, keys: opts.keys, stagingDir: opts.stagingDir}
-	st, err := stageRun(ctx, dockerCli, d, opts.output, url, opts.drill.run, "", "drill")
+	st, err := stageRun(ctx, dockerCli, d, opts.output, url, opts.drill.run, "", "drill", false)
 	if err != nil {
 		return err
 	}

@@ -407,9 +407,10 @@ func (o *backupOptions) fullWhenAuto() {
 }
 
 // runRestoreFromLocation is `restore s3://…`: the newest run (or --run) is
-// checked against its manifest while it is copied into a staging folder,
-// then restored from there with every check of a folder restore before
-// anything stops (stageRun says how an encrypted run is staged).
+// staged (its graph read from the location as it goes into the helper, its
+// other files copied into a staging folder, each checked against the run's
+// manifest), then restored from there with every check of a folder restore
+// before anything stops (stageRun says how an encrypted run is staged).
 func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts restoreOptions, url string) error {
 	if err := opts.validate(); err != nil {
 		return err
@@ -424,12 +425,15 @@ func runRestoreFromLocation(ctx context.Context, dockerCli command.Cli, opts res
 	if runID == restore.RunLatest {
 		runID = ""
 	}
-	st, err := stageRun(ctx, dockerCli, opts.direct, opts.output, url, runID, opts.helper.transfer, "restore")
+	// The graph streams from the location into the helper, unless
+	// --transfer bind asks for it on this machine's disk (staged then).
+	streamGraph := opts.helper.transfer != helper.TransferBind
+	st, err := stageRun(ctx, dockerCli, opts.direct, opts.output, url, runID, opts.helper.transfer, "restore", streamGraph)
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(st.dir)
-	if st.encrypted {
+	if st.encrypted || streamGraph {
 		opts.helper.transfer = helper.TransferStream
 	}
 	opts.fromLocation = &locationRun{Location: st.location, RunID: st.runID, Encrypted: st.encrypted}
@@ -471,7 +475,14 @@ type staged struct {
 // (backupset.Folder.Unseal): its plaintext is never on this machine's disk,
 // and its files go to a helper as a stream only (transfer, when bind, is
 // refused). what names the command, for the messages.
-func stageRun(ctx context.Context, dockerCli command.Cli, d directFlags, out outputOptions, url, runID, transfer, what string) (*staged, error) {
+//
+// With streamGraph (restore), the run's graph files are not downloaded:
+// the staging folder reads them from the location as they are sent into
+// the helper, checked as they go, before anything stops
+// (backupset.Folder.Fetch); only the task manager's dump and the storage
+// archive, restored while the applications are stopped, are staged, so
+// that the location adds no time to the outage.
+func stageRun(ctx context.Context, dockerCli command.Cli, d directFlags, out outputOptions, url, runID, transfer, what string, streamGraph bool) (*staged, error) {
 	loc, err := d.location.open(ctx, url, true)
 	if err != nil {
 		return nil, err
@@ -530,8 +541,18 @@ func stageRun(ctx context.Context, dockerCli command.Cli, d directFlags, out out
 		// bind mounts would have neo4j-admin read the plaintext from
 		// this machine's disk.
 		st.folder.Unseal(agecrypt.Unsealer(ids))
+	}
+	if streamGraph {
+		st.folder.Fetch(offsite.Fetcher(ctx, loc))
+	}
+	switch {
+	case streamGraph && st.encrypted:
+		fmt.Fprintf(dockerCli.Err(), "Restoring encrypted run %s of %s: its graph is streamed from there into the helper, decrypted and checked as it goes, before anything stops; its other files are staged in %s on this machine as ciphertext only, each decrypted and checked while it downloads (removed afterwards; transfer stream: bind mounts would put plaintext on this machine's disk).\n", runID, loc.Describe(), dir)
+	case streamGraph:
+		fmt.Fprintf(dockerCli.Err(), "Restoring run %s of %s: its graph is streamed from there into the helper, checked as it goes, before anything stops; its other files are staged in %s on this machine, each checked while it downloads (removed afterwards).\n", runID, loc.Describe(), dir)
+	case st.encrypted:
 		fmt.Fprintf(dockerCli.Err(), "Staging encrypted run %s of %s in %s on this machine as ciphertext only (removed afterwards): every file is decrypted and checked while it downloads, and decrypted again as the %s reads it, as a stream into the helper (transfer stream: bind mounts would put plaintext on this machine's disk).\n", runID, loc.Describe(), dir, what)
-	} else {
+	default:
 		fmt.Fprintf(dockerCli.Err(), "Staging run %s of %s in %s on this machine (removed afterwards).\n", runID, loc.Describe(), dir)
 	}
 	pw, err := out.progressWriter(dockerCli)

@@ -128,11 +128,15 @@ func (s *Session) checkHelperLock(ctx context.Context, self string) error {
 }
 
 func (s *Session) start(ctx context.Context, folder *backupset.Folder) error {
-	if folder != nil && folder.IsSealed() {
+	if folder != nil && folder.StreamOnly() {
 		// Its files are ciphertext on disk, their plaintext a stream
-		// only: a bind mount would have neo4j-admin read the one and
-		// write the other onto this machine's disk.
+		// only (a bind mount would have neo4j-admin read the one and
+		// write the other onto this machine's disk), or they are read
+		// from a location as they are sent.
 		if s.opts.Transfer == TransferBind {
+			if !folder.IsSealed() {
+				return fmt.Errorf("transfer bind: %s reads its files from their location as they are sent, not from this machine's disk; use --transfer stream or auto", folder.Dir)
+			}
 			return fmt.Errorf("transfer bind: %s holds encrypted files, whose plaintext must not be written on this machine's disk; use --transfer stream or auto", folder.Dir)
 		}
 		return s.startStream(ctx)

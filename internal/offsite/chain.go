@@ -133,12 +133,7 @@ func graphToFolder(ctx context.Context, loc backupset.Location, m *backupset.Run
 		if have, ok := man.Lookup(name); ok && have.SHA256 == want {
 			continue
 		}
-		var rec backupset.FileRecord
-		err := progress.RunStep(orNop(pw), progress.Event{ID: "download " + name, Text: "Download " + backupset.ArtifactKey(m.Run.ID, f.Name)}, func(s *progress.Step) error {
-			var err error
-			rec, err = fetchFile(ctx, loc, m.Run.ID, f, folder, name, ids, s)
-			return err
-		})
+		rec, err := stageFile(ctx, loc, m.Run.ID, f, folder, name, ids, pw)
 		if err != nil {
 			if derr := folder.Delete(man, committed...); derr != nil {
 				return errors.Join(err, derr)

@@ -386,12 +386,7 @@ func ToFolder(ctx context.Context, loc backupset.Location, runID string, folder 
 		if have, ok := man.Lookup(name); ok && have.SHA256 == want {
 			continue
 		}
-		var rec backupset.FileRecord
-		err := progress.RunStep(orNop(pw), progress.Event{ID: "download " + name, Text: "Download " + backupset.ArtifactKey(runID, f.Name)}, func(s *progress.Step) error {
-			var err error
-			rec, err = fetchFile(ctx, loc, runID, f, folder, name, ids, s)
-			return err
-		})
+		rec, err := stageFile(ctx, loc, runID, f, folder, name, ids, pw)
 		if err != nil {
 			// Take back what this copy put in the folder: files without
 			// manifest records would only confuse list and restore.
@@ -416,6 +411,56 @@ func ToFolder(ctx context.Context, loc backupset.Location, runID string, folder 
 		return nil, err
 	}
 	return m, nil
+}
+
+// stageFile puts file f of run runID into the folder as name: downloaded
+// and checked; or, into a fetching folder (restore s3://), a graph file is
+// recorded to be read from the location when it is sent into the helper,
+// and checked then (backupset.Folder.Fetch).
+func stageFile(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, folder *backupset.Folder, name string, ids []age.Identity, pw progress.Writer) (backupset.FileRecord, error) {
+	if folder.IsFetching() && isGraphFile(f) {
+		return addFetched(folder, runID, f, name)
+	}
+	var rec backupset.FileRecord
+	err := progress.RunStep(orNop(pw), progress.Event{ID: "download " + name, Text: "Download " + backupset.ArtifactKey(runID, f.Name)}, func(s *progress.Step) error {
+		var err error
+		rec, err = fetchFile(ctx, loc, runID, f, folder, name, ids, s)
+		return err
+	})
+	return rec, err
+}
+
+// isGraphFile says whether a run's file is the graph's (a chain file or a
+// dump of a database).
+func isGraphFile(f backupset.RunFile) bool {
+	return f.Component == "" || f.Component == backupset.ComponentGraph
+}
+
+// addFetched records f of run runID in a fetching folder as name: its
+// object (the stored bytes) and its plaintext, checked when it is read.
+func addFetched(folder *backupset.Folder, runID string, f backupset.RunFile, name string) (backupset.FileRecord, error) {
+	stored := f.FileRecord
+	stored.Name = backupset.ArtifactKey(runID, f.Name)
+	r := backupset.ForwardedRecord{Object: stored, PlainSize: f.Size, PlainSHA256: f.SHA256}
+	if f.Encryption != nil {
+		r.PlainSize, r.PlainSHA256, r.Sealed = f.PlainSize, f.PlainSHA256, true
+	}
+	if err := folder.AddFetched(name, r); err != nil {
+		return backupset.FileRecord{}, err
+	}
+	rec := f.FileRecord
+	rec.Name, rec.Size, rec.SHA256, rec.Added = name, r.PlainSize, r.PlainSHA256, time.Now().UTC()
+	return rec, nil
+}
+
+// Fetcher reads a location's objects for a fetching folder
+// (backupset.Folder.Fetch): the staging folder of restore s3:// streams
+// the run's graph files from the location into the helper.
+func Fetcher(ctx context.Context, loc backupset.Location) backupset.Fetcher {
+	return func(object string) (io.ReadCloser, error) {
+		rc, _, err := loc.Open(ctx, object)
+		return rc, err
+	}
 }
 
 func fetchFile(ctx context.Context, loc backupset.Location, runID string, f backupset.RunFile, folder *backupset.Folder, name string, ids []age.Identity, s *progress.Step) (backupset.FileRecord, error) {

@@ -197,7 +197,7 @@ func chainRefused(db string, err error) error {
 // with stream transfer, or a folder whose files are not on this machine's
 // disk as the manifest records them.
 func checkOnUpload(folder *backupset.Folder, opts Options) bool {
-	return opts.Transfer == helper.TransferStream || folder.IsSealed()
+	return opts.Transfer == helper.TransferStream || folder.StreamOnly()
 }
 
 // toVerify are the databases whose files the plan hashes before the

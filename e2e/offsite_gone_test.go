@@ -3,13 +3,17 @@ package e2e
 // The S3 server going away (issue 19 item 7), cut off by a proxy in the
 // middle of a transfer: in backup s3://, the run fails with exit 3, never
 // appears, and the deployment runs; in restore s3://, the run is staged
-// and checked before anything stops, so nothing is stopped, changed or
-// left behind (no helper, no staged file, no lock), and the next restore,
-// with the server back, brings the backup back.
+// (its graph streamed into the helper) and checked before anything stops,
+// so nothing is stopped, changed or left behind (no helper, no staged
+// file, no lock), whether the cut falls in a download or in the graph's
+// stream, and the next restore, with the server back, brings the backup
+// back.
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -29,6 +33,9 @@ func TestOffsiteServerGoneMidTransfer(t *testing.T) {
 	big := make([]byte, 3<<20)
 	_, _ = rand.Read(big)
 	putStorage(t, c, map[string]string{"files/big.bin": string(big)})
+	// A graph of a few MiB too, so that a cut can fall in the middle of
+	// its stream from the location into the helper.
+	seedRandomGraph(t, db, blobs, 256<<10)
 	wantStorage := storageState(t, c)
 
 	res := run("backup", s3.URL, "--project", c.Project, "--yes", "--progress", "quiet", "--format", "json")
@@ -81,7 +88,36 @@ func TestOffsiteServerGoneMidTransfer(t *testing.T) {
 	res.Assert(t, icmd.Expected{ExitCode: 3, Err: "127.0.0.1"})
 	assert.Check(t, !strings.Contains(res.Stderr(), "Stop "), "a container was stopped:\n%s", res.Stderr())
 	assert.Check(t, is.DeepEqual(startedAt(t, c), before), "nothing stopped or restarted")
-	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8)), "the graph is untouched")
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8+blobs)), "the graph is untouched")
+	assert.Check(t, is.DeepEqual(storageState(t, c), changedStorage), "the storage is untouched")
+	assertNoHelpers(t, c)
+	assertOnlySafetyCopies(t, staging)
+
+	// Cut while the graph streams from the location into the helper
+	// (restore s3:// stages the other files first, then streams the
+	// graph, before anything stops): exit 3, nothing stopped or changed,
+	// no helper left.
+	var staged, graph int64
+	for _, o := range runObjects(t, s3, func(string) bool { return true }) {
+		st, err := os.Stat(s3.ObjectPath(o))
+		assert.NilError(t, err)
+		if strings.Contains(o, ".dump") || strings.Contains(o, ".backup") {
+			graph += st.Size()
+		} else if strings.Contains(o, doc.Location.RunID) {
+			staged += st.Size()
+		}
+	}
+	const overhead = 512 << 10 // listing, manifest, headers
+	assert.Assert(t, graph > 2*overhead, "the graph's objects hold %d bytes: too few to be cut in the middle", graph)
+	proxy = kit.NewCuttingProxy(t, s3.Server.Endpoint, staged+overhead)
+	res = run("restore", s3.URL, "--project", c.Project, "--yes", "--progress", "plain", "--s3-endpoint", proxy.Endpoint, "--s3-staging-dir", staging)
+	t.Log(res.Combined())
+	assert.Assert(t, proxy.WasCut(), "the restore read %d bytes through the proxy: it never reached the limit", proxy.Sent())
+	res.Assert(t, icmd.Expected{ExitCode: 3, Err: "127.0.0.1"})
+	assert.Check(t, is.Contains(res.Stderr(), "streamed from there into the helper"))
+	assert.Check(t, !strings.Contains(res.Stderr(), "Stop "), "a container was stopped:\n%s", res.Stderr())
+	assert.Check(t, is.DeepEqual(startedAt(t, c), before), "nothing stopped or restarted")
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(8+blobs)), "the graph is untouched")
 	assert.Check(t, is.DeepEqual(storageState(t, c), changedStorage), "the storage is untouched")
 	assertNoHelpers(t, c)
 	assertOnlySafetyCopies(t, staging)
@@ -92,8 +128,23 @@ func TestOffsiteServerGoneMidTransfer(t *testing.T) {
 	t.Log(res.Combined())
 	res.Assert(t, icmd.Success)
 	db.Reconnect(t)
-	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(5)))
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(5+blobs)))
 	assert.Check(t, is.DeepEqual(storageState(t, c), wantStorage))
 	assertNoHelpers(t, c)
 	assertOnlySafetyCopies(t, staging)
+}
+
+// blobs is how many nodes seedRandomGraph adds.
+const blobs = 16
+
+// seedRandomGraph adds n nodes to the graph, each with a property of size
+// bytes of random base64 (which the stand-in's dump hardly compresses).
+func seedRandomGraph(t *testing.T, db *kit.Database, n, size int) {
+	t.Helper()
+	for range n {
+		raw := make([]byte, size*3/4)
+		_, _ = rand.Read(raw)
+		// One node per statement: the stand-in unwinds only ranges.
+		db.Run(t, "neo4j", "CREATE (:Blob {data: $d})", map[string]any{"d": base64.StdEncoding.EncodeToString(raw)})
+	}
 }

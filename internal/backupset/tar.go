@@ -154,6 +154,29 @@ func (f *Folder) SendTarChecked(w io.Writer, names []string, m *Manifest, progre
 	return tw.Close()
 }
 
+// sendChunk is what sendFile reads and writes at a time: large enough that
+// hashing a chunk beside its write costs nothing to start.
+const sendChunk = 1 << 20
+
+// hashingWriter hashes what it writes in another goroutine while it writes
+// it: the SHA-256 of a file sent into a helper runs beside the tar stream's
+// write instead of before it (one core hashes, the other sends).
+type hashingWriter struct {
+	w io.Writer
+	h hash.Hash
+}
+
+func (w *hashingWriter) Write(p []byte) (int, error) {
+	done := make(chan struct{})
+	go func() {
+		w.h.Write(p)
+		close(done)
+	}()
+	n, err := w.w.Write(p)
+	<-done
+	return n, err
+}
+
 // ProblemError is a file that failed its check while it was sent.
 type ProblemError struct{ Problem Problem }
 
@@ -209,18 +232,23 @@ func (f *Folder) sendFile(tw *tar.Writer, name string, rec *FileRecord, progress
 	src := &readSide{r: file}
 	var h hash.Hash
 	if rec != nil {
-		// Hashed as it is read: the bytes checked are the bytes sent.
+		// Hashed as it is sent, beside its write: the bytes checked are
+		// the bytes sent, read once.
 		h = sha256.New()
-		src.r = io.TeeReader(file, h)
+		dst = &hashingWriter{w: dst, h: h}
 	}
-	// CopyN: a file that grows while sent must not break the tar stream.
-	// The last byte is held back until the file is checked, so that a
-	// receiver never holds a complete entry of a file that failed.
+	// At most size bytes: a file that grows while sent must not break the
+	// tar stream. The last byte is held back until the file is checked,
+	// so that a receiver never holds a complete entry of a file that
+	// failed.
 	last := size
 	if h != nil && size > 0 {
 		last = size - 1
 	}
-	if _, err := io.CopyN(dst, src, last); err != nil {
+	if n, err := io.CopyBuffer(dst, io.LimitReader(src, last), make([]byte, sendChunk)); err != nil || n < last {
+		if err == nil {
+			err = io.EOF // shorter than when it was opened
+		}
 		return sendError(name, rec, src, err)
 	}
 	var tail [1]byte
@@ -228,6 +256,7 @@ func (f *Folder) sendFile(tw *tar.Writer, name string, rec *FileRecord, progress
 		if _, err := io.ReadFull(src, tail[:]); err != nil {
 			return sendError(name, rec, src, err)
 		}
+		h.Write(tail[:])
 	}
 	if f.checkedAtEOF(name) {
 		// Its checks run at its end: read it (nothing more) to EOF.

@@ -70,16 +70,18 @@ Credentials, in this order: NEO4J_AUTH=user/password in the environment,
 NEO4J_AUTH_FILE or NEO4J_AUTH_PATH names), then INFRAHUB_DB_USERNAME and
 INFRAHUB_DB_PASSWORD of the project's infrahub-server container.
 
-FOLDER may be an S3 location, s3://BUCKET/PREFIX (docs/offsite.md): its newest
-run (or --run) is downloaded into a private staging folder on this machine
-(--s3-staging-dir), every file checked against the run's manifest, then
-restored from there; the safety copy goes to --safety-dir, else next to the
+FOLDER may be an S3 location, s3://BUCKET/PREFIX (docs/offsite.md): the graph
+of its newest run (or --run) is streamed from there into the helper, checked
+against the run's manifest as it goes, before anything stops; its task-manager
+dump and storage archive are downloaded into a private staging folder on this
+machine first (--s3-staging-dir), each checked, so that the outage never waits
+for the location. The safety copy goes to --safety-dir, else next to the
 staging folder. An encrypted run needs --identity FILE (or the passphrase of
-the location key): it is staged as ciphertext only, decrypted once while it
-downloads to check it (a wrong key: exit 3, a damaged file: exit 5, before
-anything stops), and decrypted again as the restore reads it, streamed into
-the helper (transfer stream); its plaintext never reaches this machine's
-disk. The safety copy is the deployment's current data, not encrypted.`,
+the location key): its files are decrypted as they stream, the staged ones
+kept as ciphertext only and decrypted once while they download to check them
+(a wrong key: exit 3, a damaged file: exit 5, before anything stops); its
+plaintext never reaches this machine's disk. The safety copy is the
+deployment's current data, not encrypted.`,
 		Example: `  NEO4J_AUTH=neo4j/secret docker infrahubdb restore ./backups --yes
   docker infrahubdb restore ./backups --dry-run
   docker -c prod infrahubdb restore ./backups --database neo4j --until 2026-11-24T18:00:00Z`,

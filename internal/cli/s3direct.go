@@ -241,6 +241,11 @@ func runBackupToLocation(cmd *cobra.Command, dockerCli command.Cli, opts backupO
 				fmt.Fprintf(dockerCli.Err(), "Note: %v\n", derr)
 			}
 		}
+		if exitCode(err) == ExitError {
+			// The location failing under a streamed file (it stopped
+			// answering: exit 3) is told apart from a failed backup.
+			return offsiteExit(err)
+		}
 		return err
 	}
 	table := opts.output.format == "table"

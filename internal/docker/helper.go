@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -320,11 +321,48 @@ func (h *Helper) Stat(ctx context.Context, p string) (size int64, isDir, exists 
 
 // CopyTo extracts a tar stream into dir, which must exist in the helper.
 func (h *Helper) CopyTo(ctx context.Context, dir string, tarStream io.Reader) error {
-	_, err := h.engine.api.CopyToContainer(ctx, h.id, client.CopyToContainerOptions{DestinationPath: dir, Content: tarStream})
+	body := &bodyReader{r: tarStream}
+	_, err := h.engine.api.CopyToContainer(ctx, h.id, client.CopyToContainerOptions{DestinationPath: dir, Content: body})
 	if err != nil {
+		if berr := body.failed(); berr != nil {
+			// The stream sent failed (a file that did not match, a
+			// location that stopped answering): the client reports it as
+			// a failed connection, but the daemon is not the cause.
+			return fmt.Errorf("copy into %s:%s: %w", h.name, dir, berr)
+		}
 		return fmt.Errorf("copy into %s:%s: %w", h.name, dir, h.engine.wrap(err))
 	}
 	return nil
+}
+
+// bodyReader remembers the error of a request body, to tell it from the
+// transport's. The transport reads the body in its own goroutine.
+type bodyReader struct {
+	r   io.Reader
+	mu  sync.Mutex
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil {
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+// failed is the body's own error (its end, io.EOF, is none).
+func (b *bodyReader) failed() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err == io.EOF {
+		return nil
+	}
+	return b.err
 }
 
 // CopyFrom returns a tar stream of path (a file or a directory) in the helper. The caller closes

@@ -4,8 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"gotest.tools/v3/assert"
@@ -42,6 +44,19 @@ func Conformance(t *testing.T, start func(t *testing.T) helper.Helper) {
 		files, err := h.ListFiles(ctx, "/backups/a")
 		assert.NilError(t, err)
 		assert.Check(t, is.Len(files, 0), "directories are not listed")
+	})
+
+	t.Run("a copy in whose stream fails says why", func(t *testing.T) {
+		// The stream's own error (a file that did not match, a location
+		// that stopped answering), not the daemon's: the client takes a
+		// failing request body for a failed connection.
+		h := start(t)
+		cause := errors.New("the source stopped answering")
+		whole := tarOf(t, map[string]string{"big": strings.Repeat("x", 1<<20)})
+		stream := io.MultiReader(io.LimitReader(whole, 64<<10), failing{cause})
+		err := h.CopyTo(ctx, "/backups", stream)
+		assert.Check(t, errors.Is(err, cause), "got %v", err)
+		assert.Check(t, !errors.Is(err, docker.ErrDaemonUnreachable), "blamed on the daemon: %v", err)
 	})
 
 	t.Run("copy in, read, list, copy out", func(t *testing.T) {
@@ -170,3 +185,8 @@ func untar(t *testing.T, r io.Reader) map[string]string {
 		out[hdr.Name] = string(b)
 	}
 }
+
+// failing is a reader that fails with err.
+type failing struct{ err error }
+
+func (f failing) Read([]byte) (int, error) { return 0, f.err }

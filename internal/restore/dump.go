@@ -232,13 +232,9 @@ func (l *loader) run(ctx context.Context) (err error) {
 		return err
 	}
 	for _, db := range r.plan.Databases {
-		if r.opts.handoff.has(db.Name, db.Files) {
-			continue // staged and checked by the restore's checks
-		}
-		if err := r.stageDumpFile(ctx, db); err != nil {
+		if err := r.putOnce(db, func() error { return r.stageDumpFile(ctx, db) }); err != nil {
 			return err
 		}
-		r.opts.handoff.record(db.Name, db.Files)
 	}
 	if r.opts.DryRun {
 		r.handOver()

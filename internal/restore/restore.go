@@ -244,20 +244,13 @@ func (r *runner) preflight(ctx context.Context) error {
 	for i := range r.plan.Databases {
 		db := &r.plan.Databases[i]
 		if backupset.IsDump(db.Artifact) {
-			if r.opts.handoff.has(db.Name, db.Files) {
-				continue // staged and checked by the restore's checks
-			}
-			if err := r.stageDump(ctx, *db, server); err != nil {
+			if err := r.putOnce(*db, func() error { return r.stageDump(ctx, *db, server) }); err != nil {
 				return err
 			}
-			r.opts.handoff.record(db.Name, db.Files)
 			continue
 		}
-		if !r.opts.handoff.has(db.Name, db.Files) {
-			if err := r.seed(ctx, *db, db.Sub, db.Files); err != nil {
-				return err
-			}
-			r.opts.handoff.record(db.Name, db.Files)
+		if err := r.putOnce(*db, func() error { return r.seed(ctx, *db, db.Sub, db.Files) }); err != nil {
+			return err
 		}
 		if db.Unverified {
 			if err := r.resolveUnverified(ctx, db); err != nil {
@@ -304,6 +297,19 @@ func (r *runner) openSession(ctx context.Context) (*helper.Session, error) {
 		}
 	}
 	return helper.OpenSession(ctx, r.eng, r.folder, r.plan.target, r.sessionOptions(), r.pw)
+}
+
+// putOnce puts db's files into the helper with put, unless the helper the
+// run took from its checks holds them already, checked (handoff).
+func (r *runner) putOnce(db DatabasePlan, put func() error) error {
+	if r.opts.handoff.has(db.Name, db.Files) {
+		return nil
+	}
+	if err := put(); err != nil {
+		return err
+	}
+	r.opts.handoff.record(db.Name, db.Files)
+	return nil
 }
 
 // handOver gives the helper of checks that passed to the run that follows

@@ -14,6 +14,8 @@ import (
 	"filippo.io/age"
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
+
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 )
 
 // objects is a location's stored bytes by object name, for a Fetcher.
@@ -133,14 +135,20 @@ func TestFetchedFileDamagedFailsTheSend(t *testing.T) {
 func TestFetchedFileUnreachableIsNotAProblem(t *testing.T) {
 	const name = "neo4j-2026-12-01T03-00-00.backup"
 	plain := []byte(strings.Repeat("graph data ", 50_000))
-	f, objs, rec := fetchedFolder(t, name, plain, false)
-	f.fetching.from = func(object string) (io.ReadCloser, error) {
-		return io.NopCloser(io.MultiReader(bytes.NewReader(objs[object][:1000]), errReader{fmt.Errorf("connection reset: %w", ErrUnreachable)})), nil
+	for _, sealed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sealed=%v", sealed), func(t *testing.T) {
+			f, objs, rec := fetchedFolder(t, name, plain, sealed)
+			f.fetching.from = func(object string) (io.ReadCloser, error) {
+				return io.NopCloser(io.MultiReader(bytes.NewReader(objs[object][:100_000]), errReader{fmt.Errorf("connection reset: %w", ErrUnreachable)})), nil
+			}
+			_, err := sentTar(t, f, name, rec)
+			assert.Assert(t, errors.Is(err, ErrUnreachable), "got %v", err)
+			var pe *ProblemError
+			assert.Check(t, !errors.As(err, &pe), "taken for damage: %v", err)
+			assert.Check(t, !errors.Is(err, ErrSealed), "taken for damage: %v", err)
+			assert.Check(t, is.Equal(exitcode.Of(err), exitcode.Environment), "got %v", err)
+		})
 	}
-	_, err := sentTar(t, f, name, rec)
-	assert.Assert(t, errors.Is(err, ErrUnreachable), "got %v", err)
-	var pe *ProblemError
-	assert.Check(t, !errors.As(err, &pe), "taken for damage: %v", err)
 }
 
 type errReader struct{ err error }

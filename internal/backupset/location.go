@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 	"io"
 	"strings"
 	"time"
@@ -123,8 +124,9 @@ var (
 	ErrLeaseLost = errors.New("the location's lock was taken over by another run")
 	// ErrUnreachable is matched when the location stopped answering: the
 	// connection was refused, timed out or broke off in the middle of an
-	// object. Nothing is wrong with what it holds.
-	ErrUnreachable = errors.New("the location did not answer; run the command again once it is reachable")
+	// object. Nothing is wrong with what it holds (exit code 3, whatever
+	// step it reached through: a download, a file streamed into a helper).
+	ErrUnreachable = exitcode.New(exitcode.Environment, "the location did not answer; run the command again once it is reachable")
 )
 
 // CheckObjectName checks a location object name: slash-separated, relative,

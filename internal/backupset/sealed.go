@@ -196,9 +196,10 @@ func (c *sealCheck) Read(p []byte) (int, error) {
 			return n, fmt.Errorf("%s: %d bytes with SHA-256 %s, %d bytes with %s were recorded: %w", c.what, c.n, got, c.size, c.sum, ErrSealed)
 		}
 		c.done = true
-	case err != nil && c.tail != nil && !errors.Is(err, ErrSealed) && !errors.Is(err, os.ErrClosed):
+	case err != nil && c.tail != nil && !errors.Is(err, ErrSealed) && !errors.Is(err, os.ErrClosed) && !errors.Is(err, ErrUnreachable):
 		// The unsealer's error (age: a flipped byte, a truncation) is
-		// damage; its text says which.
+		// damage; its text says which. A location that stopped answering
+		// under it is not.
 		return n, fmt.Errorf("%s: %w (%w)", c.what, err, ErrSealed)
 	}
 	return n, err

@@ -57,13 +57,7 @@ func TestRunSetUploadsTheChainOnceBeforeAnythingStops(t *testing.T) {
 func TestRunSetReplacesTheChecksHelperLostMeanwhile(t *testing.T) {
 	f, pg := setFixture(t)
 	f.opts.Transfer = helper.TransferStream
-	inner := f.eng.ExecInHook
-	f.eng.ExecInHook = func(ctx context.Context, id string, spec docker.ExecSpec) (int, bool, error) {
-		if len(spec.Cmd) > 0 && spec.Cmd[0] == "pg_restore" {
-			graphHelpers(f.eng)[0].Lose()
-		}
-		return inner(ctx, id, spec)
-	}
+	loseChecksHelperAtPgRestore(f, func() {})
 	_, err := f.runSet(context.Background())
 	assert.NilError(t, err)
 	assert.Check(t, is.Equal(pg.rows, "rows at backup"))
@@ -83,14 +77,8 @@ func TestRunSetReplacesTheChecksHelperLostMeanwhile(t *testing.T) {
 func TestRunSetReplacingTheChecksHelperHashesTheChainAgain(t *testing.T) {
 	f, _ := setFixture(t)
 	f.opts.Transfer = helper.TransferBind
-	inner := f.eng.ExecInHook
-	f.eng.ExecInHook = func(ctx context.Context, id string, spec docker.ExecSpec) (int, bool, error) {
-		if len(spec.Cmd) > 0 && spec.Cmd[0] == "pg_restore" {
-			graphHelpers(f.eng)[0].Lose()
-			damageChain(t, f) // the folder's chain changed since the checks
-		}
-		return inner(ctx, id, spec)
-	}
+	// The folder's chain changed since the checks.
+	loseChecksHelperAtPgRestore(f, func() { damageChain(t, f) })
 	_, err := f.runSet(context.Background())
 	var verr *restore.VerifyError
 	assert.Assert(t, errors.As(err, &verr), "got %v", err)
@@ -137,5 +125,19 @@ func damageChain(t *testing.T, f *fixture) {
 		assert.NilError(t, err)
 		data[len(data)-2] ^= 0x20
 		assert.NilError(t, os.WriteFile(p, data, 0o600))
+	}
+}
+
+// loseChecksHelperAtPgRestore removes the graph checks' helper from outside
+// when the task manager's pg_restore starts (the components are restored
+// between the checks and the graph's run), then runs also.
+func loseChecksHelperAtPgRestore(f *fixture, also func()) {
+	inner := f.eng.ExecInHook
+	f.eng.ExecInHook = func(ctx context.Context, id string, spec docker.ExecSpec) (int, bool, error) {
+		if len(spec.Cmd) > 0 && spec.Cmd[0] == "pg_restore" {
+			graphHelpers(f.eng)[0].Lose()
+			also()
+		}
+		return inner(ctx, id, spec)
 	}
 }

@@ -55,6 +55,8 @@ for v in "${releases[@]}"; do
 	NEO4J_VERSION=$v $go test -count=1 -timeout "$timeout" ./e2e/ -run "$(pattern <<<"$tests")"
 done
 
+# The logs are verbose (-v): a failure shows what led to it, and a pass
+# lists the slowest tests, which is where the suite's time goes.
 pids=() logs=()
 run() { # run LOG ARGS...: go test ARGS in the background, into bin/LOG.
 	local log=bin/$1
@@ -64,19 +66,20 @@ run() { # run LOG ARGS...: go test ARGS in the background, into bin/LOG.
 	pids+=($!)
 }
 others=$($go list ./e2e/... | grep -vx "$($go list ./e2e/)")
-run e2e-packages.log env NEO4J_VERSION="${releases[0]}" $go test -count=1 -timeout "$timeout" $others
+run e2e-packages.log env NEO4J_VERSION="${releases[0]}" $go test -v -count=1 -timeout "$timeout" $others
 for v in "${releases[@]}"; do
 	tests=$(selection "$v" | grep -Ev "$alone" || true)
 	[[ -n $tests ]] || continue
 	echo "== Neo4j $v: the rest of the suite (bin/e2e-$v.log)"
-	run "e2e-$v.log" env NEO4J_VERSION="$v" $go test -count=1 -timeout "$timeout" ./e2e/ -run "$(pattern <<<"$tests")"
+	run "e2e-$v.log" env NEO4J_VERSION="$v" $go test -v -count=1 -timeout "$timeout" ./e2e/ -run "$(pattern <<<"$tests")"
 done
 
 failed=0
 for i in "${!pids[@]}"; do
 	if wait "${pids[$i]}"; then
-		echo "== ${logs[$i]}: passed"
-		grep -E '^(ok|---|FAIL)' "${logs[$i]}" || true
+		echo "== ${logs[$i]}: passed (the slowest tests first)"
+		grep -E '^--- ' "${logs[$i]}" | sort -t'(' -k2 -rn | head -n 15 || true
+		grep -E '^(ok|FAIL)' "${logs[$i]}" || true
 	else
 		failed=1
 		echo "== ${logs[$i]}: FAILED"

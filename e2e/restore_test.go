@@ -19,6 +19,7 @@ import (
 	"gotest.tools/v3/icmd"
 
 	"github.com/opsmill/docker-infrahubdb/e2e/kit"
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 )
 
 func TestRestoreRoundTrip(t *testing.T) {
@@ -37,7 +38,7 @@ func TestRestoreRoundTrip(t *testing.T) {
 	// The safety backup of B is kept in the folder and holds B.
 	safety := safetyDirs(t, dir)
 	assert.Assert(t, is.Len(safety, 1))
-	assert.Check(t, is.Len(kit.BackupFiles(t, filepath.Join(dir, safety[0]), "neo4j"), 1))
+	assertSafetyChain(t, filepath.Join(dir, safety[0]))
 }
 
 // Tests run in parallel (with other packages' too), so several containers
@@ -74,6 +75,25 @@ func restoreCmd(p *kit.Plugin, db *kit.Database, env []string, args ...string) i
 }
 
 // safetyDirs lists the safety backup folders a restore left in dir.
+// assertSafetyChain checks that the safety folder holds the chain restore
+// takes of neo4j: a full backup, taken while the applications still ran,
+// and a differential one on top, taken once they stopped (empty when
+// nothing was written meanwhile).
+func assertSafetyChain(t *testing.T, safety string) {
+	t.Helper()
+	folder, err := backupset.Open(safety)
+	assert.NilError(t, err)
+	m, err := folder.ReadManifest()
+	assert.NilError(t, err)
+	var types []string
+	for _, name := range kit.BackupFiles(t, safety, "neo4j") {
+		rec, ok := m.Lookup(name)
+		assert.Check(t, ok, "%s is recorded", name)
+		types = append(types, rec.Type)
+	}
+	assert.Check(t, is.DeepEqual(types, []string{backupset.TypeFull, backupset.TypeDiff}))
+}
+
 func safetyDirs(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -221,7 +241,7 @@ func testRestoreFailingMidwayRollsBack(t *testing.T, args ...string) {
 	safety := safetyDirs(t, dir)
 	assert.Assert(t, is.Len(safety, 1))
 	assert.Check(t, is.Contains(res.Stderr(), filepath.Join(dir, safety[0])))
-	assert.Check(t, is.Len(kit.BackupFiles(t, filepath.Join(dir, safety[0]), "neo4j"), 1))
+	assertSafetyChain(t, filepath.Join(dir, safety[0]))
 	assert.Check(t, app.Running(t))
 	assert.Check(t, app.StartedAt(t) != appStarted, "the app container was not stopped during the restore")
 	assert.Check(t, is.Len(db.Helpers(t), 0))
@@ -376,7 +396,7 @@ func TestRestoreStreamTransfer(t *testing.T) {
 	// The safety backup came back through the API too.
 	safety := safetyDirs(t, dir)
 	assert.Assert(t, is.Len(safety, 1))
-	assert.Check(t, is.Len(kit.BackupFiles(t, filepath.Join(dir, safety[0]), "neo4j"), 1))
+	assertSafetyChain(t, filepath.Join(dir, safety[0]))
 }
 
 func TestRestoreStreamsWhenDaemonCannotSeeFolder(t *testing.T) {

@@ -288,10 +288,11 @@ func parseSteps(out []byte) (map[string]step, []step) {
 }
 
 // stepsTime is the total duration of the steps whose text starts with one
-// of prefixes.
+// of prefixes, each time one ran (a restore's safety backup runs
+// neo4j-admin database backup twice: the full and the differential one).
 func stepsTime(r run, prefixes ...string) time.Duration {
 	var d time.Duration
-	for _, s := range r.steps {
+	for _, s := range r.ended {
 		for _, p := range prefixes {
 			if strings.HasPrefix(s.Text, p) {
 				d += s.duration()

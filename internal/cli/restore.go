@@ -53,9 +53,11 @@ those already replaced.
 
 Everything is checked before anything changes: the chain of each database, its
 checksums, the helper image, the database container and a real login with the
-credentials. Then the running Infrahub application containers are stopped, and
-for each database: a safety backup is taken, the database is stopped, restored,
-recreated, started and its security metadata replayed. If a step fails after
+credentials. A full safety backup of each database is taken while the
+applications still run; then the running Infrahub application containers are
+stopped, and for each database: a differential safety backup on top of it (what
+they wrote meanwhile), the database is stopped, restored, recreated, started and
+its security metadata replayed. If a step fails after
 the stop, the safety backup is restored. The database and the application
 containers are started again on every path, Ctrl-C included. The system
 database is never restored.

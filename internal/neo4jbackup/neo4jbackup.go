@@ -43,6 +43,12 @@ type Spec struct {
 	// SeedFromFolder uploads the newest chain of each database first, so
 	// neo4j-admin can take a differential backup and aggregate the chain.
 	SeedFromFolder bool
+	// InHelper, instead, names the files of the chain that are in the
+	// helper's Sub and the folder already, where an earlier backup with
+	// KeepInHelper left them (restore's safety backup, whose differential
+	// one is taken on top of the full one): they are judged as seeded,
+	// not put in again.
+	InHelper []string
 	// Preflight, when set, is the caller's own check before the backup
 	// (the helper's release against the server's): it runs concurrently
 	// with Take's checks, and its error comes first.
@@ -112,6 +118,11 @@ type Pending struct {
 // Names are the artifacts the backup wrote, in the helper's WorkDir/Sub.
 func (p *Pending) Names() []string { return slices.Clone(p.fetch) }
 
+// Empty says whether backup inspect found the artifact name empty: a
+// differential backup with no new transaction, which is never given to
+// neo4j-admin restore (research NEO4J.md H2).
+func (p *Pending) Empty(name string) bool { return p.info[name].Empty() }
+
 // Wait brings the artifacts into the folder and returns their records; on
 // error, files it brought are removed again.
 func (p *Pending) Wait(ctx context.Context) (f Fetched, err error) {
@@ -177,10 +188,15 @@ func Start(ctx context.Context, s *helper.Session, folder *backupset.Folder, spe
 			return nil, err
 		}
 	}
+	if len(spec.InHelper) > 0 {
+		known, sameRelease = spec.InHelper, spec.InHelper
+	}
 	if spec.Type != TypeFull {
 		seeded = sameRelease
-		if err := s.Seed(ctx, folder, spec.Sub, seeded); err != nil {
-			return nil, err
+		if len(spec.InHelper) == 0 {
+			if err := s.Seed(ctx, folder, spec.Sub, seeded); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if f.Neo4jVersion, err = adminVersion(ctx, s); err != nil {

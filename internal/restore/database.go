@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/backupset"
@@ -94,7 +95,10 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 	}
 	var sc *safetyCopy
 	if exists && r.plan.SafetyDir != "" && current.CurrentStatus == "online" {
-		if sc, err = r.safetyBackup(ctx, db.Name); err != nil {
+		// On top of the full safety backup taken before the applications
+		// stopped (safetyBases), a differential one: what they wrote
+		// until they stopped. Without one, a full backup now.
+		if sc, err = r.safetyBackup(ctx, db.Name, r.bases[db.Name]); err != nil {
 			return fmt.Errorf("safety backup of database %s failed, nothing was changed: %w", db.Name, err)
 		}
 		defer sc.abort()
@@ -201,9 +205,11 @@ func (r *runner) replayMetadata(ctx context.Context, db string) (int, error) {
 // safetyCopy is the safety backup of one database: in the helper (what
 // the rollback and the guardian restore) and on its way into the safety
 // folder (what the run reports, and what a new helper is given when the
-// run's is lost).
+// run's is lost). It is a full backup, or a chain: the full one taken
+// before the applications stopped and a differential one on top.
 type safetyCopy struct {
-	name    string // path under the helper's work dir
+	name    string   // the chain's end (never an empty backup), under the helper's work dir
+	files   []string // the chain's files, in safetySub/<database>
 	pending *neo4jbackup.Pending
 	done    bool
 	err     error // of bringing it into the folder, once done
@@ -225,10 +231,50 @@ func (sc *safetyCopy) abort() {
 	}
 }
 
-// safetyBackup takes an online full backup of db in the helper, kept there
-// for a fast rollback, and starts nothing else: saveSafety brings it into
-// the safety folder.
-func (r *runner) safetyBackup(ctx context.Context, db string) (*safetyCopy, error) {
+// safetyBases takes, before anything stops, a full safety backup of each
+// database the run replaces, into the safety folder and the helper: what
+// the applications write until they stop goes into a small differential
+// backup on top of it (restoreDatabase), so the applications are not down
+// for a whole backup and its transfer. A database that is not online, or
+// a restore without safety backups, takes none.
+func (r *runner) safetyBases(ctx context.Context) error {
+	if r.plan.SafetyDir == "" {
+		return nil
+	}
+	for _, db := range r.plan.Databases {
+		if backupset.IsDump(db.Artifact) || r.bases[db.Name] != nil {
+			continue
+		}
+		current, exists, err := r.admin.Database(ctx, db.Name)
+		if err != nil {
+			return err
+		}
+		if !exists || current.CurrentStatus != "online" {
+			continue
+		}
+		sc, err := r.safetyBackup(ctx, db.Name, nil)
+		if err == nil {
+			err = r.saveSafety(ctx, sc, &DatabaseResult{})
+			sc.abort()
+		}
+		if err != nil {
+			return fmt.Errorf("safety backup of database %s failed, nothing was changed: %w", db.Name, err)
+		}
+		if r.bases == nil {
+			r.bases = map[string]*safetyCopy{}
+		}
+		r.bases[db.Name] = sc
+	}
+	return nil
+}
+
+// safetyBackup takes an online backup of db in the helper, kept there for
+// a fast rollback, and starts nothing else: saveSafety brings it into the
+// safety folder. Without base it is a full backup; with base (a full one
+// of db in the helper and the folder) it is neo4j-admin's differential
+// backup on top of it, or a full one when neo4j-admin cannot take a
+// differential one ([S1]: --type=AUTO).
+func (r *runner) safetyBackup(ctx context.Context, db string, base *safetyCopy) (*safetyCopy, error) {
 	if r.safety == nil {
 		f, err := backupset.Create(r.plan.SafetyDir)
 		if err != nil {
@@ -237,19 +283,34 @@ func (r *runner) safetyBackup(ctx context.Context, db string) (*safetyCopy, erro
 		r.safety = f
 	}
 	sub := path.Join(safetySub, db)
-	p, err := neo4jbackup.Start(ctx, r.session, r.safety, neo4jbackup.Spec{
-		Sub: sub, Databases: []string{db}, Type: neo4jbackup.TypeFull, IncludeMetadata: "all", KeepInHelper: true,
-	})
+	spec := neo4jbackup.Spec{Sub: sub, Databases: []string{db}, Type: neo4jbackup.TypeFull, IncludeMetadata: "all", KeepInHelper: true}
+	if base != nil {
+		spec.Type, spec.InHelper = neo4jbackup.TypeAuto, base.files
+	}
+	p, err := neo4jbackup.Start(ctx, r.session, r.safety, spec)
 	if err != nil {
 		return nil, err
 	}
-	names := p.Names()
-	if len(names) == 0 {
+	sc := &safetyCopy{pending: p}
+	if base != nil {
+		sc.name, sc.files, sc.folder = base.name, slices.Clone(base.files), base.folder
+	}
+	// neo4j-admin writes one artifact per database and run: the new one
+	// ends the chain, unless it is empty (nothing was written since the
+	// base), which restore is never given (research NEO4J.md H2).
+	for _, name := range p.Names() {
+		if !slices.Contains(sc.files, name) {
+			sc.files = append(sc.files, name)
+		}
+		if !p.Empty(name) {
+			sc.name, sc.folder = path.Join(sub, name), path.Join(r.plan.SafetyDir, name)
+		}
+	}
+	if sc.name == "" {
 		p.Abort()
 		return nil, fmt.Errorf("neo4j-admin wrote no safety backup of database %s", db)
 	}
-	name := names[len(names)-1]
-	return &safetyCopy{name: path.Join(safetySub, db, name), pending: p, folder: path.Join(r.plan.SafetyDir, name)}, nil
+	return sc, nil
 }
 
 // saveSafety waits until the safety backup is in the folder, checked

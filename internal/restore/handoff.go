@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/helper"
 )
 
@@ -16,11 +17,32 @@ import (
 type handoff struct {
 	session *helper.Session
 	staged  map[string][]string // database -> the files put into the helper for it
+	// takeBases, set by checks that passed on Neo4j Enterprise, takes the
+	// full safety backups in the helper (runner.safetyBases), before the
+	// applications stop; bases and safety are what it took, for the run.
+	takeBases func(ctx context.Context, safetyDir string) error
+	bases     map[string]*safetyCopy
+	safety    *backupset.Folder
 }
 
 // keep takes the helper of checks that passed; the run takes it next.
 func (h *handoff) keep(s *helper.Session) {
 	h.session = s
+}
+
+// safetyBases takes the full safety backups of the graph's databases
+// into safetyDir and the helper kept, before anything stops (a no-op
+// without such a helper: Neo4j Community's dumps are taken offline).
+func (h *handoff) safetyBases(ctx context.Context, safetyDir string) error {
+	if h == nil || h.session == nil || h.takeBases == nil || safetyDir == "" {
+		return nil
+	}
+	if running, err := h.session.Helper.Running(ctx); err != nil || !running {
+		// Gone meanwhile: the run starts its own helper (take), and
+		// takes its safety backup whole, as without a handoff.
+		return nil
+	}
+	return h.takeBases(ctx, safetyDir)
 }
 
 // record notes that files were put into the helper for database db.
@@ -46,7 +68,7 @@ func (h *handoff) take(ctx context.Context) *helper.Session {
 	h.session = nil
 	if running, err := s.Helper.Running(ctx); err != nil || !running {
 		s.Close(ctx)
-		h.staged = nil
+		h.staged, h.bases = nil, nil
 		return nil
 	}
 	return s

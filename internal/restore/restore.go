@@ -174,6 +174,7 @@ type runner struct {
 	tunnel  interface{ Close() error }
 	owner   string // uid:gid of /data, for neo4j-admin restore
 	safety  *backupset.Folder
+	bases   map[string]*safetyCopy // database -> its full safety backup, taken before anything stopped
 }
 
 func (r *runner) run(ctx context.Context) (err error) {
@@ -197,6 +198,13 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 	}
 
+	if r.opts.handoff == nil {
+		// A whole-deployment restore (RunSet) took them before it
+		// stopped the applications: handoff.safetyBases.
+		if err := r.safetyBases(ctx); err != nil {
+			return err
+		}
+	}
 	outage := deployment.NewAppOutage(r.eng, r.plan.Apps, r.pw)
 	defer func() {
 		outage.StartApps(ctx)
@@ -284,9 +292,10 @@ func (r *runner) seed(ctx context.Context, db DatabasePlan, sub string, files []
 }
 
 // openSession starts the run's helper, or takes the one its checks kept
-// (handoff).
+// (handoff), with the safety backups taken in it before anything stopped.
 func (r *runner) openSession(ctx context.Context) (*helper.Session, error) {
 	if s := r.opts.handoff.take(ctx); s != nil {
+		r.bases, r.safety = r.opts.handoff.bases, r.opts.handoff.safety
 		return s, nil
 	}
 	if len(r.plan.handedOver) > 0 {
@@ -313,13 +322,30 @@ func (r *runner) putOnce(db DatabasePlan, put func() error) error {
 }
 
 // handOver gives the helper of checks that passed to the run that follows
-// them (handoff), instead of removing it.
+// them (handoff), instead of removing it, with the means to take the
+// safety backups in it before the applications stop.
 func (r *runner) handOver() {
-	if r.opts.handoff == nil || r.session == nil {
+	h := r.opts.handoff
+	if h == nil || r.session == nil {
 		return
 	}
-	r.opts.handoff.keep(r.session)
+	h.keep(r.session)
 	r.session = nil
+	h.takeBases = func(ctx context.Context, safetyDir string) error {
+		r.session, r.plan.SafetyDir = h.session, safetyDir
+		defer func() {
+			helper.CloseBolt(ctx, r.admin, r.tunnel)
+			r.admin, r.tunnel, r.session = nil, nil, nil
+		}()
+		return deployment.Watching(ctx, r.eng, *r.plan.target.Container, func(ctx context.Context) error {
+			if err := r.connect(ctx); err != nil {
+				return err
+			}
+			err := r.safetyBases(ctx)
+			h.bases, h.safety = r.bases, r.safety
+			return err
+		})
+	}
 }
 
 func (r *runner) sessionOptions() helper.SessionOptions {
@@ -373,7 +399,7 @@ func (r *runner) replaceLostHelper(ctx context.Context, sc *safetyCopy) error {
 	if err := r.saveSafety(ctx, sc, &res); err != nil {
 		return &safetyLostError{Err: err}
 	}
-	return s.Seed(ctx, r.safety, path.Dir(sc.name), []string{path.Base(sc.name)})
+	return s.Seed(ctx, r.safety, path.Dir(sc.name), sc.files)
 }
 
 // connect logs in to Neo4j through a tunnel in the helper (or directly with

@@ -47,10 +47,13 @@ func TestRestoreStepOrder(t *testing.T) {
 
 			assert.Check(t, is.DeepEqual(f.steps(), []string{
 				"connect 127.0.0.1:17687 neo4j",
+				// The full safety backup while the applications run, and
+				// on top of it what they wrote until they stopped.
+				"exec neo4j-admin database backup --from=127.0.0.1:6362 --to-path=/backups/safety/neo4j --type=FULL --include-metadata=all neo4j",
 				"stop-container server-id",
 				"stop-container cache-id", // stopped last, started first
 				"remove-helper " + f.eng.Helpers[1].Name(),
-				"exec neo4j-admin database backup --from=127.0.0.1:6362 --to-path=/backups/safety/neo4j --type=FULL --include-metadata=all neo4j",
+				"exec neo4j-admin database backup --from=127.0.0.1:6362 --to-path=/backups/safety/neo4j --type=AUTO --include-metadata=all neo4j",
 				"cypher STOP neo4j",
 				"exec neo4j-admin database restore --from-path=/backups/" + neo4j1 + " --overwrite-destination=true --temp-path=/backups/.restore-tmp-neo4j neo4j (user 7474:7474)",
 				"cypher CREATE neo4j",
@@ -534,7 +537,12 @@ func TestSecondDatabaseFailingRollsBackOnlyIt(t *testing.T) {
 	assert.NilError(t, err)
 	m, err := safety.ReadManifest()
 	assert.NilError(t, err)
-	assert.Check(t, is.Len(m.Files, 2), "one safety backup per database")
+	// Per database a full safety backup, taken before the applications
+	// stopped, and a differential one on top (empty: nothing was written).
+	assert.Check(t, is.Len(m.Files, 4), "two safety backups per database: %+v", m.Files)
+	for _, rec := range m.Files {
+		assert.Check(t, rec.Type == backupset.TypeFull || rec.Empty, "%s: %s", rec.Name, rec.Type)
+	}
 	for _, db := range res.Databases {
 		_, err := os.Stat(db.SafetyBackup)
 		assert.Check(t, err, db.Name)

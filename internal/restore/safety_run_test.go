@@ -137,7 +137,9 @@ func TestSafetyRunHoldsOnlyItsOwnCopies(t *testing.T) {
 }
 
 // A restore whose first safety copy failed leaves no safety folder: an
-// empty one would be a folder verify fails as empty.
+// empty one would be a folder verify fails as empty. (With the graph, its
+// full safety backup, taken before the applications stop, comes first:
+// TestSafetyFolderIsARestorableRun covers what it leaves.)
 func TestNoSafetyFolderWithoutACopy(t *testing.T) {
 	f, _ := setFixture(t)
 	f.eng.ExecInHook = func(ctx context.Context, id string, spec docker.ExecSpec) (int, bool, error) {
@@ -146,7 +148,7 @@ func TestNoSafetyFolderWithoutACopy(t *testing.T) {
 		}
 		return 0, false, nil
 	}
-	_, err := f.runSet(context.Background())
+	_, err := f.runSet(context.Background(), backupset.ComponentTaskManager, backupset.ComponentStorage)
 	assert.Check(t, is.ErrorContains(err, "safety dump of the task manager failed"))
 	entries, err := os.ReadDir(f.folder.Dir)
 	assert.NilError(t, err)

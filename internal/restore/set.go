@@ -210,6 +210,13 @@ func RunSet(ctx context.Context, eng Engine, connect Connect, folder *backupset.
 
 	s := &setRunner{eng: eng, folder: folder, plan: plan, pw: pw, keep: opts.KeepHelper, guard: opts.Guard}
 	defer sealSafetyRun(plan.SafetyDir, started, facts, pw)
+	if plan.has(backupset.ComponentGraph) {
+		// The graph's full safety backup, while the applications still
+		// run: inside the outage only a differential one on top.
+		if err := graphOpts.handoff.safetyBases(ctx, plan.SafetyDir); err != nil {
+			return res, err
+		}
+	}
 	outage := deployment.NewAppOutage(eng, plan.apps, pw)
 	defer func() {
 		outage.StartApps(ctx)

@@ -164,7 +164,15 @@ func TestRunSetRestoresEveryComponentInOrder(t *testing.T) {
 			file.Close()
 		}
 	}
-	assert.Check(t, is.DeepEqual(comps, []string{backupset.ComponentStorage, backupset.ComponentGraph, backupset.ComponentTaskManager}))
+	// The graph's: a full backup taken before the applications stopped,
+	// a differential one on top after.
+	assert.Check(t, is.DeepEqual(comps, []string{backupset.ComponentStorage, backupset.ComponentGraph, backupset.ComponentGraph, backupset.ComponentTaskManager}))
+	assertOrder(t, calls,
+		"exec neo4j-admin database backup --from=127.0.0.1:6362 --to-path=/backups/safety/neo4j --type=FULL",
+		"stop-container server-id",
+		"exec neo4j-admin database backup --from=127.0.0.1:6362 --to-path=/backups/safety/neo4j --type=AUTO",
+		"exec neo4j-admin database restore",
+	)
 	// ... as one complete run (TestSafetyFolderIsARestorableRun).
 	assert.Check(t, is.Len(m.Runs, 1))
 	for _, a := range f.eng.Apps {

@@ -38,27 +38,46 @@ func TestStreamChecksumMismatchStopsBeforeAnything(t *testing.T) {
 
 // The safety backup is in the folder before STOP, in stream mode as in
 // bind: a download that fails stops the run before the database is
-// touched (a helper lost later must not take the only copy with it).
+// touched (a helper lost later must not take the only copy with it). The
+// full one fails before the applications stop; the differential one on top
+// inside their outage, before STOP DATABASE.
 func TestStreamSafetyDownloadFailingChangesNothing(t *testing.T) {
-	f := newFixture(t)
-	f.opts.Transfer = helper.TransferStream
-	f.eng.Faults["copy-from"] = &helpertest.Fault{Err: errors.New("connection reset by peer")}
+	for _, tc := range []struct {
+		name      string
+		skip      int // downloads that go through
+		appsFirst bool
+	}{
+		{name: "the full backup, before the applications stop"},
+		{name: "the differential backup, while they are stopped", skip: 1, appsFirst: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.opts.Transfer = helper.TransferStream
+			f.eng.Faults["copy-from"] = &helpertest.Fault{Skip: tc.skip, Err: errors.New("connection reset by peer")}
+			// Something to put into the differential backup.
+			f.eng.Faults["stop-container"] = &helpertest.Fault{Times: 1, Hook: func() { f.eng.Server.Write("neo4j", 2) }}
 
-	res, err := f.run(context.Background())
+			res, err := f.run(context.Background())
 
-	assert.Check(t, is.ErrorContains(err, "safety backup of database neo4j failed, nothing was changed"))
-	assert.Check(t, is.ErrorContains(err, "connection reset by peer"))
-	for _, c := range f.eng.CallLog() {
-		for _, p := range []string{"cypher STOP", "exec neo4j-admin database restore"} {
-			assert.Check(t, !strings.HasPrefix(c, p), c)
-		}
+			assert.Check(t, is.ErrorContains(err, "safety backup of database neo4j failed, nothing was changed"))
+			assert.Check(t, is.ErrorContains(err, "connection reset by peer"))
+			for _, c := range f.eng.CallLog() {
+				for _, p := range []string{"cypher STOP", "exec neo4j-admin database restore"} {
+					assert.Check(t, !strings.HasPrefix(c, p), c)
+				}
+			}
+			assert.Check(t, is.Equal(f.hasCall("stop-container server-id"), tc.appsFirst))
+			assert.Check(t, is.Equal(f.eng.Server.Content("neo4j") == "live data at tx 15", !tc.appsFirst), "not restored")
+			assert.Check(t, is.Equal(f.admin.status["neo4j"], "online"))
+			assert.Check(t, f.eng.AppRunning("server-id"))
+			for _, db := range res.Databases {
+				assert.Check(t, is.Equal(db.SafetyBackup, ""), "no safety backup reported")
+			}
+			if !tc.appsFirst {
+				assertNoSafetyFile(t, f)
+			}
+		})
 	}
-	assert.Check(t, is.Equal(f.eng.Server.Content("neo4j"), "live data at tx 15"), "not restored")
-	assert.Check(t, is.Equal(f.admin.status["neo4j"], "online"))
-	assert.Check(t, f.eng.AppRunning("server-id"))
-	assert.Assert(t, is.Len(res.Databases, 1))
-	assert.Check(t, is.Equal(res.Databases[0].SafetyBackup, ""), "no safety backup reported")
-	assertNoSafetyFile(t, f)
 }
 
 // The helper is removed from outside once the safety backup reached the

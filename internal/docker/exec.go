@@ -20,6 +20,12 @@ type ExecSpec struct {
 	Stdin      io.Reader // nil: no stdin
 	Stdout     io.Writer // nil: discarded
 	Stderr     io.Writer // nil: discarded
+	// Started, when set, is called once the daemon started the command,
+	// before its output is read. Docker 20.10 holds a container's lock
+	// for the whole of an archive transfer, and an exec's create and
+	// start wait for it: a caller that wants a command to run beside a
+	// transfer into the same container starts the transfer after this.
+	Started func()
 }
 
 // ExecIn runs a command in any running container, like Helper.Exec.
@@ -53,6 +59,9 @@ func (h *Helper) Exec(ctx context.Context, spec ExecSpec) (int, error) {
 		return -1, fmt.Errorf("exec %s in %s: %w", spec.Cmd[0], h.name, h.engine.wrap(err))
 	}
 	defer att.Close()
+	if spec.Started != nil {
+		spec.Started()
+	}
 	// The hijacked connection ignores ctx once established; closing it unblocks the copies.
 	stop := context.AfterFunc(ctx, att.Close)
 	defer stop()

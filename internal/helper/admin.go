@@ -44,6 +44,7 @@ type AdminRun struct {
 	ID, Text string   // progress step
 	Args     []string // after "neo4j-admin"
 	User     string   // "" runs as the image's user
+	Started  func()   // docker.ExecSpec.Started
 }
 
 // Admin runs neo4j-admin in the helper. Its output goes line by line to the
@@ -59,10 +60,11 @@ func (o *onHelper) Admin(ctx context.Context, run AdminRun) (string, error) {
 		out := &lineLogger{pw: o.pw, id: run.ID, also: io.MultiWriter(&Limited{W: &stdout, N: 8 << 20}, tail)}
 		errOut := &lineLogger{pw: o.pw, id: run.ID, also: io.MultiWriter(&Limited{W: &stderr, N: 8 << 20}, tail)}
 		code, err := o.h.Exec(ctx, docker.ExecSpec{
-			Cmd:    append([]string{"neo4j-admin"}, run.Args...),
-			User:   run.User,
-			Stdout: out,
-			Stderr: errOut,
+			Cmd:     append([]string{"neo4j-admin"}, run.Args...),
+			User:    run.User,
+			Stdout:  out,
+			Stderr:  errOut,
+			Started: run.Started,
 		})
 		out.flush()
 		errOut.flush()

@@ -59,6 +59,9 @@ type Spec struct {
 	// workflow counts the graph there (internal/backup, figures.go). They
 	// cannot fail the backup.
 	BeforeBackup, AfterBackup func(ctx context.Context)
+	// Started, when set, is called once neo4j-admin database backup
+	// started (docker.ExecSpec.Started).
+	Started func()
 	// ReleaseHelper says the caller runs nothing more in the helper after
 	// Take: it is removed while the last files are put in place (see
 	// helper.Session.Release).
@@ -206,7 +209,7 @@ func Start(ctx context.Context, s *helper.Session, folder *backupset.Folder, spe
 	if spec.BeforeBackup != nil {
 		spec.BeforeBackup(ctx)
 	}
-	if _, err := s.Admin(ctx, helper.AdminRun{ID: "backup", Text: "neo4j-admin database backup", Args: backupArgs(s.Target.BackupAddress, dir, spec)}); err != nil {
+	if _, err := s.Admin(ctx, helper.AdminRun{ID: "backup", Text: "neo4j-admin database backup", Args: backupArgs(s.Target.BackupAddress, dir, spec), Started: spec.Started}); err != nil {
 		return nil, err
 	}
 	if spec.AfterBackup != nil {

@@ -98,7 +98,7 @@ func (r *runner) restoreDatabase(ctx context.Context, db DatabasePlan) error {
 		// On top of the full safety backup taken before the applications
 		// stopped (safetyBases), a differential one: what they wrote
 		// until they stopped. Without one, a full backup now.
-		if sc, err = r.safetyBackup(ctx, db.Name, r.bases[db.Name]); err != nil {
+		if sc, err = r.safetyBackup(ctx, db.Name, r.bases[db.Name], nil); err != nil {
 			return fmt.Errorf("safety backup of database %s failed, nothing was changed: %w", db.Name, err)
 		}
 		defer sc.abort()
@@ -237,7 +237,14 @@ func (sc *safetyCopy) abort() {
 // backup on top of it (restoreDatabase), so the applications are not down
 // for a whole backup and its transfer. A database that is not online, or
 // a restore without safety backups, takes none.
-func (r *runner) safetyBases(ctx context.Context) error {
+//
+// started, when set, is called once neo4j-admin runs, or when there is
+// nothing to take (see basesAlongside).
+func (r *runner) safetyBases(ctx context.Context, started func()) error {
+	if started == nil {
+		started = func() {}
+	}
+	defer started()
 	if r.plan.SafetyDir == "" {
 		return nil
 	}
@@ -252,7 +259,7 @@ func (r *runner) safetyBases(ctx context.Context) error {
 		if !exists || current.CurrentStatus != "online" {
 			continue
 		}
-		sc, err := r.safetyBackup(ctx, db.Name, nil)
+		sc, err := r.safetyBackup(ctx, db.Name, nil, started)
 		if err == nil {
 			err = r.saveSafety(ctx, sc, &DatabaseResult{})
 			sc.abort()
@@ -274,7 +281,7 @@ func (r *runner) safetyBases(ctx context.Context) error {
 // of db in the helper and the folder) it is neo4j-admin's differential
 // backup on top of it, or a full one when neo4j-admin cannot take a
 // differential one ([S1]: --type=AUTO).
-func (r *runner) safetyBackup(ctx context.Context, db string, base *safetyCopy) (*safetyCopy, error) {
+func (r *runner) safetyBackup(ctx context.Context, db string, base *safetyCopy, started func()) (*safetyCopy, error) {
 	if r.safety == nil {
 		f, err := backupset.Create(r.plan.SafetyDir)
 		if err != nil {
@@ -283,7 +290,7 @@ func (r *runner) safetyBackup(ctx context.Context, db string, base *safetyCopy) 
 		r.safety = f
 	}
 	sub := path.Join(safetySub, db)
-	spec := neo4jbackup.Spec{Sub: sub, Databases: []string{db}, Type: neo4jbackup.TypeFull, IncludeMetadata: "all", KeepInHelper: true}
+	spec := neo4jbackup.Spec{Sub: sub, Databases: []string{db}, Type: neo4jbackup.TypeFull, IncludeMetadata: "all", KeepInHelper: true, Started: started}
 	if base != nil {
 		spec.Type, spec.InHelper = neo4jbackup.TypeAuto, base.files
 	}

@@ -201,7 +201,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 	if r.opts.handoff == nil {
 		// A whole-deployment restore (RunSet) took them before it
 		// stopped the applications: handoff.safetyBases.
-		if err := r.safetyBases(ctx); err != nil {
+		if err := r.safetyBases(ctx, nil); err != nil { // taken already, when alongside
 			return err
 		}
 	}
@@ -249,6 +249,20 @@ func (r *runner) preflight(ctx context.Context) error {
 	if r.owner, err = storeOwner(ctx, s); err != nil {
 		return err
 	}
+	bases, err := r.basesAlongside(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.putChains(ctx, server); err != nil {
+		bases.stop()
+		r.dropBases()
+		return err
+	}
+	return bases.wait()
+}
+
+// putChains puts each database's chain or dump into the helper, checked.
+func (r *runner) putChains(ctx context.Context, server neo4j.Release) error {
 	for i := range r.plan.Databases {
 		db := &r.plan.Databases[i]
 		if backupset.IsDump(db.Artifact) {
@@ -341,7 +355,7 @@ func (r *runner) handOver() {
 			if err := r.connect(ctx); err != nil {
 				return err
 			}
-			err := r.safetyBases(ctx)
+			err := r.safetyBases(ctx, nil)
 			h.bases, h.safety = r.bases, r.safety
 			return err
 		})

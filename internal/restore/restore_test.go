@@ -666,10 +666,13 @@ func (f *fixture) hasCall(prefix string) bool {
 }
 
 // assertUntouched checks that nothing was stopped, restored or written.
+// assertUntouched checks that nothing stopped or changed, in the database
+// and in the folder: a full safety backup taken beside the checks (online,
+// see basesAlongside) is gone with its safety folder.
 func (f *fixture) assertUntouched(t *testing.T) {
 	t.Helper()
 	for _, c := range f.eng.CallLog() {
-		for _, p := range []string{"stop-container", "cypher STOP", "exec neo4j-admin database"} {
+		for _, p := range []string{"stop-container", "cypher STOP", "exec neo4j-admin database restore", "exec neo4j-admin database load", "exec neo4j-admin database dump"} {
 			assert.Check(t, !strings.HasPrefix(c, p), c)
 		}
 	}

@@ -35,6 +35,9 @@ func (h *Helper) Exec(ctx context.Context, spec docker.ExecSpec) (int, error) {
 		// As the engine answers an exec in a container that does not run.
 		return -1, fmt.Errorf("container %s is not running", h.name)
 	}
+	if spec.Started != nil {
+		spec.Started()
+	}
 	stdout, stderr := orDiscard(spec.Stdout), orDiscard(spec.Stderr)
 	if f := h.eng.fault(cmdKey(spec.Cmd)); f != nil {
 		if err := f.fire(ctx); err != nil {

@@ -46,6 +46,17 @@ func Conformance(t *testing.T, start func(t *testing.T) helper.Helper) {
 		assert.Check(t, is.Len(files, 0), "directories are not listed")
 	})
 
+	t.Run("an exec says when it started", func(t *testing.T) {
+		// docker.ExecSpec.Started: once, before Exec returns (restore
+		// starts an upload beside neo4j-admin after it).
+		h := start(t)
+		var started int
+		code, err := h.Exec(ctx, docker.ExecSpec{Cmd: []string{"mkdir", "-p", "/backups/started"}, Started: func() { started++ }})
+		assert.NilError(t, err)
+		assert.Check(t, is.Equal(code, 0))
+		assert.Check(t, is.Equal(started, 1))
+	})
+
 	t.Run("a copy in whose stream fails says why", func(t *testing.T) {
 		// The stream's own error (a file that did not match, a location
 		// that stopped answering), not the daemon's: the client takes a

@@ -88,7 +88,18 @@ type faultEnv struct {
 
 func TestFaults(t *testing.T) {
 	t.Parallel()
-	cases := faultCases()
+	runFaultCases(t, faultCases())
+}
+
+// TestFolderAndLockFaults: a damaged folder and the locks. What they test
+// happens before any Neo4j step, or is the same whatever the release
+// (e2e/run.sh runs them against the first release only).
+func TestFolderAndLockFaults(t *testing.T) {
+	t.Parallel()
+	runFaultCases(t, append(concurrencyCases(), folderCases()...))
+}
+
+func runFaultCases(t *testing.T, cases []faultCase) {
 	runAtOnce(t, faultConcurrency, len(cases), func(i int) string { return cases[i].name }, func(t *testing.T, i int) { runFaultCase(t, cases[i]) })
 }
 
@@ -164,19 +175,22 @@ func faultCases() []faultCase {
 	cases = append(cases, signalCases()...)
 	cases = append(cases, outsideCases()...)
 	cases = append(cases, environmentCases()...)
-	cases = append(cases, concurrencyCases()...)
-	cases = append(cases, folderCases()...)
 	cases = append(cases, hostileCases()...)
 	return cases
 }
 
 var interrupted = faultOutcome{code: 130, cause: []string{"interrupted"}}
 
-// signalCases: SIGINT (Ctrl-C: the CLI and the plugin) and SIGTERM (kill
-// of the docker CLI only) at each step of backup and restore.
+// signalCases: SIGINT (Ctrl-C: the CLI and the plugin) at each step of
+// backup and restore, and SIGTERM (kill of the docker CLI only, which
+// forwards it) at the steps marked sigterm. Both end in the plugin's one
+// handler (internal/cli cancelOnSignals); what differs, how the signal
+// reaches the plugin, does not depend on the step: a backup step and the
+// restore's outage prove it.
 func signalCases() []faultCase {
 	type step struct {
 		name, knobs, line string
+		sigterm           bool
 		command           func(e *faultEnv) icmd.Cmd
 		// then, when set, runs once the line appeared, before the signal:
 		// it leads the run into the step the signal is for.
@@ -199,7 +213,7 @@ func signalCases() []faultCase {
 		// knob: the signal lands while it starts or right after, and the
 		// slow backup port keeps the run from finishing first.
 		{name: "backup/helper start", knobs: `{"delay":{"backup":"30s"}}`, line: "Start helper container", command: backupCmd},
-		{name: "backup/neo4j-admin backup", knobs: `{"delay":{"backup":"30s"}}`, line: "neo4j-admin database backup", command: backupCmd},
+		{name: "backup/neo4j-admin backup", knobs: `{"delay":{"backup":"30s"}}`, line: "neo4j-admin database backup", command: backupCmd, sigterm: true},
 		{name: "backup/aggregate", knobs: `{"delay":{"aggregate":"30s"}}`, line: aggregateStep(), command: backupCmd},
 		{name: "backup/download", line: "Download neo4j-", command: streamBackup},
 		{name: "restore/safety backup", knobs: `{"delay":{"backup":"30s"}}`, line: "neo4j-admin database backup", command: restoreCmd},
@@ -207,7 +221,7 @@ func signalCases() []faultCase {
 		// store), then the run rolls back: keep the delay short. The
 		// restore itself must not be the step in error.
 		{name: "restore/between STOP and START", knobs: `{"delay":{"restore":"3s"}}`, line: "neo4j-admin database restore neo4j", command: restoreCmd, rolledBack: true,
-			finishes: true},
+			finishes: true, sigterm: true},
 		{name: "restore/START", knobs: `{"delay":{"start":"3s"}}`, line: "START DATABASE neo4j", command: restoreCmd, rolledBack: true},
 		{name: "restore/metadata", knobs: `{"delay":{"start":"2s"}}`, line: "START DATABASE neo4j", command: restoreCmd, rolledBack: true,
 			failed: "Replay security metadata of neo4j",
@@ -219,6 +233,9 @@ func signalCases() []faultCase {
 	var cases []faultCase
 	for _, s := range steps {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			if sig == syscall.SIGTERM && !s.sigterm {
+				continue
+			}
 			s, sig := s, sig
 			want := interrupted
 			if s.rolledBack {

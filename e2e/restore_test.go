@@ -92,6 +92,8 @@ func assertSafetyChain(t *testing.T, safety string) {
 		types = append(types, rec.Type)
 	}
 	assert.Check(t, is.DeepEqual(types, []string{backupset.TypeFull, backupset.TypeDiff}))
+	v := verifyJSON(t, kit.InstallPlugin(t), safety, 0)
+	assert.Check(t, v.OK, "verify of the safety folder: %+v", v.Problems)
 }
 
 func safetyDirs(t *testing.T, dir string) []string {
@@ -230,13 +232,19 @@ func testRestoreFailingMidwayRollsBack(t *testing.T, args ...string) {
 	app := kit.StartApp(t, db, "infrahub-server", true)
 	appStarted := app.StartedAt(t)
 
-	// neo4j-admin restore dies after writing part of the data.
-	db.SetFaults(t, `{"fail": {"restore": 1}}`)
+	// neo4j-admin restore dies after writing part of the data. While the
+	// differential safety backup is taken (the second backup the backup
+	// port serves; the full one came before the applications stopped), a
+	// client writes one node before its snapshot and one after.
+	db.SetFaults(t, `{"fail": {"restore": 1, "writes neo4j": 1}, "skip": {"writes neo4j": 1}}`)
 	res := icmd.RunCmd(restoreCmd(p, db, nil, append(args, dir)...))
 	res.Assert(t, icmd.Expected{ExitCode: 6, Err: "rolled back"})
 
 	assert.Check(t, is.Equal(db.Status(t, "neo4j"), "online"))
-	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(15)))
+	// The rollback restores the chain: B and the node written before the
+	// differential backup's snapshot (the one after it was written after
+	// the safety backup, which applications never do: they are stopped).
+	assert.Check(t, is.Equal(db.Count(t, "neo4j"), int64(16)))
 	// The error says where the safety backup is, and it is there.
 	safety := safetyDirs(t, dir)
 	assert.Assert(t, is.Len(safety, 1))

@@ -103,9 +103,23 @@ type setEnv struct {
 	snap    folderState
 }
 
+// TestInfrahubFullSetFaults: the faults of a whole-deployment restore in its
+// graph step, after the task manager and the storage were replaced.
 func TestInfrahubFullSetFaults(t *testing.T) {
 	t.Parallel()
-	cases := setFaultCases()
+	runSetFaultCases(t, graphSetRestoreCases())
+}
+
+// TestInfrahubComponentFaults: the faults of the task manager and the
+// storage, in backups (on Community inside the graph dump's outage, which
+// stops and starts the database container, the same on every release) and
+// restores; e2e/run.sh runs them against the first release only.
+func TestInfrahubComponentFaults(t *testing.T) {
+	t.Parallel()
+	runSetFaultCases(t, componentFaultCases())
+}
+
+func runSetFaultCases(t *testing.T, cases []setFaultCase) {
 	runAtOnce(t, setFaultConcurrency, len(cases), func(i int) string { return cases[i].name }, func(t *testing.T, i int) { runSetFaultCase(t, cases[i]) })
 }
 
@@ -172,10 +186,10 @@ func assertSetFaultOutcome(t *testing.T, e *setEnv, res *icmd.Result, want setFa
 	}
 }
 
-func setFaultCases() []setFaultCase {
+func componentFaultCases() []setFaultCase {
 	var cases []setFaultCase
 	cases = append(cases, setBackupCases()...)
-	cases = append(cases, setRestoreCases()...)
+	cases = append(cases, componentRestoreCases()...)
 	cases = append(cases, hostileStorageCases()...)
 	cases = append(cases, hostileDumpCases()...)
 	return cases
@@ -241,12 +255,10 @@ func setBackupCases() []setFaultCase {
 	return cases
 }
 
-// setRestoreCases: Ctrl-C inside pg_restore, inside the storage's
-// replacement and inside the graph step (after the task manager and the
-// storage were replaced: they are rolled back), pg_restore failing midway,
-// and the graph failing after the others were replaced.
-func setRestoreCases() []setFaultCase {
-	rolledBackOthers := "rolled back to their state before the restore: storage, task-manager"
+// componentRestoreCases: Ctrl-C inside pg_restore and inside the storage's
+// replacement (the task manager, replaced first, is rolled back), and
+// pg_restore failing midway.
+func componentRestoreCases() []setFaultCase {
 	return []setFaultCase{
 		{
 			// A report holds a lock on flow_run that pg_restore --clean needs
@@ -289,6 +301,25 @@ func setRestoreCases() []setFaultCase {
 			want: setFaultOutcome{code: 130, cause: []string{"interrupted", "restore of the storage failed", rolledBackOthers}, failedStep: storageRestore},
 		},
 		{
+			// An operator's view over flow_run, made after the backup: the
+			// dump's DROP TABLE flow_run is refused midway through
+			// pg_restore's transaction, which rolls back whole.
+			name: "pg_restore fails midway",
+			prepare: func(t *testing.T, e *setEnv) {
+				e.pg.Psql(t, "CREATE VIEW flow_run_report AS SELECT count(*) AS runs FROM flow_run")
+			},
+			run:  func(t *testing.T, e *setEnv) *icmd.Result { return icmd.RunCmd(e.restoreCmd()) },
+			want: setFaultOutcome{code: 6, cause: []string{"restore of the task-manager failed", "depend", "the task manager is as it was", "every service was started again"}, failedStep: pgRestoreStep},
+		},
+	}
+}
+
+// graphSetRestoreCases: Ctrl-C inside the graph step and the graph failing,
+// after the task manager and the storage were replaced (they are rolled
+// back).
+func graphSetRestoreCases() []setFaultCase {
+	return []setFaultCase{
+		{
 			// neo4j-admin database load is never cut (it would leave half a
 			// store): the graph step ends, then rolls back, and so do the
 			// task manager and the storage. The slow start keeps the run in
@@ -301,17 +332,6 @@ func setRestoreCases() []setFaultCase {
 				return res
 			},
 			want: setFaultOutcome{code: 130, cause: []string{"interrupted", "restore of the graph failed", rolledBackOthers}},
-		},
-		{
-			// An operator's view over flow_run, made after the backup: the
-			// dump's DROP TABLE flow_run is refused midway through
-			// pg_restore's transaction, which rolls back whole.
-			name: "pg_restore fails midway",
-			prepare: func(t *testing.T, e *setEnv) {
-				e.pg.Psql(t, "CREATE VIEW flow_run_report AS SELECT count(*) AS runs FROM flow_run")
-			},
-			run:  func(t *testing.T, e *setEnv) *icmd.Result { return icmd.RunCmd(e.restoreCmd()) },
-			want: setFaultOutcome{code: 6, cause: []string{"restore of the task-manager failed", "depend", "the task manager is as it was", "every service was started again"}, failedStep: pgRestoreStep},
 		},
 		{
 			// neo4j-admin database restore fails after writing part of the
@@ -328,6 +348,10 @@ func setRestoreCases() []setFaultCase {
 		},
 	}
 }
+
+// rolledBackOthers is how a restore says it put the components it replaced
+// before the one that failed back.
+const rolledBackOthers = "rolled back to their state before the restore: storage, task-manager"
 
 // hostileStorageCases: a storage archive in the folder that would write or
 // point out of the volume, recorded in the manifest with its true SHA-256

@@ -19,10 +19,12 @@ read -r -a releases <<<"${E2E_RELEASES:-2025.10.1 5.26.0}"
 # transport and the guardian's storage put-back, after a lost restore or a
 # lost rollback (no Neo4j step is reached); a damaged folder and the locks
 # (refused before any Neo4j step, or the same on every release); the faults
-# of the task manager and the storage; and the off-site faults, which
+# of the task manager and the storage; the guardian's refusal and run lock
+# and the drill's clean-up after Ctrl-C or kill -9 (containers, volumes
+# and locks, whatever Neo4j runs in them); and the off-site faults, which
 # cut, kill or share the transfers to S3 (the Neo4j steps around them are
 # those of the off-site round trips, which run against every release).
-independent=${E2E_RELEASE_INDEPENDENT:-'^Test(Postgres|Kit|Plugin|Readme[A-Za-z]*|[A-Za-z]*Runbook[A-Za-z]*|SSHContext[A-Za-z]*|GuardianKill9StorageRestore|GuardianKill9StorageRollback|FolderAndLockFaults|InfrahubComponentFaults|OffsiteCopy[A-Za-z]*|OffsiteTwoClientsOneLocation|OffsiteBackupKilledMidStream|OffsiteServerGoneMidTransfer)'}
+independent=${E2E_RELEASE_INDEPENDENT:-'^Test(Postgres|Kit|Plugin|Readme[A-Za-z]*|[A-Za-z]*Runbook[A-Za-z]*|SSHContext[A-Za-z]*|GuardianKill9StorageRestore|GuardianKill9StorageRollback|FolderAndLockFaults|InfrahubComponentFaults|GuardianRunLock|GuardianUnarmable|DrillInterruptedRemovesEverything|DrillKilledIsCleanedUpByTheNext|OffsiteCopy[A-Za-z]*|OffsiteTwoClientsOneLocation|OffsiteBackupKilledMidStream|OffsiteServerGoneMidTransfer)'}
 alone=${E2E_ALONE:-'^Test(BackupPicksTheSingleLabelledContainer|BackupRefusesSeveralLabelledContainers|StockCommunityBackupAndRestore|StockEnterpriseBackupAndRestore|DumpRestoresOntoEnterprise)$'}
 # Each release's share took 30-32 min on 2 cores (2026-12-06, both side by
 # side), and 48 to over 50 min on a machine whose disk was twice as slow

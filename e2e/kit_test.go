@@ -4,6 +4,7 @@ package e2e
 // it, and everything a test creates is gone when it ends.
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,10 @@ func TestKitInterruptsCommand(t *testing.T) {
 	t.Parallel()
 	p := kit.InstallPlugin(t)
 	label := kit.UniqueName(t, "e2e")
-	events := p.Start(t, p.Cmd("events", "--filter", "label="+label, "--format", "{{.Action}}"))
+	// --since replays what happened from then on: the create below may
+	// come before the events command has subscribed (a loaded machine).
+	since := strconv.FormatInt(time.Now().Add(-time.Second).Unix(), 10)
+	events := p.Start(t, p.Cmd("events", "--since", since, "--filter", "label="+label, "--format", "{{.Action}}"))
 
 	id := kit.MustDocker(t, "create", "--label", label+"=1", "--label", kit.RunLabel+"="+kit.RunID, kit.Image(t))
 	defer kit.Docker("rm", "-f", "-v", id)

@@ -93,7 +93,7 @@ func TestFaults(t *testing.T) {
 
 // TestFolderAndLockFaults: a damaged folder and the locks. What they test
 // happens before any Neo4j step, or is the same whatever the release
-// (e2e/run.sh runs them against the first release only).
+// (e2e/run.sh runs them against one release only).
 func TestFolderAndLockFaults(t *testing.T) {
 	t.Parallel()
 	runFaultCases(t, append(concurrencyCases(), folderCases()...))

@@ -113,7 +113,7 @@ func TestInfrahubFullSetFaults(t *testing.T) {
 // TestInfrahubComponentFaults: the faults of the task manager and the
 // storage, in backups (on Community inside the graph dump's outage, which
 // stops and starts the database container, the same on every release) and
-// restores; e2e/run.sh runs them against the first release only.
+// restores; e2e/run.sh runs them against one release only.
 func TestInfrahubComponentFaults(t *testing.T) {
 	t.Parallel()
 	runSetFaultCases(t, componentFaultCases())

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # make e2e: the end-to-end suite against each Neo4j release of E2E_RELEASES.
 #
-# - The first release (the one Infrahub ships) runs every test of ./e2e/...;
-#   the others run every test of ./e2e/ but those E2E_RELEASE_INDEPENDENT
+# - Every release runs every test of ./e2e/ but those E2E_RELEASE_INDEPENDENT
 #   names (a deny-list: a new scenario runs against every release unless it
-#   is listed). An empty selection fails rather than passing with nothing run.
+#   is listed); those run once, against one of the releases, shared out in
+#   turn (in the order go test lists them) so that the releases' shares take
+#   about as long. The first release (the one Infrahub ships) also runs the
+#   other packages of ./e2e/... An empty selection fails rather than
+#   passing with nothing run.
 # - The tests that need an engine with no other Infrahub database (E2E_ALONE:
 #   zero-flag discovery, the labelled-container counts) run first, one
 #   release at a time; then the rest of each release runs side by side with
@@ -15,7 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 go=${GO:-go}
 read -r -a releases <<<"${E2E_RELEASES:-2025.10.1 5.26.0}"
-# Release-independent: the harness, PostgreSQL, the docs' commands, the ssh
+# Release-independent (run against one release): the harness, PostgreSQL, the docs' commands, the ssh
 # transport and the guardian's storage put-back, after a lost restore or a
 # lost rollback (no Neo4j step is reached); a damaged folder and the locks
 # (refused before any Neo4j step, or the same on every release); the faults
@@ -39,9 +42,15 @@ for v in "${releases[@]}"; do
 done
 
 all=$($go test -list '.*' ./e2e/ | grep '^Test' | grep -vx TestMain || true)
-# selection RELEASE: the ./e2e/ tests that run against RELEASE, one per line.
+# selection RELEASE: the ./e2e/ tests that run against RELEASE, one per line:
+# the release-dependent ones, and every n-th release-independent one.
 selection() {
-	if [[ $1 == "${releases[0]}" ]]; then echo "$all"; else grep -Ev "$independent" <<<"$all" || true; fi
+	local i
+	for i in "${!releases[@]}"; do [[ ${releases[$i]} == "$1" ]] && break; done
+	{
+		grep -Ev "$independent" <<<"$all" || true
+		grep -E "$independent" <<<"$all" | awk -v n="${#releases[@]}" -v i="$i" 'NR % n == i' || true
+	} | sort
 }
 pattern() { paste -sd'|' - | sed 's/^/^(/; s/$/)$/'; }
 

@@ -345,6 +345,9 @@ func (r *runner) handOver() {
 	}
 	h.keep(r.session)
 	r.session = nil
+	if !slices.ContainsFunc(r.plan.Databases, func(db DatabasePlan) bool { return !backupset.IsDump(db.Artifact) }) {
+		return // dumps only: their safety dumps are taken offline (Community)
+	}
 	h.takeBases = func(ctx context.Context, safetyDir string) error {
 		r.session, r.plan.SafetyDir = h.session, safetyDir
 		defer func() {

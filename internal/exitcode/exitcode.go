@@ -42,7 +42,7 @@ func Of(err error) int {
 		if c, ok := e.(Coder); ok {
 			found[c.ExitCode()] = true
 		}
-		if e == context.Canceled {
+		if canceled(e) {
 			found[Interrupted] = true
 		}
 	})
@@ -55,6 +55,19 @@ func Of(err error) int {
 		return code // a code outside the list: whatever its error said
 	}
 	return Error
+}
+
+// canceled says whether e is a cancelled context: context.Canceled, or an
+// error that says it is (net's dial error when the context was cancelled
+// while dialling, "operation was canceled", whose Is matches
+// context.Canceled: the Docker client wraps it when a signal lands while
+// it connects).
+func canceled(e error) bool {
+	if e == context.Canceled {
+		return true
+	}
+	is, ok := e.(interface{ Is(error) bool })
+	return ok && is.Is(context.Canceled)
 }
 
 func walk(err error, visit func(error)) {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"path/filepath"
 	"testing"
 
 	"gotest.tools/v3/assert"
+	is "gotest.tools/v3/assert/cmp"
 
 	"github.com/opsmill/docker-infrahubdb/internal/exitcode"
 )
@@ -46,4 +49,17 @@ func TestOf(t *testing.T) {
 		})
 	}
 	assert.Assert(t, errors.Is(fmt.Errorf("x: %w", sentinel), sentinel))
+}
+
+// A signal that lands while the Docker client dials the daemon: net's dial
+// error ("operation was canceled"), wrapped by the client, is an
+// interruption, not a failure to reach the daemon (found by e2e TestFaults:
+// SIGTERM at neo4j-admin backup exited 1).
+func TestOfCanceledDial(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, dialErr := (&net.Dialer{}).DialContext(ctx, "unix", filepath.Join(t.TempDir(), "docker.sock"))
+	assert.Assert(t, dialErr != nil)
+	err := fmt.Errorf("exec neo4j-admin in helper: %w", fmt.Errorf("cannot connect to the Docker daemon. Is 'docker daemon' running on this host?: %w", dialErr))
+	assert.Check(t, is.Equal(exitcode.Of(err), exitcode.Interrupted), "%v", err)
 }

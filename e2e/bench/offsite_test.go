@@ -67,8 +67,8 @@ func (b *bench) offsiteRows(tbl *table, c *kit.Compose) {
 	archive := filepath.Join(dir, archiveName)
 
 	cl := floorClient(t, loc)
-	var plain, enc, down []run
-	var upFloor, pipeFloor, downFloor []float64
+	var plain, enc, up, down []run
+	var upFloor, md5Floor, pipeFloor, downFloor []float64
 	// Each plugin run right before its floor: the machine's load changes
 	// from minute to minute.
 	for i := 0; i < runs; i++ {
@@ -76,30 +76,49 @@ func (b *bench) offsiteRows(tbl *table, c *kit.Compose) {
 		r := backupS3(prefix, false)
 		r.bytes = size
 		plain = append(plain, r)
-		upFloor = append(upFloor, b.floorPut(cl, loc.Bucket, fmt.Sprintf("floor/%d.tar", i), archive))
+		upFloor = append(upFloor, b.floorPut(cl, loc.Bucket, fmt.Sprintf("floor/%d.tar", i), archive, false))
+		md5Floor = append(md5Floor, b.floorPut(cl, loc.Bucket, fmt.Sprintf("floor/md5-%d.tar", i), archive, true))
 		pipeFloor = append(pipeFloor, b.floorPipe(cl, loc.Bucket, fmt.Sprintf("floor/pipe-%d.tar", i), server.ID, "/opt/infrahub/storage"))
+
+		// The plugin's S3 leg alone: the same archive read from disk.
+		r = b.plugin(loc.Env, "infrahubdb", "copy", dir, loc.URL+"/copy-"+prefix, "--progress", "json")
+		r.bytes = size
+		up = append(up, r)
 
 		r = backupS3(fmt.Sprintf("big-enc-%d", i), true)
 		r.bytes = size
 		enc = append(enc, r)
 
+		// Both downloads start with the disk's write-back of the uploads
+		// before them done: else whichever comes first pays for it.
+		syncDisk(t)
 		into := b.folder()
 		r = b.plugin(loc.Env, "infrahubdb", "copy", loc.URL+"/"+prefix, into, "--progress", "json")
 		r.bytes = size
 		down = append(down, r)
 		b.removeFolder(into)
+		syncDisk(t)
 		downFloor = append(downFloor, b.floorGet(cl, loc.Bucket, fmt.Sprintf("floor/%d.tar", i)))
 	}
 	b.removeFolder(dir)
 
 	tbl.section(fmt.Sprintf("Off-site: the object storage (%d MiB archive) to and from S3 (versitygw on 127.0.0.1, posix backend on the same disk)", size/mib))
 	tbl.add(wallThroughputRow("backup s3:// --component storage vs minio-go PutObject (16 MiB parts) of the archive", plain, upFloor))
+	tbl.add(wallThroughputRow("  the same vs minio-go PutObject of the archive with Content-MD5 (SendContentMd5), the plugin's per-part check", plain, md5Floor))
 	tbl.add(wallThroughputRow("  the same vs docker cp container:/opt/infrahub/storage - piped into minio-go PutObject (16 MiB parts)", plain, pipeFloor))
+	tbl.add(wallThroughputRow("copy FOLDER s3://… (the archive from disk, checked) vs minio-go PutObject with Content-MD5", up, md5Floor))
 	tbl.add(wallThroughputRow("backup s3:// --component storage --encrypt-to vs docker cp … piped into minio-go PutObject", enc, pipeFloor))
 	tbl.add(overheadRow("backup s3:// --encrypt-to (age X25519): wall vs unencrypted", pair(enc, plain), wall, pairedWall))
 	tbl.add(wallThroughputRow("copy s3://… FOLDER (download, checked) vs minio-go GetObject into a file, then sync", down, downFloor))
 	tbl.add(pairedThroughputRow("  its download step alone", down, "download ", downFloor))
 	tbl.add(memoryRow(fmt.Sprintf("backup s3:// --encrypt-to, %d MiB vs %d MiB", big, small), smallEnc, enc))
+}
+
+// syncDisk waits for the machine's dirty pages to reach the disk.
+func syncDisk(t interface{ Fatalf(string, ...any) }) {
+	if out, err := exec.Command("sync").CombinedOutput(); err != nil {
+		t.Fatalf("bench: sync: %v: %s", err, out)
+	}
 }
 
 // newRNG is a reproducible source of incompressible bytes.
@@ -150,7 +169,11 @@ func floorClient(t interface{ Fatal(...any) }, loc *kit.S3Location) *minio.Clien
 }
 
 // floorPut uploads file as key in 16 MiB parts and returns bytes/s.
-func (b *bench) floorPut(cl *minio.Client, bucket, key, file string) float64 {
+// minio-go's default checks each part with a CRC32C header; withMD5 sends
+// Content-MD5 instead, as the plugin does (docs/offsite.md: Backblaze B2,
+// Cloudflare R2 and others refuse x-amz-checksum headers; every S3 store
+// checks Content-MD5).
+func (b *bench) floorPut(cl *minio.Client, bucket, key, file string, withMD5 bool) float64 {
 	t := b.t
 	f, err := os.Open(file)
 	if err != nil {
@@ -159,11 +182,11 @@ func (b *bench) floorPut(cl *minio.Client, bucket, key, file string) float64 {
 	defer f.Close()
 	st, _ := f.Stat()
 	start := time.Now()
-	if _, err := cl.PutObject(context.Background(), bucket, key, f, st.Size(), minio.PutObjectOptions{PartSize: 16 * mib}); err != nil {
+	if _, err := cl.PutObject(context.Background(), bucket, key, f, st.Size(), minio.PutObjectOptions{PartSize: 16 * mib, SendContentMd5: withMD5}); err != nil {
 		t.Fatalf("bench: floor upload: %v", err)
 	}
 	d := time.Since(start)
-	t.Logf("floor minio-go PutObject: %d MiB in %s", st.Size()/mib, d.Round(time.Millisecond))
+	t.Logf("floor minio-go PutObject (Content-MD5: %t): %d MiB in %s", withMD5, st.Size()/mib, d.Round(time.Millisecond))
 	return float64(st.Size()) / d.Seconds()
 }
 

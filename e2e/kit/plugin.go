@@ -31,34 +31,45 @@ type Plugin struct {
 	Version string
 }
 
-var (
-	pluginOnce sync.Once
-	pluginBin  string
-	pluginErr  string
-)
+// pluginBuild is a plugin binary built once per test binary.
+type pluginBuild struct {
+	once     sync.Once
+	bin, err string
+}
+
+// install builds the binary on first use (build returns it, or why it
+// could not) and installs it for this test.
+func (b *pluginBuild) install(t testing.TB, build func() (string, string)) *Plugin {
+	t.Helper()
+	lookPath(t, "docker")
+	b.once.Do(func() { b.bin, b.err = build() })
+	if b.err != "" {
+		t.Fatal(b.err)
+	}
+	return install(t, b.bin)
+}
+
+var devBuild, cgoBuild, releaseBuild pluginBuild
 
 // InstallPlugin builds the plugin once per test binary (with a stamped
 // version) and installs it into a fresh DOCKER_CONFIG for this test.
 func InstallPlugin(t testing.TB) *Plugin {
 	t.Helper()
-	lookPath(t, "docker")
-	pluginOnce.Do(func() { pluginBin, pluginErr = buildPlugin(t) })
-	if pluginErr != "" {
-		t.Fatal(pluginErr)
-	}
+	return devBuild.install(t, func() (string, string) { return build(t, "docker-infrahubdb", "CGO_ENABLED=0") })
+}
+
+// install links bin as the plugin in a fresh DOCKER_CONFIG for this test.
+func install(t testing.TB, bin string) *Plugin {
+	t.Helper()
 	config := t.TempDir()
 	plugins := filepath.Join(config, "cli-plugins")
 	if err := os.MkdirAll(plugins, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(pluginBin, filepath.Join(plugins, "docker-infrahubdb")); err != nil {
+	if err := os.Symlink(bin, filepath.Join(plugins, "docker-infrahubdb")); err != nil {
 		t.Fatal(err)
 	}
-	return &Plugin{ConfigDir: config, Binary: pluginBin, Version: "e2e-" + RunID}
-}
-
-func buildPlugin(t testing.TB) (string, string) {
-	return build(t, "docker-infrahubdb", "CGO_ENABLED=0")
+	return &Plugin{ConfigDir: config, Binary: bin, Version: "e2e-" + RunID}
 }
 
 func build(t testing.TB, name, cgo string) (string, string) {
@@ -76,12 +87,6 @@ func build(t testing.TB, name, cgo string) (string, string) {
 	return out, ""
 }
 
-var (
-	dynamicOnce sync.Once
-	dynamicBin  string
-	dynamicErr  string
-)
-
 // InstallPluginWithoutGuardian installs a plugin that can arm no guardian,
 // as on a host where none can run: a plain `go build` with cgo, which
 // embeds no guardian binary and is itself dynamically linked, so it
@@ -89,33 +94,42 @@ var (
 // runs take the run lock without a guardian ("no guardian: …").
 func InstallPluginWithoutGuardian(t testing.TB) *Plugin {
 	t.Helper()
-	lookPath(t, "docker")
-	dynamicOnce.Do(func() {
-		dynamicBin, dynamicErr = build(t, "docker-infrahubdb-cgo", "CGO_ENABLED=1")
-		if dynamicErr == "" {
-			if f, err := elf.Open(dynamicBin); err != nil {
-				dynamicErr = "kit: " + err.Error()
-			} else {
-				defer f.Close()
-				if !slices.ContainsFunc(f.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP }) {
-					dynamicErr = "kit: the cgo build of the plugin is static (no C toolchain?): it would arm a guardian"
-				}
-			}
+	return cgoBuild.install(t, func() (string, string) {
+		bin, err := build(t, "docker-infrahubdb-cgo", "CGO_ENABLED=1")
+		if err != "" {
+			return "", err
 		}
+		f, ferr := elf.Open(bin)
+		if ferr != nil {
+			return "", "kit: " + ferr.Error()
+		}
+		defer f.Close()
+		if !slices.ContainsFunc(f.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP }) {
+			return "", "kit: the cgo build of the plugin is static (no C toolchain?): it would arm a guardian"
+		}
+		return bin, ""
 	})
-	if dynamicErr != "" {
-		t.Fatal(dynamicErr)
-	}
-	p := InstallPlugin(t)
-	link := filepath.Join(p.ConfigDir, "cli-plugins", "docker-infrahubdb")
-	if err := os.Remove(link); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(dynamicBin, link); err != nil {
-		t.Fatal(err)
-	}
-	p.Binary = dynamicBin
-	return p
+}
+
+// InstallReleasePlugin installs the plugin as `make build` makes it, the
+// build operators install: stripped, with the small guardian binaries
+// embedded (the dev build of InstallPlugin copies its own 36 MiB
+// executable into every guardian instead). For the benchmark, which
+// measures what operators run.
+func InstallReleasePlugin(t testing.TB) *Plugin {
+	t.Helper()
+	return releaseBuild.install(t, func() (string, string) {
+		bin := filepath.Join(shared(t), "docker-infrahubdb-release")
+		res := icmd.RunCmd(icmd.Cmd{
+			Command: []string{lookPath(t, "make"), "build", "BIN=" + bin, "VERSION=e2e-" + RunID, "GO=" + lookPath(t, "go")},
+			Dir:     RepoRoot(t),
+			Timeout: 10 * time.Minute,
+		})
+		if res.Error != nil {
+			return "", "kit: make build failed: " + res.String()
+		}
+		return bin, ""
+	})
 }
 
 // Env is the environment plugin commands run with: the caller's, with

@@ -34,37 +34,51 @@ func (o *guardianOptions) addWaitFlag(fs *pflag.FlagSet) {
 
 // owned is a run's hold on its deployment.
 type owned struct {
-	cli       command.Cli       // the Cli the run must use: its container stops and starts are told to the guardian first
-	unlock    func(error) error // releases the deployment, then what the caller's unlock released
-	unguarded string            // why no guardian watches the run; "" when one does
-	guard     *guardian.Run     // nil when the run holds no lock
+	cli    command.Cli       // the Cli the run must use: its container stops and starts are told to the guardian first
+	unlock func(error) error // releases the deployment, then what the caller's unlock released
+	guard  *guardian.Run     // nil when the run holds no lock
+	// unguarded says why no guardian watches the run ("" when one does).
+	// It waits for the guardian to answer: ask it where it matters (the
+	// consent question), not before the run's first steps.
+	unguarded func() string
 	// refusal is the error of a run with --yes and neither a guardian nor
 	// --no-guardian, for the moment it would stop something: a run that
-	// stops nothing (an Enterprise online backup) needs no guardian.
-	refusal error
+	// stops nothing (an Enterprise online backup) needs no guardian. It
+	// waits for the guardian only when --yes alone would cover the outage.
+	refusal func() error
 }
 
 // ownDeployment takes the run lock on the deployment that target finds and
-// arms its guardian. When the target cannot be found here, or is no
-// container (--database-url), the run goes on unguarded and the workflow
-// reports what is wrong. On error, unlock has been called. Without a
-// guardian, --yes alone does not cover an outage: owned.refusal is the
-// error to give before anything stops.
+// arms its guardian (which answers while the run goes on: see owned).
+// When the target cannot be found here, or is no container
+// (--database-url), the run goes on unguarded and the workflow reports
+// what is wrong. On error, unlock has been called. Without a guardian,
+// --yes alone does not cover an outage: owned.refusal is the error to
+// give before anything stops.
 func ownDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, o guardianOptions, yes bool, pw progress.Writer, unlock func(error) error) (owned, error) {
+	none := func() string { return "" }
+	noRefusal := func() error { return nil }
 	run, unwatch, err := lockDeployment(ctx, dockerCli, cmdName, target, o.wait, false, pw)
 	if err != nil {
 		return owned{}, unlock(err)
 	}
 	if run == nil {
-		return owned{cli: dockerCli, unlock: unlock}, nil
+		return owned{cli: dockerCli, unlock: unlock, unguarded: none, refusal: noRefusal}, nil
 	}
-	release := releaser(ctx, run, unwatch, unlock)
-	armed, why := run.Armed()
-	own := owned{cli: docker.WatchCli(dockerCli, run), unlock: release, guard: run}
-	if !armed {
-		own.unguarded = why
-		if !o.noGuardian && yes {
-			own.refusal = withCode(ExitEnvironment, fmt.Errorf("no guardian can watch this run (%s): if the client died during an outage, the deployment would stay stopped; nothing was changed: add --no-guardian to run without one", why))
+	own := owned{cli: docker.WatchCli(dockerCli, run), unlock: releaser(ctx, run, unwatch, unlock), guard: run, unguarded: none, refusal: noRefusal}
+	own.unguarded = func() string {
+		if armed, why := run.Armed(); !armed {
+			return why
+		}
+		return ""
+	}
+	if yes && !o.noGuardian {
+		own.refusal = func() error {
+			why := own.unguarded()
+			if why == "" {
+				return nil
+			}
+			return withCode(ExitEnvironment, fmt.Errorf("no guardian can watch this run (%s): if the client died during an outage, the deployment would stay stopped; nothing was changed: add --no-guardian to run without one", why))
 		}
 	}
 	return own, nil
@@ -137,24 +151,31 @@ func readDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, 
 
 // warnUnguarded wraps a consent question: without a guardian, the operator
 // reads so right before answering.
-func warnUnguarded[P any](ask func(P) (bool, error), why string, pw progress.Writer) func(P) (bool, error) {
-	if ask == nil || why == "" {
+func warnUnguarded[P any](ask func(P) (bool, error), unguarded func() string, pw progress.Writer) func(P) (bool, error) {
+	if ask == nil {
 		return ask
 	}
 	return func(p P) (bool, error) {
-		pw.Info("WARNING: no guardian watches this run (" + why + "): if this client dies during the outage, the stopped containers stay stopped until someone starts them")
+		if why := unguarded(); why != "" {
+			pw.Info("WARNING: no guardian watches this run (" + why + "): if this client dies during the outage, the stopped containers stay stopped until someone starts them")
+		}
 		return ask(p)
 	}
 }
 
 // refuseUnguarded stands for the consent question that --yes skipped
-// (ask is nil): when refusal is set (no guardian, no --no-guardian), the
-// run is refused at the point where it would stop something, before
-// anything stops. A run that never reaches that point (it stops nothing)
-// goes on.
-func refuseUnguarded[P any](ask func(P) (bool, error), refusal error) func(P) (bool, error) {
-	if ask != nil || refusal == nil {
+// (ask is nil): when refusal gives an error (no guardian, no
+// --no-guardian), the run is refused at the point where it would stop
+// something, before anything stops. A run that never reaches that point
+// (it stops nothing) goes on, and never waits for its guardian's answer.
+func refuseUnguarded[P any](ask func(P) (bool, error), refusal func() error) func(P) (bool, error) {
+	if ask != nil {
 		return ask
 	}
-	return func(P) (bool, error) { return false, refusal }
+	return func(P) (bool, error) {
+		if err := refusal(); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
 }

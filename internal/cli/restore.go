@@ -226,8 +226,13 @@ func runRestoreIn(ctx context.Context, dockerCli command.Cli, opts restoreOption
 	dockerCli, unlock = own.cli, own.unlock
 	sopts.Confirm = warnUnguarded(sopts.Confirm, own.unguarded, pw)
 	sopts.ConfirmSet = warnUnguarded(sopts.ConfirmSet, own.unguarded, pw)
-	sopts.Confirm = refuseUnguarded(sopts.Confirm, own.refusal)
-	sopts.ConfirmSet = refuseUnguarded(sopts.ConfirmSet, own.refusal)
+	// A restore's consent being nil says --yes (restore.basesAlongside):
+	// whether --yes is refused is settled now.
+	if refusal := own.refusal(); refusal != nil {
+		refuse := func() error { return refusal }
+		sopts.Confirm = refuseUnguarded(sopts.Confirm, refuse)
+		sopts.ConfirmSet = refuseUnguarded(sopts.ConfirmSet, refuse)
+	}
 	if own.guard != nil {
 		sopts.Options.Guard = own.guard
 	}

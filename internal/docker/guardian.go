@@ -54,17 +54,16 @@ type Guardian struct {
 	Conn     net.Conn  // writes go to the guardian's stdin
 	Stdout   io.Reader // the guardian's stdout, demultiplexed
 	attach   *client.HijackedResponse
-	engine   *Engine
 }
 
 // ErrNameTaken is returned by CreateGuardian when a container of that name
 // exists: another run holds the lock.
 var ErrNameTaken = errors.New("container name in use")
 
-// CreateGuardian creates the guardian container, copies its binary in,
-// attaches to its stdin and stdout and starts it. The container removes
-// itself when it exits. Without a binary it is only created: a lock that
-// the plugin removes at the end of the run.
+// CreateGuardian creates the guardian container: the run lock. With a
+// binary, StartGuardian then starts it, and the container removes itself
+// when it exits; without one it is a plain lock that the plugin removes at
+// the end of the run.
 func (e *Engine) CreateGuardian(ctx context.Context, spec GuardianSpec) (*Guardian, error) {
 	cfg := &container.Config{
 		Image:       spec.Image,
@@ -92,25 +91,20 @@ func (e *Engine) CreateGuardian(ctx context.Context, spec GuardianSpec) (*Guardi
 	if err != nil {
 		return nil, fmt.Errorf("create guardian container %s from %s: %w", spec.Name, spec.Image, e.wrap(err))
 	}
-	g := &Guardian{ID: res.ID, Name: spec.Name, engine: e}
-	if spec.Binary == nil {
-		return g, nil
-	}
-	if err := g.start(ctx, spec); err != nil {
-		_ = e.RemoveContainer(ctx, g.ID)
-		return nil, err
-	}
-	return g, nil
+	return &Guardian{ID: res.ID, Name: spec.Name}, nil
 }
 
-func (g *Guardian) start(ctx context.Context, spec GuardianSpec) error {
-	api := g.engine.api
+// StartGuardian copies the guardian's binary into g (CreateGuardian with
+// the same spec), attaches to its stdin and stdout and starts it. On
+// error the caller removes the container.
+func (e *Engine) StartGuardian(ctx context.Context, g *Guardian, spec GuardianSpec) error {
+	api := e.api
 	if _, err := api.CopyToContainer(ctx, g.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: programTar(spec.BinaryPath, spec.Binary)}); err != nil {
-		return fmt.Errorf("copy the guardian into %s: %w", g.Name, g.engine.wrap(err))
+		return fmt.Errorf("copy the guardian into %s: %w", g.Name, e.wrap(err))
 	}
 	att, err := api.ContainerAttach(ctx, g.ID, client.ContainerAttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
-		return fmt.Errorf("attach to guardian %s: %w", g.Name, g.engine.wrap(err))
+		return fmt.Errorf("attach to guardian %s: %w", g.Name, e.wrap(err))
 	}
 	g.attach, g.Conn = &att.HijackedResponse, att.Conn
 	pr, pw := io.Pipe()
@@ -121,7 +115,7 @@ func (g *Guardian) start(ctx context.Context, spec GuardianSpec) error {
 	g.Stdout = pr
 	if _, err := api.ContainerStart(ctx, g.ID, client.ContainerStartOptions{}); err != nil {
 		att.Close()
-		return fmt.Errorf("start guardian %s: %w", g.Name, g.engine.wrap(err))
+		return fmt.Errorf("start guardian %s: %w", g.Name, e.wrap(err))
 	}
 	return nil
 }

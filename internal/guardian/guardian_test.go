@@ -28,6 +28,8 @@ type fakeEngine struct {
 	removed []string
 	copied  []string
 	copyErr error
+	// start stands for StartGuardian (nil: no guardian program runs).
+	start func(g *docker.Guardian) error
 }
 
 func (f *fakeEngine) Inspect(_ context.Context, name string) (docker.Container, error) {
@@ -56,6 +58,12 @@ func (f *fakeEngine) CreateGuardian(_ context.Context, spec docker.GuardianSpec)
 	}
 	f.holder = &docker.Container{ID: "lock1", Name: spec.Name, Labels: spec.Labels}
 	return &docker.Guardian{ID: "lock1", Name: spec.Name}, nil
+}
+func (f *fakeEngine) StartGuardian(_ context.Context, g *docker.Guardian, _ docker.GuardianSpec) error {
+	if f.start == nil {
+		return errors.New("no guardian program runs on the fake engine")
+	}
+	return f.start(g)
 }
 func (f *fakeEngine) DaemonPlatform(context.Context) (string, string, bool, error) {
 	return "windows", "amd64", false, nil
@@ -426,4 +434,72 @@ func TestCloseAfterTheRunGaveUpOnTheEngineWithNothingStopped(t *testing.T) {
 	assert.Check(t, is.ErrorContains(err, "it removes itself, and the run lock with it"))
 	assert.Check(t, !strings.Contains(err.Error(), "docker rm"), err.Error())
 	assert.Check(t, is.Len(f.removed, 0), "the run removed its lock through an engine it gave up on")
+}
+
+// The guardian starts and answers while the run takes its first steps
+// (Begin does not wait for it): a stop waits for it and is told to it,
+// never let through unguarded while it is still starting.
+func TestStoppingWaitsForTheGuardianToArm(t *testing.T) {
+	app := docker.Container{ID: "app-full-id", Name: "/infrahub-server"}
+	plugin, guardian := net.Pipe()
+	stdoutR, stdoutW := io.Pipe()
+	var seen []agent.Message
+	recordingAgent(t, guardian, stdoutW, make(chan struct{}), &seen)
+	starting := make(chan struct{})
+	fe := &fakeEngine{start: func(g *docker.Guardian) error {
+		<-starting
+		g.Conn, g.Stdout = plugin, stdoutR
+		return nil
+	}}
+	f := inspectByID{fe, map[string]docker.Container{db.ID: db, app.ID: app}}
+	r := &Run{eng: f, db: db, told: map[string]bool{}, ready: make(chan struct{}), g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab"}}
+	ctx := context.Background()
+	var pw infos
+	go r.arm(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "backup"}, &pw)
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.Stopping(ctx, app.ID, 0) }()
+	close(starting)
+	assert.NilError(t, <-stopped)
+	var ops []string
+	for _, m := range seen {
+		ops = append(ops, m.Op)
+	}
+	assert.Check(t, is.DeepEqual(ops, []string{agent.OpHello, agent.OpStopping}))
+	assert.Check(t, is.Len(pw.lines, 1))
+	assert.Check(t, is.Contains(strings.Join(pw.lines, "\n"), "guardian infrahubdb-guardian-0123456789ab armed"))
+	assert.NilError(t, r.Close(ctx))
+	assert.Check(t, is.DeepEqual(fe.removed, []string{"lock1"}))
+}
+
+// A guardian that does not start fails the run at the first call that
+// needs it, before anything stops (as it failed Begin before the guardian
+// answered in the background), and the lock container goes; a run that
+// never needed it hears it at its end.
+func TestAGuardianThatDoesNotStartFailsTheRunBeforeAnythingStops(t *testing.T) {
+	ctx := context.Background()
+	arm := func() (*Run, *fakeEngine) {
+		fe := &fakeEngine{
+			holder: &docker.Container{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab"},
+			start:  func(*docker.Guardian) error { return errors.New("copy the guardian into infrahubdb-guardian-0123456789ab: no space left on device") },
+		}
+		r := &Run{eng: fe, db: db, told: map[string]bool{}, ready: make(chan struct{}), g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab"}}
+		go r.arm(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "restore"}, &infos{})
+		return r, fe
+	}
+
+	r, fe := arm()
+	err := r.Stopping(ctx, "app-full-id", 0)
+	assert.Check(t, is.ErrorContains(err, "no space left on device"))
+	assert.Check(t, is.ErrorContains(err, "app-full-id is not stopped"))
+	assert.Check(t, is.ErrorContains(r.Replacing(ctx, "helper", nil), "nothing was replaced"))
+	armed, why := r.Armed()
+	assert.Check(t, !armed)
+	assert.Check(t, is.Contains(why, "no space left on device"))
+	assert.Check(t, is.DeepEqual(fe.removed, []string{"lock1"}), "the lock container of a guardian that did not start is left")
+	assert.NilError(t, r.Close(ctx), "the run already failed on it")
+	assert.Check(t, is.Len(fe.removed, 1))
+
+	r, _ = arm()
+	assert.Check(t, is.ErrorContains(r.Close(ctx), "no space left on device"), "a run that needed no guardian still hears it lost its lock")
 }

@@ -41,6 +41,12 @@ func (e *Engine) CreateGuardian(ctx context.Context, spec docker.GuardianSpec) (
 	return &docker.Guardian{ID: c.ID, Name: c.Name}, nil
 }
 
+// StartGuardian is never reached: no guardian program is built for the
+// fake's platform (DaemonPlatform).
+func (e *Engine) StartGuardian(context.Context, *docker.Guardian, docker.GuardianSpec) error {
+	return errors.New("the fake engine cannot run the guardian program")
+}
+
 // DaemonPlatform names an OS no guardian program is built for: the fake
 // runs none.
 func (e *Engine) DaemonPlatform(context.Context) (string, string, bool, error) {

@@ -481,7 +481,9 @@ func TestAGuardianThatDoesNotStartFailsTheRunBeforeAnythingStops(t *testing.T) {
 	arm := func() (*Run, *fakeEngine) {
 		fe := &fakeEngine{
 			holder: &docker.Container{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab"},
-			start:  func(*docker.Guardian) error { return errors.New("copy the guardian into infrahubdb-guardian-0123456789ab: no space left on device") },
+			start: func(*docker.Guardian) error {
+				return errors.New("copy the guardian into infrahubdb-guardian-0123456789ab: no space left on device")
+			},
 		}
 		r := &Run{eng: fe, db: db, told: map[string]bool{}, ready: make(chan struct{}), g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab"}}
 		go r.arm(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "restore"}, &infos{})

@@ -65,7 +65,7 @@ func ownDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, t
 	if run == nil {
 		return owned{cli: dockerCli, unlock: unlock, unguarded: none, refusal: noRefusal}, nil
 	}
-	own := owned{cli: docker.WatchCli(dockerCli, run), unlock: releaser(ctx, run, unwatch, unlock), guard: run, unguarded: none, refusal: noRefusal}
+	own := owned{cli: docker.WatchCli(dockerCli, run), unlock: releaser(ctx, run, unwatch, unlock), guard: run, refusal: noRefusal}
 	own.unguarded = func() string {
 		if armed, why := run.Armed(); !armed {
 			return why

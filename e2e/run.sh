@@ -68,23 +68,30 @@ for v in "${releases[@]}"; do
 	NEO4J_VERSION=$v $go test -count=1 -timeout "$timeout" ./e2e/ -run "$(pattern <<<"$tests")"
 done
 
-# The logs are verbose (-v): a failure shows what led to it, and a pass
-# lists the slowest tests, which is where the suite's time goes.
+# The logs are verbose (go test -json, written as -v's text by e2e/testlog):
+# a failure shows what led to it, and a pass lists the slowest tests, which
+# is where the suite's time goes. Each failed test's own output (its
+# message was printed when it happened, among the lines of the tests
+# beside it) is gathered into LOG's .failures file, printed last.
+$go build -o bin/testlog ./e2e/testlog
 pids=() logs=()
 run() { # run LOG ARGS...: go test ARGS in the background, into bin/LOG.
 	local log=bin/$1
 	shift
 	logs+=("$log")
-	"$@" >"$log" 2>&1 &
+	(
+		set -o pipefail
+		"$@" 2>&1 | bin/testlog -failures "${log%.log}.failures"
+	) >"$log" &
 	pids+=($!)
 }
 others=$($go list ./e2e/... | grep -vx "$($go list ./e2e/)")
-run e2e-packages.log env NEO4J_VERSION="${releases[0]}" $go test -v -count=1 -timeout "$timeout" $others
+run e2e-packages.log env NEO4J_VERSION="${releases[0]}" $go test -json -count=1 -timeout "$timeout" $others
 for v in "${releases[@]}"; do
 	tests=$(selection "$v" | grep -Ev "$alone" || true)
 	[[ -n $tests ]] || continue
 	echo "== Neo4j $v: the rest of the suite (bin/e2e-$v.log)"
-	run "e2e-$v.log" env NEO4J_VERSION="$v" $go test -v -count=1 -timeout "$timeout" ./e2e/ -run "$(pattern <<<"$tests")"
+	run "e2e-$v.log" env NEO4J_VERSION="$v" $go test -json -count=1 -timeout "$timeout" ./e2e/ -run "$(pattern <<<"$tests")"
 done
 
 failed=0
@@ -98,5 +105,10 @@ for i in "${!pids[@]}"; do
 		echo "== ${logs[$i]}: FAILED"
 		cat "${logs[$i]}"
 	fi
+done
+for log in "${logs[@]}"; do
+	[[ -s ${log%.log}.failures ]] || continue
+	echo "== $log: the failed tests, each with its own output"
+	cat "${log%.log}.failures"
 done
 exit $failed

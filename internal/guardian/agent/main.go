@@ -187,7 +187,13 @@ func run(eng Engine, st *State, a Action, rec *Record) {
 			if c, err := eng.inspect(ctx, id); err == nil {
 				name = strings.TrimPrefix(c.Name, "/")
 			}
-			if err := eng.stop(ctx, id, 10*time.Second); err != nil {
+			// At once (SIGKILL): a helper's PID 1 is sleep, which ignores
+			// SIGTERM, and its work (a dump, a backup, a tar) runs in
+			// exec'd processes that docker stop never sends SIGTERM to:
+			// a timeout only waited for the SIGKILL (10 s a helper, added
+			// to the outage). What must end cleanly in a helper (a load)
+			// was waited for before (ActWaitHelper).
+			if err := eng.stop(ctx, id, 0); err != nil {
 				rec.Failed = append(rec.Failed, "stop helper "+name+": "+err.Error())
 				continue
 			}

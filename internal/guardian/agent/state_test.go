@@ -52,6 +52,7 @@ func TestRecoveryForgetsWhatTheRunStartedAgain(t *testing.T) {
 type fakeEngine struct {
 	mu        sync.Mutex
 	calls     []string
+	timeouts  map[string]time.Duration // the stop timeout of each container stopped
 	volumes   map[string]map[string]string
 	execFails bool
 }
@@ -63,8 +64,14 @@ func (f *fakeEngine) inspect(_ context.Context, id string) (containerState, erro
 	c.State.Running = true
 	return c, nil
 }
-func (f *fakeEngine) stop(_ context.Context, id string, _ time.Duration) error {
+func (f *fakeEngine) stop(_ context.Context, id string, timeout time.Duration) error {
 	f.log("stop " + id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.timeouts == nil {
+		f.timeouts = map[string]time.Duration{}
+	}
+	f.timeouts[id] = timeout
 	return nil
 }
 func (f *fakeEngine) start(_ context.Context, id string) error { f.log("start " + id); return nil }
@@ -111,7 +118,7 @@ func TestGuardActsWhenTheInputEnds(t *testing.T) {
 	f := &fakeEngine{}
 	in := lines(
 		Message{Op: OpHello, Seq: 1, Target: "db", Owner: "h:1", Command: "backup", Socket: "/var/run/docker.sock"},
-		Message{Op: OpStopping, Seq: 2, ID: "app", Name: "app"},
+		Message{Op: OpStopping, Seq: 2, ID: "app", Name: "app", StopTimeout: 30 * time.Second},
 		Message{Op: OpStopping, Seq: 3, ID: "db", Name: "database", Role: RoleDatabase},
 	)
 	var out bytes.Buffer
@@ -122,6 +129,10 @@ func TestGuardActsWhenTheInputEnds(t *testing.T) {
 		"list " + LabelHelper + "," + LabelOwner + "=h:1", "stop helper1",
 		"stop app", "stop db", "start db", "start app",
 	})
+	// A helper's PID 1 (sleep) ignores SIGTERM and its exec'd work never
+	// gets it: a stop timeout would only lengthen the outage.
+	assert.Check(t, is.Equal(f.timeouts["helper1"], time.Duration(0)))
+	assert.Check(t, is.Equal(f.timeouts["app"], 30*time.Second), "the deployment's containers stop as the run stopped them")
 	assert.Assert(t, is.Len(f.volumes, 1))
 	for _, labels := range f.volumes {
 		var rec Record

@@ -269,7 +269,7 @@ func (f *Folder) RemovePartials() ([]string, error) {
 }
 
 // ReadFrom copies r into the file with reading and writing overlapped
-// (pipelinedCopy), so io.Copy into a PartialFile reads the next MiB (from
+// (pipelinedCopy), so io.Copy into a PartialFile reads the next chunks (from
 // S3, through its own checks) while the previous one is hashed and written.
 // r is read from another goroutine until ReadFrom returns.
 func (p *PartialFile) ReadFrom(r io.Reader) (int64, error) { return pipelinedCopy(writerOnly{p}, r) }

@@ -188,7 +188,9 @@ func run(eng Engine, st *State, a Action, rec *Record) {
 				name = strings.TrimPrefix(c.Name, "/")
 			}
 			// At once (SIGKILL): a helper's PID 1 is sleep, which ignores
-			// SIGTERM, and its work (a dump, a backup, a tar) runs in
+			// SIGTERM (docker.HelperSpec; only the drill's server helpers
+			// run their image's own, and a drill stops nothing, so no
+			// guardian acts for it), and its work (a dump, a backup, a tar) runs in
 			// exec'd processes that docker stop never sends SIGTERM to:
 			// a timeout only waited for the SIGKILL (10 s a helper, added
 			// to the outage). What must end cleanly in a helper (a load)

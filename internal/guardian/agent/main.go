@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 )
@@ -146,6 +147,7 @@ func recoverRun(eng Engine, st *State, cause string) error {
 	for _, a := range acts {
 		run(eng, st, a, &rec)
 	}
+	stopLateHelpers(eng, st, &rec)
 	rec.Data = st.DataState()
 	rec.Components = st.ComponentStates()
 	return writeRecord(eng, rec)
@@ -178,29 +180,7 @@ func run(eng Engine, st *State, a Action, rec *Record) {
 	case ActStopHelpers:
 		// Every helper of the run: the graph's (which may hold the store
 		// lock) and the other components' (which hold their volumes).
-		ids, err := eng.listIDs(ctx, LabelHelper, LabelOwner+"="+st.Hello.Owner)
-		if err != nil {
-			rec.Failed = append(rec.Failed, "list the run's helper containers: "+err.Error())
-		}
-		for _, id := range ids {
-			name := id
-			if c, err := eng.inspect(ctx, id); err == nil {
-				name = strings.TrimPrefix(c.Name, "/")
-			}
-			// At once (SIGKILL): a helper's PID 1 is sleep, which ignores
-			// SIGTERM (docker.HelperSpec; only the drill's server helpers
-			// run their image's own, and a drill stops nothing, so no
-			// guardian acts for it), and its work (a dump, a backup, a tar) runs in
-			// exec'd processes that docker stop never sends SIGTERM to:
-			// a timeout only waited for the SIGKILL (10 s a helper, added
-			// to the outage). What must end cleanly in a helper (a load)
-			// was waited for before (ActWaitHelper).
-			if err := eng.stop(ctx, id, 0); err != nil {
-				rec.Failed = append(rec.Failed, "stop helper "+name+": "+err.Error())
-				continue
-			}
-			rec.Helpers = append(rec.Helpers, name)
-		}
+		stopHelpers(ctx, eng, st, rec, false)
 	case ActStop:
 		if err := eng.stop(ctx, a.Target.ID, a.Timeout); err != nil {
 			rec.Failed = append(rec.Failed, a.Target.Name+": finish its stop: "+err.Error())
@@ -212,6 +192,52 @@ func run(eng Engine, st *State, a Action, rec *Record) {
 		}
 		rec.Started = append(rec.Started, a.Target.Name)
 	}
+}
+
+// stopHelpers stops the run's helper containers (with running, only those
+// that run) and records them.
+func stopHelpers(ctx context.Context, eng Engine, st *State, rec *Record, running bool) {
+	ids, err := eng.listIDs(ctx, LabelHelper, LabelOwner+"="+st.Hello.Owner)
+	if err != nil {
+		rec.Failed = append(rec.Failed, "list the run's helper containers: "+err.Error())
+	}
+	for _, id := range ids {
+		name := id
+		if c, err := eng.inspect(ctx, id); err == nil {
+			if running && !c.State.Running {
+				continue
+			}
+			name = strings.TrimPrefix(c.Name, "/")
+		}
+		// At once (SIGKILL): a helper's PID 1 is sleep, which ignores
+		// SIGTERM (docker.HelperSpec; only the drill's server helpers
+		// run their image's own, and a drill stops nothing, so no
+		// guardian acts for it), and its work (a dump, a backup, a tar) runs in
+		// exec'd processes that docker stop never sends SIGTERM to:
+		// a timeout only waited for the SIGKILL (10 s a helper, added
+		// to the outage). What must end cleanly in a helper (a load)
+		// was waited for before (ActWaitHelper).
+		if err := eng.stop(ctx, id, 0); err != nil {
+			rec.Failed = append(rec.Failed, "stop helper "+name+": "+err.Error())
+			continue
+		}
+		if !slices.Contains(rec.Helpers, name) {
+			rec.Helpers = append(rec.Helpers, name)
+		}
+	}
+}
+
+// stopLateHelpers stops, once the deployment runs again, a helper of the
+// run that started after the guardian stopped the others: a request the
+// client sent just before it died (a container's start) can complete in
+// the daemon after the guardian listed the run's helpers (seen in
+// TestGuardianKill9: an emptying helper Created at the list, Up after).
+// Nothing of the run sends requests any more, and by now the deployment's
+// containers were started one after another, each waited for.
+func stopLateHelpers(eng Engine, st *State, rec *Record) {
+	ctx, cancel := context.WithTimeout(context.Background(), startWait)
+	defer cancel()
+	stopHelpers(ctx, eng, st, rec, true)
 }
 
 // putBack loads the safety copy in the restore's helper and says how it went.

@@ -53,6 +53,8 @@ type fakeEngine struct {
 	mu        sync.Mutex
 	calls     []string
 	timeouts  map[string]time.Duration // the stop timeout of each container stopped
+	stopped   map[string]bool
+	helpers   [][]string // what each listing of helpers finds in turn (else helper1)
 	volumes   map[string]map[string]string
 	execFails bool
 }
@@ -61,7 +63,9 @@ func (f *fakeEngine) log(s string) { f.mu.Lock(); f.calls = append(f.calls, s); 
 func (f *fakeEngine) inspect(_ context.Context, id string) (containerState, error) {
 	var c containerState
 	c.Name = "/" + id
-	c.State.Running = true
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c.State.Running = !f.stopped[id]
 	return c, nil
 }
 func (f *fakeEngine) stop(_ context.Context, id string, timeout time.Duration) error {
@@ -69,14 +73,28 @@ func (f *fakeEngine) stop(_ context.Context, id string, timeout time.Duration) e
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.timeouts == nil {
-		f.timeouts = map[string]time.Duration{}
+		f.timeouts, f.stopped = map[string]time.Duration{}, map[string]bool{}
 	}
 	f.timeouts[id] = timeout
+	f.stopped[id] = true
 	return nil
 }
-func (f *fakeEngine) start(_ context.Context, id string) error { f.log("start " + id); return nil }
+func (f *fakeEngine) start(_ context.Context, id string) error {
+	f.log("start " + id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.stopped, id)
+	return nil
+}
 func (f *fakeEngine) listIDs(_ context.Context, labels ...string) ([]string, error) {
 	f.log("list " + strings.Join(labels, ","))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.helpers) > 0 {
+		ids := f.helpers[0]
+		f.helpers = f.helpers[1:]
+		return ids, nil
+	}
 	return []string{"helper1"}, nil
 }
 func (f *fakeEngine) createVolume(_ context.Context, name string, labels map[string]string) error {
@@ -125,9 +143,11 @@ func TestGuardActsWhenTheInputEnds(t *testing.T) {
 	err := Guard(in, &out, func(string) Engine { return f }, "self")
 	assert.NilError(t, err)
 	assert.Check(t, is.Contains(out.String(), `"armed":true`))
+	helpers := "list " + LabelHelper + "," + LabelOwner + "=h:1"
 	assert.DeepEqual(t, f.calls, []string{
-		"list " + LabelHelper + "," + LabelOwner + "=h:1", "stop helper1",
+		helpers, "stop helper1",
 		"stop app", "stop db", "start db", "start app",
+		helpers, // helper1 is stopped already
 	})
 	// A helper's PID 1 (sleep) ignores SIGTERM and its exec'd work never
 	// gets it: a stop timeout would only lengthen the outage.
@@ -155,9 +175,30 @@ func TestGuardPutsTheSafetyCopyBackFirst(t *testing.T) {
 	assert.NilError(t, Guard(in, io.Discard, func(string) Engine { return f }, "self"))
 	assert.Assert(t, len(f.calls) > 2)
 	assert.DeepEqual(t, f.calls[:1], []string{"exec helper1 as 7474:7474: " + strings.Join(load.Cmd, " ")})
-	assert.Check(t, is.Equal(f.calls[len(f.calls)-1], "start db"))
+	assert.Check(t, is.Equal(f.calls[len(f.calls)-2], "start db"))
 	for _, labels := range f.volumes {
 		assert.Check(t, is.Contains(labels[LabelRecordJSON], "old: the guardian put the safety copy back"))
+	}
+}
+
+// TestGuardStopsAHelperThatStartedLate: a helper whose start the client
+// sent just before it died can be up only after the guardian stopped the
+// run's helpers; the guardian stops it once the deployment runs again.
+func TestGuardStopsAHelperThatStartedLate(t *testing.T) {
+	f := &fakeEngine{helpers: [][]string{{"helper1"}, {"helper1", "late"}}}
+	in := lines(
+		Message{Op: OpHello, Seq: 1, Target: "db", Owner: "h:1", Command: "restore", Socket: "/s"},
+		Message{Op: OpStopping, Seq: 2, ID: "db", Name: "database", Role: RoleDatabase},
+	)
+	assert.NilError(t, Guard(in, io.Discard, func(string) Engine { return f }, "self"))
+	helpers := "list " + LabelHelper + "," + LabelOwner + "=h:1"
+	assert.DeepEqual(t, f.calls, []string{helpers, "stop helper1", "stop db", "start db", helpers, "stop late"})
+	assert.Check(t, is.Equal(f.timeouts["late"], time.Duration(0)))
+	assert.Assert(t, is.Len(f.volumes, 1))
+	for _, labels := range f.volumes {
+		var rec Record
+		assert.NilError(t, json.Unmarshal([]byte(labels[LabelRecordJSON]), &rec))
+		assert.Check(t, is.DeepEqual(rec.Helpers, []string{"helper1", "late"}))
 	}
 }
 
@@ -256,6 +297,7 @@ func TestGuardPutsTheStorageBackBeforeStoppingHelpers(t *testing.T) {
 		"put storage-helper:/ TAR",
 		"list " + LabelHelper + "," + LabelOwner + "=h:1", "stop helper1",
 		"stop server", "start server",
+		"list " + LabelHelper + "," + LabelOwner + "=h:1",
 	})
 	assert.Assert(t, is.Len(f.volumes, 1))
 	for _, labels := range f.volumes {
@@ -350,6 +392,7 @@ func TestGuardPutsTheStorageBackInTheRollbacksHelper(t *testing.T) {
 				"put rollback-helper:/ TAR",
 				"list " + LabelHelper + "," + LabelOwner + "=h:1", "stop helper1",
 				"stop server", "start server",
+				"list " + LabelHelper + "," + LabelOwner + "=h:1",
 			})
 			assert.Assert(t, is.Len(f.volumes, 1))
 			for _, labels := range f.volumes {

@@ -2,18 +2,13 @@ package backupset
 
 import "io"
 
-// pipeChunk is the most pipelinedCopy reads at once; pipeDepth chunks may
-// be in flight. Each chunk is written as the source gave it, never filled
-// first: on Linux 6.18 (ext4 with large folios, this VM), writing whole
-// 128 KiB chunks at 128 KiB-aligned offsets made copying into the page
-// cache bimodal, 0.55 s or 1.3-1.8 s for the same 448 MiB, where writing
-// each read as it came (mostly 128 KiB, the rest 60-64 KiB, so the
-// offsets drift off alignment) took 0.56-0.62 s in 10 of 10 runs, against
-// 0.71-0.84 s for io.Copy into a file (32 KiB writes, no hash); filled
-// 1 MiB chunks were worse still. Measured on 2026-12-07 (docs/performance.md)
-// downloading one object from versitygw on 127.0.0.1 with each variant
-// taking turns. 128 KiB, not 1 MiB, also keeps each chunk in the CPU's
-// cache between its hash and its write.
+// pipeChunk is the unit of pipelinedCopy; pipeDepth chunks may be in flight.
+// 128 KiB, not 1 MiB: each chunk is hashed, then written into the page
+// cache, and a chunk that still sits in the CPU's cache when it is written
+// costs one read of memory, not two. Measured with make bench on 2 cores
+// (docs/performance.md, 2026-12-07): copy s3://… FOLDER of 448 MiB went
+// from 0.83 of GetObject into a file to 1.06 (256 KiB: 0.94), in runs
+// side by side on one machine.
 const (
 	pipeChunk = 128 << 10
 	pipeDepth = 4
@@ -44,7 +39,7 @@ func pipelinedCopy(w io.Writer, r io.Reader) (int64, error) {
 			case <-stop:
 				return
 			}
-			n, err := readSome(r, buf)
+			n, err := Fill(r, buf)
 			select {
 			case full <- chunk{buf: buf, n: n, err: err}:
 			case <-stop:
@@ -74,17 +69,6 @@ func pipelinedCopy(w io.Writer, r io.Reader) (int64, error) {
 		free <- c.buf
 	}
 	return written, nil
-}
-
-// readSome is one Read of r into buf that returned bytes or an error
-// (an io.Reader may return 0, nil: it is asked again).
-func readSome(r io.Reader, buf []byte) (int, error) {
-	for {
-		n, err := r.Read(buf)
-		if n > 0 || err != nil {
-			return n, err
-		}
-	}
 }
 
 // Fill reads r into buf until buf is full or r fails or ends. Unlike

@@ -16,10 +16,10 @@ import "io"
 // 128 KiB chunks, a 1 GiB download took 3.79 and 4.43 s (medians of two
 // sets of 8 runs), written read by read 4.43 and 4.66 s. An S3 body reads
 // 60-128 KiB at a time: written as they came, a 448 MiB download took
-// 0.55-0.70 s in every run of four sets, where gathering them took as
-// long in some sets and 0.53-1.74 s in others on the same machine (Linux
-// 6.18, ext4). Measured on 2026-12-07, variants taking turns
-// (docs/performance.md).
+// 0.59-0.66 s (medians of five sets), where gathering them took as long
+// in some sets and 0.74-1.42 s in others on the same machine (Linux 6.18,
+// ext4), bimodal run by run. Measured on 2026-12-07, variants taking
+// turns (docs/performance.md).
 const (
 	pipeChunk   = 128 << 10
 	pipeDepth   = 4

@@ -203,10 +203,11 @@ func stopHelpers(ctx context.Context, eng Engine, st *State, rec *Record, runnin
 	}
 	for _, id := range ids {
 		name := id
-		if c, err := eng.inspect(ctx, id); err == nil {
-			if running && !c.State.Running {
-				continue
-			}
+		c, err := eng.inspect(ctx, id)
+		if running && (err != nil || !c.State.Running) {
+			continue // gone or not running: nothing to stop
+		}
+		if err == nil {
 			name = strings.TrimPrefix(c.Name, "/")
 		}
 		// At once (SIGKILL): a helper's PID 1 is sleep, which ignores

@@ -19,10 +19,7 @@ const (
 // or cron's timeout ends them; nothing of the plugin's own cleanup runs.
 func (r *Running) Kill(t testing.TB) {
 	t.Helper()
-	for _, child := range children(r.Result.Cmd.Process.Pid) {
-		_ = syscall.Kill(child, syscall.SIGKILL)
-	}
-	r.Signal(t, syscall.SIGKILL)
+	r.signalGroup(t, syscall.SIGKILL)
 }
 
 // Guardians lists the run lock (guardian) containers of this database,

@@ -3,6 +3,7 @@ package helper
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 	"github.com/opsmill/docker-infrahubdb/internal/progress"
@@ -24,13 +25,18 @@ type HelperStarter interface {
 // failure to remove it with the command that would.
 //
 // Helpers of the same target (the storage's volume) left by runs that are
-// gone (a client killed mid-run: docker.StaleHelper) are removed first,
-// as a Session removes those of its database.
+// gone (a client killed mid-run: docker.StaleHelper) are removed as a
+// Session removes those of its database: while the new one is created,
+// not before (their list, inspections and removals would otherwise add to
+// every run's step; the new helper has a name of its own, and it is never
+// stale: its owner is this live process).
 func Start(ctx context.Context, eng HelperStarter, spec docker.HelperSpec, keep bool, pw progress.Writer) (h Helper, release func(ctx context.Context), err error) {
+	var stale sync.WaitGroup
 	if target := spec.Labels[docker.LabelTarget]; target != "" {
-		removeStale(ctx, eng, target, pw)
+		stale.Go(func() { removeStale(ctx, eng, target, pw) })
 	}
 	h, err = eng.StartHelper(ctx, spec)
+	stale.Wait()
 	if err != nil {
 		return nil, nil, err
 	}

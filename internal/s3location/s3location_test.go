@@ -49,6 +49,7 @@ func TestConformance(t *testing.T) {
 			return loc
 		},
 		BigSize: 2*s3location.MinPartSize + 12345,
+		Settle:  s3location.Settle,
 	})
 }
 
@@ -69,6 +70,7 @@ func TestConformanceTLS(t *testing.T) {
 			return loc
 		},
 		BigSize: 2*s3location.MinPartSize + 777,
+		Settle:  s3location.Settle,
 	})
 	// Without the CA bundle the self-signed server is refused.
 	srv := s3test.ForTestTLS(t)

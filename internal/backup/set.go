@@ -379,8 +379,11 @@ func takeStorage(ctx context.Context, eng Engine, folder *backupset.Folder, s vo
 		if err != nil {
 			return err
 		}
-		defer release(ctx)
-		rec, err = volumearchive.Take(ctx, h, folder, s, name)
+		// Removed as soon as the archive was read, while the file is
+		// synced: the step does not wait for the two in turn.
+		removeHelper, removed := helper.InBackground(ctx, release)
+		defer removed()
+		rec, err = volumearchive.Take(ctx, h, folder, s, name, removeHelper)
 		return err
 	})
 	return rec, err

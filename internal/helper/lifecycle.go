@@ -43,6 +43,29 @@ func Start(ctx context.Context, eng HelperStarter, spec docker.HelperSpec, keep 
 	return h, func(ctx context.Context) { Release(ctx, h, keep, pw) }, nil
 }
 
+// InBackground runs release in a goroutine of its own from the first call
+// of start or wait, and wait waits for it to end; either may be called any
+// number of times. A helper whose work is done is so removed while the
+// run goes on (the storage's, while its archive is synced to disk), and
+// every path still waits for its removal.
+func InBackground(ctx context.Context, release func(context.Context)) (start, wait func()) {
+	var once sync.Once
+	done := make(chan struct{})
+	start = func() {
+		once.Do(func() {
+			go func() {
+				defer close(done)
+				release(ctx)
+			}()
+		})
+	}
+	wait = func() {
+		start()
+		<-done
+	}
+	return start, wait
+}
+
 // removeStale removes the helpers of target whose runs are gone; a failure
 // is reported, not returned (the run does not need them gone).
 func removeStale(ctx context.Context, eng HelperStarter, target string, pw progress.Writer) {

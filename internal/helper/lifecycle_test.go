@@ -3,6 +3,7 @@ package helper_test
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,4 +34,36 @@ func TestStartRemovesTheStaleHelpersOfItsTarget(t *testing.T) {
 	defer release(context.Background())
 	assert.Check(t, is.DeepEqual(eng.Removed, []string{"dead"}))
 	assert.Check(t, !slices.Contains(eng.Removed, "live"))
+}
+
+// InBackground releases once, from start or else from wait, and wait
+// returns only once the release ended.
+func TestInBackgroundReleasesOnceAndWaitWaitsForIt(t *testing.T) {
+	t.Run("started", func(t *testing.T) {
+		var calls atomic.Int32
+		gate := make(chan struct{})
+		start, wait := helper.InBackground(context.Background(), func(context.Context) {
+			<-gate
+			calls.Add(1)
+		})
+		start()
+		start()
+		waited := make(chan struct{})
+		go func() { wait(); close(waited) }()
+		select {
+		case <-waited:
+			t.Fatal("wait returned before the release ended")
+		case <-time.After(50 * time.Millisecond):
+		}
+		close(gate)
+		<-waited
+		wait()
+		assert.Check(t, is.Equal(calls.Load(), int32(1)))
+	})
+	t.Run("never started", func(t *testing.T) {
+		var calls atomic.Int32
+		_, wait := helper.InBackground(context.Background(), func(context.Context) { calls.Add(1) })
+		wait()
+		assert.Check(t, is.Equal(calls.Load(), int32(1)), "an error path that never started it still releases")
+	})
 }

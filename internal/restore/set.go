@@ -576,7 +576,7 @@ func (s *setRunner) restoreStorage(ctx context.Context) (err error) {
 	if s.safety != nil {
 		name, _ := backupset.ComponentFileName(backupset.ComponentStorage, time.Now())
 		if err := progress.Run(s.pw, progress.Event{ID: "storage-safety", Text: "Safety archive of the storage into " + s.safety.Path(name)}, func() error {
-			return s.takeSafety(func() (backupset.FileRecord, error) { return volumearchive.Take(ctx, h, s.safety, st, name) })
+			return s.takeSafety(func() (backupset.FileRecord, error) { return volumearchive.Take(ctx, h, s.safety, st, name, nil) })
 		}); err != nil {
 			return fmt.Errorf("safety archive of the storage failed, nothing was changed: %w", err)
 		}

@@ -76,8 +76,10 @@ func HelperSpec(s Storage, command string, rw bool) docker.HelperSpec {
 }
 
 // Take writes the archive of the storage, read through h (StartHelper),
-// into the folder as name, atomically, and returns its record.
-func Take(ctx context.Context, h Helper, folder *backupset.Folder, s Storage, name string) (backupset.FileRecord, error) {
+// into the folder as name, atomically, and returns its record. When read
+// is not nil, it is called once the whole archive came from h, before the
+// file is made durable: a caller done with h removes it meanwhile.
+func Take(ctx context.Context, h Helper, folder *backupset.Folder, s Storage, name string, read func()) (backupset.FileRecord, error) {
 	pf, err := folder.NewFile(name)
 	if err != nil {
 		return backupset.FileRecord{}, err
@@ -96,6 +98,11 @@ func Take(ctx context.Context, h Helper, folder *backupset.Folder, s Storage, na
 			return backupset.FileRecord{}, ctx.Err()
 		}
 		return backupset.FileRecord{}, fmt.Errorf("archive %s: %w", s.Name(), err)
+	}
+	if read != nil {
+		ra.Close()
+		rc.Close() // the engine's archive request ends before h goes
+		read()
 	}
 	rec, err := pf.Commit()
 	if err != nil {

@@ -3,6 +3,7 @@ package volumearchive
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 
+	"github.com/opsmill/docker-infrahubdb/internal/backupset"
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
 )
 
@@ -175,4 +177,59 @@ func TestPutBackCopyIsWhatTheExtractionTakes(t *testing.T) {
 
 	_, err = PutBackCopy(filepath.Join(t.TempDir(), "missing.tar"))
 	assert.Check(t, is.ErrorContains(err, "missing.tar"))
+}
+
+// archiveHelper serves one archive through CopyFrom and records whether
+// its stream was closed.
+type archiveHelper struct {
+	data   []byte
+	closed bool
+}
+
+func (h *archiveHelper) Name() string { return "infrahubdb-backup-storage-test" }
+func (h *archiveHelper) Exec(context.Context, docker.ExecSpec) (int, error) {
+	return 0, errors.New("not a running helper")
+}
+func (h *archiveHelper) CopyTo(context.Context, string, io.Reader) error {
+	return errors.New("read only")
+}
+func (h *archiveHelper) Remove(context.Context) error { return nil }
+func (h *archiveHelper) CopyFrom(context.Context, string) (io.ReadCloser, error) {
+	return &closeRecorder{Reader: bytes.NewReader(h.data), closed: &h.closed}, nil
+}
+
+type closeRecorder struct {
+	io.Reader
+	closed *bool
+}
+
+func (c *closeRecorder) Close() error { *c.closed = true; return nil }
+
+// Take calls read once the archive came whole from the helper, with its
+// stream closed, and before the file has its name: the backup removes the
+// helper meanwhile (the removal overlaps the file's sync).
+func TestTakeSaysWhenTheArchiveWasRead(t *testing.T) {
+	folder, err := backupset.Create(t.TempDir())
+	assert.NilError(t, err)
+	h := &archiveHelper{data: archive(t, dir("./"), file("./a", "alpha"))}
+	s := Storage{Server: docker.Container{Name: "infrahub-server"}, Path: "/opt/infrahub/storage"}
+	const name = "storage-20261207T170000Z.tar"
+	calls := 0
+	rec, err := Take(t.Context(), h, folder, s, name, func() {
+		calls++
+		assert.Check(t, h.closed, "the archive's stream is closed first")
+		_, err := os.Stat(folder.Path(name))
+		assert.Check(t, errors.Is(err, os.ErrNotExist), "the file has no name yet: %v", err)
+	})
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(calls, 1))
+	assert.Check(t, is.Equal(rec.Name, name))
+	got, err := os.ReadFile(folder.Path(name))
+	assert.NilError(t, err)
+	assert.Check(t, is.DeepEqual(names(t, got), []string{"./", "./a"}))
+
+	// Without read, the same file.
+	rec2, err := Take(t.Context(), h, folder, s, "storage-20261207T170001Z.tar", nil)
+	assert.NilError(t, err)
+	assert.Check(t, is.Equal(rec2.SHA256, rec.SHA256))
 }

@@ -170,10 +170,15 @@ func TestOffsiteBackupKilledMidStream(t *testing.T) {
 	assert.Check(t, !strings.Contains(res.Stdout(), "interrupted upload"), res.Stdout())
 	run("verify", s3.URL, "--allow-empty").Assert(t, icmd.Success)
 
-	res = run("backup", s3.URL, "--project", c.Project, "--component", "storage", "--progress", "quiet")
+	res = run("backup", s3.URL, "--project", c.Project, "--component", "storage", "--progress", "plain")
 	t.Log(res.Combined())
 	res.Assert(t, icmd.Success)
 	assert.Check(t, is.Contains(res.Stderr(), "Streaming the run into"))
+	// The storage alone: nothing stops and nothing starts, so the run
+	// holds the lock without starting its guardian (it takes over the
+	// dead run's lock first).
+	assert.Check(t, is.Contains(res.Stderr(), "its guardian starts if this backup stops a container or starts one"))
+	assert.Check(t, !strings.Contains(res.Stderr(), "armed"), res.Stderr())
 	run("verify", s3.URL).Assert(t, icmd.Success)
 	res = run("list", s3.URL)
 	assert.Check(t, is.Contains(res.Stdout(), "storage"))

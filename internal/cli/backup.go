@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -183,7 +184,10 @@ func takeBackup(cmd *cobra.Command, dockerCli command.Cli, opts backupOptions, f
 	}
 	target := opts.deployment.target()
 	// The run lock and the guardian: from here on every container stop and
-	// start goes through own.cli, so the guardian is told first.
+	// start goes through own.cli, so the guardian is told first. A backup
+	// of the task manager and the storage alone stops nothing and starts
+	// no container: its guardian starts only if that changes.
+	opts.guardian.lazy = !opts.consistent && len(opts.components) > 0 && !slices.Contains(opts.components, backupset.ComponentGraph)
 	own, err := ownDeployment(cmd.Context(), dockerCli, "backup", target, opts.guardian, opts.outage.yes, pw, unlock)
 	if err != nil {
 		pw.Close()

@@ -19,6 +19,9 @@ import (
 type guardianOptions struct {
 	wait       time.Duration
 	noGuardian bool
+	// lazy is not a flag: the command sets it for a run that may stop
+	// nothing and start no container (guardian.Options.Lazy).
+	lazy bool
 }
 
 func (o *guardianOptions) addFlags(fs *pflag.FlagSet) {
@@ -58,7 +61,7 @@ type owned struct {
 func ownDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, o guardianOptions, yes bool, pw progress.Writer, unlock func(error) error) (owned, error) {
 	none := func() string { return "" }
 	noRefusal := func() error { return nil }
-	run, unwatch, err := lockDeployment(ctx, dockerCli, cmdName, target, o.wait, false, pw)
+	run, unwatch, err := lockDeployment(ctx, dockerCli, target, guardian.Options{Command: cmdName, Wait: o.wait, Lazy: o.lazy}, pw)
 	if err != nil {
 		return owned{}, unlock(err)
 	}
@@ -90,7 +93,7 @@ func ownDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, t
 // workflow then reports what is wrong. A held lock is exit code 4. While
 // the run holds the deployment, the engine is watched (watchEngine) until
 // unwatch is called, after the run's end.
-func lockDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, wait time.Duration, readOnly bool, pw progress.Writer) (run *guardian.Run, unwatch func(), err error) {
+func lockDeployment(ctx context.Context, dockerCli command.Cli, target deployment.TargetOptions, opts guardian.Options, pw progress.Writer) (run *guardian.Run, unwatch func(), err error) {
 	eng := docker.New(dockerCli.Client())
 	var db docker.Container
 	t, err := deployment.FindTarget(ctx, eng, target)
@@ -109,7 +112,7 @@ func lockDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, 
 		db = c
 	}
 	unwatch = watchEngine(dockerCli)
-	run, err = guardian.Begin(ctx, eng, db, guardian.Options{Command: cmdName, Wait: wait, ReadOnly: readOnly}, pw)
+	run, err = guardian.Begin(ctx, eng, db, opts, pw)
 	if err != nil {
 		unwatch()
 		if errors.As(err, new(*guardian.LockedError)) {
@@ -142,7 +145,7 @@ func releaser(ctx context.Context, run *guardian.Run, unwatch func(), unlock fun
 // backup or restore changes the deployment under it. The returned unlock
 // releases it, then calls unlock.
 func readDeployment(ctx context.Context, dockerCli command.Cli, cmdName string, target deployment.TargetOptions, wait time.Duration, pw progress.Writer, unlock func(error) error) (func(error) error, error) {
-	run, unwatch, err := lockDeployment(ctx, dockerCli, cmdName, target, wait, true, pw)
+	run, unwatch, err := lockDeployment(ctx, dockerCli, target, guardian.Options{Command: cmdName, Wait: wait, ReadOnly: true}, pw)
 	if err != nil {
 		return nil, unlock(err)
 	}

@@ -202,6 +202,8 @@ func (e *Engine) VolumesWithLabel(ctx context.Context, label, value string) ([]V
 type ContainerWatcher interface {
 	// Stopping is called before the stop; an error cancels it.
 	Stopping(ctx context.Context, id string, timeout time.Duration) error
+	// Starting is called before a start; an error cancels it.
+	Starting(ctx context.Context, id string) error
 	// Started is called after a successful start.
 	Started(ctx context.Context, id string)
 }
@@ -230,6 +232,9 @@ func (a watched) ContainerStop(ctx context.Context, id string, opts client.Conta
 }
 
 func (a watched) ContainerStart(ctx context.Context, id string, opts client.ContainerStartOptions) (client.ContainerStartResult, error) {
+	if err := a.w.Starting(ctx, id); err != nil {
+		return client.ContainerStartResult{}, err
+	}
 	res, err := a.APIClient.ContainerStart(ctx, id, opts)
 	if err == nil {
 		a.w.Started(ctx, id)

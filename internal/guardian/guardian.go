@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsmill/docker-infrahubdb/internal/docker"
@@ -46,6 +47,14 @@ type Options struct {
 	// holds the lock only; its guardian, when armed, has nothing to bring
 	// back and is its heartbeat.
 	ReadOnly bool
+	// Lazy is a run that may need no guardian (a backup of the task
+	// manager and the storage alone: an exec and a helper that is only
+	// created): its guardian starts at the first call that needs it (a
+	// stop, a container start, Armed), not beside the run's first steps,
+	// where its start (a container and a 6 MiB copy) would take CPU from
+	// the capture; a run that needs none never starts it, and holds the
+	// lock alone. Nothing changes before an armed guardian knows it.
+	Lazy bool
 }
 
 // heartbeat is how often the plugin tells the guardian it is alive.
@@ -89,6 +98,11 @@ type Run struct {
 	ready   chan struct{}
 	armErr  error
 	armTold bool
+	// startArm starts arm once (Options.Lazy: at the first call that
+	// needs the guardian; else in Begin); armBegun says it did.
+	startArm func()
+	armBegun atomic.Bool
+	lazy     bool
 
 	mu      sync.Mutex
 	seq     int
@@ -140,8 +154,23 @@ func Begin(ctx context.Context, eng Engine, db docker.Container, opts Options, p
 		r.announce(opts, pw)
 		return r, nil
 	}
-	go r.arm(ctx, spec, opts, pw)
+	r.prepareArm(ctx, spec, opts, pw)
 	return r, nil
+}
+
+// prepareArm readies arm to run once: now, beside the run's first steps,
+// or at the first call that needs the guardian (Options.Lazy).
+func (r *Run) prepareArm(ctx context.Context, spec docker.GuardianSpec, opts Options, pw progress.Writer) {
+	r.startArm = sync.OnceFunc(func() {
+		r.armBegun.Store(true)
+		go r.arm(ctx, spec, opts, pw)
+	})
+	if opts.Lazy {
+		r.lazy = true
+		pw.Info(fmt.Sprintf("run lock %s taken: its guardian starts if this %s stops a container or starts one", r.g.Name, opts.Command))
+		return
+	}
+	r.startArm()
 }
 
 // arm starts the guardian in the lock container and says hello. The lock
@@ -190,8 +219,12 @@ func (r *Run) unarmed() error {
 	return err
 }
 
-// settle waits for arm to end and returns its error.
+// settle waits for arm to end, starting it if it has not begun
+// (Options.Lazy), and returns its error.
 func (r *Run) settle() error {
+	if r.startArm != nil {
+		r.startArm()
+	}
 	if r.ready != nil {
 		<-r.ready
 	}
@@ -425,6 +458,20 @@ func (r *Run) Stopping(ctx context.Context, id string, timeout time.Duration) er
 	return nil
 }
 
+// Starting is told of a container start before it is asked for: in a
+// lazy run (Options.Lazy) the guardian is armed first, so that a helper
+// that runs never outlives a lost client unwatched; a guardian that does
+// not start fails the start. Other runs armed theirs from the start.
+func (r *Run) Starting(ctx context.Context, id string) error {
+	if !r.lazy {
+		return nil
+	}
+	if err := r.unarmed(); err != nil {
+		return fmt.Errorf("%w: %s is not started", err, id)
+	}
+	return nil
+}
+
 // Started tells the guardian a container it was told about runs again.
 func (r *Run) Started(ctx context.Context, id string) {
 	r.mu.Lock()
@@ -441,6 +488,10 @@ func (r *Run) Started(ctx context.Context, id string) {
 func (r *Run) Close(ctx context.Context) error {
 	if r == nil || r.g == nil {
 		return nil
+	}
+	if r.startArm != nil && !r.armBegun.Load() {
+		// A lazy run that never needed its guardian: the lock alone.
+		return r.releaseLock(context.WithoutCancel(ctx))
 	}
 	if err := r.settle(); err != nil {
 		// arm removed the lock container already.
@@ -477,6 +528,11 @@ func (r *Run) Close(ctx context.Context) error {
 			}
 		}
 	}
+	return r.releaseLock(ctx)
+}
+
+// releaseLock removes the lock container at the run's end.
+func (r *Run) releaseLock(ctx context.Context) error {
 	if err := r.release(ctx); err != nil {
 		return fmt.Errorf("remove the run lock %s: %w; remove it with 'docker rm -f %s'", r.g.Name, err, r.g.Name)
 	}

@@ -505,3 +505,81 @@ func TestAGuardianThatDoesNotStartFailsTheRunBeforeAnythingStops(t *testing.T) {
 	r, _ = arm()
 	assert.Check(t, is.ErrorContains(r.Close(ctx), "no space left on device"), "a run that needed no guardian still hears it lost its lock")
 }
+
+// A lazy run (a backup of the task manager and the storage alone) that
+// stops nothing and starts nothing never starts its guardian: Close
+// removes the lock alone.
+func TestLazyRunThatNeedsNoGuardianNeverStartsIt(t *testing.T) {
+	started := 0
+	fe := &fakeEngine{start: func(*docker.Guardian) error { started++; return nil }}
+	r := &Run{eng: fe, db: db, told: map[string]bool{}, ready: make(chan struct{}), g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab"}}
+	var pw infos
+	ctx := context.Background()
+	r.prepareArm(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "backup", Lazy: true}, &pw)
+	r.Started(ctx, "some-container") // a start it was never told of a stop for
+	assert.NilError(t, r.Close(ctx))
+	assert.Check(t, is.Equal(started, 0))
+	assert.Check(t, is.DeepEqual(fe.removed, []string{"lock1"}))
+	assert.Check(t, is.DeepEqual(pw.lines, []string{"run lock infrahubdb-guardian-0123456789ab taken: its guardian starts if this backup stops a container or starts one"}))
+}
+
+// A lazy run arms its guardian before the first container it starts (a
+// helper that runs) and before the first it stops, and waits for it; a
+// guardian that does not start fails that start, and nothing starts.
+func TestLazyRunArmsBeforeItsFirstStartOrStop(t *testing.T) {
+	app := docker.Container{ID: "app-full-id", Name: "/infrahub-server"}
+	ctx := context.Background()
+	lazyRun := func(start func(g *docker.Guardian) error) (*Run, *fakeEngine, *infos) {
+		fe := &fakeEngine{holder: &docker.Container{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab"}, start: start}
+		f := inspectByID{fe, map[string]docker.Container{db.ID: db, app.ID: app}}
+		r := &Run{eng: f, db: db, told: map[string]bool{}, ready: make(chan struct{}), g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab"}}
+		pw := &infos{}
+		r.prepareArm(ctx, docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "backup", Lazy: true}, pw)
+		return r, fe, pw
+	}
+	for _, first := range []string{"start", "stop"} {
+		t.Run(first, func(t *testing.T) {
+			plugin, guardian := net.Pipe()
+			stdoutR, stdoutW := io.Pipe()
+			var seen []agent.Message
+			recordingAgent(t, guardian, stdoutW, make(chan struct{}), &seen)
+			r, fe, pw := lazyRun(func(g *docker.Guardian) error {
+				g.Conn, g.Stdout = plugin, stdoutR
+				return nil
+			})
+			if first == "start" {
+				assert.NilError(t, r.Starting(ctx, "helper-id"))
+			} else {
+				assert.NilError(t, r.Stopping(ctx, app.ID, 0))
+			}
+			armed, _ := r.Armed()
+			assert.Check(t, armed, "armed before the %s went ahead", first)
+			assert.Check(t, is.Contains(strings.Join(pw.lines, "\n"), "guardian infrahubdb-guardian-0123456789ab armed"))
+			if first == "stop" {
+				r.Started(ctx, app.ID)
+			}
+			assert.NilError(t, r.Close(ctx))
+			assert.Check(t, is.DeepEqual(fe.removed, []string{"lock1"}))
+			assert.Check(t, len(seen) > 0 && seen[0].Op == agent.OpHello, "%v", seen)
+		})
+	}
+	t.Run("guardian does not start", func(t *testing.T) {
+		r, fe, _ := lazyRun(func(*docker.Guardian) error { return errors.New("no space left on device") })
+		err := r.Starting(ctx, "helper-id")
+		assert.Check(t, is.ErrorContains(err, "no space left on device"))
+		assert.Check(t, is.ErrorContains(err, "helper-id is not started"))
+		assert.NilError(t, r.Close(ctx), "the run already failed on it")
+		assert.Check(t, is.DeepEqual(fe.removed, []string{"lock1"}))
+	})
+}
+
+// An eager run's starts never wait for its guardian (it was armed from
+// Begin, beside the run's first steps).
+func TestEagerRunsStartsDoNotWaitForTheGuardian(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	fe := &fakeEngine{start: func(*docker.Guardian) error { <-block; return errors.New("never") }}
+	r := &Run{eng: fe, db: db, told: map[string]bool{}, ready: make(chan struct{}), g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab"}}
+	r.prepareArm(context.Background(), docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "backup"}, &infos{})
+	assert.NilError(t, r.Starting(context.Background(), "helper-id"))
+}

@@ -100,9 +100,10 @@ type Run struct {
 	armTold bool
 	// startArm starts arm once (Options.Lazy: at the first call that
 	// needs the guardian; else in Begin); armBegun says it did.
-	startArm func()
-	armBegun atomic.Bool
-	lazy     bool
+	startArm  func()
+	armBegun  atomic.Bool
+	lazy      bool
+	lazyTimer *time.Timer // starts a lazy run's guardian after LazyArmAfter
 
 	mu      sync.Mutex
 	seq     int
@@ -158,8 +159,17 @@ func Begin(ctx context.Context, eng Engine, db docker.Container, opts Options, p
 	return r, nil
 }
 
+// LazyArmAfter is how long a lazy run (Options.Lazy) goes without its
+// guardian at most. A run that never starts it leaves, if its client
+// dies, a lock without a guardian, which a run from another host cannot
+// prove gone (it is refused, and told to remove the lock; one from the
+// same host takes it over): a longer run starts its guardian anyway, a
+// short one (the storage's capture of 256 MiB: 1 s) never needs to.
+var LazyArmAfter = 3 * time.Second
+
 // prepareArm readies arm to run once: now, beside the run's first steps,
-// or at the first call that needs the guardian (Options.Lazy).
+// or (Options.Lazy) at the first call that needs the guardian or after
+// LazyArmAfter, whichever comes first.
 func (r *Run) prepareArm(ctx context.Context, spec docker.GuardianSpec, opts Options, pw progress.Writer) {
 	r.startArm = sync.OnceFunc(func() {
 		r.armBegun.Store(true)
@@ -167,7 +177,8 @@ func (r *Run) prepareArm(ctx context.Context, spec docker.GuardianSpec, opts Opt
 	})
 	if opts.Lazy {
 		r.lazy = true
-		pw.Info(fmt.Sprintf("run lock %s taken: its guardian starts if this %s stops a container or starts one", r.g.Name, opts.Command))
+		pw.Info(fmt.Sprintf("run lock %s taken: its guardian starts if this %s stops a container or starts one, or runs for more than %s", r.g.Name, opts.Command, LazyArmAfter))
+		r.lazyTimer = time.AfterFunc(LazyArmAfter, r.startArm)
 		return
 	}
 	r.startArm()
@@ -489,7 +500,7 @@ func (r *Run) Close(ctx context.Context) error {
 	if r == nil || r.g == nil {
 		return nil
 	}
-	if r.startArm != nil && !r.armBegun.Load() {
+	if r.lazyTimer != nil && r.lazyTimer.Stop() && !r.armBegun.Load() {
 		// A lazy run that never needed its guardian: the lock alone.
 		return r.releaseLock(context.WithoutCancel(ctx))
 	}

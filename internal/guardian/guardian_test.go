@@ -520,7 +520,35 @@ func TestLazyRunThatNeedsNoGuardianNeverStartsIt(t *testing.T) {
 	assert.NilError(t, r.Close(ctx))
 	assert.Check(t, is.Equal(started, 0))
 	assert.Check(t, is.DeepEqual(fe.removed, []string{"lock1"}))
-	assert.Check(t, is.DeepEqual(pw.lines, []string{"run lock infrahubdb-guardian-0123456789ab taken: its guardian starts if this backup stops a container or starts one"}))
+	assert.Check(t, is.DeepEqual(pw.lines, []string{"run lock infrahubdb-guardian-0123456789ab taken: its guardian starts if this backup stops a container or starts one, or runs for more than 3s"}))
+}
+
+// A lazy run that goes on for longer than LazyArmAfter starts its guardian
+// anyway: a lock without one, left by a client that died, is one that a
+// run from another host cannot prove gone.
+func TestLazyRunArmsAfterAWhile(t *testing.T) {
+	defer func(d time.Duration) { LazyArmAfter = d }(LazyArmAfter)
+	LazyArmAfter = 20 * time.Millisecond
+	plugin, guardian := net.Pipe()
+	stdoutR, stdoutW := io.Pipe()
+	var seen []agent.Message
+	recordingAgent(t, guardian, stdoutW, make(chan struct{}), &seen)
+	fe := &fakeEngine{start: func(g *docker.Guardian) error {
+		g.Conn, g.Stdout = plugin, stdoutR
+		return nil
+	}}
+	r := &Run{eng: fe, db: db, told: map[string]bool{}, ready: make(chan struct{}), g: &docker.Guardian{ID: "lock1", Name: "infrahubdb-guardian-0123456789ab"}}
+	pw := &infos{}
+	r.prepareArm(context.Background(), docker.GuardianSpec{Labels: map[string]string{}}, Options{Command: "backup", Lazy: true}, pw)
+	select {
+	case <-r.ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the guardian never started")
+	}
+	assert.Check(t, r.armed)
+	assert.NilError(t, r.Close(context.Background()))
+	assert.Check(t, len(seen) > 0 && seen[0].Op == agent.OpHello, "%v", seen)
+	assert.Check(t, is.Contains(strings.Join(pw.lines, "\n"), "guardian infrahubdb-guardian-0123456789ab armed"))
 }
 
 // A lazy run arms its guardian before the first container it starts (a

@@ -50,10 +50,11 @@ type Options struct {
 	// Lazy is a run that may need no guardian (a backup of the task
 	// manager and the storage alone: an exec and a helper that is only
 	// created): its guardian starts at the first call that needs it (a
-	// stop, a container start, Armed), not beside the run's first steps,
-	// where its start (a container and a 6 MiB copy) would take CPU from
-	// the capture; a run that needs none never starts it, and holds the
-	// lock alone. Nothing changes before an armed guardian knows it.
+	// stop, a container start, Armed) or after LazyArmAfter, not beside
+	// the run's first steps, where its start (a container and a 6 MiB
+	// copy) would take CPU from the capture; a shorter run that needs none
+	// never starts it, and holds the lock alone. Nothing changes before an
+	// armed guardian knows it.
 	Lazy bool
 }
 
@@ -99,11 +100,11 @@ type Run struct {
 	armErr  error
 	armTold bool
 	// startArm starts arm once (Options.Lazy: at the first call that
-	// needs the guardian; else in Begin); armBegun says it did.
+	// needs the guardian or from lazyTimer; else in Begin); armBegun says
+	// it did.
 	startArm  func()
 	armBegun  atomic.Bool
-	lazy      bool
-	lazyTimer *time.Timer // starts a lazy run's guardian after LazyArmAfter
+	lazyTimer *time.Timer // a lazy run's: starts its guardian after LazyArmAfter
 
 	mu      sync.Mutex
 	seq     int
@@ -176,7 +177,6 @@ func (r *Run) prepareArm(ctx context.Context, spec docker.GuardianSpec, opts Opt
 		go r.arm(ctx, spec, opts, pw)
 	})
 	if opts.Lazy {
-		r.lazy = true
 		pw.Info(fmt.Sprintf("run lock %s taken: its guardian starts if this %s stops a container or starts one, or runs for more than %s", r.g.Name, opts.Command, LazyArmAfter))
 		r.lazyTimer = time.AfterFunc(LazyArmAfter, r.startArm)
 		return
@@ -474,7 +474,7 @@ func (r *Run) Stopping(ctx context.Context, id string, timeout time.Duration) er
 // that runs never outlives a lost client unwatched; a guardian that does
 // not start fails the start. Other runs armed theirs from the start.
 func (r *Run) Starting(ctx context.Context, id string) error {
-	if !r.lazy {
+	if r.lazyTimer == nil {
 		return nil
 	}
 	if err := r.unarmed(); err != nil {
